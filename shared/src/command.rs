@@ -1,0 +1,264 @@
+//! What the cloud asks a router to do, and what came of it.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Seconds since the Unix epoch (UTC). Absolute times travel in this form so that a router
+/// whose clock is right enforces expiry on time even while the cloud is unreachable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UnixTime(pub i64);
+
+/// One thing for a router to do. Every command is idempotent on the router: applying it
+/// twice has the effect of applying it once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Command {
+    /// Create the hotspot user, or bring an existing one with the same name to these settings.
+    UpsertHotspotUser(HotspotUser),
+    /// Remove the hotspot user (success if it does not exist).
+    RemoveHotspotUser {
+        /// The user's name.
+        name: String,
+    },
+    /// Log the device with this MAC and IP into the hotspot as the given user.
+    LoginDevice {
+        /// The hotspot user to log in as.
+        user: String,
+        /// That user's password.
+        password: Password,
+        /// The device's MAC address.
+        mac: MacAddress,
+        /// The device's IP address on the hotspot network.
+        ip: Ipv4Addr,
+    },
+    /// End the active hotspot session of the device with this MAC (and forget its cookie).
+    EndSession {
+        /// The device's MAC address.
+        mac: MacAddress,
+    },
+}
+
+impl Command {
+    /// A short name for logs and the database (`upsert_hotspot_user`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Command::UpsertHotspotUser(_) => "upsert_hotspot_user",
+            Command::RemoveHotspotUser { .. } => "remove_hotspot_user",
+            Command::LoginDevice { .. } => "login_device",
+            Command::EndSession { .. } => "end_session",
+        }
+    }
+
+    /// Checks what types cannot: names are usable on RouterOS.
+    pub fn validate(&self) -> Result<(), InvalidCommand> {
+        match self {
+            Command::UpsertHotspotUser(user) => user.validate(),
+            Command::RemoveHotspotUser { name } => validate_name("name", name),
+            Command::LoginDevice { user, .. } => validate_name("user", user),
+            Command::EndSession { .. } => Ok(()),
+        }
+    }
+}
+
+/// A hotspot user as the cloud wants it to exist on the router.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HotspotUser {
+    /// Login name (RouterOS `name`).
+    pub name: String,
+    /// Login password.
+    pub password: Password,
+    /// RouterOS user profile (`default` when absent).
+    pub profile: Option<String>,
+    /// Bind the user to this device (RouterOS `mac-address`).
+    pub mac: Option<MacAddress>,
+    /// When the agent must remove the user and end its session, wherever the cloud is.
+    pub expires_at: Option<UnixTime>,
+    /// Total online time allowed, in seconds (RouterOS `limit-uptime`).
+    pub limit_uptime_secs: Option<u64>,
+    /// Total bytes allowed, up and down (RouterOS `limit-bytes-total`).
+    pub limit_bytes_total: Option<u64>,
+    /// Free text shown to the router owner (the agent adds its own marker).
+    pub comment: Option<String>,
+}
+
+impl HotspotUser {
+    /// Checks the fields RouterOS would refuse or misread.
+    pub fn validate(&self) -> Result<(), InvalidCommand> {
+        validate_name("name", &self.name)?;
+        if let Some(profile) = &self.profile {
+            validate_name("profile", profile)?;
+        }
+        if self.password.0.chars().any(char::is_control) {
+            return Err(InvalidCommand("password has control characters".into()));
+        }
+        if let Some(comment) = &self.comment {
+            if comment.len() > 255 || comment.chars().any(char::is_control) {
+                return Err(InvalidCommand("comment is too long or has control characters".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn validate_name(field: &str, value: &str) -> Result<(), InvalidCommand> {
+    if value.is_empty() || value.len() > 64 {
+        return Err(InvalidCommand(format!("{field} must be 1 to 64 bytes long")));
+    }
+    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(InvalidCommand(format!("{field} must not contain spaces or control characters")));
+    }
+    Ok(())
+}
+
+/// A command that is well-formed on the wire but could never work on a router.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid command: {0}")]
+pub struct InvalidCommand(pub String);
+
+/// A password: travels and is stored like a string, but never appears in `Debug` output
+/// (and so never in logs).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Password(pub String);
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+/// An Ethernet MAC address, shown the way RouterOS shows it (`AA:BB:CC:DD:EE:FF`).
+/// Serialised as that string in human-readable formats (JSON) and as six bytes on the wire.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MacAddress(pub [u8; 6]);
+
+impl Serialize for MacAddress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            serializer.collect_str(self)
+        } else {
+            self.0.serialize(serializer)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MacAddress {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if deserializer.is_human_readable() {
+            let text = String::deserialize(deserializer)?;
+            text.parse().map_err(serde::de::Error::custom)
+        } else {
+            <[u8; 6]>::deserialize(deserializer).map(MacAddress)
+        }
+    }
+}
+
+impl fmt::Display for MacAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        write!(f, "{:02X}:{:02X}:{:02X}:{:02X}:{:02X}:{:02X}", b[0], b[1], b[2], b[3], b[4], b[5])
+    }
+}
+
+impl fmt::Debug for MacAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// A string that is not a MAC address.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not a MAC address (expected six hex pairs such as AA:BB:CC:DD:EE:FF): {0:?}")]
+pub struct InvalidMac(pub String);
+
+impl FromStr for MacAddress {
+    type Err = InvalidMac;
+
+    /// Accepts `aa:bb:cc:dd:ee:ff` and `AA-BB-CC-DD-EE-FF`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || InvalidMac(s.to_string());
+        let parts: Vec<&str> = s.trim().split([':', '-']).collect();
+        if parts.len() != 6 {
+            return Err(bad());
+        }
+        let mut out = [0u8; 6];
+        for (slot, part) in out.iter_mut().zip(parts) {
+            if part.len() != 2 {
+                return Err(bad());
+            }
+            *slot = u8::from_str_radix(part, 16).map_err(|_| bad())?;
+        }
+        Ok(MacAddress(out))
+    }
+}
+
+/// The final fate of one command on the router.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The router now reflects the command.
+    Applied {
+        /// What the agent wants the owner to know (for example "already existed").
+        note: Option<String>,
+    },
+    /// The router refused the command for good; retrying would not help.
+    Failed {
+        /// Why, in the router's own words where it gave any.
+        message: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mac_parses_both_separators_and_prints_routeros_style() {
+        let mac: MacAddress = "aa-bb-cc-0d-ee-ff".parse().unwrap();
+        assert_eq!(mac.to_string(), "AA:BB:CC:0D:EE:FF");
+        assert_eq!("AA:BB:CC:0D:EE:FF".parse::<MacAddress>().unwrap(), mac);
+    }
+
+    #[test]
+    fn mac_rejects_garbage() {
+        for bad in ["", "aa:bb", "aa:bb:cc:dd:ee:gg", "aaa:bb:cc:dd:ee:f", "aa:bb:cc:dd:ee:ff:00"] {
+            assert!(bad.parse::<MacAddress>().is_err(), "{bad} should fail");
+        }
+    }
+
+    #[test]
+    fn password_never_debug_printed() {
+        let user = HotspotUser {
+            name: "u1".into(),
+            password: Password("hunter2".into()),
+            profile: None,
+            mac: None,
+            expires_at: None,
+            limit_uptime_secs: None,
+            limit_bytes_total: None,
+            comment: None,
+        };
+        assert!(!format!("{user:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn names_are_validated() {
+        let remove = |name: &str| Command::RemoveHotspotUser { name: name.into() };
+        assert!(remove("ok-name").validate().is_ok());
+        assert!(remove("").validate().is_err());
+        assert!(remove("has space").validate().is_err());
+        assert!(remove(&"x".repeat(65)).validate().is_err());
+    }
+
+    #[test]
+    fn commands_are_readable_json_for_operators() {
+        let cmd = Command::EndSession { mac: "00:11:22:33:44:55".parse().unwrap() };
+        let json = serde_json::to_string(&cmd).unwrap();
+        assert_eq!(json, r#"{"end_session":{"mac":"00:11:22:33:44:55"}}"#);
+        assert_eq!(serde_json::from_str::<Command>(&json).unwrap(), cmd);
+    }
+}

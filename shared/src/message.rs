@@ -1,0 +1,150 @@
+//! The messages on the phone-home link, named by their sender.
+//!
+//! The conversation: the agent opens with [`AgentMessage::Hello`]; the cloud answers
+//! [`CloudMessage::Welcome`] (or [`CloudMessage::Rejected`] and closes), then streams
+//! [`CloudMessage::Deliver`] in sequence order. The agent answers each with
+//! [`AgentMessage::Received`] once the command is durable in its journal, and later with
+//! [`AgentMessage::Result`]; the cloud confirms a stored result with
+//! [`CloudMessage::ResultAck`] so the agent may forget it. Both sides send `Ping` and expect
+//! `Pong` to notice dead links.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Command, CommandId, Outcome, RouterId, Seq};
+
+/// Sent by the agent.
+///
+/// `Hello` must stay the first variant and `protocol` its first field for ever: that is
+/// how a cloud recognises the version of an agent it cannot otherwise understand.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AgentMessage {
+    /// First message of every connection.
+    Hello(Hello),
+    /// The command with this sequence number is durable in the agent's journal.
+    Received {
+        /// The command's sequence number.
+        seq: Seq,
+    },
+    /// The command's final outcome on the router. Repeated until the cloud acknowledges it.
+    Result {
+        /// The command's sequence number.
+        seq: Seq,
+        /// What happened.
+        outcome: Outcome,
+    },
+    /// Liveness probe; the cloud answers `Pong` with the same nonce.
+    Ping {
+        /// Echoed back.
+        nonce: u64,
+    },
+    /// Answer to the cloud's `Ping`.
+    Pong {
+        /// The nonce of the `Ping`.
+        nonce: u64,
+    },
+    /// What the agent knows about itself and its router.
+    Status(RouterStatus),
+}
+
+/// The agent's opening message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// [`crate::PROTOCOL_VERSION`] of the agent's build. Must stay the first field.
+    pub protocol: u16,
+    /// The agent's own version (its crate version).
+    pub agent_version: String,
+    /// Highest sequence number in the agent's journal, if any.
+    pub journal_high: Option<Seq>,
+    /// The journal was lost (damaged and quarantined, or new): the cloud must re-deliver
+    /// every command that has no result yet. It always does; this makes it visible.
+    pub journal_reset: bool,
+}
+
+/// Sent by the cloud.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CloudMessage {
+    /// The hello was accepted.
+    Welcome(Welcome),
+    /// The hello was refused; the cloud closes the connection after this.
+    Rejected(RejectReason),
+    /// A command to journal and apply.
+    Deliver(Delivery),
+    /// The cloud stored the result for this sequence number; the agent may forget it.
+    ResultAck {
+        /// The command's sequence number.
+        seq: Seq,
+    },
+    /// Liveness probe; the agent answers `Pong` with the same nonce.
+    Ping {
+        /// Echoed back.
+        nonce: u64,
+    },
+    /// Answer to the agent's `Ping`.
+    Pong {
+        /// The nonce of the `Ping`.
+        nonce: u64,
+    },
+}
+
+/// The cloud's answer to an accepted hello.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Welcome {
+    /// The router this connection was authenticated as.
+    pub router_id: RouterId,
+    /// How often each side should ping; a side that hears nothing for three of these
+    /// considers the link dead.
+    pub heartbeat_secs: u32,
+}
+
+/// Why the cloud refused a hello.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum RejectReason {
+    /// The agent speaks a protocol version this cloud does not.
+    #[error("protocol version {agent} is not supported (the cloud speaks {cloud})")]
+    UnsupportedVersion {
+        /// What the agent sent.
+        agent: u16,
+        /// What the cloud speaks.
+        cloud: u16,
+    },
+    /// The first message was not a hello, or could not be read.
+    #[error("bad hello: {0}")]
+    BadHello(String),
+}
+
+/// One command on its way to the agent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Position in the router's command order.
+    pub seq: Seq,
+    /// Global id, for logs and the owner's dashboard.
+    pub id: CommandId,
+    /// What to do.
+    pub command: Command,
+}
+
+/// A router's state as its agent reports it. Every field is optional: the agent sends what
+/// it knows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouterStatus {
+    /// RouterOS `/system/identity` name.
+    pub identity: Option<String>,
+    /// RouterOS version.
+    pub routeros_version: Option<String>,
+    /// Board name.
+    pub board: Option<String>,
+    /// Router uptime in seconds.
+    pub uptime_secs: Option<u64>,
+    /// CPU load in percent.
+    pub cpu_load: Option<u8>,
+    /// Free memory in bytes.
+    pub free_memory: Option<u64>,
+    /// Number of active hotspot sessions.
+    pub active_sessions: Option<u32>,
+    /// Commands in the agent's journal that are not yet finished with.
+    pub journal_depth: u32,
+    /// The agent's version.
+    pub agent_version: String,
+    /// The last error the agent met, if it has not recovered since.
+    pub last_error: Option<String>,
+}
