@@ -1,1 +1,3 @@
-//! placeholder
+//! The Jasiyo edge agent.
+pub mod config;
+pub mod journal;

@@ -1,0 +1,163 @@
+//! Unit tests of the journal: durability, duplicates, order, damage, tombstones.
+
+use jasiyo_shared::{Command, CommandId, Delivery, Outcome, Seq};
+use tempfile::TempDir;
+
+use super::*;
+
+fn delivery(seq: u64) -> Delivery {
+    Delivery { seq: Seq(seq), id: CommandId::new(), command: Command::RemoveHotspotUser { name: format!("user{seq}") } }
+}
+
+fn applied() -> Outcome {
+    Outcome::Applied { note: None }
+}
+
+fn open(dir: &TempDir) -> (Journal, bool) {
+    Journal::open(dir.path()).expect("journal opens")
+}
+
+#[test]
+fn a_new_journal_is_reset_and_a_reopened_one_is_not() {
+    let dir = TempDir::new().unwrap();
+    let (journal, reset) = open(&dir);
+    assert!(reset);
+    journal.record(&delivery(1)).unwrap();
+    drop(journal);
+    let (journal, reset) = open(&dir);
+    assert!(!reset);
+    assert_eq!(journal.high().unwrap(), Some(Seq(1)));
+}
+
+#[test]
+fn commands_and_outcomes_survive_reopening() {
+    let dir = TempDir::new().unwrap();
+    let (journal, _) = open(&dir);
+    let (one, two) = (delivery(1), delivery(2));
+    assert_eq!(journal.record(&one).unwrap(), Recorded::New);
+    assert_eq!(journal.record(&two).unwrap(), Recorded::New);
+    journal.set_outcome(Seq(1), &applied()).unwrap();
+    drop(journal);
+
+    let (journal, _) = open(&dir);
+    assert_eq!(journal.next_pending().unwrap(), Some(two));
+    assert_eq!(journal.unacked_results().unwrap(), vec![(Seq(1), applied())]);
+    assert_eq!(journal.high().unwrap(), Some(Seq(2)));
+    assert_eq!(journal.depth(), 2);
+}
+
+#[test]
+fn duplicates_report_what_is_known() {
+    let dir = TempDir::new().unwrap();
+    let (journal, _) = open(&dir);
+    let one = delivery(1);
+    assert_eq!(journal.record(&one).unwrap(), Recorded::New);
+    assert_eq!(journal.record(&one).unwrap(), Recorded::Duplicate(Existing::Pending));
+    journal.set_outcome(Seq(1), &applied()).unwrap();
+    assert_eq!(journal.record(&one).unwrap(), Recorded::Duplicate(Existing::Done(applied())));
+    assert!(journal.ack_result(Seq(1)).unwrap());
+    assert_eq!(journal.record(&one).unwrap(), Recorded::Duplicate(Existing::Acknowledged));
+    assert_eq!(journal.depth(), 0);
+    assert_eq!(journal.next_pending().unwrap(), None);
+    assert!(journal.unacked_results().unwrap().is_empty());
+    assert_eq!(journal.high().unwrap(), Some(Seq(1)), "an acknowledged command still counts");
+}
+
+#[test]
+fn acks_for_unknown_or_unapplied_commands_change_nothing() {
+    let dir = TempDir::new().unwrap();
+    let (journal, _) = open(&dir);
+    journal.record(&delivery(1)).unwrap();
+    assert!(!journal.ack_result(Seq(1)).unwrap());
+    assert!(!journal.ack_result(Seq(9)).unwrap());
+    assert_eq!(journal.record(&delivery(1)).unwrap(), Recorded::Duplicate(Existing::Pending));
+    assert!(matches!(journal.set_outcome(Seq(9), &applied()), Err(JournalError::UnknownSeq(Seq(9)))));
+}
+
+#[test]
+fn pending_commands_come_out_in_sequence_order() {
+    let dir = TempDir::new().unwrap();
+    let (journal, _) = open(&dir);
+    // 256 sorts before 3 as a little-endian or decimal key; big-endian keeps number order.
+    for seq in [256, 3, 1, 2] {
+        journal.record(&delivery(seq)).unwrap();
+    }
+    let mut order = Vec::new();
+    while let Some(next) = journal.next_pending().unwrap() {
+        order.push(next.seq.0);
+        journal.set_outcome(next.seq, &applied()).unwrap();
+    }
+    assert_eq!(order, vec![1, 2, 3, 256]);
+    let acked: Vec<u64> = journal.unacked_results().unwrap().iter().map(|(s, _)| s.0).collect();
+    assert_eq!(acked, vec![1, 2, 3, 256]);
+}
+
+#[test]
+fn a_damaged_journal_is_moved_aside_and_replaced() {
+    let dir = TempDir::new().unwrap();
+    let (journal, _) = open(&dir);
+    for seq in 1..=5 {
+        journal.record(&delivery(seq)).unwrap();
+    }
+    drop(journal);
+    scribble_over(&dir.path().join("journal"));
+
+    let (journal, reset) = open(&dir);
+    assert!(reset);
+    assert_eq!(journal.high().unwrap(), None);
+    assert_eq!(journal.depth(), 0);
+    let aside: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("journal.corrupt-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "one quarantined journal in {:?}", dir.path());
+    // The fresh journal works.
+    assert_eq!(journal.record(&delivery(1)).unwrap(), Recorded::New);
+}
+
+/// Overwrites every file under `path` with garbage, as a power cut mid-write might.
+fn scribble_over(path: &Path) {
+    for entry in std::fs::read_dir(path).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            scribble_over(&entry.path());
+        } else {
+            let len = entry.metadata().unwrap().len().max(64) as usize;
+            let garbage: Vec<u8> = (0..len).map(|i| (i * 7 + 13) as u8).collect();
+            std::fs::write(entry.path(), garbage).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_journal_in_use_is_refused_not_quarantined() {
+    let dir = TempDir::new().unwrap();
+    let (_journal, _) = open(&dir);
+    let second = Journal::open(dir.path());
+    assert!(matches!(second, Err(JournalError::Locked(_))), "got {second:?}");
+    assert!(dir.path().join("journal").exists());
+}
+
+#[test]
+fn only_the_newest_tombstones_are_kept() {
+    let dir = TempDir::new().unwrap();
+    let (mut journal, _) = open(&dir);
+    journal.tombstones_kept = 3;
+    for seq in 1..=5 {
+        journal.record(&delivery(seq)).unwrap();
+        journal.set_outcome(Seq(seq), &applied()).unwrap();
+        journal.ack_result(Seq(seq)).unwrap();
+    }
+    assert_eq!(journal.tombstones(), 3);
+    // The oldest were pruned: seq 1 and 2 look new again, 3..=5 are still known.
+    assert_eq!(journal.record(&delivery(5)).unwrap(), Recorded::Duplicate(Existing::Acknowledged));
+    assert_eq!(journal.record(&delivery(3)).unwrap(), Recorded::Duplicate(Existing::Acknowledged));
+    assert_eq!(journal.record(&delivery(2)).unwrap(), Recorded::New);
+    assert_eq!(journal.high().unwrap(), Some(Seq(5)));
+}
+
+#[test]
+fn the_default_limit_is_ten_thousand() {
+    assert_eq!(TOMBSTONES_KEPT, 10_000);
+}
