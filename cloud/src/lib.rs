@@ -1,1 +1,18 @@
-//! placeholder
+//! The Jasiyo control plane as a library: the `jasiyo-cloud` binary is a thin shell over
+//! it, and tests run it in-process.
+//!
+//! - [`app`]: building and running the service.
+//! - [`http`]: the routes.
+//! - [`hub`]: the agents' WebSocket hub and per-router outbox delivery.
+//! - [`store`]: SQLite and PostgreSQL persistence behind one trait.
+//! - [`cli`]: the operator's command line.
+//! - [`token`]: agent tokens and their hashes.
+
+pub mod app;
+pub mod cli;
+pub mod http;
+pub mod hub;
+pub mod store;
+pub mod token;
+
+pub use app::{App, CloudConfig};

@@ -1,1 +1,49 @@
-fn main() {}
+//! `jasiyo-cloud`: parses flags, installs logging, and runs the service or one management
+//! command.
+
+use clap::Parser;
+use jasiyo_cloud::cli::{Cli, CliCommand};
+use jasiyo_cloud::hub::HubConfig;
+use jasiyo_cloud::{App, CloudConfig};
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let CliCommand::Serve(serve) = &cli.command else {
+        return jasiyo_cloud::cli::run_admin(cli, &mut std::io::stdout()).await;
+    };
+    let config = CloudConfig {
+        database_url: cli.database_url.clone(),
+        data_dir: cli.data_dir.clone(),
+        public_url: serve.public_url.clone(),
+        hub: HubConfig { heartbeat: std::time::Duration::from_secs(serve.heartbeat_secs), ..HubConfig::default() },
+    };
+    let listener = tokio::net::TcpListener::bind(serve.listen).await?;
+    let app = App::build(config, listener).await?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    app.run(shutdown).await
+}
+
+/// Cancels `shutdown` on SIGINT or SIGTERM.
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+    shutdown.cancel();
+}

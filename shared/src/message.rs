@@ -91,9 +91,9 @@ pub enum CloudMessage {
 pub struct Welcome {
     /// The router this connection was authenticated as.
     pub router_id: RouterId,
-    /// How often each side should ping; a side that hears nothing for three of these
+    /// How often (milliseconds) each side should ping; a side that hears nothing for three of these
     /// considers the link dead.
-    pub heartbeat_secs: u32,
+    pub heartbeat_ms: u32,
 }
 
 /// Why the cloud refused a hello.

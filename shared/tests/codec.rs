@@ -50,7 +50,7 @@ fn every_agent_message() -> Vec<AgentMessage> {
 
 fn every_cloud_message() -> Vec<CloudMessage> {
     let mut messages = vec![
-        CloudMessage::Welcome(Welcome { router_id: RouterId::new(), heartbeat_secs: 15 }),
+        CloudMessage::Welcome(Welcome { router_id: RouterId::new(), heartbeat_ms: 15_000 }),
         CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 9, cloud: PROTOCOL_VERSION }),
         CloudMessage::Rejected(RejectReason::BadHello("timeout".into())),
         CloudMessage::ResultAck { seq: Seq(7) },

@@ -1,0 +1,395 @@
+//! The operator's command line: `serve`, and the commands that manage tenants, routers and
+//! outboxes directly in the database (each with `--json` for scripts).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use jasiyo_shared::command::Password;
+use jasiyo_shared::{Command, HotspotUser, MacAddress, RouterId, UnixTime};
+use serde_json::json;
+
+use crate::store::{self, Router, Store, StoredCommand, now_ms};
+use crate::token::AgentToken;
+
+/// The Jasiyo cloud: hotspot payments and the hub routers phone home to.
+#[derive(Debug, Parser)]
+#[command(name = "jasiyo-cloud", version)]
+pub struct Cli {
+    /// Database URL: `sqlite://PATH` or `postgres://...`. Default: a SQLite file in the data directory.
+    #[arg(long, env = "JASIYO_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Directory for the embedded database.
+    #[arg(long, env = "JASIYO_DATA_DIR", default_value = "jasiyo-data", global = true)]
+    pub data_dir: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: CliCommand,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CliCommand {
+    /// Run the cloud service.
+    Serve(ServeArgs),
+    /// Manage tenants (router owners).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage routers and their agent tokens.
+    #[command(subcommand)]
+    Router(RouterCommand),
+    /// Put commands in a router's outbox and look at them.
+    #[command(subcommand)]
+    Command(CommandCommand),
+}
+
+/// Flags of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "JASIYO_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// How providers and agents reach this cloud.
+    #[arg(long, env = "JASIYO_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    pub public_url: String,
+    /// Seconds between heartbeats on agent links; three silent periods mark a router offline.
+    #[arg(long, env = "JASIYO_HEARTBEAT_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub heartbeat_secs: u64,
+}
+
+/// `tenant ...`
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant.
+    Create {
+        /// Its name (unique).
+        #[arg(long)]
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `router ...`
+#[derive(Debug, Subcommand)]
+pub enum RouterCommand {
+    /// Add a router; prints its id and a fresh agent token, once.
+    Add {
+        /// The owning tenant, by id or name.
+        #[arg(long)]
+        tenant: String,
+        /// The router's name (unique per tenant).
+        #[arg(long)]
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List routers with their link state and last status.
+    List {
+        /// Only this tenant's (id or name).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a router's token: its agent is refused from now on.
+    Revoke {
+        /// The router id.
+        router: RouterId,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `command ...`
+#[derive(Debug, Subcommand)]
+pub enum CommandCommand {
+    /// Append a command to a router's outbox.
+    Enqueue {
+        /// The router id.
+        #[arg(long)]
+        router: RouterId,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// The command.
+        #[command(subcommand)]
+        kind: EnqueueKind,
+    },
+    /// Show a router's commands, newest first, with state and result.
+    List {
+        /// The router id.
+        #[arg(long)]
+        router: RouterId,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The command kinds an operator can enqueue.
+#[derive(Debug, Subcommand)]
+pub enum EnqueueKind {
+    /// Create (or update) a hotspot user.
+    CreateUser {
+        /// Login name.
+        #[arg(long)]
+        name: String,
+        /// Login password.
+        #[arg(long)]
+        password: String,
+        /// RouterOS user profile.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Bind to this device MAC.
+        #[arg(long)]
+        mac: Option<MacAddress>,
+        /// Expire after this long (e.g. `1h`, `30m`, `1d 2h`).
+        #[arg(long, conflicts_with = "expires_at", value_parser = humantime::parse_duration)]
+        expires_in: Option<Duration>,
+        /// Expire at this RFC 3339 time (e.g. `2026-12-01T18:00:00Z`).
+        #[arg(long, value_parser = humantime::parse_rfc3339_weak)]
+        expires_at: Option<SystemTime>,
+        /// Total online time allowed (e.g. `1h`).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        limit_uptime: Option<Duration>,
+        /// Total bytes allowed, up and down.
+        #[arg(long)]
+        limit_bytes_total: Option<u64>,
+        /// Free text for the owner.
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Remove a hotspot user.
+    RemoveUser {
+        /// Login name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Log a device into the hotspot as a user.
+    LoginDevice {
+        /// Hotspot user.
+        #[arg(long)]
+        user: String,
+        /// Its password.
+        #[arg(long)]
+        password: String,
+        /// The device's MAC.
+        #[arg(long)]
+        mac: MacAddress,
+        /// The device's IP.
+        #[arg(long)]
+        ip: std::net::Ipv4Addr,
+    },
+    /// End a device's active session.
+    EndSession {
+        /// The device's MAC.
+        #[arg(long)]
+        mac: MacAddress,
+    },
+}
+
+impl EnqueueKind {
+    /// The protocol command this asks for, validated.
+    pub fn into_command(self) -> anyhow::Result<Command> {
+        let command = match self {
+            EnqueueKind::CreateUser {
+                name,
+                password,
+                profile,
+                mac,
+                expires_in,
+                expires_at,
+                limit_uptime,
+                limit_bytes_total,
+                comment,
+            } => {
+                let expires_at = match (expires_in, expires_at) {
+                    (Some(after), _) => Some(SystemTime::now() + after),
+                    (None, at) => at,
+                };
+                let expires_at = expires_at
+                    .map(|at| at.duration_since(UNIX_EPOCH).context("expiry before 1970").map(|d| UnixTime(d.as_secs() as i64)))
+                    .transpose()?;
+                Command::UpsertHotspotUser(HotspotUser {
+                    name,
+                    password: Password(password),
+                    profile,
+                    mac,
+                    expires_at,
+                    limit_uptime_secs: limit_uptime.map(|d| d.as_secs()),
+                    limit_bytes_total,
+                    comment,
+                })
+            }
+            EnqueueKind::RemoveUser { name } => Command::RemoveHotspotUser { name },
+            EnqueueKind::LoginDevice { user, password, mac, ip } => {
+                Command::LoginDevice { user, password: Password(password), mac, ip }
+            }
+            EnqueueKind::EndSession { mac } => Command::EndSession { mac },
+        };
+        command.validate()?;
+        Ok(command)
+    }
+}
+
+/// Runs one management subcommand (not `serve`) against the configured database,
+/// writing its output to `out`.
+pub async fn run_admin(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
+    let store = store::connect(cli.database_url.as_deref(), &cli.data_dir).await?;
+    let store = store.as_ref();
+    match cli.command {
+        CliCommand::Serve(_) => bail!("serve is not a management command"),
+        CliCommand::Tenant(TenantCommand::Create { name, json }) => {
+            let name = name.trim();
+            if name.is_empty() {
+                bail!("a tenant needs a name");
+            }
+            let tenant = store.create_tenant(name, now_ms()).await?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string(&tenant)?)?;
+            } else {
+                writeln!(out, "tenant {} created with id {}", tenant.name, tenant.id)?;
+            }
+        }
+        CliCommand::Router(command) => router_command(store, command, out).await?,
+        CliCommand::Command(command) => command_command(store, command, out).await?,
+    }
+    Ok(())
+}
+
+async fn router_command(store: &dyn Store, command: RouterCommand, out: &mut dyn Write) -> anyhow::Result<()> {
+    match command {
+        RouterCommand::Add { tenant, name, json } => {
+            let tenant = store.find_tenant(&tenant).await?.with_context(|| format!("no tenant {tenant:?}"))?;
+            let name = name.trim();
+            if name.is_empty() {
+                bail!("a router needs a name");
+            }
+            let token = AgentToken::generate();
+            let router = store.create_router(tenant.id, name, &token.hash(), now_ms()).await?;
+            if json {
+                let value = json!({ "id": router.id, "tenant_id": router.tenant_id, "name": router.name, "token": token.expose() });
+                writeln!(out, "{value}")?;
+            } else {
+                writeln!(out, "router {} added for tenant {}", router.name, tenant.name)?;
+                writeln!(out, "router id: {}", router.id)?;
+                writeln!(out, "token:     {}", token.expose())?;
+                writeln!(out, "The token is shown only now; give it to the agent (JASIYO_TOKEN).")?;
+            }
+        }
+        RouterCommand::List { tenant, json } => {
+            let tenant = match tenant {
+                Some(t) => Some(store.find_tenant(&t).await?.with_context(|| format!("no tenant {t:?}"))?.id),
+                None => None,
+            };
+            let routers = store.list_routers(tenant).await?;
+            print_routers(&routers, json, out)?;
+        }
+        RouterCommand::Revoke { router, json } => {
+            let revoked = store.revoke_router(router, now_ms()).await?;
+            if store.router(router).await?.is_none() {
+                bail!("no router {router}");
+            }
+            if json {
+                writeln!(out, "{}", json!({ "id": router, "revoked": revoked }))?;
+            } else if revoked {
+                writeln!(out, "router {router} revoked; its agent will be refused")?;
+            } else {
+                writeln!(out, "router {router} was already revoked")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A router is shown offline once its agent has been silent this long. Agents ping every
+/// heartbeat (15 s by default) and live sessions are re-stamped every heartbeat.
+const STALE_AFTER_MS: i64 = 60_000;
+
+fn print_routers(routers: &[Router], json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+    let now = now_ms();
+    if json {
+        let rows: Vec<_> = routers
+            .iter()
+            .map(|r| {
+                let mut value = serde_json::to_value(r).expect("routers serialise");
+                value["online"] = json!(r.is_online(now, STALE_AFTER_MS));
+                value["revoked"] = json!(r.revoked_at.is_some());
+                value
+            })
+            .collect();
+        writeln!(out, "{}", serde_json::to_string(&rows)?)?;
+        return Ok(());
+    }
+    writeln!(out, "{:<36}  {:<16}  {:<8}  {:<10}  {:<12}  {:>7}  IDENTITY", "ID", "NAME", "LINK", "AGENT", "LAST SEEN", "JOURNAL")?;
+    for r in routers {
+        let link = if r.revoked_at.is_some() {
+            "revoked"
+        } else if r.is_online(now, STALE_AFTER_MS) {
+            "online"
+        } else {
+            "offline"
+        };
+        let seen = r.last_seen_at.map_or("never".to_string(), |t| format!("{}s ago", (now - t).max(0) / 1000));
+        let status = r.status.as_ref();
+        writeln!(
+            out,
+            "{:<36}  {:<16}  {:<8}  {:<10}  {:<12}  {:>7}  {}",
+            r.id,
+            r.name,
+            link,
+            r.agent_version.as_deref().unwrap_or("-"),
+            seen,
+            status.map_or("-".to_string(), |s| s.journal_depth.to_string()),
+            status.and_then(|s| s.identity.as_deref()).unwrap_or("-"),
+        )?;
+    }
+    Ok(())
+}
+
+async fn command_command(store: &dyn Store, command: CommandCommand, out: &mut dyn Write) -> anyhow::Result<()> {
+    match command {
+        CommandCommand::Enqueue { router, json, kind } => {
+            let command = kind.into_command()?;
+            let stored = store.enqueue_command(router, &command, now_ms()).await?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string(&stored)?)?;
+            } else {
+                writeln!(out, "enqueued {} as seq {} (id {})", command.kind(), stored.seq, stored.id)?;
+            }
+        }
+        CommandCommand::List { router, limit, json } => {
+            let commands = store.list_commands(router, limit).await?;
+            print_commands(&commands, json, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn print_commands(commands: &[StoredCommand], json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::to_string(commands)?)?;
+        return Ok(());
+    }
+    writeln!(out, "{:>6}  {:<20}  {:<10}  RESULT", "SEQ", "KIND", "STATE")?;
+    for c in commands {
+        let result = match &c.outcome {
+            None => String::new(),
+            Some(jasiyo_shared::Outcome::Applied { note }) => note.clone().unwrap_or_else(|| "applied".into()),
+            Some(jasiyo_shared::Outcome::Failed { message }) => message.clone(),
+        };
+        writeln!(out, "{:>6}  {:<20}  {:<10}  {}", c.seq, c.command.kind(), c.state.as_str(), result)?;
+    }
+    Ok(())
+}

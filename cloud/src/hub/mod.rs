@@ -1,0 +1,135 @@
+//! The agents' hub: the WebSocket endpoint routers phone home to, the registry of live
+//! sessions, and the wiring that wakes a session when its router's outbox grows.
+
+mod registry;
+mod session;
+mod upgrade;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jasiyo_shared::{Command, RouterId, Seq};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::store::{Store, StoreResult, StoredCommand, now_ms};
+pub use registry::Registry;
+pub use upgrade::agent_ws;
+
+/// How the hub talks to agents.
+#[derive(Clone, Debug)]
+pub struct HubConfig {
+    /// How often each side pings when it has heard nothing; three silent periods end a link.
+    pub heartbeat: Duration,
+    /// How long an agent has to send its hello after the upgrade.
+    pub hello_timeout: Duration,
+    /// Commands sent but not yet confirmed durable, per router, at most.
+    pub window: u32,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self { heartbeat: Duration::from_secs(15), hello_timeout: Duration::from_secs(10), window: 32 }
+    }
+}
+
+/// Something that happened on the hub, for tests and observers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HubEvent {
+    /// An agent completed its hello.
+    Connected(RouterId),
+    /// An agent's session ended.
+    Disconnected(RouterId),
+    /// An agent confirmed a command durable.
+    Received(RouterId, Seq),
+    /// An agent's result was stored (or was a duplicate of one stored).
+    Result(RouterId, Seq),
+    /// An agent was refused (bad token, bad hello, wrong version).
+    Refused(Option<RouterId>),
+}
+
+/// The hub, shared by the HTTP layer and whoever enqueues commands.
+pub struct Hub {
+    store: Arc<dyn Store>,
+    config: HubConfig,
+    registry: Registry,
+    events: broadcast::Sender<HubEvent>,
+    shutdown: CancellationToken,
+}
+
+impl Hub {
+    /// Creates the hub and starts its background tasks (outbox watcher, last-seen
+    /// flusher), which stop on `shutdown`.
+    pub fn start(store: Arc<dyn Store>, config: HubConfig, shutdown: CancellationToken) -> Arc<Hub> {
+        let (events, _) = broadcast::channel(4096);
+        let hub = Arc::new(Hub { store, config, registry: Registry::default(), events, shutdown });
+        let weak = Arc::downgrade(&hub);
+        hub.store.spawn_outbox_watcher(
+            Arc::new(move |router| {
+                if let Some(hub) = weak.upgrade() {
+                    match router {
+                        Some(router) => hub.registry.wake(router),
+                        None => hub.registry.wake_all(),
+                    }
+                }
+            }),
+            hub.shutdown.clone(),
+        );
+        tokio::spawn(flush_last_seen(Arc::downgrade(&hub), hub.shutdown.clone()));
+        hub
+    }
+
+    /// Appends a command to the router's outbox and wakes its session if it is here.
+    pub async fn enqueue(&self, router: RouterId, command: &Command) -> StoreResult<StoredCommand> {
+        let stored = self.store.enqueue_command(router, command, now_ms()).await?;
+        self.registry.wake(router);
+        Ok(stored)
+    }
+
+    /// Subscribes to hub events.
+    pub fn subscribe(&self) -> broadcast::Receiver<HubEvent> {
+        self.events.subscribe()
+    }
+
+    /// How many agents are connected to this instance.
+    pub fn connected(&self) -> usize {
+        self.registry.len()
+    }
+
+    /// The store behind the hub.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// How long without a word before a router counts as offline.
+    pub fn stale_after(&self) -> Duration {
+        self.config.heartbeat * 3
+    }
+
+    fn emit(&self, event: HubEvent) {
+        // Nobody listening is normal.
+        let _ = self.events.send(event);
+    }
+}
+
+/// Writes "last seen now" for every live session once per heartbeat, in one batch, so a
+/// router list shows the truth even if this instance later dies without closing sessions.
+async fn flush_last_seen(hub: std::sync::Weak<Hub>, shutdown: CancellationToken) {
+    let Some(period) = hub.upgrade().map(|hub| hub.config.heartbeat) else { return };
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let Some(hub) = hub.upgrade() else { return };
+        let live = hub.registry.routers();
+        if live.is_empty() {
+            continue;
+        }
+        if let Err(error) = hub.store.routers_seen(&live, now_ms()).await {
+            tracing::warn!(%error, routers = live.len(), "could not record last-seen times");
+        }
+    }
+}

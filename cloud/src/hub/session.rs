@@ -1,0 +1,245 @@
+//! One agent's session: hello, then delivery of its outbox, acknowledgements and
+//! heartbeats until the link ends.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket};
+use jasiyo_shared::codec::peek_hello_version;
+use jasiyo_shared::{
+    AgentMessage, CloudMessage, Delivery, Hello, Outcome, PROTOCOL_VERSION, RejectReason, RouterId, Seq, Welcome, decode,
+    encode,
+};
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use super::registry::Registration;
+use super::{Hub, HubEvent};
+use crate::store::{ResultRecorded, StoreError, now_ms};
+
+/// Why a session ended.
+#[derive(Debug, thiserror::Error)]
+enum End {
+    #[error("agent closed the link")]
+    Closed,
+    #[error("replaced by a newer connection, or shutting down")]
+    Cancelled,
+    #[error("no word from the agent for three heartbeats")]
+    Silent,
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    #[error("link error: {0}")]
+    Link(String),
+    #[error("store error: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Serves one upgraded connection from an authenticated router.
+pub(super) async fn run(hub: Arc<Hub>, router: RouterId, mut socket: WebSocket) {
+    let span = tracing::info_span!("agent", router = %router);
+    async move {
+        let hello = match read_hello(&mut socket, hub.config.hello_timeout).await {
+            Ok(hello) => hello,
+            Err(reason) => {
+                tracing::warn!(%reason, "agent hello refused");
+                hub.emit(HubEvent::Refused(Some(router)));
+                let _ = send(&mut socket, &CloudMessage::Rejected(reason)).await;
+                let _ = socket.send(Message::Close(None)).await;
+                return;
+            }
+        };
+        let registration = hub.registry.register(router, &hub.shutdown);
+        let session = registration.session;
+        let mut link = Session::new(hub.clone(), router, socket, registration);
+        let end = link.serve(hello).await;
+        let end = end.err().unwrap_or(End::Closed);
+        match &end {
+            End::Closed | End::Cancelled => tracing::info!(reason = %end, "agent session ended"),
+            _ => tracing::warn!(reason = %end, "agent session ended"),
+        }
+        drop(link);
+        if let Err(error) = hub.store.router_disconnected(router, session, now_ms()).await {
+            tracing::warn!(%error, "could not record disconnect");
+        }
+        hub.emit(HubEvent::Disconnected(router));
+    }
+    .instrument(span)
+    .await
+}
+
+async fn read_hello(socket: &mut WebSocket, timeout: Duration) -> Result<Hello, RejectReason> {
+    let frame = match tokio::time::timeout(timeout, socket.recv()).await {
+        Err(_) => return Err(RejectReason::BadHello(format!("no hello within {timeout:?}"))),
+        Ok(Some(Ok(Message::Binary(frame)))) => frame,
+        Ok(Some(Ok(other))) => return Err(RejectReason::BadHello(format!("expected a binary frame, got {}", kind(&other)))),
+        Ok(Some(Err(error))) => return Err(RejectReason::BadHello(error.to_string())),
+        Ok(None) => return Err(RejectReason::BadHello("closed before hello".into())),
+    };
+    match peek_hello_version(&frame) {
+        Some(PROTOCOL_VERSION) => {}
+        Some(agent) => return Err(RejectReason::UnsupportedVersion { agent, cloud: PROTOCOL_VERSION }),
+        None => return Err(RejectReason::BadHello("first message is not a hello".into())),
+    }
+    match decode::<AgentMessage>(&frame) {
+        Ok(AgentMessage::Hello(hello)) => Ok(hello),
+        Ok(_) => Err(RejectReason::BadHello("first message is not a hello".into())),
+        Err(error) => Err(RejectReason::BadHello(error.to_string())),
+    }
+}
+
+fn kind(message: &Message) -> &'static str {
+    match message {
+        Message::Text(_) => "text",
+        Message::Binary(_) => "binary",
+        Message::Ping(_) => "ping",
+        Message::Pong(_) => "pong",
+        Message::Close(_) => "close",
+    }
+}
+
+async fn send(socket: &mut WebSocket, message: &CloudMessage) -> Result<(), End> {
+    let frame = encode(message).map_err(|e| End::Protocol(e.to_string()))?;
+    socket.send(Message::Binary(frame.into())).await.map_err(|e| End::Link(e.to_string()))
+}
+
+struct Session<'a> {
+    hub: Arc<Hub>,
+    router: RouterId,
+    socket: WebSocket,
+    registration: Registration<'a>,
+    /// Highest sequence number sent in this session.
+    cursor: Option<Seq>,
+    /// Sent but not yet confirmed durable.
+    in_flight: BTreeSet<Seq>,
+    last_heard: Instant,
+    nonce: u64,
+}
+
+impl<'a> Session<'a> {
+    fn new(hub: Arc<Hub>, router: RouterId, socket: WebSocket, registration: Registration<'a>) -> Self {
+        Session { hub, router, socket, registration, cursor: None, in_flight: BTreeSet::new(), last_heard: Instant::now(), nonce: 0 }
+    }
+
+    async fn serve(&mut self, hello: Hello) -> Result<(), End> {
+        if hello.journal_reset {
+            tracing::warn!(journal_high = ?hello.journal_high, "agent started a fresh journal; re-delivering every open command");
+        }
+        let store = self.hub.store.clone();
+        store.router_connected(self.router, self.registration.session, &hello.agent_version, now_ms()).await?;
+        let heartbeat = self.hub.config.heartbeat;
+        let welcome = Welcome { router_id: self.router, heartbeat_ms: heartbeat.as_millis().min(u32::MAX as u128) as u32 };
+        self.send(&CloudMessage::Welcome(welcome)).await?;
+        tracing::info!(agent_version = %hello.agent_version, journal_high = ?hello.journal_high, "agent connected");
+        self.hub.emit(HubEvent::Connected(self.router));
+        self.top_up().await?;
+
+        let mut tick = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let wake = self.registration.wake.clone();
+        let cancel = self.registration.cancel.clone();
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return Err(End::Cancelled),
+                frame = self.socket.recv() => self.on_frame(frame).await?,
+                _ = wake.notified() => self.top_up().await?,
+                _ = tick.tick() => self.on_tick().await?,
+            }
+        }
+    }
+
+    async fn on_frame(&mut self, frame: Option<Result<Message, axum::Error>>) -> Result<(), End> {
+        let frame = match frame {
+            None | Some(Ok(Message::Close(_))) => return Err(End::Closed),
+            Some(Err(error)) => return Err(End::Link(error.to_string())),
+            Some(Ok(Message::Binary(frame))) => frame,
+            // WebSocket-level pings are answered by the library; they still prove liveness.
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                self.last_heard = Instant::now();
+                return Ok(());
+            }
+            Some(Ok(Message::Text(_))) => return Err(End::Protocol("text frame".into())),
+        };
+        self.last_heard = Instant::now();
+        let message = decode::<AgentMessage>(&frame).map_err(|e| End::Protocol(e.to_string()))?;
+        self.on_message(message).await
+    }
+
+    async fn on_message(&mut self, message: AgentMessage) -> Result<(), End> {
+        let store = self.hub.store.clone();
+        match message {
+            AgentMessage::Hello(_) => return Err(End::Protocol("second hello".into())),
+            AgentMessage::Received { seq } => {
+                store.mark_received(self.router, seq, now_ms()).await?;
+                self.in_flight.remove(&seq);
+                self.hub.emit(HubEvent::Received(self.router, seq));
+                self.top_up().await?;
+            }
+            AgentMessage::Result { seq, outcome } => self.on_result(seq, outcome).await?,
+            AgentMessage::Ping { nonce } => self.send(&CloudMessage::Pong { nonce }).await?,
+            AgentMessage::Pong { .. } => {}
+            AgentMessage::Status(status) => store.record_status(self.router, &status, now_ms()).await?,
+        }
+        Ok(())
+    }
+
+    async fn on_result(&mut self, seq: Seq, outcome: Outcome) -> Result<(), End> {
+        match self.hub.store.record_result(self.router, seq, &outcome, now_ms()).await? {
+            ResultRecorded::New => match &outcome {
+                Outcome::Applied { .. } => tracing::info!(seq = seq.0, "command applied"),
+                Outcome::Failed { message } => tracing::warn!(seq = seq.0, %message, "command failed on the router"),
+            },
+            ResultRecorded::Duplicate => tracing::debug!(seq = seq.0, "duplicate result"),
+            ResultRecorded::UnknownCommand => tracing::warn!(seq = seq.0, "result for a command this router does not have"),
+        }
+        // The command is finished either way; if it was still in flight, it no longer is.
+        self.in_flight.remove(&seq);
+        self.send(&CloudMessage::ResultAck { seq }).await?;
+        self.hub.emit(HubEvent::Result(self.router, seq));
+        Ok(())
+    }
+
+    /// Sends open commands past the cursor until the window is full.
+    async fn top_up(&mut self) -> Result<(), End> {
+        let room = self.hub.config.window.saturating_sub(self.in_flight.len() as u32);
+        if room == 0 {
+            return Ok(());
+        }
+        let commands = self.hub.store.open_commands(self.router, self.cursor, room).await?;
+        if commands.is_empty() {
+            return Ok(());
+        }
+        let seqs: Vec<Seq> = commands.iter().map(|c| c.seq).collect();
+        self.hub.store.mark_delivered(self.router, &seqs, now_ms()).await?;
+        for stored in commands {
+            let delivery = Delivery { seq: stored.seq, id: stored.id, command: stored.command };
+            self.cursor = Some(stored.seq);
+            self.in_flight.insert(stored.seq);
+            self.send(&CloudMessage::Deliver(delivery)).await?;
+        }
+        Ok(())
+    }
+
+    async fn on_tick(&mut self) -> Result<(), End> {
+        let heartbeat = self.hub.config.heartbeat;
+        let silent = self.last_heard.elapsed();
+        if silent >= heartbeat * 3 {
+            return Err(End::Silent);
+        }
+        if silent >= heartbeat {
+            // The agent pings every heartbeat; probe only when it has gone quiet.
+            self.nonce += 1;
+            self.send(&CloudMessage::Ping { nonce: self.nonce }).await?;
+        }
+        Ok(())
+    }
+
+    async fn send(&mut self, message: &CloudMessage) -> Result<(), End> {
+        // A peer that stops reading must not hold the session for ever.
+        let limit = self.hub.config.heartbeat * 3;
+        match tokio::time::timeout(limit, send(&mut self.socket, message)).await {
+            Ok(result) => result,
+            Err(_) => Err(End::Silent),
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! `GET /agent/v1/ws`: authenticates the agent's token before upgrading to WebSocket.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use jasiyo_shared::{MAX_FRAME_BYTES, RouterId};
+
+use super::{Hub, HubEvent, session};
+use crate::token::verify_token;
+
+/// The header carrying the router id; the token travels as `Authorization: Bearer`.
+pub const ROUTER_ID_HEADER: &str = "x-jasiyo-router-id";
+
+/// Axum handler for the agents' endpoint.
+pub async fn agent_ws(State(hub): State<Arc<Hub>>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
+    let router = match authenticate(&hub, &headers).await {
+        Ok(router) => router,
+        Err(refusal) => {
+            tracing::warn!(router = ?refusal.router, reason = refusal.reason, "agent refused");
+            hub.emit(HubEvent::Refused(refusal.router));
+            return (refusal.status, refusal.reason).into_response();
+        }
+    };
+    upgrade
+        // Agents send small frames; small buffers keep tens of thousands of idle links cheap.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| session::run(hub, router, socket))
+}
+
+struct Refusal {
+    router: Option<RouterId>,
+    status: StatusCode,
+    reason: &'static str,
+}
+
+async fn authenticate(hub: &Hub, headers: &HeaderMap) -> Result<RouterId, Refusal> {
+    let refuse = |router, status, reason| Refusal { router, status, reason };
+    let router: RouterId = headers
+        .get(ROUTER_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| refuse(None, StatusCode::UNAUTHORIZED, "missing or malformed router id"))?;
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| refuse(Some(router), StatusCode::UNAUTHORIZED, "missing bearer token"))?;
+    let record = match hub.store.router(router).await {
+        Ok(Some(record)) => record,
+        Ok(None) => return Err(refuse(Some(router), StatusCode::UNAUTHORIZED, "unknown router or wrong token")),
+        Err(error) => {
+            tracing::error!(%error, router = %router, "store failed during agent authentication");
+            return Err(refuse(Some(router), StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable"));
+        }
+    };
+    if !verify_token(token, &record.token_hash) {
+        return Err(refuse(Some(router), StatusCode::UNAUTHORIZED, "unknown router or wrong token"));
+    }
+    if record.revoked_at.is_some() {
+        return Err(refuse(Some(router), StatusCode::UNAUTHORIZED, "token revoked"));
+    }
+    Ok(router)
+}

@@ -1,0 +1,120 @@
+//! Persistence: one [`Store`] trait, a SQLite and a PostgreSQL implementation, chosen by
+//! the database URL's scheme. Handlers hold an `Arc<dyn Store>` and never name a backend.
+
+mod model;
+mod postgres;
+mod sql;
+mod sqlite;
+pub mod testing;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use jasiyo_shared::{Command, Outcome, RouterId, RouterStatus, Seq};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub use model::{CommandState, ResultRecorded, Router, StoredCommand, Tenant, TenantId};
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A record with the same unique key exists.
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// The record named does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A stored value could not be read back (a bug or a hand-edited database).
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+    /// The database itself failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed at start.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Result of a store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A wake-up from the outbox watcher: a router got new commands (`Some`), or anything may
+/// have changed and every session should look (`None`, after the watcher lost track).
+pub type OutboxSignal = Arc<dyn Fn(Option<RouterId>) + Send + Sync>;
+
+/// Everything the cloud keeps. Every method is one transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates a tenant; its name must be unused.
+    async fn create_tenant(&self, name: &str, now_ms: i64) -> StoreResult<Tenant>;
+    /// Finds a tenant by id or by name.
+    async fn find_tenant(&self, id_or_name: &str) -> StoreResult<Option<Tenant>>;
+    /// Adds a router for a tenant with the hash of its agent token.
+    async fn create_router(&self, tenant: TenantId, name: &str, token_hash: &str, now_ms: i64) -> StoreResult<Router>;
+    /// One router.
+    async fn router(&self, id: RouterId) -> StoreResult<Option<Router>>;
+    /// All routers, or one tenant's, ordered by name.
+    async fn list_routers(&self, tenant: Option<TenantId>) -> StoreResult<Vec<Router>>;
+    /// Revokes the router's token; returns false if it was unknown or already revoked.
+    async fn revoke_router(&self, id: RouterId, now_ms: i64) -> StoreResult<bool>;
+    /// Records that an agent session for the router started.
+    async fn router_connected(&self, id: RouterId, session: Uuid, agent_version: &str, now_ms: i64) -> StoreResult<()>;
+    /// Records that the session ended, unless a newer session replaced it meanwhile.
+    async fn router_disconnected(&self, id: RouterId, session: Uuid, now_ms: i64) -> StoreResult<()>;
+    /// Marks these routers as heard from now (one batch for many live sessions).
+    async fn routers_seen(&self, ids: &[RouterId], now_ms: i64) -> StoreResult<()>;
+    /// Stores the status an agent reported.
+    async fn record_status(&self, id: RouterId, status: &RouterStatus, now_ms: i64) -> StoreResult<()>;
+
+    /// Appends a command to the router's outbox with the next sequence number.
+    async fn enqueue_command(&self, router: RouterId, command: &Command, now_ms: i64) -> StoreResult<StoredCommand>;
+    /// Commands of the router without a result, with `seq > after`, in order, at most `limit`.
+    async fn open_commands(&self, router: RouterId, after: Option<Seq>, limit: u32) -> StoreResult<Vec<StoredCommand>>;
+    /// Marks commands as sent to the agent (unless they are further along already).
+    async fn mark_delivered(&self, router: RouterId, seqs: &[Seq], now_ms: i64) -> StoreResult<()>;
+    /// Marks a command as durable in the agent's journal (unless it is further along).
+    async fn mark_received(&self, router: RouterId, seq: Seq, now_ms: i64) -> StoreResult<()>;
+    /// Stores a command's final outcome, once.
+    async fn record_result(&self, router: RouterId, seq: Seq, outcome: &Outcome, now_ms: i64) -> StoreResult<ResultRecorded>;
+    /// The router's newest commands first, at most `limit`.
+    async fn list_commands(&self, router: RouterId, limit: u32) -> StoreResult<Vec<StoredCommand>>;
+
+    /// Watches for commands enqueued by any process (another cloud instance, the CLI) and
+    /// calls `signal` for them until `shutdown`.
+    fn spawn_outbox_watcher(&self, signal: OutboxSignal, shutdown: CancellationToken);
+}
+
+/// Opens the store named by `url` (`sqlite://...` or `postgres://...`) and runs its
+/// migrations. With no URL, a SQLite file in `data_dir` is used.
+pub async fn connect(url: Option<&str>, data_dir: &Path) -> anyhow::Result<Arc<dyn Store>> {
+    use anyhow::Context;
+    match url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let store = PostgresStore::connect(url).await.context("opening PostgreSQL")?;
+            Ok(Arc::new(store))
+        }
+        Some(url) if url.starts_with("sqlite:") => {
+            let store = SqliteStore::connect(url).await.context("opening SQLite")?;
+            Ok(Arc::new(store))
+        }
+        Some(other) => anyhow::bail!("unsupported database URL {other:?}: use sqlite://PATH or postgres://..."),
+        None => {
+            std::fs::create_dir_all(data_dir).with_context(|| format!("creating data directory {}", data_dir.display()))?;
+            let url = format!("sqlite://{}", data_dir.join("jasiyo.db").display());
+            let store = SqliteStore::connect(&url).await.context("opening SQLite")?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

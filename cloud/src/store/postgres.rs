@@ -1,0 +1,89 @@
+//! The PostgreSQL store: for production and for several cloud instances sharing one
+//! database. Instances learn of each other's enqueues through LISTEN/NOTIFY.
+
+use std::time::Duration;
+
+use jasiyo_shared::RouterId;
+use sqlx::postgres::{PgListener, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
+use tokio_util::sync::CancellationToken;
+
+use super::sql::impl_store;
+use super::{OutboxSignal, StoreResult};
+
+/// The NOTIFY channel on which enqueues are announced, with the router id as payload.
+const OUTBOX_CHANNEL: &str = "jasiyo_outbox";
+
+/// A [`super::Store`] in PostgreSQL.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` and migrates the database.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Announces the enqueue; PostgreSQL delivers it only if the transaction commits.
+    async fn after_enqueue(tx: &mut Transaction<'_, Postgres>, router: RouterId) -> StoreResult<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(OUTBOX_CHANNEL)
+            .bind(router.to_string())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Listens on the outbox channel. If the listening connection drops, notifications sent
+    /// meanwhile are lost, so after a reconnect every session is told to look.
+    fn watch_outbox(&self, signal: OutboxSignal, shutdown: CancellationToken) {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            loop {
+                let mut listener = match PgListener::connect_with(&pool).await {
+                    Ok(listener) => listener,
+                    Err(error) => {
+                        tracing::warn!(%error, "outbox listener could not connect; retrying");
+                        tokio::select! {
+                            _ = shutdown.cancelled() => return,
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                        }
+                    }
+                };
+                if let Err(error) = listener.listen(OUTBOX_CHANNEL).await {
+                    tracing::warn!(%error, "outbox listener could not LISTEN; retrying");
+                    continue;
+                }
+                signal(None);
+                loop {
+                    let next = tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        next = listener.try_recv() => next,
+                    };
+                    match next {
+                        Ok(Some(notification)) => match notification.payload().parse() {
+                            Ok(router) => signal(Some(router)),
+                            Err(_) => tracing::warn!(payload = notification.payload(), "odd outbox notification"),
+                        },
+                        // The connection was lost and re-established: anything may have been missed.
+                        Ok(None) => signal(None),
+                        Err(error) => {
+                            tracing::warn!(%error, "outbox listener failed; reconnecting");
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
+
+impl_store!(PostgresStore, Postgres);

@@ -1,0 +1,411 @@
+//! The SQL both backends share.
+//!
+//! SQLite and PostgreSQL accept the same statements here (`$N` parameters, `RETURNING`,
+//! text ids, integer millisecond times), so the queries are written once in a macro and
+//! compiled for each backend's pool type. sqlx's generic `Database` bounds would express
+//! the same thing at the cost of a page of trait bounds per function. What really differs
+//! (connection set-up, migrations, how other processes' enqueues are noticed) lives in
+//! `sqlite.rs` and `postgres.rs`, each of which provides `after_enqueue` (called inside
+//! the enqueue transaction) and `spawn_outbox_watcher`.
+
+use jasiyo_shared::{Command, Outcome, RouterStatus};
+
+use super::{CommandState, StoreError, StoreResult};
+
+/// The routers columns, in the order `router_from_row` reads them.
+pub(super) const ROUTER_COLUMNS: &str = "id, tenant_id, name, token_hash, created_at, revoked_at, online_session, \
+     last_seen_at, agent_version, status_json, status_at";
+
+/// The commands columns, in the order `command_from_row` reads them.
+pub(super) const COMMAND_COLUMNS: &str =
+    "router_id, seq, id, payload, state, created_at, delivered_at, received_at, finished_at, result";
+
+pub(super) fn parse_uuid(field: &str, value: &str) -> StoreResult<uuid::Uuid> {
+    uuid::Uuid::parse_str(value).map_err(|e| StoreError::Corrupt(format!("{field} {value:?}: {e}")))
+}
+
+pub(super) fn command_json(command: &Command) -> String {
+    serde_json::to_string(command).expect("commands always serialise")
+}
+
+pub(super) fn parse_command(payload: &str) -> StoreResult<Command> {
+    serde_json::from_str(payload).map_err(|e| StoreError::Corrupt(format!("command payload: {e}")))
+}
+
+pub(super) fn outcome_json(outcome: &Outcome) -> String {
+    serde_json::to_string(outcome).expect("outcomes always serialise")
+}
+
+pub(super) fn parse_outcome(text: &str) -> StoreResult<Outcome> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("command result: {e}")))
+}
+
+pub(super) fn status_json(status: &RouterStatus) -> String {
+    serde_json::to_string(status).expect("statuses always serialise")
+}
+
+pub(super) fn parse_status(text: &str) -> StoreResult<RouterStatus> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("router status: {e}")))
+}
+
+pub(super) fn parse_state(text: &str) -> StoreResult<CommandState> {
+    CommandState::parse(text).ok_or_else(|| StoreError::Corrupt(format!("command state {text:?}")))
+}
+
+/// Maps a unique-constraint violation to [`StoreError::Conflict`].
+pub(super) fn conflict_or(err: sqlx::Error, what: impl Into<String>) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what.into()),
+        _ => StoreError::Database(err),
+    }
+}
+
+/// Implements [`super::Store`] for `$store`, whose field `pool` is a `sqlx::Pool<$db>`.
+macro_rules! impl_store {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            fn router_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::store::Router> {
+                use sqlx::Row;
+                use $crate::store::sql::*;
+                let id: String = row.try_get(0)?;
+                let tenant: String = row.try_get(1)?;
+                let session: Option<String> = row.try_get(6)?;
+                let status: Option<String> = row.try_get(9)?;
+                Ok($crate::store::Router {
+                    id: parse_uuid("router id", &id)?.into(),
+                    tenant_id: $crate::store::TenantId(parse_uuid("tenant id", &tenant)?),
+                    name: row.try_get(2)?,
+                    token_hash: row.try_get(3)?,
+                    created_at: row.try_get(4)?,
+                    revoked_at: row.try_get(5)?,
+                    online_session: session.map(|s| parse_uuid("session", &s)).transpose()?,
+                    last_seen_at: row.try_get(7)?,
+                    agent_version: row.try_get(8)?,
+                    status: status.map(|s| parse_status(&s)).transpose()?,
+                    status_at: row.try_get(10)?,
+                })
+            }
+
+            fn command_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::store::StoredCommand> {
+                use sqlx::Row;
+                use $crate::store::sql::*;
+                let router: String = row.try_get(0)?;
+                let id: String = row.try_get(2)?;
+                let payload: String = row.try_get(3)?;
+                let state: String = row.try_get(4)?;
+                let result: Option<String> = row.try_get(9)?;
+                Ok($crate::store::StoredCommand {
+                    router_id: parse_uuid("router id", &router)?.into(),
+                    seq: jasiyo_shared::Seq(row.try_get::<i64, _>(1)? as u64),
+                    id: parse_uuid("command id", &id)?.into(),
+                    command: parse_command(&payload)?,
+                    state: parse_state(&state)?,
+                    created_at: row.try_get(5)?,
+                    delivered_at: row.try_get(6)?,
+                    received_at: row.try_get(7)?,
+                    finished_at: row.try_get(8)?,
+                    outcome: result.map(|r| parse_outcome(&r)).transpose()?,
+                })
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::Store for $store {
+            async fn create_tenant(&self, name: &str, now_ms: i64) -> $crate::store::StoreResult<$crate::store::Tenant> {
+                let id = uuid::Uuid::new_v4();
+                sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)")
+                    .bind(id.to_string())
+                    .bind(name)
+                    .bind(now_ms)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| $crate::store::sql::conflict_or(e, format!("tenant {name:?}")))?;
+                Ok($crate::store::Tenant { id: $crate::store::TenantId(id), name: name.to_string(), created_at: now_ms })
+            }
+
+            async fn find_tenant(&self, id_or_name: &str) -> $crate::store::StoreResult<Option<$crate::store::Tenant>> {
+                use sqlx::Row;
+                let row = sqlx::query("SELECT id, name, created_at FROM tenants WHERE id = $1 OR name = $1")
+                    .bind(id_or_name)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|row| {
+                    let id: String = row.try_get(0)?;
+                    Ok($crate::store::Tenant {
+                        id: $crate::store::TenantId($crate::store::sql::parse_uuid("tenant id", &id)?),
+                        name: row.try_get(1)?,
+                        created_at: row.try_get(2)?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn create_router(
+                &self,
+                tenant: $crate::store::TenantId,
+                name: &str,
+                token_hash: &str,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<$crate::store::Router> {
+                let id = jasiyo_shared::RouterId::new();
+                sqlx::query("INSERT INTO routers (id, tenant_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(id.to_string())
+                    .bind(tenant.to_string())
+                    .bind(name)
+                    .bind(token_hash)
+                    .bind(now_ms)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| $crate::store::sql::conflict_or(e, format!("router {name:?}")))?;
+                self.router(id).await?.ok_or_else(|| $crate::store::StoreError::NotFound(format!("router {id}")))
+            }
+
+            async fn router(&self, id: jasiyo_shared::RouterId) -> $crate::store::StoreResult<Option<$crate::store::Router>> {
+                let sql = format!("SELECT {} FROM routers WHERE id = $1", $crate::store::sql::ROUTER_COLUMNS);
+                let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&self.pool).await?;
+                row.as_ref().map(Self::router_from_row).transpose()
+            }
+
+            async fn list_routers(
+                &self,
+                tenant: Option<$crate::store::TenantId>,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Router>> {
+                let sql = format!(
+                    "SELECT {} FROM routers WHERE $1 IS NULL OR tenant_id = $1 ORDER BY name, id",
+                    $crate::store::sql::ROUTER_COLUMNS
+                );
+                let rows = sqlx::query(&sql).bind(tenant.map(|t| t.to_string())).fetch_all(&self.pool).await?;
+                rows.iter().map(Self::router_from_row).collect()
+            }
+
+            async fn revoke_router(&self, id: jasiyo_shared::RouterId, now_ms: i64) -> $crate::store::StoreResult<bool> {
+                let done = sqlx::query("UPDATE routers SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                    .bind(id.to_string())
+                    .bind(now_ms)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn router_connected(
+                &self,
+                id: jasiyo_shared::RouterId,
+                session: uuid::Uuid,
+                agent_version: &str,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query("UPDATE routers SET online_session = $2, agent_version = $3, last_seen_at = $4 WHERE id = $1")
+                    .bind(id.to_string())
+                    .bind(session.to_string())
+                    .bind(agent_version)
+                    .bind(now_ms)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn router_disconnected(
+                &self,
+                id: jasiyo_shared::RouterId,
+                session: uuid::Uuid,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query("UPDATE routers SET online_session = NULL, last_seen_at = $3 WHERE id = $1 AND online_session = $2")
+                    .bind(id.to_string())
+                    .bind(session.to_string())
+                    .bind(now_ms)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn routers_seen(&self, ids: &[jasiyo_shared::RouterId], now_ms: i64) -> $crate::store::StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                for chunk in ids.chunks(500) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new("UPDATE routers SET last_seen_at = ");
+                    query.push_bind(now_ms).push(" WHERE id IN (");
+                    let mut list = query.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.to_string());
+                    }
+                    query.push(")");
+                    query.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn record_status(
+                &self,
+                id: jasiyo_shared::RouterId,
+                status: &jasiyo_shared::RouterStatus,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query("UPDATE routers SET status_json = $2, status_at = $3, last_seen_at = $3 WHERE id = $1")
+                    .bind(id.to_string())
+                    .bind($crate::store::sql::status_json(status))
+                    .bind(now_ms)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn enqueue_command(
+                &self,
+                router: jasiyo_shared::RouterId,
+                command: &jasiyo_shared::Command,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<$crate::store::StoredCommand> {
+                let mut tx = self.pool.begin().await?;
+                let seq: Option<i64> = sqlx::query_scalar("UPDATE routers SET next_seq = next_seq + 1 WHERE id = $1 RETURNING next_seq")
+                    .bind(router.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let seq = seq.ok_or_else(|| $crate::store::StoreError::NotFound(format!("router {router}")))?;
+                let id = jasiyo_shared::CommandId::new();
+                sqlx::query(
+                    "INSERT INTO commands (id, router_id, seq, kind, payload, state, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, 'queued', $6)",
+                )
+                .bind(id.to_string())
+                .bind(router.to_string())
+                .bind(seq)
+                .bind(command.kind())
+                .bind($crate::store::sql::command_json(command))
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+                Self::after_enqueue(&mut tx, router).await?;
+                tx.commit().await?;
+                Ok($crate::store::StoredCommand {
+                    router_id: router,
+                    seq: jasiyo_shared::Seq(seq as u64),
+                    id,
+                    command: command.clone(),
+                    state: $crate::store::CommandState::Queued,
+                    created_at: now_ms,
+                    delivered_at: None,
+                    received_at: None,
+                    finished_at: None,
+                    outcome: None,
+                })
+            }
+
+            async fn open_commands(
+                &self,
+                router: jasiyo_shared::RouterId,
+                after: Option<jasiyo_shared::Seq>,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::StoredCommand>> {
+                let sql = format!(
+                    "SELECT {} FROM commands WHERE router_id = $1 AND finished_at IS NULL AND seq > $2 ORDER BY seq LIMIT $3",
+                    $crate::store::sql::COMMAND_COLUMNS
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(router.to_string())
+                    .bind(after.map_or(0, |s| s.as_i64()))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(Self::command_from_row).collect()
+            }
+
+            async fn mark_delivered(
+                &self,
+                router: jasiyo_shared::RouterId,
+                seqs: &[jasiyo_shared::Seq],
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<()> {
+                if seqs.is_empty() {
+                    return Ok(());
+                }
+                let mut query = sqlx::QueryBuilder::<$db>::new(
+                    "UPDATE commands SET state = CASE WHEN state = 'queued' THEN 'delivered' ELSE state END, delivered_at = ",
+                );
+                query.push_bind(now_ms).push(" WHERE finished_at IS NULL AND router_id = ");
+                query.push_bind(router.to_string()).push(" AND seq IN (");
+                let mut list = query.separated(", ");
+                for seq in seqs {
+                    list.push_bind(seq.as_i64());
+                }
+                query.push(")");
+                query.build().execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn mark_received(
+                &self,
+                router: jasiyo_shared::RouterId,
+                seq: jasiyo_shared::Seq,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "UPDATE commands SET state = 'received', received_at = $3 \
+                     WHERE router_id = $1 AND seq = $2 AND state IN ('queued', 'delivered')",
+                )
+                .bind(router.to_string())
+                .bind(seq.as_i64())
+                .bind(now_ms)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn record_result(
+                &self,
+                router: jasiyo_shared::RouterId,
+                seq: jasiyo_shared::Seq,
+                outcome: &jasiyo_shared::Outcome,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<$crate::store::ResultRecorded> {
+                let state = match outcome {
+                    jasiyo_shared::Outcome::Applied { .. } => $crate::store::CommandState::Applied,
+                    jasiyo_shared::Outcome::Failed { .. } => $crate::store::CommandState::Failed,
+                };
+                let done = sqlx::query(
+                    "UPDATE commands SET state = $3, result = $4, finished_at = $5, received_at = COALESCE(received_at, $5) \
+                     WHERE router_id = $1 AND seq = $2 AND finished_at IS NULL",
+                )
+                .bind(router.to_string())
+                .bind(seq.as_i64())
+                .bind(state.as_str())
+                .bind($crate::store::sql::outcome_json(outcome))
+                .bind(now_ms)
+                .execute(&self.pool)
+                .await?;
+                if done.rows_affected() == 1 {
+                    return Ok($crate::store::ResultRecorded::New);
+                }
+                let exists: Option<i64> = sqlx::query_scalar("SELECT seq FROM commands WHERE router_id = $1 AND seq = $2")
+                    .bind(router.to_string())
+                    .bind(seq.as_i64())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(match exists {
+                    Some(_) => $crate::store::ResultRecorded::Duplicate,
+                    None => $crate::store::ResultRecorded::UnknownCommand,
+                })
+            }
+
+            async fn list_commands(
+                &self,
+                router: jasiyo_shared::RouterId,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::StoredCommand>> {
+                let sql = format!(
+                    "SELECT {} FROM commands WHERE router_id = $1 ORDER BY seq DESC LIMIT $2",
+                    $crate::store::sql::COMMAND_COLUMNS
+                );
+                let rows = sqlx::query(&sql).bind(router.to_string()).bind(i64::from(limit)).fetch_all(&self.pool).await?;
+                rows.iter().map(Self::command_from_row).collect()
+            }
+
+            fn spawn_outbox_watcher(&self, signal: $crate::store::OutboxSignal, shutdown: tokio_util::sync::CancellationToken) {
+                self.watch_outbox(signal, shutdown)
+            }
+        }
+    };
+}
+
+pub(super) use impl_store;
+

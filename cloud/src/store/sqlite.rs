@@ -1,0 +1,82 @@
+//! The embedded SQLite store: zero set-up, one file, for a single cloud instance.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use jasiyo_shared::RouterId;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use tokio_util::sync::CancellationToken;
+
+use super::sql::impl_store;
+use super::{OutboxSignal, StoreResult};
+
+/// How often the outbox watcher looks for commands enqueued by other processes.
+const OUTBOX_POLL: Duration = Duration::from_millis(200);
+
+/// A [`super::Store`] in a SQLite file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` and migrates it.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    async fn after_enqueue(_tx: &mut Transaction<'_, Sqlite>, _router: RouterId) -> StoreResult<()> {
+        // Other processes notice new commands by polling `gid` (see `watch_outbox`).
+        Ok(())
+    }
+
+    /// Polls for commands with a `gid` above the highest seen. SQLite runs one write
+    /// transaction at a time, so `gid`s become visible in order and none is skipped.
+    fn watch_outbox(&self, signal: OutboxSignal, shutdown: CancellationToken) {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let mut high: i64 = match sqlx::query_scalar("SELECT COALESCE(MAX(gid), 0) FROM commands").fetch_one(&pool).await {
+                Ok(high) => high,
+                Err(error) => {
+                    tracing::error!(%error, "outbox watcher could not start");
+                    return;
+                }
+            };
+            let mut tick = tokio::time::interval(OUTBOX_POLL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tick.tick() => {}
+                }
+                let rows: Result<Vec<(i64, String)>, _> =
+                    sqlx::query_as("SELECT gid, router_id FROM commands WHERE gid > $1 ORDER BY gid LIMIT 1000")
+                        .bind(high)
+                        .fetch_all(&pool)
+                        .await;
+                match rows {
+                    Ok(rows) => {
+                        for (gid, router) in rows {
+                            high = gid;
+                            if let Ok(router) = router.parse() {
+                                signal(Some(router));
+                            }
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "outbox watcher query failed"),
+                }
+            }
+        });
+    }
+}
+
+impl_store!(SqliteStore, Sqlite);

@@ -1,0 +1,53 @@
+//! Fresh, isolated databases for tests of this crate and of the end-to-end suite.
+//!
+//! PostgreSQL tests read `TEST_POSTGRES_URL`. Without it they skip with a loud message,
+//! unless `JASIYO_REQUIRE_POSTGRES=1` (set by CI), in which case they fail.
+
+use std::sync::Arc;
+
+use sqlx::Connection;
+
+use super::{PostgresStore, SqliteStore, Store};
+
+/// The backends a contract test can run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in a temporary directory.
+    Sqlite,
+    /// A new database on the server at `TEST_POSTGRES_URL`.
+    Postgres,
+}
+
+/// A database URL for a brand-new empty database of `backend`, or `None` when PostgreSQL
+/// is not configured (and not required). The SQLite file lives under `dir`.
+pub async fn fresh_database_url(backend: Backend, dir: &std::path::Path) -> Option<String> {
+    match backend {
+        Backend::Sqlite => Some(format!("sqlite://{}", dir.join(format!("t-{}.db", uuid::Uuid::new_v4())).display())),
+        Backend::Postgres => fresh_postgres_url().await,
+    }
+}
+
+/// Creates a new database on the `TEST_POSTGRES_URL` server and returns its URL.
+pub async fn fresh_postgres_url() -> Option<String> {
+    let Ok(base) = std::env::var("TEST_POSTGRES_URL") else {
+        if std::env::var("JASIYO_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+            panic!("JASIYO_REQUIRE_POSTGRES=1 but TEST_POSTGRES_URL is not set");
+        }
+        eprintln!("SKIPPED: PostgreSQL test (set TEST_POSTGRES_URL=postgres://... to run it)");
+        return None;
+    };
+    let name = format!("jasiyo_t_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&base).await.expect("connect to TEST_POSTGRES_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create test database");
+    let (head, _) = base.rsplit_once('/').expect("TEST_POSTGRES_URL has a database path");
+    Some(format!("{head}/{name}"))
+}
+
+/// Opens a fresh store on `backend`, or `None` if that backend is not available here.
+pub async fn fresh_store(backend: Backend, dir: &std::path::Path) -> Option<Arc<dyn Store>> {
+    let url = fresh_database_url(backend, dir).await?;
+    Some(match backend {
+        Backend::Sqlite => Arc::new(SqliteStore::connect(&url).await.expect("open SQLite")),
+        Backend::Postgres => Arc::new(PostgresStore::connect(&url).await.expect("open PostgreSQL")),
+    })
+}

@@ -1,0 +1,247 @@
+//! One contract for every store backend: each test runs on SQLite and on PostgreSQL.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jasiyo_cloud::store::testing::{Backend, fresh_database_url, fresh_store};
+use jasiyo_cloud::store::{CommandState, ResultRecorded, Store, StoreError, TenantId, connect};
+use jasiyo_shared::{Command, Outcome, RouterId, RouterStatus, Seq};
+use tempfile::TempDir;
+use tokio_util::sync::CancellationToken;
+
+fn remove(name: &str) -> Command {
+    Command::RemoveHotspotUser { name: name.into() }
+}
+
+async fn router_for(store: &dyn Store, tenant: TenantId, name: &str) -> RouterId {
+    store.create_router(tenant, name, "hash", 1).await.unwrap().id
+}
+
+async fn tenants_and_routers(store: Arc<dyn Store>) {
+    let tenant = store.create_tenant("Mama Mboga WiFi", 10).await.unwrap();
+    assert!(matches!(store.create_tenant("Mama Mboga WiFi", 11).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.find_tenant("Mama Mboga WiFi").await.unwrap().unwrap().id, tenant.id);
+    assert_eq!(store.find_tenant(&tenant.id.to_string()).await.unwrap().unwrap().name, "Mama Mboga WiFi");
+    assert!(store.find_tenant("nobody").await.unwrap().is_none());
+
+    let other = store.create_tenant("Other", 10).await.unwrap();
+    let r1 = store.create_router(tenant.id, "shop", "h1", 20).await.unwrap();
+    assert!(matches!(store.create_router(tenant.id, "shop", "h2", 21).await, Err(StoreError::Conflict(_))));
+    store.create_router(other.id, "shop", "h3", 22).await.unwrap();
+    assert_eq!(r1.token_hash, "h1");
+    assert_eq!(r1.revoked_at, None);
+    assert_eq!(store.list_routers(Some(tenant.id)).await.unwrap().len(), 1);
+    assert_eq!(store.list_routers(None).await.unwrap().len(), 2);
+
+    assert!(store.revoke_router(r1.id, 30).await.unwrap());
+    assert!(!store.revoke_router(r1.id, 31).await.unwrap());
+    assert_eq!(store.router(r1.id).await.unwrap().unwrap().revoked_at, Some(30));
+    assert!(store.router(RouterId::new()).await.unwrap().is_none());
+}
+
+async fn sessions_and_status(store: Arc<dyn Store>) {
+    let tenant = store.create_tenant("t", 1).await.unwrap();
+    let id = router_for(&*store, tenant.id, "r").await;
+    let (first, second) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    store.router_connected(id, first, "0.1.0", 100).await.unwrap();
+    store.router_connected(id, second, "0.1.1", 200).await.unwrap();
+    // The replaced session ending must not mark the router offline.
+    store.router_disconnected(id, first, 300).await.unwrap();
+    let router = store.router(id).await.unwrap().unwrap();
+    assert_eq!(router.online_session, Some(second));
+    assert_eq!(router.agent_version.as_deref(), Some("0.1.1"));
+    assert!(router.is_online(250, 100));
+    assert!(!router.is_online(10_000, 100), "silent for too long counts as offline");
+
+    store.routers_seen(&[id], 9_000).await.unwrap();
+    assert!(store.router(id).await.unwrap().unwrap().is_online(9_050, 100));
+
+    let status = RouterStatus { identity: Some("Shop".into()), journal_depth: 4, agent_version: "0.1.1".into(), ..Default::default() };
+    store.record_status(id, &status, 9_100).await.unwrap();
+    let router = store.router(id).await.unwrap().unwrap();
+    assert_eq!(router.status, Some(status));
+    assert_eq!(router.status_at, Some(9_100));
+
+    store.router_disconnected(id, second, 9_200).await.unwrap();
+    assert!(!store.router(id).await.unwrap().unwrap().is_online(9_200, 100));
+}
+
+async fn sequence_numbers_are_per_router_and_gapless(store: Arc<dyn Store>) {
+    let tenant = store.create_tenant("t", 1).await.unwrap();
+    let a = router_for(&*store, tenant.id, "a").await;
+    let b = router_for(&*store, tenant.id, "b").await;
+    for i in 1..=3 {
+        assert_eq!(store.enqueue_command(a, &remove("u"), i).await.unwrap().seq, Seq(i as u64));
+    }
+    assert_eq!(store.enqueue_command(b, &remove("u"), 5).await.unwrap().seq, Seq(1));
+    assert!(matches!(store.enqueue_command(RouterId::new(), &remove("u"), 5).await, Err(StoreError::NotFound(_))));
+
+    // Concurrent enqueues never share or skip a number.
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { store.enqueue_command(b, &remove(&format!("u{i}")), 6).await.unwrap().seq }));
+    }
+    let mut seqs = Vec::new();
+    for task in tasks {
+        seqs.push(task.await.unwrap().0);
+    }
+    seqs.sort();
+    assert_eq!(seqs, (2..=41).collect::<Vec<u64>>());
+}
+
+async fn open_commands_and_their_lifecycle(store: Arc<dyn Store>) {
+    let tenant = store.create_tenant("t", 1).await.unwrap();
+    let r = router_for(&*store, tenant.id, "r").await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(store.enqueue_command(r, &remove(&format!("u{i}")), 100 + i).await.unwrap().id);
+    }
+    let open = store.open_commands(r, None, 10).await.unwrap();
+    assert_eq!(open.iter().map(|c| c.seq.0).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
+    assert_eq!(open[0].id, ids[0]);
+    assert_eq!(open[0].command, remove("u0"));
+    assert_eq!(open[0].state, CommandState::Queued);
+    assert_eq!(store.open_commands(r, Some(Seq(3)), 10).await.unwrap().len(), 2);
+    assert_eq!(store.open_commands(r, None, 2).await.unwrap().len(), 2);
+
+    store.mark_delivered(r, &[Seq(1), Seq(2)], 200).await.unwrap();
+    store.mark_received(r, Seq(1), 210).await.unwrap();
+    // Delivering again does not move a received command back.
+    store.mark_delivered(r, &[Seq(1)], 220).await.unwrap();
+    let list = store.list_commands(r, 10).await.unwrap();
+    let state = |seq: u64| list.iter().find(|c| c.seq == Seq(seq)).unwrap().state;
+    assert_eq!(state(1), CommandState::Received);
+    assert_eq!(state(2), CommandState::Delivered);
+    assert_eq!(state(3), CommandState::Queued);
+    assert_eq!(list[0].seq, Seq(5), "newest first");
+
+    let applied = Outcome::Applied { note: None };
+    let failed = Outcome::Failed { message: "input does not match any value of profile".into() };
+    assert_eq!(store.record_result(r, Seq(1), &applied, 300).await.unwrap(), ResultRecorded::New);
+    assert_eq!(store.record_result(r, Seq(1), &failed, 301).await.unwrap(), ResultRecorded::Duplicate);
+    assert_eq!(store.record_result(r, Seq(3), &failed, 302).await.unwrap(), ResultRecorded::New);
+    assert_eq!(store.record_result(r, Seq(99), &applied, 303).await.unwrap(), ResultRecorded::UnknownCommand);
+    // A late "received" does not undo a result.
+    store.mark_received(r, Seq(3), 304).await.unwrap();
+
+    let list = store.list_commands(r, 10).await.unwrap();
+    let get = |seq: u64| list.iter().find(|c| c.seq == Seq(seq)).unwrap().clone();
+    assert_eq!(get(1).state, CommandState::Applied);
+    assert_eq!(get(1).outcome, Some(applied));
+    assert_eq!(get(3).state, CommandState::Failed);
+    assert_eq!(get(3).outcome, Some(failed));
+    assert_eq!(get(3).received_at, Some(302));
+    let open: Vec<u64> = store.open_commands(r, None, 10).await.unwrap().iter().map(|c| c.seq.0).collect();
+    assert_eq!(open, vec![2, 4, 5]);
+}
+
+async fn every_command_kind_survives_storage(store: Arc<dyn Store>) {
+    use jasiyo_shared::command::Password;
+    let tenant = store.create_tenant("t", 1).await.unwrap();
+    let r = router_for(&*store, tenant.id, "r").await;
+    let commands = vec![
+        Command::UpsertHotspotUser(jasiyo_shared::HotspotUser {
+            name: "K7Q2".into(),
+            password: Password("pw".into()),
+            profile: Some("daily".into()),
+            mac: Some("02:00:00:00:00:01".parse().unwrap()),
+            expires_at: Some(jasiyo_shared::UnixTime(1_900_000_000)),
+            limit_uptime_secs: Some(86_400),
+            limit_bytes_total: Some(1 << 30),
+            comment: Some("daily plan".into()),
+        }),
+        remove("K7Q2"),
+        Command::LoginDevice {
+            user: "K7Q2".into(),
+            password: Password("pw".into()),
+            mac: "02:00:00:00:00:01".parse().unwrap(),
+            ip: "10.5.50.2".parse().unwrap(),
+        },
+        Command::EndSession { mac: "02:00:00:00:00:01".parse().unwrap() },
+    ];
+    for command in &commands {
+        store.enqueue_command(r, command, 1).await.unwrap();
+    }
+    let stored: Vec<Command> = store.open_commands(r, None, 10).await.unwrap().into_iter().map(|c| c.command).collect();
+    assert_eq!(stored, commands);
+}
+
+async fn other_processes_enqueues_are_noticed(store: Arc<dyn Store>, url: String, dir: &std::path::Path) {
+    let tenant = store.create_tenant("t", 1).await.unwrap();
+    let r = router_for(&*store, tenant.id, "r").await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let shutdown = CancellationToken::new();
+    store.spawn_outbox_watcher(Arc::new(move |router| { let _ = tx.send(router); }), shutdown.clone());
+    // A second, independent connection pool stands in for another process (the CLI).
+    let other = connect(Some(&url), dir).await.unwrap();
+    // The watcher may announce a catch-up (None) first; wait for this router.
+    let enqueue = async {
+        // Give the watcher a few tries: it may not have started listening yet.
+        loop {
+            other.enqueue_command(r, &remove("u"), 2).await.unwrap();
+            let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
+            while let Ok(Some(signal)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+                if signal == Some(r) {
+                    return;
+                }
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), enqueue).await.expect("the watcher never announced the enqueue");
+    shutdown.cancel();
+}
+
+macro_rules! contract {
+    ($backend:ident, $kind:expr) => {
+        mod $backend {
+            use super::*;
+
+            async fn store() -> Option<(Arc<dyn Store>, TempDir)> {
+                let dir = TempDir::new().unwrap();
+                fresh_store($kind, dir.path()).await.map(|s| (s, dir))
+            }
+
+            #[tokio::test]
+            async fn tenants_and_routers() {
+                let Some((s, _dir)) = store().await else { return };
+                super::tenants_and_routers(s).await;
+            }
+
+            #[tokio::test]
+            async fn sessions_and_status() {
+                let Some((s, _dir)) = store().await else { return };
+                super::sessions_and_status(s).await;
+            }
+
+            #[tokio::test]
+            async fn sequence_numbers_are_per_router_and_gapless() {
+                let Some((s, _dir)) = store().await else { return };
+                super::sequence_numbers_are_per_router_and_gapless(s).await;
+            }
+
+            #[tokio::test]
+            async fn open_commands_and_their_lifecycle() {
+                let Some((s, _dir)) = store().await else { return };
+                super::open_commands_and_their_lifecycle(s).await;
+            }
+
+            #[tokio::test]
+            async fn every_command_kind_survives_storage() {
+                let Some((s, _dir)) = store().await else { return };
+                super::every_command_kind_survives_storage(s).await;
+            }
+
+            #[tokio::test]
+            async fn other_processes_enqueues_are_noticed() {
+                let dir = TempDir::new().unwrap();
+                let Some(url) = fresh_database_url($kind, dir.path()).await else { return };
+                let s = connect(Some(&url), dir.path()).await.unwrap();
+                super::other_processes_enqueues_are_noticed(s, url, dir.path()).await;
+            }
+        }
+    };
+}
+
+contract!(sqlite, Backend::Sqlite);
+contract!(postgres, Backend::Postgres);
