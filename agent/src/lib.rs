@@ -1,3 +1,87 @@
-//! The Jasiyo edge agent.
+//! The Jasiyo edge agent: keeps an outbound WebSocket to the cloud ([`link`]), writes every
+//! delivered command to a local [`journal`] before acknowledging it, and applies commands in
+//! order through an [`Executor`] (RouterOS, or a logger until that exists).
+//!
+//! `main.rs` only parses flags and calls [`Agent::open`] and [`Agent::run`]; tests run the
+//! agent in-process the same way.
+
 pub mod config;
+pub mod executor;
 pub mod journal;
+pub mod link;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::sync::{Notify, watch};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+pub use config::{AgentConfig, ReconnectPolicy, Token};
+pub use executor::{ApplyFuture, ExecError, Executor, LoggingExecutor};
+pub use journal::Journal;
+pub use link::LinkState;
+
+use executor::Applier;
+use link::Link;
+
+/// A ready-to-run agent: configuration checked, journal open.
+pub struct Agent {
+    link: Link,
+    applier: Applier,
+    journal: Journal,
+}
+
+impl Agent {
+    /// Checks the configuration, builds the TLS set-up and opens the journal in
+    /// `<data_dir>/journal` (moving a damaged one aside and starting fresh).
+    pub fn open(config: AgentConfig, executor: Arc<dyn Executor>) -> anyhow::Result<Agent> {
+        let endpoint = config.endpoint()?;
+        let request = link::build_request(&endpoint, config.router_id, &config.token)
+            .with_context(|| format!("cannot build a request for {endpoint}"))?;
+        let connector = link::tls::connector(config.ca_file.as_deref())?;
+        let (journal, journal_reset) = Journal::open(&config.data_dir)
+            .with_context(|| format!("cannot open the journal in {}", config.data_dir.display()))?;
+        if journal_reset {
+            warn!(data_dir = %config.data_dir.display(), "starting with an empty journal; the cloud will re-deliver unfinished commands");
+        }
+        info!(router = %config.router_id, %endpoint, journal_depth = journal.depth(), "agent ready");
+
+        let work = Arc::new(Notify::new());
+        let results = Arc::new(Notify::new());
+        let (last_error_tx, last_error) = watch::channel(None);
+        let (state, _) = watch::channel(LinkState::Disconnected { reason: "not started".into() });
+        let applier = Applier::new(journal.clone(), executor, work.clone(), results.clone(), &config.reconnect, last_error_tx);
+        let link = Link {
+            request,
+            router_id: config.router_id,
+            connector,
+            policy: config.reconnect,
+            status_interval: config.status_interval,
+            journal: journal.clone(),
+            journal_reset,
+            work,
+            results,
+            last_error,
+            state,
+        };
+        Ok(Agent { link, applier, journal })
+    }
+
+    /// Follows the link's state (for tests, and for health reporting).
+    pub fn link_state(&self) -> watch::Receiver<LinkState> {
+        self.link.state.subscribe()
+    }
+
+    /// Runs the link and the apply loop until `shutdown` is cancelled, then flushes the
+    /// journal and returns.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let Agent { link, applier, journal } = self;
+        let applying = tokio::spawn(applier.run(shutdown.clone()));
+        link.run(shutdown).await;
+        applying.await.context("the apply loop panicked")?;
+        journal.off_thread(|j| j.flush()).await.context("cannot flush the journal")?;
+        info!("agent stopped; journal flushed");
+        Ok(())
+    }
+}

@@ -1,0 +1,199 @@
+//! The phone-home link: dials the cloud, runs one [`session`] at a time over the WebSocket,
+//! and reconnects forever with backoff when it ends.
+
+pub mod backoff;
+pub mod session;
+pub mod tls;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jasiyo_shared::{MAX_FRAME_BYTES, RejectReason, RouterId};
+use tokio::net::TcpStream;
+use tokio::sync::{Notify, watch};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
+use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode, header};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream, tungstenite};
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, error, info, info_span, warn};
+
+use crate::config::{ReconnectPolicy, Token};
+use crate::journal::{Journal, JournalError};
+use backoff::Backoff;
+
+/// The header naming the router a connection speaks for.
+pub const ROUTER_ID_HEADER: &str = "x-jasiyo-router-id";
+
+/// How long dialling (TCP, TLS and the WebSocket upgrade) may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where the link to the cloud stands, as published on [`crate::Agent::link_state`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LinkState {
+    /// Dialling, or waiting for the cloud's welcome.
+    Connecting,
+    /// Welcomed by the cloud; commands flow.
+    Connected,
+    /// Between connections (or stopped), with the reason the last one ended.
+    Disconnected {
+        /// Why the link is down, for people.
+        reason: String,
+    },
+}
+
+/// Why a connection attempt or a session ended.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// The cloud answered the upgrade with 401: the token is wrong or revoked.
+    #[error("token refused by the cloud (HTTP 401): check the router token")]
+    TokenRefused,
+    /// The cloud answered the upgrade with another HTTP status.
+    #[error("the cloud answered the WebSocket upgrade with HTTP {0}")]
+    HttpStatus(StatusCode),
+    /// Dialling took longer than allowed.
+    #[error("could not connect within {0:?}")]
+    ConnectTimeout(Duration),
+    /// The WebSocket failed (network, TLS, framing).
+    #[error("WebSocket: {0}")]
+    WebSocket(#[from] tungstenite::Error),
+    /// The cloud refused the hello.
+    #[error("the cloud rejected the hello: {0}")]
+    Rejected(RejectReason),
+    /// No welcome arrived in time.
+    #[error("no welcome from the cloud within {0:?}")]
+    HandshakeTimeout(Duration),
+    /// The cloud was silent for three heartbeats.
+    #[error("nothing heard from the cloud for {0:?}; the link is dead")]
+    DeadLink(Duration),
+    /// The cloud sent something this agent cannot accept.
+    #[error("protocol violation: {0}")]
+    Protocol(String),
+    /// The cloud closed the connection.
+    #[error("the cloud closed the connection")]
+    Closed,
+    /// The cloud welcomed the connection as another router.
+    #[error("the cloud welcomed this agent as router {welcomed}, but it is router {configured}")]
+    WrongRouter {
+        /// The router id in the welcome.
+        welcomed: RouterId,
+        /// The router id this agent was configured with.
+        configured: RouterId,
+    },
+    /// The journal failed; the session ends so nothing is acknowledged that is not stored.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+/// The link's supervisor: owns what every session needs and reconnects forever.
+pub(crate) struct Link {
+    /// The request every connection starts with (URL and headers, token included).
+    pub(crate) request: Request,
+    pub(crate) router_id: RouterId,
+    pub(crate) connector: Connector,
+    pub(crate) policy: ReconnectPolicy,
+    pub(crate) status_interval: Duration,
+    pub(crate) journal: Journal,
+    /// The journal is new or was reset and no welcome has been received since.
+    pub(crate) journal_reset: bool,
+    /// Wakes the apply loop when a command was journalled.
+    pub(crate) work: Arc<Notify>,
+    /// Woken by the apply loop when an outcome was stored.
+    pub(crate) results: Arc<Notify>,
+    /// The apply loop's latest unrecovered error, for status reports.
+    pub(crate) last_error: watch::Receiver<Option<String>>,
+    pub(crate) state: watch::Sender<LinkState>,
+}
+
+/// Builds the upgrade request: the endpoint URL, the bearer token and the router id.
+pub(crate) fn build_request(endpoint: &str, router_id: RouterId, token: &Token) -> anyhow::Result<Request> {
+    let mut request = endpoint.into_client_request()?;
+    let mut bearer = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+        .map_err(|_| anyhow::anyhow!("the token holds characters not allowed in an HTTP header"))?;
+    bearer.set_sensitive(true);
+    let headers = request.headers_mut();
+    headers.insert(header::AUTHORIZATION, bearer);
+    headers.insert(ROUTER_ID_HEADER, HeaderValue::from_str(&router_id.to_string())?);
+    Ok(request)
+}
+
+impl Link {
+    /// Connects, runs sessions and reconnects until `shutdown`.
+    pub(crate) async fn run(mut self, shutdown: CancellationToken) {
+        let mut backoff = Backoff::new(self.policy.initial, self.policy.max);
+        let mut attempt: u64 = 0;
+        while !shutdown.is_cancelled() {
+            attempt += 1;
+            let span = info_span!("link", router = %self.router_id, attempt);
+            let ended = self.connect_once(&shutdown).instrument(span).await;
+            if shutdown.is_cancelled() {
+                break;
+            }
+            if ended.connected_for.is_some_and(|up| up >= self.policy.stable_after) {
+                backoff.reset();
+            }
+            let reason = match ended.result {
+                Ok(()) => "session ended".to_string(),
+                Err(e) => {
+                    report(&e);
+                    e.to_string()
+                }
+            };
+            self.state.send_replace(LinkState::Disconnected { reason });
+            let delay = backoff.next_delay();
+            info!(router = %self.router_id, retry_in_ms = delay.as_millis() as u64, "reconnecting after a pause");
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = shutdown.cancelled() => break,
+            }
+        }
+        self.state.send_replace(LinkState::Disconnected { reason: "agent shutting down".into() });
+        info!(router = %self.router_id, "link stopped");
+    }
+
+    /// One connection: dial, then run a session until it ends. The "one step" of the
+    /// supervisor loop.
+    pub(crate) async fn connect_once(&mut self, shutdown: &CancellationToken) -> session::Ended {
+        self.state.send_replace(LinkState::Connecting);
+        let ws = tokio::select! {
+            dialled = self.dial() => dialled,
+            _ = shutdown.cancelled() => return session::Ended { connected_for: None, result: Ok(()) },
+        };
+        match ws {
+            Ok(ws) => session::run(self, ws, shutdown).await,
+            Err(e) => session::Ended { connected_for: None, result: Err(e) },
+        }
+    }
+
+    async fn dial(&self) -> Result<WebSocketStream<MaybeTlsStream<TcpStream>>, LinkError> {
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_FRAME_BYTES))
+            .max_frame_size(Some(MAX_FRAME_BYTES));
+        let connecting = tokio_tungstenite::connect_async_tls_with_config(
+            self.request.clone(),
+            Some(config),
+            true,
+            Some(self.connector.clone()),
+        );
+        match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+            Err(_) => Err(LinkError::ConnectTimeout(CONNECT_TIMEOUT)),
+            Ok(Ok((ws, _response))) => Ok(ws),
+            Ok(Err(tungstenite::Error::Http(response))) if response.status() == StatusCode::UNAUTHORIZED => {
+                Err(LinkError::TokenRefused)
+            }
+            Ok(Err(tungstenite::Error::Http(response))) => Err(LinkError::HttpStatus(response.status())),
+            Ok(Err(e)) => Err(LinkError::WebSocket(e)),
+        }
+    }
+}
+
+/// Logs why a connection ended, loudly where a person must act.
+fn report(error: &LinkError) {
+    match error {
+        LinkError::TokenRefused => error!(error = %error, "token refused: the cloud does not accept this router's token"),
+        LinkError::Rejected(reason) => error!(%reason, "the cloud rejected this agent"),
+        LinkError::WrongRouter { .. } | LinkError::Journal(_) => error!(error = %error, "link failed"),
+        _ => warn!(error = %error, "link down"),
+    }
+}

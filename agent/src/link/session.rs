@@ -1,0 +1,263 @@
+//! One connection's conversation with the cloud: hello, welcome, then deliveries in,
+//! acknowledgements and results out, heartbeats both ways, status now and then.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use jasiyo_shared::{AgentMessage, CloudMessage, Delivery, Hello, PROTOCOL_VERSION, RouterStatus, Seq, Welcome, codec};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use super::{Link, LinkError, LinkState};
+use crate::journal::{Existing, Recorded};
+
+/// How long the cloud may take to answer the hello.
+pub const WELCOME_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long one frame may take to write before the link counts as dead.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The shortest heartbeat honoured, whatever the cloud asks (guards against a zero).
+const MIN_HEARTBEAT: Duration = Duration::from_millis(10);
+
+/// The agent's version, as reported in hellos and status.
+pub const AGENT_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// How a session ended.
+#[derive(Debug)]
+pub struct Ended {
+    /// How long the session was up after the welcome (`None`: never welcomed).
+    pub connected_for: Option<Duration>,
+    /// `Ok` when it ended because the agent is shutting down.
+    pub result: Result<(), LinkError>,
+}
+
+/// Runs one session over an established WebSocket until it fails or `shutdown`.
+pub(crate) async fn run<S>(link: &mut Link, ws: WebSocketStream<S>, shutdown: &CancellationToken) -> Ended
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut session = Session { link, ws, sent: HashSet::new(), nonce: 0 };
+    let welcome = tokio::select! {
+        welcome = session.handshake() => welcome,
+        _ = shutdown.cancelled() => {
+            session.close(CloseCode::Away, "agent shutting down").await;
+            return Ended { connected_for: None, result: Ok(()) };
+        }
+    };
+    let welcome = match welcome {
+        Ok(welcome) => welcome,
+        Err(e) => return Ended { connected_for: None, result: Err(e) },
+    };
+    let welcomed_at = Instant::now();
+    let result = session.serve(welcome, shutdown).await;
+    if let Err(LinkError::Protocol(reason)) = &result {
+        session.close(CloseCode::Protocol, reason).await;
+    } else if result.is_ok() {
+        session.close(CloseCode::Away, "agent shutting down").await;
+    }
+    Ended { connected_for: Some(welcomed_at.elapsed()), result }
+}
+
+struct Session<'a, S> {
+    link: &'a mut Link,
+    ws: WebSocketStream<S>,
+    /// Results sent on this connection and not yet acknowledged.
+    sent: HashSet<Seq>,
+    nonce: u64,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
+    /// Sends the hello and waits for the welcome.
+    async fn handshake(&mut self) -> Result<Welcome, LinkError> {
+        let hello = Hello {
+            protocol: PROTOCOL_VERSION,
+            agent_version: AGENT_VERSION.to_string(),
+            journal_high: self.link.journal.high()?,
+            journal_reset: self.link.journal_reset,
+        };
+        debug!(?hello, "saying hello");
+        self.send(&AgentMessage::Hello(hello)).await?;
+        let answer = tokio::time::timeout(WELCOME_TIMEOUT, self.recv()).await;
+        match answer.map_err(|_| LinkError::HandshakeTimeout(WELCOME_TIMEOUT))?? {
+            CloudMessage::Welcome(welcome) => Ok(welcome),
+            CloudMessage::Rejected(reason) => Err(LinkError::Rejected(reason)),
+            other => Err(LinkError::Protocol(format!("expected a welcome, got {}", name(&other)))),
+        }
+    }
+
+    /// After the welcome: catch up on results, then serve until the link fails or shutdown.
+    async fn serve(&mut self, welcome: Welcome, shutdown: &CancellationToken) -> Result<(), LinkError> {
+        if welcome.router_id != self.link.router_id {
+            return Err(LinkError::WrongRouter { welcomed: welcome.router_id, configured: self.link.router_id });
+        }
+        let heartbeat = Duration::from_millis(u64::from(welcome.heartbeat_ms)).max(MIN_HEARTBEAT);
+        let silence_limit = heartbeat * 3;
+        self.link.journal_reset = false;
+        self.link.state.send_replace(LinkState::Connected);
+        info!(heartbeat_ms = heartbeat.as_millis() as u64, "connected to the cloud");
+        self.send_new_results().await?;
+        self.send_status().await?;
+
+        let start = tokio::time::Instant::now();
+        let mut ping = tokio::time::interval_at(start + heartbeat, heartbeat);
+        let mut status = tokio::time::interval_at(start + self.link.status_interval, self.link.status_interval);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        status.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let dead = tokio::time::sleep(silence_limit);
+        tokio::pin!(dead);
+        let results = self.link.results.clone();
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                frame = self.ws.next() => {
+                    dead.as_mut().reset(tokio::time::Instant::now() + silence_limit);
+                    let frame = frame.ok_or(LinkError::Closed)??;
+                    if let Some(message) = decode_frame(frame)? {
+                        self.on_message(message).await?;
+                    }
+                }
+                _ = results.notified() => self.send_new_results().await?,
+                _ = ping.tick() => {
+                    self.nonce = self.nonce.wrapping_add(1);
+                    self.send(&AgentMessage::Ping { nonce: self.nonce }).await?;
+                }
+                _ = status.tick() => self.send_status().await?,
+                _ = &mut dead => return Err(LinkError::DeadLink(silence_limit)),
+            }
+        }
+    }
+
+    async fn on_message(&mut self, message: CloudMessage) -> Result<(), LinkError> {
+        match message {
+            CloudMessage::Deliver(delivery) => self.on_deliver(delivery).await,
+            CloudMessage::ResultAck { seq } => {
+                self.sent.remove(&seq);
+                let forgotten = self.link.journal.off_thread(move |j| j.ack_result(seq)).await?;
+                debug!(seq = seq.0, forgotten, "result acknowledged");
+                Ok(())
+            }
+            CloudMessage::Ping { nonce } => self.send(&AgentMessage::Pong { nonce }).await,
+            CloudMessage::Pong { .. } => Ok(()),
+            CloudMessage::Rejected(reason) => Err(LinkError::Rejected(reason)),
+            CloudMessage::Welcome(_) => {
+                warn!("second welcome on one connection; ignored");
+                Ok(())
+            }
+        }
+    }
+
+    /// Journals a delivery durably, then acknowledges it; a command seen before is not
+    /// applied again, but its result is repeated if the cloud has not acknowledged it.
+    async fn on_deliver(&mut self, delivery: Delivery) -> Result<(), LinkError> {
+        let (seq, id, kind) = (delivery.seq, delivery.id, delivery.command.kind());
+        let recorded = self.link.journal.off_thread(move |j| j.record(&delivery)).await?;
+        self.send(&AgentMessage::Received { seq }).await?;
+        match recorded {
+            Recorded::New => {
+                info!(seq = seq.0, %id, kind, "command received");
+                self.link.work.notify_one();
+            }
+            Recorded::Duplicate(Existing::Pending) => {
+                debug!(seq = seq.0, %id, "delivered again; already journalled");
+                self.link.work.notify_one();
+            }
+            Recorded::Duplicate(Existing::Done(outcome)) => {
+                debug!(seq = seq.0, %id, "delivered again; repeating its result");
+                self.sent.insert(seq);
+                self.send(&AgentMessage::Result { seq, outcome }).await?;
+            }
+            Recorded::Duplicate(Existing::Acknowledged) => {
+                debug!(seq = seq.0, %id, "delivered again after its result was acknowledged");
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends every unacknowledged result not yet sent on this connection.
+    async fn send_new_results(&mut self) -> Result<(), LinkError> {
+        for (seq, outcome) in self.link.journal.unacked_results()? {
+            if self.sent.insert(seq) {
+                self.send(&AgentMessage::Result { seq, outcome }).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn send_status(&mut self) -> Result<(), LinkError> {
+        let status = RouterStatus {
+            journal_depth: u32::try_from(self.link.journal.depth()).unwrap_or(u32::MAX),
+            agent_version: AGENT_VERSION.to_string(),
+            last_error: self.link.last_error.borrow().clone(),
+            ..RouterStatus::default()
+        };
+        self.send(&AgentMessage::Status(status)).await
+    }
+
+    async fn send(&mut self, message: &AgentMessage) -> Result<(), LinkError> {
+        let frame = codec::encode(message).map_err(|e| LinkError::Protocol(format!("cannot encode: {e}")))?;
+        match tokio::time::timeout(WRITE_TIMEOUT, self.ws.send(Message::binary(frame))).await {
+            Ok(sent) => Ok(sent?),
+            Err(_) => Err(LinkError::DeadLink(WRITE_TIMEOUT)),
+        }
+    }
+
+    /// Waits for the next protocol message, skipping WebSocket control frames.
+    async fn recv(&mut self) -> Result<CloudMessage, LinkError> {
+        loop {
+            let frame = self.ws.next().await.ok_or(LinkError::Closed)??;
+            if let Some(message) = decode_frame(frame)? {
+                return Ok(message);
+            }
+        }
+    }
+
+    /// Says goodbye politely, without waiting long for a peer that may be gone.
+    async fn close(&mut self, code: CloseCode, reason: &str) {
+        let frame = CloseFrame { code, reason: truncate(reason, 120).into() };
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.ws.close(Some(frame))).await;
+    }
+}
+
+/// Turns a WebSocket frame into a message: `None` for control frames, an error for anything
+/// that is not exactly one binary-encoded `CloudMessage`.
+fn decode_frame(frame: Message) -> Result<Option<CloudMessage>, LinkError> {
+    match frame {
+        Message::Binary(bytes) => codec::decode(&bytes).map(Some).map_err(|e| {
+            warn!(error = %e, len = bytes.len(), "undecodable frame from the cloud");
+            LinkError::Protocol(format!("undecodable frame: {e}"))
+        }),
+        Message::Text(_) => {
+            warn!("text frame from the cloud; the protocol is binary");
+            Err(LinkError::Protocol("text frame".into()))
+        }
+        Message::Close(_) => Err(LinkError::Closed),
+        Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Ok(None),
+    }
+}
+
+/// A message's name for logs (never its contents).
+fn name(message: &CloudMessage) -> &'static str {
+    match message {
+        CloudMessage::Welcome(_) => "welcome",
+        CloudMessage::Rejected(_) => "rejected",
+        CloudMessage::Deliver(_) => "deliver",
+        CloudMessage::ResultAck { .. } => "result_ack",
+        CloudMessage::Ping { .. } => "ping",
+        CloudMessage::Pong { .. } => "pong",
+    }
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
