@@ -44,6 +44,23 @@ pub enum CliCommand {
     /// Put commands in a router's outbox and look at them.
     #[command(subcommand)]
     Command(CommandCommand),
+    /// Manage access to the operator HTTP API.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+}
+
+/// `operator ...`
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Create an operator API token; prints it once.
+    Token {
+        /// What it is for (a label).
+        #[arg(long)]
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Flags of `serve`.
@@ -58,6 +75,9 @@ pub struct ServeArgs {
     /// Seconds between heartbeats on agent links; three silent periods mark a router offline.
     #[arg(long, env = "JASIYO_HEARTBEAT_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub heartbeat_secs: u64,
+    /// Once listening, write the bound address here (for scripts that pass `--listen 127.0.0.1:0`).
+    #[arg(long, env = "JASIYO_READY_FILE")]
+    pub ready_file: Option<PathBuf>,
 }
 
 /// `tenant ...`
@@ -264,6 +284,16 @@ pub async fn run_admin(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         }
         CliCommand::Router(command) => router_command(store, command, out).await?,
         CliCommand::Command(command) => command_command(store, command, out).await?,
+        CliCommand::Operator(OperatorCommand::Token { name, json }) => {
+            let token = AgentToken::generate();
+            store.create_operator_token(&name, &token.hash(), now_ms()).await?;
+            if json {
+                writeln!(out, "{}", json!({ "name": name, "token": token.expose() }))?;
+            } else {
+                writeln!(out, "operator token {name}: {}", token.expose())?;
+                writeln!(out, "It is shown only now; send it as `Authorization: Bearer <token>` to /api/v1.")?;
+            }
+        }
     }
     Ok(())
 }

@@ -26,6 +26,12 @@ async fn main() -> anyhow::Result<()> {
     };
     let listener = tokio::net::TcpListener::bind(serve.listen).await?;
     let app = App::build(config, listener).await?;
+    if let Some(path) = &serve.ready_file {
+        // Write then rename, so a reader never sees a half-written address.
+        let partial = path.with_extension("partial");
+        std::fs::write(&partial, app.local_addr().to_string())?;
+        std::fs::rename(&partial, path)?;
+    }
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     app.run(shutdown).await

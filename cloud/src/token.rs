@@ -1,4 +1,4 @@
-//! Agent tokens: generated once, shown once, stored only as a hash.
+//! Agent and operator tokens: generated once, shown once, stored only as a hash.
 //!
 //! Tokens are 256 random bits, so a fast hash (SHA-256) is enough: there is nothing to
 //! brute-force the way there is with a password.

@@ -1,5 +1,10 @@
 //! The cloud's HTTP surface, as one router built in a function.
 
+mod error;
+pub mod operator;
+
+pub use error::ApiError;
+
 use std::sync::Arc;
 
 use axum::Router;
@@ -26,6 +31,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/agent/v1/ws", get(agent_ws))
+        .nest("/api/v1", operator::routes())
         .with_state(state)
 }
 

@@ -83,6 +83,11 @@ pub trait Store: Send + Sync + 'static {
     /// The router's newest commands first, at most `limit`.
     async fn list_commands(&self, router: RouterId, limit: u32) -> StoreResult<Vec<StoredCommand>>;
 
+    /// Keeps the hash of a new operator API token.
+    async fn create_operator_token(&self, name: &str, token_hash: &str, now_ms: i64) -> StoreResult<()>;
+    /// Whether an operator token with this hash exists.
+    async fn operator_token_exists(&self, token_hash: &str) -> StoreResult<bool>;
+
     /// Watches for commands enqueued by any process (another cloud instance, the CLI) and
     /// calls `signal` for them until `shutdown`.
     fn spawn_outbox_watcher(&self, signal: OutboxSignal, shutdown: CancellationToken);

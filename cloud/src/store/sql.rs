@@ -400,6 +400,25 @@ macro_rules! impl_store {
                 rows.iter().map(Self::command_from_row).collect()
             }
 
+            async fn create_operator_token(&self, name: &str, token_hash: &str, now_ms: i64) -> $crate::store::StoreResult<()> {
+                sqlx::query("INSERT INTO operator_tokens (token_hash, name, created_at) VALUES ($1, $2, $3)")
+                    .bind(token_hash)
+                    .bind(name)
+                    .bind(now_ms)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| $crate::store::sql::conflict_or(e, "operator token"))?;
+                Ok(())
+            }
+
+            async fn operator_token_exists(&self, token_hash: &str) -> $crate::store::StoreResult<bool> {
+                let found: Option<String> = sqlx::query_scalar("SELECT name FROM operator_tokens WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(found.is_some())
+            }
+
             fn spawn_outbox_watcher(&self, signal: $crate::store::OutboxSignal, shutdown: tokio_util::sync::CancellationToken) {
                 self.watch_outbox(signal, shutdown)
             }

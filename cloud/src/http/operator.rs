@@ -1,0 +1,89 @@
+//! The operator API (`/api/v1/...`): routers and their outboxes over HTTP, for scripts and
+//! benchmarks. Every request carries `Authorization: Bearer <operator token>`; tokens are
+//! made with `jasiyo-cloud operator token create` and only their hashes are stored.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::routing::get;
+use axum::{Json, Router};
+use jasiyo_shared::{Command, RouterId};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use crate::store::{StoredCommand, now_ms};
+use crate::token::hash_token;
+
+/// The operator routes, to be nested under `/api/v1`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/routers", get(list_routers))
+        .route("/routers/{router}/commands", get(list_commands).post(enqueue))
+}
+
+/// Proof that the request came from an operator.
+pub struct Operator;
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(ApiError::Unauthorized)?;
+        if state.hub.store().operator_token_exists(&hash_token(token)).await? {
+            Ok(Operator)
+        } else {
+            tracing::warn!("operator API call with a wrong token");
+            Err(ApiError::Unauthorized)
+        }
+    }
+}
+
+async fn list_routers(_: Operator, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let routers = state.hub.store().list_routers(None).await?;
+    let stale = state.hub.stale_after().as_millis() as i64;
+    let now = now_ms();
+    let rows: Vec<Value> = routers
+        .iter()
+        .map(|r| {
+            let mut value = serde_json::to_value(r).expect("routers serialise");
+            value["online"] = json!(r.is_online(now, stale));
+            value
+        })
+        .collect();
+    Ok(Json(Value::Array(rows)))
+}
+
+async fn enqueue(
+    _: Operator,
+    State(state): State<AppState>,
+    Path(router): Path<RouterId>,
+    command: Result<Json<Command>, JsonRejection>,
+) -> Result<(StatusCode, Json<StoredCommand>), ApiError> {
+    let Json(command) = command.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    command.validate().map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let stored = state.hub.enqueue(router, &command).await?;
+    Ok((StatusCode::CREATED, Json(stored)))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    limit: Option<u32>,
+}
+
+async fn list_commands(
+    _: Operator,
+    State(state): State<AppState>,
+    Path(router): Path<RouterId>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Vec<StoredCommand>>, ApiError> {
+    let limit = query.limit.unwrap_or(100).min(1000);
+    Ok(Json(state.hub.store().list_commands(router, limit).await?))
+}
