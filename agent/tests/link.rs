@@ -1,0 +1,340 @@
+//! The agent against a fake cloud over a real WebSocket: handshake, delivery, results,
+//! duplicates, reconnection and the ways a session can end.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use jasiyo_agent::{LinkState, ReconnectPolicy};
+use jasiyo_shared::{AgentMessage, CloudMessage, PROTOCOL_VERSION, RejectReason, RouterId, Seq};
+use support::*;
+use tempfile::TempDir;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::http::StatusCode;
+
+#[tokio::test]
+async fn hello_carries_credentials_version_and_journal_position() {
+    let cloud = FakeCloud::start().await;
+    let dir = TempDir::new().unwrap();
+    let router = RouterId::new();
+    let mut agent = start(config(&cloud, router, dir.path()));
+
+    let mut conn = cloud.accept().await;
+    assert_eq!(conn.path, "/agent/v1/ws");
+    assert_eq!(conn.headers["authorization"], format!("Bearer {TOKEN}").as_str());
+    assert_eq!(conn.headers["x-jasiyo-router-id"], router.to_string().as_str());
+    let hello = conn.welcome(router).await;
+    assert_eq!(hello.protocol, PROTOCOL_VERSION);
+    assert_eq!(hello.agent_version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(hello.journal_high, None);
+    assert!(hello.journal_reset, "a brand-new journal is announced as reset");
+
+    match conn.recv().await {
+        AgentMessage::Status(status) => {
+            assert_eq!(status.journal_depth, 0);
+            assert_eq!(status.agent_version, env!("CARGO_PKG_VERSION"));
+        }
+        other => panic!("expected a status report after the welcome, got {other:?}"),
+    }
+    agent.wait_state(|s| *s == LinkState::Connected).await;
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn a_delivery_is_acknowledged_then_applied_then_reported() {
+    let cloud = FakeCloud::start().await;
+    let dir = TempDir::new().unwrap();
+    let router = RouterId::new();
+    let agent = start(config(&cloud, router, dir.path()));
+    let mut conn = cloud.accept().await;
+    conn.welcome(router).await;
+
+    conn.deliver(&remove(1)).await;
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Received { seq: Seq(1) });
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Result { seq: Seq(1), outcome: applied() });
+    assert_eq!(agent.executor.calls(), vec![Seq(1)]);
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn duplicates_are_acknowledged_but_never_applied_twice() {
+    let cloud = FakeCloud::start().await;
+    let dir = TempDir::new().unwrap();
+    let router = RouterId::new();
+    let agent = start(config(&cloud, router, dir.path()));
+    let mut conn = cloud.accept().await;
+    conn.welcome(router).await;
+    let command = remove(1);
+
+    conn.deliver(&command).await;
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Received { seq: Seq(1) });
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Result { seq: Seq(1), outcome: applied() });
+
+    // Delivered again before the result was acknowledged: received, and the result repeated.
+    conn.deliver(&command).await;
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Received { seq: Seq(1) });
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Result { seq: Seq(1), outcome: applied() });
+
+    // Delivered again after the acknowledgement: only received.
+    conn.send(CloudMessage::ResultAck { seq: Seq(1) }).await;
+    conn.deliver(&command).await;
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Received { seq: Seq(1) });
+    conn.expect_nothing_pending(7).await;
+
+    assert_eq!(agent.executor.count(1), 1);
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn results_are_resent_after_reconnecting_until_acknowledged() {
+    let cloud = FakeCloud::start().await;
+    let dir = TempDir::new().unwrap();
+    let router = RouterId::new();
+    let agent = start(config(&cloud, router, dir.path()));
+
+    let mut conn = cloud.accept().await;
+    conn.welcome(router).await;
+    conn.deliver(&remove(1)).await;
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Received { seq: Seq(1) });
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Result { seq: Seq(1), outcome: applied() });
+    drop(conn); // the cloud goes away without acknowledging the result
+
+    let mut conn = cloud.accept().await;
+    let hello = conn.welcome(router).await;
+    assert_eq!(hello.journal_high, Some(Seq(1)));
+    assert!(!hello.journal_reset, "the journal was welcomed before; it is not reset");
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Result { seq: Seq(1), outcome: applied() });
+    conn.send(CloudMessage::ResultAck { seq: Seq(1) }).await;
+    conn.expect_nothing_pending(1).await;
+    drop(conn);
+
+    let mut conn = cloud.accept().await;
+    conn.welcome(router).await;
+    conn.expect_nothing_pending(2).await;
+    assert_eq!(agent.executor.count(1), 1);
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn the_journal_reset_flag_lasts_until_a_welcome() {
+    let cloud = FakeCloud::start().await;
+    let dir = TempDir::new().unwrap();
+    let router = RouterId::new();
+    let agent = start(config(&cloud, router, dir.path()));
+
+    let mut conn = cloud.accept().await;
+    assert!(conn.hello().await.journal_reset);
+    drop(conn); // no welcome
+    let mut conn = cloud.accept().await;
+    assert!(conn.welcome(router).await.journal_reset);
+    drop(conn);
+    let mut conn = cloud.accept().await;
+    assert!(!conn.hello().await.journal_reset);
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn applying_never_blocks_the_link_and_keeps_sequence_order() {
+    let cloud = FakeCloud::start().await;
+    let dir = TempDir::new().unwrap();
+    let router = RouterId::new();
+    let agent = start(config(&cloud, router, dir.path()));
+    agent.executor.hold(1);
+    let mut conn = cloud.accept().await;
+    conn.welcome(router).await;
+
+    conn.deliver(&remove(1)).await;
+    agent.executor.wait_for_calls(1).await;
+    // Seq 1 is stuck on the router, yet the link takes a delivery and answers a ping.
+    conn.deliver(&remove(2)).await;
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Received { seq: Seq(1) });
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Received { seq: Seq(2) });
+    conn.expect_nothing_pending(3).await;
+    assert_eq!(agent.executor.calls(), vec![Seq(1)], "seq 2 waits for seq 1");
+
+    agent.executor.release(1);
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Result { seq: Seq(1), outcome: applied() });
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Result { seq: Seq(2), outcome: applied() });
+    assert_eq!(agent.executor.calls(), vec![Seq(1), Seq(2)]);
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_before_later_commands() {
+    let cloud = FakeCloud::start().await;
+    let dir = TempDir::new().unwrap();
+    let router = RouterId::new();
+    let agent = start(config(&cloud, router, dir.path()));
+    agent.executor.fail(1, 2);
+    let mut conn = cloud.accept().await;
+    conn.welcome(router).await;
+
+    conn.deliver(&remove(1)).await;
+    conn.deliver(&remove(2)).await;
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Received { seq: Seq(1) });
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Received { seq: Seq(2) });
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Result { seq: Seq(1), outcome: applied() });
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Result { seq: Seq(2), outcome: applied() });
+    assert_eq!(agent.executor.calls(), vec![Seq(1), Seq(1), Seq(1), Seq(2)]);
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn a_text_frame_ends_the_session_and_the_agent_reconnects() {
+    let cloud = FakeCloud::start().await;
+    let dir = TempDir::new().unwrap();
+    let router = RouterId::new();
+    let mut agent = start(config(&cloud, router, dir.path()));
+
+    let mut conn = cloud.accept().await;
+    conn.welcome(router).await;
+    conn.send_raw(Message::text("hello?")).await;
+    conn.closed_by_agent().await;
+    let state = agent.wait_state(|s| matches!(s, LinkState::Disconnected { .. } | LinkState::Connecting)).await;
+    if let LinkState::Disconnected { reason } = state {
+        assert!(reason.contains("text frame"), "{reason}");
+    }
+    let mut conn = cloud.accept().await;
+    conn.welcome(router).await;
+    conn.expect_nothing_pending(1).await;
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn a_garbage_frame_ends_the_session_and_the_agent_reconnects() {
+    let cloud = FakeCloud::start().await;
+    let dir = TempDir::new().unwrap();
+    let router = RouterId::new();
+    let agent = start(config(&cloud, router, dir.path()));
+
+    let mut conn = cloud.accept().await;
+    conn.welcome(router).await;
+    conn.send_raw(Message::binary(vec![0xff, 0xff, 0xff, 0xff, 0xff, 0x42])).await;
+    conn.closed_by_agent().await;
+    let mut conn = cloud.accept().await;
+    conn.welcome(router).await;
+    conn.expect_nothing_pending(1).await;
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn a_rejection_is_reported_and_backed_off() {
+    let cloud = FakeCloud::start().await;
+    let dir = TempDir::new().unwrap();
+    let router = RouterId::new();
+    let mut cfg = config(&cloud, router, dir.path());
+    let initial = Duration::from_millis(300);
+    cfg.reconnect = ReconnectPolicy { initial, max: Duration::from_secs(1), stable_after: Duration::from_secs(60) };
+    let mut agent = start(cfg);
+
+    let mut conn = cloud.accept().await;
+    conn.hello().await;
+    conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: PROTOCOL_VERSION, cloud: 99 })).await;
+    let rejected_at = Instant::now();
+    let state = agent.wait_state(|s| matches!(s, LinkState::Disconnected { .. })).await;
+    assert!(matches!(&state, LinkState::Disconnected { reason } if reason.contains("rejected")), "{state:?}");
+
+    let mut conn = cloud.accept().await;
+    assert!(rejected_at.elapsed() >= initial / 2, "reconnected after {:?}", rejected_at.elapsed());
+    conn.welcome(router).await;
+    agent.wait_state(|s| *s == LinkState::Connected).await;
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn a_refused_token_is_reported_and_retried() {
+    let cloud = FakeCloud::start().await;
+    let dir = TempDir::new().unwrap();
+    let router = RouterId::new();
+    let mut agent = start(config(&cloud, router, dir.path()));
+
+    cloud.refuse(StatusCode::UNAUTHORIZED).await;
+    let state = agent.wait_state(|s| matches!(s, LinkState::Disconnected { .. })).await;
+    assert!(matches!(&state, LinkState::Disconnected { reason } if reason.contains("token refused")), "{state:?}");
+    let mut conn = cloud.accept().await;
+    conn.welcome(router).await;
+    agent.wait_state(|s| *s == LinkState::Connected).await;
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn a_silent_cloud_is_declared_dead_and_the_agent_reconnects() {
+    let cloud = FakeCloud::start().await;
+    let dir = TempDir::new().unwrap();
+    let router = RouterId::new();
+    let mut agent = start(config(&cloud, router, dir.path()));
+
+    let mut conn = cloud.accept().await;
+    conn.welcome_with_heartbeat(router, 50).await;
+    assert!(matches!(conn.recv().await, AgentMessage::Status(_)));
+    assert!(matches!(conn.recv().await, AgentMessage::Ping { .. }), "the agent pings every heartbeat");
+    // Never answer: within three heartbeats the agent gives up on this connection.
+    let state = agent.wait_state(|s| matches!(s, LinkState::Disconnected { .. })).await;
+    assert!(matches!(&state, LinkState::Disconnected { reason } if reason.contains("nothing heard")), "{state:?}");
+    let mut next = cloud.accept().await;
+    next.welcome(router).await;
+    drop(conn);
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn status_is_reported_on_connect_and_periodically() {
+    let cloud = FakeCloud::start().await;
+    let dir = TempDir::new().unwrap();
+    let router = RouterId::new();
+    let mut cfg = config(&cloud, router, dir.path());
+    cfg.status_interval = Duration::from_millis(50);
+    let agent = start(cfg);
+    let mut conn = cloud.accept().await;
+    conn.welcome(router).await;
+    conn.deliver(&remove(1)).await;
+    let mut statuses = Vec::new();
+    while statuses.len() < 3 {
+        if let AgentMessage::Status(status) = conn.recv().await {
+            statuses.push(status);
+        }
+    }
+    // The result is not acknowledged, so the command still counts towards the depth.
+    assert_eq!(statuses.last().unwrap().journal_depth, 1);
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn a_restarted_agent_keeps_its_journal_and_resends_results() {
+    let cloud = FakeCloud::start().await;
+    let dir = TempDir::new().unwrap();
+    let router = RouterId::new();
+    let agent = start(config(&cloud, router, dir.path()));
+    let mut conn = cloud.accept().await;
+    conn.welcome(router).await;
+    conn.deliver(&remove(1)).await;
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Received { seq: Seq(1) });
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Result { seq: Seq(1), outcome: applied() });
+    agent.stop().await;
+    conn.closed_by_agent().await;
+
+    let agent = start(config(&cloud, router, dir.path()));
+    let mut conn = cloud.accept().await;
+    let hello = conn.welcome(router).await;
+    assert_eq!(hello.journal_high, Some(Seq(1)));
+    assert!(!hello.journal_reset);
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Result { seq: Seq(1), outcome: applied() });
+    conn.deliver(&remove(1)).await;
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Received { seq: Seq(1) });
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Result { seq: Seq(1), outcome: applied() });
+    assert_eq!(agent.executor.count(1), 0, "the restarted agent never re-applied seq 1");
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn a_welcome_for_another_router_ends_the_session() {
+    let cloud = FakeCloud::start().await;
+    let dir = TempDir::new().unwrap();
+    let router = RouterId::new();
+    let mut agent = start(config(&cloud, router, dir.path()));
+    let mut conn = cloud.accept().await;
+    conn.welcome(RouterId::new()).await;
+    let state = agent.wait_state(|s| matches!(s, LinkState::Disconnected { .. })).await;
+    assert!(matches!(&state, LinkState::Disconnected { reason } if reason.contains("welcomed this agent as router")), "{state:?}");
+    agent.stop().await;
+}
