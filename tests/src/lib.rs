@@ -1,1 +1,12 @@
-//! placeholder
+//! End-to-end test support for Jasiyo, and the emulators that tests and the demo run
+//! against.
+//!
+//! - [`harness`]: a cloud and agents in-process, on ephemeral ports and temporary
+//!   directories, torn down through their shutdown tokens.
+//! - [`relay`]: a TCP relay between agent and cloud that tests cut, freeze and re-point.
+//! - [`processes`]: the real `jasiyo-cloud` and `jasiyo-agent` binaries as child processes,
+//!   for crash tests.
+
+pub mod harness;
+pub mod processes;
+pub mod relay;
