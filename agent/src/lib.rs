@@ -5,6 +5,8 @@
 //! `main.rs` only parses flags and calls [`Agent::open`] and [`Agent::run`]; tests run the
 //! agent in-process the same way.
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod executor;
 pub mod journal;
@@ -15,7 +17,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{Instrument, info, info_span, warn};
 
 pub use config::{AgentConfig, ReconnectPolicy, Token};
 pub use executor::{ApplyFuture, ExecError, Executor, LoggingExecutor};
@@ -50,7 +52,9 @@ impl Agent {
         let work = Arc::new(Notify::new());
         let results = Arc::new(Notify::new());
         let (last_error_tx, last_error) = watch::channel(None);
-        let (state, _) = watch::channel(LinkState::Disconnected { reason: "not started".into() });
+        // Waiters see `Connecting` until the first attempt ends: a `Disconnected` state
+        // always means a real attempt failed (or the agent stopped).
+        let (state, _) = watch::channel(LinkState::Connecting);
         let applier = Applier::new(journal.clone(), executor, work.clone(), results.clone(), &config.reconnect, last_error_tx);
         let link = Link {
             request,
@@ -77,7 +81,8 @@ impl Agent {
     /// journal and returns.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let Agent { link, applier, journal } = self;
-        let applying = tokio::spawn(applier.run(shutdown.clone()));
+        let span = info_span!("apply", router = %link.router_id);
+        let applying = tokio::spawn(applier.run(shutdown.clone()).instrument(span));
         link.run(shutdown).await;
         applying.await.context("the apply loop panicked")?;
         journal.off_thread(|j| j.flush()).await.context("cannot flush the journal")?;

@@ -32,7 +32,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Where the link to the cloud stands, as published on [`crate::Agent::link_state`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LinkState {
-    /// Dialling, or waiting for the cloud's welcome.
+    /// Dialling, or waiting for the cloud's welcome (also the state before the first attempt).
     Connecting,
     /// Welcomed by the cloud; commands flow.
     Connected,

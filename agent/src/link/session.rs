@@ -84,11 +84,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         };
         debug!(?hello, "saying hello");
         self.send(&AgentMessage::Hello(hello)).await?;
-        let answer = tokio::time::timeout(WELCOME_TIMEOUT, self.recv()).await;
-        match answer.map_err(|_| LinkError::HandshakeTimeout(WELCOME_TIMEOUT))?? {
-            CloudMessage::Welcome(welcome) => Ok(welcome),
-            CloudMessage::Rejected(reason) => Err(LinkError::Rejected(reason)),
-            other => Err(LinkError::Protocol(format!("expected a welcome, got {}", name(&other)))),
+        tokio::time::timeout(WELCOME_TIMEOUT, self.await_welcome())
+            .await
+            .map_err(|_| LinkError::HandshakeTimeout(WELCOME_TIMEOUT))?
+    }
+
+    /// Reads until the welcome or a rejection; heartbeats may come first, nothing else may.
+    async fn await_welcome(&mut self) -> Result<Welcome, LinkError> {
+        loop {
+            match self.recv().await? {
+                CloudMessage::Welcome(welcome) => return Ok(welcome),
+                CloudMessage::Rejected(reason) => return Err(LinkError::Rejected(reason)),
+                CloudMessage::Ping { nonce } => self.send(&AgentMessage::Pong { nonce }).await?,
+                CloudMessage::Pong { .. } => {}
+                other => return Err(LinkError::Protocol(format!("expected a welcome, got {}", name(&other)))),
+            }
         }
     }
 

@@ -264,6 +264,14 @@ pub fn config(cloud: &FakeCloud, router_id: RouterId, data_dir: &Path) -> AgentC
     }
 }
 
+/// `config` with retries slow enough that a test reliably sees the `Disconnected` state
+/// (and its reason) before the next attempt replaces it.
+pub fn observable(mut config: AgentConfig) -> AgentConfig {
+    config.reconnect =
+        ReconnectPolicy { initial: Duration::from_millis(400), max: Duration::from_secs(1), stable_after: Duration::from_secs(60) };
+    config
+}
+
 /// Starts an agent with `config`.
 pub fn start(config: AgentConfig) -> Running {
     let router_id = config.router_id;
