@@ -49,9 +49,12 @@ struct RunArgs {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let Cmd::Run(args) = Cli::parse().command;
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .init();
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info"))
+        // tungstenite traces the whole upgrade request, bearer token included: whatever
+        // RUST_LOG says, that line must never be written.
+        .add_directive("tungstenite::handshake::client=debug".parse()?);
+    tracing_subscriber::fmt().with_env_filter(filter).init();
 
     let config = AgentConfig {
         cloud_url: args.cloud_url,

@@ -133,16 +133,15 @@ impl Link {
             if ended.connected_for.is_some_and(|up| up >= self.policy.stable_after) {
                 backoff.reset();
             }
+            let delay = backoff.next_delay();
             let reason = match ended.result {
                 Ok(()) => "session ended".to_string(),
                 Err(e) => {
-                    report(&e);
+                    report(&e, self.router_id, delay);
                     e.to_string()
                 }
             };
             self.state.send_replace(LinkState::Disconnected { reason });
-            let delay = backoff.next_delay();
-            info!(router = %self.router_id, retry_in_ms = delay.as_millis() as u64, "reconnecting after a pause");
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
                 _ = shutdown.cancelled() => break,
@@ -188,12 +187,15 @@ impl Link {
     }
 }
 
-/// Logs why a connection ended, loudly where a person must act.
-fn report(error: &LinkError) {
+/// Logs why a connection ended (loudly where a person must act) and when the next try is.
+fn report(error: &LinkError, router: RouterId, retry_in: Duration) {
+    let retry_in_ms = u64::try_from(retry_in.as_millis()).unwrap_or(u64::MAX);
     match error {
-        LinkError::TokenRefused => error!(error = %error, "token refused: the cloud does not accept this router's token"),
-        LinkError::Rejected(reason) => error!(%reason, "the cloud rejected this agent"),
-        LinkError::WrongRouter { .. } | LinkError::Journal(_) => error!(error = %error, "link failed"),
-        _ => warn!(error = %error, "link down"),
+        LinkError::TokenRefused => {
+            error!(%router, retry_in_ms, "token refused: the cloud does not accept this router's token (HTTP 401)")
+        }
+        LinkError::Rejected(reason) => error!(%router, %reason, retry_in_ms, "the cloud rejected this agent"),
+        LinkError::WrongRouter { .. } | LinkError::Journal(_) => error!(%router, %error, retry_in_ms, "link failed"),
+        _ => warn!(%router, %error, retry_in_ms, "link down; reconnecting"),
     }
 }

@@ -23,7 +23,8 @@ pub const WELCOME_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one frame may take to write before the link counts as dead.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The shortest heartbeat honoured, whatever the cloud asks (guards against a zero).
+/// The shortest heartbeat (or status interval) honoured, whatever is asked (guards against
+/// a zero).
 const MIN_HEARTBEAT: Duration = Duration::from_millis(10);
 
 /// The agent's version, as reported in hellos and status.
@@ -116,8 +117,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         self.send_status().await?;
 
         let start = tokio::time::Instant::now();
+        let every = self.link.status_interval.max(MIN_HEARTBEAT); // a zero period would panic
         let mut ping = tokio::time::interval_at(start + heartbeat, heartbeat);
-        let mut status = tokio::time::interval_at(start + self.link.status_interval, self.link.status_interval);
+        let mut status = tokio::time::interval_at(start + every, every);
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         status.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let dead = tokio::time::sleep(silence_limit);
