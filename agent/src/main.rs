@@ -54,7 +54,7 @@ async fn main() -> anyhow::Result<()> {
         // tungstenite traces the whole upgrade request, bearer token included: whatever
         // RUST_LOG says, that line must never be written.
         .add_directive("tungstenite::handshake::client=debug".parse()?);
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 
     let config = AgentConfig {
         cloud_url: args.cloud_url,

@@ -1,0 +1,124 @@
+//! The real `jasiyo-cloud` and `jasiyo-agent` binaries as child processes, for tests that
+//! kill them. The binaries must be built first (`cargo build --bins`, part of the README's
+//! test command); they are looked up next to the test executable.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStderr, Command};
+
+use crate::harness::{RouterCreds, WAIT};
+
+/// Path of a workspace binary in the same target directory as the running test.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let path = exe.parent().and_then(Path::parent).expect("target dir").join(name);
+    assert!(path.exists(), "{} is missing: run `cargo build --bins` before the tests", path.display());
+    path
+}
+
+/// A `jasiyo-cloud serve` process.
+pub struct CloudProcess {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl CloudProcess {
+    /// Starts the cloud on an ephemeral port and waits until it listens.
+    pub async fn spawn(database_url: &str, data_dir: &Path) -> CloudProcess {
+        let mut child = Command::new(binary("jasiyo-cloud"))
+            .args(["--database-url", database_url, "--data-dir"])
+            .arg(data_dir)
+            .args(["serve", "--listen", "127.0.0.1:0", "--heartbeat-secs", "1"])
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn jasiyo-cloud");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let addr = tokio::time::timeout(WAIT, async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(addr) = line.split("addr=").nth(1) {
+                    if line.contains("cloud listening") {
+                        return addr.trim().parse::<SocketAddr>().expect("address in log line");
+                    }
+                }
+            }
+            panic!("jasiyo-cloud exited before listening");
+        })
+        .await
+        .expect("jasiyo-cloud did not start listening");
+        tokio::spawn(drain(lines, "cloud"));
+        CloudProcess { child, addr }
+    }
+
+    /// `ws://` base URL.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+
+    /// Stops it with SIGKILL.
+    pub async fn kill(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// A `jasiyo-agent run` process whose log lines the test reads as events.
+pub struct AgentProcess {
+    child: Child,
+    lines: Lines<BufReader<ChildStderr>>,
+}
+
+impl AgentProcess {
+    /// Starts an agent (logging executor) for `creds`.
+    pub fn spawn(cloud_url: &str, creds: &RouterCreds, data_dir: &Path) -> AgentProcess {
+        let mut child = Command::new(binary("jasiyo-agent"))
+            .arg("run")
+            .args(["--cloud-url", cloud_url, "--router-id", &creds.id.to_string(), "--data-dir"])
+            .arg(data_dir)
+            .env("JASIYO_TOKEN", &creds.token)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn jasiyo-agent");
+        let lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        AgentProcess { child, lines }
+    }
+
+    /// The agent's next log line, or `None` once it has exited.
+    pub async fn next_line(&mut self) -> Option<String> {
+        self.lines.next_line().await.ok().flatten()
+    }
+
+    /// SIGKILL, no warning, no flush.
+    pub async fn kill(mut self) {
+        let _ = self.child.kill().await;
+    }
+
+    /// Keeps reading its output in the background (so it never blocks on a full pipe)
+    /// and hands back the process.
+    pub fn detach_output(self) -> Child {
+        tokio::spawn(drain(self.lines, "agent"));
+        self.child
+    }
+}
+
+async fn drain<R: tokio::io::AsyncBufRead + Unpin>(mut lines: Lines<R>, who: &'static str) {
+    let verbose = std::env::var_os("JASIYO_TEST_VERBOSE").is_some();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if verbose {
+            eprintln!("[{who}] {line}");
+        }
+    }
+}
