@@ -11,6 +11,7 @@ pub mod config;
 pub mod executor;
 pub mod journal;
 pub mod link;
+pub mod routeros;
 
 use std::sync::Arc;
 

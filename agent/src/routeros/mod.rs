@@ -1,0 +1,9 @@
+//! Talking to a MikroTik router through the RouterOS binary API (TCP 8728, or API-SSL on
+//! 8729), implemented here: the protocol is small, and the existing crates are AGPL/GPL or
+//! misread `=ret=` replies.
+//!
+//! - [`codec`]: words and sentences on the wire.
+//! - [`sentence`]: requests and replies with meaning.
+
+pub mod codec;
+pub mod sentence;
