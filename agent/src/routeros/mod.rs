@@ -4,6 +4,13 @@
 //!
 //! - [`codec`]: words and sentences on the wire.
 //! - [`sentence`]: requests and replies with meaning.
+//! - [`client`]: one logged-in, multiplexed connection.
+//! - [`error`]: typed failures.
 
+pub mod client;
 pub mod codec;
+pub mod error;
 pub mod sentence;
+
+pub use client::{Client, Response};
+pub use error::ApiError;
