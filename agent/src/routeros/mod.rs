@@ -5,12 +5,22 @@
 //! - [`codec`]: words and sentences on the wire.
 //! - [`sentence`]: requests and replies with meaning.
 //! - [`client`]: one logged-in, multiplexed connection.
+//! - [`router`]: the router, reconnecting as needed; [`tls`] for API-SSL.
+//! - [`ops`]: typed hotspot operations, the only code that knows menu paths.
+//! - [`time`]: RouterOS time intervals.
 //! - [`error`]: typed failures.
 
 pub mod client;
 pub mod codec;
 pub mod error;
+pub mod ops;
+pub mod router;
 pub mod sentence;
+pub mod time;
+pub mod tls;
 
 pub use client::{Client, Response};
 pub use error::ApiError;
+pub use ops::{ActiveSession, RouterInfo, UserRow, UserSpec};
+pub use router::{Router, RouterOsConfig};
+pub use tls::{RouterTls, RouterTrust};
