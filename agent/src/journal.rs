@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use jasiyo_shared::{CommandId, Delivery, Outcome, Seq};
+use jasiyo_shared::{AgentEvent, CommandId, Delivery, HotspotUser, Outcome, Report, Seq, UnixTime};
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -109,6 +109,10 @@ pub struct Journal {
     db: sled::Db,
     commands: sled::Tree,
     acknowledged: sled::Tree,
+    /// Hotspot users this agent created and must enforce, by name.
+    entitlements: sled::Tree,
+    /// Reports not yet acknowledged by the cloud, by id.
+    reports: sled::Tree,
     tombstones: Arc<AtomicUsize>,
     tombstones_kept: usize,
 }
@@ -274,6 +278,53 @@ impl Journal {
         Ok(())
     }
 
+    /// Remembers a hotspot user this agent must keep on the router until its expiry
+    /// (flushed before returning).
+    pub fn put_entitlement(&self, user: &HotspotUser) -> Result<(), JournalError> {
+        self.entitlements.insert(user.name.as_bytes(), encode(Seq(0), user)?)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The hotspot user with this name, if this agent manages it.
+    pub fn entitlement(&self, name: &str) -> Result<Option<HotspotUser>, JournalError> {
+        self.entitlements.get(name.as_bytes())?.map(|bytes| decode(0, &bytes)).transpose()
+    }
+
+    /// Forgets a hotspot user (removed by the cloud or expired). Returns whether it was known.
+    pub fn remove_entitlement(&self, name: &str) -> Result<bool, JournalError> {
+        let existed = self.entitlements.remove(name.as_bytes())?.is_some();
+        self.db.flush()?;
+        Ok(existed)
+    }
+
+    /// Every hotspot user this agent must keep, by name.
+    pub fn entitlements(&self) -> Result<Vec<HotspotUser>, JournalError> {
+        self.entitlements.iter().map(|entry| decode(0, &entry?.1)).collect()
+    }
+
+    /// Stores a report for the cloud (flushed before returning).
+    pub fn add_report(&self, at: UnixTime, event: AgentEvent) -> Result<Report, JournalError> {
+        let id = self.db.generate_id()?;
+        let report = Report { id, at, event };
+        self.reports.insert(id.to_be_bytes(), encode(Seq(id), &report)?)?;
+        self.db.flush()?;
+        Ok(report)
+    }
+
+    /// Reports the cloud has not acknowledged, oldest first.
+    pub fn unacked_reports(&self) -> Result<Vec<Report>, JournalError> {
+        self.reports.iter().map(|entry| {
+            let (key, bytes) = entry?;
+            decode(seq_of(&key), &bytes)
+        }).collect()
+    }
+
+    /// The cloud stored this report.
+    pub fn ack_report(&self, id: u64) -> Result<bool, JournalError> {
+        Ok(self.reports.remove(id.to_be_bytes())?.is_some())
+    }
+
     /// Runs `op` on tokio's blocking pool: the journal fsyncs, which must not stall the
     /// async workers that keep the link alive.
     pub async fn off_thread<T, F>(&self, op: F) -> Result<T, JournalError>
@@ -311,6 +362,16 @@ fn open_sled(path: &Path) -> Result<Journal, JournalError> {
         .map_err(|e| classify_open_error(path, e))?;
     let commands = db.open_tree("commands")?;
     let acknowledged = db.open_tree("acknowledged")?;
+    let entitlements = db.open_tree("entitlements")?;
+    let reports = db.open_tree("reports")?;
+    for entry in entitlements.iter() {
+        let (_, bytes) = entry?;
+        decode::<HotspotUser>(0, &bytes)?;
+    }
+    for entry in reports.iter() {
+        let (key, bytes) = entry?;
+        decode::<Report>(seq_of(&key), &bytes)?;
+    }
     for entry in commands.iter() {
         let (key, bytes) = entry?;
         decode::<Record>(seq_of(&key), &bytes)?;
@@ -325,6 +386,8 @@ fn open_sled(path: &Path) -> Result<Journal, JournalError> {
         db,
         commands,
         acknowledged,
+        entitlements,
+        reports,
         tombstones: Arc::new(AtomicUsize::new(tombstones)),
         tombstones_kept: TOMBSTONES_KEPT,
     };

@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod edge;
 pub mod executor;
 pub mod journal;
 pub mod link;
@@ -21,11 +22,14 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
 pub use config::{AgentConfig, ReconnectPolicy, Token};
+pub use edge::{Edge, EdgeConfig};
+pub use routeros::{Router, RouterOsConfig};
 pub use executor::{ApplyFuture, ExecError, Executor, LoggingExecutor};
 pub use journal::Journal;
 pub use link::LinkState;
 
 use executor::Applier;
+use jasiyo_shared::RouterStatus;
 use link::Link;
 
 /// A ready-to-run agent: configuration checked, journal open.
@@ -33,12 +37,42 @@ pub struct Agent {
     link: Link,
     applier: Applier,
     journal: Journal,
+    /// The RouterOS edge's maintenance (expiry, reconciliation, status), when there is one.
+    edge: Option<Arc<Edge>>,
+}
+
+/// What carries out commands, built once the journal is open.
+struct Backend {
+    executor: Arc<dyn Executor>,
+    edge: Option<Arc<Edge>>,
+    status: watch::Receiver<RouterStatus>,
 }
 
 impl Agent {
     /// Checks the configuration, builds the TLS set-up and opens the journal in
-    /// `<data_dir>/journal` (moving a damaged one aside and starting fresh).
+    /// `<data_dir>/journal` (moving a damaged one aside and starting fresh). Commands go to
+    /// `executor`.
     pub fn open(config: AgentConfig, executor: Arc<dyn Executor>) -> anyhow::Result<Agent> {
+        Self::open_with(config, move |_, _, _| {
+            Ok(Backend { executor, edge: None, status: watch::channel(RouterStatus::default()).1 })
+        })
+    }
+
+    /// Like [`Agent::open`], with commands applied on the RouterOS router at `routeros`,
+    /// expiries enforced and drift repaired there.
+    pub fn open_routeros(config: AgentConfig, routeros: RouterOsConfig, edge_config: EdgeConfig) -> anyhow::Result<Agent> {
+        let router = Router::new(routeros).context("invalid RouterOS API settings")?;
+        info!(router_api = router.addr(), "commands will be applied on RouterOS");
+        Self::open_with(config, move |journal, reset, results| {
+            let edge = Edge::new(router, journal.clone(), edge_config, reset, results);
+            Ok(Backend { executor: edge.clone(), status: edge.status(), edge: Some(edge) })
+        })
+    }
+
+    fn open_with(
+        config: AgentConfig,
+        backend: impl FnOnce(&Journal, bool, Arc<Notify>) -> anyhow::Result<Backend>,
+    ) -> anyhow::Result<Agent> {
         let endpoint = config.endpoint()?;
         let request = link::build_request(&endpoint, config.router_id, &config.token)
             .with_context(|| format!("cannot build a request for {endpoint}"))?;
@@ -56,6 +90,7 @@ impl Agent {
         // Waiters see `Connecting` until the first attempt ends: a `Disconnected` state
         // always means a real attempt failed (or the agent stopped).
         let (state, _) = watch::channel(LinkState::Connecting);
+        let Backend { executor, edge, status: router_status } = backend(&journal, journal_reset, results.clone())?;
         let applier = Applier::new(journal.clone(), executor, work.clone(), results.clone(), &config.reconnect, last_error_tx);
         let link = Link {
             request,
@@ -68,9 +103,10 @@ impl Agent {
             work,
             results,
             last_error,
+            router_status,
             state,
         };
-        Ok(Agent { link, applier, journal })
+        Ok(Agent { link, applier, journal, edge })
     }
 
     /// Follows the link's state (for tests, and for health reporting).
@@ -81,11 +117,18 @@ impl Agent {
     /// Runs the link and the apply loop until `shutdown` is cancelled, then flushes the
     /// journal and returns.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Agent { link, applier, journal } = self;
+        let Agent { link, applier, journal, edge } = self;
         let span = info_span!("apply", router = %link.router_id);
         let applying = tokio::spawn(applier.run(shutdown.clone()).instrument(span));
+        let maintaining = edge.map(|edge| {
+            let span = info_span!("edge", router = %link.router_id);
+            tokio::spawn(edge.run_maintenance(shutdown.clone()).instrument(span))
+        });
         link.run(shutdown).await;
         applying.await.context("the apply loop panicked")?;
+        if let Some(maintaining) = maintaining {
+            maintaining.await.context("the edge maintenance loop panicked")?;
+        }
         journal.off_thread(|j| j.flush()).await.context("cannot flush the journal")?;
         info!("agent stopped; journal flushed");
         Ok(())

@@ -5,8 +5,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use jasiyo_agent::{Agent, AgentConfig, LoggingExecutor, ReconnectPolicy, Token};
+use std::time::Duration;
+
+use jasiyo_agent::routeros::{RouterTls, RouterTrust};
+use jasiyo_agent::{Agent, AgentConfig, EdgeConfig, LoggingExecutor, ReconnectPolicy, RouterOsConfig, Token};
 use jasiyo_shared::RouterId;
+use jasiyo_shared::command::Password;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 use tracing_subscriber::EnvFilter;
@@ -44,6 +48,75 @@ struct RunArgs {
     /// A PEM file of extra CA certificates to trust (for a cloud with a private CA).
     #[arg(long, env = "JASIYO_CA_FILE")]
     ca_file: Option<PathBuf>,
+    #[command(flatten)]
+    routeros: RouterOsArgs,
+}
+
+/// Where the router's API is. Without `--routeros-addr` the agent only logs commands (for
+/// trying the link out without a router).
+#[derive(Debug, clap::Args)]
+struct RouterOsArgs {
+    /// `host:port` of the RouterOS API: 8728 plain, 8729 API-SSL (with `--routeros-tls`).
+    #[arg(long, env = "JASIYO_ROUTEROS_ADDR")]
+    routeros_addr: Option<String>,
+    /// API user; its group needs the `api`, `read`, `write` (and `sensitive`) policies.
+    #[arg(long, env = "JASIYO_ROUTEROS_USER", default_value = "admin")]
+    routeros_user: String,
+    /// The API user's password (prefer the environment variable). Never logged.
+    #[arg(long, env = "JASIYO_ROUTEROS_PASSWORD", hide_env_values = true, default_value = "", hide_default_value = true, value_parser = parse_password)]
+    routeros_password: Password,
+    /// Use API-SSL. RouterOS needs a certificate on `/ip service api-ssl`: without one it
+    /// offers only anonymous DH, which rustls does not support.
+    #[arg(long, env = "JASIYO_ROUTEROS_TLS")]
+    routeros_tls: bool,
+    /// Trust the router's certificate if this CA (PEM) signed it.
+    #[arg(long, env = "JASIYO_ROUTEROS_CA_FILE", conflicts_with = "routeros_cert_pin_file")]
+    routeros_ca_file: Option<PathBuf>,
+    /// Trust exactly this certificate (PEM or DER), e.g. the router's self-signed one.
+    #[arg(long, env = "JASIYO_ROUTEROS_CERT_PIN_FILE")]
+    routeros_cert_pin_file: Option<PathBuf>,
+    /// Name to check the certificate against with `--routeros-ca-file` (default: the host).
+    #[arg(long, env = "JASIYO_ROUTEROS_SERVER_NAME")]
+    routeros_server_name: Option<String>,
+    /// Seconds one API command may take.
+    #[arg(long, env = "JASIYO_ROUTEROS_TIMEOUT_SECS", default_value_t = 10)]
+    routeros_timeout_secs: u64,
+    /// Seconds between reconciliations of the router's users with the journal.
+    #[arg(long, env = "JASIYO_RECONCILE_SECS", default_value_t = 300)]
+    reconcile_secs: u64,
+}
+
+fn parse_password(text: &str) -> Result<Password, String> {
+    Ok(Password(text.to_string()))
+}
+
+impl RouterOsArgs {
+    /// The RouterOS settings, or `None` when no router is configured.
+    fn config(&self) -> anyhow::Result<Option<RouterOsConfig>> {
+        let Some(addr) = self.routeros_addr.clone() else { return Ok(None) };
+        let tls = if self.routeros_tls {
+            let trust = match (&self.routeros_ca_file, &self.routeros_cert_pin_file) {
+                (Some(ca), None) => RouterTrust::CaFile(ca.clone()),
+                (None, Some(pin)) => RouterTrust::Pinned(pin.clone()),
+                _ => anyhow::bail!(
+                    "--routeros-tls needs --routeros-ca-file or --routeros-cert-pin-file: {}",
+                    jasiyo_agent::routeros::tls::ADH_HINT
+                ),
+            };
+            let host = addr.rsplit_once(':').map_or(addr.as_str(), |(host, _)| host).trim_matches(['[', ']']);
+            let server_name = self.routeros_server_name.clone().unwrap_or_else(|| host.to_string());
+            Some(RouterTls { server_name, trust })
+        } else {
+            None
+        };
+        Ok(Some(RouterOsConfig {
+            addr,
+            username: self.routeros_user.clone(),
+            password: self.routeros_password.clone(),
+            tls,
+            timeout: Duration::from_secs(self.routeros_timeout_secs.max(1)),
+        }))
+    }
 }
 
 #[tokio::main]
@@ -65,7 +138,17 @@ async fn main() -> anyhow::Result<()> {
         reconnect: ReconnectPolicy::default(),
         status_interval: AgentConfig::DEFAULT_STATUS_INTERVAL,
     };
-    let agent = Agent::open(config, Arc::new(LoggingExecutor)).context("cannot start the agent")?;
+    let agent = match args.routeros.config()? {
+        Some(routeros) => {
+            let edge = EdgeConfig { reconcile_every: Duration::from_secs(args.routeros.reconcile_secs.max(1)), ..EdgeConfig::default() };
+            Agent::open_routeros(config, routeros, edge)
+        }
+        None => {
+            tracing::warn!("no --routeros-addr: commands are only logged, not applied to a router");
+            Agent::open(config, Arc::new(LoggingExecutor))
+        }
+    }
+    .context("cannot start the agent")?;
 
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));

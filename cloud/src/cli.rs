@@ -118,6 +118,17 @@ pub enum RouterCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Show what a router's agent did on its own (expiries, repairs), newest first.
+    Events {
+        /// The router id.
+        router: RouterId,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Revoke a router's token: its agent is refused from now on.
     Revoke {
         /// The router id.
@@ -325,6 +336,16 @@ async fn router_command(store: &dyn Store, command: RouterCommand, out: &mut dyn
             };
             let routers = store.list_routers(tenant).await?;
             print_routers(&routers, json, out)?;
+        }
+        RouterCommand::Events { router, limit, json } => {
+            let events = store.list_events(router, limit).await?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string(&events)?)?;
+            } else {
+                for e in &events {
+                    writeln!(out, "{}  {}", e.happened_at, serde_json::to_string(&e.event)?)?;
+                }
+            }
         }
         RouterCommand::Revoke { router, json } => {
             let revoked = store.revoke_router(router, now_ms()).await?;

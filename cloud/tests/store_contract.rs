@@ -192,6 +192,26 @@ async fn other_processes_enqueues_are_noticed(store: Arc<dyn Store>, url: String
     shutdown.cancel();
 }
 
+async fn reports_are_stored_once(store: Arc<dyn Store>) {
+    use jasiyo_shared::{AgentEvent, Report, UnixTime};
+    let tenant = store.create_tenant("t", 1).await.unwrap();
+    let r = router_for(&*store, tenant.id, "r").await;
+    let expired = Report { id: 1, at: UnixTime(100), event: AgentEvent::UserExpired { name: "u1".into(), sessions_ended: 2 } };
+    let drift = Report {
+        id: 2,
+        at: UnixTime(200),
+        event: AgentEvent::Drift { restored: vec!["a".into()], removed: vec![], adopted: vec!["c".into()] },
+    };
+    assert!(store.record_report(r, &expired, 1_000).await.unwrap());
+    assert!(!store.record_report(r, &expired, 1_001).await.unwrap(), "a repeat is ignored");
+    assert!(store.record_report(r, &drift, 1_002).await.unwrap());
+    let events = store.list_events(r, 10).await.unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].event, drift.event);
+    assert_eq!(events[1].event, expired.event);
+    assert_eq!(events[1].received_at, 1_000);
+}
+
 macro_rules! contract {
     ($backend:ident, $kind:expr) => {
         mod $backend {
@@ -230,6 +250,12 @@ macro_rules! contract {
             async fn every_command_kind_survives_storage() {
                 let Some((s, _dir)) = store().await else { return };
                 super::every_command_kind_survives_storage(s).await;
+            }
+
+            #[tokio::test]
+            async fn reports_are_stored_once() {
+                let Some((s, _dir)) = store().await else { return };
+                super::reports_are_stored_once(s).await;
             }
 
             #[tokio::test]

@@ -14,7 +14,7 @@ pub mod message;
 pub use codec::{CodecError, MAX_FRAME_BYTES, decode, encode};
 pub use command::{Command, HotspotUser, MacAddress, Outcome, UnixTime};
 pub use ids::{CommandId, RouterId, Seq};
-pub use message::{AgentMessage, CloudMessage, Delivery, Hello, RejectReason, RouterStatus, Welcome};
+pub use message::{AgentEvent, AgentMessage, CloudMessage, Delivery, Hello, RejectReason, Report, RouterStatus, Welcome};
 
 /// The protocol version spoken by this build. A hello with any other version is refused
 /// with [`RejectReason::UnsupportedVersion`].

@@ -44,6 +44,43 @@ pub enum AgentMessage {
     },
     /// What the agent knows about itself and its router.
     Status(RouterStatus),
+    /// Something the agent did on its own (expiry, repairs). Repeated until acknowledged.
+    Report(Report),
+}
+
+/// Something the agent did without being asked, kept in its journal until the cloud
+/// acknowledges it (it may have happened while the cloud was unreachable).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// Unique per agent journal; the cloud acknowledges by it and ignores repeats.
+    pub id: u64,
+    /// When it happened.
+    pub at: crate::UnixTime,
+    /// What happened.
+    pub event: AgentEvent,
+}
+
+/// What an agent did on its own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentEvent {
+    /// A hotspot user reached its expiry: removed from the router, sessions ended.
+    UserExpired {
+        /// The user.
+        name: String,
+        /// How many active sessions were ended.
+        sessions_ended: u32,
+    },
+    /// Reconciliation found the router different from the journal and repaired it.
+    Drift {
+        /// Users that were missing or altered and were restored.
+        restored: Vec<String>,
+        /// Users carrying our marker that should not exist and were removed.
+        removed: Vec<String>,
+        /// Users carrying our marker that the journal did not know (after a journal reset)
+        /// and that were adopted, to be enforced at their expiry.
+        adopted: Vec<String>,
+    },
 }
 
 /// The agent's opening message.
@@ -83,6 +120,11 @@ pub enum CloudMessage {
     Pong {
         /// The nonce of the `Ping`.
         nonce: u64,
+    },
+    /// The cloud stored the report with this id; the agent may forget it.
+    ReportAck {
+        /// The report's id.
+        id: u64,
     },
 }
 

@@ -45,6 +45,12 @@ fn every_agent_message() -> Vec<AgentMessage> {
         AgentMessage::Ping { nonce: u64::MAX },
         AgentMessage::Pong { nonce: 0 },
         AgentMessage::Status(RouterStatus { identity: Some("MikroTik".into()), journal_depth: 3, ..Default::default() }),
+        AgentMessage::Report(Report { id: 1, at: UnixTime(1_800_000_000), event: AgentEvent::UserExpired { name: "u".into(), sessions_ended: 1 } }),
+        AgentMessage::Report(Report {
+            id: 2,
+            at: UnixTime(1_800_000_001),
+            event: AgentEvent::Drift { restored: vec!["a".into()], removed: vec!["b".into()], adopted: vec![] },
+        }),
     ]
 }
 
@@ -56,6 +62,7 @@ fn every_cloud_message() -> Vec<CloudMessage> {
         CloudMessage::ResultAck { seq: Seq(7) },
         CloudMessage::Ping { nonce: 5 },
         CloudMessage::Pong { nonce: 6 },
+        CloudMessage::ReportAck { id: 9 },
     ];
     for (i, command) in every_command().into_iter().enumerate() {
         messages.push(CloudMessage::Deliver(Delivery { seq: Seq(i as u64 + 1), id: CommandId::new(), command }));

@@ -8,7 +8,7 @@ pub mod tls;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jasiyo_shared::{MAX_FRAME_BYTES, RejectReason, RouterId};
+use jasiyo_shared::{MAX_FRAME_BYTES, RejectReason, RouterId, RouterStatus};
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, watch};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -103,6 +103,8 @@ pub(crate) struct Link {
     pub(crate) results: Arc<Notify>,
     /// The apply loop's latest unrecovered error, for status reports.
     pub(crate) last_error: watch::Receiver<Option<String>>,
+    /// What the executor last learned about the router (identity, load, sessions).
+    pub(crate) router_status: watch::Receiver<RouterStatus>,
     pub(crate) state: watch::Sender<LinkState>,
 }
 

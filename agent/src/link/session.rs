@@ -44,7 +44,7 @@ pub(crate) async fn run<S>(link: &mut Link, ws: WebSocketStream<S>, shutdown: &C
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut session = Session { link, ws, sent: HashSet::new(), nonce: 0 };
+    let mut session = Session { link, ws, sent: HashSet::new(), reports_sent: HashSet::new(), nonce: 0 };
     let welcome = tokio::select! {
         welcome = session.handshake() => welcome,
         _ = shutdown.cancelled() => {
@@ -71,6 +71,8 @@ struct Session<'a, S> {
     ws: WebSocketStream<S>,
     /// Results sent on this connection and not yet acknowledged.
     sent: HashSet<Seq>,
+    /// Reports sent on this connection and not yet acknowledged.
+    reports_sent: HashSet<u64>,
     nonce: u64,
 }
 
@@ -114,6 +116,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         self.link.state.send_replace(LinkState::Connected);
         info!(heartbeat_ms = heartbeat.as_millis() as u64, "connected to the cloud");
         self.send_new_results().await?;
+        self.send_new_reports().await?;
         self.send_status().await?;
 
         let start = tokio::time::Instant::now();
@@ -135,7 +138,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
                         self.on_message(message).await?;
                     }
                 }
-                _ = results.notified() => self.send_new_results().await?,
+                _ = results.notified() => {
+                    self.send_new_results().await?;
+                    self.send_new_reports().await?;
+                }
                 _ = ping.tick() => {
                     self.nonce = self.nonce.wrapping_add(1);
                     self.send(&AgentMessage::Ping { nonce: self.nonce }).await?;
@@ -153,6 +159,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
                 self.sent.remove(&seq);
                 let forgotten = self.link.journal.off_thread(move |j| j.ack_result(seq)).await?;
                 debug!(seq = seq.0, forgotten, "result acknowledged");
+                Ok(())
+            }
+            CloudMessage::ReportAck { id } => {
+                self.reports_sent.remove(&id);
+                self.link.journal.off_thread(move |j| j.ack_report(id)).await?;
+                debug!(report = id, "report acknowledged");
                 Ok(())
             }
             CloudMessage::Ping { nonce } => self.send(&AgentMessage::Pong { nonce }).await,
@@ -202,12 +214,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         Ok(())
     }
 
+    /// Sends every unacknowledged report not yet sent on this connection.
+    async fn send_new_reports(&mut self) -> Result<(), LinkError> {
+        for report in self.link.journal.unacked_reports()? {
+            if self.reports_sent.insert(report.id) {
+                self.send(&AgentMessage::Report(report)).await?;
+            }
+        }
+        Ok(())
+    }
+
     async fn send_status(&mut self) -> Result<(), LinkError> {
+        let router = self.link.router_status.borrow().clone();
         let status = RouterStatus {
             journal_depth: u32::try_from(self.link.journal.depth()).unwrap_or(u32::MAX),
             agent_version: AGENT_VERSION.to_string(),
-            last_error: self.link.last_error.borrow().clone(),
-            ..RouterStatus::default()
+            last_error: self.link.last_error.borrow().clone().or(router.last_error),
+            ..router
         };
         self.send(&AgentMessage::Status(status)).await
     }
@@ -263,6 +286,7 @@ fn name(message: &CloudMessage) -> &'static str {
         CloudMessage::ResultAck { .. } => "result_ack",
         CloudMessage::Ping { .. } => "ping",
         CloudMessage::Pong { .. } => "pong",
+        CloudMessage::ReportAck { .. } => "report_ack",
     }
 }
 

@@ -32,13 +32,14 @@ pub struct Router {
     config: RouterOsConfig,
     tls: Option<(tokio_rustls::TlsConnector, rustls::pki_types::ServerName<'static>)>,
     current: tokio::sync::Mutex<Option<Arc<Client>>>,
+    connections: std::sync::atomic::AtomicU64,
 }
 
 impl Router {
     /// Checks the settings (TLS files are read now, so mistakes show at start-up).
     pub fn new(config: RouterOsConfig) -> Result<Router, ApiError> {
         let tls = config.tls.as_ref().map(connector).transpose()?;
-        Ok(Router { config, tls, current: tokio::sync::Mutex::new(None) })
+        Ok(Router { config, tls, current: tokio::sync::Mutex::new(None), connections: std::sync::atomic::AtomicU64::new(0) })
     }
 
     /// The API address, for logs.
@@ -55,6 +56,12 @@ impl Router {
             self.forget(&client).await;
         }
         result
+    }
+
+    /// How many connections have been opened (and logged in) so far: a change means the
+    /// router may have changed while we were away.
+    pub fn connections_made(&self) -> u64 {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Closes the current connection (the next call opens a new one).
@@ -80,6 +87,7 @@ impl Router {
         let client = Arc::new(tokio::time::timeout(self.config.timeout, self.connect()).await.map_err(|_| ApiError::Timeout(self.config.timeout))??);
         tracing::info!(router_api = %self.config.addr, tls = self.tls.is_some(), "logged in to the router API");
         *current = Some(client.clone());
+        self.connections.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(client)
     }
 

@@ -179,6 +179,14 @@ impl<'a> Session<'a> {
             AgentMessage::Ping { nonce } => self.send(&CloudMessage::Pong { nonce }).await?,
             AgentMessage::Pong { .. } => {}
             AgentMessage::Status(status) => store.record_status(self.router, &status, now_ms()).await?,
+            AgentMessage::Report(report) => {
+                let id = report.id;
+                if store.record_report(self.router, &report, now_ms()).await? {
+                    tracing::info!(report = id, event = ?report.event, "agent report");
+                }
+                self.send(&CloudMessage::ReportAck { id }).await?;
+                self.hub.emit(HubEvent::Report(self.router, id));
+            }
         }
         Ok(())
     }

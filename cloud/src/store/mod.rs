@@ -11,11 +11,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use jasiyo_shared::{Command, Outcome, RouterId, RouterStatus, Seq};
+use jasiyo_shared::{Command, Outcome, Report, RouterId, RouterStatus, Seq};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-pub use model::{CommandState, ResultRecorded, Router, StoredCommand, Tenant, TenantId};
+pub use model::{CommandState, ResultRecorded, Router, RouterEvent, StoredCommand, Tenant, TenantId};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -82,6 +82,11 @@ pub trait Store: Send + Sync + 'static {
     async fn record_result(&self, router: RouterId, seq: Seq, outcome: &Outcome, now_ms: i64) -> StoreResult<ResultRecorded>;
     /// The router's newest commands first, at most `limit`.
     async fn list_commands(&self, router: RouterId, limit: u32) -> StoreResult<Vec<StoredCommand>>;
+
+    /// Stores an agent's report once; returns false if it was already stored.
+    async fn record_report(&self, router: RouterId, report: &Report, now_ms: i64) -> StoreResult<bool>;
+    /// The router's reports, newest first.
+    async fn list_events(&self, router: RouterId, limit: u32) -> StoreResult<Vec<RouterEvent>>;
 
     /// Keeps the hash of a new operator API token.
     async fn create_operator_token(&self, name: &str, token_hash: &str, now_ms: i64) -> StoreResult<()>;

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use jasiyo_shared::{Command, CommandId, Outcome, RouterId, RouterStatus, Seq};
+use jasiyo_shared::{AgentEvent, Command, CommandId, Outcome, RouterId, RouterStatus, Seq};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -149,4 +149,19 @@ pub enum ResultRecorded {
     Duplicate,
     /// The router has no command with that sequence number.
     UnknownCommand,
+}
+
+/// Something an agent did on its own, as it reported it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RouterEvent {
+    /// The router.
+    pub router_id: RouterId,
+    /// The agent's id for the report.
+    pub report_id: u64,
+    /// When it happened on the router (Unix seconds).
+    pub happened_at: i64,
+    /// When the cloud heard of it (Unix ms).
+    pub received_at: i64,
+    /// What happened.
+    pub event: AgentEvent,
 }

@@ -400,6 +400,53 @@ macro_rules! impl_store {
                 rows.iter().map(Self::command_from_row).collect()
             }
 
+            async fn record_report(
+                &self,
+                router: jasiyo_shared::RouterId,
+                report: &jasiyo_shared::Report,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<bool> {
+                let kind = match &report.event {
+                    jasiyo_shared::AgentEvent::UserExpired { .. } => "user_expired",
+                    jasiyo_shared::AgentEvent::Drift { .. } => "drift",
+                };
+                let done = sqlx::query(
+                    "INSERT INTO router_events (router_id, report_id, happened_at, received_at, kind, detail) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (router_id, report_id) DO NOTHING",
+                )
+                .bind(router.to_string())
+                .bind(report.id as i64)
+                .bind(report.at.0)
+                .bind(now_ms)
+                .bind(kind)
+                .bind(serde_json::to_string(&report.event).expect("events serialise"))
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn list_events(
+                &self,
+                router: jasiyo_shared::RouterId,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::RouterEvent>> {
+                let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+                    "SELECT report_id, happened_at, received_at, detail FROM router_events \
+                     WHERE router_id = $1 ORDER BY happened_at DESC, report_id DESC LIMIT $2",
+                )
+                .bind(router.to_string())
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|(report_id, happened_at, received_at, detail)| {
+                        let event = serde_json::from_str(&detail)
+                            .map_err(|e| $crate::store::StoreError::Corrupt(format!("router event: {e}")))?;
+                        Ok($crate::store::RouterEvent { router_id: router, report_id: report_id as u64, happened_at, received_at, event })
+                    })
+                    .collect()
+            }
+
             async fn create_operator_token(&self, name: &str, token_hash: &str, now_ms: i64) -> $crate::store::StoreResult<()> {
                 sqlx::query("INSERT INTO operator_tokens (token_hash, name, created_at) VALUES ($1, $2, $3)")
                     .bind(token_hash)

@@ -1,0 +1,124 @@
+//! Carrying out commands on RouterOS, idempotently: creating a user that exists with the
+//! same settings is success, with other settings it is updated; removing a missing user is
+//! success. Router trouble is "try again later"; a refusal is the command's final outcome,
+//! with the router's own message.
+
+use jasiyo_shared::{Command, HotspotUser, MacAddress, Outcome, Seq};
+use tracing::info;
+
+use super::{Edge, EdgeError, spec_for, unix_now};
+use crate::executor::{ApplyFuture, ExecError, Executor};
+use crate::routeros::ApiError;
+
+impl Executor for Edge {
+    fn apply<'a>(&'a self, seq: Seq, command: &'a Command) -> ApplyFuture<'a> {
+        Box::pin(async move {
+            let result = match command {
+                Command::UpsertHotspotUser(user) => self.upsert(user).await,
+                Command::RemoveHotspotUser { name } => self.remove(name).await,
+                Command::LoginDevice { user, password, mac, ip } => {
+                    let _turn = self.turn.lock().await;
+                    self.router.login_device(user, &password.0, *mac, *ip).await.map(|()| None).map_err(EdgeError::from)
+                }
+                Command::EndSession { mac } => self.end_session(*mac).await,
+            };
+            match result {
+                Ok(note) => {
+                    info!(seq = seq.0, kind = command.kind(), note = note.as_deref().unwrap_or(""), "applied on the router");
+                    Ok(Outcome::Applied { note })
+                }
+                Err(EdgeError::Router(e)) if !e.is_transient() => Ok(Outcome::Failed { message: router_message(&e) }),
+                Err(e) => Err(ExecError::Transient(e.to_string())),
+            }
+        })
+    }
+}
+
+/// The router's own words for a refusal.
+fn router_message(error: &ApiError) -> String {
+    match error {
+        ApiError::Trap { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl Edge {
+    async fn upsert(&self, user: &HotspotUser) -> Result<Option<String>, EdgeError> {
+        if user.expires_at.is_some_and(|at| at <= unix_now()) {
+            let name = user.name.clone();
+            let _turn = self.turn.lock().await;
+            self.remove_everywhere(&user.name).await?;
+            self.journal.off_thread(move |j| j.remove_entitlement(&name)).await?;
+            return Ok(Some("already expired; not created".into()));
+        }
+        // Intent first: a user on the router that the journal does not know is drift.
+        let previous = {
+            let (user, name) = (user.clone(), user.name.clone());
+            self.journal
+                .off_thread(move |j| {
+                    let previous = j.entitlement(&name)?;
+                    j.put_entitlement(&user)?;
+                    Ok(previous)
+                })
+                .await?
+        };
+        self.changed.notify_one();
+        let _turn = self.turn.lock().await;
+        let result = self.write_user(user).await;
+        if let Err(EdgeError::Router(e)) = &result {
+            if !e.is_transient() {
+                // Refused for good: the journal goes back to what the router has.
+                let name = user.name.clone();
+                self.journal
+                    .off_thread(move |j| match previous {
+                        Some(previous) => j.put_entitlement(&previous),
+                        None => j.remove_entitlement(&name).map(drop),
+                    })
+                    .await?;
+            }
+        }
+        result
+    }
+
+    /// Makes the router's user match `user`: add, set, or nothing.
+    pub(super) async fn write_user(&self, user: &HotspotUser) -> Result<Option<String>, EdgeError> {
+        let spec = spec_for(user);
+        match self.router.find_user(&user.name).await? {
+            Some(row) if row.matches(&spec) => Ok(Some("already up to date".into())),
+            Some(row) => {
+                self.router.set_user(&row.id, &spec).await?;
+                Ok(Some("updated".into()))
+            }
+            None => match self.router.add_user(&spec).await {
+                Ok(_) => Ok(None),
+                // Someone added it between our look and our add.
+                Err(e) if e.is_trap_containing("already have user") => {
+                    let row = self.router.find_user(&user.name).await?.ok_or(e)?;
+                    self.router.set_user(&row.id, &spec).await?;
+                    Ok(Some("updated".into()))
+                }
+                Err(e) => Err(e.into()),
+            },
+        }
+    }
+
+    async fn remove(&self, name: &str) -> Result<Option<String>, EdgeError> {
+        let owned = name.to_string();
+        self.journal.off_thread(move |j| j.remove_entitlement(&owned)).await?;
+        self.changed.notify_one();
+        let _turn = self.turn.lock().await;
+        let existed = self.router.find_user(name).await?.is_some();
+        let sessions = self.remove_everywhere(name).await?;
+        Ok(match (existed, sessions) {
+            (false, _) => Some("was not on the router".into()),
+            (true, 0) => None,
+            (true, n) => Some(format!("{n} session(s) ended")),
+        })
+    }
+
+    async fn end_session(&self, mac: MacAddress) -> Result<Option<String>, EdgeError> {
+        let _turn = self.turn.lock().await;
+        let ended = self.router.end_sessions(None, Some(mac)).await?;
+        Ok((ended == 0).then(|| "no active session".to_string()))
+    }
+}

@@ -1,0 +1,207 @@
+//! The edge: carrying out commands on a RouterOS router, and keeping the router true to the
+//! journal on its own, even while the cloud is unreachable.
+//!
+//! - [`apply`]: the [`Executor`](crate::Executor) for RouterOS (idempotent upserts and removals).
+//! - [`enforce`]: removing users at their expiry and ending their sessions.
+//! - [`reconcile`]: repairing drift between the router and the journal.
+//! - [`marker`]: the comment that marks the users we manage.
+//!
+//! Commands and maintenance take turns on the router (one lock), so a repair never races
+//! a command. Every user created for a plan is recorded as an entitlement in the journal
+//! *before* it is created on the router.
+
+pub mod apply;
+pub mod enforce;
+pub mod marker;
+pub mod reconcile;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jasiyo_shared::{AgentEvent, HotspotUser, RouterStatus, UnixTime};
+use tokio::sync::{Mutex, Notify, watch};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::journal::{Journal, JournalError};
+use crate::routeros::{ApiError, Router, UserSpec};
+
+/// How often the edge checks the router on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EdgeConfig {
+    /// Reconcile at least this often (and after every reconnect to the router).
+    pub reconcile_every: Duration,
+    /// Refresh the router's status this often.
+    pub status_every: Duration,
+    /// Wait this long before trying again after the router failed.
+    pub retry_after: Duration,
+}
+
+impl Default for EdgeConfig {
+    fn default() -> Self {
+        EdgeConfig { reconcile_every: Duration::from_secs(300), status_every: Duration::from_secs(60), retry_after: Duration::from_secs(5) }
+    }
+}
+
+/// Why an edge operation did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum EdgeError {
+    /// The router failed.
+    #[error(transparent)]
+    Router(#[from] ApiError),
+    /// The journal failed.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+/// The RouterOS side of the agent, shared by the apply loop and the maintenance loop.
+pub struct Edge {
+    router: Router,
+    journal: Journal,
+    /// One writer to the router at a time.
+    turn: Mutex<()>,
+    /// Entitlements changed: the maintenance loop re-plans.
+    changed: Notify,
+    /// Wakes the link to send new reports.
+    reports: Arc<Notify>,
+    status: watch::Sender<RouterStatus>,
+    config: EdgeConfig,
+    /// The journal was lost: marked users the journal does not know are adopted (and
+    /// enforced at their expiry) instead of removed, until one reconciliation succeeded.
+    adopt_unknown: AtomicBool,
+    /// Router connections seen at the last reconciliation.
+    reconciled_connection: AtomicU64,
+}
+
+impl Edge {
+    /// The edge over `router`, keeping entitlements in `journal`.
+    pub fn new(router: Router, journal: Journal, config: EdgeConfig, journal_reset: bool, reports: Arc<Notify>) -> Arc<Edge> {
+        Arc::new(Edge {
+            router,
+            journal,
+            turn: Mutex::new(()),
+            changed: Notify::new(),
+            reports,
+            status: watch::channel(RouterStatus::default()).0,
+            config,
+            adopt_unknown: AtomicBool::new(journal_reset),
+            reconciled_connection: AtomicU64::new(u64::MAX),
+        })
+    }
+
+    /// The router's latest status as the edge saw it.
+    pub fn status(&self) -> watch::Receiver<RouterStatus> {
+        self.status.subscribe()
+    }
+
+    /// Keeps the router true to the journal until `shutdown`: expiries on time,
+    /// reconciliation periodically and after reconnects, status refreshes.
+    pub async fn run_maintenance(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut next_reconcile = tokio::time::Instant::now();
+        let mut next_status = tokio::time::Instant::now();
+        loop {
+            let now = tokio::time::Instant::now();
+            let mut failed = false;
+            if let Err(e) = self.expire_once(unix_now()).await {
+                warn!(error = %e, "expiry enforcement failed; will retry");
+                failed = true;
+            }
+            let reconnected = self.router.connections_made() != self.reconciled_connection.load(Ordering::SeqCst);
+            if now >= next_reconcile || reconnected {
+                match self.reconcile_once(unix_now()).await {
+                    Ok(_) => next_reconcile = now + self.config.reconcile_every,
+                    Err(e) => {
+                        warn!(error = %e, "reconciliation failed; will retry");
+                        failed = true;
+                    }
+                }
+            }
+            if now >= next_status {
+                self.refresh_status().await;
+                next_status = now + self.config.status_every;
+            }
+            let mut wake = next_reconcile.min(next_status);
+            if failed {
+                wake = wake.min(now + self.config.retry_after);
+            }
+            if let Some(at) = self.next_expiry() {
+                wake = wake.min(instant_at(at));
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = self.changed.notified() => {}
+                _ = tokio::time::sleep_until(wake) => {}
+            }
+        }
+    }
+
+    /// Refreshes the cached router status (identity, version, load, sessions).
+    pub async fn refresh_status(&self) {
+        let info = self.router.info().await;
+        let sessions = self.router.active_count().await;
+        self.status.send_modify(|status| match (info, sessions) {
+            (Ok(info), Ok(sessions)) => {
+                *status = RouterStatus {
+                    identity: info.identity,
+                    routeros_version: info.version,
+                    board: info.board,
+                    uptime_secs: info.uptime_secs,
+                    cpu_load: info.cpu_load,
+                    free_memory: info.free_memory,
+                    active_sessions: Some(sessions),
+                    ..RouterStatus::default()
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => status.last_error = Some(e.to_string()),
+        });
+    }
+
+    fn next_expiry(&self) -> Option<UnixTime> {
+        self.journal.entitlements().ok()?.iter().filter_map(|u| u.expires_at).min()
+    }
+
+    async fn report(&self, event: AgentEvent) -> Result<(), JournalError> {
+        info!(?event, "reporting to the cloud");
+        self.journal.off_thread(move |j| j.add_report(UnixTime(unix_now().0), event)).await?;
+        self.reports.notify_one();
+        Ok(())
+    }
+
+    /// Removes a user we manage and ends its sessions; returns the sessions ended.
+    async fn remove_everywhere(&self, name: &str) -> Result<u32, ApiError> {
+        if let Some(row) = self.router.find_user(name).await? {
+            match self.router.remove_user(&row.id).await {
+                Ok(()) => {}
+                Err(e) if e.is_trap_containing("no such item") => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.router.end_sessions(Some(name), None).await? as u32)
+    }
+}
+
+/// The spec a hotspot user of ours must have on the router.
+pub fn spec_for(user: &HotspotUser) -> UserSpec {
+    UserSpec {
+        name: user.name.clone(),
+        password: user.password.0.clone(),
+        profile: user.profile.clone().unwrap_or_else(|| "default".into()),
+        mac: user.mac,
+        limit_uptime_secs: user.limit_uptime_secs,
+        limit_bytes_total: user.limit_bytes_total,
+        comment: marker::comment_for(user),
+    }
+}
+
+/// Now, as the protocol counts time.
+pub fn unix_now() -> UnixTime {
+    UnixTime(SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0))
+}
+
+/// The tokio instant at which the wall clock reads `at` (now, if that has passed).
+fn instant_at(at: UnixTime) -> tokio::time::Instant {
+    let target = UNIX_EPOCH + Duration::from_secs(at.0.max(0) as u64);
+    let wait = target.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO);
+    tokio::time::Instant::now() + wait
+}

@@ -1,0 +1,97 @@
+//! Reconciliation: the users we manage on the router (those carrying our marker) against
+//! the entitlements in the journal. Missing or altered users are restored; expired or
+//! unknown ones are removed; users without our marker are never touched. Whatever was
+//! repaired is reported to the cloud.
+
+use std::collections::HashMap;
+
+use jasiyo_shared::command::Password;
+use jasiyo_shared::{AgentEvent, HotspotUser, UnixTime};
+use tracing::info;
+
+use super::{Edge, EdgeError, marker, spec_for};
+use crate::routeros::UserRow;
+
+/// What one reconciliation changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Drift {
+    /// Restored (re-created or set back).
+    pub restored: Vec<String>,
+    /// Removed from the router.
+    pub removed: Vec<String>,
+    /// Adopted into the journal (after a journal reset).
+    pub adopted: Vec<String>,
+}
+
+impl Drift {
+    fn is_empty(&self) -> bool {
+        self.restored.is_empty() && self.removed.is_empty() && self.adopted.is_empty()
+    }
+}
+
+impl Edge {
+    /// Compares and repairs once.
+    pub async fn reconcile_once(&self, now: UnixTime) -> Result<Drift, EdgeError> {
+        let _turn = self.turn.lock().await;
+        let connection = self.router.connections_made();
+        let desired: HashMap<String, HotspotUser> =
+            self.journal.off_thread(|j| j.entitlements()).await?.into_iter().map(|u| (u.name.clone(), u)).collect();
+        let ours: Vec<(UserRow, marker::Marker)> = self
+            .router
+            .users()
+            .await?
+            .into_iter()
+            .filter_map(|row| {
+                let marker = marker::parse(row.comment.as_deref()?)?;
+                Some((row, marker))
+            })
+            .collect();
+        let mut drift = Drift::default();
+        for user in desired.values() {
+            if user.expires_at.is_some_and(|at| at <= now) {
+                continue; // expiry enforcement removes it
+            }
+            let on_router = ours.iter().find(|(row, _)| row.name == user.name);
+            if on_router.is_none_or(|(row, _)| !row.matches(&spec_for(user))) {
+                self.write_user(user).await?;
+                drift.restored.push(user.name.clone());
+            }
+        }
+        let adopt = self.adopt_unknown.load(std::sync::atomic::Ordering::SeqCst);
+        for (row, marker) in ours.iter().filter(|(row, _)| !desired.contains_key(&row.name)) {
+            let expired = marker.expires_at.is_some_and(|at| at <= now);
+            if adopt && !expired {
+                let user = adopted(row, marker);
+                self.journal.off_thread(move |j| j.put_entitlement(&user)).await?;
+                drift.adopted.push(row.name.clone());
+            } else {
+                self.remove_everywhere(&row.name).await?;
+                drift.removed.push(row.name.clone());
+            }
+        }
+        self.adopt_unknown.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.reconciled_connection.store(connection, std::sync::atomic::Ordering::SeqCst);
+        if !drift.is_empty() {
+            info!(restored = ?drift.restored, removed = ?drift.removed, adopted = ?drift.adopted, "router drift repaired");
+            let event = AgentEvent::Drift { restored: drift.restored.clone(), removed: drift.removed.clone(), adopted: drift.adopted.clone() };
+            self.report(event).await?;
+            self.changed.notify_one();
+        }
+        Ok(drift)
+    }
+}
+
+/// An entitlement rebuilt from the router's copy of a user we made before the journal was
+/// lost.
+fn adopted(row: &UserRow, marker: &marker::Marker) -> HotspotUser {
+    HotspotUser {
+        name: row.name.clone(),
+        password: Password(row.password.clone().unwrap_or_default()),
+        profile: row.profile.clone().filter(|p| p != "default"),
+        mac: row.mac,
+        expires_at: marker.expires_at,
+        limit_uptime_secs: row.limit_uptime_secs,
+        limit_bytes_total: row.limit_bytes_total,
+        comment: row.comment.as_deref().and_then(marker::free_text),
+    }
+}
