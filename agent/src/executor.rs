@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use jasiyo_shared::{Command, Outcome, Seq};
+use jasiyo_shared::{Command, Delivery, Outcome, Seq};
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
@@ -48,12 +48,35 @@ impl Executor for LoggingExecutor {
     }
 }
 
+/// The most commands applied at once.
+pub const BATCH: usize = 64;
+
+/// The longest prefix of `pending` in which no command conflicts with an earlier one.
+fn independent_prefix(pending: Vec<Delivery>) -> Vec<Delivery> {
+    let mut batch: Vec<Delivery> = Vec::new();
+    for delivery in pending {
+        if batch.iter().any(|earlier| !earlier.command.independent_of(&delivery.command)) {
+            break;
+        }
+        batch.push(delivery);
+    }
+    batch
+}
+
+fn log_outcome(delivery: &Delivery, outcome: &Outcome) {
+    let (seq, id, kind) = (delivery.seq.0, delivery.id, delivery.command.kind());
+    match outcome {
+        Outcome::Applied { .. } => info!(seq, %id, kind, "command applied"),
+        Outcome::Failed { message } => warn!(seq, %id, kind, %message, "command failed for good"),
+    }
+}
+
 /// What one [`Applier::apply_once`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
     /// Nothing is pending.
     Idle,
-    /// This command now has an outcome in the journal.
+    /// Commands now have outcomes in the journal, the lowest being this one.
     Applied(Seq),
     /// This command could not be applied yet.
     Retry(Seq, ExecError),
@@ -86,30 +109,44 @@ impl Applier {
         Applier { journal, executor, work, results, retry, last_error }
     }
 
-    /// Applies the lowest pending command, if any, and stores its outcome.
+    /// Applies the lowest pending commands, if any, and stores their outcomes with one
+    /// flush. Consecutive commands that touch different users and devices are applied
+    /// concurrently (pipelined on the router connection); the first one that conflicts
+    /// with an earlier one ends the batch, so commands on the same user keep their order.
     pub async fn apply_once(&mut self) -> Result<Step, JournalError> {
-        let Some(delivery) = self.journal.off_thread(|j| j.next_pending()).await? else {
+        let pending = self.journal.off_thread(|j| j.pending(BATCH)).await?;
+        let batch = independent_prefix(pending);
+        let Some(first) = batch.first().map(|d| d.seq) else {
             return Ok(Step::Idle);
         };
-        let seq = delivery.seq;
-        let outcome = match delivery.command.validate() {
-            // A command RouterOS would refuse or misread never reaches the executor.
-            Err(invalid) => Outcome::Failed { message: invalid.to_string() },
-            Ok(()) => match self.executor.apply(seq, &delivery.command).await {
-                Ok(outcome) => outcome,
-                Err(e) => return Ok(Step::Retry(seq, e)),
-            },
-        };
-        let stored = outcome.clone();
-        self.journal.off_thread(move |j| j.set_outcome(seq, &stored)).await?;
-        match &outcome {
-            Outcome::Applied { .. } => info!(seq = seq.0, id = %delivery.id, kind = delivery.command.kind(), "command applied"),
-            Outcome::Failed { message } => {
-                warn!(seq = seq.0, id = %delivery.id, kind = delivery.command.kind(), %message, "command failed for good")
+        let applied = futures_util::future::join_all(batch.iter().map(|delivery| self.apply_one(delivery))).await;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut retry = None;
+        for (delivery, result) in batch.iter().zip(applied) {
+            match result {
+                Ok(outcome) => {
+                    log_outcome(delivery, &outcome);
+                    outcomes.push((delivery.seq, outcome));
+                }
+                Err(e) => retry = retry.or(Some((delivery.seq, e))),
             }
         }
-        self.results.notify_one();
-        Ok(Step::Applied(seq))
+        if !outcomes.is_empty() {
+            self.journal.off_thread(move |j| j.set_outcomes(&outcomes)).await?;
+            self.results.notify_one();
+        }
+        Ok(match retry {
+            Some((seq, e)) => Step::Retry(seq, e),
+            None => Step::Applied(first),
+        })
+    }
+
+    async fn apply_one(&self, delivery: &Delivery) -> Result<Outcome, ExecError> {
+        match delivery.command.validate() {
+            // A command RouterOS would refuse or misread never reaches the executor.
+            Err(invalid) => Ok(Outcome::Failed { message: invalid.to_string() }),
+            Ok(()) => self.executor.apply(delivery.seq, &delivery.command).await,
+        }
     }
 
     /// Applies commands as they arrive until `shutdown`. A transient failure is retried with

@@ -186,6 +186,43 @@ impl Journal {
         Ok(None)
     }
 
+    /// Up to `max` commands without an outcome, lowest sequence number first.
+    pub fn pending(&self, max: usize) -> Result<Vec<Delivery>, JournalError> {
+        let mut pending = Vec::new();
+        for entry in self.commands.iter() {
+            if pending.len() == max {
+                break;
+            }
+            let (key, bytes) = entry?;
+            let record: Record = decode(seq_of(&key), &bytes)?;
+            if record.outcome.is_none() {
+                pending.push(record.delivery);
+            }
+        }
+        Ok(pending)
+    }
+
+    /// Names of hotspot users that commands still waiting to be applied will touch.
+    pub fn pending_user_names(&self) -> Result<Vec<String>, JournalError> {
+        Ok(self.pending(usize::MAX)?.into_iter().filter_map(|d| d.command.user_name().map(str::to_string)).collect())
+    }
+
+    /// Stores several outcomes with one flush to disk (and with them whatever else was
+    /// written since the last flush, such as entitlements).
+    pub fn set_outcomes(&self, outcomes: &[(Seq, Outcome)]) -> Result<(), JournalError> {
+        let mut batch = sled::Batch::default();
+        for (seq, outcome) in outcomes {
+            let key = seq.0.to_be_bytes();
+            let bytes = self.commands.get(key)?.ok_or(JournalError::UnknownSeq(*seq))?;
+            let mut record: Record = decode(seq.0, &bytes)?;
+            record.outcome = Some(outcome.clone());
+            batch.insert(&key, encode(*seq, &record)?);
+        }
+        self.commands.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
     /// Stores a command's outcome durably (flushed before returning).
     pub fn set_outcome(&self, seq: Seq, outcome: &Outcome) -> Result<(), JournalError> {
         let key = seq.0.to_be_bytes();

@@ -160,7 +160,7 @@ async fn applying_never_blocks_the_link_and_keeps_sequence_order() {
 }
 
 #[tokio::test]
-async fn transient_failures_are_retried_before_later_commands() {
+async fn transient_failures_are_retried_before_later_commands_on_the_same_user() {
     let cloud = FakeCloud::start().await;
     let dir = TempDir::new().unwrap();
     let router = RouterId::new();
@@ -169,8 +169,12 @@ async fn transient_failures_are_retried_before_later_commands() {
     let mut conn = cloud.accept().await;
     conn.welcome(router).await;
 
+    // Seq 2 touches the same user as seq 1, so it must wait for it. (Commands on other
+    // users and devices are independent and may be applied alongside.)
     conn.deliver(&remove(1)).await;
-    conn.deliver(&remove(2)).await;
+    let mut same_user = remove(2);
+    same_user.command = remove(1).command;
+    conn.deliver(&same_user).await;
     assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Received { seq: Seq(1) });
     assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Received { seq: Seq(2) });
     assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Result { seq: Seq(1), outcome: applied() });

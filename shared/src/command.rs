@@ -53,6 +53,34 @@ impl Command {
         }
     }
 
+    /// The hotspot user this command creates, removes or logs in as, if any.
+    pub fn user_name(&self) -> Option<&str> {
+        match self {
+            Command::UpsertHotspotUser(user) => Some(&user.name),
+            Command::RemoveHotspotUser { name } => Some(name),
+            Command::LoginDevice { user, .. } => Some(user),
+            Command::EndSession { .. } => None,
+        }
+    }
+
+    /// The device this command acts on, if any.
+    pub fn device(&self) -> Option<MacAddress> {
+        match self {
+            Command::UpsertHotspotUser(user) => user.mac,
+            Command::LoginDevice { mac, .. } | Command::EndSession { mac } => Some(*mac),
+            Command::RemoveHotspotUser { .. } => None,
+        }
+    }
+
+    /// Whether this command and `other` may be applied at the same time: they touch
+    /// neither the same user nor the same device. Commands that conflict are applied in
+    /// sequence order.
+    pub fn independent_of(&self, other: &Command) -> bool {
+        let same_user = self.user_name().is_some() && self.user_name() == other.user_name();
+        let same_device = self.device().is_some() && self.device() == other.device();
+        !same_user && !same_device
+    }
+
     /// Checks what types cannot: names are usable on RouterOS.
     pub fn validate(&self) -> Result<(), InvalidCommand> {
         match self {

@@ -17,7 +17,7 @@ impl Executor for Edge {
                 Command::UpsertHotspotUser(user) => self.upsert(user).await,
                 Command::RemoveHotspotUser { name } => self.remove(name).await,
                 Command::LoginDevice { user, password, mac, ip } => {
-                    let _turn = self.turn.lock().await;
+                    let _turn = self.turn.read().await;
                     self.router.login_device(user, &password.0, *mac, *ip).await.map(|()| None).map_err(EdgeError::from)
                 }
                 Command::EndSession { mac } => self.end_session(*mac).await,
@@ -46,7 +46,7 @@ impl Edge {
     async fn upsert(&self, user: &HotspotUser) -> Result<Option<String>, EdgeError> {
         if user.expires_at.is_some_and(|at| at <= unix_now()) {
             let name = user.name.clone();
-            let _turn = self.turn.lock().await;
+            let _turn = self.turn.read().await;
             self.remove_everywhere(&user.name).await?;
             self.journal.off_thread(move |j| j.remove_entitlement(&name)).await?;
             return Ok(Some("already expired; not created".into()));
@@ -63,7 +63,7 @@ impl Edge {
                 .await?
         };
         self.changed.notify_one();
-        let _turn = self.turn.lock().await;
+        let _turn = self.turn.read().await;
         let result = self.write_user(user).await;
         if let Err(EdgeError::Router(e)) = &result {
             if !e.is_transient() {
@@ -106,7 +106,7 @@ impl Edge {
         let owned = name.to_string();
         self.journal.off_thread(move |j| j.remove_entitlement(&owned)).await?;
         self.changed.notify_one();
-        let _turn = self.turn.lock().await;
+        let _turn = self.turn.read().await;
         let existed = self.router.find_user(name).await?.is_some();
         let sessions = self.remove_everywhere(name).await?;
         Ok(match (existed, sessions) {
@@ -117,7 +117,7 @@ impl Edge {
     }
 
     async fn end_session(&self, mac: MacAddress) -> Result<Option<String>, EdgeError> {
-        let _turn = self.turn.lock().await;
+        let _turn = self.turn.read().await;
         let ended = self.router.end_sessions(None, Some(mac)).await?;
         Ok((ended == 0).then(|| "no active session".to_string()))
     }

@@ -20,7 +20,7 @@ impl Edge {
             .collect();
         let mut expired = Vec::new();
         for name in due {
-            let _turn = self.turn.lock().await;
+            let _turn = self.turn.write().await;
             let sessions_ended = self.remove_everywhere(&name).await?;
             let owned = name.clone();
             self.journal.off_thread(move |j| j.remove_entitlement(&owned)).await?;

@@ -6,9 +6,10 @@
 //! - [`reconcile`]: repairing drift between the router and the journal.
 //! - [`marker`]: the comment that marks the users we manage.
 //!
-//! Commands and maintenance take turns on the router (one lock), so a repair never races
-//! a command. Every user created for a plan is recorded as an entitlement in the journal
-//! *before* it is created on the router.
+//! Commands and maintenance take turns on the router (a read-write lock: independent
+//! commands run together, maintenance alone), so a repair never races a command. Every user
+//! created for a plan is recorded as an entitlement in the journal *before* it is created on
+//! the router; that record becomes durable with the command's outcome.
 
 pub mod apply;
 pub mod enforce;
@@ -20,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jasiyo_shared::{AgentEvent, HotspotUser, RouterStatus, UnixTime};
-use tokio::sync::{Mutex, Notify, watch};
+use tokio::sync::{Notify, RwLock, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -59,8 +60,9 @@ pub enum EdgeError {
 pub struct Edge {
     router: Router,
     journal: Journal,
-    /// One writer to the router at a time.
-    turn: Mutex<()>,
+    /// Commands share the router (read side: they are independent of each other, the
+    /// apply loop sees to that); maintenance has it alone (write side).
+    turn: RwLock<()>,
     /// Entitlements changed: the maintenance loop re-plans.
     changed: Notify,
     /// Wakes the link to send new reports.
@@ -80,7 +82,7 @@ impl Edge {
         Arc::new(Edge {
             router,
             journal,
-            turn: Mutex::new(()),
+            turn: RwLock::new(()),
             changed: Notify::new(),
             reports,
             status: watch::channel(RouterStatus::default()).0,

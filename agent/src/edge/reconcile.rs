@@ -32,7 +32,7 @@ impl Drift {
 impl Edge {
     /// Compares and repairs once.
     pub async fn reconcile_once(&self, now: UnixTime) -> Result<Drift, EdgeError> {
-        let _turn = self.turn.lock().await;
+        let _turn = self.turn.write().await;
         let connection = self.router.connections_made();
         let desired: HashMap<String, HotspotUser> =
             self.journal.off_thread(|j| j.entitlements()).await?.into_iter().map(|u| (u.name.clone(), u)).collect();
@@ -58,7 +58,11 @@ impl Edge {
             }
         }
         let adopt = self.adopt_unknown.load(std::sync::atomic::Ordering::SeqCst);
-        for (row, marker) in ours.iter().filter(|(row, _)| !desired.contains_key(&row.name)) {
+        // A command still waiting to be applied may be the one that made (or will remove)
+        // such a user: leave those to it.
+        let pending = self.journal.off_thread(|j| j.pending_user_names()).await?;
+        let unknown = ours.iter().filter(|(row, _)| !desired.contains_key(&row.name) && !pending.contains(&row.name));
+        for (row, marker) in unknown {
             let expired = marker.expires_at.is_some_and(|at| at <= now);
             if adopt && !expired {
                 let user = adopted(row, marker);
@@ -68,6 +72,9 @@ impl Edge {
                 self.remove_everywhere(&row.name).await?;
                 drift.removed.push(row.name.clone());
             }
+        }
+        if !drift.adopted.is_empty() {
+            self.journal.off_thread(|j| j.flush()).await?;
         }
         self.adopt_unknown.store(false, std::sync::atomic::Ordering::SeqCst);
         self.reconciled_connection.store(connection, std::sync::atomic::Ordering::SeqCst);

@@ -120,3 +120,30 @@ async fn the_loop_retries_until_applied_and_reports_the_error_meanwhile() {
     shutdown.cancel();
     tokio::time::timeout(Duration::from_secs(5), running).await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn independent_commands_are_applied_together_and_conflicting_ones_in_order() {
+    let mut f = fixture(vec![]);
+    for (seq, name) in [(1, "a"), (2, "b"), (3, "a"), (4, "c")] {
+        f.journal.record(&remove(seq, name)).unwrap();
+    }
+    // 1 and 2 are independent; 3 touches the same user as 1, so the batch stops before it.
+    assert_eq!(f.applier.apply_once().await.unwrap(), Step::Applied(Seq(1)));
+    assert_eq!(f.journal.unacked_results().unwrap().len(), 2);
+    assert_eq!(f.applier.apply_once().await.unwrap(), Step::Applied(Seq(3)));
+    assert_eq!(f.applier.apply_once().await.unwrap(), Step::Idle);
+    let mut calls = f.executor.calls.lock().unwrap().clone();
+    calls[..2].sort();
+    assert_eq!(calls, vec![Seq(1), Seq(2), Seq(3), Seq(4)]);
+}
+
+#[tokio::test]
+async fn a_transient_failure_in_a_batch_keeps_the_others_outcomes() {
+    let mut f = fixture(vec![Err(ExecError::Transient("router away".into()))]);
+    f.journal.record(&remove(1, "a")).unwrap();
+    f.journal.record(&remove(2, "b")).unwrap();
+    assert!(matches!(f.applier.apply_once().await.unwrap(), Step::Retry(Seq(1), _)));
+    let stored: Vec<Seq> = f.journal.unacked_results().unwrap().into_iter().map(|(s, _)| s).collect();
+    assert_eq!(stored, vec![Seq(2)]);
+    assert_eq!(f.applier.apply_once().await.unwrap(), Step::Applied(Seq(1)));
+}
