@@ -6,7 +6,9 @@
 //! - [`relay`]: a TCP relay between agent and cloud that tests cut, freeze and re-point.
 //! - [`processes`]: the real `jasiyo-cloud` and `jasiyo-agent` binaries as child processes,
 //!   for crash tests.
+//! - [`routeros_emulator`]: a RouterOS API server with hotspot menus and fault switches.
 
 pub mod harness;
 pub mod processes;
 pub mod relay;
+pub mod routeros_emulator;
