@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use jasiyo_agent::{Agent, AgentConfig, ApplyFuture, Executor, LinkState, LoggingExecutor, ReconnectPolicy, Token};
+use jasiyo_agent::{
+    Agent, AgentConfig, ApplyFuture, EdgeConfig, Executor, LinkState, LoggingExecutor, ReconnectPolicy, RouterOsConfig, Token,
+};
 use jasiyo_cloud::App;
 use jasiyo_cloud::hub::{Hub, HubConfig, HubEvent};
 use jasiyo_cloud::store::testing::{Backend, fresh_database_url};
@@ -192,16 +194,24 @@ pub struct TestAgent {
 impl TestAgent {
     /// Starts an agent for `creds` dialling `cloud_url`, keeping its journal in `data_dir`.
     pub fn start(cloud_url: &str, creds: &RouterCreds, data_dir: &Path, executor: Arc<dyn Executor>) -> TestAgent {
-        let config = AgentConfig {
-            cloud_url: cloud_url.to_string(),
-            router_id: creds.id,
-            token: Token::new(creds.token.clone()),
-            data_dir: data_dir.to_path_buf(),
-            ca_file: None,
-            reconnect: ReconnectPolicy::fast_for_tests(),
-            status_interval: Duration::from_secs(60),
+        let agent = Agent::open(agent_config(cloud_url, creds, data_dir), executor).expect("open agent");
+        let state = agent.link_state();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(agent.run(shutdown.clone()));
+        TestAgent { state, shutdown, task }
+    }
+
+    /// Starts an agent that applies commands on the RouterOS API at `router` (an emulator),
+    /// with maintenance as fast as tests need.
+    pub fn start_routeros(cloud_url: &str, creds: &RouterCreds, data_dir: &Path, router: SocketAddr, edge: EdgeConfig) -> TestAgent {
+        let routeros = RouterOsConfig {
+            addr: router.to_string(),
+            username: "admin".into(),
+            password: jasiyo_shared::command::Password("secret".into()),
+            tls: None,
+            timeout: Duration::from_secs(2),
         };
-        let agent = Agent::open(config, executor).expect("open agent");
+        let agent = Agent::open_routeros(agent_config(cloud_url, creds, data_dir), routeros, edge).expect("open agent");
         let state = agent.link_state();
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(agent.run(shutdown.clone()));
@@ -226,6 +236,23 @@ impl TestAgent {
         self.shutdown.cancel();
         tokio::time::timeout(WAIT, self.task).await.expect("agent did not stop").unwrap().unwrap();
     }
+}
+
+fn agent_config(cloud_url: &str, creds: &RouterCreds, data_dir: &Path) -> AgentConfig {
+    AgentConfig {
+        cloud_url: cloud_url.to_string(),
+        router_id: creds.id,
+        token: Token::new(creds.token.clone()),
+        data_dir: data_dir.to_path_buf(),
+        ca_file: None,
+        reconnect: ReconnectPolicy::fast_for_tests(),
+        status_interval: Duration::from_millis(300),
+    }
+}
+
+/// Edge maintenance fast enough for tests: reconcile and refresh status every 200 ms.
+pub fn fast_edge() -> EdgeConfig {
+    EdgeConfig { reconcile_every: Duration::from_millis(200), status_every: Duration::from_millis(200), retry_after: Duration::from_millis(50) }
 }
 
 /// An executor that records every application and can be held shut, to pin commands in the

@@ -44,6 +44,8 @@ pub enum HubEvent {
     Received(RouterId, Seq),
     /// An agent's result was stored (or was a duplicate of one stored).
     Result(RouterId, Seq),
+    /// An agent's status report was stored.
+    Status(RouterId),
     /// An agent's report was stored (or was a repeat of one stored).
     Report(RouterId, u64),
     /// An agent was refused (bad token, bad hello, wrong version).

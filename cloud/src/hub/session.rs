@@ -178,7 +178,10 @@ impl<'a> Session<'a> {
             AgentMessage::Result { seq, outcome } => self.on_result(seq, outcome).await?,
             AgentMessage::Ping { nonce } => self.send(&CloudMessage::Pong { nonce }).await?,
             AgentMessage::Pong { .. } => {}
-            AgentMessage::Status(status) => store.record_status(self.router, &status, now_ms()).await?,
+            AgentMessage::Status(status) => {
+                store.record_status(self.router, &status, now_ms()).await?;
+                self.hub.emit(HubEvent::Status(self.router));
+            }
             AgentMessage::Report(report) => {
                 let id = report.id;
                 if store.record_report(self.router, &report, now_ms()).await? {
