@@ -629,6 +629,12 @@ async fn trap_next_fails_one_command_without_effect() {
     let mut second = Client::logged_in(&emulator).await;
     second.expect_trap(&["/system/identity/print"], "boom").await;
     assert_eq!(second.rows(&["/system/identity/print"]).await.len(), 1);
+    // An aimed trap lets other commands pass until its command comes.
+    emulator.trap_next_command("/ip/hotspot/user/remove", "failure: aimed");
+    assert_eq!(second.rows(&["/system/identity/print"]).await.len(), 1);
+    second.expect_trap(&["/ip/hotspot/user/remove", "=.id=*1"], "failure: aimed").await;
+    assert!(emulator.user("x").is_some());
+    assert_eq!(kinds(&second.call(&["/ip/hotspot/user/remove", "=.id=*1"]).await), [ReplyKind::Done]);
     emulator.stop().await;
 }
 

@@ -88,7 +88,8 @@ pub(crate) struct Shared {
     pub refuse: AtomicBool,
     pub drop_after: watch::Sender<Option<usize>>,
     pub delay: Mutex<Duration>,
-    pub trap_next: Mutex<Option<String>>,
+    /// A pending trap: the command word it waits for (`None`: any command) and its message.
+    pub trap_next: Mutex<Option<(Option<String>, String)>>,
     /// Stops the accept loop and every connection.
     pub stop: CancellationToken,
     /// Parent of the current connections' tokens; cancelled and replaced by a kill.
@@ -320,8 +321,16 @@ impl RouterOsEmulator {
 
     /// The next command on any connection (not `/login`, `/cancel` or `/quit`) gets
     /// `!trap =message=<message>` then `!done`, and has no effect.
+    /// Note that a client's background traffic (keep-alive prints) can take this trap; use
+    /// [`trap_next_command`](Self::trap_next_command) to aim it.
     pub fn trap_next(&self, message: &str) {
-        *self.shared.trap_next.lock().expect("trap lock") = Some(message.to_string());
+        *self.shared.trap_next.lock().expect("trap lock") = Some((None, message.to_string()));
+    }
+
+    /// Like [`trap_next`](Self::trap_next), for the next command whose command word is
+    /// exactly `command` (e.g. `/ip/hotspot/user/add`); other commands run as usual.
+    pub fn trap_next_command(&self, command: &str, message: &str) {
+        *self.shared.trap_next.lock().expect("trap lock") = Some((Some(command.to_string()), message.to_string()));
     }
 
     /// Closes every open connection now; later ones are served as usual.

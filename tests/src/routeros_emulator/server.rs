@@ -37,6 +37,9 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             drop(stream);
             continue;
         }
+        // Reply sentences go out as separate writes: without this, Nagle's algorithm holds
+        // each one until the client's delayed ACK (tens of milliseconds).
+        let _ = stream.set_nodelay(true);
         let token = shared.generation.lock().expect("generation lock").child_token();
         tokio::spawn(serve(stream, shared.clone(), token));
     }
@@ -170,8 +173,12 @@ impl Connection {
 
     /// An ordinary command: the trap-next fault, or the menus.
     fn run(&self, request: &Request) -> Outcome {
-        if let Some(message) = self.shared.trap_next.lock().expect("trap lock").take() {
-            return Err(Failure(message));
+        {
+            let mut trap = self.shared.trap_next.lock().expect("trap lock");
+            if trap.as_ref().is_some_and(|(only, _)| only.as_ref().is_none_or(|c| *c == request.command)) {
+                let (_, message) = trap.take().expect("checked");
+                return Err(Failure(message));
+            }
         }
         let ctx = Context { config: &self.shared.config, started: self.shared.started };
         let mut state = self.shared.state.lock().expect("state lock");
