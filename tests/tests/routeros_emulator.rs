@@ -357,10 +357,12 @@ async fn hotspot_user_add_print_set_remove() {
         client.call(&["/ip/hotspot/user/set", "=.id=*2", &format!("=limit-uptime={input}")]).await;
         assert_eq!(emulator.user("bare").unwrap().limit_uptime.as_deref(), Some(printed), "{input}");
     }
-    client.call(&["/ip/hotspot/user/set", "=numbers=*2", "=disabled=yes", "=comment=x", "=password=pw"]).await;
+    client.call(&["/ip/hotspot/user/set", "=numbers=*2", "=disabled=yes", "=comment=x", "=password=pw", "=mac-address=00:00:00:00:00:00"]).await;
     let bare = emulator.user("bare").unwrap();
     assert!(bare.disabled);
     assert_eq!((bare.comment.as_deref(), bare.password.as_str()), (Some("x"), "pw"));
+    assert_eq!(bare.mac_address, None, "the all-zero MAC means any device");
+    client.expect_trap(&["/ip/hotspot/user/set", "=.id=*2", "=mac-address=not-a-mac"], "invalid value for argument mac-address").await;
     assert_eq!(client.rows(&["/ip/hotspot/user/print", "?name=bare"]).await[0].get("disabled"), Some("true"));
 
     // Remove by comma list.

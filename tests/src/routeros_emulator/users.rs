@@ -4,6 +4,7 @@
 use jasiyo_agent::routeros::sentence::Request;
 
 use super::menus::{Outcome, Output, check_arguments, fail, print, remove, targets};
+use super::query::Row;
 use super::state::{HotspotUserRow, Profile, RouterState, UserRecord, limit_interval, normalise_mac, parse_bool};
 
 /// Exact RouterOS texts (reference section 1.9).
@@ -36,9 +37,20 @@ pub(crate) fn user(state: &mut RouterState, verb: &str, request: &Request) -> Op
         "add" => add_user(state, request),
         "set" => set_user(state, request),
         "remove" => remove(&mut state.users, request, |u| &u.row.id),
-        "print" => print(state.users.iter().map(UserRecord::to_attributes).collect(), request),
+        "print" => print(matching_by_name(state, request), request),
         _ => return None,
     })
+}
+
+/// The rows a user print starts from. A lone `?name=x` query (what clients send to find a
+/// user) looks the name up directly instead of rendering every user, so the emulator stays
+/// fast with tens of thousands of users; the query still runs on the result.
+fn matching_by_name(state: &RouterState, request: &Request) -> Vec<Row> {
+    let by_name = match request.queries.as_slice() {
+        [query] => query.strip_prefix("name=").or_else(|| query.strip_prefix("=name=")),
+        _ => None,
+    };
+    state.users.iter().filter(|u| by_name.is_none_or(|name| u.row.name == name)).map(UserRecord::to_attributes).collect()
 }
 
 fn all_user_arguments() -> Vec<&'static str> {
@@ -111,7 +123,12 @@ fn apply_user_arguments(state: &RouterState, record: &mut UserRecord, request: &
             // The emulator has no hotspot servers: only `all` exists.
             "server" if value != "all" => return fail(NO_SUCH_SERVER),
             "mac-address" if value.is_empty() => row.mac_address = None,
-            "mac-address" => row.mac_address = Some(normalise_mac(value).ok_or_else(|| invalid("mac-address"))?),
+            // `00:00:00:00:00:00` means "any device", the same as unset (printing it as
+            // absent is unverified).
+            "mac-address" => {
+                let mac = normalise_mac(value).ok_or_else(|| invalid("mac-address"))?;
+                row.mac_address = (mac != "00:00:00:00:00:00").then_some(mac);
+            }
             "limit-uptime" if value.is_empty() => row.limit_uptime = None,
             "limit-uptime" => row.limit_uptime = limit_interval(value).map_err(|_| invalid("limit-uptime"))?,
             "limit-bytes-total" if value.is_empty() => row.limit_bytes_total = None,
