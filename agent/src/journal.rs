@@ -394,7 +394,7 @@ fn open_sled(path: &Path) -> Result<Journal, JournalError> {
     let db = sled::Config::new()
         .path(path)
         // Routers have little memory; the journal holds a handful of small records.
-        .cache_capacity(8 * 1024 * 1024)
+        .cache_capacity(1024 * 1024)
         .open()
         .map_err(|e| classify_open_error(path, e))?;
     let commands = db.open_tree("commands")?;

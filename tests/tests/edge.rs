@@ -240,7 +240,8 @@ async fn permanent_traps_are_reported_as_failed(world: World) {
     bad.profile = Some("no-such-profile".into());
     s.cloud.hub.enqueue(s.creds.id, &Command::UpsertHotspotUser(bad)).await.unwrap();
     s.cloud.until_finished(s.creds.id, 1).await;
-    s.router.trap_next("failure: simulated refusal");
+    // Only the add: the agent's own background prints must not take the trap.
+    s.router.trap_next_command("/ip/hotspot/user/add", "failure: simulated refusal");
     s.cloud.hub.enqueue(s.creds.id, &Command::UpsertHotspotUser(user("trapped"))).await.unwrap();
     s.cloud.until_finished(s.creds.id, 2).await;
     s.cloud.hub.enqueue(s.creds.id, &Command::UpsertHotspotUser(user("fine"))).await.unwrap();

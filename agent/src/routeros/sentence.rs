@@ -166,7 +166,9 @@ impl Request {
                 request.tag = Some(tag.to_string());
             } else if let Some(query) = word.strip_prefix('?') {
                 request.queries.push(query.to_string());
-            } else if let Some((name, value)) = split_attribute(&word) {
+            } else if let Some(rest) = word.strip_prefix('=') {
+                // Some clients send an empty value without its second `=` (`=count-only`).
+                let (name, value) = rest.split_once('=').unwrap_or((rest, ""));
                 request.attributes.push((name.to_string(), value.to_string()));
             }
         }
@@ -227,5 +229,7 @@ mod tests {
         let parsed = Request::parse(&words(&request.to_words().iter().map(String::as_str).collect::<Vec<_>>())).unwrap();
         assert_eq!(parsed, request);
         assert_eq!(Request::parse(&Vec::new()), None);
+        let bare = Request::parse(&words(&["/ip/hotspot/user/print", "=count-only"])).unwrap();
+        assert_eq!(bare.get("count-only"), Some(""));
     }
 }
