@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -62,7 +63,11 @@ impl App {
         let tasks = self.tasks.clone();
         let stop = shutdown.clone();
         tracing::info!(addr = %self.local_addr(), "cloud listening");
-        let served = axum::serve(self.listener, app)
+        // Frames to agents are small and latency matters: no Nagle.
+        let listener = self.listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 stop.cancelled().await;
                 // WebSocket sessions never end on their own: tell them to.
