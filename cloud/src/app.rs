@@ -10,6 +10,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::http::{AppState, router};
+use crate::payments::sealer::Sealer;
+use crate::payments::{Payments, PaymentsConfig};
 use crate::hub::{Hub, HubConfig};
 use crate::store::{self, Store};
 
@@ -24,12 +26,16 @@ pub struct CloudConfig {
     pub public_url: String,
     /// Hub tuning.
     pub hub: HubConfig,
+    /// The key sealing provider credentials (base64 of 32 bytes); without it, a key file
+    /// in `data_dir` is used (and created).
+    pub secret_key: Option<String>,
 }
 
 /// A built, not yet running, cloud.
 pub struct App {
     listener: TcpListener,
     hub: Arc<Hub>,
+    payments: Arc<Payments>,
     tasks: CancellationToken,
 }
 
@@ -37,14 +43,39 @@ impl App {
     /// Opens the store (running migrations) and prepares the service on `listener`.
     pub async fn build(config: CloudConfig, listener: TcpListener) -> anyhow::Result<App> {
         let store = store::connect(config.database_url.as_deref(), &config.data_dir).await?;
-        Ok(Self::with_store(store, config.hub, listener))
+        let sealer = Sealer::from_env_or_file(config.secret_key.as_deref(), &config.data_dir.join("secret.key"))?;
+        Self::with_options(store, config.hub, sealer, PaymentsConfig::new(config.public_url), listener)
     }
 
-    /// Prepares the service over an already opened store.
+    /// Prepares the service over an already opened store, with a throw-away secret key and
+    /// callbacks addressed to the listener itself (tests, benchmarks).
     pub fn with_store(store: Arc<dyn Store>, hub: HubConfig, listener: TcpListener) -> App {
+        let mut key = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
+        let addr = listener.local_addr().expect("a bound listener has an address");
+        Self::with_options(store, hub, Sealer::new(key), PaymentsConfig::new(format!("http://{addr}")), listener)
+            .expect("payments service")
+    }
+
+    /// Prepares the service with every part given.
+    pub fn with_options(
+        store: Arc<dyn Store>,
+        hub: HubConfig,
+        sealer: Sealer,
+        payments: PaymentsConfig,
+        listener: TcpListener,
+    ) -> anyhow::Result<App> {
         let tasks = CancellationToken::new();
-        let hub = Hub::start(store, hub, tasks.clone());
-        App { listener, hub, tasks }
+        let tick = payments.reconcile_tick;
+        let hub = Hub::start(store.clone(), hub, tasks.clone());
+        let payments = Payments::new(store, hub.clone(), sealer, payments)?;
+        tokio::spawn(payments.clone().run_reconciler(tick, tasks.clone()));
+        Ok(App { listener, hub, payments, tasks })
+    }
+
+    /// The payments service.
+    pub fn payments(&self) -> Arc<Payments> {
+        self.payments.clone()
     }
 
     /// The address it listens on (useful when bound to port 0).
@@ -59,7 +90,7 @@ impl App {
 
     /// Serves until `shutdown` is cancelled, then closes agent sessions and returns.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let app = router(AppState { hub: self.hub.clone() });
+        let app = router(AppState { hub: self.hub.clone(), payments: Some(self.payments.clone()) });
         let tasks = self.tasks.clone();
         let stop = shutdown.clone();
         tracing::info!(addr = %self.local_addr(), "cloud listening");
@@ -76,6 +107,8 @@ impl App {
             .await
             .context("serving HTTP");
         self.tasks.cancel();
+        // Let cancelled sessions record their disconnects, so routers do not show online.
+        self.hub.wait_sessions_ended(std::time::Duration::from_secs(10)).await;
         served
     }
 }

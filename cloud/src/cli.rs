@@ -12,6 +12,9 @@ use jasiyo_shared::command::Password;
 use jasiyo_shared::{Command, HotspotUser, MacAddress, RouterId, UnixTime};
 use serde_json::json;
 
+use crate::payments::model::{NewPlan, PaymentId};
+use crate::payments::sealer::Sealer;
+use crate::providers::{DarajaAccount, ProviderConfig, ProviderKind, Secret};
 use crate::store::{self, Router, Store, StoredCommand, now_ms};
 use crate::token::AgentToken;
 
@@ -25,6 +28,11 @@ pub struct Cli {
     /// Directory for the embedded database.
     #[arg(long, env = "JASIYO_DATA_DIR", default_value = "jasiyo-data", global = true)]
     pub data_dir: PathBuf,
+    /// Key sealing provider credentials at rest: base64 of 32 random bytes. Without it a key
+    /// file `<data-dir>/secret.key` is used (created on first use). Every instance sharing a
+    /// database needs the same key.
+    #[arg(long, env = "JASIYO_SECRET_KEY", hide_env_values = true, global = true)]
+    pub secret_key: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: CliCommand,
@@ -47,6 +55,15 @@ pub enum CliCommand {
     /// Manage access to the operator HTTP API.
     #[command(subcommand)]
     Operator(OperatorCommand),
+    /// Set a tenant's payment provider.
+    #[command(subcommand)]
+    Provider(ProviderCommand),
+    /// Manage a tenant's plans.
+    #[command(subcommand)]
+    Plan(PlanCommand),
+    /// Look at payments.
+    #[command(subcommand)]
+    Payment(PaymentCommand),
 }
 
 /// `operator ...`
@@ -78,6 +95,164 @@ pub struct ServeArgs {
     /// Once listening, write the bound address here (for scripts that pass `--listen 127.0.0.1:0`).
     #[arg(long, env = "JASIYO_READY_FILE")]
     pub ready_file: Option<PathBuf>,
+}
+
+/// `provider ...`
+#[derive(Debug, Subcommand)]
+pub enum ProviderCommand {
+    /// Set (or replace) the tenant's one active provider.
+    Set {
+        /// The tenant, by id or name.
+        #[arg(long)]
+        tenant: String,
+        /// How providers reach this cloud (for the Paystack webhook URL printed).
+        #[arg(long, env = "JASIYO_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+        public_url: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Which provider, with its credentials.
+        #[command(subcommand)]
+        provider: ProviderArgs,
+    },
+}
+
+/// Credentials per provider.
+#[derive(Debug, Subcommand)]
+pub enum ProviderArgs {
+    /// Safaricom Daraja on the owner's Paybill or Till.
+    Daraja {
+        /// App consumer key.
+        #[arg(long, env = "JASIYO_DARAJA_CONSUMER_KEY", hide_env_values = true)]
+        consumer_key: String,
+        /// App consumer secret.
+        #[arg(long, env = "JASIYO_DARAJA_CONSUMER_SECRET", hide_env_values = true)]
+        consumer_secret: String,
+        /// Business short code (the paybill, or the store number of a till).
+        #[arg(long)]
+        short_code: String,
+        /// Lipa Na M-Pesa Online passkey.
+        #[arg(long, env = "JASIYO_DARAJA_PASSKEY", hide_env_values = true)]
+        passkey: String,
+        /// Till number (Buy Goods); without it the short code is a paybill.
+        #[arg(long)]
+        till: Option<String>,
+        /// API base URL (default: Safaricom production).
+        #[arg(long)]
+        base_url: Option<String>,
+    },
+    /// PayHero v2.
+    Payhero {
+        /// API username.
+        #[arg(long, env = "JASIYO_PAYHERO_USERNAME", hide_env_values = true)]
+        username: String,
+        /// API password.
+        #[arg(long, env = "JASIYO_PAYHERO_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// Payment channel id.
+        #[arg(long)]
+        channel_id: u64,
+        /// API base URL (default: PayHero production).
+        #[arg(long)]
+        base_url: Option<String>,
+    },
+    /// Paystack mobile money (M-Pesa).
+    Paystack {
+        /// Secret key (`sk_live_...`); also signs webhooks.
+        #[arg(long, env = "JASIYO_PAYSTACK_SECRET_KEY", hide_env_values = true)]
+        secret_key: String,
+        /// API base URL (default: Paystack production).
+        #[arg(long)]
+        base_url: Option<String>,
+    },
+}
+
+impl ProviderArgs {
+    fn into_config(self) -> ProviderConfig {
+        match self {
+            ProviderArgs::Daraja { consumer_key, consumer_secret, short_code, passkey, till, base_url } => ProviderConfig::Daraja {
+                consumer_key: Secret(consumer_key),
+                consumer_secret: Secret(consumer_secret),
+                short_code,
+                passkey: Secret(passkey),
+                account: match till {
+                    Some(till_number) => DarajaAccount::Till { till_number },
+                    None => DarajaAccount::Paybill,
+                },
+                base_url,
+            },
+            ProviderArgs::Payhero { username, password, channel_id, base_url } => {
+                ProviderConfig::Payhero { username: Secret(username), password: Secret(password), channel_id, base_url }
+            }
+            ProviderArgs::Paystack { secret_key, base_url } => ProviderConfig::Paystack { secret_key: Secret(secret_key), base_url },
+        }
+    }
+}
+
+/// `plan ...`
+#[derive(Debug, Subcommand)]
+pub enum PlanCommand {
+    /// Add a plan.
+    Add {
+        /// The tenant, by id or name.
+        #[arg(long)]
+        tenant: String,
+        /// Its name ("1 hour").
+        #[arg(long)]
+        name: String,
+        /// Price in whole Kenyan shillings.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=250_000))]
+        price: u32,
+        /// How long access lasts (`1h`, `1d`, `7d`).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        duration: Duration,
+        /// Data allowance in MB.
+        #[arg(long)]
+        data_mb: Option<u64>,
+        /// Rate limit shown to customers (`2M/5M`); apply it with a RouterOS profile.
+        #[arg(long)]
+        rate_limit: Option<String>,
+        /// RouterOS hotspot user profile for this plan's users.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a tenant's plans.
+    List {
+        /// The tenant, by id or name.
+        #[arg(long)]
+        tenant: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `payment ...`
+#[derive(Debug, Subcommand)]
+pub enum PaymentCommand {
+    /// A router's payments, newest first.
+    List {
+        /// The router id.
+        #[arg(long)]
+        router: RouterId,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One payment with its timeline.
+    Show {
+        /// The payment id.
+        payment: PaymentId,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `tenant ...`
@@ -295,6 +470,26 @@ pub async fn run_admin(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         }
         CliCommand::Router(command) => router_command(store, command, out).await?,
         CliCommand::Command(command) => command_command(store, command, out).await?,
+        CliCommand::Provider(ProviderCommand::Set { tenant, public_url, json, provider }) => {
+            let tenant = store.find_tenant(&tenant).await?.with_context(|| format!("no tenant {tenant:?}"))?;
+            let sealer = Sealer::from_env_or_file(cli.secret_key.as_deref(), &cli.data_dir.join("secret.key"))?;
+            let config = provider.into_config();
+            let kind = config.kind();
+            let sealed = sealer.seal(serde_json::to_string(&config)?.as_bytes())?;
+            let webhook_token = AgentToken::generate();
+            store.set_provider(tenant.id, kind, &sealed, &webhook_token.hash(), now_ms()).await?;
+            let webhook = format!("{}/callbacks/{}/{}", public_url.trim_end_matches('/'), kind.as_str(), webhook_token.expose());
+            if json {
+                writeln!(out, "{}", json!({ "tenant": tenant.id, "provider": kind.as_str(), "webhook_url": webhook }))?;
+            } else {
+                writeln!(out, "{} is now the payment provider of {} (credentials sealed at rest)", kind.as_str(), tenant.name)?;
+                if kind == ProviderKind::Paystack {
+                    writeln!(out, "Set this webhook URL on the Paystack dashboard: {webhook}")?;
+                }
+            }
+        }
+        CliCommand::Plan(command) => plan_command(store, command, out).await?,
+        CliCommand::Payment(command) => payment_command(store, command, out).await?,
         CliCommand::Operator(OperatorCommand::Token { name, json }) => {
             let token = AgentToken::generate();
             store.create_operator_token(&name, &token.hash(), now_ms()).await?;
@@ -303,6 +498,71 @@ pub async fn run_admin(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             } else {
                 writeln!(out, "operator token {name}: {}", token.expose())?;
                 writeln!(out, "It is shown only now; send it as `Authorization: Bearer <token>` to /api/v1.")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn plan_command(store: &dyn Store, command: PlanCommand, out: &mut dyn Write) -> anyhow::Result<()> {
+    match command {
+        PlanCommand::Add { tenant, name, price, duration, data_mb, rate_limit, profile, json } => {
+            let tenant = store.find_tenant(&tenant).await?.with_context(|| format!("no tenant {tenant:?}"))?;
+            let name = name.trim().to_string();
+            if name.is_empty() || name.len() > 40 {
+                bail!("a plan needs a name of 1 to 40 characters");
+            }
+            if duration < Duration::from_secs(60) {
+                bail!("a plan lasts at least a minute");
+            }
+            let plan = NewPlan { name, price_kes: price, duration_secs: duration.as_secs(), data_mb, rate_limit, profile };
+            let plan = store.create_plan(tenant.id, &plan, now_ms()).await?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string(&plan)?)?;
+            } else {
+                writeln!(out, "plan {} added: {} KES for {} (id {})", plan.name, plan.price_kes, humantime::format_duration(duration), plan.id)?;
+            }
+        }
+        PlanCommand::List { tenant, json } => {
+            let tenant = store.find_tenant(&tenant).await?.with_context(|| format!("no tenant {tenant:?}"))?;
+            let plans = store.list_plans(tenant.id).await?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string(&plans)?)?;
+            } else {
+                for p in plans {
+                    let duration = humantime::format_duration(Duration::from_secs(p.duration_secs));
+                    writeln!(out, "{}  {:>6} KES  {:<10}  {}", p.id, p.price_kes, duration.to_string(), p.name)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn payment_command(store: &dyn Store, command: PaymentCommand, out: &mut dyn Write) -> anyhow::Result<()> {
+    match command {
+        PaymentCommand::List { router, limit, json } => {
+            let payments = store.list_payments(router, limit).await?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string(&payments)?)?;
+            } else {
+                for p in payments {
+                    let reason = p.reason.as_deref().or(p.receipt.as_deref()).unwrap_or("");
+                    writeln!(out, "{}  {:>6} KES  {}  {:<10}  {}", p.id, p.amount_kes, p.msisdn, p.state.as_str(), reason)?;
+                }
+            }
+        }
+        PaymentCommand::Show { payment, json } => {
+            let p = store.payment(payment).await?.with_context(|| format!("no payment {payment}"))?;
+            let events = store.payment_events(payment).await?;
+            let entitlement = store.entitlement_for_payment(payment).await?;
+            if json {
+                writeln!(out, "{}", json!({ "payment": p, "timeline": events, "entitlement": entitlement }))?;
+            } else {
+                writeln!(out, "payment {}: {} KES from {} via {}, {}", p.id, p.amount_kes, p.msisdn, p.provider.as_str(), p.state.as_str())?;
+                for e in events {
+                    writeln!(out, "  {}  {:<20} {}", e.at, e.kind, e.detail)?;
+                }
             }
         }
     }

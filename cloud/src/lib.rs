@@ -4,6 +4,8 @@
 //! - [`app`]: building and running the service.
 //! - [`http`]: the routes.
 //! - [`hub`]: the agents' WebSocket hub and per-router outbox delivery.
+//! - [`payments`]: the money path, from STK push to hotspot user.
+//! - [`providers`]: Daraja, PayHero and Paystack behind one trait.
 //! - [`store`]: SQLite and PostgreSQL persistence behind one trait.
 //! - [`cli`]: the operator's command line.
 //! - [`token`]: agent tokens and their hashes.
@@ -12,6 +14,8 @@ pub mod app;
 pub mod cli;
 pub mod http;
 pub mod hub;
+pub mod payments;
+pub mod providers;
 pub mod store;
 pub mod token;
 

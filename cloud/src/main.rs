@@ -23,8 +23,10 @@ async fn main() -> anyhow::Result<()> {
         data_dir: cli.data_dir.clone(),
         public_url: serve.public_url.clone(),
         hub: HubConfig { heartbeat: std::time::Duration::from_secs(serve.heartbeat_secs), ..HubConfig::default() },
+        secret_key: cli.secret_key.clone(),
     };
-    let listener = tokio::net::TcpListener::bind(serve.listen).await?;
+    raise_open_file_limit();
+    let listener = bind(serve.listen)?;
     let app = App::build(config, listener).await?;
     if let Some(path) = &serve.ready_file {
         // Write then rename, so a reader never sees a half-written address.
@@ -35,6 +37,23 @@ async fn main() -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     app.run(shutdown).await
+}
+
+/// Binds with a long accept queue: thousands of agents reconnect at once after an outage,
+/// and the default backlog (128) would make most of them wait for a SYN retransmit.
+fn bind(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    Ok(socket.listen(4096)?)
+}
+
+/// Each connected agent holds a socket: lift the soft open-file limit to the hard one.
+fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(open_files = limit, "open-file limit"),
+        Err(error) => tracing::warn!(%error, "could not raise the open-file limit"),
+    }
 }
 
 /// Cancels `shutdown` on SIGINT or SIGTERM.

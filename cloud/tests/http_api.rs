@@ -33,7 +33,7 @@ async fn operator_api_needs_a_token_and_valid_commands() {
     let token = AgentToken::generate();
     store.create_operator_token("tests", &token.hash(), now_ms()).await.unwrap();
     let hub = Hub::start(store.clone(), HubConfig::default(), CancellationToken::new());
-    let app = router(AppState { hub });
+    let app = router(AppState { hub, payments: None });
 
     let (status, body) = call(&app, "GET", "/healthz", None, "").await;
     assert_eq!((status, body), (StatusCode::OK, Value::String("ok".into())));

@@ -10,6 +10,8 @@ use jasiyo_agent::{
     Agent, AgentConfig, ApplyFuture, EdgeConfig, Executor, LinkState, LoggingExecutor, ReconnectPolicy, RouterOsConfig, Token,
 };
 use jasiyo_cloud::App;
+use jasiyo_cloud::payments::sealer::Sealer;
+use jasiyo_cloud::payments::{Payments, PaymentsConfig};
 use jasiyo_cloud::hub::{Hub, HubConfig, HubEvent};
 use jasiyo_cloud::store::testing::{Backend, fresh_database_url};
 use jasiyo_cloud::store::{Store, connect, now_ms};
@@ -75,6 +77,12 @@ impl World {
         TestCloud::start(&self.database_url, self.dir.path(), hub).await
     }
 
+    /// Starts a cloud with fast hub settings and payments tuned by `tune` (whose starting
+    /// point has callbacks addressed to the cloud itself and quick reconciliation).
+    pub async fn cloud_with_payments(&self, tune: impl FnOnce(&mut PaymentsConfig)) -> TestCloud {
+        TestCloud::start_with(&self.database_url, self.dir.path(), fast_hub(), tune).await
+    }
+
     /// Creates a tenant (once) and a router, returning what the owner would be shown.
     pub async fn add_router(&self, store: &dyn Store, name: &str) -> RouterCreds {
         let tenant = match store.find_tenant("test-tenant").await.unwrap() {
@@ -92,6 +100,21 @@ impl World {
     }
 }
 
+/// The key sealing provider credentials in tests (every test cloud of a world shares it,
+/// as every instance of a real deployment must).
+pub const TEST_SECRET_KEY: [u8; 32] = [42; 32];
+
+/// Payments settings for tests: reconciliation within a fraction of a second.
+pub fn fast_payments(public_url: &str) -> PaymentsConfig {
+    let mut config = PaymentsConfig::new(public_url);
+    config.first_check_after = Duration::from_millis(300);
+    config.check_every = Duration::from_millis(300);
+    config.give_up_after = Duration::from_secs(20);
+    config.reconcile_tick = Duration::from_millis(100);
+    config.http.timeout = Duration::from_secs(3);
+    config
+}
+
 /// Hub settings for tests: heartbeats fast enough to see a dead link in well under a second.
 pub fn fast_hub() -> HubConfig {
     HubConfig { heartbeat: Duration::from_millis(200), hello_timeout: Duration::from_secs(2), window: 8 }
@@ -103,6 +126,8 @@ pub struct TestCloud {
     pub addr: SocketAddr,
     /// Its hub.
     pub hub: Arc<Hub>,
+    /// Its payments service.
+    pub payments: Arc<Payments>,
     shutdown: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -110,14 +135,26 @@ pub struct TestCloud {
 impl TestCloud {
     /// Starts a cloud on `database_url`.
     pub async fn start(database_url: &str, data_dir: &Path, hub: HubConfig) -> TestCloud {
+        Self::start_with(database_url, data_dir, hub, |_| {}).await
+    }
+
+    /// Starts a cloud on `database_url` with payments tuned by `tune`.
+    pub async fn start_with(database_url: &str, data_dir: &Path, hub: HubConfig, tune: impl FnOnce(&mut PaymentsConfig)) -> TestCloud {
         let store = connect(Some(database_url), data_dir).await.expect("open store");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let app = App::with_store(store, hub, listener);
-        let addr = app.local_addr();
-        let hub = app.hub();
+        let addr = listener.local_addr().unwrap();
+        let mut payments = fast_payments(&format!("http://{addr}"));
+        tune(&mut payments);
+        let app = App::with_options(store, hub, Sealer::new(TEST_SECRET_KEY), payments, listener).expect("build app");
+        let (hub, payments) = (app.hub(), app.payments());
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(app.run(shutdown.clone()));
-        TestCloud { addr, hub, shutdown, task }
+        TestCloud { addr, hub, payments, shutdown, task }
+    }
+
+    /// `http://` base URL.
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.addr)
     }
 
     /// `ws://` base URL for agents.
@@ -308,10 +345,10 @@ impl Executor for RecordingExecutor {
         Box::pin(async move {
             let mut open = self.open.subscribe();
             let _ = open.wait_for(|o| *o).await;
-            if let Command::RemoveHotspotUser { name } = command {
-                if self.refuse.lock().unwrap().contains(name) {
-                    return Ok(Outcome::Failed { message: format!("refused {name}") });
-                }
+            if let Command::RemoveHotspotUser { name } = command
+                && self.refuse.lock().unwrap().contains(name)
+            {
+                return Ok(Outcome::Failed { message: format!("refused {name}") });
             }
             self.applied.send_modify(|v| v.push((seq, command.clone())));
             Ok(Outcome::Applied { note: None })

@@ -7,8 +7,11 @@
 //! - [`processes`]: the real `jasiyo-cloud` and `jasiyo-agent` binaries as child processes,
 //!   for crash tests.
 //! - [`routeros_emulator`]: a RouterOS API server with hotspot menus and fault switches.
+//! - [`payment_emulator`]: Daraja, PayHero and Paystack at their real paths, with prompts
+//!   resolved by tests or a phone page, callbacks sent back, and fault switches.
 
 pub mod harness;
+pub mod payment_emulator;
 pub mod processes;
 pub mod relay;
 pub mod routeros_emulator;

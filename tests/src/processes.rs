@@ -45,10 +45,10 @@ impl CloudProcess {
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
         let addr = tokio::time::timeout(WAIT, async {
             while let Some(line) = lines.next_line().await.unwrap() {
-                if let Some(addr) = line.split("addr=").nth(1) {
-                    if line.contains("cloud listening") {
-                        return addr.trim().parse::<SocketAddr>().expect("address in log line");
-                    }
+                if let Some(addr) = line.split("addr=").nth(1)
+                    && line.contains("cloud listening")
+                {
+                    return addr.trim().parse::<SocketAddr>().expect("address in log line");
                 }
             }
             panic!("jasiyo-cloud exited before listening");

@@ -54,6 +54,8 @@ pub enum HubEvent {
 
 /// The hub, shared by the HTTP layer and whoever enqueues commands.
 pub struct Hub {
+    /// Sessions whose end (and disconnect record) has not run yet.
+    live: tokio::sync::watch::Sender<usize>,
     store: Arc<dyn Store>,
     config: HubConfig,
     registry: Registry,
@@ -66,7 +68,7 @@ impl Hub {
     /// flusher), which stop on `shutdown`.
     pub fn start(store: Arc<dyn Store>, config: HubConfig, shutdown: CancellationToken) -> Arc<Hub> {
         let (events, _) = broadcast::channel(4096);
-        let hub = Arc::new(Hub { store, config, registry: Registry::default(), events, shutdown });
+        let hub = Arc::new(Hub { live: tokio::sync::watch::channel(0).0, store, config, registry: Registry::default(), events, shutdown });
         let weak = Arc::downgrade(&hub);
         hub.store.spawn_outbox_watcher(
             Arc::new(move |router| {
@@ -88,6 +90,19 @@ impl Hub {
         let stored = self.store.enqueue_command(router, command, now_ms()).await?;
         self.registry.wake(router);
         Ok(stored)
+    }
+
+    /// Wakes the router's session (if it is connected here) to deliver what was just
+    /// written to its outbox by someone else in this process.
+    pub fn wake(&self, router: RouterId) {
+        self.registry.wake(router);
+    }
+
+    /// Waits (up to `limit`) until every session has ended and recorded its disconnect;
+    /// used at shutdown, after the sessions were cancelled.
+    pub async fn wait_sessions_ended(&self, limit: Duration) {
+        let mut live = self.live.subscribe();
+        let _ = tokio::time::timeout(limit, live.wait_for(|n| *n == 0)).await;
     }
 
     /// Subscribes to hub events.

@@ -49,6 +49,7 @@ pub(super) async fn run(hub: Arc<Hub>, router: RouterId, mut socket: WebSocket) 
                 return;
             }
         };
+        hub.live.send_modify(|n| *n += 1);
         let registration = hub.registry.register(router, &hub.shutdown);
         let session = registration.session;
         let mut link = Session::new(hub.clone(), router, socket, registration);
@@ -63,6 +64,7 @@ pub(super) async fn run(hub: Arc<Hub>, router: RouterId, mut socket: WebSocket) 
             tracing::warn!(%error, "could not record disconnect");
         }
         hub.emit(HubEvent::Disconnected(router));
+        hub.live.send_modify(|n| *n -= 1);
     }
     .instrument(span)
     .await
@@ -221,13 +223,15 @@ impl<'a> Session<'a> {
             return Ok(());
         }
         let seqs: Vec<Seq> = commands.iter().map(|c| c.seq).collect();
-        self.hub.store.mark_delivered(self.router, &seqs, now_ms()).await?;
+        // Send first, record after: the state is for people, and the write must not delay
+        // the delivery (delivery is at-least-once whatever the record says).
         for stored in commands {
             let delivery = Delivery { seq: stored.seq, id: stored.id, command: stored.command };
             self.cursor = Some(stored.seq);
             self.in_flight.insert(stored.seq);
             self.send(&CloudMessage::Deliver(delivery)).await?;
         }
+        self.hub.store.mark_delivered(self.router, &seqs, now_ms()).await?;
         Ok(())
     }
 

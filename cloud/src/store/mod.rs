@@ -2,8 +2,10 @@
 //! the database URL's scheme. Handlers hold an `Arc<dyn Store>` and never name a backend.
 
 mod model;
+pub mod payments;
 mod postgres;
 mod sql;
+mod sql_payments;
 mod sqlite;
 pub mod testing;
 
@@ -48,7 +50,7 @@ pub type OutboxSignal = Arc<dyn Fn(Option<RouterId>) + Send + Sync>;
 
 /// Everything the cloud keeps. Every method is one transaction.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: payments::PaymentStore + Send + Sync + 'static {
     /// Creates a tenant; its name must be unused.
     async fn create_tenant(&self, name: &str, now_ms: i64) -> StoreResult<Tenant>;
     /// Finds a tenant by id or by name.
@@ -80,6 +82,8 @@ pub trait Store: Send + Sync + 'static {
     async fn mark_received(&self, router: RouterId, seq: Seq, now_ms: i64) -> StoreResult<()>;
     /// Stores a command's final outcome, once.
     async fn record_result(&self, router: RouterId, seq: Seq, outcome: &Outcome, now_ms: i64) -> StoreResult<ResultRecorded>;
+    /// The state of one command.
+    async fn command_state(&self, router: RouterId, seq: Seq) -> StoreResult<Option<CommandState>>;
     /// The router's newest commands first, at most `limit`.
     async fn list_commands(&self, router: RouterId, limit: u32) -> StoreResult<Vec<StoredCommand>>;
 

@@ -9,6 +9,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use tokio_util::sync::CancellationToken;
 
 use super::sql::impl_store;
+use super::sql_payments::impl_payment_store;
 use super::{OutboxSignal, StoreResult};
 
 /// The NOTIFY channel on which enqueues are announced, with the router id as payload.
@@ -30,6 +31,11 @@ impl PostgresStore {
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(Self { pool })
+    }
+
+    /// PostgreSQL queues writers itself, without sleeping: one pool serves both.
+    fn writer(&self) -> &PgPool {
+        &self.pool
     }
 
     /// Announces the enqueue; PostgreSQL delivers it only if the transaction commits.
@@ -87,3 +93,4 @@ impl PostgresStore {
 }
 
 impl_store!(PostgresStore, Postgres);
+impl_payment_store!(PostgresStore, Postgres);

@@ -64,6 +64,36 @@ pub(super) fn conflict_or(err: sqlx::Error, what: impl Into<String>) -> StoreErr
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
         impl $store {
+            /// Appends a command to the router's outbox inside `tx` (so it commits, or not,
+            /// with whatever else the transaction does).
+            pub(crate) async fn enqueue_tx(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                router: jasiyo_shared::RouterId,
+                command: &jasiyo_shared::Command,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<(jasiyo_shared::Seq, jasiyo_shared::CommandId)> {
+                let seq: Option<i64> = sqlx::query_scalar("UPDATE routers SET next_seq = next_seq + 1 WHERE id = $1 RETURNING next_seq")
+                    .bind(router.to_string())
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                let seq = seq.ok_or_else(|| $crate::store::StoreError::NotFound(format!("router {router}")))?;
+                let id = jasiyo_shared::CommandId::new();
+                sqlx::query(
+                    "INSERT INTO commands (id, router_id, seq, kind, payload, state, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, 'queued', $6)",
+                )
+                .bind(id.to_string())
+                .bind(router.to_string())
+                .bind(seq)
+                .bind(command.kind())
+                .bind($crate::store::sql::command_json(command))
+                .bind(now_ms)
+                .execute(&mut **tx)
+                .await?;
+                Self::after_enqueue(tx, router).await?;
+                Ok((jasiyo_shared::Seq(seq as u64), id))
+            }
+
             fn router_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::store::Router> {
                 use sqlx::Row;
                 use $crate::store::sql::*;
@@ -117,7 +147,7 @@ macro_rules! impl_store {
                     .bind(id.to_string())
                     .bind(name)
                     .bind(now_ms)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await
                     .map_err(|e| $crate::store::sql::conflict_or(e, format!("tenant {name:?}")))?;
                 Ok($crate::store::Tenant { id: $crate::store::TenantId(id), name: name.to_string(), created_at: now_ms })
@@ -154,7 +184,7 @@ macro_rules! impl_store {
                     .bind(name)
                     .bind(token_hash)
                     .bind(now_ms)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await
                     .map_err(|e| $crate::store::sql::conflict_or(e, format!("router {name:?}")))?;
                 self.router(id).await?.ok_or_else(|| $crate::store::StoreError::NotFound(format!("router {id}")))
@@ -182,7 +212,7 @@ macro_rules! impl_store {
                 let done = sqlx::query("UPDATE routers SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                     .bind(id.to_string())
                     .bind(now_ms)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -199,7 +229,7 @@ macro_rules! impl_store {
                     .bind(session.to_string())
                     .bind(agent_version)
                     .bind(now_ms)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(())
             }
@@ -214,13 +244,14 @@ macro_rules! impl_store {
                     .bind(id.to_string())
                     .bind(session.to_string())
                     .bind(now_ms)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(())
             }
 
             async fn routers_seen(&self, ids: &[jasiyo_shared::RouterId], now_ms: i64) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                // One short statement per chunk, not one long transaction: other writers
+                // (command deliveries) wait a few milliseconds at most.
                 for chunk in ids.chunks(500) {
                     let mut query = sqlx::QueryBuilder::<$db>::new("UPDATE routers SET last_seen_at = ");
                     query.push_bind(now_ms).push(" WHERE id IN (");
@@ -229,9 +260,8 @@ macro_rules! impl_store {
                         list.push_bind(id.to_string());
                     }
                     query.push(")");
-                    query.build().execute(&mut *tx).await?;
+                    query.build().execute(self.writer()).await?;
                 }
-                tx.commit().await?;
                 Ok(())
             }
 
@@ -245,7 +275,7 @@ macro_rules! impl_store {
                     .bind(id.to_string())
                     .bind($crate::store::sql::status_json(status))
                     .bind(now_ms)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(())
             }
@@ -256,27 +286,10 @@ macro_rules! impl_store {
                 command: &jasiyo_shared::Command,
                 now_ms: i64,
             ) -> $crate::store::StoreResult<$crate::store::StoredCommand> {
-                let mut tx = self.pool.begin().await?;
-                let seq: Option<i64> = sqlx::query_scalar("UPDATE routers SET next_seq = next_seq + 1 WHERE id = $1 RETURNING next_seq")
-                    .bind(router.to_string())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let seq = seq.ok_or_else(|| $crate::store::StoreError::NotFound(format!("router {router}")))?;
-                let id = jasiyo_shared::CommandId::new();
-                sqlx::query(
-                    "INSERT INTO commands (id, router_id, seq, kind, payload, state, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, 'queued', $6)",
-                )
-                .bind(id.to_string())
-                .bind(router.to_string())
-                .bind(seq)
-                .bind(command.kind())
-                .bind($crate::store::sql::command_json(command))
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await?;
-                Self::after_enqueue(&mut tx, router).await?;
+                let mut tx = self.writer().begin().await?;
+                let (seq, id) = Self::enqueue_tx(&mut tx, router, command, now_ms).await?;
                 tx.commit().await?;
+                let seq = seq.as_i64();
                 Ok($crate::store::StoredCommand {
                     router_id: router,
                     seq: jasiyo_shared::Seq(seq as u64),
@@ -329,7 +342,7 @@ macro_rules! impl_store {
                     list.push_bind(seq.as_i64());
                 }
                 query.push(")");
-                query.build().execute(&self.pool).await?;
+                query.build().execute(self.writer()).await?;
                 Ok(())
             }
 
@@ -346,7 +359,7 @@ macro_rules! impl_store {
                 .bind(router.to_string())
                 .bind(seq.as_i64())
                 .bind(now_ms)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(())
             }
@@ -371,7 +384,7 @@ macro_rules! impl_store {
                 .bind(state.as_str())
                 .bind($crate::store::sql::outcome_json(outcome))
                 .bind(now_ms)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 if done.rows_affected() == 1 {
                     return Ok($crate::store::ResultRecorded::New);
@@ -385,6 +398,19 @@ macro_rules! impl_store {
                     Some(_) => $crate::store::ResultRecorded::Duplicate,
                     None => $crate::store::ResultRecorded::UnknownCommand,
                 })
+            }
+
+            async fn command_state(
+                &self,
+                router: jasiyo_shared::RouterId,
+                seq: jasiyo_shared::Seq,
+            ) -> $crate::store::StoreResult<Option<$crate::store::CommandState>> {
+                let state: Option<String> = sqlx::query_scalar("SELECT state FROM commands WHERE router_id = $1 AND seq = $2")
+                    .bind(router.to_string())
+                    .bind(seq.as_i64())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                state.map(|s| $crate::store::sql::parse_state(&s)).transpose()
             }
 
             async fn list_commands(
@@ -420,7 +446,7 @@ macro_rules! impl_store {
                 .bind(now_ms)
                 .bind(kind)
                 .bind(serde_json::to_string(&report.event).expect("events serialise"))
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -452,7 +478,7 @@ macro_rules! impl_store {
                     .bind(token_hash)
                     .bind(name)
                     .bind(now_ms)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await
                     .map_err(|e| $crate::store::sql::conflict_or(e, "operator token"))?;
                 Ok(())

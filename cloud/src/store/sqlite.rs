@@ -9,15 +9,21 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio_util::sync::CancellationToken;
 
 use super::sql::impl_store;
+use super::sql_payments::impl_payment_store;
 use super::{OutboxSignal, StoreResult};
 
 /// How often the outbox watcher looks for commands enqueued by other processes.
 const OUTBOX_POLL: Duration = Duration::from_millis(200);
 
 /// A [`super::Store`] in a SQLite file.
+///
+/// Reads use a pool of connections; writes go through a pool of one, so they queue in the
+/// process (in order, without delay) instead of in SQLite's busy handler, which sleeps in
+/// steps of milliseconds while another connection holds the write lock.
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    writes: SqlitePool,
 }
 
 impl SqliteStore {
@@ -29,9 +35,15 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        let writes = SqlitePoolOptions::new().max_connections(1).min_connections(1).connect_with(options.clone()).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&writes).await?;
+        // Opened up front, so serving never needs a new file descriptor.
+        let pool = SqlitePoolOptions::new().max_connections(6).min_connections(6).connect_with(options).await?;
+        Ok(Self { pool, writes })
+    }
+
+    fn writer(&self) -> &SqlitePool {
+        &self.writes
     }
 
     async fn after_enqueue(_tx: &mut Transaction<'_, Sqlite>, _router: RouterId) -> StoreResult<()> {
@@ -80,3 +92,4 @@ impl SqliteStore {
 }
 
 impl_store!(SqliteStore, Sqlite);
+impl_payment_store!(SqliteStore, Sqlite);

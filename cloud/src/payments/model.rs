@@ -1,0 +1,260 @@
+//! Plans, payments and entitlements as the rest of the cloud sees them.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+
+use jasiyo_shared::{MacAddress, RouterId};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::providers::ProviderKind;
+use crate::store::TenantId;
+
+macro_rules! uuid_newtype {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = uuid::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s.trim()).map($name)
+            }
+        }
+    };
+}
+
+uuid_newtype!(
+    /// Identifies a plan.
+    PlanId
+);
+uuid_newtype!(
+    /// Identifies a payment; unguessable, so it also serves as the portal's handle on it.
+    PaymentId
+);
+
+/// Something a customer can buy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// Its id.
+    pub id: PlanId,
+    /// Its owner.
+    pub tenant_id: TenantId,
+    /// Shown to customers ("1 hour", "Daily").
+    pub name: String,
+    /// Price in whole shillings.
+    pub price_kes: u32,
+    /// How long access lasts once paid.
+    pub duration_secs: u64,
+    /// Data allowance, if limited.
+    pub data_mb: Option<u64>,
+    /// RouterOS rate limit shown to customers (`2M/5M`), if any.
+    pub rate_limit: Option<String>,
+    /// RouterOS user profile to put users in, if not `default`.
+    pub profile: Option<String>,
+    /// Offered on the portal.
+    pub active: bool,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
+/// A plan to create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewPlan {
+    /// Name.
+    pub name: String,
+    /// Price in whole shillings (at least 1).
+    pub price_kes: u32,
+    /// Duration (at least a minute).
+    pub duration_secs: u64,
+    /// Data allowance in MB.
+    pub data_mb: Option<u64>,
+    /// Rate limit text.
+    pub rate_limit: Option<String>,
+    /// RouterOS profile.
+    pub profile: Option<String>,
+}
+
+/// Where a payment is. A string never stands for a state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentState {
+    /// Recorded, push not yet accepted by the provider.
+    Initiated,
+    /// The prompt is on the customer's phone.
+    Pending,
+    /// Paid and provisioned.
+    Paid,
+    /// The customer cancelled.
+    Cancelled,
+    /// No answer in time (or the provider never gave a final word before the cut-off).
+    TimedOut,
+    /// Failed for another reason (see the payment's reason).
+    Failed,
+}
+
+impl PaymentState {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentState::Initiated => "initiated",
+            PaymentState::Pending => "pending",
+            PaymentState::Paid => "paid",
+            PaymentState::Cancelled => "cancelled",
+            PaymentState::TimedOut => "timed_out",
+            PaymentState::Failed => "failed",
+        }
+    }
+
+    /// Reads a stored name.
+    pub fn parse(text: &str) -> Option<PaymentState> {
+        Some(match text {
+            "initiated" => PaymentState::Initiated,
+            "pending" => PaymentState::Pending,
+            "paid" => PaymentState::Paid,
+            "cancelled" => PaymentState::Cancelled,
+            "timed_out" => PaymentState::TimedOut,
+            "failed" => PaymentState::Failed,
+            _ => return None,
+        })
+    }
+
+    /// Still waiting for the provider's final word.
+    pub fn is_open(self) -> bool {
+        matches!(self, PaymentState::Initiated | PaymentState::Pending)
+    }
+}
+
+/// One payment attempt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Payment {
+    /// Its id.
+    pub id: PaymentId,
+    /// The router owner.
+    pub tenant_id: TenantId,
+    /// The router the customer is on.
+    pub router_id: RouterId,
+    /// What is being bought.
+    pub plan_id: PlanId,
+    /// Through whom.
+    pub provider: ProviderKind,
+    /// Price at the time, from the plan.
+    pub amount_kes: u32,
+    /// The paying phone, `2547...`.
+    pub msisdn: String,
+    /// The customer's device.
+    pub device_mac: Option<MacAddress>,
+    /// Its address on the hotspot.
+    pub device_ip: Option<Ipv4Addr>,
+    /// The address the portal request came from (for rate limits).
+    #[serde(skip)]
+    pub client_ip: Option<String>,
+    /// The portal's idempotency key.
+    #[serde(skip)]
+    pub idempotency_key: String,
+    /// The provider's reference, once the push was accepted.
+    pub provider_ref: Option<String>,
+    /// A second provider reference (PayHero's CheckoutRequestID).
+    pub secondary_ref: Option<String>,
+    /// Where it is.
+    pub state: PaymentState,
+    /// Why it failed, for people.
+    pub reason: Option<String>,
+    /// The M-Pesa receipt number, once paid.
+    pub receipt: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
+    /// Unix ms.
+    pub paid_at: Option<i64>,
+    /// When reconciliation asks the provider next (Unix ms).
+    #[serde(skip)]
+    pub next_check_at: Option<i64>,
+    /// How many times it has asked.
+    #[serde(skip)]
+    pub checks: u32,
+}
+
+/// A payment to record.
+#[derive(Clone, Debug)]
+pub struct NewPayment {
+    /// The router owner.
+    pub tenant_id: TenantId,
+    /// The router.
+    pub router_id: RouterId,
+    /// The plan.
+    pub plan_id: PlanId,
+    /// The provider.
+    pub provider: ProviderKind,
+    /// Amount from the plan.
+    pub amount_kes: u32,
+    /// Normalised phone.
+    pub msisdn: String,
+    /// Device MAC.
+    pub device_mac: Option<MacAddress>,
+    /// Device IP.
+    pub device_ip: Option<Ipv4Addr>,
+    /// Caller's IP.
+    pub client_ip: Option<String>,
+    /// Portal idempotency key.
+    pub idempotency_key: String,
+    /// SHA-256 of the callback token in this payment's callback URL.
+    pub callback_token_hash: String,
+}
+
+/// What a paid payment bought.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Entitlement {
+    /// Its id.
+    pub id: Uuid,
+    /// The payment.
+    pub payment_id: PaymentId,
+    /// The router.
+    pub router_id: RouterId,
+    /// Hotspot login name.
+    pub username: String,
+    /// Hotspot password.
+    pub password: String,
+    /// The device it was bought on.
+    pub device_mac: Option<MacAddress>,
+    /// When it ends (Unix seconds).
+    pub expires_at: i64,
+    /// The command that creates the user on the router.
+    pub command_seq: u64,
+    /// The command that logs the device in, if one was sent.
+    pub login_seq: Option<u64>,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
+/// One entry of a payment's timeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PaymentEvent {
+    /// Unix ms.
+    pub at: i64,
+    /// What happened (`initiated`, `prompt_sent`, `callback`, `query`, `paid`, ...).
+    pub kind: String,
+    /// Details.
+    pub detail: String,
+}
+
+/// How a tenant's provider settings are stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredProvider {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// Which provider.
+    pub kind: ProviderKind,
+    /// The sealed (encrypted) settings.
+    pub sealed: String,
+}

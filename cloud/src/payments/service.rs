@@ -1,0 +1,392 @@
+//! Starting payments and showing them to the portal.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jasiyo_shared::{MacAddress, RouterId};
+use serde::Serialize;
+
+use super::limits::{LimitConfig, LimitHit, RateLimits};
+use super::model::{NewPayment, Payment, PaymentId, PaymentState, PlanId};
+use super::phone::{Msisdn, PhoneError};
+use super::sealer::Sealer;
+use crate::hub::Hub;
+use crate::providers::{self, HttpSettings, Provider, ProviderConfig, ProviderError, PushRequest, TokenCache};
+use crate::store::{CommandState, Store, StoreError, TenantId, now_ms};
+use crate::token::{AgentToken, hash_token};
+
+/// How payments behave.
+#[derive(Clone, Debug)]
+pub struct PaymentsConfig {
+    /// How providers reach this cloud (`https://cloud.example`): callback URLs start here.
+    pub public_url: String,
+    /// How long the portal waits for the customer before saying so (the countdown).
+    pub portal_wait: Duration,
+    /// When reconciliation first asks the provider about a payment without a final word.
+    pub first_check_after: Duration,
+    /// How often it asks again.
+    pub check_every: Duration,
+    /// When it stops asking and calls the payment timed out (a later success is still honoured).
+    pub give_up_after: Duration,
+    /// Attempt limits.
+    pub limits: LimitConfig,
+    /// Provider HTTP settings.
+    pub http: HttpSettings,
+    /// How often the reconciler looks for due checks.
+    pub reconcile_tick: Duration,
+}
+
+impl PaymentsConfig {
+    /// Production defaults for a cloud reachable at `public_url`.
+    pub fn new(public_url: impl Into<String>) -> PaymentsConfig {
+        PaymentsConfig {
+            public_url: public_url.into(),
+            portal_wait: Duration::from_secs(90),
+            first_check_after: Duration::from_secs(25),
+            check_every: Duration::from_secs(20),
+            give_up_after: Duration::from_secs(5 * 60),
+            limits: LimitConfig::default(),
+            http: HttpSettings::default(),
+            reconcile_tick: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What the portal asks for.
+#[derive(Clone, Debug, Default)]
+pub struct InitiateRequest {
+    /// The plan chosen.
+    pub plan_id: String,
+    /// The phone as typed.
+    pub phone: String,
+    /// The device's MAC, from the hotspot's `$(mac)`.
+    pub mac: Option<String>,
+    /// The device's IP, from the hotspot's `$(ip)`.
+    pub ip: Option<String>,
+    /// A key the portal generates per attempt: a retried request returns the same payment.
+    pub idempotency_key: String,
+    /// The address the request came from.
+    pub client_ip: Option<String>,
+}
+
+/// Why the portal cannot start a payment; each maps to a clear message.
+#[derive(Debug, thiserror::Error)]
+pub enum PortalError {
+    /// Unknown (or revoked) router.
+    #[error("this hotspot is not registered")]
+    RouterNotFound,
+    /// Unknown plan, or not this router's.
+    #[error("that plan is not available here")]
+    PlanNotFound,
+    /// The phone number is wrong.
+    #[error("{0}")]
+    InvalidPhone(#[from] PhoneError),
+    /// Something else in the request is wrong.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A prompt is already waiting on this phone or device.
+    #[error("a payment prompt is already waiting on this phone; approve or cancel it first")]
+    InFlight(PaymentId),
+    /// Too many attempts.
+    #[error("too many attempts; please wait a few minutes and try again")]
+    RateLimited(LimitHit),
+    /// The owner has not set up payments.
+    #[error("this hotspot cannot take payments yet")]
+    NoProvider,
+    /// The provider refused or failed.
+    #[error("{0}")]
+    Provider(ProviderError),
+    /// Our fault.
+    #[error("something went wrong on our side; please try again")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for PortalError {
+    fn from(error: StoreError) -> Self {
+        PortalError::Internal(error.into())
+    }
+}
+
+/// Where a payment is, in the portal's terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// The prompt is on the phone.
+    WaitingForApproval,
+    /// Paid; the router has not been told yet.
+    PaymentReceived,
+    /// The router's agent has the command.
+    Activating,
+    /// The user exists on the router.
+    Online,
+    /// It did not work (see `reason`).
+    Failed,
+}
+
+/// Login details the portal needs to log the device in once paid.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LoginInfo {
+    /// Hotspot user name.
+    pub username: String,
+    /// Hotspot password.
+    pub password: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// What `GET /api/portal/payments/{id}` returns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PaymentView {
+    /// The payment's id.
+    pub id: PaymentId,
+    /// Its state.
+    pub status: PaymentState,
+    /// Its stage.
+    pub stage: Stage,
+    /// Why it failed (a machine-readable reason such as `cancelled`, `wrong_pin`).
+    pub reason: Option<String>,
+    /// The amount.
+    pub amount_kes: u32,
+    /// Seconds the portal should keep waiting for the customer (0: stop waiting).
+    pub wait_secs: u64,
+    /// Present once paid.
+    pub login: Option<LoginInfo>,
+    /// The M-Pesa receipt, once paid.
+    pub receipt: Option<String>,
+    /// A hint about the phone number, if any.
+    pub hint: Option<String>,
+}
+
+/// Providers built from tenants' sealed settings, with the sealed text they came from.
+type ProviderCache = HashMap<TenantId, (String, Arc<dyn Provider>)>;
+
+/// The payments service.
+pub struct Payments {
+    pub(super) store: Arc<dyn Store>,
+    pub(super) hub: Arc<Hub>,
+    pub(super) config: PaymentsConfig,
+    sealer: Sealer,
+    http: reqwest::Client,
+    limits: RateLimits,
+    providers: Mutex<ProviderCache>,
+    /// Bumped whenever a payment changes, so tests and pushes can wait on it.
+    pub(super) changes: tokio::sync::watch::Sender<u64>,
+}
+
+impl Payments {
+    /// The service over `store`, delivering commands through `hub`.
+    pub fn new(store: Arc<dyn Store>, hub: Arc<Hub>, sealer: Sealer, config: PaymentsConfig) -> anyhow::Result<Arc<Payments>> {
+        let http = reqwest::Client::builder().timeout(config.http.timeout).build()?;
+        let limits = RateLimits::new(config.limits);
+        Ok(Arc::new(Payments {
+            store,
+            hub,
+            config,
+            sealer,
+            http,
+            limits,
+            providers: Mutex::default(),
+            changes: tokio::sync::watch::channel(0).0,
+        }))
+    }
+
+    /// Follows changes to any payment.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    pub(super) fn changed(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Seals provider settings for storage.
+    pub fn seal(&self, config: &ProviderConfig) -> anyhow::Result<String> {
+        Ok(self.sealer.seal(serde_json::to_string(config)?.as_bytes())?)
+    }
+
+    /// The provider for a tenant, built from its sealed settings (cached until they change).
+    pub async fn provider_for(&self, tenant: TenantId) -> Result<Arc<dyn Provider>, PortalError> {
+        let stored = self.store.provider_config(tenant).await?.ok_or(PortalError::NoProvider)?;
+        self.provider_from_sealed(tenant, &stored.sealed)
+    }
+
+    pub(super) fn provider_from_sealed(&self, tenant: TenantId, sealed: &str) -> Result<Arc<dyn Provider>, PortalError> {
+        let mut cache = self.providers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((known, provider)) = cache.get(&tenant)
+            && known == sealed
+        {
+            return Ok(provider.clone());
+        }
+        let plain = self.sealer.open(sealed).map_err(|e| PortalError::Internal(e.into()))?;
+        let config: ProviderConfig = serde_json::from_slice(&plain).map_err(|e| PortalError::Internal(e.into()))?;
+        let provider = providers::build(&config, &self.http, Arc::new(StoreTokens(self.store.clone())));
+        cache.insert(tenant, (sealed.to_string(), provider.clone()));
+        Ok(provider)
+    }
+
+    /// Starts a payment: checks everything, records it, sends the STK push.
+    pub async fn initiate(&self, router_id: RouterId, request: InitiateRequest) -> Result<PaymentView, PortalError> {
+        let router = self.store.router(router_id).await?.filter(|r| r.revoked_at.is_none()).ok_or(PortalError::RouterNotFound)?;
+        let key = request.idempotency_key.trim();
+        if key.is_empty() || key.len() > 100 {
+            return Err(PortalError::BadRequest("missing or overlong idempotency key".into()));
+        }
+        if let Some(existing) = self.store.payment_by_idempotency(router_id, key).await? {
+            return self.view(existing.id).await.map(|v| v.expect("it exists"));
+        }
+        let plan_id: PlanId = request.plan_id.parse().map_err(|_| PortalError::PlanNotFound)?;
+        let plan = self.store.plan(plan_id).await?.filter(|p| p.tenant_id == router.tenant_id && p.active).ok_or(PortalError::PlanNotFound)?;
+        let msisdn = Msisdn::parse(&request.phone)?;
+        let mac: Option<MacAddress> = request
+            .mac
+            .as_deref()
+            .filter(|m| !m.is_empty())
+            .map(|m| m.parse().map_err(|_| PortalError::BadRequest("the device address (MAC) is not valid".into())))
+            .transpose()?;
+        let ip: Option<Ipv4Addr> = request
+            .ip
+            .as_deref()
+            .filter(|i| !i.is_empty())
+            .map(|i| i.parse().map_err(|_| PortalError::BadRequest("the device address (IP) is not valid".into())))
+            .transpose()?;
+        let now = now_ms();
+        let in_flight_since = now - self.config.give_up_after.as_millis() as i64;
+        let mac_text = mac.map(|m| m.to_string());
+        if let Some(open) = self.store.open_payment_for(msisdn.as_str(), router_id, mac_text.as_deref(), in_flight_since).await? {
+            return Err(PortalError::InFlight(open.id));
+        }
+        self.limits.check(msisdn.as_str(), mac_text.as_deref(), request.client_ip.as_deref()).map_err(PortalError::RateLimited)?;
+        let provider = self.provider_for(router.tenant_id).await?;
+
+        let callback_token = AgentToken::generate();
+        let new = NewPayment {
+            tenant_id: router.tenant_id,
+            router_id,
+            plan_id,
+            provider: provider.kind(),
+            amount_kes: plan.price_kes,
+            msisdn: msisdn.as_str().to_string(),
+            device_mac: mac,
+            device_ip: ip,
+            client_ip: request.client_ip.clone(),
+            idempotency_key: key.to_string(),
+            callback_token_hash: callback_token.hash(),
+        };
+        let payment = match self.store.create_payment(&new, now).await {
+            Ok(payment) => payment,
+            // The same key raced in twice: answer with the payment that won.
+            Err(StoreError::Conflict(_)) => {
+                let existing = self.store.payment_by_idempotency(router_id, key).await?.ok_or(PortalError::BadRequest("retry".into()))?;
+                return self.view(existing.id).await.map(|v| v.expect("it exists"));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        tracing::info!(payment = %payment.id, router = %router_id, amount = plan.price_kes, provider = provider.kind().as_str(), "payment initiated");
+        let push = PushRequest {
+            payment_id: payment.id.0,
+            amount_kes: plan.price_kes,
+            msisdn: msisdn.as_str().to_string(),
+            account_reference: account_reference(&router.name),
+            description: "WiFi".into(),
+            callback_url: format!("{}/callbacks/{}/{}", self.config.public_url.trim_end_matches('/'), provider.kind().as_str(), callback_token.expose()),
+        };
+        match provider.initiate(&push).await {
+            Ok(accepted) => {
+                let next = now_ms() + self.config.first_check_after.as_millis() as i64;
+                self.store.mark_prompt_sent(payment.id, &accepted.provider_ref, accepted.secondary_ref.as_deref(), next, now_ms()).await?;
+                self.changed();
+            }
+            Err(error) => {
+                tracing::warn!(payment = %payment.id, %error, "STK push refused");
+                self.store.mark_failed(payment.id, PaymentState::Failed, &format!("provider: {error}"), now_ms()).await?;
+                self.changed();
+                return Err(PortalError::Provider(error));
+            }
+        }
+        let mut view = self.view(payment.id).await?.expect("just created");
+        view.hint = msisdn.hint();
+        Ok(view)
+    }
+
+    /// What the portal sees of a payment.
+    pub async fn view(&self, id: PaymentId) -> Result<Option<PaymentView>, PortalError> {
+        let Some(payment) = self.store.payment(id).await? else { return Ok(None) };
+        let entitlement = match payment.state {
+            PaymentState::Paid => self.store.entitlement_for_payment(id).await?,
+            _ => None,
+        };
+        let stage = match (&payment.state, &entitlement) {
+            (state, _) if state.is_open() => Stage::WaitingForApproval,
+            (PaymentState::Paid, Some(e)) => match self.store.command_state(payment.router_id, jasiyo_shared::Seq(e.command_seq)).await? {
+                Some(CommandState::Applied) => Stage::Online,
+                Some(CommandState::Received) => Stage::Activating,
+                Some(CommandState::Failed) => Stage::Failed,
+                _ => Stage::PaymentReceived,
+            },
+            (PaymentState::Paid, None) => Stage::PaymentReceived,
+            _ => Stage::Failed,
+        };
+        let waited = (now_ms() - payment.created_at).max(0) as u64 / 1000;
+        let wait_secs = if payment.state.is_open() { self.config.portal_wait.as_secs().saturating_sub(waited) } else { 0 };
+        Ok(Some(PaymentView {
+            id,
+            status: payment.state,
+            stage,
+            reason: payment.reason.clone(),
+            amount_kes: payment.amount_kes,
+            wait_secs,
+            login: entitlement.map(|e| LoginInfo { username: e.username, password: e.password, expires_at: e.expires_at }),
+            receipt: payment.receipt.clone(),
+            hint: None,
+        }))
+    }
+
+    /// The payment, for callers that need all of it.
+    pub async fn payment(&self, id: PaymentId) -> Result<Option<Payment>, PortalError> {
+        Ok(self.store.payment(id).await?)
+    }
+
+    /// Hash used to look up callback tokens.
+    pub(super) fn token_hash(token: &str) -> String {
+        hash_token(token)
+    }
+}
+
+/// Daraja's AccountReference: shown on the prompt, at most 12 characters, alphanumeric.
+fn account_reference(router_name: &str) -> String {
+    let cleaned: String = router_name.chars().filter(|c| c.is_ascii_alphanumeric()).take(12).collect();
+    if cleaned.is_empty() { "WIFI".into() } else { cleaned }
+}
+
+/// The store as the providers' shared token cache.
+struct StoreTokens(Arc<dyn Store>);
+
+#[async_trait]
+impl TokenCache for StoreTokens {
+    async fn get_token(&self, key: &str, valid_until_ms: i64) -> Option<String> {
+        self.0.cached_token(key, valid_until_ms).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "token cache read failed");
+            None
+        })
+    }
+
+    async fn put_token(&self, key: &str, token: &str, expires_at_ms: i64) {
+        if let Err(e) = self.0.cache_token(key, token, expires_at_ms).await {
+            tracing::warn!(error = %e, "token cache write failed");
+        }
+    }
+
+    async fn drop_token(&self, key: &str, token: &str) {
+        if let Err(e) = self.0.forget_token(key, token).await {
+            tracing::warn!(error = %e, "token cache delete failed");
+        }
+    }
+}

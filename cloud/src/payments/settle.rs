@@ -1,0 +1,190 @@
+//! Applying a provider's word about a payment, exactly once: callbacks (verified, matched
+//! to a pending payment, amount checked) and status-query answers both end here. A paid
+//! payment is provisioned in the same transaction that records it.
+
+use axum::http::{HeaderMap, StatusCode};
+use jasiyo_shared::command::Password;
+use jasiyo_shared::{Command, HotspotUser, UnixTime};
+use rand::Rng;
+use serde_json::{Value, json};
+
+use super::model::{Payment, PaymentState};
+use super::service::Payments;
+use crate::providers::{CallbackError, FailureReason, PaymentStatus, ProviderEvent, ProviderKind};
+use crate::store::StoreError;
+use crate::store::now_ms;
+use crate::store::payments::{PaidOutcome, Provision};
+
+/// Why a callback was refused. Nothing changed.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    /// The token in the URL matches nothing.
+    #[error("unknown callback token")]
+    UnknownToken,
+    /// Signature, format or content is wrong.
+    #[error(transparent)]
+    Callback(#[from] CallbackError),
+    /// It names a payment other than the one its URL belongs to, or none we know.
+    #[error("callback reference {0:?} does not match the payment")]
+    WrongReference(String),
+    /// The amount paid is not the amount asked.
+    #[error("amount {paid} KES does not match the {expected} KES asked")]
+    WrongAmount {
+        /// Paid.
+        paid: u32,
+        /// Asked.
+        expected: u32,
+    },
+    /// The receipt was already used for another payment.
+    #[error("receipt already recorded for another payment")]
+    ReceiptReused,
+    /// Our fault.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for Refused {
+    fn from(e: StoreError) -> Self {
+        Refused::Internal(e.to_string())
+    }
+}
+
+impl Payments {
+    /// Handles `POST /callbacks/{provider}/{token}`: the answer in the provider's convention,
+    /// or a refusal (logged) that changed nothing.
+    pub async fn on_callback(&self, kind: ProviderKind, token: &str, headers: &HeaderMap, body: &[u8]) -> (StatusCode, Value) {
+        match self.settle_callback(kind, token, headers, body).await {
+            Ok(ack) => ack,
+            Err(Refused::Callback(CallbackError::Ignored(what))) => {
+                tracing::info!(provider = kind.as_str(), %what, "callback ignored");
+                (StatusCode::OK, json!({"status": "ignored"}))
+            }
+            Err(refused) => {
+                tracing::warn!(provider = kind.as_str(), reason = %refused, "callback refused; nothing changed");
+                let status = match refused {
+                    Refused::UnknownToken => StatusCode::NOT_FOUND,
+                    Refused::Callback(CallbackError::BadSignature) => StatusCode::UNAUTHORIZED,
+                    Refused::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                (status, json!({"error": refused.to_string()}))
+            }
+        }
+    }
+
+    async fn settle_callback(&self, kind: ProviderKind, token: &str, headers: &HeaderMap, body: &[u8]) -> Result<(StatusCode, Value), Refused> {
+        let hash = Self::token_hash(token);
+        let (payment, provider) = if kind == ProviderKind::Paystack {
+            // Paystack's webhook URL is per tenant (set on its dashboard).
+            let stored = self.store.provider_by_callback_token(&hash).await?.filter(|p| p.kind == kind).ok_or(Refused::UnknownToken)?;
+            let provider = self.provider_from_sealed(stored.tenant_id, &stored.sealed).map_err(|e| Refused::Internal(e.to_string()))?;
+            let event = provider.parse_callback(headers, body)?;
+            let payment = self
+                .store
+                .payment_by_provider_ref(kind, &event.provider_ref)
+                .await?
+                .filter(|p| p.tenant_id == stored.tenant_id)
+                .ok_or_else(|| Refused::WrongReference(event.provider_ref.clone()))?;
+            self.apply(&payment, event, "callback").await?;
+            return Ok(provider.callback_ack());
+        } else {
+            let payment = self.store.payment_by_callback_token(&hash).await?.filter(|p| p.provider == kind).ok_or(Refused::UnknownToken)?;
+            let provider = self.provider_for(payment.tenant_id).await.map_err(|e| Refused::Internal(e.to_string()))?;
+            (payment, provider)
+        };
+        let event = provider.parse_callback(headers, body)?;
+        let matches = payment.provider_ref.as_deref() == Some(event.provider_ref.as_str())
+            || payment.secondary_ref.as_deref() == Some(event.provider_ref.as_str());
+        if !matches {
+            return Err(Refused::WrongReference(event.provider_ref));
+        }
+        self.apply(&payment, event, "callback").await?;
+        Ok(provider.callback_ack())
+    }
+
+    /// Applies a provider's word to a payment. Idempotent: a repeated success finds the
+    /// payment paid and does nothing.
+    pub async fn apply(&self, payment: &Payment, event: ProviderEvent, source: &str) -> Result<(), Refused> {
+        if let Some(paid) = event.amount_kes
+            && event.status == PaymentStatus::Paid
+            && paid != payment.amount_kes
+        {
+            return Err(Refused::WrongAmount { paid, expected: payment.amount_kes });
+        }
+        let detail = format!("{} {}", event.code, event.description);
+        self.store.add_payment_event(payment.id, source, detail.trim(), now_ms()).await?;
+        match event.status {
+            PaymentStatus::Pending => Ok(()),
+            PaymentStatus::Failed(reason) => {
+                let (state, text) = failure_state(&reason);
+                if self.store.mark_failed(payment.id, state, &text, now_ms()).await? {
+                    tracing::info!(payment = %payment.id, reason = %text, "payment failed");
+                    self.changed();
+                }
+                Ok(())
+            }
+            PaymentStatus::Paid => self.provision(payment, event.receipt.as_deref()).await,
+        }
+    }
+
+    /// Records the payment paid and, in the same transaction, its entitlement and the
+    /// router commands; then wakes the router's session.
+    async fn provision(&self, payment: &Payment, receipt: Option<&str>) -> Result<(), Refused> {
+        let plan = self.store.plan(payment.plan_id).await?.ok_or_else(|| Refused::Internal("plan vanished".into()))?;
+        for _ in 0..5 {
+            let provision = provision_for(payment, &plan, receipt);
+            match self.store.mark_paid(payment.id, receipt, &provision, now_ms()).await {
+                Ok(PaidOutcome::Provisioned(entitlement)) => {
+                    tracing::info!(payment = %payment.id, router = %payment.router_id, user = %entitlement.username, receipt = receipt.unwrap_or("-"), "payment paid; user provisioned");
+                    self.hub.wake(payment.router_id);
+                    self.changed();
+                    return Ok(());
+                }
+                Ok(PaidOutcome::AlreadyPaid) => return Ok(()),
+                Ok(PaidOutcome::ReceiptReused) => return Err(Refused::ReceiptReused),
+                // The generated username was taken on this router: draw another.
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Refused::Internal("could not draw a free username".into()))
+    }
+}
+
+/// The state and reason recorded for a failure.
+fn failure_state(reason: &FailureReason) -> (PaymentState, String) {
+    match reason {
+        FailureReason::Cancelled => (PaymentState::Cancelled, "cancelled".into()),
+        FailureReason::Timeout => (PaymentState::TimedOut, "timeout".into()),
+        FailureReason::WrongPin => (PaymentState::Failed, "wrong_pin".into()),
+        FailureReason::InsufficientFunds => (PaymentState::Failed, "insufficient_funds".into()),
+        FailureReason::LimitExceeded => (PaymentState::Failed, "limit_exceeded".into()),
+        FailureReason::Busy => (PaymentState::Failed, "busy".into()),
+        FailureReason::Other(text) => (PaymentState::Failed, format!("provider: {text}")),
+    }
+}
+
+/// Unambiguous characters for codes people type (no 0/O, 1/I/L).
+const CODE_CHARS: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+
+fn provision_for(payment: &Payment, plan: &super::model::Plan, receipt: Option<&str>) -> Provision {
+    let mut rng = rand::rng();
+    let username: String = (0..6).map(|_| CODE_CHARS[rng.random_range(0..CODE_CHARS.len())] as char).collect();
+    let password: String = (0..6).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect();
+    let expires_at = now_ms() / 1000 + plan.duration_secs as i64;
+    let user = HotspotUser {
+        name: username.clone(),
+        password: Password(password.clone()),
+        profile: plan.profile.clone(),
+        mac: payment.device_mac,
+        expires_at: Some(UnixTime(expires_at)),
+        limit_uptime_secs: None,
+        limit_bytes_total: plan.data_mb.map(|mb| mb * 1024 * 1024),
+        comment: Some(format!("{} {}", plan.name, receipt.unwrap_or("")).trim().chars().take(120).collect()),
+    };
+    let login = match (payment.device_mac, payment.device_ip) {
+        (Some(mac), Some(ip)) => Some(Command::LoginDevice { user: username.clone(), password: Password(password.clone()), mac, ip }),
+        _ => None,
+    };
+    Provision { username, password, expires_at, upsert: Command::UpsertHotspotUser(user), login }
+}

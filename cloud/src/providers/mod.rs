@@ -1,0 +1,496 @@
+//! Payment providers: one module each behind one [`Provider`] trait, normalised into one
+//! [`ProviderEvent`] type. The payments service never knows which provider it talks to.
+//!
+//! - `daraja`: Safaricom Daraja M-Pesa Express (the owner's Paybill or Till).
+//! - `payhero`: PayHero API v2.
+//! - `paystack`: Paystack mobile-money charge (M-Pesa).
+//!
+//! Facts about each provider's API are in `../shared/reference/providers.md`.
+
+pub mod daraja;
+pub mod payhero;
+pub mod paystack;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Which provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// Safaricom Daraja.
+    Daraja,
+    /// PayHero.
+    Payhero,
+    /// Paystack.
+    Paystack,
+}
+
+impl ProviderKind {
+    /// The name used in URLs, the CLI and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Daraja => "daraja",
+            ProviderKind::Payhero => "payhero",
+            ProviderKind::Paystack => "paystack",
+        }
+    }
+
+    /// Reads a name.
+    pub fn parse(text: &str) -> Option<ProviderKind> {
+        match text {
+            "daraja" => Some(ProviderKind::Daraja),
+            "payhero" => Some(ProviderKind::Payhero),
+            "paystack" => Some(ProviderKind::Paystack),
+            _ => None,
+        }
+    }
+}
+
+/// A secret string (API key, passkey, password): `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Daraja: Paybill or Till.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum DarajaAccount {
+    /// `CustomerPayBillOnline`: PartyB is the paybill (the business short code).
+    Paybill,
+    /// `CustomerBuyGoodsOnline`: the short code is the store (HO) number, PartyB the till.
+    Till {
+        /// The till number customers pay.
+        till_number: String,
+    },
+}
+
+/// A tenant's provider settings, as stored (encrypted) and as given to the CLI.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "provider")]
+pub enum ProviderConfig {
+    /// Safaricom Daraja on the owner's own short code.
+    Daraja {
+        /// App consumer key.
+        consumer_key: Secret,
+        /// App consumer secret.
+        consumer_secret: Secret,
+        /// The business short code the passkey belongs to (paybill, or store number for a till).
+        short_code: String,
+        /// The Lipa Na M-Pesa Online passkey.
+        passkey: Secret,
+        /// Paybill or till.
+        account: DarajaAccount,
+        /// API base URL (default `https://api.safaricom.co.ke`).
+        base_url: Option<String>,
+    },
+    /// PayHero v2.
+    Payhero {
+        /// API username.
+        username: Secret,
+        /// API password.
+        password: Secret,
+        /// The payment channel id.
+        channel_id: u64,
+        /// API base URL (default `https://backend.payhero.co.ke`).
+        base_url: Option<String>,
+    },
+    /// Paystack mobile money.
+    Paystack {
+        /// The secret key (`sk_live_...`), also the webhook signing key.
+        secret_key: Secret,
+        /// API base URL (default `https://api.paystack.co`).
+        base_url: Option<String>,
+    },
+}
+
+impl ProviderConfig {
+    /// Which provider these settings are for.
+    pub fn kind(&self) -> ProviderKind {
+        match self {
+            ProviderConfig::Daraja { .. } => ProviderKind::Daraja,
+            ProviderConfig::Payhero { .. } => ProviderKind::Payhero,
+            ProviderConfig::Paystack { .. } => ProviderKind::Paystack,
+        }
+    }
+}
+
+/// One STK push to start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushRequest {
+    /// Our payment id (used as the provider-side reference where one is accepted).
+    pub payment_id: uuid::Uuid,
+    /// Whole Kenyan shillings, from the plan.
+    pub amount_kes: u32,
+    /// The paying phone, normalised `2547XXXXXXXX` / `2541XXXXXXXX`.
+    pub msisdn: String,
+    /// Shown to the customer (Daraja: at most 12 characters; longer is cut).
+    pub account_reference: String,
+    /// Short description (Daraja: at most 13 characters; longer is cut).
+    pub description: String,
+    /// Where the provider must POST the result (unused by Paystack, whose webhook URL is
+    /// set on its dashboard).
+    pub callback_url: String,
+}
+
+/// The provider took the push.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushAccepted {
+    /// The provider's reference for this payment: what its callbacks and queries are keyed
+    /// by (Daraja `CheckoutRequestID`, PayHero `reference`, Paystack our `reference`).
+    pub provider_ref: String,
+    /// A second reference worth keeping (PayHero's `CheckoutRequestID`).
+    pub secondary_ref: Option<String>,
+}
+
+/// Why a payment failed, in terms the portal can explain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureReason {
+    /// The customer pressed cancel.
+    Cancelled,
+    /// The customer did not answer in time (or the phone was unreachable).
+    Timeout,
+    /// Wrong M-Pesa PIN.
+    WrongPin,
+    /// Not enough money.
+    InsufficientFunds,
+    /// Outside the customer's or merchant's limits.
+    LimitExceeded,
+    /// The customer has another payment in progress, or the system is busy: try later.
+    Busy,
+    /// Anything else, with the provider's words.
+    Other(String),
+}
+
+/// Where a payment stands according to the provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PaymentStatus {
+    /// Paid.
+    Paid,
+    /// Not final yet (still waiting for the customer, or the provider does not know yet).
+    Pending,
+    /// Final failure.
+    Failed(FailureReason),
+}
+
+/// A provider's word about one payment, from a callback or a status query.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderEvent {
+    /// The provider reference it is about (see [`PushAccepted::provider_ref`]).
+    ///
+    /// One exception: PayHero callbacks do not carry PayHero's own `reference`, only
+    /// Safaricom's `CheckoutRequestID`, which is [`PushAccepted::secondary_ref`]; so look a
+    /// payment up by `provider_ref` or `secondary_ref`.
+    pub provider_ref: String,
+    /// What it says.
+    pub status: PaymentStatus,
+    /// Amount paid in whole shillings, when the provider says (callbacks usually do).
+    pub amount_kes: Option<u32>,
+    /// The M-Pesa receipt number, when the provider says.
+    pub receipt: Option<String>,
+    /// The provider's own result code (M-Pesa `ResultCode`, Daraja `errorCode`, PayHero or
+    /// Paystack status), for the payment's timeline.
+    pub code: String,
+    /// The provider's own description.
+    pub description: String,
+}
+
+/// A provider API call failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// The provider refused the request; retrying the same request will not help.
+    #[error("provider refused the request: {message} ({code})")]
+    Rejected {
+        /// The provider's error code.
+        code: String,
+        /// A clear reason.
+        message: String,
+    },
+    /// The customer already has a prompt in progress, or the provider is rate limiting.
+    #[error("provider busy: {0}")]
+    Busy(String),
+    /// Credentials were refused (a configuration problem for the router owner).
+    #[error("provider credentials refused: {0}")]
+    Auth(String),
+    /// Network failure, timeout, or a server error: try again later.
+    #[error("provider unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A callback that must change nothing.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CallbackError {
+    /// Signature missing or wrong.
+    #[error("callback signature missing or invalid")]
+    BadSignature,
+    /// Not the provider's callback format.
+    #[error("malformed callback: {0}")]
+    Malformed(String),
+    /// Well-formed, but not about a payment (another event type): acknowledge and ignore.
+    #[error("callback ignored: {0}")]
+    Ignored(String),
+}
+
+/// Where Daraja OAuth tokens are cached so that every cloud instance shares one (a new
+/// token invalidates the previous one). Implemented by the store. Times are milliseconds
+/// since the Unix epoch.
+#[async_trait]
+pub trait TokenCache: Send + Sync {
+    /// The cached token for `key` if it is valid until at least `valid_until_ms`.
+    async fn get_token(&self, key: &str, valid_until_ms: i64) -> Option<String>;
+    /// Stores a token for `key` that expires at `expires_at_ms`.
+    async fn put_token(&self, key: &str, token: &str, expires_at_ms: i64);
+    /// Forgets `token` for `key` (the provider said it is invalid). Must leave a different
+    /// token alone: another instance may already have stored a fresh one.
+    async fn drop_token(&self, key: &str, token: &str);
+}
+
+/// HTTP settings shared by all providers.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings { timeout: Duration::from_secs(15) }
+    }
+}
+
+/// One payment provider, configured for one tenant.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// Which one.
+    fn kind(&self) -> ProviderKind;
+
+    /// Sends the STK push.
+    async fn initiate(&self, request: &PushRequest) -> Result<PushAccepted, ProviderError>;
+
+    /// Asks the provider where the payment with this reference stands.
+    async fn query(&self, provider_ref: &str) -> Result<ProviderEvent, ProviderError>;
+
+    /// Reads (and for Paystack, verifies the signature of) a callback's raw body.
+    fn parse_callback(&self, headers: &axum::http::HeaderMap, body: &[u8]) -> Result<ProviderEvent, CallbackError>;
+
+    /// The answer the provider expects to a callback it delivered (status and JSON body).
+    fn callback_ack(&self) -> (axum::http::StatusCode, serde_json::Value);
+}
+
+/// Builds the provider for a tenant's settings.
+pub fn build(config: &ProviderConfig, http: &reqwest::Client, tokens: Arc<dyn TokenCache>) -> Arc<dyn Provider> {
+    match config {
+        ProviderConfig::Daraja { .. } => Arc::new(daraja::Daraja::new(config.clone(), http.clone(), tokens)),
+        ProviderConfig::Payhero { .. } => Arc::new(payhero::PayHero::new(config.clone(), http.clone())),
+        ProviderConfig::Paystack { .. } => Arc::new(paystack::Paystack::new(config.clone(), http.clone())),
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub(crate) fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Why a request did not get an answer: always [`ProviderError::Unavailable`]. The URL is
+/// left out (it says nothing the log line does not, and keeps the message short).
+pub(crate) fn transport_error(provider: ProviderKind, error: &reqwest::Error) -> ProviderError {
+    let what = if error.is_timeout() {
+        "request timed out".to_owned()
+    } else if error.is_connect() {
+        "could not connect".to_owned()
+    } else {
+        let mut text = error.to_string();
+        if let Some(url) = error.url() {
+            text = text.replace(&format!(" ({url})"), "");
+        }
+        text
+    };
+    tracing::warn!(provider = provider.as_str(), error = %what, "provider request failed");
+    ProviderError::Unavailable(format!("{}: {what}", provider.as_str()))
+}
+
+/// An HTTP answer read whole: its status and its body as JSON (`Null` when it is not JSON).
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: reqwest::StatusCode,
+    pub(crate) body: Value,
+}
+
+impl Reply {
+    /// Reads the whole answer (a timeout while reading the body is a transport error too).
+    pub(crate) async fn read(provider: ProviderKind, response: reqwest::Response) -> Result<Reply, ProviderError> {
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| transport_error(provider, &e))?;
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok(Reply { status, body })
+    }
+
+    /// A string field of the body, if present and a string.
+    pub(crate) fn str(&self, key: &str) -> Option<&str> {
+        self.body.get(key).and_then(Value::as_str)
+    }
+}
+
+/// A code that providers send as a number or a string (`0`, `"0"`, `1032`, `"SFC_IC0003"`),
+/// as text. A number with a zero fraction (`0.0`) reads as the integer.
+pub(crate) fn code_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.trim().to_owned()),
+        Value::Number(number) => Some(match (number.as_i64(), number.as_u64(), number.as_f64()) {
+            (Some(n), _, _) => n.to_string(),
+            (_, Some(n), _) => n.to_string(),
+            (_, _, Some(f)) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
+            _ => number.to_string(),
+        }),
+        _ => None,
+    }
+}
+
+/// A big integer sent as a number or a string of digits (M-Pesa `TransactionDate`
+/// `20191219102115`, `PhoneNumber` `254708374149`), as its digits. Read without going
+/// through floating point.
+pub(crate) fn digits_text(value: &Value) -> Option<String> {
+    let text = match value {
+        Value::Number(number) => number.as_u64()?.to_string(),
+        Value::String(text) => text.trim().trim_start_matches('+').to_owned(),
+        _ => return None,
+    };
+    (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())).then_some(text)
+}
+
+/// A whole-shilling amount sent as `1`, `1.0`, `1.00`, `"1"` or `"1.00"`. A fraction other
+/// than zero, a negative or an unreadable value is an error (M-Pesa moves whole shillings).
+pub(crate) fn whole_kes(value: &Value) -> Result<u32, String> {
+    let bad = || format!("amount {value} is not a whole number of shillings");
+    match value {
+        Value::Number(number) => {
+            if let Some(n) = number.as_u64() {
+                return u32::try_from(n).map_err(|_| bad());
+            }
+            match number.as_f64() {
+                Some(f) if f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&f) => Ok(f as u32),
+                _ => Err(bad()),
+            }
+        }
+        Value::String(text) => {
+            let text = text.trim();
+            let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+            let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+            if whole.is_empty() || !digits(whole) || !digits(fraction) || fraction.bytes().any(|b| b != b'0') {
+                return Err(bad());
+            }
+            whole.parse().map_err(|_| bad())
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// Checks the `2547XXXXXXXX` / `2541XXXXXXXX` form [`PushRequest::msisdn`] promises, before
+/// a provider is asked (it would refuse the push less clearly).
+pub(crate) fn check_msisdn(msisdn: &str) -> Result<(), ProviderError> {
+    let ok = msisdn.len() == 12
+        && msisdn.bytes().all(|b| b.is_ascii_digit())
+        && (msisdn.starts_with("2547") || msisdn.starts_with("2541"));
+    if ok {
+        Ok(())
+    } else {
+        Err(ProviderError::Rejected {
+            code: "invalid_msisdn".to_owned(),
+            message: format!("phone number {msisdn:?} is not in the 2547XXXXXXXX / 2541XXXXXXXX form"),
+        })
+    }
+}
+
+/// The base URL from the settings, or the provider's production default, without a
+/// trailing `/`.
+pub(crate) fn base_url(configured: Option<&str>, default: &str) -> String {
+    configured.unwrap_or(default).trim_end_matches('/').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn codes_read_from_numbers_and_strings() {
+        let cases = [
+            (json!(0), Some("0")),
+            (json!("0"), Some("0")),
+            (json!(1032), Some("1032")),
+            (json!(" 1037 "), Some("1037")),
+            (json!(0.0), Some("0")),
+            (json!("SFC_IC0003"), Some("SFC_IC0003")),
+            (json!(null), None),
+            (json!([1]), None),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(code_text(&value).as_deref(), expected, "{value}");
+        }
+    }
+
+    #[test]
+    fn big_integers_read_without_floats() {
+        let cases = [
+            (json!(20191219102115_u64), Some("20191219102115")),
+            (json!("20191219102115"), Some("20191219102115")),
+            (json!(254708374149_u64), Some("254708374149")),
+            (json!("+254708374149"), Some("254708374149")),
+            (json!(2.5), None),
+            (json!("07x"), None),
+            (json!(""), None),
+            (json!(null), None),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(digits_text(&value).as_deref(), expected, "{value}");
+        }
+    }
+
+    #[test]
+    fn whole_shillings_in_every_spelling() {
+        let ok = [
+            (json!(1), 1),
+            (json!(1.0), 1),
+            (serde_json::from_str::<Value>("1.00").unwrap(), 1),
+            (json!("1"), 1),
+            (json!("1.00"), 1),
+            (json!(" 250000 "), 250_000),
+            (json!(0), 0),
+        ];
+        for (value, expected) in ok {
+            assert_eq!(whole_kes(&value), Ok(expected), "{value}");
+        }
+        for value in [json!(1.5), json!("1.50"), json!(-1), json!("abc"), json!(""), json!(".5"), json!(null), json!(1e12)] {
+            assert!(whole_kes(&value).is_err(), "{value}");
+        }
+    }
+
+    #[test]
+    fn msisdns_in_the_promised_form_only() {
+        for good in ["254708374149", "254110000000"] {
+            assert!(check_msisdn(good).is_ok(), "{good}");
+        }
+        for bad in ["0708374149", "+254708374149", "25470837414", "254208374149", "2547083741490", "25470837414x"] {
+            assert!(matches!(check_msisdn(bad), Err(ProviderError::Rejected { .. })), "{bad}");
+        }
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let config = ProviderConfig::Paystack { secret_key: Secret("sk_live_abc".into()), base_url: None };
+        assert!(!format!("{config:?}").contains("sk_live_abc"));
+    }
+}

@@ -1,0 +1,119 @@
+//! Paystack mobile-money charge (M-Pesa, Kenya): the charge, the signed `charge.success`
+//! webhook, and Verify. Bearer secret key on every call; the same key signs webhooks.
+//!
+//! - `wire`: the charge and Verify answers.
+//! - `webhook`: the signed webhook.
+
+mod webhook;
+mod wire;
+
+use async_trait::async_trait;
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+
+pub use webhook::{SIGNATURE_HEADER, sign};
+
+use super::{
+    CallbackError, Provider, ProviderConfig, ProviderError, ProviderEvent, ProviderKind, PushAccepted, PushRequest, Reply,
+    Secret, base_url, check_msisdn, transport_error,
+};
+
+/// Production API (test and live differ only by the key).
+pub const PRODUCTION_URL: &str = "https://api.paystack.co";
+/// Domain of the synthetic customer e-mail Paystack requires (`<msisdn>@…`); `.invalid`
+/// never resolves, so nothing is ever mailed.
+pub const EMAIL_DOMAIN: &str = "hotspot.jasiyo.invalid";
+
+/// One tenant's Paystack client.
+pub struct Paystack {
+    http: reqwest::Client,
+    base: String,
+    secret_key: Secret,
+}
+
+impl Paystack {
+    /// A client for these settings.
+    ///
+    /// # Panics
+    /// If `config` is not [`ProviderConfig::Paystack`] (`build()` never does that).
+    pub fn new(config: ProviderConfig, http: reqwest::Client) -> Self {
+        let ProviderConfig::Paystack { secret_key, base_url: base } = config else {
+            panic!("Paystack::new needs Paystack settings, got {:?}", config.kind());
+        };
+        Paystack { http, base: base_url(base.as_deref(), PRODUCTION_URL), secret_key }
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Reply, ProviderError> {
+        let response = request
+            .bearer_auth(&self.secret_key.0)
+            .send()
+            .await
+            .map_err(|e| transport_error(ProviderKind::Paystack, &e))?;
+        Reply::read(ProviderKind::Paystack, response).await
+    }
+}
+
+#[async_trait]
+impl Provider for Paystack {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Paystack
+    }
+
+    /// `POST /charge` with provider `mpesa`; the amount goes in cents. The provider
+    /// reference is our payment id, sent as Paystack's `reference`.
+    async fn initiate(&self, request: &PushRequest) -> Result<PushAccepted, ProviderError> {
+        check_msisdn(&request.msisdn)?;
+        let reference = request.payment_id.to_string();
+        let body = json!({
+            "email": format!("{}@{EMAIL_DOMAIN}", request.msisdn),
+            "amount": u64::from(request.amount_kes) * 100,
+            "currency": "KES",
+            "mobile_money": {"phone": format!("+{}", request.msisdn), "provider": "mpesa"},
+            "reference": reference,
+            "metadata": {"account_reference": request.account_reference, "description": request.description},
+        });
+        let reply = self.send(self.http.post(format!("{}/charge", self.base)).json(&body)).await?;
+        let result = wire::charge_result(&reply, &reference);
+        let state = reply.body.pointer("/data/status").and_then(Value::as_str);
+        match &result {
+            Ok(accepted) => tracing::info!(provider = "paystack", provider_ref = %accepted.provider_ref, code = state, "charge accepted"),
+            Err(error) => tracing::warn!(provider = "paystack", provider_ref = %reference, status = %reply.status, %error, "charge refused"),
+        }
+        result
+    }
+
+    /// `GET /transaction/verify/{reference}`.
+    async fn query(&self, provider_ref: &str) -> Result<ProviderEvent, ProviderError> {
+        let mut url = reqwest::Url::parse(&self.base).map_err(|e| ProviderError::Rejected {
+            code: "config".to_owned(),
+            message: format!("Paystack base URL {:?}: {e}", self.base),
+        })?;
+        url.path_segments_mut()
+            .map_err(|()| ProviderError::Rejected { code: "config".to_owned(), message: "Paystack base URL".to_owned() })?
+            .pop_if_empty()
+            .extend(["transaction", "verify", provider_ref]);
+        let reply = self.send(self.http.get(url)).await?;
+        let result = wire::verify_event(provider_ref, &reply);
+        match &result {
+            Ok(event) => tracing::info!(provider = "paystack", provider_ref, code = %event.code, status = ?event.status, "verify answered"),
+            Err(error) => tracing::warn!(provider = "paystack", provider_ref, status = %reply.status, %error, "verify refused"),
+        }
+        result
+    }
+
+    /// Checks `x-paystack-signature` (HMAC-SHA512 of the raw body with the secret key) and
+    /// reads `charge.success`; other events are [`CallbackError::Ignored`].
+    fn parse_callback(&self, headers: &HeaderMap, body: &[u8]) -> Result<ProviderEvent, CallbackError> {
+        let signature = headers.get(SIGNATURE_HEADER).map(|value| value.as_bytes());
+        let result = webhook::webhook_event(&self.secret_key, signature, body);
+        match &result {
+            Ok(event) => tracing::info!(provider = "paystack", provider_ref = %event.provider_ref, code = %event.code, "webhook"),
+            Err(error) => tracing::warn!(provider = "paystack", %error, "webhook not used"),
+        }
+        result
+    }
+
+    fn callback_ack(&self) -> (StatusCode, Value) {
+        (StatusCode::OK, json!({"status": "ok"}))
+    }
+}

@@ -1,0 +1,98 @@
+//! The payments half of the store: plans, provider settings, payments, their timelines and
+//! entitlements, and the shared Daraja token cache.
+
+use async_trait::async_trait;
+use jasiyo_shared::{Command, RouterId};
+
+use super::{StoreResult, TenantId};
+use crate::payments::model::{
+    Entitlement, NewPayment, NewPlan, Payment, PaymentEvent, PaymentId, PaymentState, Plan, PlanId, StoredProvider,
+};
+use crate::providers::ProviderKind;
+
+/// What a paid payment provisions, written with the state change in one transaction.
+#[derive(Clone, Debug)]
+pub struct Provision {
+    /// Hotspot user name.
+    pub username: String,
+    /// Hotspot password.
+    pub password: String,
+    /// Absolute expiry (Unix seconds).
+    pub expires_at: i64,
+    /// The command creating the user.
+    pub upsert: Command,
+    /// The command logging the device in, when the portal gave its MAC and IP.
+    pub login: Option<Command>,
+}
+
+/// What [`PaymentStore::mark_paid`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PaidOutcome {
+    /// The payment is now paid and this entitlement was created (commands enqueued).
+    Provisioned(Entitlement),
+    /// It was already paid; nothing changed.
+    AlreadyPaid,
+    /// The receipt is already recorded for another payment: nothing changed.
+    ReceiptReused,
+}
+
+/// Persistence for the money path. Every method is one transaction.
+#[async_trait]
+pub trait PaymentStore: Send + Sync {
+    /// Creates a plan.
+    async fn create_plan(&self, tenant: TenantId, plan: &NewPlan, now_ms: i64) -> StoreResult<Plan>;
+    /// A tenant's plans, cheapest first.
+    async fn list_plans(&self, tenant: TenantId) -> StoreResult<Vec<Plan>>;
+    /// One plan.
+    async fn plan(&self, id: PlanId) -> StoreResult<Option<Plan>>;
+
+    /// Sets the tenant's (one) provider, replacing any other.
+    async fn set_provider(&self, tenant: TenantId, kind: ProviderKind, sealed: &str, callback_token_hash: &str, now_ms: i64) -> StoreResult<()>;
+    /// The tenant's provider settings.
+    async fn provider_config(&self, tenant: TenantId) -> StoreResult<Option<StoredProvider>>;
+    /// The provider settings whose webhook token has this hash.
+    async fn provider_by_callback_token(&self, token_hash: &str) -> StoreResult<Option<StoredProvider>>;
+
+    /// Records a new payment (state `initiated`). A repeated idempotency key for the router
+    /// is [`super::StoreError::Conflict`].
+    async fn create_payment(&self, payment: &NewPayment, now_ms: i64) -> StoreResult<Payment>;
+    /// One payment.
+    async fn payment(&self, id: PaymentId) -> StoreResult<Option<Payment>>;
+    /// The payment a portal idempotency key already created.
+    async fn payment_by_idempotency(&self, router: RouterId, key: &str) -> StoreResult<Option<Payment>>;
+    /// The payment whose callback URL carries the token with this hash.
+    async fn payment_by_callback_token(&self, token_hash: &str) -> StoreResult<Option<Payment>>;
+    /// The payment with this provider reference.
+    async fn payment_by_provider_ref(&self, provider: ProviderKind, provider_ref: &str) -> StoreResult<Option<Payment>>;
+    /// An open payment (prompt in flight) created since `since_ms` for this phone, or for
+    /// this device on this router.
+    async fn open_payment_for(&self, msisdn: &str, router: RouterId, mac: Option<&str>, since_ms: i64) -> StoreResult<Option<Payment>>;
+    /// A router's payments, newest first.
+    async fn list_payments(&self, router: RouterId, limit: u32) -> StoreResult<Vec<Payment>>;
+
+    /// The provider accepted the push: `pending`, with its reference.
+    async fn mark_prompt_sent(&self, id: PaymentId, provider_ref: &str, secondary_ref: Option<&str>, next_check_ms: i64, now_ms: i64) -> StoreResult<()>;
+    /// A final failure, unless the payment is already final. Returns whether it changed.
+    async fn mark_failed(&self, id: PaymentId, state: PaymentState, reason: &str, now_ms: i64) -> StoreResult<bool>;
+    /// Paid: state, receipt, entitlement and router commands, all in one transaction.
+    /// Honoured whatever the state was unless already paid (money moved).
+    async fn mark_paid(&self, id: PaymentId, receipt: Option<&str>, provision: &Provision, now_ms: i64) -> StoreResult<PaidOutcome>;
+    /// When reconciliation should ask the provider next (`None`: never).
+    async fn schedule_check(&self, id: PaymentId, next_check_ms: Option<i64>, checks: u32) -> StoreResult<()>;
+    /// Open payments whose check is due, oldest first.
+    async fn due_payments(&self, now_ms: i64, limit: u32) -> StoreResult<Vec<Payment>>;
+
+    /// Appends to a payment's timeline.
+    async fn add_payment_event(&self, id: PaymentId, kind: &str, detail: &str, now_ms: i64) -> StoreResult<()>;
+    /// A payment's timeline, oldest first.
+    async fn payment_events(&self, id: PaymentId) -> StoreResult<Vec<PaymentEvent>>;
+    /// What a payment bought, if it is paid.
+    async fn entitlement_for_payment(&self, id: PaymentId) -> StoreResult<Option<Entitlement>>;
+
+    /// A cached provider token valid until at least `valid_until_ms`.
+    async fn cached_token(&self, key: &str, valid_until_ms: i64) -> StoreResult<Option<String>>;
+    /// Caches a provider token.
+    async fn cache_token(&self, key: &str, token: &str, expires_at_ms: i64) -> StoreResult<()>;
+    /// Forgets a provider token if it is still the cached one.
+    async fn forget_token(&self, key: &str, token: &str) -> StoreResult<()>;
+}

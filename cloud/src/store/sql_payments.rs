@@ -1,0 +1,526 @@
+//! The payments SQL both backends share, written once (see `sql.rs` for why a macro).
+
+/// The payments columns, in the order `payment_from_row` reads them.
+pub(super) const PAYMENT_COLUMNS: &str = "id, tenant_id, router_id, plan_id, provider, amount_kes, msisdn, device_mac, device_ip, \
+     client_ip, idempotency_key, provider_ref, secondary_ref, state, reason, receipt, created_at, updated_at, paid_at, \
+     next_check_at, checks";
+
+/// The plans columns.
+pub(super) const PLAN_COLUMNS: &str = "id, tenant_id, name, price_kes, duration_secs, data_mb, rate_limit, profile, active, created_at";
+
+/// The entitlements columns.
+pub(super) const ENTITLEMENT_COLUMNS: &str =
+    "id, payment_id, router_id, username, password, device_mac, expires_at, command_seq, login_seq, created_at";
+
+/// Implements [`super::payments::PaymentStore`] for `$store` (a `pool` of `$db`).
+macro_rules! impl_payment_store {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            fn payment_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::payments::model::Payment> {
+                use sqlx::Row;
+                use $crate::store::sql::parse_uuid;
+                let corrupt = |what: &str, v: &str| $crate::store::StoreError::Corrupt(format!("payment {what} {v:?}"));
+                let provider: String = row.try_get(4)?;
+                let state: String = row.try_get(13)?;
+                let mac: Option<String> = row.try_get(7)?;
+                let ip: Option<String> = row.try_get(8)?;
+                Ok($crate::payments::model::Payment {
+                    id: $crate::payments::model::PaymentId(parse_uuid("payment id", &row.try_get::<String, _>(0)?)?),
+                    tenant_id: $crate::store::TenantId(parse_uuid("tenant id", &row.try_get::<String, _>(1)?)?),
+                    router_id: parse_uuid("router id", &row.try_get::<String, _>(2)?)?.into(),
+                    plan_id: $crate::payments::model::PlanId(parse_uuid("plan id", &row.try_get::<String, _>(3)?)?),
+                    provider: $crate::providers::ProviderKind::parse(&provider).ok_or_else(|| corrupt("provider", &provider))?,
+                    amount_kes: row.try_get::<i64, _>(5)? as u32,
+                    msisdn: row.try_get(6)?,
+                    device_mac: mac.as_deref().map(|m| m.parse().map_err(|_| corrupt("mac", m))).transpose()?,
+                    device_ip: ip.as_deref().map(|i| i.parse().map_err(|_| corrupt("ip", i))).transpose()?,
+                    client_ip: row.try_get(9)?,
+                    idempotency_key: row.try_get(10)?,
+                    provider_ref: row.try_get(11)?,
+                    secondary_ref: row.try_get(12)?,
+                    state: $crate::payments::model::PaymentState::parse(&state).ok_or_else(|| corrupt("state", &state))?,
+                    reason: row.try_get(14)?,
+                    receipt: row.try_get(15)?,
+                    created_at: row.try_get(16)?,
+                    updated_at: row.try_get(17)?,
+                    paid_at: row.try_get(18)?,
+                    next_check_at: row.try_get(19)?,
+                    checks: row.try_get::<i64, _>(20)? as u32,
+                })
+            }
+
+            fn plan_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::payments::model::Plan> {
+                use sqlx::Row;
+                use $crate::store::sql::parse_uuid;
+                Ok($crate::payments::model::Plan {
+                    id: $crate::payments::model::PlanId(parse_uuid("plan id", &row.try_get::<String, _>(0)?)?),
+                    tenant_id: $crate::store::TenantId(parse_uuid("tenant id", &row.try_get::<String, _>(1)?)?),
+                    name: row.try_get(2)?,
+                    price_kes: row.try_get::<i64, _>(3)? as u32,
+                    duration_secs: row.try_get::<i64, _>(4)? as u64,
+                    data_mb: row.try_get::<Option<i64>, _>(5)?.map(|v| v as u64),
+                    rate_limit: row.try_get(6)?,
+                    profile: row.try_get(7)?,
+                    active: row.try_get::<i64, _>(8)? != 0,
+                    created_at: row.try_get(9)?,
+                })
+            }
+
+            fn entitlement_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::payments::model::Entitlement> {
+                use sqlx::Row;
+                use $crate::store::sql::parse_uuid;
+                let mac: Option<String> = row.try_get(5)?;
+                Ok($crate::payments::model::Entitlement {
+                    id: parse_uuid("entitlement id", &row.try_get::<String, _>(0)?)?,
+                    payment_id: $crate::payments::model::PaymentId(parse_uuid("payment id", &row.try_get::<String, _>(1)?)?),
+                    router_id: parse_uuid("router id", &row.try_get::<String, _>(2)?)?.into(),
+                    username: row.try_get(3)?,
+                    password: row.try_get(4)?,
+                    device_mac: mac.and_then(|m| m.parse().ok()),
+                    expires_at: row.try_get(6)?,
+                    command_seq: row.try_get::<i64, _>(7)? as u64,
+                    login_seq: row.try_get::<Option<i64>, _>(8)?.map(|s| s as u64),
+                    created_at: row.try_get(9)?,
+                })
+            }
+
+            async fn payment_where(&self, clause: &str, binds: &[String]) -> $crate::store::StoreResult<Option<$crate::payments::model::Payment>> {
+                let sql = format!("SELECT {} FROM payments WHERE {clause}", $crate::store::sql_payments::PAYMENT_COLUMNS);
+                let mut query = sqlx::query(&sql);
+                for bind in binds {
+                    query = query.bind(bind.clone());
+                }
+                let row = query.fetch_optional(&self.pool).await?;
+                row.as_ref().map(Self::payment_from_row).transpose()
+            }
+
+            async fn event_tx(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                id: $crate::payments::model::PaymentId,
+                kind: &str,
+                detail: &str,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query("INSERT INTO payment_events (payment_id, at, kind, detail) VALUES ($1, $2, $3, $4)")
+                    .bind(id.to_string())
+                    .bind(now_ms)
+                    .bind(kind)
+                    .bind(detail)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::payments::PaymentStore for $store {
+            async fn create_plan(
+                &self,
+                tenant: $crate::store::TenantId,
+                plan: &$crate::payments::model::NewPlan,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<$crate::payments::model::Plan> {
+                let id = uuid::Uuid::new_v4();
+                sqlx::query(
+                    "INSERT INTO plans (id, tenant_id, name, price_kes, duration_secs, data_mb, rate_limit, profile, active, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9)",
+                )
+                .bind(id.to_string())
+                .bind(tenant.to_string())
+                .bind(&plan.name)
+                .bind(i64::from(plan.price_kes))
+                .bind(plan.duration_secs as i64)
+                .bind(plan.data_mb.map(|v| v as i64))
+                .bind(&plan.rate_limit)
+                .bind(&plan.profile)
+                .bind(now_ms)
+                .execute(self.writer())
+                .await
+                .map_err(|e| $crate::store::sql::conflict_or(e, format!("plan {:?}", plan.name)))?;
+                self.plan($crate::payments::model::PlanId(id)).await?.ok_or_else(|| $crate::store::StoreError::NotFound("plan".into()))
+            }
+
+            async fn list_plans(&self, tenant: $crate::store::TenantId) -> $crate::store::StoreResult<Vec<$crate::payments::model::Plan>> {
+                let sql = format!(
+                    "SELECT {} FROM plans WHERE tenant_id = $1 ORDER BY price_kes, duration_secs, name",
+                    $crate::store::sql_payments::PLAN_COLUMNS
+                );
+                let rows = sqlx::query(&sql).bind(tenant.to_string()).fetch_all(&self.pool).await?;
+                rows.iter().map(Self::plan_from_row).collect()
+            }
+
+            async fn plan(&self, id: $crate::payments::model::PlanId) -> $crate::store::StoreResult<Option<$crate::payments::model::Plan>> {
+                let sql = format!("SELECT {} FROM plans WHERE id = $1", $crate::store::sql_payments::PLAN_COLUMNS);
+                let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&self.pool).await?;
+                row.as_ref().map(Self::plan_from_row).transpose()
+            }
+
+            async fn set_provider(
+                &self,
+                tenant: $crate::store::TenantId,
+                kind: $crate::providers::ProviderKind,
+                sealed: &str,
+                callback_token_hash: &str,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO provider_configs (tenant_id, kind, sealed, callback_token_hash, updated_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (tenant_id) DO UPDATE SET kind = excluded.kind, sealed = excluded.sealed, \
+                     callback_token_hash = excluded.callback_token_hash, updated_at = excluded.updated_at",
+                )
+                .bind(tenant.to_string())
+                .bind(kind.as_str())
+                .bind(sealed)
+                .bind(callback_token_hash)
+                .bind(now_ms)
+                .execute(self.writer())
+                .await?;
+                Ok(())
+            }
+
+            async fn provider_config(
+                &self,
+                tenant: $crate::store::TenantId,
+            ) -> $crate::store::StoreResult<Option<$crate::payments::model::StoredProvider>> {
+                let row: Option<(String, String)> = sqlx::query_as("SELECT kind, sealed FROM provider_configs WHERE tenant_id = $1")
+                    .bind(tenant.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|(kind, sealed)| {
+                    let kind = $crate::providers::ProviderKind::parse(&kind)
+                        .ok_or_else(|| $crate::store::StoreError::Corrupt(format!("provider kind {kind:?}")))?;
+                    Ok($crate::payments::model::StoredProvider { tenant_id: tenant, kind, sealed })
+                })
+                .transpose()
+            }
+
+            async fn provider_by_callback_token(
+                &self,
+                token_hash: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::payments::model::StoredProvider>> {
+                let row: Option<(String, String, String)> =
+                    sqlx::query_as("SELECT tenant_id, kind, sealed FROM provider_configs WHERE callback_token_hash = $1")
+                        .bind(token_hash)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                row.map(|(tenant, kind, sealed)| {
+                    let kind = $crate::providers::ProviderKind::parse(&kind)
+                        .ok_or_else(|| $crate::store::StoreError::Corrupt(format!("provider kind {kind:?}")))?;
+                    let tenant_id = $crate::store::TenantId($crate::store::sql::parse_uuid("tenant id", &tenant)?);
+                    Ok($crate::payments::model::StoredProvider { tenant_id, kind, sealed })
+                })
+                .transpose()
+            }
+
+            async fn create_payment(
+                &self,
+                p: &$crate::payments::model::NewPayment,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<$crate::payments::model::Payment> {
+                let id = $crate::payments::model::PaymentId(uuid::Uuid::new_v4());
+                let mut tx = self.writer().begin().await?;
+                sqlx::query(
+                    "INSERT INTO payments (id, tenant_id, router_id, plan_id, provider, amount_kes, msisdn, device_mac, device_ip, \
+                     client_ip, idempotency_key, callback_token_hash, state, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'initiated', $13, $13)",
+                )
+                .bind(id.to_string())
+                .bind(p.tenant_id.to_string())
+                .bind(p.router_id.to_string())
+                .bind(p.plan_id.to_string())
+                .bind(p.provider.as_str())
+                .bind(i64::from(p.amount_kes))
+                .bind(&p.msisdn)
+                .bind(p.device_mac.map(|m| m.to_string()))
+                .bind(p.device_ip.map(|i| i.to_string()))
+                .bind(&p.client_ip)
+                .bind(&p.idempotency_key)
+                .bind(&p.callback_token_hash)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| $crate::store::sql::conflict_or(e, "payment with this idempotency key"))?;
+                let detail = format!("{} KES from {} via {}", p.amount_kes, p.msisdn, p.provider.as_str());
+                Self::event_tx(&mut tx, id, "initiated", &detail, now_ms).await?;
+                tx.commit().await?;
+                self.payment(id).await?.ok_or_else(|| $crate::store::StoreError::NotFound("payment".into()))
+            }
+
+            async fn payment(
+                &self,
+                id: $crate::payments::model::PaymentId,
+            ) -> $crate::store::StoreResult<Option<$crate::payments::model::Payment>> {
+                self.payment_where("id = $1", &[id.to_string()]).await
+            }
+
+            async fn payment_by_idempotency(
+                &self,
+                router: jasiyo_shared::RouterId,
+                key: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::payments::model::Payment>> {
+                self.payment_where("router_id = $1 AND idempotency_key = $2", &[router.to_string(), key.to_string()]).await
+            }
+
+            async fn payment_by_callback_token(
+                &self,
+                token_hash: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::payments::model::Payment>> {
+                self.payment_where("callback_token_hash = $1", &[token_hash.to_string()]).await
+            }
+
+            async fn payment_by_provider_ref(
+                &self,
+                provider: $crate::providers::ProviderKind,
+                provider_ref: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::payments::model::Payment>> {
+                self.payment_where("provider = $1 AND provider_ref = $2", &[provider.as_str().to_string(), provider_ref.to_string()]).await
+            }
+
+            async fn open_payment_for(
+                &self,
+                msisdn: &str,
+                router: jasiyo_shared::RouterId,
+                mac: Option<&str>,
+                since_ms: i64,
+            ) -> $crate::store::StoreResult<Option<$crate::payments::model::Payment>> {
+                let sql = format!(
+                    "SELECT {} FROM payments WHERE state IN ('initiated', 'pending') AND created_at >= $1 \
+                     AND (msisdn = $2 OR (router_id = $3 AND device_mac = $4)) ORDER BY created_at DESC LIMIT 1",
+                    $crate::store::sql_payments::PAYMENT_COLUMNS
+                );
+                let row = sqlx::query(&sql)
+                    .bind(since_ms)
+                    .bind(msisdn)
+                    .bind(router.to_string())
+                    .bind(mac)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(Self::payment_from_row).transpose()
+            }
+
+            async fn list_payments(
+                &self,
+                router: jasiyo_shared::RouterId,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::payments::model::Payment>> {
+                let sql = format!(
+                    "SELECT {} FROM payments WHERE router_id = $1 ORDER BY created_at DESC LIMIT $2",
+                    $crate::store::sql_payments::PAYMENT_COLUMNS
+                );
+                let rows = sqlx::query(&sql).bind(router.to_string()).bind(i64::from(limit)).fetch_all(&self.pool).await?;
+                rows.iter().map(Self::payment_from_row).collect()
+            }
+
+            async fn mark_prompt_sent(
+                &self,
+                id: $crate::payments::model::PaymentId,
+                provider_ref: &str,
+                secondary_ref: Option<&str>,
+                next_check_ms: i64,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.writer().begin().await?;
+                sqlx::query(
+                    "UPDATE payments SET provider_ref = $2, secondary_ref = $3, next_check_at = $4, updated_at = $5, \
+                     state = CASE WHEN state = 'initiated' THEN 'pending' ELSE state END WHERE id = $1",
+                )
+                .bind(id.to_string())
+                .bind(provider_ref)
+                .bind(secondary_ref)
+                .bind(next_check_ms)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| $crate::store::sql::conflict_or(e, "provider reference"))?;
+                Self::event_tx(&mut tx, id, "prompt_sent", &format!("provider reference {provider_ref}"), now_ms).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn mark_failed(
+                &self,
+                id: $crate::payments::model::PaymentId,
+                state: $crate::payments::model::PaymentState,
+                reason: &str,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.writer().begin().await?;
+                let done = sqlx::query(
+                    "UPDATE payments SET state = $2, reason = $3, updated_at = $4, next_check_at = NULL \
+                     WHERE id = $1 AND state IN ('initiated', 'pending')",
+                )
+                .bind(id.to_string())
+                .bind(state.as_str())
+                .bind(reason)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+                let changed = done.rows_affected() == 1;
+                if changed {
+                    Self::event_tx(&mut tx, id, state.as_str(), reason, now_ms).await?;
+                }
+                tx.commit().await?;
+                Ok(changed)
+            }
+
+            async fn mark_paid(
+                &self,
+                id: $crate::payments::model::PaymentId,
+                receipt: Option<&str>,
+                provision: &$crate::store::payments::Provision,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<$crate::store::payments::PaidOutcome> {
+                use $crate::store::payments::PaidOutcome;
+                let mut tx = self.writer().begin().await?;
+                let updated = sqlx::query(
+                    "UPDATE payments SET state = 'paid', reason = NULL, receipt = COALESCE($2, receipt), paid_at = $3, \
+                     updated_at = $3, next_check_at = NULL WHERE id = $1 AND state <> 'paid' RETURNING router_id, device_mac",
+                )
+                .bind(id.to_string())
+                .bind(receipt)
+                .bind(now_ms)
+                .fetch_optional(&mut *tx)
+                .await;
+                let row = match updated {
+                    Ok(row) => row,
+                    Err(sqlx::Error::Database(db)) if db.is_unique_violation() => return Ok(PaidOutcome::ReceiptReused),
+                    Err(e) => return Err(e.into()),
+                };
+                let Some(row) = row else { return Ok(PaidOutcome::AlreadyPaid) };
+                use sqlx::Row;
+                let router: jasiyo_shared::RouterId = $crate::store::sql::parse_uuid("router id", &row.try_get::<String, _>(0)?)?.into();
+                let mac: Option<String> = row.try_get(1)?;
+                let (upsert_seq, _) = Self::enqueue_tx(&mut tx, router, &provision.upsert, now_ms).await?;
+                let login_seq = match &provision.login {
+                    Some(login) => Some(Self::enqueue_tx(&mut tx, router, login, now_ms).await?.0),
+                    None => None,
+                };
+                let entitlement = $crate::payments::model::Entitlement {
+                    id: uuid::Uuid::new_v4(),
+                    payment_id: id,
+                    router_id: router,
+                    username: provision.username.clone(),
+                    password: provision.password.clone(),
+                    device_mac: mac.as_deref().and_then(|m| m.parse().ok()),
+                    expires_at: provision.expires_at,
+                    command_seq: upsert_seq.0,
+                    login_seq: login_seq.map(|s| s.0),
+                    created_at: now_ms,
+                };
+                sqlx::query(
+                    "INSERT INTO entitlements (id, payment_id, router_id, username, password, device_mac, expires_at, command_seq, login_seq, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(entitlement.id.to_string())
+                .bind(id.to_string())
+                .bind(router.to_string())
+                .bind(&entitlement.username)
+                .bind(&entitlement.password)
+                .bind(mac)
+                .bind(entitlement.expires_at)
+                .bind(upsert_seq.as_i64())
+                .bind(login_seq.map(|s| s.as_i64()))
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| $crate::store::sql::conflict_or(e, "hotspot username"))?;
+                let detail = format!("receipt {}", receipt.unwrap_or("(from status query)"));
+                Self::event_tx(&mut tx, id, "paid", &detail, now_ms).await?;
+                let detail = format!("user {} until {} (command {})", entitlement.username, entitlement.expires_at, upsert_seq.0);
+                Self::event_tx(&mut tx, id, "entitlement_created", &detail, now_ms).await?;
+                tx.commit().await?;
+                Ok(PaidOutcome::Provisioned(entitlement))
+            }
+
+            async fn schedule_check(
+                &self,
+                id: $crate::payments::model::PaymentId,
+                next_check_ms: Option<i64>,
+                checks: u32,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query("UPDATE payments SET next_check_at = $2, checks = $3 WHERE id = $1")
+                    .bind(id.to_string())
+                    .bind(next_check_ms)
+                    .bind(i64::from(checks))
+                    .execute(self.writer())
+                    .await?;
+                Ok(())
+            }
+
+            async fn due_payments(&self, now_ms: i64, limit: u32) -> $crate::store::StoreResult<Vec<$crate::payments::model::Payment>> {
+                let sql = format!(
+                    "SELECT {} FROM payments WHERE next_check_at IS NOT NULL AND next_check_at <= $1 ORDER BY next_check_at LIMIT $2",
+                    $crate::store::sql_payments::PAYMENT_COLUMNS
+                );
+                let rows = sqlx::query(&sql).bind(now_ms).bind(i64::from(limit)).fetch_all(&self.pool).await?;
+                rows.iter().map(Self::payment_from_row).collect()
+            }
+
+            async fn add_payment_event(
+                &self,
+                id: $crate::payments::model::PaymentId,
+                kind: &str,
+                detail: &str,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.writer().begin().await?;
+                Self::event_tx(&mut tx, id, kind, detail, now_ms).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn payment_events(
+                &self,
+                id: $crate::payments::model::PaymentId,
+            ) -> $crate::store::StoreResult<Vec<$crate::payments::model::PaymentEvent>> {
+                let rows: Vec<(i64, String, String)> =
+                    sqlx::query_as("SELECT at, kind, detail FROM payment_events WHERE payment_id = $1 ORDER BY id")
+                        .bind(id.to_string())
+                        .fetch_all(&self.pool)
+                        .await?;
+                Ok(rows.into_iter().map(|(at, kind, detail)| $crate::payments::model::PaymentEvent { at, kind, detail }).collect())
+            }
+
+            async fn entitlement_for_payment(
+                &self,
+                id: $crate::payments::model::PaymentId,
+            ) -> $crate::store::StoreResult<Option<$crate::payments::model::Entitlement>> {
+                let sql = format!("SELECT {} FROM entitlements WHERE payment_id = $1", $crate::store::sql_payments::ENTITLEMENT_COLUMNS);
+                let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&self.pool).await?;
+                row.as_ref().map(Self::entitlement_from_row).transpose()
+            }
+
+            async fn cached_token(&self, key: &str, valid_until_ms: i64) -> $crate::store::StoreResult<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT token FROM provider_tokens WHERE cache_key = $1 AND expires_at > $2")
+                    .bind(key)
+                    .bind(valid_until_ms)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn cache_token(&self, key: &str, token: &str, expires_at_ms: i64) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO provider_tokens (cache_key, token, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (cache_key) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at",
+                )
+                .bind(key)
+                .bind(token)
+                .bind(expires_at_ms)
+                .execute(self.writer())
+                .await?;
+                Ok(())
+            }
+
+            async fn forget_token(&self, key: &str, token: &str) -> $crate::store::StoreResult<()> {
+                sqlx::query("DELETE FROM provider_tokens WHERE cache_key = $1 AND token = $2")
+                    .bind(key)
+                    .bind(token)
+                    .execute(self.writer())
+                    .await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(super) use impl_payment_store;

@@ -1,0 +1,363 @@
+//! The money path end to end, through the real HTTP paths: the portal API starts a payment,
+//! the provider emulator prompts and calls back in the provider's real format, the cloud
+//! records it once and provisions, the agent creates the user on the RouterOS emulator.
+//! Every provider, every outcome, on SQLite and PostgreSQL.
+
+use std::time::Duration;
+
+use jasiyo_cloud::payments::model::{NewPlan, PaymentId};
+use jasiyo_cloud::providers::{DarajaAccount, ProviderConfig, ProviderKind, Secret};
+use jasiyo_cloud::store::testing::Backend;
+use jasiyo_cloud::store::{Store, now_ms};
+use jasiyo_cloud::token::AgentToken;
+use jasiyo_tests::harness::*;
+use jasiyo_tests::payment_emulator::{Delivery, EmulatorAccounts, InjectedFailure, PaymentEmulator, Resolution};
+use jasiyo_tests::routeros_emulator::{EmulatorConfig, RouterOsEmulator};
+use serde_json::{Value, json};
+
+const MAC: &str = "02:AA:BB:CC:DD:01";
+const IP: &str = "10.5.50.21";
+
+/// One hotspot: a cloud, a router with its agent, a provider emulator, a plan.
+struct Shop {
+    world: World,
+    cloud: TestCloud,
+    creds: RouterCreds,
+    router: RouterOsEmulator,
+    agent: TestAgent,
+    pay: PaymentEmulator,
+    plan: String,
+    http: reqwest::Client,
+    /// The tenant's Paystack webhook URL (token included).
+    webhook_url: String,
+}
+
+fn provider_config(kind: ProviderKind, pay: &PaymentEmulator) -> ProviderConfig {
+    let a = pay.accounts();
+    let base_url = Some(pay.base_url());
+    match kind {
+        ProviderKind::Daraja => ProviderConfig::Daraja {
+            consumer_key: Secret(a.daraja.consumer_key.clone()),
+            consumer_secret: Secret(a.daraja.consumer_secret.clone()),
+            short_code: a.daraja.short_code.clone(),
+            passkey: Secret(a.daraja.passkey.clone()),
+            account: DarajaAccount::Paybill,
+            base_url,
+        },
+        ProviderKind::Payhero => ProviderConfig::Payhero {
+            username: Secret(a.payhero.username.clone()),
+            password: Secret(a.payhero.password.clone()),
+            channel_id: a.payhero.channel_id,
+            base_url,
+        },
+        ProviderKind::Paystack => ProviderConfig::Paystack { secret_key: Secret(a.paystack.secret_key.clone()), base_url },
+    }
+}
+
+async fn shop_with(world: World, kind: ProviderKind, tune: impl FnOnce(&mut jasiyo_cloud::payments::PaymentsConfig)) -> Shop {
+    let cloud = world.cloud_with_payments(tune).await;
+    let store = cloud.store().clone();
+    let creds = world.add_router(store.as_ref(), "Kibanda").await;
+    let tenant = store.find_tenant("test-tenant").await.unwrap().unwrap();
+    let plan = NewPlan { name: "1 hour".into(), price_kes: 20, duration_secs: 3600, data_mb: Some(500), rate_limit: None, profile: None };
+    let plan = store.create_plan(tenant.id, &plan, now_ms()).await.unwrap();
+    let pay = PaymentEmulator::start(EmulatorAccounts::default()).await;
+    let sealed = cloud.payments.seal(&provider_config(kind, &pay)).unwrap();
+    let webhook = AgentToken::generate();
+    store.set_provider(tenant.id, kind, &sealed, &webhook.hash(), now_ms()).await.unwrap();
+    let webhook_url = format!("{}/callbacks/paystack/{}", cloud.http_url(), webhook.expose());
+    pay.set_paystack_webhook(&webhook_url);
+    let router = RouterOsEmulator::start(EmulatorConfig::default()).await;
+    router.add_host(MAC, IP);
+    let mut agent = TestAgent::start_routeros(&cloud.ws_url(), &creds, &world.agent_dir("r"), router.addr(), fast_edge());
+    agent.connected().await;
+    Shop { world, cloud, creds, router, agent, pay, plan: plan.id.to_string(), http: reqwest::Client::new(), webhook_url }
+}
+
+async fn shop(world: World, kind: ProviderKind) -> Shop {
+    shop_with(world, kind, |_| {}).await
+}
+
+impl Shop {
+    async fn start_payment(&self, phone: &str, key: &str) -> (u16, Value) {
+        self.start_payment_from(phone, key, MAC).await
+    }
+
+    async fn start_payment_from(&self, phone: &str, key: &str, mac: &str) -> (u16, Value) {
+        let body = json!({ "plan_id": self.plan, "phone": phone, "mac": mac, "ip": IP, "idempotency_key": key });
+        let url = format!("{}/api/portal/{}/payments", self.cloud.http_url(), self.creds.id);
+        let response = self.http.post(url).json(&body).send().await.unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    async fn pay(&self, phone: &str) -> (PaymentId, String) {
+        self.pay_from(phone, MAC).await
+    }
+
+    async fn pay_from(&self, phone: &str, mac: &str) -> (PaymentId, String) {
+        let (status, view) = self.start_payment_from(phone, &uuid(), mac).await;
+        assert_eq!(status, 201, "{view}");
+        let id: PaymentId = view["id"].as_str().unwrap().parse().unwrap();
+        let msisdn = jasiyo_cloud::payments::phone::Msisdn::parse(phone).unwrap().to_string();
+        let prompt = self.pay.wait_for_prompt(&msisdn, WAIT).await.expect("the phone got a prompt");
+        (id, prompt.provider_ref)
+    }
+
+    async fn view(&self, id: PaymentId) -> Value {
+        let url = format!("{}/api/portal/payments/{id}", self.cloud.http_url());
+        self.http.get(url).send().await.unwrap().json().await.unwrap()
+    }
+
+    /// Waits until the portal's view of the payment satisfies `check`, re-checking on every
+    /// payment change and every hub event.
+    async fn until_view(&self, id: PaymentId, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+        let mut payments = self.cloud.payments.changes();
+        let mut hub = self.cloud.hub.subscribe();
+        let wait = async {
+            loop {
+                let view = self.view(id).await;
+                if check(&view) {
+                    return view;
+                }
+                tokio::select! {
+                    _ = payments.changed() => {}
+                    _ = hub.recv() => {}
+                }
+            }
+        };
+        tokio::time::timeout(WAIT, wait).await.unwrap_or_else(|_| panic!("timed out waiting for the payment: {what}"))
+    }
+
+    fn store(&self) -> &std::sync::Arc<dyn Store> {
+        self.cloud.store()
+    }
+
+    async fn stop(self) {
+        self.agent.stop().await;
+        self.cloud.stop().await;
+        drop(self.world);
+    }
+}
+
+fn uuid() -> String {
+    uuid_string()
+}
+
+fn uuid_string() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+/// Approve: paid, exactly one user on the router, the device logged in, the portal sees it.
+async fn approval_provisions_exactly_one_user(world: World, kind: ProviderKind) {
+    let s = shop(world, kind).await;
+    let (id, reference) = s.pay("0712 345 678").await;
+    let waiting = s.view(id).await;
+    assert_eq!(waiting["stage"], "waiting_for_approval");
+    assert!(waiting["wait_secs"].as_u64().unwrap() > 80);
+    s.pay.resolve(&reference, Resolution::Approve, Delivery::Normal).await.unwrap();
+    let view = s.until_view(id, "online", |v| v["stage"] == "online").await;
+    assert_eq!(view["status"], "paid");
+    let username = view["login"]["username"].as_str().unwrap();
+    let users = s.router.users();
+    assert_eq!(users.len(), 1, "exactly one user");
+    assert_eq!(users[0].name, username);
+    assert_eq!(users[0].password, view["login"]["password"].as_str().unwrap());
+    assert_eq!(users[0].mac_address.as_deref(), Some(MAC));
+    assert_eq!(users[0].limit_bytes_total, Some(500 * 1024 * 1024));
+    s.router.wait_until(WAIT, |r| r.active().iter().any(|a| a.user == username)).await;
+    assert!(view["receipt"].as_str().is_some_and(|r| r.len() == 10), "{view}");
+    let timeline: Vec<String> = s.store().payment_events(id).await.unwrap().into_iter().map(|e| e.kind).collect();
+    for step in ["initiated", "prompt_sent", "callback", "paid", "entitlement_created"] {
+        assert!(timeline.iter().any(|k| k == step), "{step} missing from {timeline:?}");
+    }
+    s.stop().await;
+}
+
+/// Every failure ends in the right state with the right reason, and nobody gets a user.
+async fn failures_end_in_the_right_state(world: World, kind: ProviderKind) {
+    let s = shop(world, kind).await;
+    let cases = [
+        (Resolution::Cancel, "cancelled", "cancelled"),
+        (Resolution::WrongPin, "failed", "wrong_pin"),
+        (Resolution::InsufficientFunds, "failed", "insufficient_funds"),
+        (Resolution::Timeout, "timed_out", "timeout"),
+    ];
+    for (i, (resolution, status, reason)) in cases.into_iter().enumerate() {
+        let (id, reference) = s.pay(&format!("07123456{i:02}")).await;
+        s.pay.resolve(&reference, resolution, Delivery::Normal).await.unwrap();
+        // Paystack sends no webhook for failures: reconciliation (verify) finds them.
+        let view = s.until_view(id, status, |v| v["status"] != "pending" && v["status"] != "initiated").await;
+        assert_eq!(view["status"], status, "{resolution:?}: {view}");
+        assert_eq!(view["stage"], "failed");
+        if kind != ProviderKind::Paystack {
+            assert_eq!(view["reason"], reason, "{resolution:?}");
+        }
+    }
+    assert!(s.router.users().is_empty());
+    s.stop().await;
+}
+
+/// The callback is lost; asking the provider settles the payment.
+async fn lost_callbacks_are_resolved_by_reconciliation(world: World, kind: ProviderKind) {
+    let s = shop(world, kind).await;
+    let (id, reference) = s.pay("0722000111").await;
+    s.pay.resolve(&reference, Resolution::Approve, Delivery::Lost).await.unwrap();
+    let view = s.until_view(id, "online", |v| v["stage"] == "online").await;
+    assert_eq!(view["status"], "paid");
+    let timeline: Vec<String> = s.store().payment_events(id).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert!(timeline.iter().any(|k| k == "query"), "{timeline:?}");
+    assert_eq!(s.router.users().len(), 1);
+    s.stop().await;
+}
+
+/// Ten identical callbacks at once: one payment, one entitlement, one user.
+async fn duplicate_callbacks_have_one_effect(world: World, kind: ProviderKind) {
+    let s = shop(world, kind).await;
+    let (id, reference) = s.pay("0722000222").await;
+    s.pay.resolve(&reference, Resolution::Approve, Delivery::Duplicate(10)).await.unwrap();
+    s.until_view(id, "online", |v| v["stage"] == "online").await;
+    assert_eq!(s.router.users().len(), 1);
+    let adds = s.router.command_log().iter().filter(|c| *c == "/ip/hotspot/user/add").count();
+    assert_eq!(adds, 1);
+    let commands = s.store().list_commands(s.creds.id, 100).await.unwrap();
+    assert_eq!(commands.iter().filter(|c| c.command.kind() == "upsert_hotspot_user").count(), 1);
+    s.stop().await;
+}
+
+/// The portal stopped waiting, then the success arrives: still provisioned.
+async fn late_success_still_provisions(world: World, kind: ProviderKind) {
+    let s = shop_with(world, kind, |c| {
+        c.portal_wait = Duration::from_millis(500);
+        c.first_check_after = Duration::from_secs(600); // only the callback can settle it
+    })
+    .await;
+    let (id, reference) = s.pay("0722000333").await;
+    s.until_view(id, "the portal gives up", |v| v["wait_secs"] == 0).await;
+    s.pay.resolve(&reference, Resolution::Approve, Delivery::Late(Duration::from_millis(800))).await.unwrap();
+    let view = s.until_view(id, "online", |v| v["stage"] == "online").await;
+    assert_eq!(view["status"], "paid");
+    assert_eq!(s.router.users().len(), 1);
+    s.stop().await;
+}
+
+/// Forged, unknown, mismatched and badly signed callbacks change nothing.
+async fn forged_callbacks_change_nothing(world: World, kind: ProviderKind) {
+    let s = shop_with(world, kind, |c| c.first_check_after = Duration::from_secs(600)).await;
+    let (id, reference) = s.pay("0722000444").await;
+    let base = s.cloud.http_url();
+    let post = |url: String, body: Value, headers: Vec<(&'static str, String)>| {
+        let mut request = s.http.post(url).json(&body);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let success = |reference: &str, amount: u64| match kind {
+        ProviderKind::Daraja => json!({"Body":{"stkCallback":{"MerchantRequestID":"1","CheckoutRequestID":reference,"ResultCode":0,
+            "ResultDesc":"ok","CallbackMetadata":{"Item":[{"Name":"Amount","Value":amount},{"Name":"MpesaReceiptNumber","Value":"FORGED0001"},
+            {"Name":"TransactionDate","Value":20261128120000u64},{"Name":"PhoneNumber","Value":254722000444u64}]}}}}),
+        ProviderKind::Payhero => json!({"forward_url":"","response":{"Amount":amount,"CheckoutRequestID":reference,"ExternalReference":id.to_string(),
+            "MerchantRequestID":"1","MpesaReceiptNumber":"FORGED0001","Phone":"+254722000444","ResultCode":0,"ResultDesc":"ok","Status":"Success"},"status":true}),
+        ProviderKind::Paystack => json!({"event":"charge.success","data":{"id":1,"status":"success","reference":reference,"amount":amount * 100,
+            "currency":"KES","channel":"mobile_money","gateway_response":"Approved","receipt_number":"FORGED0001"}}),
+    };
+    // A token that matches nothing.
+    let unknown = format!("{base}/callbacks/{}/{}", kind.as_str(), "0".repeat(64));
+    assert_eq!(post(unknown, success(&reference, 20), vec![]).await, 404);
+    if kind == ProviderKind::Paystack {
+        // Right URL, no signature / a wrong one.
+        let url = s.webhook_url.clone();
+        assert_eq!(post(url.clone(), success(&reference, 20), vec![]).await, 401);
+        assert_eq!(post(url, success(&reference, 20), vec![("x-paystack-signature", "ab".repeat(64))]).await, 401);
+    } else {
+        // The payment's own callback URL, with another reference or the wrong amount.
+        let prompt = s.pay.prompt(&reference).unwrap();
+        let url = prompt.callback_url.unwrap();
+        let other = if kind == ProviderKind::Daraja { "ws_CO_000000000000".to_string() } else { "NOPE".into() };
+        assert_eq!(post(url.clone(), success(&other, 20), vec![]).await, 400);
+        assert_eq!(post(url.clone(), success(&reference, 1), vec![]).await, 400);
+        assert_eq!(post(url, json!({"garbage": true}), vec![]).await, 400);
+    }
+    let view = s.view(id).await;
+    assert_eq!(view["status"], "pending", "nothing changed: {view}");
+    assert!(s.store().entitlement_for_payment(id).await.unwrap().is_none());
+    // The real approval still works afterwards.
+    s.pay.resolve(&reference, Resolution::Approve, Delivery::Normal).await.unwrap();
+    s.until_view(id, "online", |v| v["stage"] == "online").await;
+    s.stop().await;
+}
+
+/// Provider errors and timeouts reach the portal as clear reasons.
+async fn provider_errors_surface_clearly(world: World, kind: ProviderKind) {
+    let s = shop_with(world, kind, |c| c.http.timeout = Duration::from_millis(500)).await;
+    if kind == ProviderKind::Daraja {
+        s.pay.fail_next(InjectedFailure::DarajaLockSubscriber);
+        let (status, body) = s.start_payment("0722000555", &uuid()).await;
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["error"], "provider_busy");
+    }
+    s.pay.fail_next(InjectedFailure::ServerError);
+    let (status, body) = s.start_payment("0722000556", &uuid()).await;
+    assert_eq!((status, body["error"].as_str()), (502, Some("provider_error")), "{body}");
+    s.pay.fail_next(InjectedFailure::Hang);
+    let (status, body) = s.start_payment("0722000557", &uuid()).await;
+    assert_eq!((status, body["error"].as_str()), (502, Some("provider_error")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("unavailable"), "{body}");
+    s.stop().await;
+}
+
+/// The portal's guards: phone mistakes explained, one prompt at a time, idempotency.
+async fn portal_guards(world: World, kind: ProviderKind) {
+    let s = shop(world, kind).await;
+    let (status, body) = s.start_payment("0712 34", &uuid()).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_phone")));
+    assert!(body["message"].as_str().unwrap().contains("length"));
+    let key = uuid();
+    let (status, first) = s.start_payment("0733 123 456", &key).await;
+    assert_eq!(status, 201, "{first}");
+    assert!(first["hint"].as_str().unwrap().contains("Airtel"));
+    let (status, again) = s.start_payment("0733 123 456", &key).await;
+    assert_eq!(status, 201);
+    assert_eq!(again["id"], first["id"], "the same key gives the same payment");
+    let (status, busy) = s.start_payment("0733123456", &uuid()).await;
+    assert_eq!((status, busy["error"].as_str()), (409, Some("prompt_in_flight")));
+    assert_eq!(busy["payment_id"], first["id"]);
+    assert_eq!(s.pay.prompts().len(), 1, "one prompt only");
+    let url = format!("{}/api/portal/{}/plans", s.cloud.http_url(), s.creds.id);
+    let plans: Value = s.http.get(url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(plans["plans"][0]["price_kes"], 20);
+    s.stop().await;
+}
+
+/// Daraja: one OAuth token serves every payment and every cloud instance.
+async fn daraja_token_is_shared(world: World) {
+    let s = shop(world, ProviderKind::Daraja).await;
+    for (phone, mac) in [("0722000666", "02:00:00:00:06:66"), ("0722000667", "02:00:00:00:06:67")] {
+        s.pay_from(phone, mac).await;
+    }
+    let second = s.world.cloud_with_payments(|_| {}).await;
+    let body = json!({ "plan_id": s.plan, "phone": "0722000668", "idempotency_key": uuid() });
+    let url = format!("{}/api/portal/{}/payments", second.http_url(), s.creds.id);
+    assert_eq!(s.http.post(url).json(&body).send().await.unwrap().status().as_u16(), 201);
+    assert_eq!(s.pay.token_requests(), 1, "one token for all");
+    second.stop().await;
+    s.stop().await;
+}
+
+macro_rules! each {
+    ($backend:ident, $b:expr, $($test:ident),*) => {
+        mod $backend {
+            use super::*;
+            mod daraja { use super::*; $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $test() { let Some(w) = World::new($b).await else { return }; super::super::$test(w, ProviderKind::Daraja).await; } )* }
+            mod payhero { use super::*; $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $test() { let Some(w) = World::new($b).await else { return }; super::super::$test(w, ProviderKind::Payhero).await; } )* }
+            mod paystack { use super::*; $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $test() { let Some(w) = World::new($b).await else { return }; super::super::$test(w, ProviderKind::Paystack).await; } )* }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn daraja_token_is_shared() { let Some(w) = World::new($b).await else { return }; super::daraja_token_is_shared(w).await; }
+        }
+    };
+}
+
+each!(sqlite, Backend::Sqlite, approval_provisions_exactly_one_user, failures_end_in_the_right_state, lost_callbacks_are_resolved_by_reconciliation,
+    duplicate_callbacks_have_one_effect, late_success_still_provisions, forged_callbacks_change_nothing, provider_errors_surface_clearly, portal_guards);
+each!(postgres, Backend::Postgres, approval_provisions_exactly_one_user, failures_end_in_the_right_state, lost_callbacks_are_resolved_by_reconciliation,
+    duplicate_callbacks_have_one_effect, late_success_still_provisions, forged_callbacks_change_nothing, provider_errors_surface_clearly, portal_guards);
