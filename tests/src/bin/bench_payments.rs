@@ -1,0 +1,237 @@
+//! `bench-payments`: many concurrent customers through the whole money path: portal API
+//! initiate -> provider emulator prompt -> approval -> callback -> cloud records and
+//! provisions -> agent -> RouterOS emulator. Everything runs in this process (cloud, agent,
+//! emulators) over real sockets, on SQLite and on PostgreSQL.
+//!
+//! Reported: payments per second at full concurrency, and the latency from the moment the
+//! approval's callback is sent to the moment the user exists on the router, at a steady
+//! rate (p50/p99).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use jasiyo_agent::{Agent, AgentConfig, EdgeConfig, ReconnectPolicy, RouterOsConfig, Token};
+use jasiyo_cloud::App;
+use jasiyo_cloud::hub::HubConfig;
+use jasiyo_cloud::payments::PaymentsConfig;
+use jasiyo_cloud::payments::model::NewPlan;
+use jasiyo_cloud::payments::sealer::Sealer;
+use jasiyo_cloud::providers::{DarajaAccount, ProviderConfig, ProviderKind, Secret};
+use jasiyo_cloud::store::{connect, now_ms};
+use jasiyo_cloud::token::AgentToken;
+use jasiyo_tests::payment_emulator::{Delivery, EmulatorAccounts, PaymentEmulator, Resolution};
+use jasiyo_tests::routeros_emulator::{EmulatorConfig, RouterOsEmulator};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+struct Args {
+    /// Payments in the throughput run.
+    #[arg(long, default_value_t = 2000)]
+    payments: usize,
+    /// Customers paying at once in the throughput run.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Payments per second in the latency run.
+    #[arg(long, default_value_t = 100)]
+    rate: u64,
+    /// Seconds of the latency run.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// `sqlite`, `postgres` or `both`.
+    #[arg(long, default_value = "both")]
+    backend: String,
+    /// A PostgreSQL server URL (a fresh database is created on it).
+    #[arg(long, env = "TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    postgres: String,
+}
+
+struct Bench {
+    base: String,
+    router_id: String,
+    plan_id: String,
+    http: reqwest::Client,
+    pay: PaymentEmulator,
+    router: RouterOsEmulator,
+    _shutdown: tokio_util::sync::DropGuard,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup(database_url: Option<String>) -> anyhow::Result<Bench> {
+    let dir = tempfile::TempDir::new()?;
+    let store = connect(database_url.as_deref(), dir.path()).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let mut payments = PaymentsConfig::new(format!("http://{addr}"));
+    payments.first_check_after = Duration::from_secs(600); // callbacks settle everything here
+    let app = App::with_options(store.clone(), HubConfig { window: 256, ..HubConfig::default() }, Sealer::new([9; 32]), payments, listener)?;
+    let service = app.payments();
+    let shutdown = CancellationToken::new();
+    tokio::spawn(app.run(shutdown.clone()));
+
+    let tenant = store.create_tenant("bench", now_ms()).await?;
+    let token = AgentToken::generate();
+    let router = store.create_router(tenant.id, "bench", &token.hash(), now_ms()).await?;
+    let plan = NewPlan { name: "1 hour".into(), price_kes: 10, duration_secs: 3600, data_mb: None, rate_limit: None, profile: None };
+    let plan = store.create_plan(tenant.id, &plan, now_ms()).await?;
+    let pay = PaymentEmulator::start(EmulatorAccounts::default()).await;
+    let a = pay.accounts().daraja.clone();
+    let config = ProviderConfig::Daraja {
+        consumer_key: Secret(a.consumer_key),
+        consumer_secret: Secret(a.consumer_secret),
+        short_code: a.short_code,
+        passkey: Secret(a.passkey),
+        account: DarajaAccount::Paybill,
+        base_url: Some(pay.base_url()),
+    };
+    store.set_provider(tenant.id, ProviderKind::Daraja, &service.seal(&config)?, &AgentToken::generate().hash(), now_ms()).await?;
+
+    let emulator = RouterOsEmulator::start(EmulatorConfig::default()).await;
+    let agent_config = AgentConfig {
+        cloud_url: format!("ws://{addr}"),
+        router_id: router.id,
+        token: Token::new(token.expose().to_string()),
+        data_dir: dir.path().join("agent"),
+        ca_file: None,
+        reconnect: ReconnectPolicy::fast_for_tests(),
+        status_interval: Duration::from_secs(60),
+    };
+    let routeros = RouterOsConfig {
+        addr: emulator.addr().to_string(),
+        username: "admin".into(),
+        password: jasiyo_shared::command::Password("secret".into()),
+        tls: None,
+        timeout: Duration::from_secs(5),
+    };
+    let agent = Agent::open_routeros(agent_config, routeros, EdgeConfig::default())?;
+    let mut state = agent.link_state();
+    tokio::spawn(agent.run(shutdown.clone()));
+    tokio::time::timeout(Duration::from_secs(10), state.wait_for(|s| *s == jasiyo_agent::LinkState::Connected)).await??;
+    Ok(Bench {
+        base: format!("http://{addr}"),
+        router_id: router.id.to_string(),
+        plan_id: plan.id.to_string(),
+        http: reqwest::Client::new(),
+        pay,
+        router: emulator,
+        _shutdown: shutdown.drop_guard(),
+        _dir: dir,
+    })
+}
+
+impl Bench {
+    /// One customer: returns the callback-to-router latency.
+    async fn customer(&self, n: usize) -> anyhow::Result<Duration> {
+        let phone = format!("07{:08}", n % 100_000_000);
+        let mac = format!("02:00:{:02X}:{:02X}:{:02X}:{:02X}", (n >> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
+        let body = json!({ "plan_id": self.plan_id, "phone": phone, "mac": mac, "idempotency_key": format!("bench-{n}") });
+        let response = self.http.post(format!("{}/api/portal/{}/payments", self.base, self.router_id)).json(&body).send().await?;
+        let view: Value = response.json().await?;
+        let id = view["id"].as_str().with_context(|| format!("initiate refused: {view}"))?.to_string();
+        let msisdn = format!("2547{}", &phone[2..]);
+        let prompt = self.pay.wait_for_prompt(&msisdn, Duration::from_secs(30)).await.context("no prompt")?;
+        let sent = Instant::now();
+        self.pay.resolve(&prompt.provider_ref, Resolution::Approve, Delivery::Normal).await?;
+        let view: Value = self.http.get(format!("{}/api/portal/payments/{id}", self.base)).send().await?.json().await?;
+        let username = view["login"]["username"].as_str().with_context(|| format!("not paid: {view}"))?.to_string();
+        let mut changes = self.router.changes();
+        let wait = async {
+            while self.router.user(&username).is_none() {
+                changes.changed().await.ok();
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), wait).await.context("user never reached the router")?;
+        Ok(sent.elapsed())
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+async fn run(label: &str, database_url: Option<String>, args: &Args) -> anyhow::Result<()> {
+    let bench = Arc::new(setup(database_url).await?);
+    // Throughput: `concurrency` customers at a time.
+    let started = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..args.concurrency {
+        let (bench, next, total) = (bench.clone(), next.clone(), args.payments);
+        workers.push(tokio::spawn(async move {
+            let mut failures = 0;
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if n >= total {
+                    return failures;
+                }
+                if let Err(e) = bench.customer(n).await {
+                    eprintln!("payment {n}: {e:#}");
+                    failures += 1;
+                }
+            }
+        }));
+    }
+    let mut failures = 0;
+    for worker in workers {
+        failures += worker.await?;
+    }
+    let throughput = args.payments as f64 / started.elapsed().as_secs_f64();
+
+    // Latency at a steady rate.
+    let count = (args.rate * args.seconds) as usize;
+    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / args.rate.max(1)));
+    let mut tasks = Vec::new();
+    for i in 0..count {
+        tick.tick().await;
+        let bench = bench.clone();
+        tasks.push(tokio::spawn(async move { bench.customer(1_000_000 + i).await }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        match task.await? {
+            Ok(latency) => latencies.push(latency),
+            Err(e) => {
+                eprintln!("paced payment: {e:#}");
+                failures += 1;
+            }
+        }
+    }
+    latencies.sort();
+    let users = bench.router.users().len();
+    println!("{label}:");
+    println!("  throughput: {throughput:>7.0} payments/s ({} payments, {} at a time)   target >= 500/s on PostgreSQL", args.payments, args.concurrency);
+    println!(
+        "  callback -> user on router at {} payments/s: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms   target p99 < 50 ms",
+        args.rate,
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        percentile(&latencies, 1.0)
+    );
+    println!("  users on the router: {users} (= {} payments), failures: {failures}", args.payments + count);
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    println!("bench-payments: Daraja emulator, in-process cloud + agent + RouterOS emulator");
+    if args.backend == "sqlite" || args.backend == "both" {
+        run("SQLite", None, &args).await?;
+    }
+    if args.backend == "postgres" || args.backend == "both" {
+        let name = format!("jasiyo_bench_{}", std::process::id());
+        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&args.postgres).await.context("connect to PostgreSQL")?;
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+        let (head, _) = args.postgres.rsplit_once('/').context("database URL")?;
+        let result = run("PostgreSQL", Some(format!("{head}/{name}")), &args).await;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.ok();
+        result?;
+    }
+    Ok(())
+}
