@@ -18,15 +18,16 @@ async fn main() -> anyhow::Result<()> {
     let CliCommand::Serve(serve) = &cli.command else {
         return jasiyo_cloud::cli::run_admin(cli, &mut std::io::stdout()).await;
     };
+    raise_open_file_limit();
+    let listener = bind(serve.listen)?;
+    let public_url = serve.public_url.clone().unwrap_or_else(|| format!("http://{}", listener.local_addr().expect("bound")));
     let config = CloudConfig {
         database_url: cli.database_url.clone(),
         data_dir: cli.data_dir.clone(),
-        public_url: serve.public_url.clone(),
+        public_url,
         hub: HubConfig { heartbeat: std::time::Duration::from_secs(serve.heartbeat_secs), ..HubConfig::default() },
         secret_key: cli.secret_key.clone(),
     };
-    raise_open_file_limit();
-    let listener = bind(serve.listen)?;
     let app = App::build(config, listener).await?;
     if let Some(path) = &serve.ready_file {
         // Write then rename, so a reader never sees a half-written address.
