@@ -2,7 +2,8 @@
 //! entitlements, and the shared Daraja token cache.
 
 use async_trait::async_trait;
-use jasiyo_shared::{Command, RouterId};
+use jasiyo_shared::{Command, MacAddress, RouterId};
+use uuid::Uuid;
 
 use super::{StoreResult, TenantId};
 use crate::payments::model::{
@@ -22,6 +23,18 @@ pub struct Provision {
     /// The command creating the user.
     pub upsert: Command,
     /// The command logging the device in, when the portal gave its MAC and IP.
+    pub login: Option<Command>,
+}
+
+/// The router commands that move an entitlement to another device (the customer's phone
+/// came back with a new, randomised MAC), written with the move in one transaction.
+#[derive(Clone, Debug)]
+pub struct DeviceMove {
+    /// Ends the old device's session, when there was one on another MAC.
+    pub end_old: Option<Command>,
+    /// The hotspot user, now bound to the new device.
+    pub upsert: Command,
+    /// Logs the new device in.
     pub login: Option<Command>,
 }
 
@@ -88,6 +101,21 @@ pub trait PaymentStore: Send + Sync {
     async fn payment_events(&self, id: PaymentId) -> StoreResult<Vec<PaymentEvent>>;
     /// What a payment bought, if it is paid.
     async fn entitlement_for_payment(&self, id: PaymentId) -> StoreResult<Option<Entitlement>>;
+    /// The paid payment on this router with this M-Pesa receipt, and its entitlement
+    /// (expired or not: the caller tells the customer which).
+    async fn entitlement_by_receipt(&self, router: RouterId, receipt: &str) -> StoreResult<Option<(Payment, Entitlement)>>;
+    /// Moves an unexpired entitlement from the device `from` (as last recorded) to `to`:
+    /// enqueues the commands of `moves` in order and records the new device and command
+    /// sequence numbers, in one transaction. [`super::StoreError::Conflict`] when the
+    /// entitlement has expired or was moved meanwhile; nothing changed then.
+    async fn move_entitlement(
+        &self,
+        id: Uuid,
+        from: Option<MacAddress>,
+        to: MacAddress,
+        moves: &DeviceMove,
+        now_ms: i64,
+    ) -> StoreResult<Entitlement>;
 
     /// A cached provider token valid until at least `valid_until_ms`.
     async fn cached_token(&self, key: &str, valid_until_ms: i64) -> StoreResult<Option<String>>;

@@ -94,6 +94,22 @@ macro_rules! impl_payment_store {
                 row.as_ref().map(Self::payment_from_row).transpose()
             }
 
+            /// Like `payment_where`, with a time bound as `$1` and text binds after it.
+            async fn payment_where_at(
+                &self,
+                clause: &str,
+                since_ms: i64,
+                binds: &[String],
+            ) -> $crate::store::StoreResult<Option<$crate::payments::model::Payment>> {
+                let sql = format!("SELECT {} FROM payments WHERE {clause}", $crate::store::sql_payments::PAYMENT_COLUMNS);
+                let mut query = sqlx::query(&sql).bind(since_ms);
+                for bind in binds {
+                    query = query.bind(bind.clone());
+                }
+                let row = query.fetch_optional(&self.pool).await?;
+                row.as_ref().map(Self::payment_from_row).transpose()
+            }
+
             async fn event_tx(
                 tx: &mut sqlx::Transaction<'_, $db>,
                 id: $crate::payments::model::PaymentId,
@@ -283,19 +299,15 @@ macro_rules! impl_payment_store {
                 mac: Option<&str>,
                 since_ms: i64,
             ) -> $crate::store::StoreResult<Option<$crate::payments::model::Payment>> {
-                let sql = format!(
-                    "SELECT {} FROM payments WHERE state IN ('initiated', 'pending') AND created_at >= $1 \
-                     AND (msisdn = $2 OR (router_id = $3 AND device_mac = $4)) ORDER BY created_at DESC LIMIT 1",
-                    $crate::store::sql_payments::PAYMENT_COLUMNS
-                );
-                let row = sqlx::query(&sql)
-                    .bind(since_ms)
-                    .bind(msisdn)
-                    .bind(router.to_string())
-                    .bind(mac)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.as_ref().map(Self::payment_from_row).transpose()
+                // Two lookups, each on its own index (an OR across them would scan the table).
+                let open = "state IN ('initiated', 'pending') AND created_at >= $1";
+                let by_phone = format!("msisdn = $2 AND {open} ORDER BY created_at DESC LIMIT 1");
+                if let Some(payment) = self.payment_where_at(&by_phone, since_ms, &[msisdn.to_string()]).await? {
+                    return Ok(Some(payment));
+                }
+                let Some(mac) = mac else { return Ok(None) };
+                let by_device = format!("router_id = $2 AND device_mac = $3 AND {open} ORDER BY created_at DESC LIMIT 1");
+                self.payment_where_at(&by_device, since_ms, &[router.to_string(), mac.to_string()]).await
             }
 
             async fn list_payments(
@@ -488,6 +500,69 @@ macro_rules! impl_payment_store {
                 let sql = format!("SELECT {} FROM entitlements WHERE payment_id = $1", $crate::store::sql_payments::ENTITLEMENT_COLUMNS);
                 let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&self.pool).await?;
                 row.as_ref().map(Self::entitlement_from_row).transpose()
+            }
+
+            async fn entitlement_by_receipt(
+                &self,
+                router: jasiyo_shared::RouterId,
+                receipt: &str,
+            ) -> $crate::store::StoreResult<Option<($crate::payments::model::Payment, $crate::payments::model::Entitlement)>> {
+                let binds = [router.to_string(), receipt.to_string()];
+                let Some(payment) = self.payment_where("router_id = $1 AND receipt = $2 AND state = 'paid'", &binds).await? else {
+                    return Ok(None);
+                };
+                Ok(self.entitlement_for_payment(payment.id).await?.map(|e| (payment, e)))
+            }
+
+            async fn move_entitlement(
+                &self,
+                id: uuid::Uuid,
+                from: Option<jasiyo_shared::MacAddress>,
+                to: jasiyo_shared::MacAddress,
+                moves: &$crate::store::payments::DeviceMove,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<$crate::payments::model::Entitlement> {
+                use sqlx::Row;
+                let mut tx = self.writer().begin().await?;
+                // The guard on the recorded device makes two concurrent moves of one
+                // entitlement a conflict instead of two sessions.
+                let moved = sqlx::query(
+                    "UPDATE entitlements SET device_mac = $2 WHERE id = $1 AND expires_at > $3 \
+                     AND COALESCE(device_mac, '') = $4 RETURNING router_id, payment_id",
+                )
+                .bind(id.to_string())
+                .bind(to.to_string())
+                .bind(now_ms / 1000)
+                .bind(from.map(|m| m.to_string()).unwrap_or_default())
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = moved else {
+                    return Err($crate::store::StoreError::Conflict("an unexpired entitlement on that device".into()));
+                };
+                let router: jasiyo_shared::RouterId = $crate::store::sql::parse_uuid("router id", &row.try_get::<String, _>(0)?)?.into();
+                let payment = $crate::payments::model::PaymentId($crate::store::sql::parse_uuid("payment id", &row.try_get::<String, _>(1)?)?);
+                if let Some(end) = &moves.end_old {
+                    Self::enqueue_tx(&mut tx, router, end, now_ms).await?;
+                }
+                let (upsert_seq, _) = Self::enqueue_tx(&mut tx, router, &moves.upsert, now_ms).await?;
+                let login_seq = match &moves.login {
+                    Some(login) => Some(Self::enqueue_tx(&mut tx, router, login, now_ms).await?.0),
+                    None => None,
+                };
+                sqlx::query("UPDATE entitlements SET command_seq = $2, login_seq = $3 WHERE id = $1")
+                    .bind(id.to_string())
+                    .bind(upsert_seq.as_i64())
+                    .bind(login_seq.map(|s| s.as_i64()))
+                    .execute(&mut *tx)
+                    .await?;
+                let from_text = from.map(|m| m.to_string()).unwrap_or_else(|| "no device".into());
+                let detail = format!("moved from {from_text} to {to} (command {})", upsert_seq.0);
+                Self::event_tx(&mut tx, payment, "entitlement_moved", &detail, now_ms).await?;
+                let sql = format!("SELECT {} FROM entitlements WHERE id = $1", $crate::store::sql_payments::ENTITLEMENT_COLUMNS);
+                let row = sqlx::query(&sql).bind(id.to_string()).fetch_one(&mut *tx).await?;
+                let entitlement = Self::entitlement_from_row(&row)?;
+                tx.commit().await?;
+                Ok(entitlement)
             }
 
             async fn cached_token(&self, key: &str, valid_until_ms: i64) -> $crate::store::StoreResult<Option<String>> {
