@@ -305,6 +305,19 @@ pub enum RouterCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Print the RouterOS script that installs the hotspot pages sending customers to the
+    /// portal, and the walled-garden entries the portal needs. The script (and the one-line
+    /// command at its top, which fetches it from the cloud) carries the router's token.
+    InstallScript {
+        /// The router id.
+        router: RouterId,
+        /// The router's agent token, as `router add` printed it (checked against its hash).
+        #[arg(long, env = "JASIYO_TOKEN", hide_env_values = true)]
+        token: String,
+        /// How routers and customers reach this cloud.
+        #[arg(long, env = "JASIYO_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+        public_url: String,
+    },
     /// Revoke a router's token: its agent is refused from now on.
     Revoke {
         /// The router id.
@@ -607,6 +620,17 @@ async fn router_command(store: &dyn Store, command: RouterCommand, out: &mut dyn
                     writeln!(out, "{}  {}", e.happened_at, serde_json::to_string(&e.event)?)?;
                 }
             }
+        }
+        RouterCommand::InstallScript { router, token, public_url } => {
+            let found = store.router(router).await?.with_context(|| format!("no router {router}"))?;
+            if found.revoked_at.is_some() {
+                bail!("router {router} is revoked");
+            }
+            if !crate::token::verify_token(token.trim(), &found.token_hash) {
+                bail!("that is not router {router}'s token");
+            }
+            let portal = crate::portal::hotspot::PortalHost::parse(&public_url).map_err(anyhow::Error::msg)?;
+            write!(out, "{}", crate::portal::hotspot::install_script(&portal, router, &found.name, token.trim()))?;
         }
         RouterCommand::Revoke { router, json } => {
             let revoked = store.revoke_router(router, now_ms()).await?;

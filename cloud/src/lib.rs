@@ -5,6 +5,8 @@
 //! - [`http`]: the routes.
 //! - [`hub`]: the agents' WebSocket hub and per-router outbox delivery.
 //! - [`payments`]: the money path, from STK push to hotspot user.
+//! - [`portal`]: the captive portal page, "already paid?" recovery, and the router's
+//!   hotspot files.
 //! - [`providers`]: Daraja, PayHero and Paystack behind one trait.
 //! - [`store`]: SQLite and PostgreSQL persistence behind one trait.
 //! - [`cli`]: the operator's command line.
@@ -15,6 +17,7 @@ pub mod cli;
 pub mod http;
 pub mod hub;
 pub mod payments;
+pub mod portal;
 pub mod providers;
 pub mod store;
 pub mod token;

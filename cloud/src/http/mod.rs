@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", operator::routes())
         .nest("/api/portal", portal::routes())
         .route("/callbacks/{provider}/{token}", post(callbacks::callback))
+        .merge(crate::portal::routes(crate::portal::RecoverLimits::new()))
         .with_state(state)
 }
 

@@ -111,7 +111,7 @@ async fn poll(State(state): State<AppState>, Path(payment): Path<String>) -> Res
 
 /// The customer's address as the reverse proxy reports it (first `X-Forwarded-For` hop,
 /// or `X-Real-IP`); used only for rate limiting.
-fn client_ip(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn client_ip(headers: &HeaderMap) -> Option<String> {
     let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next());
     let real = headers.get("x-real-ip").and_then(|v| v.to_str().ok());
     forwarded.or(real).map(|ip| ip.trim().to_string()).filter(|ip| !ip.is_empty())

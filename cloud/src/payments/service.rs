@@ -202,6 +202,11 @@ impl Payments {
         self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
+    /// How it was configured (the portal reads the public URL and the countdown).
+    pub fn config(&self) -> &PaymentsConfig {
+        &self.config
+    }
+
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store

@@ -1,0 +1,224 @@
+//! The router side of the portal: the hotspot pages an owner installs on the router, and
+//! the RouterOS script that installs them with the walled-garden entries.
+//!
+//! The router's `login.html` sends the device straight on to the cloud portal, carrying the
+//! hotspot variables URL-escaped (`$(mac-esc)`, `$(link-login-only-esc)`, ...). The portal
+//! needs two walled-garden entries for its host, because the HTTP-level walled garden only
+//! sees plain HTTP:
+//!
+//! ```text
+//! /ip hotspot walled-garden add dst-host=<portal host> comment="jasiyo portal"
+//! /ip hotspot walled-garden ip add dst-host=<portal host> action=accept comment="jasiyo portal"
+//! ```
+//!
+//! Nothing else needs to be reachable: the customer's phone gets the M-Pesa prompt over the
+//! SIM, and providers talk to the cloud server to server. (Walled-gardening a phone's
+//! captive-portal probe host would stop the login pop-up from showing: do not.)
+//!
+//! The install script fetches each page from `GET /hotspot/{router}/{file}?token=<agent
+//! token>`, so its URL carries the router's token: it is printed for the owner, who already
+//! holds the token, and served only to requests that present it.
+
+use jasiyo_shared::RouterId;
+
+/// The pages a router's hotspot directory gets.
+pub const PAGES: [&str; 4] = ["login.html", "alogin.html", "status.html", "error.html"];
+
+/// The comment marking the walled-garden entries the script adds (and replaces on a re-run).
+const MARK: &str = "jasiyo portal";
+
+/// Where the portal lives, as a router's walled garden must name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortalHost {
+    /// `https://cloud.example` (no trailing slash).
+    pub base: String,
+    /// `cloud.example` or an address.
+    pub host: String,
+    /// Whether `host` is an IPv4 address (walled-garden `dst-address`) rather than a name.
+    pub is_address: bool,
+}
+
+impl PortalHost {
+    /// Reads the cloud's public URL (`http(s)://host[:port][/path]`).
+    pub fn parse(public_url: &str) -> Result<PortalHost, String> {
+        let base = public_url.trim().trim_end_matches('/').to_string();
+        let rest = base
+            .strip_prefix("https://")
+            .or_else(|| base.strip_prefix("http://"))
+            .ok_or_else(|| format!("the public URL {public_url:?} must start with http:// or https://"))?;
+        let authority = rest.split('/').next().unwrap_or("");
+        let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h).to_string();
+        let clean = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '/' | '_' | '~');
+        if host.is_empty() || !base.chars().all(clean) {
+            return Err(format!("the public URL {public_url:?} has no host, or characters a router script cannot carry"));
+        }
+        let is_address = host.parse::<std::net::Ipv4Addr>().is_ok();
+        Ok(PortalHost { base, host, is_address })
+    }
+
+    /// The portal page of `router`.
+    pub fn portal_url(&self, router: RouterId) -> String {
+        format!("{}/portal/{router}", self.base)
+    }
+
+    /// The walled-garden commands the portal needs (also what the README documents).
+    pub fn walled_garden(&self) -> [String; 2] {
+        let ip_target = if self.is_address { format!("dst-address={}", self.host) } else { format!("dst-host={}", self.host) };
+        [
+            format!("/ip hotspot walled-garden add dst-host={} comment=\"{MARK}\"", self.host),
+            format!("/ip hotspot walled-garden ip add {ip_target} action=accept comment=\"{MARK}\""),
+        ]
+    }
+}
+
+/// One hotspot page for `router`, or `None` for a name that is not one of [`PAGES`].
+pub fn page(name: &str, portal: &PortalHost, router: RouterId) -> Option<String> {
+    Some(match name {
+        "login.html" => login_html(&portal.portal_url(router)),
+        "alogin.html" => ALOGIN.to_string(),
+        "status.html" => STATUS.to_string(),
+        "error.html" => ERROR.to_string(),
+        _ => return None,
+    })
+}
+
+/// `login.html`: straight on to the portal with the hotspot variables, URL-escaped by the
+/// router. A refresh rather than script, so even a browser without JavaScript gets there.
+fn login_html(portal_url: &str) -> String {
+    let query = [
+        ("mac", "mac-esc"),
+        ("ip", "ip-esc"),
+        ("link-login-only", "link-login-only-esc"),
+        ("link-orig", "link-orig-esc"),
+        ("chap-id", "chap-id-esc"),
+        ("chap-challenge", "chap-challenge-esc"),
+        ("error", "error-esc"),
+    ]
+    .iter()
+    .map(|(name, var)| format!("{name}=$({var})"))
+    .collect::<Vec<_>>()
+    .join("&amp;");
+    let target = format!("{portal_url}?{query}");
+    format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n\
+         <title>WiFi</title>\n<meta http-equiv=\"refresh\" content=\"0;url={target}\">\n</head>\n\
+         <body style=\"font-family:sans-serif;margin:2em\">\n\
+         <p><a href=\"{target}\">Continue to the WiFi payment page</a></p>\n\
+         <p><a href=\"{target}\">Endelea kwenye ukurasa wa malipo ya WiFi</a></p>\n</body></html>\n"
+    )
+}
+
+/// `alogin.html`: shown by the router after a login; on to where the customer was going.
+const ALOGIN: &str = concat!(
+    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n",
+    "<title>Online</title>\n<meta http-equiv=\"refresh\" content=\"2;url=$(link-redirect)\">\n",
+    "<style>body{font-family:sans-serif;margin:0;padding:1.5em;color:#15201b;background:#f3f5f4}h1{font-size:1.3em;color:#0b6e4f}a{color:#0b6e4f}</style>\n",
+    "</head><body>\n<h1>You're online / Uko mtandaoni</h1>\n",
+    "<p><a href=\"$(link-redirect)\">Continue / Endelea</a></p>\n",
+    "<p><a href=\"$(link-status)\">Time left / Muda uliobaki</a></p>\n</body></html>\n"
+);
+
+/// `status.html`: for a logged-in device: time and data left, log out.
+const STATUS: &str = concat!(
+    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n",
+    "<title>$(identity)</title>\n",
+    "<style>body{font-family:sans-serif;margin:0;padding:1.5em;color:#15201b;background:#f3f5f4}h1{font-size:1.3em;color:#0b6e4f}a{color:#0b6e4f}</style>\n",
+    "</head><body>\n<h1>You're online / Uko mtandaoni</h1>\n",
+    "<p>Online for / Muda mtandaoni: $(uptime)</p>\n",
+    "$(if session-time-left)<p>Time left / Muda uliobaki: $(session-time-left)</p>\n$(endif)",
+    "$(if remain-bytes-total)<p>Data left / Data iliyobaki: $(remain-bytes-total) bytes</p>\n$(endif)",
+    "<p>Used / Umetumia: $(bytes-in-nice) / $(bytes-out-nice)</p>\n",
+    "<p><a href=\"$(link-logout)\">Log out / Toka</a></p>\n</body></html>\n"
+);
+
+/// `error.html`: the router's own errors, with a way back to the portal.
+const ERROR: &str = concat!(
+    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n",
+    "<title>WiFi</title>\n",
+    "<style>body{font-family:sans-serif;margin:0;padding:1.5em;color:#15201b;background:#f3f5f4}h1{font-size:1.3em;color:#b3261e}a{color:#0b6e4f}</style>\n",
+    "</head><body>\n<h1>WiFi error / Hitilafu ya WiFi</h1>\n<p>$(error)</p>\n",
+    "<p><a href=\"$(link-login)\">Try again / Jaribu tena</a></p>\n</body></html>\n"
+);
+
+/// A RouterOS string literal: `"`, `\`, `$` and `?` escaped (the last would open the
+/// terminal's help).
+fn ros_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' | '\\' | '$' | '?' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The one line an owner pastes into the router's terminal to fetch and run the install
+/// script (the `?` escaped, as the terminal wants).
+pub fn install_command(portal: &PortalHost, router: RouterId, token: &str) -> String {
+    let url = format!("{}/hotspot/{router}/install.rsc?token={token}", portal.base);
+    format!("/tool fetch url={} dst-path=jasiyo-install.rsc; /import jasiyo-install.rsc", ros_string(&url))
+}
+
+/// The install script for `router`: fetches the pages into a `jasiyo` folder (on `flash/`
+/// where the router has one), points every hotspot server profile at it, and replaces the
+/// walled-garden entries this script added before. Safe to run again.
+pub fn install_script(portal: &PortalHost, router: RouterId, router_name: &str, token: &str) -> String {
+    let pages = PAGES.iter().map(|p| ros_string(p)).collect::<Vec<_>>().join(";");
+    let [garden_http, garden_ip] = portal.walled_garden();
+    let name: String = router_name.chars().filter(|c| !c.is_control()).collect();
+    format!(
+        "# Jasiyo hotspot pages for router {name} ({router}).\n\
+         # Run it from the router's terminal (RouterOS v7):\n\
+         #   {command}\n\
+         # It downloads login.html, alogin.html, status.html and error.html into the folder\n\
+         # jasiyo (flash/jasiyo where the router has flash/), sets html-directory of every\n\
+         # hotspot server profile to it, and lets the portal through the walled garden, for\n\
+         # HTTP and (walled-garden ip) HTTPS. Running it again replaces what it added.\n\
+         {{\n\
+         :local base {base}\n\
+         :local token {token}\n\
+         :local dir \"jasiyo\"\n\
+         :if ([:len [/file find where name=\"flash\"]] > 0) do={{ :set dir \"flash/jasiyo\" }}\n\
+         :foreach page in={{{pages}}} do={{\n\
+         \x20 /tool fetch url=($base . \"/\" . $page . \"\\?token=\" . $token) dst-path=($dir . \"/\" . $page)\n\
+         }}\n\
+         /ip hotspot profile set [find] html-directory=$dir\n\
+         /ip hotspot walled-garden remove [find where comment=\"{MARK}\"]\n\
+         {garden_http}\n\
+         /ip hotspot walled-garden ip remove [find where comment=\"{MARK}\"]\n\
+         {garden_ip}\n\
+         :put (\"Jasiyo hotspot pages installed in \" . $dir)\n\
+         }}\n",
+        command = install_command(portal, router, token),
+        base = ros_string(&format!("{}/hotspot/{router}", portal.base)),
+        token = ros_string(token),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_urls_become_walled_garden_entries() {
+        let named = PortalHost::parse("https://pay.example.co.ke/").unwrap();
+        assert_eq!(named.base, "https://pay.example.co.ke");
+        assert_eq!(named.walled_garden()[1], "/ip hotspot walled-garden ip add dst-host=pay.example.co.ke action=accept comment=\"jasiyo portal\"");
+        let address = PortalHost::parse("http://203.0.113.7:8080").unwrap();
+        assert_eq!(address.host, "203.0.113.7");
+        assert!(address.walled_garden()[1].contains("dst-address=203.0.113.7"));
+        assert!(PortalHost::parse("ftp://x").is_err());
+        assert!(PortalHost::parse("https://x\"y").is_err());
+    }
+
+    #[test]
+    fn router_strings_are_escaped() {
+        assert_eq!(ros_string("a\"b$c?d\\"), "\"a\\\"b\\$c\\?d\\\\\"");
+    }
+}
