@@ -49,6 +49,7 @@ impl Edge {
             let _turn = self.turn.read().await;
             self.remove_everywhere(&user.name).await?;
             self.journal.off_thread(move |j| j.remove_entitlement(&name)).await?;
+            self.expiries().remove(&user.name);
             return Ok(Some("already expired; not created".into()));
         }
         // Intent first: a user on the router that the journal does not know is drift.
@@ -62,6 +63,7 @@ impl Edge {
                 })
                 .await?
         };
+        self.expiries().set(&user.name, user.expires_at);
         self.changed.notify_one();
         let _turn = self.turn.read().await;
         let result = self.write_user(user).await;
@@ -69,6 +71,7 @@ impl Edge {
             if !e.is_transient() {
                 // Refused for good: the journal goes back to what the router has.
                 let name = user.name.clone();
+                self.expiries().set(&name, previous.as_ref().and_then(|p| p.expires_at));
                 self.journal
                     .off_thread(move |j| match previous {
                         Some(previous) => j.put_entitlement(&previous),
@@ -105,6 +108,7 @@ impl Edge {
     async fn remove(&self, name: &str) -> Result<Option<String>, EdgeError> {
         let owned = name.to_string();
         self.journal.off_thread(move |j| j.remove_entitlement(&owned)).await?;
+        self.expiries().remove(name);
         self.changed.notify_one();
         let _turn = self.turn.read().await;
         let existed = self.router.find_user(name).await?.is_some();

@@ -13,6 +13,7 @@
 
 pub mod apply;
 pub mod enforce;
+pub mod expiries;
 pub mod marker;
 pub mod reconcile;
 
@@ -74,11 +75,18 @@ pub struct Edge {
     adopt_unknown: AtomicBool,
     /// Router connections seen at the last reconciliation.
     reconciled_connection: AtomicU64,
+    /// The entitlements' expiries, in time order (mirrors the journal).
+    expiries: std::sync::Mutex<expiries::Expiries>,
 }
 
 impl Edge {
     /// The edge over `router`, keeping entitlements in `journal`.
     pub fn new(router: Router, journal: Journal, config: EdgeConfig, journal_reset: bool, reports: Arc<Notify>) -> Arc<Edge> {
+        let mut known = expiries::Expiries::default();
+        match journal.entitlements() {
+            Ok(users) => users.iter().for_each(|u| known.set(&u.name, u.expires_at)),
+            Err(e) => warn!(error = %e, "cannot read entitlements; expiries are found at the next reconciliation"),
+        }
         Arc::new(Edge {
             router,
             journal,
@@ -89,6 +97,7 @@ impl Edge {
             config,
             adopt_unknown: AtomicBool::new(journal_reset),
             reconciled_connection: AtomicU64::new(u64::MAX),
+            expiries: std::sync::Mutex::new(known),
         })
     }
 
@@ -160,7 +169,11 @@ impl Edge {
     }
 
     fn next_expiry(&self) -> Option<UnixTime> {
-        self.journal.entitlements().ok()?.iter().filter_map(|u| u.expires_at).min()
+        self.expiries().earliest()
+    }
+
+    fn expiries(&self) -> std::sync::MutexGuard<'_, expiries::Expiries> {
+        self.expiries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     async fn report(&self, event: AgentEvent) -> Result<(), JournalError> {

@@ -46,8 +46,11 @@ impl Edge {
                 Some((row, marker))
             })
             .collect();
+        // A command still waiting to be applied may be the one that made (or will change
+        // or remove) a user: leave those users to it.
+        let pending = self.journal.off_thread(|j| j.pending_user_names()).await?;
         let mut drift = Drift::default();
-        for user in desired.values() {
+        for user in desired.values().filter(|u| !pending.contains(&u.name)) {
             if user.expires_at.is_some_and(|at| at <= now) {
                 continue; // expiry enforcement removes it
             }
@@ -58,14 +61,12 @@ impl Edge {
             }
         }
         let adopt = self.adopt_unknown.load(std::sync::atomic::Ordering::SeqCst);
-        // A command still waiting to be applied may be the one that made (or will remove)
-        // such a user: leave those to it.
-        let pending = self.journal.off_thread(|j| j.pending_user_names()).await?;
         let unknown = ours.iter().filter(|(row, _)| !desired.contains_key(&row.name) && !pending.contains(&row.name));
         for (row, marker) in unknown {
             let expired = marker.expires_at.is_some_and(|at| at <= now);
             if adopt && !expired {
                 let user = adopted(row, marker);
+                self.expiries().set(&user.name, user.expires_at);
                 self.journal.off_thread(move |j| j.put_entitlement(&user)).await?;
                 drift.adopted.push(row.name.clone());
             } else {
