@@ -13,7 +13,8 @@ use jasiyo_cloud::App;
 use jasiyo_cloud::payments::sealer::Sealer;
 use jasiyo_cloud::payments::{Payments, PaymentsConfig};
 use jasiyo_cloud::hub::{Hub, HubConfig, HubEvent};
-use jasiyo_cloud::store::testing::{Backend, fresh_database_url};
+pub use jasiyo_cloud::store::testing::Backend;
+use jasiyo_cloud::store::testing::fresh_database_url;
 use jasiyo_cloud::store::{Store, connect, now_ms};
 use jasiyo_cloud::token::AgentToken;
 use jasiyo_shared::{Command, Outcome, RouterId, Seq};
@@ -359,4 +360,30 @@ impl Executor for RecordingExecutor {
 /// A simple command with a recognisable name.
 pub fn remove_user(i: usize) -> Command {
     Command::RemoveHotspotUser { name: format!("user-{i}") }
+}
+
+/// Runs each listed `async fn(World)` as two tests, one per backend (`sqlite::name`,
+/// `postgres::name`); the PostgreSQL one skips (or, in CI, fails) without a server.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let Some(world) = $crate::harness::World::new($crate::harness::Backend::Sqlite).await else { return };
+                    super::$test(world).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let Some(world) = $crate::harness::World::new($crate::harness::Backend::Postgres).await else { return };
+                    super::$test(world).await;
+                }
+            )*
+        }
+    };
 }

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use jasiyo_cloud::hub::HubEvent;
-use jasiyo_cloud::store::testing::Backend;
 use jasiyo_cloud::store::{CommandState, now_ms};
 use jasiyo_shared::{AgentMessage, CloudMessage, Hello, Outcome, PROTOCOL_VERSION, RejectReason, Seq, decode, encode};
 use jasiyo_tests::harness::*;
@@ -329,32 +328,7 @@ async fn commands_from_another_process_are_delivered(world: World) {
     cloud.stop().await;
 }
 
-macro_rules! on_every_backend {
-    ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    let Some(world) = World::new(Backend::Sqlite).await else { return };
-                    super::$test(world).await;
-                }
-            )*
-        }
-        mod postgres {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    let Some(world) = World::new(Backend::Postgres).await else { return };
-                    super::$test(world).await;
-                }
-            )*
-        }
-    };
-}
-
-on_every_backend!(
+jasiyo_tests::on_every_backend!(
     offline_commands_arrive_in_order,
     cloud_restart_agent_resumes,
     agent_restart_applies_nothing_twice,

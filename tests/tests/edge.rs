@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use jasiyo_cloud::store::testing::Backend;
 use jasiyo_cloud::store::{CommandState, now_ms};
 use jasiyo_shared::command::Password;
 use jasiyo_shared::{AgentEvent, Command, HotspotUser, Outcome, Seq, UnixTime};
@@ -305,32 +304,7 @@ async fn router_status_reaches_the_cloud(world: World) {
     s.cloud.stop().await;
 }
 
-macro_rules! on_every_backend {
-    ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    let Some(world) = World::new(Backend::Sqlite).await else { return };
-                    super::$test(world).await;
-                }
-            )*
-        }
-        mod postgres {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    let Some(world) = World::new(Backend::Postgres).await else { return };
-                    super::$test(world).await;
-                }
-            )*
-        }
-    };
-}
-
-on_every_backend!(
+jasiyo_tests::on_every_backend!(
     the_user_is_created_with_every_field_right,
     an_unreachable_router_is_retried,
     agent_restart_mid_apply_adds_once,
