@@ -91,7 +91,8 @@ async fn agent_restart_applies_nothing_twice(world: World) {
     cloud.stop().await;
 }
 
-/// A relay cuts the link while commands stream; it heals and every command is applied once.
+/// A relay cuts the link while commands stream, three times; it heals each time and every
+/// command is applied once.
 async fn link_cut_mid_stream_heals(world: World) {
     let cloud = world.cloud().await;
     let creds = world.add_router(cloud.store().as_ref(), "r1").await;
@@ -100,15 +101,14 @@ async fn link_cut_mid_stream_heals(world: World) {
     let mut agent = TestAgent::start(&relay.ws_url(), &creds, &world.agent_dir("r1"), executor.clone());
     agent.connected().await;
     let mut events = cloud.hub.subscribe();
-    for i in 0..60 {
-        cloud.hub.enqueue(creds.id, &remove_user(i)).await.unwrap();
-        if i % 20 == 10 {
-            relay.cut();
+    for round in 0..3 {
+        for i in 0..20 {
+            cloud.hub.enqueue(creds.id, &remove_user(round * 20 + i)).await.unwrap();
         }
-    }
-    // At least two sessions were cut and replaced.
-    for _ in 0..2 {
+        // Cut while the burst is still being delivered, then wait for the link to heal.
+        relay.cut();
         TestCloud::next_event(&mut events, "a disconnect", |e| *e == HubEvent::Disconnected(creds.id)).await;
+        TestCloud::next_event(&mut events, "a reconnect", |e| *e == HubEvent::Connected(creds.id)).await;
     }
     cloud.until_finished(creds.id, 60).await;
     executor.assert_applied_once_in_order(60);
