@@ -346,3 +346,49 @@ async fn recovery_moves_a_plan_to_the_new_device_sqlite() {
 async fn recovery_moves_a_plan_to_the_new_device_postgres() {
     recovery_moves_a_plan_to_the_new_device(Backend::Postgres).await;
 }
+
+#[tokio::test]
+async fn the_page_hears_of_the_next_move_without_polling() {
+    let s = shop(Backend::Sqlite, "Mama Mboga WiFi").await.unwrap();
+    let tenant = s.store.router(s.router).await.unwrap().unwrap().tenant_id;
+    let plan = s.store.list_plans(tenant).await.unwrap().remove(0);
+    let new = NewPayment {
+        tenant_id: tenant,
+        router_id: s.router,
+        plan_id: plan.id,
+        provider: ProviderKind::Daraja,
+        amount_kes: plan.price_kes,
+        msisdn: "254712345678".into(),
+        device_mac: None,
+        device_ip: None,
+        client_ip: None,
+        idempotency_key: "k".into(),
+        callback_token_hash: AgentToken::generate().hash(),
+    };
+    let id = s.store.create_payment(&new, now_ms()).await.unwrap().id;
+    s.store.mark_prompt_sent(id, "ws_CO_1", None, now_ms() + 60_000, now_ms()).await.unwrap();
+    let next = |seen: &str| format!("/api/portal/payments/{id}/next?seen={seen}");
+
+    // Not what the page saw: at once.
+    let (status, _, _, text) = call(&s.app, "GET", &next(""), &[], "").await;
+    assert_eq!(status, StatusCode::OK);
+    let view: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!((view["status"].as_str(), view["stage"].as_str()), (Some("pending"), Some("waiting_for_approval")));
+    assert!(view["wait_secs"].as_u64().unwrap() > 80);
+
+    // What the page saw: held until it changes, even when the change comes from elsewhere
+    // (here straight into the store, as another cloud instance would).
+    let seen = next("pending%2Fwaiting_for_approval");
+    let held = tokio::time::timeout(std::time::Duration::from_millis(300), call(&s.app, "GET", &seen, &[], "")).await;
+    assert!(held.is_err(), "nothing changed, so nothing was said");
+    let app = s.app.clone();
+    let waiting = tokio::spawn(async move { call(&app, "GET", &seen, &[], "").await });
+    assert!(s.store.mark_failed(id, jasiyo_cloud::payments::model::PaymentState::Cancelled, "cancelled", now_ms()).await.unwrap());
+    let (status, _, _, text) = tokio::time::timeout(std::time::Duration::from_secs(3), waiting).await.expect("answered within the recheck").unwrap();
+    assert_eq!(status, StatusCode::OK);
+    let view: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!((view["status"].as_str(), view["reason"].as_str()), (Some("cancelled"), Some("cancelled")));
+
+    let (status, _, _, _) = call(&s.app, "GET", &format!("/api/portal/payments/{}/next?seen=", PaymentId(uuid::Uuid::new_v4())), &[], "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

@@ -2,6 +2,7 @@
 //! files routers serve to send devices here.
 //!
 //! - [`page`]: `GET /portal/{router}`, the page (inline CSS and script, gzipped).
+//! - [`push`]: `GET /api/portal/payments/{id}/next`, the payment as soon as it moves on.
 //! - [`recover`]: `POST /api/portal/{router}/recover`, moving a paid plan to this device.
 //! - [`hotspot`]: the router's hotspot pages and their install script, served at
 //!   `GET /hotspot/{router}/{file}?token=<agent token>`.
@@ -10,6 +11,7 @@
 
 pub mod hotspot;
 pub mod page;
+pub mod push;
 pub mod recover;
 
 use axum::extract::{Path, Query, State};
@@ -30,6 +32,7 @@ pub fn routes(limits: std::sync::Arc<RecoverLimits>) -> Router<AppState> {
     Router::new()
         .route("/portal/{router}", get(page::page))
         .route("/api/portal/{router}/recover", post(recover::recover))
+        .route("/api/portal/payments/{payment}/next", get(push::next))
         .route("/hotspot/{router}/{file}", get(hotspot_file))
         .layer(Extension(limits))
 }

@@ -5,7 +5,9 @@
 var boot = JSON.parse(document.getElementById('boot').textContent);
 var hs = boot.hs;
 var KEY = 'jasiyo:' + boot.router;
-var POLL_WAIT = 1000, POLL_PAID = 500, POLL_LATE = 3000;
+/* The page asks the cloud for the payment's next move (a long poll, answered as soon as it
+   changes); a cloud without that falls back to plain polling at these intervals. */
+var POLL_WAIT = 1000, POLL_PAID = 500, POLL_LATE = 3000, push = true, pushFailed = 0, seen = '';
 
 function $(id) { return document.getElementById(id); }
 function show(el, on) { if (on) { el.removeAttribute('hidden'); } else { el.setAttribute('hidden', ''); } }
@@ -39,7 +41,7 @@ var T = {
     slow: 'Your payment is safe. The router is slow to answer; you will be connected as soon as it does.',
     nomoney: 'No money is taken if you do not approve the prompt.',
     retry: 'Try again', change: 'Choose another plan or number', online: 'You\u2019re online!',
-    going: 'Logging you in\u2026', manual: 'If nothing happens, log in with these details:',
+    going: 'Logging you in\u2026', manual: 'Your login details (keep them for this plan):',
     user: 'Username', pass: 'Password', until: 'Valid until {t}', login: 'Log in now',
     rectitle: 'Already paid?', rechelp: 'Type the M-Pesa code from your payment SMS (10 letters and numbers, like SJK3X9Y2ZQ). Your plan moves to this phone.',
     code: 'M-Pesa code', recphone: 'Phone number that paid (optional)', reconnect: 'Reconnect', back: 'Back to plans',
@@ -61,7 +63,7 @@ var T = {
     provider: 'M-Pesa could not take this payment. No money was taken. Please try again.',
     failed: 'The payment did not go through. No money was taken. Please try again.',
     stillopen: 'Your earlier M-Pesa prompt is still open. Check your phone and approve it or press Cancel there, then try again.',
-    late: 'We did not hear back from M-Pesa in time. If you entered your PIN, you will still be connected here as soon as M-Pesa confirms.',
+    timeout_late: 'The M-Pesa prompt timed out: we did not hear back in time. If you did not enter your PIN, no money was taken. If you did, stay on this page: you will be connected as soon as M-Pesa confirms.',
     paid_failed: 'You have paid (M-Pesa code {r}), but the router could not switch you on. Use \u201cAlready paid?\u201d with your code, or show it to the shop.',
     rate_limited: 'Too many tries. Please wait a few minutes and try again.',
     provider_busy: 'M-Pesa is busy right now. Please try again in a minute.',
@@ -88,7 +90,7 @@ var T = {
     slow: 'Malipo yako yako salama. Router inachelewa kujibu; utaunganishwa mara itakapojibu.',
     nomoney: 'Hakuna pesa itakayotolewa usipoidhinisha ombi.',
     retry: 'Jaribu tena', change: 'Chagua kifurushi au nambari nyingine', online: 'Uko mtandaoni!',
-    going: 'Tunakuingiza\u2026', manual: 'Kama hakuna kinachotokea, ingia kwa maelezo haya:',
+    going: 'Tunakuingiza\u2026', manual: 'Maelezo yako ya kuingia (yahifadhi kwa kifurushi hiki):',
     user: 'Jina la mtumiaji', pass: 'Nenosiri', until: 'Kinadumu hadi {t}', login: 'Ingia sasa',
     rectitle: 'Umeshalipa?', rechelp: 'Andika msimbo wa M-Pesa kutoka kwenye SMS ya malipo (herufi na tarakimu 10, kama SJK3X9Y2ZQ). Kifurushi chako kitahamia simu hii.',
     code: 'Msimbo wa M-Pesa', recphone: 'Nambari ya simu iliyolipa (si lazima)', reconnect: 'Unganisha tena', back: 'Rudi kwenye vifurushi',
@@ -110,7 +112,7 @@ var T = {
     provider: 'M-Pesa haikuweza kupokea malipo haya. Hakuna pesa iliyotolewa. Tafadhali jaribu tena.',
     failed: 'Malipo hayakufanikiwa. Hakuna pesa iliyotolewa. Tafadhali jaribu tena.',
     stillopen: 'Ombi lako la awali la M-Pesa bado liko wazi. Angalia simu yako uliidhinishe au ubonyeze Cancel, kisha ujaribu tena.',
-    late: 'Hatukupata jibu kutoka M-Pesa kwa wakati. Kama uliweka PIN, utaunganishwa hapa mara M-Pesa itakapothibitisha.',
+    timeout_late: 'Muda wa ombi la M-Pesa umekwisha: hatukupata jibu kwa wakati. Kama hukuweka PIN, hakuna pesa iliyotolewa. Kama uliweka, baki kwenye ukurasa huu: utaunganishwa mara M-Pesa itakapothibitisha.',
     paid_failed: 'Umelipa (msimbo wa M-Pesa {r}), lakini router haikuweza kukuwashia. Tumia \u201cUmeshalipa?\u201d na msimbo wako, au uonyeshe dukani.',
     rate_limited: 'Umejaribu mara nyingi mno. Tafadhali subiri dakika chache kisha ujaribu tena.',
     provider_busy: 'M-Pesa ina shughuli nyingi sasa. Tafadhali jaribu tena baada ya dakika moja.',
@@ -128,8 +130,6 @@ var T = {
     routererr: 'WiFi imesema: {e}'
   }
 };
-T.en.timeout_late = T.en.timeout + ' ' + T.en.late;
-T.sw.timeout_late = T.sw.timeout + ' ' + T.sw.late;
 var lang = load('jasiyo:lang') === 'sw' ? 'sw' : 'en';
 function t(key, args) {
   var s = T[lang][key] || T.en[key] || T[lang].failed, k;
@@ -355,6 +355,7 @@ function send() {
 
 function follow(id, view, resumed, paid) {
   paymentId = id;
+  seen = '';
   save(KEY, id);
   try { if (window.history && history.replaceState) { history.replaceState(null, '', '#p=' + id); } else { location.hash = 'p=' + id; } } catch (e) {}
   current.msg = null;
@@ -363,6 +364,7 @@ function follow(id, view, resumed, paid) {
   current.resumed = !!resumed;
   $('waittitle').textContent = t(current.waitText);
   show($('countbox'), false);
+  show($('waitnote'), !paid);
   screen('wait');
   steps(paid ? 'payment_received' : 'waiting_for_approval');
   if (view) { onView(view); } else { poll(); }
@@ -370,14 +372,18 @@ function follow(id, view, resumed, paid) {
 function poll() {
   clearTimeout(timer);
   if (!paymentId) { return; }
-  var id = paymentId;
-  api('GET', '/api/portal/payments/' + id, null, function (status, view) {
+  var id = paymentId, url = '/api/portal/payments/' + id;
+  if (push) { url += '/next?seen=' + encodeURIComponent(seen); }
+  api('GET', url, null, function (status, view) {
     if (id !== paymentId) { return; }
-    if (status === 200 && view) { onView(view); return; }
+    if (status === 200 && view) { seen = view.status + '/' + view.stage; pushFailed = 0; onView(view); return; }
+    /* No long polls here (an older cloud, or a proxy that cuts held requests): plain polling. */
+    if (push && (status === 404 || status === 0) && (status === 404 || ++pushFailed >= 2)) { push = false; document.body.setAttribute('data-updates', 'poll'); timer = setTimeout(poll, POLL_PAID); return; }
     if (status === 400 || status === 404) { forget(); screen('choose'); return; }
     timer = setTimeout(poll, POLL_LATE);
   });
 }
+function again(ms) { timer = setTimeout(poll, push ? 0 : ms); }
 function steps(stage) {
   var order = ['waiting_for_approval', 'payment_received', 'activating', 'online'], at = -1, i, li;
   for (i = 0; i < order.length; i++) { if (order[i] === stage) { at = i; } }
@@ -408,15 +414,15 @@ function onView(v) {
     steps('waiting_for_approval');
     if (v.wait_secs > 0) {
       show($('countbox'), true); countdown(v.wait_secs);
-      timer = setTimeout(poll, POLL_WAIT);
+      again(POLL_WAIT);
     } else if (current.resumed && !current.late) {
       /* A prompt from before a retry is still open: say so, keep following it. */
-      stopCount(); current.late = true; fail('stillopen', null, true); timer = setTimeout(poll, POLL_LATE);
+      stopCount(); current.late = true; fail('stillopen', null, true); again(POLL_LATE);
     } else {
       /* The countdown is over; M-Pesa may still confirm late: keep listening, slowly. */
       stopCount();
       if (!current.late) { current.late = true; fail('timeout_late', null, true); }
-      timer = setTimeout(poll, POLL_LATE);
+      again(POLL_LATE);
     }
     return;
   }
@@ -424,12 +430,13 @@ function onView(v) {
     stopCount();
     if (current.late) { current.late = false; screen('wait'); }
     show($('countbox'), false);
+    show($('waitnote'), false);
     if (v.stage === 'online' && v.login) { steps('online'); online(v.login); return; }
     if (v.stage === 'failed') { forget(); fail('paid_failed', { r: v.receipt || '' }, false); return; }
     steps(v.stage === 'activating' ? 'activating' : 'payment_received');
     current.waitText = v.stage === 'activating' ? 'activating' : 'received';
     $('waittitle').textContent = t(current.waitText);
-    timer = setTimeout(poll, POLL_PAID);
+    again(POLL_PAID);
     return;
   }
   stopCount();
@@ -459,6 +466,8 @@ function online(login) {
   screen('done', 'online');
   showCreds(login);
   var tries = parseInt(load(KEY + ':tries:' + login.username) || '0', 10);
+  show($('going'), !!hs.login);
+  show($('loginnow'), !!hs.login);
   if (!hs.login || (hs.error && tries > 0)) { show($('manual'), true); return; }
   save(KEY + ':tries:' + login.username, String(tries + 1));
   submitLogin(login);
