@@ -336,17 +336,20 @@ async fn approval_shows_each_stage_and_logs_in_with_chap() {
     p.stop().await;
 }
 
-/// Cancel: a plain message and Try again, which prompts again and ends online.
+/// Cancel: a plain message and Try again, which prompts again and ends online. On a
+/// network that cuts the page's long polls, so that it falls back to polling every second.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_then_retry_then_online() {
     let Some(p) = portal("cancel", 360, |_| {}).await else { return };
     p.open(&DEVICE).await;
+    p.browser.block_urls(&["*/next?*"]).await;
     p.choose_and_pay("30 minutes", "0722 000 111").await;
     let first = p.prompt("0722000111").await;
     p.pay.resolve(&first.provider_ref, Resolution::Cancel, Delivery::Normal).await.unwrap();
     p.until_reason("cancelled").await;
     assert_eq!(p.browser.text("#msg").await, "You cancelled the M-Pesa prompt. No money was taken.");
     assert_eq!(p.browser.eval("return document.activeElement.id;", json!([])).await, "retry", "Try again has the focus");
+    assert_eq!(p.browser.eval("return document.body.getAttribute('data-updates');", json!([])).await, "poll", "fell back to polling");
     p.shot("cancelled").await;
     p.browser.click("#retry").await;
     let second = p.prompt("0722000111").await;

@@ -183,6 +183,12 @@ impl Browser {
         }
     }
 
+    /// Makes requests to URLs matching these patterns fail, as a hostile network would.
+    pub async fn block_urls(&self, patterns: &[&str]) {
+        self.cmd("POST", "/goog/cdp/execute", Some(json!({"cmd": "Network.enable", "params": {}}))).await;
+        self.cmd("POST", "/goog/cdp/execute", Some(json!({"cmd": "Network.setBlockedURLs", "params": {"urls": patterns}}))).await;
+    }
+
     /// A PNG of the viewport.
     pub async fn screenshot(&self) -> Vec<u8> {
         let data = self.cmd("GET", "/screenshot", None).await;
