@@ -9,7 +9,10 @@ out_dir="$cross_target_dir/out"
 # `cargo clean -p`, not `cargo clean`; JASIYO_CROSS_TOOLS moves it (e.g. to share it
 # between clones).
 tools_dir="${JASIYO_CROSS_TOOLS:-$repo/target/cross-tools}"
-zig_version=0.17.1
+# zig 0.15.2 links musl's own allocator (mallocng). zig 0.16+ replace it with a Zig allocator
+# whose calloc writes every page: the agent idled at 30 MiB RSS with ziglang 0.17.1 against
+# 24 MiB with 0.15.2, and calloc'd memory that is never touched stays free only with mallocng.
+zig_version=${JASIYO_CROSS_ZIG_VERSION:-0.15.2}
 
 all_triples=(aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf x86_64-unknown-linux-musl)
 
