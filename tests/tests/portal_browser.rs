@@ -26,7 +26,7 @@ use jasiyo_cloud::store::testing::Backend;
 use jasiyo_cloud::store::now_ms;
 use jasiyo_cloud::token::AgentToken;
 use jasiyo_tests::harness::*;
-use jasiyo_tests::payment_emulator::{Delivery, EmulatorAccounts, PaymentEmulator, Prompt, Resolution};
+use jasiyo_tests::payment_emulator::{Delivery, EmulatorAccounts, InjectedFailure, PaymentEmulator, Prompt, Resolution};
 use jasiyo_tests::routeros_emulator::{EmulatorConfig, RouterOsEmulator};
 use md5::{Digest, Md5};
 use serde_json::{Value, json};
@@ -289,6 +289,13 @@ async fn plans_phone_checks_swahili_and_a_narrow_screen() {
     p.browser.refresh().await;
     p.until("document.body.getAttribute('data-state') === 'choose' && document.querySelector('legend').textContent === 'Chagua kifurushi'", "Swahili after a reload").await;
     assert_eq!(p.browser.text("#lang").await, "English");
+
+    // A hostile original URL stays data: nothing it carries runs.
+    let xss = "http://example.com/\"><script>window.pwned=1</script>";
+    p.browser.goto(&format!("{}&link-orig={}", p.url(&Open { login: false, ..DEVICE }), esc(xss))).await;
+    p.until_state("choose").await;
+    assert_eq!(p.browser.eval("return typeof window.pwned;", json!([])).await, "undefined");
+    assert_eq!(p.browser.eval("return JSON.parse(document.getElementById('boot').textContent).hs.orig;", json!([])).await, xss);
     p.stop().await;
 }
 
@@ -457,6 +464,31 @@ async fn already_paid_moves_the_plan_to_this_device() {
         "the old device's session ended, this one is logged in: {:?}",
         p.router.active()
     );
+    p.stop().await;
+}
+
+/// The provider busy, then failing, then too many tries: each its own message, no prompt
+/// reaches the phone, and no dead end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_trouble_and_rate_limits_are_explained() {
+    let Some(p) = portal("provider", 360, |c| c.limits.per_phone = 2).await else { return };
+    p.open(&DEVICE).await;
+    p.pay.fail_next(InjectedFailure::DarajaLockSubscriber);
+    p.choose_and_pay("1 hour", "0722000666").await;
+    p.until_reason("provider_busy").await;
+    assert_eq!(p.browser.text("#msg").await, "M-Pesa is busy right now. Please try again in a minute.");
+    p.pay.fail_next(InjectedFailure::ServerError);
+    p.browser.click("#retry").await;
+    p.until_reason("provider_error").await;
+    assert!(p.browser.text("#msg").await.contains("No money was taken"));
+    p.shot("provider-error").await;
+    p.browser.click("#retry").await;
+    p.until_reason("rate_limited").await;
+    assert!(p.browser.text("#msg").await.starts_with("Too many tries."));
+    p.shot("rate-limited").await;
+    assert!(p.pay.prompts().iter().all(|prompt| prompt.msisdn != "254722000666"), "no prompt reached the phone");
+    p.browser.click("#back").await;
+    p.until_state("choose").await;
     p.stop().await;
 }
 
