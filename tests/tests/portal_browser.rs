@@ -257,6 +257,11 @@ async fn plans_phone_checks_swahili_and_a_narrow_screen() {
     let labelled = p.browser.eval("return Array.prototype.every.call(document.querySelectorAll('input'), function (i) { return i.labels && i.labels.length > 0; });", json!([])).await;
     assert_eq!(labelled, json!(true), "every field has a label");
     p.shot("plans-320px").await;
+    // The page's own MD5 (for CHAP) agrees with a real one, bytes above 127 included.
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(300).collect();
+    let binary: String = bytes.iter().map(|&b| char::from(b)).collect();
+    let page_md5 = p.browser.eval("return window.jasiyoMd5(arguments[0]);", json!([binary])).await;
+    assert_eq!(page_md5, hex::encode(Md5::digest(&bytes)));
 
     // Pay with no plan, then a short number, then a landline: each explained, nothing sent.
     p.browser.type_into("#phone", "0712345678").await;

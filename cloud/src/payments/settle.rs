@@ -4,11 +4,11 @@
 
 use axum::http::{HeaderMap, StatusCode};
 use jasiyo_shared::command::Password;
-use jasiyo_shared::{Command, HotspotUser, UnixTime};
+use jasiyo_shared::{Command, HotspotUser, MacAddress, UnixTime};
 use rand::Rng;
 use serde_json::{Value, json};
 
-use super::model::{Payment, PaymentState};
+use super::model::{Payment, PaymentState, Plan};
 use super::service::Payments;
 use crate::providers::{CallbackError, FailureReason, PaymentStatus, ProviderEvent, ProviderKind};
 use crate::store::StoreError;
@@ -167,21 +167,28 @@ fn failure_state(reason: &FailureReason) -> (PaymentState, String) {
 /// Unambiguous characters for codes people type (no 0/O, 1/I/L).
 const CODE_CHARS: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 
-fn provision_for(payment: &Payment, plan: &super::model::Plan, receipt: Option<&str>) -> Provision {
-    let mut rng = rand::rng();
-    let username: String = (0..6).map(|_| CODE_CHARS[rng.random_range(0..CODE_CHARS.len())] as char).collect();
-    let password: String = (0..6).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect();
-    let expires_at = now_ms() / 1000 + plan.duration_secs as i64;
-    let user = HotspotUser {
-        name: username.clone(),
-        password: Password(password.clone()),
+/// The hotspot user a plan buys: its profile and data limit, bound to `mac`, ending at
+/// `expires_at` (Unix seconds), named in the comment with the receipt. The portal's
+/// "already paid?" rebinds the same user to a new device with it.
+pub(crate) fn plan_user(plan: &Plan, name: &str, password: &str, mac: Option<MacAddress>, expires_at: i64, receipt: Option<&str>) -> HotspotUser {
+    HotspotUser {
+        name: name.to_string(),
+        password: Password(password.to_string()),
         profile: plan.profile.clone(),
-        mac: payment.device_mac,
+        mac,
         expires_at: Some(UnixTime(expires_at)),
         limit_uptime_secs: None,
         limit_bytes_total: plan.data_mb.map(|mb| mb * 1024 * 1024),
         comment: Some(format!("{} {}", plan.name, receipt.unwrap_or("")).trim().chars().take(120).collect()),
-    };
+    }
+}
+
+fn provision_for(payment: &Payment, plan: &Plan, receipt: Option<&str>) -> Provision {
+    let mut rng = rand::rng();
+    let username: String = (0..6).map(|_| CODE_CHARS[rng.random_range(0..CODE_CHARS.len())] as char).collect();
+    let password: String = (0..6).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect();
+    let expires_at = now_ms() / 1000 + plan.duration_secs as i64;
+    let user = plan_user(plan, &username, &password, payment.device_mac, expires_at, receipt);
     let login = match (payment.device_mac, payment.device_ip) {
         (Some(mac), Some(ip)) => Some(Command::LoginDevice { user: username.clone(), password: Password(password.clone()), mac, ip }),
         _ => None,

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use jasiyo_shared::command::Password;
-use jasiyo_shared::{Command, HotspotUser, MacAddress, RouterId, UnixTime};
+use jasiyo_shared::{Command, MacAddress, RouterId};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -22,6 +22,7 @@ use crate::http::portal::client_ip;
 use crate::payments::limits::{LimitConfig, RateLimits};
 use crate::payments::model::{Entitlement, Payment};
 use crate::payments::phone::Msisdn;
+use crate::payments::settle::plan_user;
 use crate::store::payments::DeviceMove;
 use crate::store::{Store, StoreError, now_ms};
 
@@ -148,21 +149,11 @@ pub async fn recover(
 /// new device in (when its IP is known).
 async fn move_to(store: &dyn Store, payment: &Payment, entitlement: Entitlement, mac: MacAddress, ip: Option<Ipv4Addr>) -> Result<Entitlement, RecoverError> {
     let plan = store.plan(payment.plan_id).await?.ok_or_else(|| RecoverError::Internal(anyhow::anyhow!("plan {} vanished", payment.plan_id)))?;
-    let password = Password(entitlement.password.clone());
-    let user = HotspotUser {
-        name: entitlement.username.clone(),
-        password: password.clone(),
-        profile: plan.profile.clone(),
-        mac: Some(mac),
-        expires_at: Some(UnixTime(entitlement.expires_at)),
-        limit_uptime_secs: None,
-        limit_bytes_total: plan.data_mb.map(|mb| mb * 1024 * 1024),
-        comment: Some(format!("{} {}", plan.name, payment.receipt.as_deref().unwrap_or("")).trim().chars().take(120).collect()),
-    };
+    let user = plan_user(&plan, &entitlement.username, &entitlement.password, Some(mac), entitlement.expires_at, payment.receipt.as_deref());
     let moves = DeviceMove {
         end_old: entitlement.device_mac.map(|old| Command::EndSession { mac: old }),
         upsert: Command::UpsertHotspotUser(user),
-        login: ip.map(|ip| Command::LoginDevice { user: entitlement.username.clone(), password, mac, ip }),
+        login: ip.map(|ip| Command::LoginDevice { user: entitlement.username.clone(), password: Password(entitlement.password.clone()), mac, ip }),
     };
     Ok(store.move_entitlement(entitlement.id, entitlement.device_mac, mac, &moves, now_ms()).await?)
 }
