@@ -38,7 +38,7 @@ pub struct Browser {
     http: reqwest::Client,
     session: String,
     base: String,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 impl Browser {
@@ -55,7 +55,7 @@ impl Browser {
         let base = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(60)).build().unwrap();
         let profile = tempfile::TempDir::new().unwrap();
-        let mut browser = Browser { driver, http, session: String::new(), base, _profile: profile };
+        let mut browser = Browser { driver, http, session: String::new(), base, profile };
         browser.until_ready().await;
         let args = [
             "--headless".to_string(),
@@ -70,7 +70,7 @@ impl Browser {
             "--hide-scrollbars".into(),
             "--force-device-scale-factor=1".into(),
             format!("--window-size={width},{height}"),
-            format!("--user-data-dir={}", browser._profile.path().display()),
+            format!("--user-data-dir={}", browser.profile.path().display()),
         ];
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
