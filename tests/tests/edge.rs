@@ -265,12 +265,14 @@ async fn dropped_router_connections_are_survived(world: World) {
     let s = setup(world).await;
     let mut agent = s.agent();
     agent.connected().await;
-    s.router.drop_after_sentences(Some(1));
+    // Every connection (new ones count their /login) runs two sentences and dies on the third.
+    s.router.drop_after_sentences(Some(2));
     for i in 0..3 {
         s.cloud.hub.enqueue(s.creds.id, &Command::UpsertHotspotUser(user(&format!("d{i}")))).await.unwrap();
     }
-    // Each connection dies after one sentence; let a few die, then heal.
-    until_router(&s.router, "a few dropped connections", |r| r.command_log().len() >= 3).await;
+    // Let a few connections die mid-conversation, then heal.
+    // Each new connection logs at most one command before it dies: six means several died.
+    until_router(&s.router, "a few dropped connections", |r| r.command_log().len() >= 6).await;
     s.router.drop_after_sentences(None);
     s.router.kill_connections();
     s.cloud.until_finished(s.creds.id, 3).await;
