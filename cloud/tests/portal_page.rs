@@ -254,7 +254,7 @@ async fn paid(s: &Shop, receipt: &str, phone: &str, mac: &str, expires_at: i64) 
         comment: None,
     };
     let provision = Provision { username: username.clone(), password: "123456".into(), expires_at, upsert: Command::UpsertHotspotUser(user), login: None };
-    s.store.mark_paid(payment.id, Some(receipt), &provision, now_ms()).await.unwrap();
+    s.store.mark_paid(payment.id, Some(receipt), &provision, None, now_ms()).await.unwrap();
     (payment.id, username)
 }
 
@@ -383,7 +383,7 @@ async fn the_page_hears_of_the_next_move_without_polling() {
     assert!(held.is_err(), "nothing changed, so nothing was said");
     let app = s.app.clone();
     let waiting = tokio::spawn(async move { call(&app, "GET", &seen, &[], "").await });
-    assert!(s.store.mark_failed(id, jasiyo_cloud::payments::model::PaymentState::Cancelled, "cancelled", now_ms()).await.unwrap());
+    assert!(s.store.mark_failed(id, jasiyo_cloud::payments::model::PaymentState::Cancelled, "cancelled", None, now_ms()).await.unwrap());
     let (status, _, _, text) = tokio::time::timeout(std::time::Duration::from_secs(3), waiting).await.expect("answered within the recheck").unwrap();
     assert_eq!(status, StatusCode::OK);
     let view: Value = serde_json::from_str(&text).unwrap();

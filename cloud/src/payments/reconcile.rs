@@ -44,7 +44,7 @@ impl Payments {
             }
             let still_open = self.store.payment(payment.id).await?.is_some_and(|p| p.state.is_open());
             if still_open && give_up {
-                self.store.mark_failed(payment.id, PaymentState::TimedOut, "timeout", now_ms()).await?;
+                self.store.mark_failed(payment.id, PaymentState::TimedOut, "timeout", None, now_ms()).await?;
                 self.changed();
                 tracing::info!(payment = %payment.id, "no final word from the provider; timed out");
             } else if still_open {

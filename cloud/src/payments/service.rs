@@ -15,6 +15,7 @@ use super::phone::{Msisdn, PhoneError};
 use super::sealer::Sealer;
 use crate::hub::Hub;
 use crate::providers::{self, HttpSettings, Provider, ProviderConfig, ProviderError, PushRequest, TokenCache};
+use crate::store::payments::PaymentProgress;
 use crate::store::{CommandState, Store, StoreError, TenantId, now_ms};
 use crate::token::{AgentToken, hash_token};
 
@@ -172,6 +173,7 @@ pub struct Payments {
     http: reqwest::Client,
     limits: RateLimits,
     providers: Mutex<ProviderCache>,
+    tokens: Arc<StoreTokens>,
     /// Bumped whenever a payment changes, so tests and pushes can wait on it.
     pub(super) changes: tokio::sync::watch::Sender<u64>,
 }
@@ -181,6 +183,7 @@ impl Payments {
     pub fn new(store: Arc<dyn Store>, hub: Arc<Hub>, sealer: Sealer, config: PaymentsConfig) -> anyhow::Result<Arc<Payments>> {
         let http = reqwest::Client::builder().timeout(config.http.timeout).build()?;
         let limits = RateLimits::new(config.limits);
+        let tokens = Arc::new(StoreTokens { store: store.clone(), memory: Mutex::default() });
         Ok(Arc::new(Payments {
             store,
             hub,
@@ -189,6 +192,7 @@ impl Payments {
             http,
             limits,
             providers: Mutex::default(),
+            tokens,
             changes: tokio::sync::watch::channel(0).0,
         }))
     }
@@ -232,14 +236,15 @@ impl Payments {
         }
         let plain = self.sealer.open(sealed).map_err(|e| PortalError::Internal(e.into()))?;
         let config: ProviderConfig = serde_json::from_slice(&plain).map_err(|e| PortalError::Internal(e.into()))?;
-        let provider = providers::build(&config, &self.http, Arc::new(StoreTokens(self.store.clone())));
+        let provider = providers::build(&config, &self.http, self.tokens.clone());
         cache.insert(tenant, (sealed.to_string(), provider.clone()));
         Ok(provider)
     }
 
     /// Starts a payment: checks everything, records it, sends the STK push.
     pub async fn initiate(&self, router_id: RouterId, request: InitiateRequest) -> Result<PaymentView, PortalError> {
-        let router = self.store.router(router_id).await?.filter(|r| r.revoked_at.is_none()).ok_or(PortalError::RouterNotFound)?;
+        let plan_id: Option<PlanId> = request.plan_id.parse().ok();
+        let context = self.store.portal_context(router_id, plan_id).await?.filter(|c| !c.revoked).ok_or(PortalError::RouterNotFound)?;
         let key = request.idempotency_key.trim();
         if key.is_empty() || key.len() > 100 {
             return Err(PortalError::BadRequest("missing or overlong idempotency key".into()));
@@ -247,8 +252,7 @@ impl Payments {
         if let Some(existing) = self.store.payment_by_idempotency(router_id, key).await? {
             return self.view(existing.id).await.map(|v| v.expect("it exists"));
         }
-        let plan_id: PlanId = request.plan_id.parse().map_err(|_| PortalError::PlanNotFound)?;
-        let plan = self.store.plan(plan_id).await?.filter(|p| p.tenant_id == router.tenant_id && p.active).ok_or(PortalError::PlanNotFound)?;
+        let plan = context.plan.filter(|p| p.active).ok_or(PortalError::PlanNotFound)?;
         let msisdn = Msisdn::parse(&request.phone)?;
         let mac: Option<MacAddress> = request
             .mac
@@ -269,13 +273,14 @@ impl Payments {
             return Err(PortalError::InFlight(open.id));
         }
         self.limits.check(msisdn.as_str(), mac_text.as_deref(), request.client_ip.as_deref()).map_err(PortalError::RateLimited)?;
-        let provider = self.provider_for(router.tenant_id).await?;
+        let stored = context.provider.ok_or(PortalError::NoProvider)?;
+        let provider = self.provider_from_sealed(context.tenant_id, &stored.sealed)?;
 
         let callback_token = AgentToken::generate();
         let new = NewPayment {
-            tenant_id: router.tenant_id,
+            tenant_id: context.tenant_id,
             router_id,
-            plan_id,
+            plan_id: plan.id,
             provider: provider.kind(),
             amount_kes: plan.price_kes,
             msisdn: msisdn.as_str().to_string(),
@@ -285,7 +290,7 @@ impl Payments {
             idempotency_key: key.to_string(),
             callback_token_hash: callback_token.hash(),
         };
-        let payment = match self.store.create_payment(&new, now).await {
+        let mut payment = match self.store.create_payment(&new, now).await {
             Ok(payment) => payment,
             // The same key raced in twice: answer with the payment that won.
             Err(StoreError::Conflict(_)) => {
@@ -299,7 +304,7 @@ impl Payments {
             payment_id: payment.id.0,
             amount_kes: plan.price_kes,
             msisdn: msisdn.as_str().to_string(),
-            account_reference: account_reference(&router.name),
+            account_reference: account_reference(&context.router_name),
             description: "WiFi".into(),
             callback_url: format!("{}/callbacks/{}/{}", self.config.public_url.trim_end_matches('/'), provider.kind().as_str(), callback_token.expose()),
         };
@@ -308,29 +313,34 @@ impl Payments {
                 let next = now_ms() + self.config.first_check_after.as_millis() as i64;
                 self.store.mark_prompt_sent(payment.id, &accepted.provider_ref, accepted.secondary_ref.as_deref(), next, now_ms()).await?;
                 self.changed();
+                // What was just written, without reading it back.
+                payment.state = PaymentState::Pending;
+                payment.provider_ref = Some(accepted.provider_ref);
+                payment.secondary_ref = accepted.secondary_ref;
             }
             Err(error) => {
                 tracing::warn!(payment = %payment.id, %error, "STK push refused");
-                self.store.mark_failed(payment.id, PaymentState::Failed, &format!("provider: {error}"), now_ms()).await?;
+                self.store.mark_failed(payment.id, PaymentState::Failed, &format!("provider: {error}"), None, now_ms()).await?;
                 self.changed();
                 return Err(PortalError::Provider(error));
             }
         }
-        let mut view = self.view(payment.id).await?.expect("just created");
+        let mut view = self.view_of(PaymentProgress { payment, entitlement: None, command: None });
         view.hint = msisdn.hint();
         Ok(view)
     }
 
     /// What the portal sees of a payment.
     pub async fn view(&self, id: PaymentId) -> Result<Option<PaymentView>, PortalError> {
-        let Some(payment) = self.store.payment(id).await? else { return Ok(None) };
-        let entitlement = match payment.state {
-            PaymentState::Paid => self.store.entitlement_for_payment(id).await?,
-            _ => None,
-        };
+        Ok(self.store.payment_progress(id).await?.map(|progress| self.view_of(progress)))
+    }
+
+    fn view_of(&self, progress: PaymentProgress) -> PaymentView {
+        let PaymentProgress { payment, entitlement, command } = progress;
+        let entitlement = entitlement.filter(|_| payment.state == PaymentState::Paid);
         let stage = match (&payment.state, &entitlement) {
             (state, _) if state.is_open() => Stage::WaitingForApproval,
-            (PaymentState::Paid, Some(e)) => match self.store.command_state(payment.router_id, jasiyo_shared::Seq(e.command_seq)).await? {
+            (PaymentState::Paid, Some(_)) => match command {
                 Some(CommandState::Applied) => Stage::Online,
                 Some(CommandState::Received) => Stage::Activating,
                 Some(CommandState::Failed) => Stage::Failed,
@@ -341,17 +351,17 @@ impl Payments {
         };
         let waited = (now_ms() - payment.created_at).max(0) as u64 / 1000;
         let wait_secs = if payment.state.is_open() { self.config.portal_wait.as_secs().saturating_sub(waited) } else { 0 };
-        Ok(Some(PaymentView {
-            id,
+        PaymentView {
+            id: payment.id,
             status: payment.state,
             stage,
-            reason: payment.reason.clone(),
+            reason: payment.reason,
             amount_kes: payment.amount_kes,
             wait_secs,
             login: entitlement.map(|e| LoginInfo { username: e.username, password: e.password, expires_at: e.expires_at }),
-            receipt: payment.receipt.clone(),
+            receipt: payment.receipt,
             hint: None,
-        }))
+        }
     }
 
     /// The payment, for callers that need all of it.
@@ -371,26 +381,58 @@ fn account_reference(router_name: &str) -> String {
     if cleaned.is_empty() { "WIFI".into() } else { cleaned }
 }
 
-/// The store as the providers' shared token cache.
-struct StoreTokens(Arc<dyn Store>);
+/// The store as the providers' shared token cache, with this process's copy in front so a
+/// push does not read the store. Another instance's new token invalidates ours at Daraja:
+/// the provider then drops ours, this falls through to the store and finds the new one.
+struct StoreTokens {
+    store: Arc<dyn Store>,
+    /// Cache key -> (token, expiry in Unix ms).
+    memory: Mutex<HashMap<String, (String, i64)>>,
+}
+
+impl StoreTokens {
+    fn remember(&self, key: &str, token: &str, expires_at_ms: i64) {
+        self.memory.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_string(), (token.to_string(), expires_at_ms));
+    }
+}
 
 #[async_trait]
 impl TokenCache for StoreTokens {
     async fn get_token(&self, key: &str, valid_until_ms: i64) -> Option<String> {
-        self.0.cached_token(key, valid_until_ms).await.unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "token cache read failed");
-            None
-        })
+        let known = self.memory.lock().unwrap_or_else(|p| p.into_inner()).get(key).cloned();
+        if let Some((token, expires_at)) = known
+            && expires_at >= valid_until_ms
+        {
+            return Some(token);
+        }
+        match self.store.cached_token(key, valid_until_ms).await {
+            Ok(Some((token, expires_at))) => {
+                self.remember(key, &token, expires_at);
+                Some(token)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "token cache read failed");
+                None
+            }
+        }
     }
 
     async fn put_token(&self, key: &str, token: &str, expires_at_ms: i64) {
-        if let Err(e) = self.0.cache_token(key, token, expires_at_ms).await {
+        self.remember(key, token, expires_at_ms);
+        if let Err(e) = self.store.cache_token(key, token, expires_at_ms).await {
             tracing::warn!(error = %e, "token cache write failed");
         }
     }
 
     async fn drop_token(&self, key: &str, token: &str) {
-        if let Err(e) = self.0.forget_token(key, token).await {
+        {
+            let mut memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+            if memory.get(key).is_some_and(|(known, _)| known == token) {
+                memory.remove(key);
+            }
+        }
+        if let Err(e) = self.store.forget_token(key, token).await {
             tracing::warn!(error = %e, "token cache delete failed");
         }
     }

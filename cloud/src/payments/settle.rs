@@ -13,7 +13,7 @@ use super::service::Payments;
 use crate::providers::{CallbackError, FailureReason, PaymentStatus, ProviderEvent, ProviderKind};
 use crate::store::StoreError;
 use crate::store::now_ms;
-use crate::store::payments::{PaidOutcome, Provision};
+use crate::store::payments::{Heard, PaidOutcome, Provision};
 
 /// Why a callback was refused. Nothing changed.
 #[derive(Debug, thiserror::Error)]
@@ -74,7 +74,7 @@ impl Payments {
 
     async fn settle_callback(&self, kind: ProviderKind, token: &str, headers: &HeaderMap, body: &[u8]) -> Result<(StatusCode, Value), Refused> {
         let hash = Self::token_hash(token);
-        let (payment, provider) = if kind == ProviderKind::Paystack {
+        let (payment, plan, provider) = if kind == ProviderKind::Paystack {
             // Paystack's webhook URL is per tenant (set on its dashboard).
             let stored = self.store.provider_by_callback_token(&hash).await?.filter(|p| p.kind == kind).ok_or(Refused::UnknownToken)?;
             let provider = self.provider_from_sealed(stored.tenant_id, &stored.sealed).map_err(|e| Refused::Internal(e.to_string()))?;
@@ -88,9 +88,10 @@ impl Payments {
             self.apply(&payment, event, "callback").await?;
             return Ok(provider.callback_ack());
         } else {
-            let payment = self.store.payment_by_callback_token(&hash).await?.filter(|p| p.provider == kind).ok_or(Refused::UnknownToken)?;
-            let provider = self.provider_for(payment.tenant_id).await.map_err(|e| Refused::Internal(e.to_string()))?;
-            (payment, provider)
+            let context = self.store.callback_context(&hash).await?.filter(|c| c.payment.provider == kind).ok_or(Refused::UnknownToken)?;
+            let stored = context.provider.ok_or_else(|| Refused::Internal("the owner has no provider settings".into()))?;
+            let provider = self.provider_from_sealed(stored.tenant_id, &stored.sealed).map_err(|e| Refused::Internal(e.to_string()))?;
+            (context.payment, Some(context.plan), provider)
         };
         let event = provider.parse_callback(headers, body)?;
         let matches = payment.provider_ref.as_deref() == Some(event.provider_ref.as_str())
@@ -98,13 +99,18 @@ impl Payments {
         if !matches {
             return Err(Refused::WrongReference(event.provider_ref));
         }
-        self.apply(&payment, event, "callback").await?;
+        self.apply_with_plan(&payment, plan, event, "callback").await?;
         Ok(provider.callback_ack())
     }
 
     /// Applies a provider's word to a payment. Idempotent: a repeated success finds the
     /// payment paid and does nothing.
     pub async fn apply(&self, payment: &Payment, event: ProviderEvent, source: &str) -> Result<(), Refused> {
+        self.apply_with_plan(payment, None, event, source).await
+    }
+
+    /// [`Payments::apply`] with the payment's plan when the caller already has it.
+    async fn apply_with_plan(&self, payment: &Payment, plan: Option<Plan>, event: ProviderEvent, source: &str) -> Result<(), Refused> {
         if let Some(paid) = event.amount_kes
             && event.status == PaymentStatus::Paid
             && paid != payment.amount_kes
@@ -112,28 +118,31 @@ impl Payments {
             return Err(Refused::WrongAmount { paid, expected: payment.amount_kes });
         }
         let detail = format!("{} {}", event.code, event.description);
-        self.store.add_payment_event(payment.id, source, detail.trim(), now_ms()).await?;
+        let heard = Heard { source, detail: detail.trim() };
         match event.status {
-            PaymentStatus::Pending => Ok(()),
+            PaymentStatus::Pending => Ok(self.store.add_payment_event(payment.id, source, heard.detail, now_ms()).await?),
             PaymentStatus::Failed(reason) => {
                 let (state, text) = failure_state(&reason);
-                if self.store.mark_failed(payment.id, state, &text, now_ms()).await? {
+                if self.store.mark_failed(payment.id, state, &text, Some(heard), now_ms()).await? {
                     tracing::info!(payment = %payment.id, reason = %text, "payment failed");
                     self.changed();
                 }
                 Ok(())
             }
-            PaymentStatus::Paid => self.provision(payment, event.receipt.as_deref()).await,
+            PaymentStatus::Paid => self.provision(payment, plan, event.receipt.as_deref(), heard).await,
         }
     }
 
     /// Records the payment paid and, in the same transaction, its entitlement and the
     /// router commands; then wakes the router's session.
-    async fn provision(&self, payment: &Payment, receipt: Option<&str>) -> Result<(), Refused> {
-        let plan = self.store.plan(payment.plan_id).await?.ok_or_else(|| Refused::Internal("plan vanished".into()))?;
+    async fn provision(&self, payment: &Payment, plan: Option<Plan>, receipt: Option<&str>, heard: Heard<'_>) -> Result<(), Refused> {
+        let plan = match plan {
+            Some(plan) => plan,
+            None => self.store.plan(payment.plan_id).await?.ok_or_else(|| Refused::Internal("plan vanished".into()))?,
+        };
         for _ in 0..5 {
             let provision = provision_for(payment, &plan, receipt);
-            match self.store.mark_paid(payment.id, receipt, &provision, now_ms()).await {
+            match self.store.mark_paid(payment.id, receipt, &provision, Some(heard), now_ms()).await {
                 Ok(PaidOutcome::Provisioned(entitlement)) => {
                     tracing::info!(payment = %payment.id, router = %payment.router_id, user = %entitlement.username, receipt = receipt.unwrap_or("-"), "payment paid; user provisioned");
                     self.hub.wake(payment.router_id);

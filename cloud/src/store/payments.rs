@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use jasiyo_shared::{Command, MacAddress, RouterId};
 use uuid::Uuid;
 
-use super::{StoreResult, TenantId};
+use super::{CommandState, StoreResult, TenantId};
 use crate::payments::model::{
     Entitlement, NewPayment, NewPlan, Payment, PaymentEvent, PaymentId, PaymentState, Plan, PlanId, StoredProvider,
 };
@@ -36,6 +36,53 @@ pub struct DeviceMove {
     pub upsert: Command,
     /// Logs the new device in.
     pub login: Option<Command>,
+}
+
+/// A provider's word as its payment's timeline records it: `callback` or `query`, with the
+/// provider's code and text. Written in the transaction that acts on it.
+#[derive(Clone, Copy, Debug)]
+pub struct Heard<'a> {
+    /// Where it came from.
+    pub source: &'a str,
+    /// What it said.
+    pub detail: &'a str,
+}
+
+/// A payment with what the portal shows of its progress, read in one query.
+#[derive(Clone, Debug)]
+pub struct PaymentProgress {
+    /// The payment.
+    pub payment: Payment,
+    /// What it bought, once paid.
+    pub entitlement: Option<Entitlement>,
+    /// Where the command creating the user is.
+    pub command: Option<CommandState>,
+}
+
+/// What starting a payment on a router needs, read in one query.
+#[derive(Clone, Debug)]
+pub struct PortalContext {
+    /// The router's owner.
+    pub tenant_id: TenantId,
+    /// The router's name (the prompt's account reference).
+    pub router_name: String,
+    /// Whether the router was revoked.
+    pub revoked: bool,
+    /// The plan asked for, when it is the owner's.
+    pub plan: Option<Plan>,
+    /// The owner's provider settings.
+    pub provider: Option<StoredProvider>,
+}
+
+/// What settling a callback needs, read in one query.
+#[derive(Clone, Debug)]
+pub struct CallbackContext {
+    /// The payment the callback URL belongs to.
+    pub payment: Payment,
+    /// Its plan.
+    pub plan: Plan,
+    /// Its owner's provider settings.
+    pub provider: Option<StoredProvider>,
 }
 
 /// What [`PaymentStore::mark_paid`] did.
@@ -75,6 +122,14 @@ pub trait PaymentStore: Send + Sync {
     async fn payment_by_idempotency(&self, router: RouterId, key: &str) -> StoreResult<Option<Payment>>;
     /// The payment whose callback URL carries the token with this hash.
     async fn payment_by_callback_token(&self, token_hash: &str) -> StoreResult<Option<Payment>>;
+    /// A payment with its entitlement and the state of the command creating the user.
+    async fn payment_progress(&self, id: PaymentId) -> StoreResult<Option<PaymentProgress>>;
+    /// The router (even revoked), the plan if it is the router owner's, and the owner's
+    /// provider settings.
+    async fn portal_context(&self, router: RouterId, plan: Option<PlanId>) -> StoreResult<Option<PortalContext>>;
+    /// The payment whose callback URL carries the token with this hash, with its plan and
+    /// provider settings.
+    async fn callback_context(&self, token_hash: &str) -> StoreResult<Option<CallbackContext>>;
     /// The payment with this provider reference.
     async fn payment_by_provider_ref(&self, provider: ProviderKind, provider_ref: &str) -> StoreResult<Option<Payment>>;
     /// An open payment (prompt in flight) created since `since_ms` for this phone, or for
@@ -86,10 +141,19 @@ pub trait PaymentStore: Send + Sync {
     /// The provider accepted the push: `pending`, with its reference.
     async fn mark_prompt_sent(&self, id: PaymentId, provider_ref: &str, secondary_ref: Option<&str>, next_check_ms: i64, now_ms: i64) -> StoreResult<()>;
     /// A final failure, unless the payment is already final. Returns whether it changed.
-    async fn mark_failed(&self, id: PaymentId, state: PaymentState, reason: &str, now_ms: i64) -> StoreResult<bool>;
+    /// `heard` (what the provider said) goes on the timeline either way.
+    async fn mark_failed(&self, id: PaymentId, state: PaymentState, reason: &str, heard: Option<Heard<'_>>, now_ms: i64) -> StoreResult<bool>;
     /// Paid: state, receipt, entitlement and router commands, all in one transaction.
-    /// Honoured whatever the state was unless already paid (money moved).
-    async fn mark_paid(&self, id: PaymentId, receipt: Option<&str>, provision: &Provision, now_ms: i64) -> StoreResult<PaidOutcome>;
+    /// Honoured whatever the state was unless already paid (money moved). `heard` goes on
+    /// the timeline unless the receipt belongs to another payment (then nothing changes).
+    async fn mark_paid(
+        &self,
+        id: PaymentId,
+        receipt: Option<&str>,
+        provision: &Provision,
+        heard: Option<Heard<'_>>,
+        now_ms: i64,
+    ) -> StoreResult<PaidOutcome>;
     /// When reconciliation should ask the provider next (`None`: never).
     async fn schedule_check(&self, id: PaymentId, next_check_ms: Option<i64>, checks: u32) -> StoreResult<()>;
     /// Open payments whose check is due, oldest first.
@@ -117,8 +181,8 @@ pub trait PaymentStore: Send + Sync {
         now_ms: i64,
     ) -> StoreResult<Entitlement>;
 
-    /// A cached provider token valid until at least `valid_until_ms`.
-    async fn cached_token(&self, key: &str, valid_until_ms: i64) -> StoreResult<Option<String>>;
+    /// A cached provider token valid until at least `valid_until_ms`, with its expiry.
+    async fn cached_token(&self, key: &str, valid_until_ms: i64) -> StoreResult<Option<(String, i64)>>;
     /// Caches a provider token.
     async fn cache_token(&self, key: &str, token: &str, expires_at_ms: i64) -> StoreResult<()>;
     /// Forgets a provider token if it is still the cached one.

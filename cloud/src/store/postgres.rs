@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use jasiyo_shared::RouterId;
+use jasiyo_shared::{CommandId, RouterId};
 use sqlx::postgres::{PgListener, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio_util::sync::CancellationToken;
@@ -27,6 +27,9 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
+            // No ping before each use: a dead connection fails its query, which reports the
+            // error, and sqlx drops it. The ping was a round trip per query.
+            .test_before_acquire(false)
             .connect(url)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
@@ -38,14 +41,32 @@ impl PostgresStore {
         &self.pool
     }
 
-    /// Announces the enqueue; PostgreSQL delivers it only if the transaction commits.
-    async fn after_enqueue(tx: &mut Transaction<'_, Postgres>, router: RouterId) -> StoreResult<()> {
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(OUTBOX_CHANNEL)
-            .bind(router.to_string())
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
+    /// Appends a command to the router's outbox in one statement: takes the router's next
+    /// sequence number, inserts the command and announces it (PostgreSQL delivers the
+    /// notification only if the transaction commits). `None`: no such router.
+    async fn append_command(
+        tx: &mut Transaction<'_, Postgres>,
+        router: RouterId,
+        id: CommandId,
+        kind: &str,
+        payload: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<i64>> {
+        let seq = sqlx::query_scalar(
+            "WITH next AS (UPDATE routers SET next_seq = next_seq + 1 WHERE id = $2 RETURNING next_seq), \
+                  added AS (INSERT INTO commands (id, router_id, seq, kind, payload, state, created_at) \
+                            SELECT $1, $2, next_seq, $3, $4, 'queued', $5 FROM next RETURNING seq) \
+             SELECT seq FROM added, pg_notify($6, $2) AS announced",
+        )
+        .bind(id.to_string())
+        .bind(router.to_string())
+        .bind(kind)
+        .bind(payload)
+        .bind(now_ms)
+        .bind(OUTBOX_CHANNEL)
+        .fetch_optional(&mut **tx)
+        .await?;
+        Ok(seq)
     }
 
     /// Listens on the outbox channel. If the listening connection drops, notifications sent

@@ -72,25 +72,10 @@ macro_rules! impl_store {
                 command: &jasiyo_shared::Command,
                 now_ms: i64,
             ) -> $crate::store::StoreResult<(jasiyo_shared::Seq, jasiyo_shared::CommandId)> {
-                let seq: Option<i64> = sqlx::query_scalar("UPDATE routers SET next_seq = next_seq + 1 WHERE id = $1 RETURNING next_seq")
-                    .bind(router.to_string())
-                    .fetch_optional(&mut **tx)
-                    .await?;
-                let seq = seq.ok_or_else(|| $crate::store::StoreError::NotFound(format!("router {router}")))?;
                 let id = jasiyo_shared::CommandId::new();
-                sqlx::query(
-                    "INSERT INTO commands (id, router_id, seq, kind, payload, state, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, 'queued', $6)",
-                )
-                .bind(id.to_string())
-                .bind(router.to_string())
-                .bind(seq)
-                .bind(command.kind())
-                .bind($crate::store::sql::command_json(command))
-                .bind(now_ms)
-                .execute(&mut **tx)
-                .await?;
-                Self::after_enqueue(tx, router).await?;
+                let payload = $crate::store::sql::command_json(command);
+                let seq = Self::append_command(tx, router, id, command.kind(), &payload, now_ms).await?;
+                let seq = seq.ok_or_else(|| $crate::store::StoreError::NotFound(format!("router {router}")))?;
                 Ok((jasiyo_shared::Seq(seq as u64), id))
             }
 

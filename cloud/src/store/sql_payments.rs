@@ -12,76 +12,95 @@ pub(super) const PLAN_COLUMNS: &str = "id, tenant_id, name, price_kes, duration_
 pub(super) const ENTITLEMENT_COLUMNS: &str =
     "id, payment_id, router_id, username, password, device_mac, expires_at, command_seq, login_seq, created_at";
 
+/// `columns` with each name prefixed by `alias.`, for joins.
+pub(super) fn qualified(columns: &str, alias: &str) -> String {
+    columns.split(',').map(|c| format!("{alias}.{}", c.trim())).collect::<Vec<_>>().join(", ")
+}
+
 /// Implements [`super::payments::PaymentStore`] for `$store` (a `pool` of `$db`).
 macro_rules! impl_payment_store {
     ($store:ty, $db:ty) => {
         impl $store {
-            fn payment_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::payments::model::Payment> {
+            /// Row readers: the columns of one table starting at column `base` (joins put
+            /// several tables in one row).
+            fn payment_at(row: &<$db as sqlx::Database>::Row, base: usize) -> $crate::store::StoreResult<$crate::payments::model::Payment> {
                 use sqlx::Row;
                 use $crate::store::sql::parse_uuid;
                 let corrupt = |what: &str, v: &str| $crate::store::StoreError::Corrupt(format!("payment {what} {v:?}"));
-                let provider: String = row.try_get(4)?;
-                let state: String = row.try_get(13)?;
-                let mac: Option<String> = row.try_get(7)?;
-                let ip: Option<String> = row.try_get(8)?;
+                let provider: String = row.try_get(base + 4)?;
+                let state: String = row.try_get(base + 13)?;
+                let mac: Option<String> = row.try_get(base + 7)?;
+                let ip: Option<String> = row.try_get(base + 8)?;
                 Ok($crate::payments::model::Payment {
-                    id: $crate::payments::model::PaymentId(parse_uuid("payment id", &row.try_get::<String, _>(0)?)?),
-                    tenant_id: $crate::store::TenantId(parse_uuid("tenant id", &row.try_get::<String, _>(1)?)?),
-                    router_id: parse_uuid("router id", &row.try_get::<String, _>(2)?)?.into(),
-                    plan_id: $crate::payments::model::PlanId(parse_uuid("plan id", &row.try_get::<String, _>(3)?)?),
+                    id: $crate::payments::model::PaymentId(parse_uuid("payment id", &row.try_get::<String, _>(base)?)?),
+                    tenant_id: $crate::store::TenantId(parse_uuid("tenant id", &row.try_get::<String, _>(base + 1)?)?),
+                    router_id: parse_uuid("router id", &row.try_get::<String, _>(base + 2)?)?.into(),
+                    plan_id: $crate::payments::model::PlanId(parse_uuid("plan id", &row.try_get::<String, _>(base + 3)?)?),
                     provider: $crate::providers::ProviderKind::parse(&provider).ok_or_else(|| corrupt("provider", &provider))?,
-                    amount_kes: row.try_get::<i64, _>(5)? as u32,
-                    msisdn: row.try_get(6)?,
+                    amount_kes: row.try_get::<i64, _>(base + 5)? as u32,
+                    msisdn: row.try_get(base + 6)?,
                     device_mac: mac.as_deref().map(|m| m.parse().map_err(|_| corrupt("mac", m))).transpose()?,
                     device_ip: ip.as_deref().map(|i| i.parse().map_err(|_| corrupt("ip", i))).transpose()?,
-                    client_ip: row.try_get(9)?,
-                    idempotency_key: row.try_get(10)?,
-                    provider_ref: row.try_get(11)?,
-                    secondary_ref: row.try_get(12)?,
+                    client_ip: row.try_get(base + 9)?,
+                    idempotency_key: row.try_get(base + 10)?,
+                    provider_ref: row.try_get(base + 11)?,
+                    secondary_ref: row.try_get(base + 12)?,
                     state: $crate::payments::model::PaymentState::parse(&state).ok_or_else(|| corrupt("state", &state))?,
-                    reason: row.try_get(14)?,
-                    receipt: row.try_get(15)?,
-                    created_at: row.try_get(16)?,
-                    updated_at: row.try_get(17)?,
-                    paid_at: row.try_get(18)?,
-                    next_check_at: row.try_get(19)?,
-                    checks: row.try_get::<i64, _>(20)? as u32,
+                    reason: row.try_get(base + 14)?,
+                    receipt: row.try_get(base + 15)?,
+                    created_at: row.try_get(base + 16)?,
+                    updated_at: row.try_get(base + 17)?,
+                    paid_at: row.try_get(base + 18)?,
+                    next_check_at: row.try_get(base + 19)?,
+                    checks: row.try_get::<i64, _>(base + 20)? as u32,
                 })
             }
 
-            fn plan_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::payments::model::Plan> {
+            fn plan_at(row: &<$db as sqlx::Database>::Row, base: usize) -> $crate::store::StoreResult<$crate::payments::model::Plan> {
                 use sqlx::Row;
                 use $crate::store::sql::parse_uuid;
                 Ok($crate::payments::model::Plan {
-                    id: $crate::payments::model::PlanId(parse_uuid("plan id", &row.try_get::<String, _>(0)?)?),
-                    tenant_id: $crate::store::TenantId(parse_uuid("tenant id", &row.try_get::<String, _>(1)?)?),
-                    name: row.try_get(2)?,
-                    price_kes: row.try_get::<i64, _>(3)? as u32,
-                    duration_secs: row.try_get::<i64, _>(4)? as u64,
-                    data_mb: row.try_get::<Option<i64>, _>(5)?.map(|v| v as u64),
-                    rate_limit: row.try_get(6)?,
-                    profile: row.try_get(7)?,
-                    active: row.try_get::<i64, _>(8)? != 0,
-                    created_at: row.try_get(9)?,
+                    id: $crate::payments::model::PlanId(parse_uuid("plan id", &row.try_get::<String, _>(base)?)?),
+                    tenant_id: $crate::store::TenantId(parse_uuid("tenant id", &row.try_get::<String, _>(base + 1)?)?),
+                    name: row.try_get(base + 2)?,
+                    price_kes: row.try_get::<i64, _>(base + 3)? as u32,
+                    duration_secs: row.try_get::<i64, _>(base + 4)? as u64,
+                    data_mb: row.try_get::<Option<i64>, _>(base + 5)?.map(|v| v as u64),
+                    rate_limit: row.try_get(base + 6)?,
+                    profile: row.try_get(base + 7)?,
+                    active: row.try_get::<i64, _>(base + 8)? != 0,
+                    created_at: row.try_get(base + 9)?,
                 })
             }
 
-            fn entitlement_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::payments::model::Entitlement> {
+            fn entitlement_at(row: &<$db as sqlx::Database>::Row, base: usize) -> $crate::store::StoreResult<$crate::payments::model::Entitlement> {
                 use sqlx::Row;
                 use $crate::store::sql::parse_uuid;
-                let mac: Option<String> = row.try_get(5)?;
+                let mac: Option<String> = row.try_get(base + 5)?;
                 Ok($crate::payments::model::Entitlement {
-                    id: parse_uuid("entitlement id", &row.try_get::<String, _>(0)?)?,
-                    payment_id: $crate::payments::model::PaymentId(parse_uuid("payment id", &row.try_get::<String, _>(1)?)?),
-                    router_id: parse_uuid("router id", &row.try_get::<String, _>(2)?)?.into(),
-                    username: row.try_get(3)?,
-                    password: row.try_get(4)?,
+                    id: parse_uuid("entitlement id", &row.try_get::<String, _>(base)?)?,
+                    payment_id: $crate::payments::model::PaymentId(parse_uuid("payment id", &row.try_get::<String, _>(base + 1)?)?),
+                    router_id: parse_uuid("router id", &row.try_get::<String, _>(base + 2)?)?.into(),
+                    username: row.try_get(base + 3)?,
+                    password: row.try_get(base + 4)?,
                     device_mac: mac.and_then(|m| m.parse().ok()),
-                    expires_at: row.try_get(6)?,
-                    command_seq: row.try_get::<i64, _>(7)? as u64,
-                    login_seq: row.try_get::<Option<i64>, _>(8)?.map(|s| s as u64),
-                    created_at: row.try_get(9)?,
+                    expires_at: row.try_get(base + 6)?,
+                    command_seq: row.try_get::<i64, _>(base + 7)? as u64,
+                    login_seq: row.try_get::<Option<i64>, _>(base + 8)?.map(|s| s as u64),
+                    created_at: row.try_get(base + 9)?,
                 })
+            }
+
+            fn payment_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::payments::model::Payment> {
+                Self::payment_at(row, 0)
+            }
+
+            fn plan_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::payments::model::Plan> {
+                Self::plan_at(row, 0)
+            }
+
+            fn entitlement_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::payments::model::Entitlement> {
+                Self::entitlement_at(row, 0)
             }
 
             async fn payment_where(&self, clause: &str, binds: &[String]) -> $crate::store::StoreResult<Option<$crate::payments::model::Payment>> {
@@ -110,21 +129,37 @@ macro_rules! impl_payment_store {
                 row.as_ref().map(Self::payment_from_row).transpose()
             }
 
-            async fn event_tx(
+            /// Appends events to a payment's timeline inside `tx`, in one statement.
+            async fn events_tx(
                 tx: &mut sqlx::Transaction<'_, $db>,
                 id: $crate::payments::model::PaymentId,
-                kind: &str,
-                detail: &str,
+                events: &[(&str, &str)],
                 now_ms: i64,
             ) -> $crate::store::StoreResult<()> {
-                sqlx::query("INSERT INTO payment_events (payment_id, at, kind, detail) VALUES ($1, $2, $3, $4)")
-                    .bind(id.to_string())
-                    .bind(now_ms)
-                    .bind(kind)
-                    .bind(detail)
-                    .execute(&mut **tx)
-                    .await?;
+                if events.is_empty() {
+                    return Ok(());
+                }
+                let mut query = sqlx::QueryBuilder::<$db>::new("INSERT INTO payment_events (payment_id, at, kind, detail) ");
+                query.push_values(events, |mut row, (kind, detail)| {
+                    row.push_bind(id.to_string()).push_bind(now_ms).push_bind(kind.to_string()).push_bind(detail.to_string());
+                });
+                query.build().execute(&mut **tx).await?;
                 Ok(())
+            }
+
+            /// Reads a provider's settings from two columns at `base` (kind, sealed), which a
+            /// LEFT JOIN may have left empty.
+            fn provider_at(
+                row: &<$db as sqlx::Database>::Row,
+                base: usize,
+                tenant_id: $crate::store::TenantId,
+            ) -> $crate::store::StoreResult<Option<$crate::payments::model::StoredProvider>> {
+                use sqlx::Row;
+                let kind: Option<String> = row.try_get(base)?;
+                let Some(kind) = kind else { return Ok(None) };
+                let kind = $crate::providers::ProviderKind::parse(&kind)
+                    .ok_or_else(|| $crate::store::StoreError::Corrupt(format!("provider kind {kind:?}")))?;
+                Ok(Some($crate::payments::model::StoredProvider { tenant_id, kind, sealed: row.try_get(base + 1)? }))
             }
         }
 
@@ -235,11 +270,13 @@ macro_rules! impl_payment_store {
             ) -> $crate::store::StoreResult<$crate::payments::model::Payment> {
                 let id = $crate::payments::model::PaymentId(uuid::Uuid::new_v4());
                 let mut tx = self.writer().begin().await?;
-                sqlx::query(
+                let sql = format!(
                     "INSERT INTO payments (id, tenant_id, router_id, plan_id, provider, amount_kes, msisdn, device_mac, device_ip, \
                      client_ip, idempotency_key, callback_token_hash, state, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'initiated', $13, $13)",
-                )
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'initiated', $13, $13) RETURNING {}",
+                    $crate::store::sql_payments::PAYMENT_COLUMNS
+                );
+                let row = sqlx::query(&sql)
                 .bind(id.to_string())
                 .bind(p.tenant_id.to_string())
                 .bind(p.router_id.to_string())
@@ -253,13 +290,14 @@ macro_rules! impl_payment_store {
                 .bind(&p.idempotency_key)
                 .bind(&p.callback_token_hash)
                 .bind(now_ms)
-                .execute(&mut *tx)
+                .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| $crate::store::sql::conflict_or(e, "payment with this idempotency key"))?;
+                let payment = Self::payment_from_row(&row)?;
                 let detail = format!("{} KES from {} via {}", p.amount_kes, p.msisdn, p.provider.as_str());
-                Self::event_tx(&mut tx, id, "initiated", &detail, now_ms).await?;
+                Self::events_tx(&mut tx, id, &[("initiated", &detail)], now_ms).await?;
                 tx.commit().await?;
-                self.payment(id).await?.ok_or_else(|| $crate::store::StoreError::NotFound("payment".into()))
+                Ok(payment)
             }
 
             async fn payment(
@@ -267,6 +305,89 @@ macro_rules! impl_payment_store {
                 id: $crate::payments::model::PaymentId,
             ) -> $crate::store::StoreResult<Option<$crate::payments::model::Payment>> {
                 self.payment_where("id = $1", &[id.to_string()]).await
+            }
+
+            async fn payment_progress(
+                &self,
+                id: $crate::payments::model::PaymentId,
+            ) -> $crate::store::StoreResult<Option<$crate::store::payments::PaymentProgress>> {
+                use sqlx::Row;
+                use $crate::store::sql_payments::{ENTITLEMENT_COLUMNS, PAYMENT_COLUMNS, qualified};
+                static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+                    format!(
+                        "SELECT {}, {}, c.state FROM payments p \
+                         LEFT JOIN entitlements e ON e.payment_id = p.id \
+                         LEFT JOIN commands c ON c.router_id = e.router_id AND c.seq = e.command_seq \
+                         WHERE p.id = $1",
+                        qualified(PAYMENT_COLUMNS, "p"),
+                        qualified(ENTITLEMENT_COLUMNS, "e")
+                    )
+                });
+                let Some(row) = sqlx::query(&SQL).bind(id.to_string()).fetch_optional(&self.pool).await? else { return Ok(None) };
+                let payment = Self::payment_at(&row, 0)?;
+                let entitlement = match row.try_get::<Option<String>, _>(21)? {
+                    Some(_) => Some(Self::entitlement_at(&row, 21)?),
+                    None => None,
+                };
+                let command = row.try_get::<Option<String>, _>(31)?.map(|s| $crate::store::sql::parse_state(&s)).transpose()?;
+                Ok(Some($crate::store::payments::PaymentProgress { payment, entitlement, command }))
+            }
+
+            async fn portal_context(
+                &self,
+                router: jasiyo_shared::RouterId,
+                plan: Option<$crate::payments::model::PlanId>,
+            ) -> $crate::store::StoreResult<Option<$crate::store::payments::PortalContext>> {
+                use sqlx::Row;
+                use $crate::store::sql_payments::{PLAN_COLUMNS, qualified};
+                static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+                    format!(
+                        "SELECT r.tenant_id, r.name, r.revoked_at, {}, c.kind, c.sealed FROM routers r \
+                         LEFT JOIN plans pl ON pl.id = $2 AND pl.tenant_id = r.tenant_id \
+                         LEFT JOIN provider_configs c ON c.tenant_id = r.tenant_id \
+                         WHERE r.id = $1",
+                        qualified(PLAN_COLUMNS, "pl")
+                    )
+                });
+                let row = sqlx::query(&SQL)
+                    .bind(router.to_string())
+                    .bind(plan.map(|p| p.to_string()))
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let Some(row) = row else { return Ok(None) };
+                let tenant_id = $crate::store::TenantId($crate::store::sql::parse_uuid("tenant id", &row.try_get::<String, _>(0)?)?);
+                let plan = match row.try_get::<Option<String>, _>(3)? {
+                    Some(_) => Some(Self::plan_at(&row, 3)?),
+                    None => None,
+                };
+                Ok(Some($crate::store::payments::PortalContext {
+                    tenant_id,
+                    router_name: row.try_get(1)?,
+                    revoked: row.try_get::<Option<i64>, _>(2)?.is_some(),
+                    plan,
+                    provider: Self::provider_at(&row, 13, tenant_id)?,
+                }))
+            }
+
+            async fn callback_context(
+                &self,
+                token_hash: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::store::payments::CallbackContext>> {
+                use $crate::store::sql_payments::{PAYMENT_COLUMNS, PLAN_COLUMNS, qualified};
+                static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+                    format!(
+                        "SELECT {}, {}, c.kind, c.sealed FROM payments p \
+                         JOIN plans pl ON pl.id = p.plan_id \
+                         LEFT JOIN provider_configs c ON c.tenant_id = p.tenant_id \
+                         WHERE p.callback_token_hash = $1",
+                        qualified(PAYMENT_COLUMNS, "p"),
+                        qualified(PLAN_COLUMNS, "pl")
+                    )
+                });
+                let Some(row) = sqlx::query(&SQL).bind(token_hash).fetch_optional(&self.pool).await? else { return Ok(None) };
+                let payment = Self::payment_at(&row, 0)?;
+                let provider = Self::provider_at(&row, 31, payment.tenant_id)?;
+                Ok(Some($crate::store::payments::CallbackContext { plan: Self::plan_at(&row, 21)?, payment, provider }))
             }
 
             async fn payment_by_idempotency(
@@ -344,7 +465,7 @@ macro_rules! impl_payment_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| $crate::store::sql::conflict_or(e, "provider reference"))?;
-                Self::event_tx(&mut tx, id, "prompt_sent", &format!("provider reference {provider_ref}"), now_ms).await?;
+                Self::events_tx(&mut tx, id, &[("prompt_sent", &format!("provider reference {provider_ref}"))], now_ms).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -354,6 +475,7 @@ macro_rules! impl_payment_store {
                 id: $crate::payments::model::PaymentId,
                 state: $crate::payments::model::PaymentState,
                 reason: &str,
+                heard: Option<$crate::store::payments::Heard<'_>>,
                 now_ms: i64,
             ) -> $crate::store::StoreResult<bool> {
                 let mut tx = self.writer().begin().await?;
@@ -368,9 +490,11 @@ macro_rules! impl_payment_store {
                 .execute(&mut *tx)
                 .await?;
                 let changed = done.rows_affected() == 1;
+                let mut events: Vec<(&str, &str)> = heard.iter().map(|h| (h.source, h.detail)).collect();
                 if changed {
-                    Self::event_tx(&mut tx, id, state.as_str(), reason, now_ms).await?;
+                    events.push((state.as_str(), reason));
                 }
+                Self::events_tx(&mut tx, id, &events, now_ms).await?;
                 tx.commit().await?;
                 Ok(changed)
             }
@@ -380,6 +504,7 @@ macro_rules! impl_payment_store {
                 id: $crate::payments::model::PaymentId,
                 receipt: Option<&str>,
                 provision: &$crate::store::payments::Provision,
+                heard: Option<$crate::store::payments::Heard<'_>>,
                 now_ms: i64,
             ) -> $crate::store::StoreResult<$crate::store::payments::PaidOutcome> {
                 use $crate::store::payments::PaidOutcome;
@@ -398,7 +523,13 @@ macro_rules! impl_payment_store {
                     Err(sqlx::Error::Database(db)) if db.is_unique_violation() => return Ok(PaidOutcome::ReceiptReused),
                     Err(e) => return Err(e.into()),
                 };
-                let Some(row) = row else { return Ok(PaidOutcome::AlreadyPaid) };
+                let heard: Vec<(&str, &str)> = heard.iter().map(|h| (h.source, h.detail)).collect();
+                let Some(row) = row else {
+                    // A repeat: what the provider said is still worth keeping.
+                    Self::events_tx(&mut tx, id, &heard, now_ms).await?;
+                    tx.commit().await?;
+                    return Ok(PaidOutcome::AlreadyPaid);
+                };
                 use sqlx::Row;
                 let router: jasiyo_shared::RouterId = $crate::store::sql::parse_uuid("router id", &row.try_get::<String, _>(0)?)?.into();
                 let mac: Option<String> = row.try_get(1)?;
@@ -436,10 +567,11 @@ macro_rules! impl_payment_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| $crate::store::sql::conflict_or(e, "hotspot username"))?;
-                let detail = format!("receipt {}", receipt.unwrap_or("(from status query)"));
-                Self::event_tx(&mut tx, id, "paid", &detail, now_ms).await?;
-                let detail = format!("user {} until {} (command {})", entitlement.username, entitlement.expires_at, upsert_seq.0);
-                Self::event_tx(&mut tx, id, "entitlement_created", &detail, now_ms).await?;
+                let paid = format!("receipt {}", receipt.unwrap_or("(from status query)"));
+                let created = format!("user {} until {} (command {})", entitlement.username, entitlement.expires_at, upsert_seq.0);
+                let mut events = heard;
+                events.extend([("paid", paid.as_str()), ("entitlement_created", created.as_str())]);
+                Self::events_tx(&mut tx, id, &events, now_ms).await?;
                 tx.commit().await?;
                 Ok(PaidOutcome::Provisioned(entitlement))
             }
@@ -475,9 +607,13 @@ macro_rules! impl_payment_store {
                 detail: &str,
                 now_ms: i64,
             ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.writer().begin().await?;
-                Self::event_tx(&mut tx, id, kind, detail, now_ms).await?;
-                tx.commit().await?;
+                sqlx::query("INSERT INTO payment_events (payment_id, at, kind, detail) VALUES ($1, $2, $3, $4)")
+                    .bind(id.to_string())
+                    .bind(now_ms)
+                    .bind(kind)
+                    .bind(detail)
+                    .execute(self.writer())
+                    .await?;
                 Ok(())
             }
 
@@ -557,7 +693,7 @@ macro_rules! impl_payment_store {
                     .await?;
                 let from_text = from.map(|m| m.to_string()).unwrap_or_else(|| "no device".into());
                 let detail = format!("moved from {from_text} to {to} (command {})", upsert_seq.0);
-                Self::event_tx(&mut tx, payment, "entitlement_moved", &detail, now_ms).await?;
+                Self::events_tx(&mut tx, payment, &[("entitlement_moved", &detail)], now_ms).await?;
                 let sql = format!("SELECT {} FROM entitlements WHERE id = $1", $crate::store::sql_payments::ENTITLEMENT_COLUMNS);
                 let row = sqlx::query(&sql).bind(id.to_string()).fetch_one(&mut *tx).await?;
                 let entitlement = Self::entitlement_from_row(&row)?;
@@ -565,8 +701,8 @@ macro_rules! impl_payment_store {
                 Ok(entitlement)
             }
 
-            async fn cached_token(&self, key: &str, valid_until_ms: i64) -> $crate::store::StoreResult<Option<String>> {
-                Ok(sqlx::query_scalar("SELECT token FROM provider_tokens WHERE cache_key = $1 AND expires_at > $2")
+            async fn cached_token(&self, key: &str, valid_until_ms: i64) -> $crate::store::StoreResult<Option<(String, i64)>> {
+                Ok(sqlx::query_as("SELECT token, expires_at FROM provider_tokens WHERE cache_key = $1 AND expires_at > $2")
                     .bind(key)
                     .bind(valid_until_ms)
                     .fetch_optional(&self.pool)

@@ -3,7 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use jasiyo_shared::RouterId;
+use jasiyo_shared::{CommandId, RouterId};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio_util::sync::CancellationToken;
@@ -46,9 +46,34 @@ impl SqliteStore {
         &self.writes
     }
 
-    async fn after_enqueue(_tx: &mut Transaction<'_, Sqlite>, _router: RouterId) -> StoreResult<()> {
-        // Other processes notice new commands by polling `gid` (see `watch_outbox`).
-        Ok(())
+    /// Appends a command to the router's outbox: takes the router's next sequence number
+    /// and inserts the command. Other processes notice it by polling `gid` (see
+    /// `watch_outbox`). `None`: no such router.
+    async fn append_command(
+        tx: &mut Transaction<'_, Sqlite>,
+        router: RouterId,
+        id: CommandId,
+        kind: &str,
+        payload: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<i64>> {
+        let seq: Option<i64> = sqlx::query_scalar("UPDATE routers SET next_seq = next_seq + 1 WHERE id = $1 RETURNING next_seq")
+            .bind(router.to_string())
+            .fetch_optional(&mut **tx)
+            .await?;
+        let Some(seq) = seq else { return Ok(None) };
+        sqlx::query(
+            "INSERT INTO commands (id, router_id, seq, kind, payload, state, created_at) VALUES ($1, $2, $3, $4, $5, 'queued', $6)",
+        )
+        .bind(id.to_string())
+        .bind(router.to_string())
+        .bind(seq)
+        .bind(kind)
+        .bind(payload)
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await?;
+        Ok(Some(seq))
     }
 
     /// Polls for commands with a `gid` above the highest seen. SQLite runs one write

@@ -257,7 +257,7 @@ impl PaymentEmulator {
     /// and returns the oldest one; `None` on timeout.
     pub async fn wait_for_prompt(&self, msisdn: &str, timeout: Duration) -> Option<Prompt> {
         let msisdn = normalise_msisdn(msisdn).unwrap_or_else(|| msisdn.to_string());
-        let find = || self.prompts().into_iter().find(|p| p.msisdn == msisdn && p.state == PromptState::Pending);
+        let find = || self.shared.state().pending_on(&msisdn).map(|r| r.prompt.clone());
         let mut changes = self.changes();
         tokio::time::timeout(timeout, async {
             loop {

@@ -118,6 +118,8 @@ pub(crate) struct Record {
 pub(crate) struct State {
     pub records: Vec<Record>,
     index: HashMap<String, usize>,
+    /// Positions of each phone's records, oldest first (records are never removed).
+    by_msisdn: HashMap<String, Vec<usize>>,
     pub daraja_token: Option<(String, Instant)>,
     receipts: HashSet<String>,
     pub failures: VecDeque<InjectedFailure>,
@@ -142,12 +144,14 @@ impl State {
 
     pub fn add(&mut self, record: Record) {
         self.index.insert(record.prompt.provider_ref.clone(), self.records.len());
+        self.by_msisdn.entry(record.prompt.msisdn.clone()).or_default().push(self.records.len());
         self.records.push(record);
     }
 
-    /// A pending prompt on this number, from any provider: it is one handset.
+    /// The oldest pending prompt on this number, from any provider: it is one handset.
     pub fn pending_on(&self, msisdn: &str) -> Option<&Record> {
-        self.records.iter().find(|r| r.prompt.msisdn == msisdn && r.prompt.state == super::PromptState::Pending)
+        let positions = self.by_msisdn.get(msisdn)?;
+        positions.iter().map(|&i| &self.records[i]).find(|r| r.prompt.state == super::PromptState::Pending)
     }
 
     pub fn next_seq(&mut self) -> u64 {

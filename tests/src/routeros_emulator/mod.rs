@@ -9,7 +9,7 @@
 //!
 //! - [`server`] and [`outbox`]: connections, login, tags, `/cancel`, faults.
 //! - [`menus`], [`users`], [`sessions`], [`system`]: the menus.
-//! - [`query`]: print queries; [`state`]: the tables; [`time`]: time values.
+//! - [`query`]: print queries; [`state`] and [`user_table`]: the tables; [`time`]: time values.
 
 mod login;
 mod menus;
@@ -20,6 +20,7 @@ mod sessions;
 mod state;
 mod system;
 mod time;
+mod user_table;
 mod users;
 
 use std::net::SocketAddr;
@@ -175,7 +176,7 @@ impl RouterOsEmulator {
     pub fn remove_user_by_hand(&self, name: &str) -> bool {
         self.edit(|s| {
             let before = s.users.len();
-            s.users.retain(|u| u.row.name != name);
+            s.users.edit(|rows| rows.retain(|u| u.row.name != name));
             s.users.len() != before
         })
     }

@@ -3,6 +3,7 @@
 //! `to_attributes` gives the `=name=value` pairs a `print` shows.
 
 use super::time;
+use super::user_table::UserTable;
 
 /// One `/ip/hotspot/user` entry as tests see it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,7 +133,7 @@ impl Ids {
 /// Everything the emulated router holds.
 #[derive(Debug, Default)]
 pub(crate) struct RouterState {
-    pub users: Vec<UserRecord>,
+    pub users: UserTable,
     pub user_ids: Ids,
     pub profiles: Vec<Profile>,
     pub profile_ids: Ids,
@@ -173,7 +174,7 @@ impl RouterState {
     }
 
     pub fn user_by_name(&self, name: &str) -> Option<&UserRecord> {
-        self.users.iter().find(|u| u.row.name == name)
+        self.users.by_name(name)
     }
 
     /// Adds a host unless one with that MAC exists (then its address is updated).

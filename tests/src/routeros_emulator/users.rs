@@ -36,7 +36,7 @@ pub(crate) fn user(state: &mut RouterState, verb: &str, request: &Request) -> Op
     Some(match verb {
         "add" => add_user(state, request),
         "set" => set_user(state, request),
-        "remove" => remove(&mut state.users, request, |u| &u.row.id),
+        "remove" => state.users.edit(|rows| remove(rows, request, |u| &u.row.id)),
         "print" => print(matching_by_name(state, request), request),
         _ => return None,
     })
@@ -50,7 +50,10 @@ fn matching_by_name(state: &RouterState, request: &Request) -> Vec<Row> {
         [query] => query.strip_prefix("name=").or_else(|| query.strip_prefix("=name=")),
         _ => None,
     };
-    state.users.iter().filter(|u| by_name.is_none_or(|name| u.row.name == name)).map(UserRecord::to_attributes).collect()
+    match by_name {
+        Some(name) => state.users.by_name(name).map(UserRecord::to_attributes).into_iter().collect(),
+        None => state.users.iter().map(UserRecord::to_attributes).collect(),
+    }
 }
 
 fn all_user_arguments() -> Vec<&'static str> {
@@ -88,24 +91,22 @@ fn set_user(state: &mut RouterState, request: &Request) -> Outcome {
     check_arguments(request, &allowed)?;
     // `numbers` may name a user as well as an id, as on the console.
     let ids = targets(request, |item| {
-        state.users.iter().find(|u| u.row.id == item || u.row.name == item).map(|u| u.row.id.clone())
+        state.users.by_id(item).or_else(|| state.users.by_name(item)).map(|u| u.row.id.clone())
     })?;
     let mut updated = Vec::new();
     for id in &ids {
-        let mut record = state.users.iter().find(|u| &u.row.id == id).cloned().expect("resolved above");
+        let mut record = state.users.by_id(id).cloned().expect("resolved above");
         apply_user_arguments(state, &mut record, request)?;
         if record.row.name.is_empty() {
             return fail(MISSING_NAME);
         }
-        if state.users.iter().any(|u| &u.row.id != id && u.row.name == record.row.name) {
+        if state.users.by_name(&record.row.name).is_some_and(|u| &u.row.id != id) {
             return fail(DUPLICATE_USER);
         }
         updated.push(record);
     }
     for record in updated {
-        if let Some(slot) = state.users.iter_mut().find(|u| u.row.id == record.row.id) {
-            *slot = record;
-        }
+        state.users.replace(record);
     }
     Ok(Output::done())
 }
