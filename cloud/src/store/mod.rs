@@ -3,6 +3,7 @@
 
 mod model;
 pub mod payments;
+mod pg_conns;
 mod postgres;
 mod sql;
 mod sql_payments;

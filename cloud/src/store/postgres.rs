@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use jasiyo_shared::{CommandId, RouterId};
 use sqlx::postgres::{PgListener, PgPoolOptions};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{Postgres, Transaction};
 use tokio_util::sync::CancellationToken;
 
+use super::pg_conns::Conns;
 use super::sql::impl_store;
 use super::sql_payments::impl_payment_store;
 use super::{OutboxSignal, StoreResult};
@@ -18,7 +19,7 @@ const OUTBOX_CHANNEL: &str = "jasiyo_outbox";
 /// A [`super::Store`] in PostgreSQL.
 #[derive(Clone)]
 pub struct PostgresStore {
-    pool: PgPool,
+    pool: Conns,
 }
 
 impl PostgresStore {
@@ -33,11 +34,11 @@ impl PostgresStore {
             .connect(url)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool: Conns::new(pool) })
     }
 
     /// PostgreSQL queues writers itself, without sleeping: one pool serves both.
-    fn writer(&self) -> &PgPool {
+    fn writer(&self) -> &Conns {
         &self.pool
     }
 
@@ -72,7 +73,7 @@ impl PostgresStore {
     /// Listens on the outbox channel. If the listening connection drops, notifications sent
     /// meanwhile are lost, so after a reconnect every session is told to look.
     fn watch_outbox(&self, signal: OutboxSignal, shutdown: CancellationToken) {
-        let pool = self.pool.clone();
+        let pool = self.pool.pool().clone();
         tokio::spawn(async move {
             loop {
                 let mut listener = match PgListener::connect_with(&pool).await {

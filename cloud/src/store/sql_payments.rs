@@ -269,7 +269,7 @@ macro_rules! impl_payment_store {
                 now_ms: i64,
             ) -> $crate::store::StoreResult<$crate::payments::model::Payment> {
                 let id = $crate::payments::model::PaymentId(uuid::Uuid::new_v4());
-                let mut tx = self.writer().begin().await?;
+                // The "initiated" event is written by a trigger in the same statement.
                 let sql = format!(
                     "INSERT INTO payments (id, tenant_id, router_id, plan_id, provider, amount_kes, msisdn, device_mac, device_ip, \
                      client_ip, idempotency_key, callback_token_hash, state, created_at, updated_at) \
@@ -290,14 +290,10 @@ macro_rules! impl_payment_store {
                 .bind(&p.idempotency_key)
                 .bind(&p.callback_token_hash)
                 .bind(now_ms)
-                .fetch_one(&mut *tx)
+                .fetch_one(self.writer())
                 .await
                 .map_err(|e| $crate::store::sql::conflict_or(e, "payment with this idempotency key"))?;
-                let payment = Self::payment_from_row(&row)?;
-                let detail = format!("{} KES from {} via {}", p.amount_kes, p.msisdn, p.provider.as_str());
-                Self::events_tx(&mut tx, id, &[("initiated", &detail)], now_ms).await?;
-                tx.commit().await?;
-                Ok(payment)
+                Self::payment_from_row(&row)
             }
 
             async fn payment(
@@ -452,7 +448,7 @@ macro_rules! impl_payment_store {
                 next_check_ms: i64,
                 now_ms: i64,
             ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.writer().begin().await?;
+                // The "prompt_sent" event is written by a trigger in the same statement.
                 sqlx::query(
                     "UPDATE payments SET provider_ref = $2, secondary_ref = $3, next_check_at = $4, updated_at = $5, \
                      state = CASE WHEN state = 'initiated' THEN 'pending' ELSE state END WHERE id = $1",
@@ -462,11 +458,9 @@ macro_rules! impl_payment_store {
                 .bind(secondary_ref)
                 .bind(next_check_ms)
                 .bind(now_ms)
-                .execute(&mut *tx)
+                .execute(self.writer())
                 .await
                 .map_err(|e| $crate::store::sql::conflict_or(e, "provider reference"))?;
-                Self::events_tx(&mut tx, id, &[("prompt_sent", &format!("provider reference {provider_ref}"))], now_ms).await?;
-                tx.commit().await?;
                 Ok(())
             }
 
@@ -533,6 +527,13 @@ macro_rules! impl_payment_store {
                 use sqlx::Row;
                 let router: jasiyo_shared::RouterId = $crate::store::sql::parse_uuid("router id", &row.try_get::<String, _>(0)?)?.into();
                 let mac: Option<String> = row.try_get(1)?;
+                // The timeline first: enqueueing locks the router's sequence counter until
+                // commit, so as little as possible comes after it.
+                let paid = format!("receipt {}", receipt.unwrap_or("(from status query)"));
+                let created = format!("user {} until {}", provision.username, provision.expires_at);
+                let mut events = heard;
+                events.extend([("paid", paid.as_str()), ("entitlement_created", created.as_str())]);
+                Self::events_tx(&mut tx, id, &events, now_ms).await?;
                 let (upsert_seq, _) = Self::enqueue_tx(&mut tx, router, &provision.upsert, now_ms).await?;
                 let login_seq = match &provision.login {
                     Some(login) => Some(Self::enqueue_tx(&mut tx, router, login, now_ms).await?.0),
@@ -567,11 +568,6 @@ macro_rules! impl_payment_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| $crate::store::sql::conflict_or(e, "hotspot username"))?;
-                let paid = format!("receipt {}", receipt.unwrap_or("(from status query)"));
-                let created = format!("user {} until {} (command {})", entitlement.username, entitlement.expires_at, upsert_seq.0);
-                let mut events = heard;
-                events.extend([("paid", paid.as_str()), ("entitlement_created", created.as_str())]);
-                Self::events_tx(&mut tx, id, &events, now_ms).await?;
                 tx.commit().await?;
                 Ok(PaidOutcome::Provisioned(entitlement))
             }

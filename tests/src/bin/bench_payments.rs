@@ -40,6 +40,10 @@ struct Args {
     /// Seconds of the latency run.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Routers the customers are spread over, each with its own agent and emulated router
+    /// (one router serialises its payments' commands on its sequence counter).
+    #[arg(long, default_value_t = 1)]
+    routers: usize,
     /// `sqlite`, `postgres` or `both`.
     #[arg(long, default_value = "both")]
     backend: String,
@@ -50,16 +54,21 @@ struct Args {
 
 struct Bench {
     base: String,
-    router_id: String,
+    routers: Vec<BenchRouter>,
     plan_id: String,
     http: reqwest::Client,
     pay: PaymentEmulator,
-    router: RouterOsEmulator,
     _shutdown: tokio_util::sync::DropGuard,
     _dir: tempfile::TempDir,
 }
 
-async fn setup(database_url: Option<String>) -> anyhow::Result<Bench> {
+/// A registered router with its agent running against an emulated RouterOS.
+struct BenchRouter {
+    id: String,
+    emulator: RouterOsEmulator,
+}
+
+async fn setup(database_url: Option<String>, routers: usize) -> anyhow::Result<Bench> {
     let dir = tempfile::TempDir::new()?;
     let store = connect(database_url.as_deref(), dir.path()).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -72,8 +81,6 @@ async fn setup(database_url: Option<String>) -> anyhow::Result<Bench> {
     tokio::spawn(app.run(shutdown.clone()));
 
     let tenant = store.create_tenant("bench", now_ms()).await?;
-    let token = AgentToken::generate();
-    let router = store.create_router(tenant.id, "bench", &token.hash(), now_ms()).await?;
     let plan = NewPlan { name: "1 hour".into(), price_kes: 10, duration_secs: 3600, data_mb: None, rate_limit: None, profile: None };
     let plan = store.create_plan(tenant.id, &plan, now_ms()).await?;
     let pay = PaymentEmulator::start(EmulatorAccounts::default()).await;
@@ -88,34 +95,39 @@ async fn setup(database_url: Option<String>) -> anyhow::Result<Bench> {
     };
     store.set_provider(tenant.id, ProviderKind::Daraja, &service.seal(&config)?, &AgentToken::generate().hash(), now_ms()).await?;
 
-    let emulator = RouterOsEmulator::start(EmulatorConfig::default()).await;
-    let agent_config = AgentConfig {
-        cloud_url: format!("ws://{addr}"),
-        router_id: router.id,
-        token: Token::new(token.expose().to_string()),
-        data_dir: dir.path().join("agent"),
-        ca_file: None,
-        reconnect: ReconnectPolicy::fast_for_tests(),
-        status_interval: Duration::from_secs(60),
-    };
-    let routeros = RouterOsConfig {
-        addr: emulator.addr().to_string(),
-        username: "admin".into(),
-        password: jasiyo_shared::command::Password("secret".into()),
-        tls: None,
-        timeout: Duration::from_secs(5),
-    };
-    let agent = Agent::open_routeros(agent_config, routeros, EdgeConfig::default())?;
-    let mut state = agent.link_state();
-    tokio::spawn(agent.run(shutdown.clone()));
-    tokio::time::timeout(Duration::from_secs(10), state.wait_for(|s| *s == jasiyo_agent::LinkState::Connected)).await??;
+    let mut bench_routers = Vec::new();
+    for n in 0..routers {
+        let token = AgentToken::generate();
+        let router = store.create_router(tenant.id, &format!("bench{n}"), &token.hash(), now_ms()).await?;
+        let emulator = RouterOsEmulator::start(EmulatorConfig::default()).await;
+        let agent_config = AgentConfig {
+            cloud_url: format!("ws://{addr}"),
+            router_id: router.id,
+            token: Token::new(token.expose().to_string()),
+            data_dir: dir.path().join(format!("agent{n}")),
+            ca_file: None,
+            reconnect: ReconnectPolicy::fast_for_tests(),
+            status_interval: Duration::from_secs(60),
+        };
+        let routeros = RouterOsConfig {
+            addr: emulator.addr().to_string(),
+            username: "admin".into(),
+            password: jasiyo_shared::command::Password("secret".into()),
+            tls: None,
+            timeout: Duration::from_secs(5),
+        };
+        let agent = Agent::open_routeros(agent_config, routeros, EdgeConfig::default())?;
+        let mut state = agent.link_state();
+        tokio::spawn(agent.run(shutdown.clone()));
+        tokio::time::timeout(Duration::from_secs(10), state.wait_for(|s| *s == jasiyo_agent::LinkState::Connected)).await??;
+        bench_routers.push(BenchRouter { id: router.id.to_string(), emulator });
+    }
     Ok(Bench {
         base: format!("http://{addr}"),
-        router_id: router.id.to_string(),
+        routers: bench_routers,
         plan_id: plan.id.to_string(),
         http: reqwest::Client::new(),
         pay,
-        router: emulator,
         _shutdown: shutdown.drop_guard(),
         _dir: dir,
     })
@@ -126,8 +138,9 @@ impl Bench {
     async fn customer(&self, n: usize) -> anyhow::Result<Duration> {
         let phone = format!("07{:08}", n % 100_000_000);
         let mac = format!("02:00:{:02X}:{:02X}:{:02X}:{:02X}", (n >> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
+        let router = &self.routers[n % self.routers.len()];
         let body = json!({ "plan_id": self.plan_id, "phone": phone, "mac": mac, "idempotency_key": format!("bench-{n}") });
-        let response = self.http.post(format!("{}/api/portal/{}/payments", self.base, self.router_id)).json(&body).send().await?;
+        let response = self.http.post(format!("{}/api/portal/{}/payments", self.base, router.id)).json(&body).send().await?;
         let view: Value = response.json().await?;
         let id = view["id"].as_str().with_context(|| format!("initiate refused: {view}"))?.to_string();
         let msisdn = format!("2547{}", &phone[2..]);
@@ -136,9 +149,9 @@ impl Bench {
         self.pay.resolve(&prompt.provider_ref, Resolution::Approve, Delivery::Normal).await?;
         let view: Value = self.http.get(format!("{}/api/portal/payments/{id}", self.base)).send().await?.json().await?;
         let username = view["login"]["username"].as_str().with_context(|| format!("not paid: {view}"))?.to_string();
-        let mut changes = self.router.changes();
+        let mut changes = router.emulator.changes();
         let wait = async {
-            while self.router.user(&username).is_none() {
+            while router.emulator.user(&username).is_none() {
                 changes.changed().await.ok();
             }
         };
@@ -156,7 +169,7 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 async fn run(label: &str, database_url: Option<String>, args: &Args) -> anyhow::Result<()> {
-    let bench = Arc::new(setup(database_url).await?);
+    let bench = Arc::new(setup(database_url, args.routers.max(1)).await?);
     // Throughput: `concurrency` customers at a time.
     let started = Instant::now();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -203,9 +216,12 @@ async fn run(label: &str, database_url: Option<String>, args: &Args) -> anyhow::
         }
     }
     latencies.sort();
-    let users = bench.router.users().len();
+    let users: usize = bench.routers.iter().map(|r| r.emulator.users().len()).sum();
     println!("{label}:");
-    println!("  throughput: {throughput:>7.0} payments/s ({} payments, {} at a time)   target >= 500/s on PostgreSQL", args.payments, args.concurrency);
+    println!(
+        "  throughput: {throughput:>7.0} payments/s ({} payments, {} at a time, {} router(s))   target >= 500/s on PostgreSQL",
+        args.payments, args.concurrency, bench.routers.len()
+    );
     println!(
         "  callback -> user on router at {} payments/s: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms   target p99 < 50 ms",
         args.rate,
