@@ -60,6 +60,18 @@ pub(super) fn conflict_or(err: sqlx::Error, what: impl Into<String>) -> StoreErr
     }
 }
 
+/// The entitlement column that records the sequence number of a command enqueued for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum SeqColumn {
+    /// The command creating the user.
+    Command,
+    /// The command logging the device in.
+    Login,
+}
+
+/// An entitlement to point at the command being enqueued (set in the enqueueing statement).
+pub(super) type Link = Option<(uuid::Uuid, SeqColumn)>;
+
 /// Implements [`super::Store`] for `$store`, whose field `pool` is a `sqlx::Pool<$db>`.
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
@@ -72,9 +84,22 @@ macro_rules! impl_store {
                 command: &jasiyo_shared::Command,
                 now_ms: i64,
             ) -> $crate::store::StoreResult<(jasiyo_shared::Seq, jasiyo_shared::CommandId)> {
+                Self::enqueue_linked_tx(tx, router, command, None, now_ms).await
+            }
+
+            /// [`Self::enqueue_tx`], also recording the command's sequence number on an
+            /// entitlement. The router's sequence counter stays locked until the transaction
+            /// ends, so callers enqueue last.
+            async fn enqueue_linked_tx(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                router: jasiyo_shared::RouterId,
+                command: &jasiyo_shared::Command,
+                link: $crate::store::sql::Link,
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<(jasiyo_shared::Seq, jasiyo_shared::CommandId)> {
                 let id = jasiyo_shared::CommandId::new();
                 let payload = $crate::store::sql::command_json(command);
-                let seq = Self::append_command(tx, router, id, command.kind(), &payload, now_ms).await?;
+                let seq = Self::append_command(tx, router, id, command.kind(), &payload, link, now_ms).await?;
                 let seq = seq.ok_or_else(|| $crate::store::StoreError::NotFound(format!("router {router}")))?;
                 Ok((jasiyo_shared::Seq(seq as u64), id))
             }

@@ -534,13 +534,34 @@ macro_rules! impl_payment_store {
                 let mut events = heard;
                 events.extend([("paid", paid.as_str()), ("entitlement_created", created.as_str())]);
                 Self::events_tx(&mut tx, id, &events, now_ms).await?;
-                let (upsert_seq, _) = Self::enqueue_tx(&mut tx, router, &provision.upsert, now_ms).await?;
+                // The entitlement before its commands (their sequence numbers are filled in
+                // as they are enqueued): a username taken on this router fails here, before
+                // the router's sequence counter is locked.
+                let entitlement_id = uuid::Uuid::new_v4();
+                sqlx::query(
+                    "INSERT INTO entitlements (id, payment_id, router_id, username, password, device_mac, expires_at, command_seq, login_seq, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 0, NULL, $8)",
+                )
+                .bind(entitlement_id.to_string())
+                .bind(id.to_string())
+                .bind(router.to_string())
+                .bind(&provision.username)
+                .bind(&provision.password)
+                .bind(mac.as_deref())
+                .bind(provision.expires_at)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| $crate::store::sql::conflict_or(e, "hotspot username"))?;
+                use $crate::store::sql::SeqColumn;
+                let link = |column| Some((entitlement_id, column));
+                let (upsert_seq, _) = Self::enqueue_linked_tx(&mut tx, router, &provision.upsert, link(SeqColumn::Command), now_ms).await?;
                 let login_seq = match &provision.login {
-                    Some(login) => Some(Self::enqueue_tx(&mut tx, router, login, now_ms).await?.0),
+                    Some(login) => Some(Self::enqueue_linked_tx(&mut tx, router, login, link(SeqColumn::Login), now_ms).await?.0),
                     None => None,
                 };
                 let entitlement = $crate::payments::model::Entitlement {
-                    id: uuid::Uuid::new_v4(),
+                    id: entitlement_id,
                     payment_id: id,
                     router_id: router,
                     username: provision.username.clone(),
@@ -551,23 +572,6 @@ macro_rules! impl_payment_store {
                     login_seq: login_seq.map(|s| s.0),
                     created_at: now_ms,
                 };
-                sqlx::query(
-                    "INSERT INTO entitlements (id, payment_id, router_id, username, password, device_mac, expires_at, command_seq, login_seq, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                )
-                .bind(entitlement.id.to_string())
-                .bind(id.to_string())
-                .bind(router.to_string())
-                .bind(&entitlement.username)
-                .bind(&entitlement.password)
-                .bind(mac)
-                .bind(entitlement.expires_at)
-                .bind(upsert_seq.as_i64())
-                .bind(login_seq.map(|s| s.as_i64()))
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| $crate::store::sql::conflict_or(e, "hotspot username"))?;
                 tx.commit().await?;
                 Ok(PaidOutcome::Provisioned(entitlement))
             }

@@ -8,7 +8,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio_util::sync::CancellationToken;
 
-use super::sql::impl_store;
+use super::sql::{Link, SeqColumn, impl_store};
 use super::sql_payments::impl_payment_store;
 use super::{OutboxSignal, StoreResult};
 
@@ -46,15 +46,16 @@ impl SqliteStore {
         &self.writes
     }
 
-    /// Appends a command to the router's outbox: takes the router's next sequence number
-    /// and inserts the command. Other processes notice it by polling `gid` (see
-    /// `watch_outbox`). `None`: no such router.
+    /// Appends a command to the router's outbox: takes the router's next sequence number,
+    /// inserts the command and points `link`'s entitlement at it. Other processes notice it
+    /// by polling `gid` (see `watch_outbox`). `None`: no such router.
     async fn append_command(
         tx: &mut Transaction<'_, Sqlite>,
         router: RouterId,
         id: CommandId,
         kind: &str,
         payload: &str,
+        link: Link,
         now_ms: i64,
     ) -> StoreResult<Option<i64>> {
         let seq: Option<i64> = sqlx::query_scalar("UPDATE routers SET next_seq = next_seq + 1 WHERE id = $1 RETURNING next_seq")
@@ -73,6 +74,13 @@ impl SqliteStore {
         .bind(now_ms)
         .execute(&mut **tx)
         .await?;
+        if let Some((entitlement, column)) = link {
+            let sql = match column {
+                SeqColumn::Command => "UPDATE entitlements SET command_seq = $1 WHERE id = $2",
+                SeqColumn::Login => "UPDATE entitlements SET login_seq = $1 WHERE id = $2",
+            };
+            sqlx::query(sql).bind(seq).bind(entitlement.to_string()).execute(&mut **tx).await?;
+        }
         Ok(Some(seq))
     }
 
