@@ -10,12 +10,12 @@ use jasiyo_shared::{MacAddress, RouterId};
 use serde::Serialize;
 
 use super::limits::{LimitConfig, LimitHit, RateLimits};
-use super::model::{NewPayment, Payment, PaymentId, PaymentState, PlanId};
+use super::model::{NewPayment, Payment, PaymentId, PaymentState};
 use super::phone::{Msisdn, PhoneError};
 use super::sealer::Sealer;
 use crate::hub::Hub;
 use crate::providers::{self, HttpSettings, Provider, ProviderConfig, ProviderError, PushRequest, TokenCache};
-use crate::store::payments::PaymentProgress;
+use crate::store::payments::{PaymentProgress, PortalQuery};
 use crate::store::{CommandState, Store, StoreError, TenantId, now_ms};
 use crate::token::{AgentToken, hash_token};
 
@@ -243,16 +243,10 @@ impl Payments {
 
     /// Starts a payment: checks everything, records it, sends the STK push.
     pub async fn initiate(&self, router_id: RouterId, request: InitiateRequest) -> Result<PaymentView, PortalError> {
-        let plan_id: Option<PlanId> = request.plan_id.parse().ok();
-        let context = self.store.portal_context(router_id, plan_id).await?.filter(|c| !c.revoked).ok_or(PortalError::RouterNotFound)?;
         let key = request.idempotency_key.trim();
         if key.is_empty() || key.len() > 100 {
             return Err(PortalError::BadRequest("missing or overlong idempotency key".into()));
         }
-        if let Some(existing) = self.store.payment_by_idempotency(router_id, key).await? {
-            return self.view(existing.id).await.map(|v| v.expect("it exists"));
-        }
-        let plan = context.plan.filter(|p| p.active).ok_or(PortalError::PlanNotFound)?;
         let msisdn = Msisdn::parse(&request.phone)?;
         let mac: Option<MacAddress> = request
             .mac
@@ -267,10 +261,23 @@ impl Payments {
             .map(|i| i.parse().map_err(|_| PortalError::BadRequest("the device address (IP) is not valid".into())))
             .transpose()?;
         let now = now_ms();
-        let in_flight_since = now - self.config.give_up_after.as_millis() as i64;
         let mac_text = mac.map(|m| m.to_string());
-        if let Some(open) = self.store.open_payment_for(msisdn.as_str(), router_id, mac_text.as_deref(), in_flight_since).await? {
-            return Err(PortalError::InFlight(open.id));
+        let query = PortalQuery {
+            router: router_id,
+            plan: request.plan_id.parse().ok(),
+            idempotency_key: key,
+            msisdn: msisdn.as_str(),
+            mac: mac_text.as_deref(),
+            in_flight_since_ms: now - self.config.give_up_after.as_millis() as i64,
+        };
+        let context = self.store.portal_context(query).await?.filter(|c| !c.revoked).ok_or(PortalError::RouterNotFound)?;
+        if let Some(existing) = context.existing {
+            // A retried request: the payment it started.
+            return self.view(existing).await.map(|v| v.expect("it exists"));
+        }
+        let plan = context.plan.filter(|p| p.active).ok_or(PortalError::PlanNotFound)?;
+        if let Some(open) = context.in_flight {
+            return Err(PortalError::InFlight(open));
         }
         self.limits.check(msisdn.as_str(), mac_text.as_deref(), request.client_ip.as_deref()).map_err(PortalError::RateLimited)?;
         let stored = context.provider.ok_or(PortalError::NoProvider)?;

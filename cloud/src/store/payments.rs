@@ -59,6 +59,23 @@ pub struct PaymentProgress {
     pub command: Option<CommandState>,
 }
 
+/// What the portal asks about before starting a payment.
+#[derive(Clone, Copy, Debug)]
+pub struct PortalQuery<'a> {
+    /// The router.
+    pub router: RouterId,
+    /// The plan chosen (`None`: not a plan id at all).
+    pub plan: Option<PlanId>,
+    /// The portal's idempotency key.
+    pub idempotency_key: &'a str,
+    /// The phone, normalised.
+    pub msisdn: &'a str,
+    /// The device's MAC, normalised.
+    pub mac: Option<&'a str>,
+    /// Payments created before this are no longer in flight.
+    pub in_flight_since_ms: i64,
+}
+
 /// What starting a payment on a router needs, read in one query.
 #[derive(Clone, Debug)]
 pub struct PortalContext {
@@ -72,6 +89,10 @@ pub struct PortalContext {
     pub plan: Option<Plan>,
     /// The owner's provider settings.
     pub provider: Option<StoredProvider>,
+    /// The payment this idempotency key already started on this router.
+    pub existing: Option<PaymentId>,
+    /// The newest payment in flight for this phone, or for this device on this router.
+    pub in_flight: Option<PaymentId>,
 }
 
 /// What settling a callback needs, read in one query.
@@ -124,17 +145,15 @@ pub trait PaymentStore: Send + Sync {
     async fn payment_by_callback_token(&self, token_hash: &str) -> StoreResult<Option<Payment>>;
     /// A payment with its entitlement and the state of the command creating the user.
     async fn payment_progress(&self, id: PaymentId) -> StoreResult<Option<PaymentProgress>>;
-    /// The router (even revoked), the plan if it is the router owner's, and the owner's
-    /// provider settings.
-    async fn portal_context(&self, router: RouterId, plan: Option<PlanId>) -> StoreResult<Option<PortalContext>>;
+    /// The router (even revoked), the plan if it is the router owner's, the owner's provider
+    /// settings, the payment the idempotency key already started and any payment in flight
+    /// for the phone or device; `None` when there is no such router.
+    async fn portal_context(&self, query: PortalQuery<'_>) -> StoreResult<Option<PortalContext>>;
     /// The payment whose callback URL carries the token with this hash, with its plan and
     /// provider settings.
     async fn callback_context(&self, token_hash: &str) -> StoreResult<Option<CallbackContext>>;
     /// The payment with this provider reference.
     async fn payment_by_provider_ref(&self, provider: ProviderKind, provider_ref: &str) -> StoreResult<Option<Payment>>;
-    /// An open payment (prompt in flight) created since `since_ms` for this phone, or for
-    /// this device on this router.
-    async fn open_payment_for(&self, msisdn: &str, router: RouterId, mac: Option<&str>, since_ms: i64) -> StoreResult<Option<Payment>>;
     /// A router's payments, newest first.
     async fn list_payments(&self, router: RouterId, limit: u32) -> StoreResult<Vec<Payment>>;
 

@@ -113,22 +113,6 @@ macro_rules! impl_payment_store {
                 row.as_ref().map(Self::payment_from_row).transpose()
             }
 
-            /// Like `payment_where`, with a time bound as `$1` and text binds after it.
-            async fn payment_where_at(
-                &self,
-                clause: &str,
-                since_ms: i64,
-                binds: &[String],
-            ) -> $crate::store::StoreResult<Option<$crate::payments::model::Payment>> {
-                let sql = format!("SELECT {} FROM payments WHERE {clause}", $crate::store::sql_payments::PAYMENT_COLUMNS);
-                let mut query = sqlx::query(&sql).bind(since_ms);
-                for bind in binds {
-                    query = query.bind(bind.clone());
-                }
-                let row = query.fetch_optional(&self.pool).await?;
-                row.as_ref().map(Self::payment_from_row).transpose()
-            }
-
             /// Appends events to a payment's timeline inside `tx`, in one statement.
             async fn events_tx(
                 tx: &mut sqlx::Transaction<'_, $db>,
@@ -331,14 +315,20 @@ macro_rules! impl_payment_store {
 
             async fn portal_context(
                 &self,
-                router: jasiyo_shared::RouterId,
-                plan: Option<$crate::payments::model::PlanId>,
+                q: $crate::store::payments::PortalQuery<'_>,
             ) -> $crate::store::StoreResult<Option<$crate::store::payments::PortalContext>> {
                 use sqlx::Row;
                 use $crate::store::sql_payments::{PLAN_COLUMNS, qualified};
+                // The in-flight lookups each have their own index (an OR across them would
+                // scan the table).
                 static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+                    let open = "state IN ('initiated', 'pending') AND created_at >= $6 ORDER BY created_at DESC LIMIT 1";
                     format!(
-                        "SELECT r.tenant_id, r.name, r.revoked_at, {}, c.kind, c.sealed FROM routers r \
+                        "SELECT r.tenant_id, r.name, r.revoked_at, {}, c.kind, c.sealed, \
+                         (SELECT id FROM payments WHERE router_id = $1 AND idempotency_key = $3), \
+                         (SELECT id FROM payments WHERE msisdn = $4 AND {open}), \
+                         (SELECT id FROM payments WHERE device_mac = $5 AND router_id = $1 AND {open}) \
+                         FROM routers r \
                          LEFT JOIN plans pl ON pl.id = $2 AND pl.tenant_id = r.tenant_id \
                          LEFT JOIN provider_configs c ON c.tenant_id = r.tenant_id \
                          WHERE r.id = $1",
@@ -346,11 +336,19 @@ macro_rules! impl_payment_store {
                     )
                 });
                 let row = sqlx::query(&SQL)
-                    .bind(router.to_string())
-                    .bind(plan.map(|p| p.to_string()))
+                    .bind(q.router.to_string())
+                    .bind(q.plan.map(|p| p.to_string()))
+                    .bind(q.idempotency_key)
+                    .bind(q.msisdn)
+                    .bind(q.mac)
+                    .bind(q.in_flight_since_ms)
                     .fetch_optional(&self.pool)
                     .await?;
                 let Some(row) = row else { return Ok(None) };
+                let id_at = |i: usize| -> $crate::store::StoreResult<Option<$crate::payments::model::PaymentId>> {
+                    let id: Option<String> = row.try_get(i)?;
+                    id.map(|id| Ok($crate::payments::model::PaymentId($crate::store::sql::parse_uuid("payment id", &id)?))).transpose()
+                };
                 let tenant_id = $crate::store::TenantId($crate::store::sql::parse_uuid("tenant id", &row.try_get::<String, _>(0)?)?);
                 let plan = match row.try_get::<Option<String>, _>(3)? {
                     Some(_) => Some(Self::plan_at(&row, 3)?),
@@ -362,6 +360,8 @@ macro_rules! impl_payment_store {
                     revoked: row.try_get::<Option<i64>, _>(2)?.is_some(),
                     plan,
                     provider: Self::provider_at(&row, 13, tenant_id)?,
+                    existing: id_at(15)?,
+                    in_flight: id_at(16)?.or(id_at(17)?),
                 }))
             }
 
@@ -407,24 +407,6 @@ macro_rules! impl_payment_store {
                 provider_ref: &str,
             ) -> $crate::store::StoreResult<Option<$crate::payments::model::Payment>> {
                 self.payment_where("provider = $1 AND provider_ref = $2", &[provider.as_str().to_string(), provider_ref.to_string()]).await
-            }
-
-            async fn open_payment_for(
-                &self,
-                msisdn: &str,
-                router: jasiyo_shared::RouterId,
-                mac: Option<&str>,
-                since_ms: i64,
-            ) -> $crate::store::StoreResult<Option<$crate::payments::model::Payment>> {
-                // Two lookups, each on its own index (an OR across them would scan the table).
-                let open = "state IN ('initiated', 'pending') AND created_at >= $1";
-                let by_phone = format!("msisdn = $2 AND {open} ORDER BY created_at DESC LIMIT 1");
-                if let Some(payment) = self.payment_where_at(&by_phone, since_ms, &[msisdn.to_string()]).await? {
-                    return Ok(Some(payment));
-                }
-                let Some(mac) = mac else { return Ok(None) };
-                let by_device = format!("router_id = $2 AND device_mac = $3 AND {open} ORDER BY created_at DESC LIMIT 1");
-                self.payment_where_at(&by_device, since_ms, &[router.to_string(), mac.to_string()]).await
             }
 
             async fn list_payments(
