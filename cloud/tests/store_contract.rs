@@ -106,7 +106,7 @@ async fn open_commands_and_their_lifecycle(store: Arc<dyn Store>) {
     assert_eq!(store.open_commands(r, None, 2).await.unwrap().len(), 2);
 
     store.mark_delivered(r, &[Seq(1), Seq(2)], 200).await.unwrap();
-    store.mark_received(r, Seq(1), 210).await.unwrap();
+    store.mark_received(r, &[Seq(1)], 210).await.unwrap();
     // Delivering again does not move a received command back.
     store.mark_delivered(r, &[Seq(1)], 220).await.unwrap();
     let list = store.list_commands(r, 10).await.unwrap();
@@ -123,7 +123,7 @@ async fn open_commands_and_their_lifecycle(store: Arc<dyn Store>) {
     assert_eq!(store.record_result(r, Seq(3), &failed, 302).await.unwrap(), ResultRecorded::New);
     assert_eq!(store.record_result(r, Seq(99), &applied, 303).await.unwrap(), ResultRecorded::UnknownCommand);
     // A late "received" does not undo a result.
-    store.mark_received(r, Seq(3), 304).await.unwrap();
+    store.mark_received(r, &[Seq(3)], 304).await.unwrap();
 
     let list = store.list_commands(r, 10).await.unwrap();
     let get = |seq: u64| list.iter().find(|c| c.seq == Seq(seq)).unwrap().clone();

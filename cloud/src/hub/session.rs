@@ -11,12 +11,16 @@ use jasiyo_shared::{
     AgentMessage, CloudMessage, Delivery, Hello, Outcome, PROTOCOL_VERSION, RejectReason, RouterId, Seq, Welcome, decode,
     encode,
 };
+use futures_util::FutureExt;
 use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::registry::Registration;
 use super::{Hub, HubEvent};
 use crate::store::{ResultRecorded, StoreError, now_ms};
+
+/// Frames handled together at most.
+const MAX_BATCH: usize = 256;
 
 /// Why a session ended.
 #[derive(Debug, thiserror::Error)]
@@ -150,7 +154,24 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// Handles a frame and every frame already waiting behind it, so that acknowledgements
+    /// arriving together are recorded together (one statement for all the `Received`s).
     async fn on_frame(&mut self, frame: Option<Result<Message, axum::Error>>) -> Result<(), End> {
+        let mut messages = Vec::new();
+        if let Some(message) = self.read_frame(frame)? {
+            messages.push(message);
+        }
+        while messages.len() < MAX_BATCH {
+            // A frame already buffered; `recv` is cancel-safe, so a pending one stays queued.
+            let Some(frame) = self.socket.recv().now_or_never() else { break };
+            if let Some(message) = self.read_frame(frame)? {
+                messages.push(message);
+            }
+        }
+        self.on_messages(messages).await
+    }
+
+    fn read_frame(&mut self, frame: Option<Result<Message, axum::Error>>) -> Result<Option<AgentMessage>, End> {
         let frame = match frame {
             None | Some(Ok(Message::Close(_))) => return Err(End::Closed),
             Some(Err(error)) => return Err(End::Link(error.to_string())),
@@ -158,13 +179,35 @@ impl<'a> Session<'a> {
             // WebSocket-level pings are answered by the library; they still prove liveness.
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
                 self.last_heard = Instant::now();
-                return Ok(());
+                return Ok(None);
             }
             Some(Ok(Message::Text(_))) => return Err(End::Protocol("text frame".into())),
         };
         self.last_heard = Instant::now();
-        let message = decode::<AgentMessage>(&frame).map_err(|e| End::Protocol(e.to_string()))?;
-        self.on_message(message).await
+        decode::<AgentMessage>(&frame).map(Some).map_err(|e| End::Protocol(e.to_string()))
+    }
+
+    async fn on_messages(&mut self, messages: Vec<AgentMessage>) -> Result<(), End> {
+        // A result implies receipt: only commands without one in this batch are marked.
+        let finished: BTreeSet<Seq> =
+            messages.iter().filter_map(|m| if let AgentMessage::Result { seq, .. } = m { Some(*seq) } else { None }).collect();
+        let received: Vec<Seq> = messages
+            .iter()
+            .filter_map(|m| if let AgentMessage::Received { seq } = m { Some(*seq) } else { None })
+            .filter(|seq| !finished.contains(seq))
+            .collect();
+        let store = self.hub.store.clone();
+        store.mark_received(self.router, &received, now_ms()).await?;
+        let window_was_full = self.in_flight.len() as u32 >= self.hub.config.window;
+        for message in messages {
+            self.on_message(message).await?;
+        }
+        // Freed room in a full window may let queued commands go; otherwise any new
+        // command arrives with a wake.
+        if window_was_full {
+            self.top_up().await?;
+        }
+        Ok(())
     }
 
     async fn on_message(&mut self, message: AgentMessage) -> Result<(), End> {
@@ -172,10 +215,9 @@ impl<'a> Session<'a> {
         match message {
             AgentMessage::Hello(_) => return Err(End::Protocol("second hello".into())),
             AgentMessage::Received { seq } => {
-                store.mark_received(self.router, seq, now_ms()).await?;
+                // Recorded with the rest of its batch (see `on_messages`).
                 self.in_flight.remove(&seq);
                 self.hub.emit(HubEvent::Received(self.router, seq));
-                self.top_up().await?;
             }
             AgentMessage::Result { seq, outcome } => self.on_result(seq, outcome).await?,
             AgentMessage::Ping { nonce } => self.send(&CloudMessage::Pong { nonce }).await?,

@@ -79,8 +79,8 @@ pub trait Store: payments::PaymentStore + Send + Sync + 'static {
     async fn open_commands(&self, router: RouterId, after: Option<Seq>, limit: u32) -> StoreResult<Vec<StoredCommand>>;
     /// Marks commands as sent to the agent (unless they are further along already).
     async fn mark_delivered(&self, router: RouterId, seqs: &[Seq], now_ms: i64) -> StoreResult<()>;
-    /// Marks a command as durable in the agent's journal (unless it is further along).
-    async fn mark_received(&self, router: RouterId, seq: Seq, now_ms: i64) -> StoreResult<()>;
+    /// Marks commands as durable in the agent's journal (unless they are further along).
+    async fn mark_received(&self, router: RouterId, seqs: &[Seq], now_ms: i64) -> StoreResult<()>;
     /// Stores a command's final outcome, once.
     async fn record_result(&self, router: RouterId, seq: Seq, outcome: &Outcome, now_ms: i64) -> StoreResult<ResultRecorded>;
     /// The state of one command.

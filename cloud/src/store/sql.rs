@@ -359,18 +359,21 @@ macro_rules! impl_store {
             async fn mark_received(
                 &self,
                 router: jasiyo_shared::RouterId,
-                seq: jasiyo_shared::Seq,
+                seqs: &[jasiyo_shared::Seq],
                 now_ms: i64,
             ) -> $crate::store::StoreResult<()> {
-                sqlx::query(
-                    "UPDATE commands SET state = 'received', received_at = $3 \
-                     WHERE router_id = $1 AND seq = $2 AND state IN ('queued', 'delivered')",
-                )
-                .bind(router.to_string())
-                .bind(seq.as_i64())
-                .bind(now_ms)
-                .execute(self.writer())
-                .await?;
+                if seqs.is_empty() {
+                    return Ok(());
+                }
+                let mut query = sqlx::QueryBuilder::<$db>::new("UPDATE commands SET state = 'received', received_at = ");
+                query.push_bind(now_ms).push(" WHERE router_id = ");
+                query.push_bind(router.to_string()).push(" AND state IN ('queued', 'delivered') AND seq IN (");
+                let mut list = query.separated(", ");
+                for seq in seqs {
+                    list.push_bind(seq.as_i64());
+                }
+                query.push(")");
+                query.build().execute(self.writer()).await?;
                 Ok(())
             }
 
