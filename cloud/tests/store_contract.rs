@@ -212,6 +212,89 @@ async fn reports_are_stored_once(store: Arc<dyn Store>) {
     assert_eq!(events[1].received_at, 1_000);
 }
 
+/// A payment paid: state, timeline, entitlement and commands together, exactly once; a
+/// receipt already used and a username already taken change nothing.
+async fn a_paid_payment_is_provisioned_once(store: Arc<dyn Store>) {
+    use jasiyo_cloud::payments::model::{NewPayment, NewPlan, PaymentState};
+    use jasiyo_cloud::providers::ProviderKind;
+    use jasiyo_cloud::store::payments::{Heard, PaidOutcome, Provision};
+    use jasiyo_shared::command::Password;
+    use jasiyo_shared::{HotspotUser, MacAddress};
+
+    let tenant = store.create_tenant("t", 1).await.unwrap();
+    let r = router_for(&*store, tenant.id, "r").await;
+    let plan = NewPlan { name: "1h".into(), price_kes: 10, duration_secs: 3600, data_mb: None, rate_limit: None, profile: None };
+    let plan = store.create_plan(tenant.id, &plan, 1).await.unwrap();
+    let mac: MacAddress = "02:00:00:00:00:01".parse().unwrap();
+    let new = |key: &str| NewPayment {
+        tenant_id: tenant.id,
+        router_id: r,
+        plan_id: plan.id,
+        provider: ProviderKind::Daraja,
+        amount_kes: 10,
+        msisdn: "254712345678".into(),
+        device_mac: Some(mac),
+        device_ip: Some("10.5.50.2".parse().unwrap()),
+        client_ip: None,
+        idempotency_key: key.into(),
+        callback_token_hash: format!("hash-{key}"),
+    };
+    let provision = |name: &str| {
+        let user = HotspotUser {
+            name: name.into(),
+            password: Password("123456".into()),
+            profile: None,
+            mac: Some(mac),
+            expires_at: None,
+            limit_uptime_secs: None,
+            limit_bytes_total: None,
+            comment: None,
+        };
+        let login = Command::LoginDevice { user: name.into(), password: Password("123456".into()), mac, ip: "10.5.50.2".parse().unwrap() };
+        Provision { username: name.into(), password: "123456".into(), expires_at: 5_000, upsert: Command::UpsertHotspotUser(user), login: Some(login) }
+    };
+    store.enqueue_command(r, &remove("before"), 2).await.unwrap();
+    let first = store.create_payment(&new("a"), 10).await.unwrap();
+    let second = store.create_payment(&new("b"), 11).await.unwrap();
+    let heard = Heard { source: "callback", detail: "0 The service request is processed successfully." };
+
+    let PaidOutcome::Provisioned(entitlement) = store.mark_paid(first.id, Some("RCPT000001"), &provision("AAAAAA"), Some(heard), 20).await.unwrap()
+    else {
+        panic!("not provisioned")
+    };
+    assert_eq!((entitlement.command_seq, entitlement.login_seq), (2, Some(3)), "the router's next sequence numbers, in order");
+    assert_eq!(store.entitlement_for_payment(first.id).await.unwrap().as_ref(), Some(&entitlement));
+    let commands = store.open_commands(r, None, 10).await.unwrap();
+    assert_eq!(commands.iter().map(|c| c.seq.0).collect::<Vec<_>>(), [1, 2, 3]);
+    assert!(matches!(commands[1].command, Command::UpsertHotspotUser(ref u) if u.name == "AAAAAA"));
+    assert!(matches!(commands[2].command, Command::LoginDevice { ref user, .. } if user == "AAAAAA"));
+    let paid = store.payment(first.id).await.unwrap().unwrap();
+    assert_eq!((paid.state, paid.receipt.as_deref(), paid.paid_at), (PaymentState::Paid, Some("RCPT000001"), Some(20)));
+    let kinds = |events: Vec<jasiyo_cloud::payments::model::PaymentEvent>| events.into_iter().map(|e| e.kind).collect::<Vec<_>>();
+    assert_eq!(kinds(store.payment_events(first.id).await.unwrap()), ["initiated", "callback", "paid", "entitlement_created"]);
+
+    // A repeat: the provider's word is kept, nothing else happens.
+    let again = store.mark_paid(first.id, Some("RCPT000001"), &provision("BBBBBB"), Some(heard), 30).await.unwrap();
+    assert_eq!(again, PaidOutcome::AlreadyPaid);
+    assert_eq!(kinds(store.payment_events(first.id).await.unwrap()), ["initiated", "callback", "paid", "entitlement_created", "callback"]);
+
+    // The same receipt on another payment, then a username already taken: nothing changes.
+    let reused = store.mark_paid(second.id, Some("RCPT000001"), &provision("CCCCCC"), Some(heard), 40).await.unwrap();
+    assert_eq!(reused, PaidOutcome::ReceiptReused);
+    let taken = store.mark_paid(second.id, Some("RCPT000002"), &provision("AAAAAA"), None, 50).await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    assert_eq!(store.payment(second.id).await.unwrap().unwrap().state, PaymentState::Initiated);
+    assert!(store.entitlement_for_payment(second.id).await.unwrap().is_none());
+    assert_eq!(store.open_commands(r, None, 10).await.unwrap().len(), 3, "no command for a payment that did not change");
+    assert_eq!(kinds(store.payment_events(second.id).await.unwrap()), ["initiated"]);
+
+    // Drawing another name works, with the next sequence numbers.
+    let PaidOutcome::Provisioned(e) = store.mark_paid(second.id, Some("RCPT000002"), &provision("DDDDDD"), None, 60).await.unwrap() else {
+        panic!("not provisioned")
+    };
+    assert_eq!((e.command_seq, e.login_seq), (4, Some(5)));
+}
+
 macro_rules! contract {
     ($backend:ident, $kind:expr) => {
         mod $backend {
@@ -250,6 +333,12 @@ macro_rules! contract {
             async fn every_command_kind_survives_storage() {
                 let Some((s, _dir)) = store().await else { return };
                 super::every_command_kind_survives_storage(s).await;
+            }
+
+            #[tokio::test]
+            async fn a_paid_payment_is_provisioned_once() {
+                let Some((s, _dir)) = store().await else { return };
+                super::a_paid_payment_is_provisioned_once(s).await;
             }
 
             #[tokio::test]

@@ -4,6 +4,7 @@
 mod model;
 pub mod payments;
 mod pg_conns;
+mod pg_paid;
 mod postgres;
 mod sql;
 mod sql_payments;

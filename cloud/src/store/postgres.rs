@@ -15,7 +15,7 @@ use super::sql_payments::impl_payment_store;
 use super::{OutboxSignal, StoreResult};
 
 /// The NOTIFY channel on which enqueues are announced, with the router id as payload.
-const OUTBOX_CHANNEL: &str = "jasiyo_outbox";
+pub(super) const OUTBOX_CHANNEL: &str = "jasiyo_outbox";
 
 /// A [`super::Store`] in PostgreSQL.
 #[derive(Clone)]
@@ -39,7 +39,7 @@ impl PostgresStore {
     }
 
     /// PostgreSQL queues writers itself, without sleeping: one pool serves both.
-    fn writer(&self) -> &Conns {
+    pub(super) fn writer(&self) -> &Conns {
         &self.pool
     }
 

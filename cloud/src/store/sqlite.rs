@@ -10,7 +10,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::sql::{Link, SeqColumn, impl_store};
 use super::sql_payments::impl_payment_store;
+use super::payments::{Heard, PaidOutcome, Provision};
 use super::{OutboxSignal, StoreResult};
+use crate::payments::model::PaymentId;
 
 /// How often the outbox watcher looks for commands enqueued by other processes.
 const OUTBOX_POLL: Duration = Duration::from_millis(200);
@@ -82,6 +84,18 @@ impl SqliteStore {
             sqlx::query(sql).bind(seq).bind(entitlement.to_string()).execute(&mut **tx).await?;
         }
         Ok(Some(seq))
+    }
+
+    /// Records a payment paid with its entitlement and commands, in one transaction.
+    async fn record_paid(
+        &self,
+        id: PaymentId,
+        receipt: Option<&str>,
+        provision: &Provision,
+        heard: Option<Heard<'_>>,
+        now_ms: i64,
+    ) -> StoreResult<PaidOutcome> {
+        self.mark_paid_in_tx(id, receipt, provision, heard, now_ms).await
     }
 
     /// Polls for commands with a `gid` above the highest seen. SQLite runs one write
