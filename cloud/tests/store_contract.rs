@@ -128,12 +128,24 @@ async fn open_commands_and_their_lifecycle(store: Arc<dyn Store>) {
     let list = store.list_commands(r, 10).await.unwrap();
     let get = |seq: u64| list.iter().find(|c| c.seq == Seq(seq)).unwrap().clone();
     assert_eq!(get(1).state, CommandState::Applied);
-    assert_eq!(get(1).outcome, Some(applied));
+    assert_eq!(get(1).outcome, Some(applied.clone()));
     assert_eq!(get(3).state, CommandState::Failed);
-    assert_eq!(get(3).outcome, Some(failed));
+    assert_eq!(get(3).outcome, Some(failed.clone()));
     assert_eq!(get(3).received_at, Some(302));
     let open: Vec<u64> = store.open_commands(r, None, 10).await.unwrap().iter().map(|c| c.seq.0).collect();
     assert_eq!(open, vec![2, 4, 5]);
+
+    // Several results at once: each recorded once, in one statement.
+    let batch = [(Seq(4), &applied), (Seq(1), &failed), (Seq(5), &failed), (Seq(4), &failed), (Seq(77), &applied)];
+    let recorded = store.record_results(r, &batch, 400).await.unwrap();
+    use ResultRecorded::{Duplicate, New, UnknownCommand};
+    assert_eq!(recorded, vec![New, Duplicate, New, Duplicate, UnknownCommand]);
+    let list = store.list_commands(r, 10).await.unwrap();
+    let get = |seq: u64| list.iter().find(|c| c.seq == Seq(seq)).unwrap().clone();
+    assert_eq!((get(4).state, get(4).outcome, get(4).finished_at), (CommandState::Applied, Some(applied.clone()), Some(400)));
+    assert_eq!((get(5).state, get(5).outcome), (CommandState::Failed, Some(failed.clone())));
+    assert_eq!(get(1).outcome, Some(applied), "the first result stands");
+    assert!(store.record_results(r, &[], 401).await.unwrap().is_empty());
 }
 
 async fn every_command_kind_survives_storage(store: Arc<dyn Store>) {

@@ -198,9 +198,19 @@ impl<'a> Session<'a> {
             .collect();
         let store = self.hub.store.clone();
         store.mark_received(self.router, &received, now_ms()).await?;
+        // Results are recorded together too, before any is acknowledged.
+        let results: Vec<(Seq, &Outcome)> =
+            messages.iter().filter_map(|m| if let AgentMessage::Result { seq, outcome } = m { Some((*seq, outcome)) } else { None }).collect();
+        let mut recorded = if results.is_empty() { Vec::new() } else { store.record_results(self.router, &results, now_ms()).await? }.into_iter();
         let window_was_full = self.in_flight.len() as u32 >= self.hub.config.window;
         for message in messages {
-            self.on_message(message).await?;
+            match message {
+                AgentMessage::Result { seq, outcome } => {
+                    let what = recorded.next().ok_or_else(|| End::Store(StoreError::Corrupt("a result went unrecorded".into())))?;
+                    self.on_result(seq, outcome, what).await?;
+                }
+                other => self.on_message(other).await?,
+            }
         }
         // Freed room in a full window may let queued commands go; otherwise any new
         // command arrives with a wake.
@@ -219,7 +229,7 @@ impl<'a> Session<'a> {
                 self.in_flight.remove(&seq);
                 self.hub.emit(HubEvent::Received(self.router, seq));
             }
-            AgentMessage::Result { seq, outcome } => self.on_result(seq, outcome).await?,
+            AgentMessage::Result { .. } => unreachable!("results are handled with their batch"),
             AgentMessage::Ping { nonce } => self.send(&CloudMessage::Pong { nonce }).await?,
             AgentMessage::Pong { .. } => {}
             AgentMessage::Status(status) => {
@@ -238,8 +248,9 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    async fn on_result(&mut self, seq: Seq, outcome: Outcome) -> Result<(), End> {
-        match self.hub.store.record_result(self.router, seq, &outcome, now_ms()).await? {
+    /// Logs a recorded result and acknowledges it.
+    async fn on_result(&mut self, seq: Seq, outcome: Outcome, recorded: ResultRecorded) -> Result<(), End> {
+        match recorded {
             ResultRecorded::New => match &outcome {
                 Outcome::Applied { .. } => tracing::info!(seq = seq.0, "command applied"),
                 Outcome::Failed { message } => tracing::warn!(seq = seq.0, %message, "command failed on the router"),

@@ -84,6 +84,9 @@ pub trait Store: payments::PaymentStore + Send + Sync + 'static {
     async fn mark_received(&self, router: RouterId, seqs: &[Seq], now_ms: i64) -> StoreResult<()>;
     /// Stores a command's final outcome, once.
     async fn record_result(&self, router: RouterId, seq: Seq, outcome: &Outcome, now_ms: i64) -> StoreResult<ResultRecorded>;
+    /// Stores several commands' final outcomes, each once, in one statement; what happened
+    /// to each, in order (a result repeated in `results` is a duplicate of the first).
+    async fn record_results(&self, router: RouterId, results: &[(Seq, &Outcome)], now_ms: i64) -> StoreResult<Vec<ResultRecorded>>;
     /// The state of one command.
     async fn command_state(&self, router: RouterId, seq: Seq) -> StoreResult<Option<CommandState>>;
     /// The router's newest commands first, at most `limit`.

@@ -413,6 +413,59 @@ macro_rules! impl_store {
                 })
             }
 
+            async fn record_results(
+                &self,
+                router: jasiyo_shared::RouterId,
+                results: &[(jasiyo_shared::Seq, &jasiyo_shared::Outcome)],
+                now_ms: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::ResultRecorded>> {
+                use $crate::store::ResultRecorded;
+                // A result repeated within the batch is a duplicate of the first.
+                let mut first = std::collections::BTreeSet::new();
+                let fresh: Vec<_> = results.iter().filter(|(seq, _)| first.insert(*seq)).collect();
+                if fresh.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut query = sqlx::QueryBuilder::<$db>::new("WITH v(seq, state, result) AS (");
+                query.push_values(&fresh, |mut row, (seq, outcome)| {
+                    let state = match outcome {
+                        jasiyo_shared::Outcome::Applied { .. } => $crate::store::CommandState::Applied,
+                        jasiyo_shared::Outcome::Failed { .. } => $crate::store::CommandState::Failed,
+                    };
+                    row.push_bind(seq.as_i64()).push_bind(state.as_str()).push_bind($crate::store::sql::outcome_json(outcome));
+                });
+                query.push(") UPDATE commands SET state = v.state, result = v.result, finished_at = ");
+                query.push_bind(now_ms).push(", received_at = COALESCE(received_at, ");
+                query.push_bind(now_ms).push(") FROM v WHERE commands.router_id = ");
+                query.push_bind(router.to_string()).push(" AND commands.seq = v.seq AND commands.finished_at IS NULL RETURNING commands.seq");
+                let recorded: std::collections::BTreeSet<i64> =
+                    query.build_query_scalar::<i64>().fetch_all(self.writer()).await?.into_iter().collect();
+                // Only when something was not recorded: was it known at all?
+                let mut known = std::collections::BTreeSet::new();
+                if recorded.len() < fresh.len() {
+                    let mut query = sqlx::QueryBuilder::<$db>::new("SELECT seq FROM commands WHERE router_id = ");
+                    query.push_bind(router.to_string()).push(" AND seq IN (");
+                    let mut list = query.separated(", ");
+                    for (seq, _) in &fresh {
+                        list.push_bind(seq.as_i64());
+                    }
+                    query.push(")");
+                    known = query.build_query_scalar::<i64>().fetch_all(&self.pool).await?.into_iter().collect();
+                }
+                let mut seen = std::collections::BTreeSet::new();
+                Ok(results
+                    .iter()
+                    .map(|(seq, _)| {
+                        let s = seq.as_i64();
+                        if !seen.insert(s) || !recorded.contains(&s) {
+                            if recorded.contains(&s) || known.contains(&s) { ResultRecorded::Duplicate } else { ResultRecorded::UnknownCommand }
+                        } else {
+                            ResultRecorded::New
+                        }
+                    })
+                    .collect())
+            }
+
             async fn command_state(
                 &self,
                 router: jasiyo_shared::RouterId,
