@@ -153,6 +153,24 @@ impl Journal {
     /// Stores a delivered command durably (flushed to disk before returning `New`), or
     /// reports what the journal already knows of its sequence number.
     pub fn record(&self, delivery: &Delivery) -> Result<Recorded, JournalError> {
+        let mut recorded = self.record_all(std::slice::from_ref(delivery))?;
+        Ok(recorded.pop().expect("one delivery, one answer"))
+    }
+
+    /// [`Journal::record`] for several deliveries with one flush: deliveries that arrive
+    /// together cost one disk sync, not one each. The answers are in the same order.
+    pub fn record_all(&self, deliveries: &[Delivery]) -> Result<Vec<Recorded>, JournalError> {
+        let mut answers = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            answers.push(self.record_unflushed(delivery)?);
+        }
+        if answers.iter().any(|a| matches!(a, Recorded::New)) {
+            self.db.flush()?;
+        }
+        Ok(answers)
+    }
+
+    fn record_unflushed(&self, delivery: &Delivery) -> Result<Recorded, JournalError> {
         let key = delivery.seq.0.to_be_bytes();
         if let Some(bytes) = self.acknowledged.get(key)? {
             let tombstone: Tombstone = decode(delivery.seq.0, &bytes)?;
@@ -170,7 +188,6 @@ impl Journal {
         }
         let record = Record { delivery: delivery.clone(), outcome: None };
         self.commands.insert(key, encode(delivery.seq, &record)?)?;
-        self.db.flush()?;
         Ok(Recorded::New)
     }
 

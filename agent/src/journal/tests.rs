@@ -161,3 +161,22 @@ fn only_the_newest_tombstones_are_kept() {
 fn the_default_limit_is_ten_thousand() {
     assert_eq!(TOMBSTONES_KEPT, 10_000);
 }
+
+#[test]
+fn deliveries_recorded_together_answer_in_order_and_survive() {
+    let dir = TempDir::new().unwrap();
+    let (journal, _) = open(&dir);
+    journal.record(&delivery(1)).unwrap();
+    journal.set_outcome(Seq(1), &applied()).unwrap();
+    let (two, three) = (delivery(2), delivery(3));
+    let batch = [delivery(1), two.clone(), three.clone(), two.clone()];
+    let answers = journal.record_all(&batch).unwrap();
+    assert_eq!(
+        answers,
+        vec![Recorded::Duplicate(Existing::Done(applied())), Recorded::New, Recorded::New, Recorded::Duplicate(Existing::Pending)]
+    );
+    drop(journal);
+    let (journal, _) = open(&dir);
+    assert_eq!(journal.next_pending().unwrap(), Some(two));
+    assert_eq!(journal.high().unwrap(), Some(Seq(3)));
+}

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use jasiyo_shared::{AgentMessage, CloudMessage, Delivery, Hello, PROTOCOL_VERSION, RouterStatus, Seq, Welcome, codec};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
@@ -16,6 +16,9 @@ use tracing::{debug, info, warn};
 
 use super::{Link, LinkError, LinkState};
 use crate::journal::{Existing, Recorded};
+
+/// Frames handled together at most.
+const MAX_BATCH: usize = 256;
 
 /// How long the cloud may take to answer the hello.
 pub const WELCOME_TIMEOUT: Duration = Duration::from_secs(10);
@@ -134,9 +137,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
                 frame = self.ws.next() => {
                     dead.as_mut().reset(tokio::time::Instant::now() + silence_limit);
                     let frame = frame.ok_or(LinkError::Closed)??;
-                    if let Some(message) = decode_frame(frame)? {
-                        self.on_message(message).await?;
+                    let mut messages: Vec<CloudMessage> = decode_frame(frame)?.into_iter().collect();
+                    // Frames already here are handled with it: their deliveries share one
+                    // journal flush and their answers one write to the socket.
+                    while messages.len() < MAX_BATCH {
+                        match self.ws.next().now_or_never() {
+                            Some(frame) => messages.extend(decode_frame(frame.ok_or(LinkError::Closed)??)?),
+                            None => break,
+                        }
                     }
+                    self.on_messages(messages).await?;
                 }
                 _ = results.notified() => {
                     self.send_new_results().await?;
@@ -152,9 +162,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         }
     }
 
+    /// Handles messages that arrived together: the deliveries first (one journal flush),
+    /// then the rest in order; the answers go out in one write.
+    async fn on_messages(&mut self, messages: Vec<CloudMessage>) -> Result<(), LinkError> {
+        let (deliveries, others): (Vec<_>, Vec<_>) = messages.into_iter().partition(|m| matches!(m, CloudMessage::Deliver(_)));
+        let deliveries: Vec<Delivery> =
+            deliveries.into_iter().filter_map(|m| if let CloudMessage::Deliver(d) = m { Some(d) } else { None }).collect();
+        if !deliveries.is_empty() {
+            self.on_deliveries(deliveries).await?;
+        }
+        for message in others {
+            self.on_message(message).await?;
+        }
+        self.flush().await
+    }
+
     async fn on_message(&mut self, message: CloudMessage) -> Result<(), LinkError> {
         match message {
-            CloudMessage::Deliver(delivery) => self.on_deliver(delivery).await,
+            CloudMessage::Deliver(delivery) => self.on_deliveries(vec![delivery]).await,
             CloudMessage::ResultAck { seq } => {
                 self.sent.remove(&seq);
                 let forgotten = self.link.journal.off_thread(move |j| j.ack_result(seq)).await?;
@@ -179,27 +204,34 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
 
     /// Journals a delivery durably, then acknowledges it; a command seen before is not
     /// applied again, but its result is repeated if the cloud has not acknowledged it.
-    async fn on_deliver(&mut self, delivery: Delivery) -> Result<(), LinkError> {
-        let (seq, id, kind) = (delivery.seq, delivery.id, delivery.command.kind());
-        let recorded = self.link.journal.off_thread(move |j| j.record(&delivery)).await?;
-        self.send(&AgentMessage::Received { seq }).await?;
-        match recorded {
-            Recorded::New => {
-                info!(seq = seq.0, %id, kind, "command received");
-                self.link.work.notify_one();
+    /// Journals deliveries (one flush for all of them), then confirms each.
+    async fn on_deliveries(&mut self, deliveries: Vec<Delivery>) -> Result<(), LinkError> {
+        let (deliveries, recorded) = self.link.journal.off_thread(move |j| j.record_all(&deliveries).map(|r| (deliveries, r))).await?;
+        let mut work = false;
+        for (delivery, recorded) in deliveries.into_iter().zip(recorded) {
+            let (seq, id, kind) = (delivery.seq, delivery.id, delivery.command.kind());
+            self.feed(&AgentMessage::Received { seq }).await?;
+            match recorded {
+                Recorded::New => {
+                    info!(seq = seq.0, %id, kind, "command received");
+                    work = true;
+                }
+                Recorded::Duplicate(Existing::Pending) => {
+                    debug!(seq = seq.0, %id, "delivered again; already journalled");
+                    work = true;
+                }
+                Recorded::Duplicate(Existing::Done(outcome)) => {
+                    debug!(seq = seq.0, %id, "delivered again; repeating its result");
+                    self.sent.insert(seq);
+                    self.feed(&AgentMessage::Result { seq, outcome }).await?;
+                }
+                Recorded::Duplicate(Existing::Acknowledged) => {
+                    debug!(seq = seq.0, %id, "delivered again after its result was acknowledged");
+                }
             }
-            Recorded::Duplicate(Existing::Pending) => {
-                debug!(seq = seq.0, %id, "delivered again; already journalled");
-                self.link.work.notify_one();
-            }
-            Recorded::Duplicate(Existing::Done(outcome)) => {
-                debug!(seq = seq.0, %id, "delivered again; repeating its result");
-                self.sent.insert(seq);
-                self.send(&AgentMessage::Result { seq, outcome }).await?;
-            }
-            Recorded::Duplicate(Existing::Acknowledged) => {
-                debug!(seq = seq.0, %id, "delivered again after its result was acknowledged");
-            }
+        }
+        if work {
+            self.link.work.notify_one();
         }
         Ok(())
     }
@@ -208,20 +240,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
     async fn send_new_results(&mut self) -> Result<(), LinkError> {
         for (seq, outcome) in self.link.journal.unacked_results()? {
             if self.sent.insert(seq) {
-                self.send(&AgentMessage::Result { seq, outcome }).await?;
+                self.feed(&AgentMessage::Result { seq, outcome }).await?;
             }
         }
-        Ok(())
+        self.flush().await
     }
 
     /// Sends every unacknowledged report not yet sent on this connection.
     async fn send_new_reports(&mut self) -> Result<(), LinkError> {
         for report in self.link.journal.unacked_reports()? {
             if self.reports_sent.insert(report.id) {
-                self.send(&AgentMessage::Report(report)).await?;
+                self.feed(&AgentMessage::Report(report)).await?;
             }
         }
-        Ok(())
+        self.flush().await
     }
 
     async fn send_status(&mut self) -> Result<(), LinkError> {
@@ -236,9 +268,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
     }
 
     async fn send(&mut self, message: &AgentMessage) -> Result<(), LinkError> {
+        self.feed(message).await?;
+        self.flush().await
+    }
+
+    /// Queues a message; it goes out at the next [`Session::flush`] (or when the buffer fills).
+    async fn feed(&mut self, message: &AgentMessage) -> Result<(), LinkError> {
         let frame = codec::encode(message).map_err(|e| LinkError::Protocol(format!("cannot encode: {e}")))?;
-        match tokio::time::timeout(WRITE_TIMEOUT, self.ws.send(Message::binary(frame))).await {
-            Ok(sent) => Ok(sent?),
+        match tokio::time::timeout(WRITE_TIMEOUT, self.ws.feed(Message::binary(frame))).await {
+            Ok(fed) => Ok(fed?),
+            Err(_) => Err(LinkError::DeadLink(WRITE_TIMEOUT)),
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), LinkError> {
+        match tokio::time::timeout(WRITE_TIMEOUT, self.ws.flush()).await {
+            Ok(flushed) => Ok(flushed?),
             Err(_) => Err(LinkError::DeadLink(WRITE_TIMEOUT)),
         }
     }

@@ -11,7 +11,7 @@ use jasiyo_shared::{
     AgentMessage, CloudMessage, Delivery, Hello, Outcome, PROTOCOL_VERSION, RejectReason, RouterId, Seq, Welcome, decode,
     encode,
 };
-use futures_util::FutureExt;
+use futures_util::{FutureExt, SinkExt};
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -212,6 +212,7 @@ impl<'a> Session<'a> {
                 other => self.on_message(other).await?,
             }
         }
+        self.flush().await?;
         // Freed room in a full window may let queued commands go; otherwise any new
         // command arrives with a wake.
         if window_was_full {
@@ -260,7 +261,7 @@ impl<'a> Session<'a> {
         }
         // The command is finished either way; if it was still in flight, it no longer is.
         self.in_flight.remove(&seq);
-        self.send(&CloudMessage::ResultAck { seq }).await?;
+        self.feed(&CloudMessage::ResultAck { seq }).await?;
         self.hub.emit(HubEvent::Result(self.router, seq));
         Ok(())
     }
@@ -282,8 +283,9 @@ impl<'a> Session<'a> {
             let delivery = Delivery { seq: stored.seq, id: stored.id, command: stored.command };
             self.cursor = Some(stored.seq);
             self.in_flight.insert(stored.seq);
-            self.send(&CloudMessage::Deliver(delivery)).await?;
+            self.feed(&CloudMessage::Deliver(delivery)).await?;
         }
+        self.flush().await?;
         self.hub.store.mark_delivered(self.router, &seqs, now_ms()).await?;
         Ok(())
     }
@@ -303,10 +305,25 @@ impl<'a> Session<'a> {
     }
 
     async fn send(&mut self, message: &CloudMessage) -> Result<(), End> {
+        self.feed(message).await?;
+        self.flush().await
+    }
+
+    /// Queues a message; it goes out at the next [`Session::flush`] (or when the buffer
+    /// fills), so a batch of deliveries or acknowledgements is one write to the socket.
+    async fn feed(&mut self, message: &CloudMessage) -> Result<(), End> {
+        let frame = encode(message).map_err(|e| End::Protocol(e.to_string()))?;
+        let feed = self.socket.feed(Message::Binary(frame.into()));
         // A peer that stops reading must not hold the session for ever.
-        let limit = self.hub.config.heartbeat * 3;
-        match tokio::time::timeout(limit, send(&mut self.socket, message)).await {
-            Ok(result) => result,
+        match tokio::time::timeout(self.hub.config.heartbeat * 3, feed).await {
+            Ok(fed) => fed.map_err(|e| End::Link(e.to_string())),
+            Err(_) => Err(End::Silent),
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), End> {
+        match tokio::time::timeout(self.hub.config.heartbeat * 3, self.socket.flush()).await {
+            Ok(flushed) => flushed.map_err(|e| End::Link(e.to_string())),
             Err(_) => Err(End::Silent),
         }
     }
