@@ -307,6 +307,41 @@ async fn a_paid_payment_is_provisioned_once(store: Arc<dyn Store>) {
     assert_eq!((e.command_seq, e.login_seq), (4, Some(5)));
 }
 
+/// PostgreSQL terminates every connection of the cloud (a restart, a failover): the store
+/// notices on the next statement and carries on with new connections. At most one statement
+/// fails, the one that found out.
+#[tokio::test]
+async fn postgres_connections_killed_by_the_server_are_replaced() {
+    let dir = TempDir::new().unwrap();
+    let Some(url) = fresh_database_url(Backend::Postgres, dir.path()).await else { return };
+    let store = connect(Some(&url), dir.path()).await.unwrap();
+    let tenant = store.create_tenant("t", 1).await.unwrap();
+    // Several connections in use at once, so several are kept.
+    let reads: Vec<_> = (0..8).map(|_| store.find_tenant("t")).collect();
+    for read in futures_util::future::join_all(reads).await {
+        assert!(read.unwrap().is_some());
+    }
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(killed.len() >= 2, "the store's connections were there to kill: {killed:?}");
+    let mut failures = 0;
+    for i in 0..20 {
+        match store.create_router(tenant.id, &format!("r{i}"), "h", 2).await {
+            Ok(_) => {}
+            Err(error) => {
+                failures += 1;
+                assert!(failures <= 1, "failed again after noticing: {error}");
+            }
+        }
+    }
+    assert!(store.list_routers(Some(tenant.id)).await.unwrap().len() >= 19);
+}
+
 macro_rules! contract {
     ($backend:ident, $kind:expr) => {
         mod $backend {

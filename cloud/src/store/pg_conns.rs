@@ -8,9 +8,13 @@
 //! connection settles itself before its next statement (sqlx drains any reply a cancelled
 //! statement left behind), and a connection whose socket failed is dropped, not kept.
 //!
-//! Transactions still come from the pool ([`Conns::begin`]).
+//! A connection kept idle for longer than [`FRESH_FOR`] goes back to the pool, which checks
+//! it before handing it out again, so one that died while nobody used it (a database restart
+//! at a quiet hour) is noticed there rather than by a customer's request. Transactions still
+//! come from the pool ([`Conns::begin`]).
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
@@ -21,13 +25,17 @@ use sqlx::{Describe, Either, Execute, Executor, PgPool, Postgres, Transaction};
 /// Connections kept idle at most; the rest go back to the pool.
 const KEEP_IDLE: usize = 8;
 
+/// How long a kept connection is used again without the pool's check.
+const FRESH_FOR: Duration = Duration::from_secs(5);
+
 /// The pool, and connections taken from it for single statements (cheap to clone).
 #[derive(Clone)]
 pub(super) struct Conns(Arc<Inner>);
 
 struct Inner {
     pool: PgPool,
-    idle: Mutex<Vec<PoolConnection<Postgres>>>,
+    /// Newest last, with when each was given back.
+    idle: Mutex<Vec<(PoolConnection<Postgres>, Instant)>>,
 }
 
 impl std::fmt::Debug for Conns {
@@ -52,9 +60,19 @@ impl Conns {
     }
 
     async fn take(&self) -> Result<PoolConnection<Postgres>, sqlx::Error> {
-        let kept = self.0.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let kept = {
+            let mut idle = self.0.idle.lock().unwrap_or_else(|p| p.into_inner());
+            match idle.last() {
+                Some((_, since)) if since.elapsed() <= FRESH_FOR => idle.pop(),
+                // The newest is stale, so all are: back to the pool, which checks them.
+                _ => {
+                    idle.clear();
+                    None
+                }
+            }
+        };
         match kept {
-            Some(conn) => Ok(conn),
+            Some((conn, _)) => Ok(conn),
             None => self.0.pool.acquire().await,
         }
     }
@@ -64,14 +82,17 @@ impl Conns {
         if let Err(error) = outcome
             && breaks_connection(error)
         {
-            // Closed rather than returned: the pool must not hand it out again.
+            // Closed rather than returned: the pool must not hand it out again. What broke
+            // one (a database restart) has likely broken the others kept with it: they go
+            // back to the pool, which checks each before handing it out.
             let mut conn = conn;
             conn.close_on_drop();
+            self.0.idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
             return;
         }
         let mut idle = self.0.idle.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() < KEEP_IDLE {
-            idle.push(conn);
+            idle.push((conn, Instant::now()));
         }
     }
 
@@ -84,9 +105,15 @@ impl Conns {
     }
 }
 
-/// Errors after which the connection's socket cannot be trusted.
+/// Errors after which the connection cannot be trusted: its socket failed, or the server
+/// said it is closing it (SQLSTATE class 08, connection exception, and 57P, the server
+/// shutting down or the backend terminated).
 fn breaks_connection(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed)
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
 }
 
 impl<'c> Executor<'c> for &'c Conns {

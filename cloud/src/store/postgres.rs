@@ -29,9 +29,6 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
-            // No ping before each use: a dead connection fails its query, which reports the
-            // error, and sqlx drops it. The ping was a round trip per query.
-            .test_before_acquire(false)
             .connect(url)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
