@@ -26,6 +26,34 @@ pub struct Provision {
     pub login: Option<Command>,
 }
 
+impl Provision {
+    /// The entitlement this provision became, once its commands have sequence numbers.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn entitlement(
+        &self,
+        id: Uuid,
+        payment_id: PaymentId,
+        router_id: RouterId,
+        device_mac: Option<MacAddress>,
+        command_seq: u64,
+        login_seq: Option<u64>,
+        created_at: i64,
+    ) -> Entitlement {
+        Entitlement {
+            id,
+            payment_id,
+            router_id,
+            username: self.username.clone(),
+            password: self.password.clone(),
+            device_mac,
+            expires_at: self.expires_at,
+            command_seq,
+            login_seq,
+            created_at,
+        }
+    }
+}
+
 /// The router commands that move an entitlement to another device (the customer's phone
 /// came back with a new, randomised MAC), written with the move in one transaction.
 #[derive(Clone, Debug)]

@@ -14,7 +14,7 @@ use super::StoreResult;
 use super::payments::{Heard, PaidOutcome, Provision};
 use super::postgres::{OUTBOX_CHANNEL, PostgresStore};
 use super::sql::{command_json, parse_uuid};
-use crate::payments::model::{Entitlement, PaymentId};
+use crate::payments::model::PaymentId;
 
 /// `$1` payment, `$2` receipt, `$3` now (ms), `$4`/`$5` what the provider said (source,
 /// detail; may be null), `$6` "paid" detail, `$7` "entitlement_created" detail, `$8`
@@ -54,6 +54,10 @@ WITH paid AS (
 SELECT paid.router_id, paid.device_mac, next.base, (SELECT 1 FROM pg_notify($15, paid.router_id)) AS announced
 FROM paid, next";
 
+/// What the statement returns when the payment became paid: router, device MAC, the base of
+/// the commands' sequence numbers, and the notification's placeholder.
+type PaidRow = (String, Option<String>, i64, Option<i32>);
+
 impl PostgresStore {
     /// Records a payment paid with its entitlement and commands (see the module).
     pub(super) async fn record_paid(
@@ -71,7 +75,7 @@ impl PostgresStore {
         let entitlement_id = uuid::Uuid::new_v4();
         let paid = format!("receipt {}", receipt.unwrap_or("(from status query)"));
         let created = format!("user {} until {}", provision.username, provision.expires_at);
-        let row: Result<Option<(String, Option<String>, i64, Option<i32>)>, sqlx::Error> = sqlx::query_as(PAID)
+        let row: Result<Option<PaidRow>, sqlx::Error> = sqlx::query_as(PAID)
             .bind(id.to_string())
             .bind(receipt)
             .bind(now_ms)
@@ -101,17 +105,8 @@ impl PostgresStore {
         };
         let Some((router, mac, base, _)) = row else { return Ok(PaidOutcome::AlreadyPaid) };
         let router: RouterId = parse_uuid("router id", &router)?.into();
-        Ok(PaidOutcome::Provisioned(Entitlement {
-            id: entitlement_id,
-            payment_id: id,
-            router_id: router,
-            username: provision.username.clone(),
-            password: provision.password.clone(),
-            device_mac: mac.as_deref().and_then(|m| m.parse().ok()),
-            expires_at: provision.expires_at,
-            command_seq: (base + 1) as u64,
-            login_seq: provision.login.as_ref().map(|_| (base + 2) as u64),
-            created_at: now_ms,
-        }))
+        let device_mac = mac.as_deref().and_then(|m| m.parse().ok());
+        let login_seq = provision.login.as_ref().map(|_| (base + 2) as u64);
+        Ok(PaidOutcome::Provisioned(provision.entitlement(entitlement_id, id, router, device_mac, (base + 1) as u64, login_seq, now_ms)))
     }
 }

@@ -60,6 +60,19 @@ pub(super) fn conflict_or(err: sqlx::Error, what: impl Into<String>) -> StoreErr
     }
 }
 
+/// Appends `(a, b, c)` with each sequence number bound, for an `IN` list.
+pub(super) fn push_seqs<'a, DB: sqlx::Database>(query: &mut sqlx::QueryBuilder<'a, DB>, seqs: impl IntoIterator<Item = i64>)
+where
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    query.push("(");
+    let mut list = query.separated(", ");
+    for seq in seqs {
+        list.push_bind(seq);
+    }
+    list.push_unseparated(")");
+}
+
 /// The entitlement column that records the sequence number of a command enqueued for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum SeqColumn {
@@ -346,12 +359,8 @@ macro_rules! impl_store {
                     "UPDATE commands SET state = CASE WHEN state = 'queued' THEN 'delivered' ELSE state END, delivered_at = ",
                 );
                 query.push_bind(now_ms).push(" WHERE finished_at IS NULL AND router_id = ");
-                query.push_bind(router.to_string()).push(" AND seq IN (");
-                let mut list = query.separated(", ");
-                for seq in seqs {
-                    list.push_bind(seq.as_i64());
-                }
-                query.push(")");
+                query.push_bind(router.to_string()).push(" AND seq IN ");
+                $crate::store::sql::push_seqs(&mut query, seqs.iter().map(|s| s.as_i64()));
                 query.build().execute(self.writer()).await?;
                 Ok(())
             }
@@ -367,12 +376,8 @@ macro_rules! impl_store {
                 }
                 let mut query = sqlx::QueryBuilder::<$db>::new("UPDATE commands SET state = 'received', received_at = ");
                 query.push_bind(now_ms).push(" WHERE router_id = ");
-                query.push_bind(router.to_string()).push(" AND state IN ('queued', 'delivered') AND seq IN (");
-                let mut list = query.separated(", ");
-                for seq in seqs {
-                    list.push_bind(seq.as_i64());
-                }
-                query.push(")");
+                query.push_bind(router.to_string()).push(" AND state IN ('queued', 'delivered') AND seq IN ");
+                $crate::store::sql::push_seqs(&mut query, seqs.iter().map(|s| s.as_i64()));
                 query.build().execute(self.writer()).await?;
                 Ok(())
             }
@@ -444,12 +449,8 @@ macro_rules! impl_store {
                 let mut known = std::collections::BTreeSet::new();
                 if recorded.len() < fresh.len() {
                     let mut query = sqlx::QueryBuilder::<$db>::new("SELECT seq FROM commands WHERE router_id = ");
-                    query.push_bind(router.to_string()).push(" AND seq IN (");
-                    let mut list = query.separated(", ");
-                    for (seq, _) in &fresh {
-                        list.push_bind(seq.as_i64());
-                    }
-                    query.push(")");
+                    query.push_bind(router.to_string()).push(" AND seq IN ");
+                    $crate::store::sql::push_seqs(&mut query, fresh.iter().map(|(seq, _)| seq.as_i64()));
                     known = query.build_query_scalar::<i64>().fetch_all(&self.pool).await?.into_iter().collect();
                 }
                 let mut seen = std::collections::BTreeSet::new();

@@ -182,18 +182,9 @@ macro_rules! impl_payment_store {
                     Some(login) => Some(Self::enqueue_linked_tx(&mut tx, router, login, link(SeqColumn::Login), now_ms).await?.0),
                     None => None,
                 };
-                let entitlement = $crate::payments::model::Entitlement {
-                    id: entitlement_id,
-                    payment_id: id,
-                    router_id: router,
-                    username: provision.username.clone(),
-                    password: provision.password.clone(),
-                    device_mac: mac.as_deref().and_then(|m| m.parse().ok()),
-                    expires_at: provision.expires_at,
-                    command_seq: upsert_seq.0,
-                    login_seq: login_seq.map(|s| s.0),
-                    created_at: now_ms,
-                };
+                let device_mac = mac.as_deref().and_then(|m| m.parse().ok());
+                let entitlement =
+                    provision.entitlement(entitlement_id, id, router, device_mac, upsert_seq.0, login_seq.map(|s| s.0), now_ms);
                 tx.commit().await?;
                 Ok(PaidOutcome::Provisioned(entitlement))
             }
