@@ -106,3 +106,54 @@ fn postgres_is_chosen_by_url_and_garbage_urls_are_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL"));
 }
+
+/// Switching a tenant to another provider while a payment still waits on the current one is
+/// refused (the customer's callback would meet the wrong provider) unless forced.
+#[test]
+fn switching_provider_waits_for_payments_in_flight() {
+    use jasiyo_cloud::payments::model::{NewPayment, PlanId};
+    use jasiyo_cloud::providers::ProviderKind;
+    use jasiyo_cloud::store::now_ms;
+
+    let dir = TempDir::new().unwrap();
+    let tenant = ok_json(&dir, &["tenant", "create", "--name", "Duka", "--json"]);
+    let router = ok_json(&dir, &["router", "add", "--tenant", "Duka", "--name", "gate", "--json"]);
+    let plan = ok_json(&dir, &["plan", "add", "--tenant", "Duka", "--name", "1 hour", "--price", "20", "--duration", "1h", "--json"]);
+    let daraja = ["--consumer-key", "k", "--consumer-secret", "s", "--short-code", "174379", "--passkey", "p"];
+    let set = |provider: &str, extra: &[&str]| {
+        let mut args = vec!["provider", "set", "--tenant", "Duka"];
+        args.extend_from_slice(extra);
+        args.push(provider);
+        match provider {
+            "daraja" => args.extend_from_slice(&daraja),
+            _ => args.extend_from_slice(&["--username", "u", "--password", "p", "--channel-id", "911"]),
+        }
+        cloud(&dir, &args)
+    };
+    assert!(set("daraja", &[]).status.success());
+    let payment = NewPayment {
+        tenant_id: tenant["id"].as_str().unwrap().parse().unwrap(),
+        router_id: router["id"].as_str().unwrap().parse().unwrap(),
+        plan_id: PlanId(plan["id"].as_str().unwrap().parse().unwrap()),
+        provider: ProviderKind::Daraja,
+        amount_kes: 20,
+        msisdn: "254712345678".into(),
+        device_mac: None,
+        device_ip: None,
+        client_ip: None,
+        idempotency_key: "k1".into(),
+        callback_token_hash: "h1".into(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let store = jasiyo_cloud::store::connect(None, dir.path()).await.unwrap();
+        store.create_payment(&payment, now_ms()).await.unwrap();
+    });
+
+    let refused = set("payhero", &[]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("1 payment(s) of Duka are still waiting") && stderr.contains("--force"), "{stderr}");
+    assert!(set("daraja", &[]).status.success(), "new credentials for the same provider are fine");
+    assert!(set("payhero", &["--force"]).status.success());
+}

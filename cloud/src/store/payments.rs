@@ -157,6 +157,9 @@ pub trait PaymentStore: Send + Sync {
 
     /// Sets the tenant's (one) provider, replacing any other.
     async fn set_provider(&self, tenant: TenantId, kind: ProviderKind, sealed: &str, callback_token_hash: &str, now_ms: i64) -> StoreResult<()>;
+    /// How many of the tenant's payments created since `since_ms` still wait for a word
+    /// from a provider other than `kind`.
+    async fn open_payments_elsewhere(&self, tenant: TenantId, kind: ProviderKind, since_ms: i64) -> StoreResult<u64>;
     /// The tenant's provider settings.
     async fn provider_config(&self, tenant: TenantId) -> StoreResult<Option<StoredProvider>>;
     /// The provider settings whose webhook token has this hash.

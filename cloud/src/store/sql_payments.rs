@@ -289,6 +289,24 @@ macro_rules! impl_payment_store {
                 Ok(())
             }
 
+            async fn open_payments_elsewhere(
+                &self,
+                tenant: $crate::store::TenantId,
+                kind: $crate::providers::ProviderKind,
+                since_ms: i64,
+            ) -> $crate::store::StoreResult<u64> {
+                let open: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM payments WHERE tenant_id = $1 AND provider <> $2 \
+                     AND state IN ('initiated', 'pending') AND created_at >= $3",
+                )
+                .bind(tenant.to_string())
+                .bind(kind.as_str())
+                .bind(since_ms)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(open as u64)
+            }
+
             async fn provider_config(
                 &self,
                 tenant: $crate::store::TenantId,
