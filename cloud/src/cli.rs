@@ -98,9 +98,6 @@ pub struct ServeArgs {
     pub ready_file: Option<PathBuf>,
 }
 
-/// How far back `provider set` looks for payments still waiting on another provider.
-const SWITCH_WINDOW_MS: i64 = 60 * 60 * 1000;
-
 /// `provider ...`
 #[derive(Debug, Subcommand)]
 pub enum ProviderCommand {
@@ -115,10 +112,6 @@ pub enum ProviderCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
-        /// Switch to another provider even while payments still wait on the current one
-        /// (their callbacks and status checks go through the new provider and may fail).
-        #[arg(long)]
-        force: bool,
         /// Which provider, with its credentials.
         #[command(subcommand)]
         provider: ProviderArgs,
@@ -491,21 +484,11 @@ pub async fn run_admin(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         }
         CliCommand::Router(command) => router_command(store, command, out).await?,
         CliCommand::Command(command) => command_command(store, command, out).await?,
-        CliCommand::Provider(ProviderCommand::Set { tenant, public_url, json, force, provider }) => {
+        CliCommand::Provider(ProviderCommand::Set { tenant, public_url, json, provider }) => {
             let tenant = store.find_tenant(&tenant).await?.with_context(|| format!("no tenant {tenant:?}"))?;
             let sealer = Sealer::from_env_or_file(cli.secret_key.as_deref(), &cli.data_dir.join("secret.key"))?;
             let config = provider.into_config();
             let kind = config.kind();
-            // A payment settles through its tenant's provider: switching while prompts are
-            // out would leave customers who approved without their callback's provider.
-            let waiting = store.open_payments_elsewhere(tenant.id, kind, now_ms() - SWITCH_WINDOW_MS).await?;
-            if waiting > 0 && !force {
-                anyhow::bail!(
-                    "{waiting} payment(s) of {} are still waiting on the current provider; switch once they have settled \
-                     (a few minutes), or pass --force",
-                    tenant.name
-                );
-            }
             let sealed = sealer.seal(serde_json::to_string(&config)?.as_bytes())?;
             let webhook_token = AgentToken::generate();
             store.set_provider(tenant.id, kind, &sealed, &webhook_token.hash(), now_ms()).await?;

@@ -11,7 +11,7 @@ use jasiyo_cloud::store::testing::Backend;
 use jasiyo_cloud::store::{Store, now_ms};
 use jasiyo_cloud::token::AgentToken;
 use jasiyo_tests::harness::*;
-use jasiyo_tests::payment_emulator::{Delivery, EmulatorAccounts, InjectedFailure, PaymentEmulator, Resolution};
+use jasiyo_tests::payment_emulator::{Delivery, EmulatorAccounts, InjectedFailure, PaymentEmulator, Provider as EmulatedProvider, Resolution};
 use jasiyo_tests::routeros_emulator::{EmulatorConfig, RouterOsEmulator};
 use serde_json::{Value, json};
 
@@ -329,6 +329,36 @@ async fn portal_guards(world: World, kind: ProviderKind) {
     s.stop().await;
 }
 
+/// The owner switches provider while two customers' prompts are out: both still settle
+/// through the provider they were started with, one by its callback (for Paystack, at the
+/// old webhook URL), one by asking that provider when the callback is lost. New payments use
+/// the new provider.
+async fn payments_in_flight_survive_a_provider_switch(world: World, kind: ProviderKind) {
+    let s = shop(world, kind).await;
+    let (called_back, first) = s.pay_from("0722000701", "02:00:00:00:07:01").await;
+    let (asked, second) = s.pay_from("0722000702", "02:00:00:00:07:02").await;
+    let next = if kind == ProviderKind::Daraja { ProviderKind::Payhero } else { ProviderKind::Daraja };
+    let tenant = s.store().find_tenant("test-tenant").await.unwrap().unwrap();
+    let sealed = s.cloud.payments.seal(&provider_config(next, &s.pay)).unwrap();
+    s.store().set_provider(tenant.id, next, &sealed, &AgentToken::generate().hash(), now_ms()).await.unwrap();
+
+    s.pay.resolve(&first, Resolution::Approve, Delivery::Normal).await.unwrap();
+    s.pay.resolve(&second, Resolution::Approve, Delivery::Lost).await.unwrap();
+    for id in [called_back, asked] {
+        let view = s.until_view(id, "online", |v| v["stage"] == "online").await;
+        assert_eq!(view["status"], "paid");
+    }
+    assert_eq!(s.router.users().len(), 2);
+
+    let (_, third) = s.pay_from("0722000703", "02:00:00:00:07:03").await;
+    let expected = match next {
+        ProviderKind::Daraja => EmulatedProvider::Daraja,
+        _ => EmulatedProvider::PayHero,
+    };
+    assert_eq!(s.pay.prompt(&third).unwrap().provider, expected, "new payments go to the new provider");
+    s.stop().await;
+}
+
 /// Daraja: one OAuth token serves every payment and every cloud instance.
 async fn daraja_token_is_shared(world: World) {
     let s = shop(world, ProviderKind::Daraja).await;
@@ -358,6 +388,6 @@ macro_rules! each {
 }
 
 each!(sqlite, Backend::Sqlite, approval_provisions_exactly_one_user, failures_end_in_the_right_state, lost_callbacks_are_resolved_by_reconciliation,
-    duplicate_callbacks_have_one_effect, late_success_still_provisions, forged_callbacks_change_nothing, provider_errors_surface_clearly, portal_guards);
+    duplicate_callbacks_have_one_effect, late_success_still_provisions, forged_callbacks_change_nothing, provider_errors_surface_clearly, portal_guards, payments_in_flight_survive_a_provider_switch);
 each!(postgres, Backend::Postgres, approval_provisions_exactly_one_user, failures_end_in_the_right_state, lost_callbacks_are_resolved_by_reconciliation,
-    duplicate_callbacks_have_one_effect, late_success_still_provisions, forged_callbacks_change_nothing, provider_errors_surface_clearly, portal_guards);
+    duplicate_callbacks_have_one_effect, late_success_still_provisions, forged_callbacks_change_nothing, provider_errors_surface_clearly, portal_guards, payments_in_flight_survive_a_provider_switch);

@@ -24,7 +24,7 @@ impl Payments {
                 self.store.schedule_check(payment.id, None, payment.checks).await?;
                 continue;
             }
-            let answer = match (&payment.provider_ref, self.provider_for(payment.tenant_id).await) {
+            let answer = match (&payment.provider_ref, self.provider_for(payment).await) {
                 (Some(reference), Ok(provider)) => Some(provider.query(reference).await),
                 _ => None,
             };

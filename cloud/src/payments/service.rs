@@ -10,11 +10,11 @@ use jasiyo_shared::{MacAddress, RouterId};
 use serde::Serialize;
 
 use super::limits::{LimitConfig, LimitHit, RateLimits};
-use super::model::{NewPayment, Payment, PaymentId, PaymentState};
+use super::model::{NewPayment, Payment, PaymentId, PaymentState, StoredProvider};
 use super::phone::{Msisdn, PhoneError};
 use super::sealer::Sealer;
 use crate::hub::Hub;
-use crate::providers::{self, HttpSettings, Provider, ProviderConfig, ProviderError, PushRequest, TokenCache};
+use crate::providers::{self, HttpSettings, Provider, ProviderConfig, ProviderError, ProviderKind, PushRequest, TokenCache};
 use crate::store::payments::{PaymentProgress, PortalQuery};
 use crate::store::{CommandState, Store, StoreError, TenantId, now_ms};
 use crate::token::{AgentToken, hash_token};
@@ -161,8 +161,9 @@ pub struct PaymentView {
     pub hint: Option<String>,
 }
 
-/// Providers built from tenants' sealed settings, with the sealed text they came from.
-type ProviderCache = HashMap<TenantId, (String, Arc<dyn Provider>)>;
+/// Providers built from tenants' sealed settings (per provider: a tenant's payments in
+/// flight may still be on one it switched away from), with the sealed text they came from.
+type ProviderCache = HashMap<(TenantId, ProviderKind), (String, Arc<dyn Provider>)>;
 
 /// The payments service.
 pub struct Payments {
@@ -221,23 +222,26 @@ impl Payments {
         Ok(self.sealer.seal(serde_json::to_string(config)?.as_bytes())?)
     }
 
-    /// The provider for a tenant, built from its sealed settings (cached until they change).
-    pub async fn provider_for(&self, tenant: TenantId) -> Result<Arc<dyn Provider>, PortalError> {
-        let stored = self.store.provider_config(tenant).await?.ok_or(PortalError::NoProvider)?;
-        self.provider_from_sealed(tenant, &stored.sealed)
+    /// The provider a payment was started with, built from the tenant's settings for it
+    /// (current, or kept since the tenant switched to another).
+    pub async fn provider_for(&self, payment: &Payment) -> Result<Arc<dyn Provider>, PortalError> {
+        let stored = self.store.provider_settings(payment.tenant_id, payment.provider).await?.ok_or(PortalError::NoProvider)?;
+        self.provider_from(&stored)
     }
 
-    pub(super) fn provider_from_sealed(&self, tenant: TenantId, sealed: &str) -> Result<Arc<dyn Provider>, PortalError> {
+    /// The provider for stored settings (built once, cached until the settings change).
+    pub(super) fn provider_from(&self, stored: &StoredProvider) -> Result<Arc<dyn Provider>, PortalError> {
+        let key = (stored.tenant_id, stored.kind);
         let mut cache = self.providers.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((known, provider)) = cache.get(&tenant)
-            && known == sealed
+        if let Some((known, provider)) = cache.get(&key)
+            && *known == stored.sealed
         {
             return Ok(provider.clone());
         }
-        let plain = self.sealer.open(sealed).map_err(|e| PortalError::Internal(e.into()))?;
+        let plain = self.sealer.open(&stored.sealed).map_err(|e| PortalError::Internal(e.into()))?;
         let config: ProviderConfig = serde_json::from_slice(&plain).map_err(|e| PortalError::Internal(e.into()))?;
         let provider = providers::build(&config, &self.http, self.tokens.clone());
-        cache.insert(tenant, (sealed.to_string(), provider.clone()));
+        cache.insert(key, (stored.sealed.clone(), provider.clone()));
         Ok(provider)
     }
 
@@ -281,7 +285,7 @@ impl Payments {
         }
         self.limits.check(msisdn.as_str(), mac_text.as_deref(), request.client_ip.as_deref()).map_err(PortalError::RateLimited)?;
         let stored = context.provider.ok_or(PortalError::NoProvider)?;
-        let provider = self.provider_from_sealed(context.tenant_id, &stored.sealed)?;
+        let provider = self.provider_from(&stored)?;
 
         let callback_token = AgentToken::generate();
         let new = NewPayment {

@@ -77,7 +77,7 @@ impl Payments {
         let (payment, plan, provider) = if kind == ProviderKind::Paystack {
             // Paystack's webhook URL is per tenant (set on its dashboard).
             let stored = self.store.provider_by_callback_token(&hash).await?.filter(|p| p.kind == kind).ok_or(Refused::UnknownToken)?;
-            let provider = self.provider_from_sealed(stored.tenant_id, &stored.sealed).map_err(|e| Refused::Internal(e.to_string()))?;
+            let provider = self.provider_from(&stored).map_err(|e| Refused::Internal(e.to_string()))?;
             let event = provider.parse_callback(headers, body)?;
             let payment = self
                 .store
@@ -89,8 +89,8 @@ impl Payments {
             return Ok(provider.callback_ack());
         } else {
             let context = self.store.callback_context(&hash).await?.filter(|c| c.payment.provider == kind).ok_or(Refused::UnknownToken)?;
-            let stored = context.provider.ok_or_else(|| Refused::Internal("the owner has no provider settings".into()))?;
-            let provider = self.provider_from_sealed(stored.tenant_id, &stored.sealed).map_err(|e| Refused::Internal(e.to_string()))?;
+            let stored = context.provider.ok_or_else(|| Refused::Internal("no settings for the payment's provider".into()))?;
+            let provider = self.provider_from(&stored).map_err(|e| Refused::Internal(e.to_string()))?;
             (context.payment, Some(context.plan), provider)
         };
         let event = provider.parse_callback(headers, body)?;

@@ -130,7 +130,7 @@ pub struct CallbackContext {
     pub payment: Payment,
     /// Its plan.
     pub plan: Plan,
-    /// Its owner's provider settings.
+    /// The settings of the provider it was started with (current or kept).
     pub provider: Option<StoredProvider>,
 }
 
@@ -155,14 +155,15 @@ pub trait PaymentStore: Send + Sync {
     /// One plan.
     async fn plan(&self, id: PlanId) -> StoreResult<Option<Plan>>;
 
-    /// Sets the tenant's (one) provider, replacing any other.
+    /// Sets the tenant's (one) provider, replacing any other (whose settings are kept for its
+    /// payments still in flight, see [`PaymentStore::provider_settings`]).
     async fn set_provider(&self, tenant: TenantId, kind: ProviderKind, sealed: &str, callback_token_hash: &str, now_ms: i64) -> StoreResult<()>;
-    /// How many of the tenant's payments created since `since_ms` still wait for a word
-    /// from a provider other than `kind`.
-    async fn open_payments_elsewhere(&self, tenant: TenantId, kind: ProviderKind, since_ms: i64) -> StoreResult<u64>;
+    /// The tenant's settings for `kind`: the current ones, or those kept when the tenant
+    /// switched to another provider (for payments still in flight on `kind`).
+    async fn provider_settings(&self, tenant: TenantId, kind: ProviderKind) -> StoreResult<Option<StoredProvider>>;
     /// The tenant's provider settings.
     async fn provider_config(&self, tenant: TenantId) -> StoreResult<Option<StoredProvider>>;
-    /// The provider settings whose webhook token has this hash.
+    /// The provider settings, current or kept, whose webhook token has this hash.
     async fn provider_by_callback_token(&self, token_hash: &str) -> StoreResult<Option<StoredProvider>>;
 
     /// Records a new payment (state `initiated`). A repeated idempotency key for the router
@@ -180,8 +181,8 @@ pub trait PaymentStore: Send + Sync {
     /// settings, the payment the idempotency key already started and any payment in flight
     /// for the phone or device; `None` when there is no such router.
     async fn portal_context(&self, query: PortalQuery<'_>) -> StoreResult<Option<PortalContext>>;
-    /// The payment whose callback URL carries the token with this hash, with its plan and
-    /// provider settings.
+    /// The payment whose callback URL carries the token with this hash, with its plan and the
+    /// settings of its provider (current or kept).
     async fn callback_context(&self, token_hash: &str) -> StoreResult<Option<CallbackContext>>;
     /// The payment with this provider reference.
     async fn payment_by_provider_ref(&self, provider: ProviderKind, provider_ref: &str) -> StoreResult<Option<Payment>>;

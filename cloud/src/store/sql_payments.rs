@@ -274,6 +274,19 @@ macro_rules! impl_payment_store {
                 callback_token_hash: &str,
                 now_ms: i64,
             ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.writer().begin().await?;
+                // Another provider's settings are kept for its payments still in flight.
+                sqlx::query(
+                    "INSERT INTO provider_history (tenant_id, kind, sealed, callback_token_hash, replaced_at) \
+                     SELECT tenant_id, kind, sealed, callback_token_hash, $3 FROM provider_configs WHERE tenant_id = $1 AND kind <> $2 \
+                     ON CONFLICT (tenant_id, kind) DO UPDATE SET sealed = excluded.sealed, \
+                     callback_token_hash = excluded.callback_token_hash, replaced_at = excluded.replaced_at",
+                )
+                .bind(tenant.to_string())
+                .bind(kind.as_str())
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
                 sqlx::query(
                     "INSERT INTO provider_configs (tenant_id, kind, sealed, callback_token_hash, updated_at) VALUES ($1, $2, $3, $4, $5) \
                      ON CONFLICT (tenant_id) DO UPDATE SET kind = excluded.kind, sealed = excluded.sealed, \
@@ -284,27 +297,26 @@ macro_rules! impl_payment_store {
                 .bind(sealed)
                 .bind(callback_token_hash)
                 .bind(now_ms)
-                .execute(self.writer())
+                .execute(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 Ok(())
             }
 
-            async fn open_payments_elsewhere(
+            async fn provider_settings(
                 &self,
                 tenant: $crate::store::TenantId,
                 kind: $crate::providers::ProviderKind,
-                since_ms: i64,
-            ) -> $crate::store::StoreResult<u64> {
-                let open: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM payments WHERE tenant_id = $1 AND provider <> $2 \
-                     AND state IN ('initiated', 'pending') AND created_at >= $3",
+            ) -> $crate::store::StoreResult<Option<$crate::payments::model::StoredProvider>> {
+                let sealed: Option<String> = sqlx::query_scalar(
+                    "SELECT sealed FROM provider_configs WHERE tenant_id = $1 AND kind = $2 \
+                     UNION ALL SELECT sealed FROM provider_history WHERE tenant_id = $1 AND kind = $2 LIMIT 1",
                 )
                 .bind(tenant.to_string())
                 .bind(kind.as_str())
-                .bind(since_ms)
-                .fetch_one(&self.pool)
+                .fetch_optional(&self.pool)
                 .await?;
-                Ok(open as u64)
+                Ok(sealed.map(|sealed| $crate::payments::model::StoredProvider { tenant_id: tenant, kind, sealed }))
             }
 
             async fn provider_config(
@@ -328,7 +340,10 @@ macro_rules! impl_payment_store {
                 token_hash: &str,
             ) -> $crate::store::StoreResult<Option<$crate::payments::model::StoredProvider>> {
                 let row: Option<(String, String, String)> =
-                    sqlx::query_as("SELECT tenant_id, kind, sealed FROM provider_configs WHERE callback_token_hash = $1")
+                    sqlx::query_as(
+                        "SELECT tenant_id, kind, sealed FROM provider_configs WHERE callback_token_hash = $1 \
+                         UNION ALL SELECT tenant_id, kind, sealed FROM provider_history WHERE callback_token_hash = $1 LIMIT 1",
+                    )
                         .bind(token_hash)
                         .fetch_optional(&self.pool)
                         .await?;
@@ -466,9 +481,10 @@ macro_rules! impl_payment_store {
                 use $crate::store::sql_payments::{PAYMENT_COLUMNS, PLAN_COLUMNS, qualified};
                 static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
                     format!(
-                        "SELECT {}, {}, c.kind, c.sealed FROM payments p \
+                        "SELECT {}, {}, COALESCE(c.kind, h.kind), COALESCE(c.sealed, h.sealed) FROM payments p \
                          JOIN plans pl ON pl.id = p.plan_id \
-                         LEFT JOIN provider_configs c ON c.tenant_id = p.tenant_id \
+                         LEFT JOIN provider_configs c ON c.tenant_id = p.tenant_id AND c.kind = p.provider \
+                         LEFT JOIN provider_history h ON h.tenant_id = p.tenant_id AND h.kind = p.provider \
                          WHERE p.callback_token_hash = $1",
                         qualified(PAYMENT_COLUMNS, "p"),
                         qualified(PLAN_COLUMNS, "pl")
