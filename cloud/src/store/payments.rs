@@ -161,8 +161,6 @@ pub trait PaymentStore: Send + Sync {
     /// The tenant's settings for `kind`: the current ones, or those kept when the tenant
     /// switched to another provider (for payments still in flight on `kind`).
     async fn provider_settings(&self, tenant: TenantId, kind: ProviderKind) -> StoreResult<Option<StoredProvider>>;
-    /// The tenant's provider settings.
-    async fn provider_config(&self, tenant: TenantId) -> StoreResult<Option<StoredProvider>>;
     /// The provider settings, current or kept, whose webhook token has this hash.
     async fn provider_by_callback_token(&self, token_hash: &str) -> StoreResult<Option<StoredProvider>>;
 

@@ -1,7 +1,6 @@
 //! The PostgreSQL store: for production and for several cloud instances sharing one
 //! database. Instances learn of each other's enqueues through LISTEN/NOTIFY.
 
-use std::sync::LazyLock;
 use std::time::Duration;
 
 use jasiyo_shared::{CommandId, RouterId};
@@ -10,7 +9,7 @@ use sqlx::{Postgres, Transaction};
 use tokio_util::sync::CancellationToken;
 
 use super::pg_conns::Conns;
-use super::sql::{Link, SeqColumn, impl_store};
+use super::sql::impl_store;
 use super::sql_payments::impl_payment_store;
 use super::{OutboxSignal, StoreResult};
 
@@ -41,48 +40,31 @@ impl PostgresStore {
     }
 
     /// Appends a command to the router's outbox in one statement: takes the router's next
-    /// sequence number, inserts the command, points `link`'s entitlement at it and announces
-    /// it (PostgreSQL delivers the notification only if the transaction commits). `None`: no
-    /// such router.
+    /// sequence number, inserts the command and announces it (PostgreSQL delivers the
+    /// notification only if the transaction commits). `None`: no such router.
     async fn append_command(
         tx: &mut Transaction<'_, Postgres>,
         router: RouterId,
         id: CommandId,
         kind: &str,
         payload: &str,
-        link: Link,
         now_ms: i64,
     ) -> StoreResult<Option<i64>> {
-        const APPEND: &str = "WITH next AS (UPDATE routers SET next_seq = next_seq + 1 WHERE id = $2 RETURNING next_seq), \
-              added AS (INSERT INTO commands (id, router_id, seq, kind, payload, state, created_at) \
-                        SELECT $1, $2, next_seq, $3, $4, 'queued', $5 FROM next RETURNING seq)";
-        const ANNOUNCE: &str = " SELECT seq FROM added, pg_notify($6, $2) AS announced";
-        static PLAIN: LazyLock<String> = LazyLock::new(|| format!("{APPEND}{ANNOUNCE}"));
-        static LINKED: LazyLock<[String; 2]> = LazyLock::new(|| {
-            [SeqColumn::Command, SeqColumn::Login].map(|column| {
-                let name = match column {
-                    SeqColumn::Command => "command_seq",
-                    SeqColumn::Login => "login_seq",
-                };
-                format!("{APPEND}, linked AS (UPDATE entitlements SET {name} = (SELECT next_seq FROM next) WHERE id = $7){ANNOUNCE}")
-            })
-        });
-        let sql: &str = match link {
-            None => &PLAIN,
-            Some((_, SeqColumn::Command)) => &LINKED[0],
-            Some((_, SeqColumn::Login)) => &LINKED[1],
-        };
-        let mut query = sqlx::query_scalar(sql)
-            .bind(id.to_string())
-            .bind(router.to_string())
-            .bind(kind)
-            .bind(payload)
-            .bind(now_ms)
-            .bind(OUTBOX_CHANNEL);
-        if let Some((entitlement, _)) = link {
-            query = query.bind(entitlement.to_string());
-        }
-        Ok(query.fetch_optional(&mut **tx).await?)
+        let seq = sqlx::query_scalar(
+            "WITH next AS (UPDATE routers SET next_seq = next_seq + 1 WHERE id = $2 RETURNING next_seq), \
+                  added AS (INSERT INTO commands (id, router_id, seq, kind, payload, state, created_at) \
+                            SELECT $1, $2, next_seq, $3, $4, 'queued', $5 FROM next RETURNING seq) \
+             SELECT seq FROM added, pg_notify($6, $2) AS announced",
+        )
+        .bind(id.to_string())
+        .bind(router.to_string())
+        .bind(kind)
+        .bind(payload)
+        .bind(now_ms)
+        .bind(OUTBOX_CHANNEL)
+        .fetch_optional(&mut **tx)
+        .await?;
+        Ok(seq)
     }
 
     /// Listens on the outbox channel. If the listening connection drops, notifications sent

@@ -73,18 +73,6 @@ where
     list.push_unseparated(")");
 }
 
-/// The entitlement column that records the sequence number of a command enqueued for it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum SeqColumn {
-    /// The command creating the user.
-    Command,
-    /// The command logging the device in.
-    Login,
-}
-
-/// An entitlement to point at the command being enqueued (set in the enqueueing statement).
-pub(super) type Link = Option<(uuid::Uuid, SeqColumn)>;
-
 /// Implements [`super::Store`] for `$store`, whose field `pool` is a `sqlx::Pool<$db>`.
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
@@ -97,22 +85,9 @@ macro_rules! impl_store {
                 command: &jasiyo_shared::Command,
                 now_ms: i64,
             ) -> $crate::store::StoreResult<(jasiyo_shared::Seq, jasiyo_shared::CommandId)> {
-                Self::enqueue_linked_tx(tx, router, command, None, now_ms).await
-            }
-
-            /// [`Self::enqueue_tx`], also recording the command's sequence number on an
-            /// entitlement. The router's sequence counter stays locked until the transaction
-            /// ends, so callers enqueue last.
-            async fn enqueue_linked_tx(
-                tx: &mut sqlx::Transaction<'_, $db>,
-                router: jasiyo_shared::RouterId,
-                command: &jasiyo_shared::Command,
-                link: $crate::store::sql::Link,
-                now_ms: i64,
-            ) -> $crate::store::StoreResult<(jasiyo_shared::Seq, jasiyo_shared::CommandId)> {
                 let id = jasiyo_shared::CommandId::new();
                 let payload = $crate::store::sql::command_json(command);
-                let seq = Self::append_command(tx, router, id, command.kind(), &payload, link, now_ms).await?;
+                let seq = Self::append_command(tx, router, id, command.kind(), &payload, now_ms).await?;
                 let seq = seq.ok_or_else(|| $crate::store::StoreError::NotFound(format!("router {router}")))?;
                 Ok((jasiyo_shared::Seq(seq as u64), id))
             }
@@ -389,33 +364,8 @@ macro_rules! impl_store {
                 outcome: &jasiyo_shared::Outcome,
                 now_ms: i64,
             ) -> $crate::store::StoreResult<$crate::store::ResultRecorded> {
-                let state = match outcome {
-                    jasiyo_shared::Outcome::Applied { .. } => $crate::store::CommandState::Applied,
-                    jasiyo_shared::Outcome::Failed { .. } => $crate::store::CommandState::Failed,
-                };
-                let done = sqlx::query(
-                    "UPDATE commands SET state = $3, result = $4, finished_at = $5, received_at = COALESCE(received_at, $5) \
-                     WHERE router_id = $1 AND seq = $2 AND finished_at IS NULL",
-                )
-                .bind(router.to_string())
-                .bind(seq.as_i64())
-                .bind(state.as_str())
-                .bind($crate::store::sql::outcome_json(outcome))
-                .bind(now_ms)
-                .execute(self.writer())
-                .await?;
-                if done.rows_affected() == 1 {
-                    return Ok($crate::store::ResultRecorded::New);
-                }
-                let exists: Option<i64> = sqlx::query_scalar("SELECT seq FROM commands WHERE router_id = $1 AND seq = $2")
-                    .bind(router.to_string())
-                    .bind(seq.as_i64())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                Ok(match exists {
-                    Some(_) => $crate::store::ResultRecorded::Duplicate,
-                    None => $crate::store::ResultRecorded::UnknownCommand,
-                })
+                let mut recorded = self.record_results(router, &[(seq, outcome)], now_ms).await?;
+                recorded.pop().ok_or_else(|| $crate::store::StoreError::Corrupt("a result went unrecorded".into()))
             }
 
             async fn record_results(

@@ -113,82 +113,6 @@ macro_rules! impl_payment_store {
                 row.as_ref().map(Self::payment_from_row).transpose()
             }
 
-            /// Paid, as one transaction of several statements (see `PaymentStore::mark_paid`).
-            #[allow(dead_code)] // PostgreSQL has its own.
-            async fn mark_paid_in_tx(
-                &self,
-                id: $crate::payments::model::PaymentId,
-                receipt: Option<&str>,
-                provision: &$crate::store::payments::Provision,
-                heard: Option<$crate::store::payments::Heard<'_>>,
-                now_ms: i64,
-            ) -> $crate::store::StoreResult<$crate::store::payments::PaidOutcome> {
-                use $crate::store::payments::PaidOutcome;
-                let mut tx = self.writer().begin().await?;
-                let updated = sqlx::query(
-                    "UPDATE payments SET state = 'paid', reason = NULL, receipt = COALESCE($2, receipt), paid_at = $3, \
-                     updated_at = $3, next_check_at = NULL WHERE id = $1 AND state <> 'paid' RETURNING router_id, device_mac",
-                )
-                .bind(id.to_string())
-                .bind(receipt)
-                .bind(now_ms)
-                .fetch_optional(&mut *tx)
-                .await;
-                let row = match updated {
-                    Ok(row) => row,
-                    Err(sqlx::Error::Database(db)) if db.is_unique_violation() => return Ok(PaidOutcome::ReceiptReused),
-                    Err(e) => return Err(e.into()),
-                };
-                let heard: Vec<(&str, &str)> = heard.iter().map(|h| (h.source, h.detail)).collect();
-                let Some(row) = row else {
-                    // A repeat: what the provider said is still worth keeping.
-                    Self::events_tx(&mut tx, id, &heard, now_ms).await?;
-                    tx.commit().await?;
-                    return Ok(PaidOutcome::AlreadyPaid);
-                };
-                use sqlx::Row;
-                let router: jasiyo_shared::RouterId = $crate::store::sql::parse_uuid("router id", &row.try_get::<String, _>(0)?)?.into();
-                let mac: Option<String> = row.try_get(1)?;
-                // The timeline first: enqueueing locks the router's sequence counter until
-                // commit, so as little as possible comes after it.
-                let paid = format!("receipt {}", receipt.unwrap_or("(from status query)"));
-                let created = format!("user {} until {}", provision.username, provision.expires_at);
-                let mut events = heard;
-                events.extend([("paid", paid.as_str()), ("entitlement_created", created.as_str())]);
-                Self::events_tx(&mut tx, id, &events, now_ms).await?;
-                // The entitlement before its commands (their sequence numbers are filled in
-                // as they are enqueued): a username taken on this router fails here, before
-                // the router's sequence counter is locked.
-                let entitlement_id = uuid::Uuid::new_v4();
-                sqlx::query(
-                    "INSERT INTO entitlements (id, payment_id, router_id, username, password, device_mac, expires_at, command_seq, login_seq, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 0, NULL, $8)",
-                )
-                .bind(entitlement_id.to_string())
-                .bind(id.to_string())
-                .bind(router.to_string())
-                .bind(&provision.username)
-                .bind(&provision.password)
-                .bind(mac.as_deref())
-                .bind(provision.expires_at)
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| $crate::store::sql::conflict_or(e, "hotspot username"))?;
-                use $crate::store::sql::SeqColumn;
-                let link = |column| Some((entitlement_id, column));
-                let (upsert_seq, _) = Self::enqueue_linked_tx(&mut tx, router, &provision.upsert, link(SeqColumn::Command), now_ms).await?;
-                let login_seq = match &provision.login {
-                    Some(login) => Some(Self::enqueue_linked_tx(&mut tx, router, login, link(SeqColumn::Login), now_ms).await?.0),
-                    None => None,
-                };
-                let device_mac = mac.as_deref().and_then(|m| m.parse().ok());
-                let entitlement =
-                    provision.entitlement(entitlement_id, id, router, device_mac, upsert_seq.0, login_seq.map(|s| s.0), now_ms);
-                tx.commit().await?;
-                Ok(PaidOutcome::Provisioned(entitlement))
-            }
-
             /// Appends events to a payment's timeline inside `tx`, in one statement.
             async fn events_tx(
                 tx: &mut sqlx::Transaction<'_, $db>,
@@ -317,22 +241,6 @@ macro_rules! impl_payment_store {
                 .fetch_optional(&self.pool)
                 .await?;
                 Ok(sealed.map(|sealed| $crate::payments::model::StoredProvider { tenant_id: tenant, kind, sealed }))
-            }
-
-            async fn provider_config(
-                &self,
-                tenant: $crate::store::TenantId,
-            ) -> $crate::store::StoreResult<Option<$crate::payments::model::StoredProvider>> {
-                let row: Option<(String, String)> = sqlx::query_as("SELECT kind, sealed FROM provider_configs WHERE tenant_id = $1")
-                    .bind(tenant.to_string())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.map(|(kind, sealed)| {
-                    let kind = $crate::providers::ProviderKind::parse(&kind)
-                        .ok_or_else(|| $crate::store::StoreError::Corrupt(format!("provider kind {kind:?}")))?;
-                    Ok($crate::payments::model::StoredProvider { tenant_id: tenant, kind, sealed })
-                })
-                .transpose()
             }
 
             async fn provider_by_callback_token(
@@ -593,8 +501,7 @@ macro_rules! impl_payment_store {
                 heard: Option<$crate::store::payments::Heard<'_>>,
                 now_ms: i64,
             ) -> $crate::store::StoreResult<$crate::store::payments::PaidOutcome> {
-                // PostgreSQL does it in one statement; SQLite in a transaction
-                // (`mark_paid_in_tx`).
+                // PostgreSQL does it in one statement (pg_paid.rs); SQLite in a transaction.
                 self.record_paid(id, receipt, provision, heard, now_ms).await
             }
 

@@ -8,7 +8,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio_util::sync::CancellationToken;
 
-use super::sql::{Link, SeqColumn, impl_store};
+use super::sql::{conflict_or, impl_store, parse_uuid};
 use super::sql_payments::impl_payment_store;
 use super::payments::{Heard, PaidOutcome, Provision};
 use super::{OutboxSignal, StoreResult};
@@ -48,16 +48,15 @@ impl SqliteStore {
         &self.writes
     }
 
-    /// Appends a command to the router's outbox: takes the router's next sequence number,
-    /// inserts the command and points `link`'s entitlement at it. Other processes notice it
-    /// by polling `gid` (see `watch_outbox`). `None`: no such router.
+    /// Appends a command to the router's outbox: takes the router's next sequence number
+    /// and inserts the command. Other processes notice it by polling `gid` (see
+    /// `watch_outbox`). `None`: no such router.
     async fn append_command(
         tx: &mut Transaction<'_, Sqlite>,
         router: RouterId,
         id: CommandId,
         kind: &str,
         payload: &str,
-        link: Link,
         now_ms: i64,
     ) -> StoreResult<Option<i64>> {
         let seq: Option<i64> = sqlx::query_scalar("UPDATE routers SET next_seq = next_seq + 1 WHERE id = $1 RETURNING next_seq")
@@ -76,17 +75,11 @@ impl SqliteStore {
         .bind(now_ms)
         .execute(&mut **tx)
         .await?;
-        if let Some((entitlement, column)) = link {
-            let sql = match column {
-                SeqColumn::Command => "UPDATE entitlements SET command_seq = $1 WHERE id = $2",
-                SeqColumn::Login => "UPDATE entitlements SET login_seq = $1 WHERE id = $2",
-            };
-            sqlx::query(sql).bind(seq).bind(entitlement.to_string()).execute(&mut **tx).await?;
-        }
         Ok(Some(seq))
     }
 
-    /// Records a payment paid with its entitlement and commands, in one transaction.
+    /// Records a payment paid with its timeline, its commands and its entitlement, in one
+    /// transaction (SQLite has one writer, so nothing waits on the router's counter).
     async fn record_paid(
         &self,
         id: PaymentId,
@@ -95,7 +88,60 @@ impl SqliteStore {
         heard: Option<Heard<'_>>,
         now_ms: i64,
     ) -> StoreResult<PaidOutcome> {
-        self.mark_paid_in_tx(id, receipt, provision, heard, now_ms).await
+        let mut tx = self.writer().begin().await?;
+        let updated: Result<Option<(String, Option<String>)>, sqlx::Error> = sqlx::query_as(
+            "UPDATE payments SET state = 'paid', reason = NULL, receipt = COALESCE($2, receipt), paid_at = $3, \
+             updated_at = $3, next_check_at = NULL WHERE id = $1 AND state <> 'paid' RETURNING router_id, device_mac",
+        )
+        .bind(id.to_string())
+        .bind(receipt)
+        .bind(now_ms)
+        .fetch_optional(&mut *tx)
+        .await;
+        let row = match updated {
+            Ok(row) => row,
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => return Ok(PaidOutcome::ReceiptReused),
+            Err(e) => return Err(e.into()),
+        };
+        let mut events: Vec<(&str, &str)> = heard.iter().map(|h| (h.source, h.detail)).collect();
+        let Some((router, mac)) = row else {
+            // A repeat: what the provider said is still worth keeping.
+            Self::events_tx(&mut tx, id, &events, now_ms).await?;
+            tx.commit().await?;
+            return Ok(PaidOutcome::AlreadyPaid);
+        };
+        let router: RouterId = parse_uuid("router id", &router)?.into();
+        let paid = format!("receipt {}", receipt.unwrap_or("(from status query)"));
+        let created = format!("user {} until {}", provision.username, provision.expires_at);
+        events.extend([("paid", paid.as_str()), ("entitlement_created", created.as_str())]);
+        Self::events_tx(&mut tx, id, &events, now_ms).await?;
+        let (upsert_seq, _) = Self::enqueue_tx(&mut tx, router, &provision.upsert, now_ms).await?;
+        let login_seq = match &provision.login {
+            Some(login) => Some(Self::enqueue_tx(&mut tx, router, login, now_ms).await?.0),
+            None => None,
+        };
+        let device_mac = mac.as_deref().and_then(|m| m.parse().ok());
+        let entitlement =
+            provision.entitlement(uuid::Uuid::new_v4(), id, router, device_mac, upsert_seq.0, login_seq.map(|s| s.0), now_ms);
+        sqlx::query(
+            "INSERT INTO entitlements (id, payment_id, router_id, username, password, device_mac, expires_at, command_seq, login_seq, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(entitlement.id.to_string())
+        .bind(id.to_string())
+        .bind(router.to_string())
+        .bind(&entitlement.username)
+        .bind(&entitlement.password)
+        .bind(mac)
+        .bind(entitlement.expires_at)
+        .bind(upsert_seq.as_i64())
+        .bind(login_seq.map(|s| s.as_i64()))
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict_or(e, "hotspot username"))?;
+        tx.commit().await?;
+        Ok(PaidOutcome::Provisioned(entitlement))
     }
 
     /// Polls for commands with a `gid` above the highest seen. SQLite runs one write
