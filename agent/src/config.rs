@@ -5,10 +5,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use jasiyo_shared::RouterId;
-
-/// The path under the cloud's base URL where agents connect.
-pub const AGENT_WS_PATH: &str = "/agent/v1/ws";
+use jasiyo_shared::{AGENT_WS_PATH, RouterId};
 
 /// Everything an [`Agent`](crate::Agent) needs. Built by `main` from flags and environment,
 /// or directly by tests.

@@ -90,7 +90,7 @@ impl App {
 
     /// Serves until `shutdown` is cancelled, then closes agent sessions and returns.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let app = router(AppState { hub: self.hub.clone(), payments: Some(self.payments.clone()) });
+        let app = router(AppState { hub: self.hub.clone(), payments: self.payments.clone() });
         let tasks = self.tasks.clone();
         let stop = shutdown.clone();
         tracing::info!(addr = %self.local_addr(), "cloud listening");

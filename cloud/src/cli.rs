@@ -12,10 +12,11 @@ use jasiyo_shared::command::Password;
 use jasiyo_shared::{Command, HotspotUser, MacAddress, RouterId, UnixTime};
 use serde_json::json;
 
-use crate::payments::model::{NewPlan, PaymentId};
+use crate::model::{NewPlan, PaymentId};
 use crate::payments::sealer::Sealer;
 use crate::providers::{DarajaAccount, ProviderConfig, ProviderKind, Secret};
-use crate::store::{self, Router, Store, StoredCommand, now_ms};
+use crate::model::{Router, StoredCommand};
+use crate::store::{self, Store, now_ms};
 use crate::token::AgentToken;
 
 /// The Jasiyo cloud: hotspot payments and the hub routers phone home to.

@@ -15,6 +15,7 @@
 pub mod app;
 pub mod cli;
 pub mod http;
+pub mod model;
 pub mod hub;
 pub mod payments;
 pub mod portal;

@@ -6,6 +6,8 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use jasiyo_cloud::http::{AppState, router};
 use jasiyo_cloud::hub::{Hub, HubConfig};
+use jasiyo_cloud::payments::sealer::Sealer;
+use jasiyo_cloud::payments::{Payments, PaymentsConfig};
 use jasiyo_cloud::store::testing::{Backend, fresh_store};
 use jasiyo_cloud::store::now_ms;
 use jasiyo_cloud::token::AgentToken;
@@ -33,7 +35,8 @@ async fn operator_api_needs_a_token_and_valid_commands() {
     let token = AgentToken::generate();
     store.create_operator_token("tests", &token.hash(), now_ms()).await.unwrap();
     let hub = Hub::start(store.clone(), HubConfig::default(), CancellationToken::new());
-    let app = router(AppState { hub, payments: None });
+    let payments = Payments::new(store.clone(), hub.clone(), Sealer::new([7; 32]), PaymentsConfig::new("http://127.0.0.1")).unwrap();
+    let app = router(AppState { hub, payments });
 
     let (status, body) = call(&app, "GET", "/healthz", None, "").await;
     assert_eq!((status, body), (StatusCode::OK, Value::String("ok".into())));

@@ -12,7 +12,7 @@ use http_body_util::BodyExt;
 use jasiyo_cloud::cli::{Cli, run_admin};
 use jasiyo_cloud::http::AppState;
 use jasiyo_cloud::hub::{Hub, HubConfig};
-use jasiyo_cloud::payments::model::{NewPayment, NewPlan, PaymentId};
+use jasiyo_cloud::model::{NewPayment, NewPlan, PaymentId};
 use jasiyo_cloud::payments::sealer::Sealer;
 use jasiyo_cloud::payments::{Payments, PaymentsConfig};
 use jasiyo_cloud::providers::ProviderKind;
@@ -54,7 +54,7 @@ async fn shop(backend: Backend, owner: &str) -> Option<Shop> {
     }
     let hub = Hub::start(store.clone(), HubConfig::default(), CancellationToken::new());
     let payments = Payments::new(store.clone(), hub.clone(), Sealer::new([7; 32]), PaymentsConfig::new(PUBLIC_URL)).unwrap();
-    let app = jasiyo_cloud::http::router(AppState { hub, payments: Some(payments) });
+    let app = jasiyo_cloud::http::router(AppState { hub, payments });
     Some(Shop { _dir: dir, url, store, app, router, token: token.expose().to_string() })
 }
 
@@ -383,7 +383,7 @@ async fn the_page_hears_of_the_next_move_without_polling() {
     assert!(held.is_err(), "nothing changed, so nothing was said");
     let app = s.app.clone();
     let waiting = tokio::spawn(async move { call(&app, "GET", &seen, &[], "").await });
-    assert!(s.store.mark_failed(id, jasiyo_cloud::payments::model::PaymentState::Cancelled, "cancelled", None, now_ms()).await.unwrap());
+    assert!(s.store.mark_failed(id, jasiyo_cloud::model::PaymentState::Cancelled, "cancelled", None, now_ms()).await.unwrap());
     let (status, _, _, text) = tokio::time::timeout(std::time::Duration::from_secs(3), waiting).await.expect("answered within the recheck").unwrap();
     assert_eq!(status, StatusCode::OK);
     let view: Value = serde_json::from_str(&text).unwrap();

@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jasiyo_cloud::store::testing::{Backend, fresh_database_url, fresh_store};
-use jasiyo_cloud::store::{CommandState, ResultRecorded, Store, StoreError, TenantId, connect};
+use jasiyo_cloud::model::{CommandState, ResultRecorded, TenantId};
+use jasiyo_cloud::store::{Store, StoreError, connect};
 use jasiyo_shared::{Command, Outcome, RouterId, RouterStatus, Seq};
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
@@ -227,7 +228,7 @@ async fn reports_are_stored_once(store: Arc<dyn Store>) {
 /// A payment paid: state, timeline, entitlement and commands together, exactly once; a
 /// receipt already used and a username already taken change nothing.
 async fn a_paid_payment_is_provisioned_once(store: Arc<dyn Store>) {
-    use jasiyo_cloud::payments::model::{NewPayment, NewPlan, PaymentState};
+    use jasiyo_cloud::model::{NewPayment, NewPlan, PaymentState};
     use jasiyo_cloud::providers::ProviderKind;
     use jasiyo_cloud::store::payments::{Heard, PaidOutcome, Provision};
     use jasiyo_shared::command::Password;
@@ -282,7 +283,7 @@ async fn a_paid_payment_is_provisioned_once(store: Arc<dyn Store>) {
     assert!(matches!(commands[2].command, Command::LoginDevice { ref user, .. } if user == "AAAAAA"));
     let paid = store.payment(first.id).await.unwrap().unwrap();
     assert_eq!((paid.state, paid.receipt.as_deref(), paid.paid_at), (PaymentState::Paid, Some("RCPT000001"), Some(20)));
-    let kinds = |events: Vec<jasiyo_cloud::payments::model::PaymentEvent>| events.into_iter().map(|e| e.kind).collect::<Vec<_>>();
+    let kinds = |events: Vec<jasiyo_cloud::model::PaymentEvent>| events.into_iter().map(|e| e.kind).collect::<Vec<_>>();
     assert_eq!(kinds(store.payment_events(first.id).await.unwrap()), ["initiated", "callback", "paid", "entitlement_created"]);
 
     // A repeat: the provider's word is kept, nothing else happens.

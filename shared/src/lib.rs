@@ -19,3 +19,10 @@ pub use message::{AgentEvent, AgentMessage, CloudMessage, Delivery, Hello, Rejec
 /// The protocol version spoken by this build. A hello with any other version is refused
 /// with [`RejectReason::UnsupportedVersion`].
 pub const PROTOCOL_VERSION: u16 = 1;
+
+/// The path on the cloud that agents dial (`wss://<cloud>/agent/v1/ws`).
+pub const AGENT_WS_PATH: &str = "/agent/v1/ws";
+
+/// The HTTP header carrying the router id on the agent's upgrade request; the router's
+/// token travels as `Authorization: Bearer <token>`.
+pub const ROUTER_ID_HEADER: &str = "x-jasiyo-router-id";

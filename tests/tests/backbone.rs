@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use jasiyo_cloud::hub::HubEvent;
-use jasiyo_cloud::store::{CommandState, now_ms};
+use jasiyo_cloud::model::CommandState;
+use jasiyo_cloud::store::now_ms;
 use jasiyo_shared::{AgentMessage, CloudMessage, Hello, Outcome, PROTOCOL_VERSION, RejectReason, Seq, decode, encode};
 use jasiyo_tests::harness::*;
 use jasiyo_tests::relay::Relay;

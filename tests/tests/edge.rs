@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use jasiyo_cloud::store::{CommandState, now_ms};
+use jasiyo_cloud::model::CommandState;
+use jasiyo_cloud::store::now_ms;
 use jasiyo_shared::command::Password;
 use jasiyo_shared::{AgentEvent, Command, HotspotUser, Outcome, Seq, UnixTime};
 use jasiyo_tests::harness::*;

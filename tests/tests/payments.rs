@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use jasiyo_cloud::payments::model::{NewPlan, PaymentId};
+use jasiyo_cloud::model::{NewPlan, PaymentId};
 use jasiyo_cloud::providers::{DarajaAccount, ProviderConfig, ProviderKind, Secret};
 use jasiyo_cloud::store::testing::Backend;
 use jasiyo_cloud::store::{Store, now_ms};

@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::extract::{Form, Query, State};
 use axum::response::Html;
 use jasiyo_cloud::payments::PaymentsConfig;
-use jasiyo_cloud::payments::model::{NewPlan, Payment};
+use jasiyo_cloud::model::{NewPlan, Payment};
 use jasiyo_cloud::providers::{DarajaAccount, ProviderConfig, ProviderKind, Secret};
 use jasiyo_cloud::store::testing::Backend;
 use jasiyo_cloud::store::now_ms;

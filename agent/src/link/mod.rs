@@ -23,9 +23,6 @@ use crate::config::{ReconnectPolicy, Token};
 use crate::journal::{Journal, JournalError};
 use backoff::Backoff;
 
-/// The header naming the router a connection speaks for.
-pub const ROUTER_ID_HEADER: &str = "x-jasiyo-router-id";
-
 /// How long dialling (TCP, TLS and the WebSocket upgrade) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -116,7 +113,7 @@ pub(crate) fn build_request(endpoint: &str, router_id: RouterId, token: &Token) 
     bearer.set_sensitive(true);
     let headers = request.headers_mut();
     headers.insert(header::AUTHORIZATION, bearer);
-    headers.insert(ROUTER_ID_HEADER, HeaderValue::from_str(&router_id.to_string())?);
+    headers.insert(jasiyo_shared::ROUTER_ID_HEADER, HeaderValue::from_str(&router_id.to_string())?);
     Ok(request)
 }
 

@@ -1,9 +1,21 @@
-//! The cloud's HTTP surface, as one router built in a function.
+//! The cloud's HTTP surface. Every route is listed once, in [`router`]; every handler lives
+//! in this module, one file per audience, and calls the domain services (`payments`,
+//! `hub`); rendering is `portal`'s. Errors become HTTP responses only here.
+//!
+//! - [`portal_page`], [`portal_api`]: customers on the captive portal.
+//! - [`hotspot`]: routers fetching their hotspot files.
+//! - [`callbacks`]: payment providers' callbacks and webhooks.
+//! - [`agents`]: agents phoning home (WebSocket).
+//! - [`operator`]: the operator's API.
 
-pub mod callbacks;
+mod agents;
+mod callbacks;
 mod error;
-pub mod operator;
-pub mod portal;
+mod hotspot;
+mod html;
+mod operator;
+mod portal_api;
+mod portal_page;
 
 pub use error::ApiError;
 
@@ -11,18 +23,20 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::FromRef;
+use axum::http::{HeaderMap, header};
 use axum::routing::{get, post};
 
-use crate::hub::{Hub, agent_ws};
+use crate::hub::Hub;
 use crate::payments::Payments;
 
-/// What handlers share.
+/// What handlers share; each takes the part it needs (`State<Arc<Hub>>`,
+/// `State<Arc<Payments>>`).
 #[derive(Clone)]
 pub struct AppState {
     /// The agents' hub (and through it, the store).
     pub hub: Arc<Hub>,
-    /// The payments service (absent in tests of the hub alone).
-    pub payments: Option<Arc<Payments>>,
+    /// The payments service.
+    pub payments: Arc<Payments>,
 }
 
 impl FromRef<AppState> for Arc<Hub> {
@@ -31,18 +45,40 @@ impl FromRef<AppState> for Arc<Hub> {
     }
 }
 
+impl FromRef<AppState> for Arc<Payments> {
+    fn from_ref(state: &AppState) -> Arc<Payments> {
+        state.payments.clone()
+    }
+}
+
 /// All routes.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/agent/v1/ws", get(agent_ws))
-        .nest("/api/v1", operator::routes())
-        .nest("/api/portal", portal::routes())
+        // Agents.
+        .route(jasiyo_shared::AGENT_WS_PATH, get(agents::agent_ws))
+        // Customers on the captive portal.
+        .route("/portal/{router}", get(portal_page::page))
+        .route("/api/portal/{router}/plans", get(portal_api::plans))
+        .route("/api/portal/{router}/payments", post(portal_api::initiate))
+        .route("/api/portal/{router}/recover", post(portal_api::recover))
+        .route("/api/portal/payments/{payment}", get(portal_api::poll))
+        .route("/api/portal/payments/{payment}/next", get(portal_api::next))
+        // Routers fetching their hotspot files.
+        .route("/hotspot/{router}/{file}", get(hotspot::hotspot_file))
+        // Payment providers.
         .route("/callbacks/{provider}/{token}", post(callbacks::callback))
-        .merge(crate::portal::routes(crate::portal::RecoverLimits::new()))
+        // The operator's API.
+        .route("/api/v1/routers", get(operator::list_routers))
+        .route("/api/v1/routers/{router}/commands", get(operator::list_commands).post(operator::enqueue))
         .with_state(state)
 }
 
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
 }

@@ -5,24 +5,17 @@
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::http::StatusCode;
+use axum::Json;
 use jasiyo_shared::{Command, RouterId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use crate::store::{StoredCommand, now_ms};
+use crate::model::StoredCommand;
+use crate::store::now_ms;
 use crate::token::hash_token;
-
-/// The operator routes, to be nested under `/api/v1`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/routers", get(list_routers))
-        .route("/routers/{router}/commands", get(list_commands).post(enqueue))
-}
 
 /// Proof that the request came from an operator.
 pub struct Operator;
@@ -31,12 +24,7 @@ impl FromRequestParts<AppState> for Operator {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(ApiError::Unauthorized)?;
+        let token = super::bearer(&parts.headers).ok_or(ApiError::Unauthorized)?;
         if state.hub.store().operator_token_exists(&hash_token(token)).await? {
             Ok(Operator)
         } else {
@@ -46,7 +34,8 @@ impl FromRequestParts<AppState> for Operator {
     }
 }
 
-async fn list_routers(_: Operator, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// `GET /api/v1/routers`: every router, with whether it is online.
+pub async fn list_routers(_: Operator, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let routers = state.hub.store().list_routers(None).await?;
     let stale = state.hub.stale_after().as_millis() as i64;
     let now = now_ms();
@@ -61,7 +50,8 @@ async fn list_routers(_: Operator, State(state): State<AppState>) -> Result<Json
     Ok(Json(Value::Array(rows)))
 }
 
-async fn enqueue(
+/// `POST /api/v1/routers/{router}/commands`: enqueues a command for the router.
+pub async fn enqueue(
     _: Operator,
     State(state): State<AppState>,
     Path(router): Path<RouterId>,
@@ -74,11 +64,12 @@ async fn enqueue(
 }
 
 #[derive(Deserialize)]
-struct ListQuery {
+pub struct ListQuery {
     limit: Option<u32>,
 }
 
-async fn list_commands(
+/// `GET /api/v1/routers/{router}/commands?limit=N`: the router's newest commands.
+pub async fn list_commands(
     _: Operator,
     State(state): State<AppState>,
     Path(router): Path<RouterId>,

@@ -1,9 +1,9 @@
 //! The agents' hub: the WebSocket endpoint routers phone home to, the registry of live
 //! sessions, and the wiring that wakes a session when its router's outbox grows.
 
+mod auth;
 mod registry;
 mod session;
-mod upgrade;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,9 +12,11 @@ use jasiyo_shared::{Command, RouterId, Seq};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{Store, StoreResult, StoredCommand, now_ms};
+use crate::model::StoredCommand;
+use crate::store::{Store, StoreResult, now_ms};
+pub use auth::AuthError;
 pub use registry::Registry;
-pub use upgrade::agent_ws;
+pub use session::run as serve_agent;
 
 /// How the hub talks to agents.
 #[derive(Clone, Debug)]
@@ -125,7 +127,8 @@ impl Hub {
         self.config.heartbeat * 3
     }
 
-    fn emit(&self, event: HubEvent) {
+    /// Tells observers (tests, long polls) what happened.
+    pub(crate) fn emit(&self, event: HubEvent) {
         // Nobody listening is normal.
         let _ = self.events.send(event);
     }

@@ -17,7 +17,8 @@ use tracing::Instrument;
 
 use super::registry::Registration;
 use super::{Hub, HubEvent};
-use crate::store::{ResultRecorded, StoreError, now_ms};
+use crate::model::ResultRecorded;
+use crate::store::{StoreError, now_ms};
 
 /// Frames handled together at most.
 const MAX_BATCH: usize = 256;
@@ -40,7 +41,7 @@ enum End {
 }
 
 /// Serves one upgraded connection from an authenticated router.
-pub(super) async fn run(hub: Arc<Hub>, router: RouterId, mut socket: WebSocket) {
+pub async fn run(hub: Arc<Hub>, router: RouterId, mut socket: WebSocket) {
     let span = tracing::info_span!("agent", router = %router);
     async move {
         let hello = match read_hello(&mut socket, hub.config.hello_timeout).await {

@@ -1,18 +1,23 @@
 //! The money path: from a customer's "pay" on the portal to a hotspot user on the router.
 //!
+//! - [`offer`]: what a router's portal offers (owner, plans).
 //! - [`service`]: starting payments (validation, guards, the provider's STK push) and what
 //!   the portal sees of them.
 //! - [`settle`]: a provider's word (callback or query) applied exactly once; paid payments
 //!   provisioned in the same transaction.
 //! - [`reconcile`]: asking providers about payments whose callback never came.
-//! - [`phone`], [`limits`], [`sealer`], [`model`]: the pieces.
+//! - [`recover`]: "already paid?", moving a paid plan to the customer's new device.
+//! - [`phone`], [`limits`], [`sealer`]: the pieces.
 
 pub mod limits;
-pub mod model;
+pub mod offer;
 pub mod phone;
 pub mod reconcile;
+pub mod recover;
 pub mod sealer;
 pub mod service;
 pub mod settle;
 
-pub use service::{InitiateRequest, Payments, PaymentsConfig, PaymentView, PortalError, Stage};
+pub use offer::Offer;
+pub use recover::{RecoverError, RecoverRequest, Recovered};
+pub use service::{InitiateRequest, LoginInfo, Payments, PaymentsConfig, PaymentView, PortalError, Stage};

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::model::PaymentState;
+use crate::model::PaymentState;
 use super::service::Payments;
 use crate::providers::ProviderError;
 use crate::store::now_ms;

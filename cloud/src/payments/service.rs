@@ -10,13 +10,14 @@ use jasiyo_shared::{MacAddress, RouterId};
 use serde::Serialize;
 
 use super::limits::{LimitConfig, LimitHit, RateLimits};
-use super::model::{NewPayment, Payment, PaymentId, PaymentState, StoredProvider};
+use crate::model::{NewPayment, Payment, PaymentId, PaymentState, StoredProvider};
 use super::phone::{Msisdn, PhoneError};
 use super::sealer::Sealer;
 use crate::hub::Hub;
 use crate::providers::{self, HttpSettings, Provider, ProviderConfig, ProviderError, ProviderKind, PushRequest, TokenCache};
 use crate::store::payments::{PaymentProgress, PortalQuery};
-use crate::store::{CommandState, Store, StoreError, TenantId, now_ms};
+use crate::model::{CommandState, TenantId};
+use crate::store::{Store, StoreError, now_ms};
 use crate::token::{AgentToken, hash_token};
 
 /// How payments behave.
@@ -32,8 +33,10 @@ pub struct PaymentsConfig {
     pub check_every: Duration,
     /// When it stops asking and calls the payment timed out (a later success is still honoured).
     pub give_up_after: Duration,
-    /// Attempt limits.
+    /// Attempt limits on starting payments.
     pub limits: LimitConfig,
+    /// Attempt limits on "already paid?" receipt codes (per code, device and address).
+    pub recover_limits: LimitConfig,
     /// Provider HTTP settings.
     pub http: HttpSettings,
     /// How often the reconciler looks for due checks.
@@ -50,6 +53,7 @@ impl PaymentsConfig {
             check_every: Duration::from_secs(20),
             give_up_after: Duration::from_secs(5 * 60),
             limits: LimitConfig::default(),
+            recover_limits: LimitConfig::default(),
             http: HttpSettings::default(),
             reconcile_tick: Duration::from_secs(1),
         }
@@ -173,6 +177,7 @@ pub struct Payments {
     sealer: Sealer,
     http: reqwest::Client,
     limits: RateLimits,
+    pub(super) recover_limits: RateLimits,
     providers: Mutex<ProviderCache>,
     tokens: Arc<StoreTokens>,
     /// Bumped whenever a payment changes, so tests and pushes can wait on it.
@@ -184,6 +189,7 @@ impl Payments {
     pub fn new(store: Arc<dyn Store>, hub: Arc<Hub>, sealer: Sealer, config: PaymentsConfig) -> anyhow::Result<Arc<Payments>> {
         let http = reqwest::Client::builder().timeout(config.http.timeout).build()?;
         let limits = RateLimits::new(config.limits);
+        let recover_limits = RateLimits::new(config.recover_limits);
         let tokens = Arc::new(StoreTokens { store: store.clone(), memory: Mutex::default() });
         Ok(Arc::new(Payments {
             store,
@@ -192,6 +198,7 @@ impl Payments {
             sealer,
             http,
             limits,
+            recover_limits,
             providers: Mutex::default(),
             tokens,
             changes: tokio::sync::watch::channel(0).0,

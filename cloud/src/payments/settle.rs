@@ -2,15 +2,16 @@
 //! to a pending payment, amount checked) and status-query answers both end here. A paid
 //! payment is provisioned in the same transaction that records it.
 
-use axum::http::{HeaderMap, StatusCode};
+use http::HeaderMap;
 use jasiyo_shared::command::Password;
 use jasiyo_shared::{Command, HotspotUser, MacAddress, UnixTime};
 use rand::Rng;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::model::{Payment, PaymentState, Plan};
+use crate::model::{Payment, PaymentState, Plan};
 use super::service::Payments;
-use crate::providers::{CallbackError, FailureReason, PaymentStatus, ProviderEvent, ProviderKind};
+use super::service::PortalError;
+use crate::providers::{CallbackError, CallbackScope, FailureReason, PaymentStatus, ProviderEvent, ProviderKind};
 use crate::store::StoreError;
 use crate::store::now_ms;
 use crate::store::payments::{Heard, PaidOutcome, Provision};
@@ -39,67 +40,82 @@ pub enum Refused {
     #[error("receipt already recorded for another payment")]
     ReceiptReused,
     /// Our fault.
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("internal error: {0:#}")]
+    Internal(#[source] anyhow::Error),
 }
 
 impl From<StoreError> for Refused {
     fn from(e: StoreError) -> Self {
-        Refused::Internal(e.to_string())
+        Refused::Internal(e.into())
     }
 }
 
+impl From<PortalError> for Refused {
+    fn from(e: PortalError) -> Self {
+        Refused::Internal(e.into())
+    }
+}
+
+/// What became of a callback the provider delivered.
+#[derive(Debug)]
+pub enum CallbackOutcome {
+    /// Applied (or found applied already): answer with the provider's expected body.
+    Acknowledged(Value),
+    /// Well-formed but not about a payment (another event type): acknowledged, nothing done.
+    Ignored(String),
+}
+
 impl Payments {
-    /// Handles `POST /callbacks/{provider}/{token}`: the answer in the provider's convention,
-    /// or a refusal (logged) that changed nothing.
-    pub async fn on_callback(&self, kind: ProviderKind, token: &str, headers: &HeaderMap, body: &[u8]) -> (StatusCode, Value) {
-        match self.settle_callback(kind, token, headers, body).await {
-            Ok(ack) => ack,
+    /// Handles a callback for a provider of kind `kind` arriving with `token` in its URL:
+    /// verified, matched to its payment and applied once. A refusal changed nothing.
+    pub async fn on_callback(&self, kind: ProviderKind, token: &str, headers: &HeaderMap, body: &[u8]) -> Result<CallbackOutcome, Refused> {
+        let hash = Self::token_hash(token);
+        let settled = match kind.callback_scope() {
+            CallbackScope::PerTenant => self.settle_tenant_callback(kind, &hash, headers, body).await,
+            CallbackScope::PerPayment => self.settle_payment_callback(kind, &hash, headers, body).await,
+        };
+        match settled {
+            Ok(ack) => Ok(CallbackOutcome::Acknowledged(ack)),
             Err(Refused::Callback(CallbackError::Ignored(what))) => {
                 tracing::info!(provider = kind.as_str(), %what, "callback ignored");
-                (StatusCode::OK, json!({"status": "ignored"}))
+                Ok(CallbackOutcome::Ignored(what))
             }
             Err(refused) => {
                 tracing::warn!(provider = kind.as_str(), reason = %refused, "callback refused; nothing changed");
-                let status = match refused {
-                    Refused::UnknownToken => StatusCode::NOT_FOUND,
-                    Refused::Callback(CallbackError::BadSignature) => StatusCode::UNAUTHORIZED,
-                    Refused::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-                    _ => StatusCode::BAD_REQUEST,
-                };
-                (status, json!({"error": refused.to_string()}))
+                Err(refused)
             }
         }
     }
 
-    async fn settle_callback(&self, kind: ProviderKind, token: &str, headers: &HeaderMap, body: &[u8]) -> Result<(StatusCode, Value), Refused> {
-        let hash = Self::token_hash(token);
-        let (payment, plan, provider) = if kind == ProviderKind::Paystack {
-            // Paystack's webhook URL is per tenant (set on its dashboard).
-            let stored = self.store.provider_by_callback_token(&hash).await?.filter(|p| p.kind == kind).ok_or(Refused::UnknownToken)?;
-            let provider = self.provider_from(&stored).map_err(|e| Refused::Internal(e.to_string()))?;
-            let event = provider.parse_callback(headers, body)?;
-            let payment = self
-                .store
-                .payment_by_provider_ref(kind, &event.provider_ref)
-                .await?
-                .filter(|p| p.tenant_id == stored.tenant_id)
-                .ok_or_else(|| Refused::WrongReference(event.provider_ref.clone()))?;
-            self.apply(&payment, event, "callback").await?;
-            return Ok(provider.callback_ack());
-        } else {
-            let context = self.store.callback_context(&hash).await?.filter(|c| c.payment.provider == kind).ok_or(Refused::UnknownToken)?;
-            let stored = context.provider.ok_or_else(|| Refused::Internal("no settings for the payment's provider".into()))?;
-            let provider = self.provider_from(&stored).map_err(|e| Refused::Internal(e.to_string()))?;
-            (context.payment, Some(context.plan), provider)
-        };
+    /// A callback at a tenant's webhook URL: the body's reference names the payment, which
+    /// must be that tenant's.
+    async fn settle_tenant_callback(&self, kind: ProviderKind, hash: &str, headers: &HeaderMap, body: &[u8]) -> Result<Value, Refused> {
+        let stored = self.store.provider_by_callback_token(hash).await?.filter(|p| p.kind == kind).ok_or(Refused::UnknownToken)?;
+        let provider = self.provider_from(&stored)?;
         let event = provider.parse_callback(headers, body)?;
+        let payment = self
+            .store
+            .payment_by_provider_ref(kind, &event.provider_ref)
+            .await?
+            .filter(|p| p.tenant_id == stored.tenant_id)
+            .ok_or_else(|| Refused::WrongReference(event.provider_ref.clone()))?;
+        self.apply(&payment, event, "callback").await?;
+        Ok(provider.callback_ack())
+    }
+
+    /// A callback at a payment's own URL: the body's reference must be that payment's.
+    async fn settle_payment_callback(&self, kind: ProviderKind, hash: &str, headers: &HeaderMap, body: &[u8]) -> Result<Value, Refused> {
+        let context = self.store.callback_context(hash).await?.filter(|c| c.payment.provider == kind).ok_or(Refused::UnknownToken)?;
+        let stored = context.provider.ok_or_else(|| Refused::Internal(anyhow::anyhow!("no settings for the payment's provider")))?;
+        let provider = self.provider_from(&stored)?;
+        let event = provider.parse_callback(headers, body)?;
+        let payment = context.payment;
         let matches = payment.provider_ref.as_deref() == Some(event.provider_ref.as_str())
             || payment.secondary_ref.as_deref() == Some(event.provider_ref.as_str());
         if !matches {
             return Err(Refused::WrongReference(event.provider_ref));
         }
-        self.apply_with_plan(&payment, plan, event, "callback").await?;
+        self.apply_with_plan(&payment, Some(context.plan), event, "callback").await?;
         Ok(provider.callback_ack())
     }
 
@@ -138,7 +154,7 @@ impl Payments {
     async fn provision(&self, payment: &Payment, plan: Option<Plan>, receipt: Option<&str>, heard: Heard<'_>) -> Result<(), Refused> {
         let plan = match plan {
             Some(plan) => plan,
-            None => self.store.plan(payment.plan_id).await?.ok_or_else(|| Refused::Internal("plan vanished".into()))?,
+            None => self.store.plan(payment.plan_id).await?.ok_or_else(|| Refused::Internal(anyhow::anyhow!("plan {} vanished", payment.plan_id)))?,
         };
         for _ in 0..5 {
             let provision = provision_for(payment, &plan, receipt);
@@ -156,7 +172,7 @@ impl Payments {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(Refused::Internal("could not draw a free username".into()))
+        Err(Refused::Internal(anyhow::anyhow!("could not draw a free username")))
     }
 }
 

@@ -1,4 +1,5 @@
-//! `GET /portal/{router}`: the captive portal page. One HTML document with its CSS and
+//! The captive portal page, rendered (served by `http::portal_page` at
+//! `GET /portal/{router}`). One HTML document with its CSS and
 //! script inline (the walled garden lets nothing else through), the owner's plans and the
 //! hotspot variables embedded as JSON, gzipped when the browser accepts it.
 //!
@@ -7,19 +8,13 @@
 //! `http(s)` (a `javascript:` form target would run script). A per-response nonce in the
 //! Content-Security-Policy keeps any other script from running at all.
 
-use std::io::Write;
 use std::net::Ipv4Addr;
 
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use jasiyo_shared::{MacAddress, RouterId};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::http::AppState;
-use crate::payments::model::Plan;
+use crate::model::Plan;
 
 const SKELETON: &str = include_str!("page.html");
 const CSS: &str = include_str!("page.css");
@@ -192,86 +187,6 @@ fn script_json(json: &str) -> String {
     json.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026").replace('\u{2028}', "\\u2028").replace('\u{2029}', "\\u2029")
 }
 
-/// Whether the client takes gzip.
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|item| {
-        let mut parts = item.split(';').map(str::trim);
-        let name = parts.next().unwrap_or("");
-        let refused = parts.any(|p| p.replace(' ', "").eq_ignore_ascii_case("q=0"));
-        (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-    })
-}
-
-/// Gzip at the default level: about a millisecond for the page, a third of its size.
-pub fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 3), flate2::Compression::default());
-    encoder.write_all(bytes).expect("writing to memory");
-    encoder.finish().expect("writing to memory")
-}
-
-/// An HTML response with the portal's headers, gzipped if the client accepts it.
-pub fn html_response(status: StatusCode, body: String, nonce: Option<&str>, headers: &HeaderMap) -> Response {
-    let csp = match nonce {
-        Some(nonce) => format!(
-            "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; \
-             form-action http: https:; base-uri 'none'; frame-ancestors 'none'"
-        ),
-        None => "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'".to_string(),
-    };
-    let mut response = if accepts_gzip(headers) {
-        let mut r = (status, gzip(body.as_bytes())).into_response();
-        r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        r
-    } else {
-        (status, body).into_response()
-    };
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    // The page carries this device's hotspot variables: never cache it.
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(&csp).expect("ASCII policy"));
-    response
-}
-
-/// A plain page for when there is no portal to show.
-fn notice(status: StatusCode, text: &str, headers: &HeaderMap) -> Response {
-    let body = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>WiFi</title></head><body style=\"font-family:sans-serif;margin:2em\"><p>{}</p></body></html>",
-        html_escape(text)
-    );
-    html_response(status, body, None, headers)
-}
-
-/// `GET /portal/{router}?mac=..&ip=..&link-login-only=..&link-orig=..&chap-id=..&chap-challenge=..&error=..`
-pub async fn page(State(state): State<AppState>, Path(router): Path<String>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
-    let missing = || notice(StatusCode::NOT_FOUND, "This WiFi is not registered for payments. Please tell the shop.", &headers);
-    let Ok(router) = router.parse::<RouterId>() else { return missing() };
-    let store = state.hub.store();
-    let found = async {
-        let Some(r) = store.router(router).await?.filter(|r| r.revoked_at.is_none()) else { return Ok(None) };
-        let Some(tenant) = store.find_tenant(&r.tenant_id.to_string()).await? else { return Ok(None) };
-        let plans = store.list_plans(r.tenant_id).await?;
-        Ok::<_, crate::store::StoreError>(Some((tenant.name, plans)))
-    };
-    let (owner, plans) = match found.await {
-        Ok(Some(found)) => found,
-        Ok(None) => return missing(),
-        Err(error) => {
-            tracing::error!(%error, %router, "portal page failed");
-            return notice(StatusCode::SERVICE_UNAVAILABLE, "Something went wrong on our side. Please reload this page.", &headers);
-        }
-    };
-    let wait = state.payments.as_ref().map(|p| p.config().portal_wait.as_secs()).unwrap_or(90);
-    let vars = HotspotVars::from_query(query.as_deref().unwrap_or(""));
-    let nonce = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 16]>());
-    html_response(StatusCode::OK, render(router, &owner, plans, wait, &vars, &nonce), Some(&nonce), &headers)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,13 +216,5 @@ mod tests {
         assert_eq!(script_json(r#"{"a":"</script><!--"}"#), r#"{"a":"\u003c/script\u003e\u003c!--"}"#);
     }
 
-    #[test]
-    fn gzip_is_negotiated() {
-        let mut headers = HeaderMap::new();
-        assert!(!accepts_gzip(&headers));
-        headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate, br"));
-        assert!(accepts_gzip(&headers));
-        headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("br, gzip;q=0"));
-        assert!(!accepts_gzip(&headers));
-    }
+
 }

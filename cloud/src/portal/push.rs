@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use crate::http::AppState;
 use crate::hub::HubEvent;
-use crate::payments::model::PaymentId;
+use crate::model::PaymentId;
 use crate::payments::{PaymentView, PortalError};
 
 /// The longest one request is held.

@@ -20,7 +20,7 @@ use serde_json::json;
 use crate::http::AppState;
 use crate::http::portal::client_ip;
 use crate::payments::limits::{LimitConfig, RateLimits};
-use crate::payments::model::{Entitlement, Payment};
+use crate::model::{Entitlement, Payment};
 use crate::payments::phone::Msisdn;
 use crate::payments::settle::plan_user;
 use crate::store::payments::DeviceMove;

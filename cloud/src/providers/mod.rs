@@ -11,6 +11,8 @@ pub mod daraja;
 pub mod payhero;
 pub mod paystack;
 
+pub use crate::model::ProviderKind;
+
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,39 +20,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-/// Which provider.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProviderKind {
-    /// Safaricom Daraja.
-    Daraja,
-    /// PayHero.
-    Payhero,
-    /// Paystack.
-    Paystack,
-}
-
-impl ProviderKind {
-    /// The name used in URLs, the CLI and the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProviderKind::Daraja => "daraja",
-            ProviderKind::Payhero => "payhero",
-            ProviderKind::Paystack => "paystack",
-        }
-    }
-
-    /// Reads a name.
-    pub fn parse(text: &str) -> Option<ProviderKind> {
-        match text {
-            "daraja" => Some(ProviderKind::Daraja),
-            "payhero" => Some(ProviderKind::Payhero),
-            "paystack" => Some(ProviderKind::Paystack),
-            _ => None,
-        }
-    }
-}
 
 /// A secret string (API key, passkey, password): `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -283,10 +252,34 @@ pub trait Provider: Send + Sync {
     async fn query(&self, provider_ref: &str) -> Result<ProviderEvent, ProviderError>;
 
     /// Reads (and for Paystack, verifies the signature of) a callback's raw body.
-    fn parse_callback(&self, headers: &axum::http::HeaderMap, body: &[u8]) -> Result<ProviderEvent, CallbackError>;
+    fn parse_callback(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<ProviderEvent, CallbackError>;
 
-    /// The answer the provider expects to a callback it delivered (status and JSON body).
-    fn callback_ack(&self) -> (axum::http::StatusCode, serde_json::Value);
+    /// The JSON body the provider expects in answer to a callback it delivered (with HTTP
+    /// 200: every provider here takes anything else as a failed delivery and retries).
+    fn callback_ack(&self) -> Value;
+}
+
+/// Which URL a provider's callbacks arrive at, which decides how settlement finds the
+/// payment a callback is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallbackScope {
+    /// A URL per payment, given with the push: its token names the payment, and the body's
+    /// reference must match it (Daraja, PayHero).
+    PerPayment,
+    /// One URL per tenant, registered once on the provider's dashboard: its token names the
+    /// tenant's settings, and the body's reference names the payment (Paystack).
+    PerTenant,
+}
+
+impl ProviderKind {
+    /// Where this provider's callbacks arrive.
+    pub fn callback_scope(self) -> CallbackScope {
+        match self {
+            ProviderKind::Daraja => daraja::CALLBACK_SCOPE,
+            ProviderKind::Payhero => payhero::CALLBACK_SCOPE,
+            ProviderKind::Paystack => paystack::CALLBACK_SCOPE,
+        }
+    }
 }
 
 /// Builds the provider for a tenant's settings.

@@ -1,7 +1,6 @@
 //! Persistence: one [`Store`] trait, a SQLite and a PostgreSQL implementation, chosen by
 //! the database URL's scheme. Handlers hold an `Arc<dyn Store>` and never name a backend.
 
-mod model;
 pub mod payments;
 mod pg_conns;
 mod pg_paid;
@@ -19,7 +18,7 @@ use jasiyo_shared::{Command, Outcome, Report, RouterId, RouterStatus, Seq};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-pub use model::{CommandState, ResultRecorded, Router, RouterEvent, StoredCommand, Tenant, TenantId};
+use crate::model::{CommandState, ResultRecorded, Router, RouterEvent, StoredCommand, Tenant, TenantId};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 

@@ -5,11 +5,12 @@ use async_trait::async_trait;
 use jasiyo_shared::{Command, MacAddress, RouterId};
 use uuid::Uuid;
 
-use super::{CommandState, StoreResult, TenantId};
-use crate::payments::model::{
+use super::StoreResult;
+use crate::model::{CommandState, ProviderKind, TenantId};
+use crate::model::{
     Entitlement, NewPayment, NewPlan, Payment, PaymentEvent, PaymentId, PaymentState, Plan, PlanId, StoredProvider,
 };
-use crate::providers::ProviderKind;
+
 
 /// What a paid payment provisions, written with the state change in one transaction.
 #[derive(Clone, Debug)]

@@ -14,7 +14,7 @@ use super::StoreResult;
 use super::payments::{Heard, PaidOutcome, Provision};
 use super::postgres::{OUTBOX_CHANNEL, PostgresStore};
 use super::sql::{command_json, parse_uuid};
-use crate::payments::model::PaymentId;
+use crate::model::PaymentId;
 
 /// `$1` payment, `$2` receipt, `$3` now (ms), `$4`/`$5` what the provider said (source,
 /// detail; may be null), `$6` "paid" detail, `$7` "entitlement_created" detail, `$8`

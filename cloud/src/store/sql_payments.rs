@@ -23,7 +23,7 @@ macro_rules! impl_payment_store {
         impl $store {
             /// Row readers: the columns of one table starting at column `base` (joins put
             /// several tables in one row).
-            fn payment_at(row: &<$db as sqlx::Database>::Row, base: usize) -> $crate::store::StoreResult<$crate::payments::model::Payment> {
+            fn payment_at(row: &<$db as sqlx::Database>::Row, base: usize) -> $crate::store::StoreResult<$crate::model::Payment> {
                 use sqlx::Row;
                 use $crate::store::sql::parse_uuid;
                 let corrupt = |what: &str, v: &str| $crate::store::StoreError::Corrupt(format!("payment {what} {v:?}"));
@@ -31,12 +31,12 @@ macro_rules! impl_payment_store {
                 let state: String = row.try_get(base + 13)?;
                 let mac: Option<String> = row.try_get(base + 7)?;
                 let ip: Option<String> = row.try_get(base + 8)?;
-                Ok($crate::payments::model::Payment {
-                    id: $crate::payments::model::PaymentId(parse_uuid("payment id", &row.try_get::<String, _>(base)?)?),
+                Ok($crate::model::Payment {
+                    id: $crate::model::PaymentId(parse_uuid("payment id", &row.try_get::<String, _>(base)?)?),
                     tenant_id: $crate::store::TenantId(parse_uuid("tenant id", &row.try_get::<String, _>(base + 1)?)?),
                     router_id: parse_uuid("router id", &row.try_get::<String, _>(base + 2)?)?.into(),
-                    plan_id: $crate::payments::model::PlanId(parse_uuid("plan id", &row.try_get::<String, _>(base + 3)?)?),
-                    provider: $crate::providers::ProviderKind::parse(&provider).ok_or_else(|| corrupt("provider", &provider))?,
+                    plan_id: $crate::model::PlanId(parse_uuid("plan id", &row.try_get::<String, _>(base + 3)?)?),
+                    provider: $crate::model::ProviderKind::parse(&provider).ok_or_else(|| corrupt("provider", &provider))?,
                     amount_kes: row.try_get::<i64, _>(base + 5)? as u32,
                     msisdn: row.try_get(base + 6)?,
                     device_mac: mac.as_deref().map(|m| m.parse().map_err(|_| corrupt("mac", m))).transpose()?,
@@ -45,7 +45,7 @@ macro_rules! impl_payment_store {
                     idempotency_key: row.try_get(base + 10)?,
                     provider_ref: row.try_get(base + 11)?,
                     secondary_ref: row.try_get(base + 12)?,
-                    state: $crate::payments::model::PaymentState::parse(&state).ok_or_else(|| corrupt("state", &state))?,
+                    state: $crate::model::PaymentState::parse(&state).ok_or_else(|| corrupt("state", &state))?,
                     reason: row.try_get(base + 14)?,
                     receipt: row.try_get(base + 15)?,
                     created_at: row.try_get(base + 16)?,
@@ -56,11 +56,11 @@ macro_rules! impl_payment_store {
                 })
             }
 
-            fn plan_at(row: &<$db as sqlx::Database>::Row, base: usize) -> $crate::store::StoreResult<$crate::payments::model::Plan> {
+            fn plan_at(row: &<$db as sqlx::Database>::Row, base: usize) -> $crate::store::StoreResult<$crate::model::Plan> {
                 use sqlx::Row;
                 use $crate::store::sql::parse_uuid;
-                Ok($crate::payments::model::Plan {
-                    id: $crate::payments::model::PlanId(parse_uuid("plan id", &row.try_get::<String, _>(base)?)?),
+                Ok($crate::model::Plan {
+                    id: $crate::model::PlanId(parse_uuid("plan id", &row.try_get::<String, _>(base)?)?),
                     tenant_id: $crate::store::TenantId(parse_uuid("tenant id", &row.try_get::<String, _>(base + 1)?)?),
                     name: row.try_get(base + 2)?,
                     price_kes: row.try_get::<i64, _>(base + 3)? as u32,
@@ -73,13 +73,13 @@ macro_rules! impl_payment_store {
                 })
             }
 
-            fn entitlement_at(row: &<$db as sqlx::Database>::Row, base: usize) -> $crate::store::StoreResult<$crate::payments::model::Entitlement> {
+            fn entitlement_at(row: &<$db as sqlx::Database>::Row, base: usize) -> $crate::store::StoreResult<$crate::model::Entitlement> {
                 use sqlx::Row;
                 use $crate::store::sql::parse_uuid;
                 let mac: Option<String> = row.try_get(base + 5)?;
-                Ok($crate::payments::model::Entitlement {
+                Ok($crate::model::Entitlement {
                     id: parse_uuid("entitlement id", &row.try_get::<String, _>(base)?)?,
-                    payment_id: $crate::payments::model::PaymentId(parse_uuid("payment id", &row.try_get::<String, _>(base + 1)?)?),
+                    payment_id: $crate::model::PaymentId(parse_uuid("payment id", &row.try_get::<String, _>(base + 1)?)?),
                     router_id: parse_uuid("router id", &row.try_get::<String, _>(base + 2)?)?.into(),
                     username: row.try_get(base + 3)?,
                     password: row.try_get(base + 4)?,
@@ -91,19 +91,19 @@ macro_rules! impl_payment_store {
                 })
             }
 
-            fn payment_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::payments::model::Payment> {
+            fn payment_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::model::Payment> {
                 Self::payment_at(row, 0)
             }
 
-            fn plan_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::payments::model::Plan> {
+            fn plan_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::model::Plan> {
                 Self::plan_at(row, 0)
             }
 
-            fn entitlement_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::payments::model::Entitlement> {
+            fn entitlement_from_row(row: &<$db as sqlx::Database>::Row) -> $crate::store::StoreResult<$crate::model::Entitlement> {
                 Self::entitlement_at(row, 0)
             }
 
-            async fn payment_where(&self, clause: &str, binds: &[String]) -> $crate::store::StoreResult<Option<$crate::payments::model::Payment>> {
+            async fn payment_where(&self, clause: &str, binds: &[String]) -> $crate::store::StoreResult<Option<$crate::model::Payment>> {
                 let sql = format!("SELECT {} FROM payments WHERE {clause}", $crate::store::sql_payments::PAYMENT_COLUMNS);
                 let mut query = sqlx::query(&sql);
                 for bind in binds {
@@ -116,7 +116,7 @@ macro_rules! impl_payment_store {
             /// Appends events to a payment's timeline inside `tx`, in one statement.
             async fn events_tx(
                 tx: &mut sqlx::Transaction<'_, $db>,
-                id: $crate::payments::model::PaymentId,
+                id: $crate::model::PaymentId,
                 events: &[(&str, &str)],
                 now_ms: i64,
             ) -> $crate::store::StoreResult<()> {
@@ -137,13 +137,13 @@ macro_rules! impl_payment_store {
                 row: &<$db as sqlx::Database>::Row,
                 base: usize,
                 tenant_id: $crate::store::TenantId,
-            ) -> $crate::store::StoreResult<Option<$crate::payments::model::StoredProvider>> {
+            ) -> $crate::store::StoreResult<Option<$crate::model::StoredProvider>> {
                 use sqlx::Row;
                 let kind: Option<String> = row.try_get(base)?;
                 let Some(kind) = kind else { return Ok(None) };
-                let kind = $crate::providers::ProviderKind::parse(&kind)
+                let kind = $crate::model::ProviderKind::parse(&kind)
                     .ok_or_else(|| $crate::store::StoreError::Corrupt(format!("provider kind {kind:?}")))?;
-                Ok(Some($crate::payments::model::StoredProvider { tenant_id, kind, sealed: row.try_get(base + 1)? }))
+                Ok(Some($crate::model::StoredProvider { tenant_id, kind, sealed: row.try_get(base + 1)? }))
             }
         }
 
@@ -152,9 +152,9 @@ macro_rules! impl_payment_store {
             async fn create_plan(
                 &self,
                 tenant: $crate::store::TenantId,
-                plan: &$crate::payments::model::NewPlan,
+                plan: &$crate::model::NewPlan,
                 now_ms: i64,
-            ) -> $crate::store::StoreResult<$crate::payments::model::Plan> {
+            ) -> $crate::store::StoreResult<$crate::model::Plan> {
                 let id = uuid::Uuid::new_v4();
                 sqlx::query(
                     "INSERT INTO plans (id, tenant_id, name, price_kes, duration_secs, data_mb, rate_limit, profile, active, created_at) \
@@ -172,10 +172,10 @@ macro_rules! impl_payment_store {
                 .execute(self.writer())
                 .await
                 .map_err(|e| $crate::store::sql::conflict_or(e, format!("plan {:?}", plan.name)))?;
-                self.plan($crate::payments::model::PlanId(id)).await?.ok_or_else(|| $crate::store::StoreError::NotFound("plan".into()))
+                self.plan($crate::model::PlanId(id)).await?.ok_or_else(|| $crate::store::StoreError::NotFound("plan".into()))
             }
 
-            async fn list_plans(&self, tenant: $crate::store::TenantId) -> $crate::store::StoreResult<Vec<$crate::payments::model::Plan>> {
+            async fn list_plans(&self, tenant: $crate::store::TenantId) -> $crate::store::StoreResult<Vec<$crate::model::Plan>> {
                 let sql = format!(
                     "SELECT {} FROM plans WHERE tenant_id = $1 ORDER BY price_kes, duration_secs, name",
                     $crate::store::sql_payments::PLAN_COLUMNS
@@ -184,7 +184,7 @@ macro_rules! impl_payment_store {
                 rows.iter().map(Self::plan_from_row).collect()
             }
 
-            async fn plan(&self, id: $crate::payments::model::PlanId) -> $crate::store::StoreResult<Option<$crate::payments::model::Plan>> {
+            async fn plan(&self, id: $crate::model::PlanId) -> $crate::store::StoreResult<Option<$crate::model::Plan>> {
                 let sql = format!("SELECT {} FROM plans WHERE id = $1", $crate::store::sql_payments::PLAN_COLUMNS);
                 let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&self.pool).await?;
                 row.as_ref().map(Self::plan_from_row).transpose()
@@ -193,7 +193,7 @@ macro_rules! impl_payment_store {
             async fn set_provider(
                 &self,
                 tenant: $crate::store::TenantId,
-                kind: $crate::providers::ProviderKind,
+                kind: $crate::model::ProviderKind,
                 sealed: &str,
                 callback_token_hash: &str,
                 now_ms: i64,
@@ -230,8 +230,8 @@ macro_rules! impl_payment_store {
             async fn provider_settings(
                 &self,
                 tenant: $crate::store::TenantId,
-                kind: $crate::providers::ProviderKind,
-            ) -> $crate::store::StoreResult<Option<$crate::payments::model::StoredProvider>> {
+                kind: $crate::model::ProviderKind,
+            ) -> $crate::store::StoreResult<Option<$crate::model::StoredProvider>> {
                 let sealed: Option<String> = sqlx::query_scalar(
                     "SELECT sealed FROM provider_configs WHERE tenant_id = $1 AND kind = $2 \
                      UNION ALL SELECT sealed FROM provider_history WHERE tenant_id = $1 AND kind = $2 LIMIT 1",
@@ -240,13 +240,13 @@ macro_rules! impl_payment_store {
                 .bind(kind.as_str())
                 .fetch_optional(&self.pool)
                 .await?;
-                Ok(sealed.map(|sealed| $crate::payments::model::StoredProvider { tenant_id: tenant, kind, sealed }))
+                Ok(sealed.map(|sealed| $crate::model::StoredProvider { tenant_id: tenant, kind, sealed }))
             }
 
             async fn provider_by_callback_token(
                 &self,
                 token_hash: &str,
-            ) -> $crate::store::StoreResult<Option<$crate::payments::model::StoredProvider>> {
+            ) -> $crate::store::StoreResult<Option<$crate::model::StoredProvider>> {
                 let row: Option<(String, String, String)> =
                     sqlx::query_as(
                         "SELECT tenant_id, kind, sealed FROM provider_configs WHERE callback_token_hash = $1 \
@@ -256,20 +256,20 @@ macro_rules! impl_payment_store {
                         .fetch_optional(&self.pool)
                         .await?;
                 row.map(|(tenant, kind, sealed)| {
-                    let kind = $crate::providers::ProviderKind::parse(&kind)
+                    let kind = $crate::model::ProviderKind::parse(&kind)
                         .ok_or_else(|| $crate::store::StoreError::Corrupt(format!("provider kind {kind:?}")))?;
                     let tenant_id = $crate::store::TenantId($crate::store::sql::parse_uuid("tenant id", &tenant)?);
-                    Ok($crate::payments::model::StoredProvider { tenant_id, kind, sealed })
+                    Ok($crate::model::StoredProvider { tenant_id, kind, sealed })
                 })
                 .transpose()
             }
 
             async fn create_payment(
                 &self,
-                p: &$crate::payments::model::NewPayment,
+                p: &$crate::model::NewPayment,
                 now_ms: i64,
-            ) -> $crate::store::StoreResult<$crate::payments::model::Payment> {
-                let id = $crate::payments::model::PaymentId(uuid::Uuid::new_v4());
+            ) -> $crate::store::StoreResult<$crate::model::Payment> {
+                let id = $crate::model::PaymentId(uuid::Uuid::new_v4());
                 // The "initiated" event is written by a trigger in the same statement.
                 let sql = format!(
                     "INSERT INTO payments (id, tenant_id, router_id, plan_id, provider, amount_kes, msisdn, device_mac, device_ip, \
@@ -299,14 +299,14 @@ macro_rules! impl_payment_store {
 
             async fn payment(
                 &self,
-                id: $crate::payments::model::PaymentId,
-            ) -> $crate::store::StoreResult<Option<$crate::payments::model::Payment>> {
+                id: $crate::model::PaymentId,
+            ) -> $crate::store::StoreResult<Option<$crate::model::Payment>> {
                 self.payment_where("id = $1", &[id.to_string()]).await
             }
 
             async fn payment_progress(
                 &self,
-                id: $crate::payments::model::PaymentId,
+                id: $crate::model::PaymentId,
             ) -> $crate::store::StoreResult<Option<$crate::store::payments::PaymentProgress>> {
                 use sqlx::Row;
                 use $crate::store::sql_payments::{ENTITLEMENT_COLUMNS, PAYMENT_COLUMNS, qualified};
@@ -362,9 +362,9 @@ macro_rules! impl_payment_store {
                     .fetch_optional(&self.pool)
                     .await?;
                 let Some(row) = row else { return Ok(None) };
-                let id_at = |i: usize| -> $crate::store::StoreResult<Option<$crate::payments::model::PaymentId>> {
+                let id_at = |i: usize| -> $crate::store::StoreResult<Option<$crate::model::PaymentId>> {
                     let id: Option<String> = row.try_get(i)?;
-                    id.map(|id| Ok($crate::payments::model::PaymentId($crate::store::sql::parse_uuid("payment id", &id)?))).transpose()
+                    id.map(|id| Ok($crate::model::PaymentId($crate::store::sql::parse_uuid("payment id", &id)?))).transpose()
                 };
                 let tenant_id = $crate::store::TenantId($crate::store::sql::parse_uuid("tenant id", &row.try_get::<String, _>(0)?)?);
                 let plan = match row.try_get::<Option<String>, _>(3)? {
@@ -408,22 +408,22 @@ macro_rules! impl_payment_store {
                 &self,
                 router: jasiyo_shared::RouterId,
                 key: &str,
-            ) -> $crate::store::StoreResult<Option<$crate::payments::model::Payment>> {
+            ) -> $crate::store::StoreResult<Option<$crate::model::Payment>> {
                 self.payment_where("router_id = $1 AND idempotency_key = $2", &[router.to_string(), key.to_string()]).await
             }
 
             async fn payment_by_callback_token(
                 &self,
                 token_hash: &str,
-            ) -> $crate::store::StoreResult<Option<$crate::payments::model::Payment>> {
+            ) -> $crate::store::StoreResult<Option<$crate::model::Payment>> {
                 self.payment_where("callback_token_hash = $1", &[token_hash.to_string()]).await
             }
 
             async fn payment_by_provider_ref(
                 &self,
-                provider: $crate::providers::ProviderKind,
+                provider: $crate::model::ProviderKind,
                 provider_ref: &str,
-            ) -> $crate::store::StoreResult<Option<$crate::payments::model::Payment>> {
+            ) -> $crate::store::StoreResult<Option<$crate::model::Payment>> {
                 self.payment_where("provider = $1 AND provider_ref = $2", &[provider.as_str().to_string(), provider_ref.to_string()]).await
             }
 
@@ -431,7 +431,7 @@ macro_rules! impl_payment_store {
                 &self,
                 router: jasiyo_shared::RouterId,
                 limit: u32,
-            ) -> $crate::store::StoreResult<Vec<$crate::payments::model::Payment>> {
+            ) -> $crate::store::StoreResult<Vec<$crate::model::Payment>> {
                 let sql = format!(
                     "SELECT {} FROM payments WHERE router_id = $1 ORDER BY created_at DESC LIMIT $2",
                     $crate::store::sql_payments::PAYMENT_COLUMNS
@@ -442,7 +442,7 @@ macro_rules! impl_payment_store {
 
             async fn mark_prompt_sent(
                 &self,
-                id: $crate::payments::model::PaymentId,
+                id: $crate::model::PaymentId,
                 provider_ref: &str,
                 secondary_ref: Option<&str>,
                 next_check_ms: i64,
@@ -466,8 +466,8 @@ macro_rules! impl_payment_store {
 
             async fn mark_failed(
                 &self,
-                id: $crate::payments::model::PaymentId,
-                state: $crate::payments::model::PaymentState,
+                id: $crate::model::PaymentId,
+                state: $crate::model::PaymentState,
                 reason: &str,
                 heard: Option<$crate::store::payments::Heard<'_>>,
                 now_ms: i64,
@@ -495,7 +495,7 @@ macro_rules! impl_payment_store {
 
             async fn mark_paid(
                 &self,
-                id: $crate::payments::model::PaymentId,
+                id: $crate::model::PaymentId,
                 receipt: Option<&str>,
                 provision: &$crate::store::payments::Provision,
                 heard: Option<$crate::store::payments::Heard<'_>>,
@@ -507,7 +507,7 @@ macro_rules! impl_payment_store {
 
             async fn schedule_check(
                 &self,
-                id: $crate::payments::model::PaymentId,
+                id: $crate::model::PaymentId,
                 next_check_ms: Option<i64>,
                 checks: u32,
             ) -> $crate::store::StoreResult<()> {
@@ -520,7 +520,7 @@ macro_rules! impl_payment_store {
                 Ok(())
             }
 
-            async fn due_payments(&self, now_ms: i64, limit: u32) -> $crate::store::StoreResult<Vec<$crate::payments::model::Payment>> {
+            async fn due_payments(&self, now_ms: i64, limit: u32) -> $crate::store::StoreResult<Vec<$crate::model::Payment>> {
                 let sql = format!(
                     "SELECT {} FROM payments WHERE next_check_at IS NOT NULL AND next_check_at <= $1 ORDER BY next_check_at LIMIT $2",
                     $crate::store::sql_payments::PAYMENT_COLUMNS
@@ -531,7 +531,7 @@ macro_rules! impl_payment_store {
 
             async fn add_payment_event(
                 &self,
-                id: $crate::payments::model::PaymentId,
+                id: $crate::model::PaymentId,
                 kind: &str,
                 detail: &str,
                 now_ms: i64,
@@ -548,20 +548,20 @@ macro_rules! impl_payment_store {
 
             async fn payment_events(
                 &self,
-                id: $crate::payments::model::PaymentId,
-            ) -> $crate::store::StoreResult<Vec<$crate::payments::model::PaymentEvent>> {
+                id: $crate::model::PaymentId,
+            ) -> $crate::store::StoreResult<Vec<$crate::model::PaymentEvent>> {
                 let rows: Vec<(i64, String, String)> =
                     sqlx::query_as("SELECT at, kind, detail FROM payment_events WHERE payment_id = $1 ORDER BY id")
                         .bind(id.to_string())
                         .fetch_all(&self.pool)
                         .await?;
-                Ok(rows.into_iter().map(|(at, kind, detail)| $crate::payments::model::PaymentEvent { at, kind, detail }).collect())
+                Ok(rows.into_iter().map(|(at, kind, detail)| $crate::model::PaymentEvent { at, kind, detail }).collect())
             }
 
             async fn entitlement_for_payment(
                 &self,
-                id: $crate::payments::model::PaymentId,
-            ) -> $crate::store::StoreResult<Option<$crate::payments::model::Entitlement>> {
+                id: $crate::model::PaymentId,
+            ) -> $crate::store::StoreResult<Option<$crate::model::Entitlement>> {
                 let sql = format!("SELECT {} FROM entitlements WHERE payment_id = $1", $crate::store::sql_payments::ENTITLEMENT_COLUMNS);
                 let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&self.pool).await?;
                 row.as_ref().map(Self::entitlement_from_row).transpose()
@@ -571,7 +571,7 @@ macro_rules! impl_payment_store {
                 &self,
                 router: jasiyo_shared::RouterId,
                 receipt: &str,
-            ) -> $crate::store::StoreResult<Option<($crate::payments::model::Payment, $crate::payments::model::Entitlement)>> {
+            ) -> $crate::store::StoreResult<Option<($crate::model::Payment, $crate::model::Entitlement)>> {
                 let binds = [router.to_string(), receipt.to_string()];
                 let Some(payment) = self.payment_where("router_id = $1 AND receipt = $2 AND state = 'paid'", &binds).await? else {
                     return Ok(None);
@@ -586,7 +586,7 @@ macro_rules! impl_payment_store {
                 to: jasiyo_shared::MacAddress,
                 moves: &$crate::store::payments::DeviceMove,
                 now_ms: i64,
-            ) -> $crate::store::StoreResult<$crate::payments::model::Entitlement> {
+            ) -> $crate::store::StoreResult<$crate::model::Entitlement> {
                 use sqlx::Row;
                 let mut tx = self.writer().begin().await?;
                 // The guard on the recorded device makes two concurrent moves of one
@@ -605,7 +605,7 @@ macro_rules! impl_payment_store {
                     return Err($crate::store::StoreError::Conflict("an unexpired entitlement on that device".into()));
                 };
                 let router: jasiyo_shared::RouterId = $crate::store::sql::parse_uuid("router id", &row.try_get::<String, _>(0)?)?.into();
-                let payment = $crate::payments::model::PaymentId($crate::store::sql::parse_uuid("payment id", &row.try_get::<String, _>(1)?)?);
+                let payment = $crate::model::PaymentId($crate::store::sql::parse_uuid("payment id", &row.try_get::<String, _>(1)?)?);
                 if let Some(end) = &moves.end_old {
                     Self::enqueue_tx(&mut tx, router, end, now_ms).await?;
                 }

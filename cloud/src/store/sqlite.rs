@@ -12,7 +12,7 @@ use super::sql::{conflict_or, impl_store, parse_uuid};
 use super::sql_payments::impl_payment_store;
 use super::payments::{Heard, PaidOutcome, Provision};
 use super::{OutboxSignal, StoreResult};
-use crate::payments::model::PaymentId;
+use crate::model::PaymentId;
 
 /// How often the outbox watcher looks for commands enqueued by other processes.
 const OUTBOX_POLL: Duration = Duration::from_millis(200);

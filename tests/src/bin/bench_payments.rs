@@ -16,7 +16,7 @@ use jasiyo_agent::{Agent, AgentConfig, EdgeConfig, ReconnectPolicy, RouterOsConf
 use jasiyo_cloud::App;
 use jasiyo_cloud::hub::HubConfig;
 use jasiyo_cloud::payments::PaymentsConfig;
-use jasiyo_cloud::payments::model::NewPlan;
+use jasiyo_cloud::model::NewPlan;
 use jasiyo_cloud::payments::sealer::Sealer;
 use jasiyo_cloud::providers::{DarajaAccount, ProviderConfig, ProviderKind, Secret};
 use jasiyo_cloud::store::{connect, now_ms};

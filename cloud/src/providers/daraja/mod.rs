@@ -10,7 +10,7 @@ mod wire;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use axum::http::{HeaderMap, StatusCode};
+use http::HeaderMap;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -22,6 +22,9 @@ use super::{
     PushAccepted, PushRequest, Reply, Secret, TokenCache, base_url, check_msisdn, code_text, digits_text, now_ms,
     transport_error,
 };
+
+/// Daraja calls the `CallBackURL` given with each push.
+pub const CALLBACK_SCOPE: super::CallbackScope = super::CallbackScope::PerPayment;
 
 /// Production API.
 pub const PRODUCTION_URL: &str = "https://api.safaricom.co.ke";
@@ -267,7 +270,7 @@ impl Provider for Daraja {
         Ok(event)
     }
 
-    fn callback_ack(&self) -> (StatusCode, Value) {
-        (StatusCode::OK, json!({"ResultCode": 0, "ResultDesc": "Accepted"}))
+    fn callback_ack(&self) -> Value {
+        json!({"ResultCode": 0, "ResultDesc": "Accepted"})
     }
 }

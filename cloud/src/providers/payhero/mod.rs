@@ -9,7 +9,7 @@ mod callback;
 mod status;
 
 use async_trait::async_trait;
-use axum::http::{HeaderMap, StatusCode};
+use http::HeaderMap;
 use serde_json::{Value, json};
 
 pub use callback::PayHeroCallback;
@@ -18,6 +18,9 @@ use super::{
     CallbackError, Provider, ProviderConfig, ProviderError, ProviderEvent, ProviderKind, PushAccepted, PushRequest, Reply,
     Secret, base_url, check_msisdn, transport_error,
 };
+
+/// PayHero calls the `callback_url` given with each push.
+pub const CALLBACK_SCOPE: super::CallbackScope = super::CallbackScope::PerPayment;
 
 /// Production API.
 pub const PRODUCTION_URL: &str = "https://backend.payhero.co.ke";
@@ -139,8 +142,8 @@ impl Provider for PayHero {
     }
 
     /// PayHero documents no expected answer; any 200 will do, and this one is plain.
-    fn callback_ack(&self) -> (StatusCode, Value) {
-        (StatusCode::OK, json!({"status": "ok"}))
+    fn callback_ack(&self) -> Value {
+        json!({"status": "ok"})
     }
 }
 

@@ -8,7 +8,7 @@ mod webhook;
 mod wire;
 
 use async_trait::async_trait;
-use axum::http::{HeaderMap, StatusCode};
+use http::HeaderMap;
 use serde_json::{Value, json};
 
 pub use webhook::{SIGNATURE_HEADER, sign};
@@ -17,6 +17,9 @@ use super::{
     CallbackError, Provider, ProviderConfig, ProviderError, ProviderEvent, ProviderKind, PushAccepted, PushRequest, Reply,
     Secret, base_url, check_msisdn, transport_error,
 };
+
+/// Paystack calls the one webhook URL set on the tenant's Paystack dashboard.
+pub const CALLBACK_SCOPE: super::CallbackScope = super::CallbackScope::PerTenant;
 
 /// Production API (test and live differ only by the key).
 pub const PRODUCTION_URL: &str = "https://api.paystack.co";
@@ -113,7 +116,7 @@ impl Provider for Paystack {
         result
     }
 
-    fn callback_ack(&self) -> (StatusCode, Value) {
-        (StatusCode::OK, json!({"status": "ok"}))
+    fn callback_ack(&self) -> Value {
+        json!({"status": "ok"})
     }
 }

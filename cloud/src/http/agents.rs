@@ -1,4 +1,5 @@
-//! `GET /agent/v1/ws`: authenticates the agent's token before upgrading to WebSocket.
+//! `GET /agent/v1/ws`: checks the agent's router id and token, then upgrades to the
+//! WebSocket the hub serves.
 
 use std::sync::Arc;
 
@@ -6,15 +7,11 @@ use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use jasiyo_shared::{MAX_FRAME_BYTES, RouterId};
+use jasiyo_shared::{MAX_FRAME_BYTES, ROUTER_ID_HEADER, RouterId};
 
-use super::{Hub, HubEvent, session};
-use crate::token::verify_token;
+use crate::hub::{AuthError, Hub, HubEvent, serve_agent};
 
-/// The header carrying the router id; the token travels as `Authorization: Bearer`.
-pub const ROUTER_ID_HEADER: &str = "x-jasiyo-router-id";
-
-/// Axum handler for the agents' endpoint.
+/// The agents' endpoint.
 pub async fn agent_ws(State(hub): State<Arc<Hub>>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
     let router = match authenticate(&hub, &headers).await {
         Ok(router) => router,
@@ -30,7 +27,7 @@ pub async fn agent_ws(State(hub): State<Arc<Hub>>, headers: HeaderMap, upgrade: 
         .write_buffer_size(0)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| session::run(hub, router, socket))
+        .on_upgrade(move |socket| serve_agent(hub, router, socket))
 }
 
 struct Refusal {
@@ -46,24 +43,14 @@ async fn authenticate(hub: &Hub, headers: &HeaderMap) -> Result<RouterId, Refusa
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| refuse(None, StatusCode::UNAUTHORIZED, "missing or malformed router id"))?;
-    let token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| refuse(Some(router), StatusCode::UNAUTHORIZED, "missing bearer token"))?;
-    let record = match hub.store.router(router).await {
-        Ok(Some(record)) => record,
-        Ok(None) => return Err(refuse(Some(router), StatusCode::UNAUTHORIZED, "unknown router or wrong token")),
-        Err(error) => {
+    let token = super::bearer(headers).ok_or_else(|| refuse(Some(router), StatusCode::UNAUTHORIZED, "missing bearer token"))?;
+    match hub.authenticate(router, token).await {
+        Ok(_) => Ok(router),
+        Err(AuthError::WrongToken) => Err(refuse(Some(router), StatusCode::UNAUTHORIZED, "unknown router or wrong token")),
+        Err(AuthError::Revoked) => Err(refuse(Some(router), StatusCode::UNAUTHORIZED, "token revoked")),
+        Err(AuthError::Unavailable(error)) => {
             tracing::error!(%error, router = %router, "store failed during agent authentication");
-            return Err(refuse(Some(router), StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable"));
+            Err(refuse(Some(router), StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable"))
         }
-    };
-    if !verify_token(token, &record.token_hash) {
-        return Err(refuse(Some(router), StatusCode::UNAUTHORIZED, "unknown router or wrong token"));
     }
-    if record.revoked_at.is_some() {
-        return Err(refuse(Some(router), StatusCode::UNAUTHORIZED, "token revoked"));
-    }
-    Ok(router)
 }

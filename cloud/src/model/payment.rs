@@ -1,88 +1,12 @@
-//! Plans, payments and entitlements as the rest of the cloud sees them.
+//! Payments, their timelines, and the entitlements (hotspot users) paid ones buy.
 
-use std::fmt;
 use std::net::Ipv4Addr;
-use std::str::FromStr;
 
 use jasiyo_shared::{MacAddress, RouterId};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::providers::ProviderKind;
-use crate::store::TenantId;
-
-macro_rules! uuid_newtype {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(pub Uuid);
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.0.fmt(f)
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = uuid::Error;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Uuid::parse_str(s.trim()).map($name)
-            }
-        }
-    };
-}
-
-uuid_newtype!(
-    /// Identifies a plan.
-    PlanId
-);
-uuid_newtype!(
-    /// Identifies a payment; unguessable, so it also serves as the portal's handle on it.
-    PaymentId
-);
-
-/// Something a customer can buy.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Plan {
-    /// Its id.
-    pub id: PlanId,
-    /// Its owner.
-    pub tenant_id: TenantId,
-    /// Shown to customers ("1 hour", "Daily").
-    pub name: String,
-    /// Price in whole shillings.
-    pub price_kes: u32,
-    /// How long access lasts once paid.
-    pub duration_secs: u64,
-    /// Data allowance, if limited.
-    pub data_mb: Option<u64>,
-    /// RouterOS rate limit shown to customers (`2M/5M`), if any.
-    pub rate_limit: Option<String>,
-    /// RouterOS user profile to put users in, if not `default`.
-    pub profile: Option<String>,
-    /// Offered on the portal.
-    pub active: bool,
-    /// Unix ms.
-    pub created_at: i64,
-}
-
-/// A plan to create.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewPlan {
-    /// Name.
-    pub name: String,
-    /// Price in whole shillings (at least 1).
-    pub price_kes: u32,
-    /// Duration (at least a minute).
-    pub duration_secs: u64,
-    /// Data allowance in MB.
-    pub data_mb: Option<u64>,
-    /// Rate limit text.
-    pub rate_limit: Option<String>,
-    /// RouterOS profile.
-    pub profile: Option<String>,
-}
+use super::{PaymentId, PlanId, ProviderKind, TenantId};
 
 /// Where a payment is. A string never stands for a state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -246,15 +170,4 @@ pub struct PaymentEvent {
     pub kind: String,
     /// Details.
     pub detail: String,
-}
-
-/// How a tenant's provider settings are stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredProvider {
-    /// The tenant.
-    pub tenant_id: TenantId,
-    /// Which provider.
-    pub kind: ProviderKind,
-    /// The sealed (encrypted) settings.
-    pub sealed: String,
 }

@@ -1,0 +1,213 @@
+//! The portal API the captive portal page calls, under `/api/portal`: plans, starting a
+//! payment, following it (poll and long poll), and "already paid?". Errors are JSON
+//! `{"error": <code>, "message": <words for the customer>}`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use jasiyo_shared::RouterId;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::time::Instant;
+
+use crate::hub::{Hub, HubEvent};
+use crate::model::PaymentId;
+use crate::payments::limits::LimitHit;
+use crate::payments::{InitiateRequest, PaymentView, Payments, PortalError, RecoverError, RecoverRequest};
+use crate::providers::ProviderError;
+
+impl IntoResponse for PortalError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self {
+            PortalError::RouterNotFound => (StatusCode::NOT_FOUND, "router_not_found"),
+            PortalError::PlanNotFound => (StatusCode::NOT_FOUND, "plan_not_found"),
+            PortalError::InvalidPhone(_) => (StatusCode::BAD_REQUEST, "invalid_phone"),
+            PortalError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            PortalError::InFlight(_) => (StatusCode::CONFLICT, "prompt_in_flight"),
+            PortalError::RateLimited(LimitHit::Phone) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited_phone"),
+            PortalError::RateLimited(LimitHit::Device) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited_device"),
+            PortalError::RateLimited(LimitHit::Ip) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited_ip"),
+            PortalError::NoProvider => (StatusCode::SERVICE_UNAVAILABLE, "payments_not_configured"),
+            PortalError::Provider(ProviderError::Busy(_)) => (StatusCode::SERVICE_UNAVAILABLE, "provider_busy"),
+            PortalError::Provider(_) => (StatusCode::BAD_GATEWAY, "provider_error"),
+            PortalError::Internal(error) => {
+                tracing::error!(error = format!("{error:#}"), "portal request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
+        };
+        let mut body = json!({ "error": code, "message": self.to_string() });
+        if let PortalError::InFlight(id) = &self {
+            body["payment_id"] = json!(id);
+        }
+        (status, Json(body)).into_response()
+    }
+}
+
+impl IntoResponse for RecoverError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self {
+            RecoverError::RouterNotFound => (StatusCode::NOT_FOUND, "router_not_found"),
+            RecoverError::InvalidReceipt => (StatusCode::BAD_REQUEST, "invalid_receipt"),
+            RecoverError::NoDevice => (StatusCode::BAD_REQUEST, "no_device"),
+            RecoverError::NotFound => (StatusCode::NOT_FOUND, "receipt_not_found"),
+            RecoverError::Expired => (StatusCode::GONE, "receipt_expired"),
+            RecoverError::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            RecoverError::Conflict => (StatusCode::CONFLICT, "conflict"),
+            RecoverError::Internal(error) => {
+                tracing::error!(error = format!("{error:#}"), "recovery failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
+        };
+        (status, Json(json!({ "error": code, "message": self.to_string() }))).into_response()
+    }
+}
+
+/// `GET /api/portal/{router}/plans`: the owner, the router and the plans on sale.
+pub async fn plans(State(payments): State<Arc<Payments>>, Path(router): Path<String>) -> Result<Response, PortalError> {
+    let router: RouterId = router.parse().map_err(|_| PortalError::RouterNotFound)?;
+    let offer = payments.offer(router).await?.ok_or(PortalError::RouterNotFound)?;
+    let plans: Vec<_> = offer
+        .plans
+        .into_iter()
+        .map(|p| json!({"id": p.id, "name": p.name, "price_kes": p.price_kes, "duration_secs": p.duration_secs, "data_mb": p.data_mb, "rate_limit": p.rate_limit}))
+        .collect();
+    Ok(Json(json!({ "owner": offer.owner, "router": offer.router_name, "plans": plans })).into_response())
+}
+
+/// What the page sends to start a payment.
+#[derive(Deserialize)]
+pub struct InitiateBody {
+    plan_id: String,
+    phone: String,
+    mac: Option<String>,
+    ip: Option<String>,
+    idempotency_key: String,
+}
+
+/// `POST /api/portal/{router}/payments`: starts a payment (201 with its view).
+pub async fn initiate(
+    State(payments): State<Arc<Payments>>,
+    Path(router): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<InitiateBody>, JsonRejection>,
+) -> Result<Response, PortalError> {
+    let router: RouterId = router.parse().map_err(|_| PortalError::RouterNotFound)?;
+    let Json(body) = body.map_err(|e| PortalError::BadRequest(e.body_text()))?;
+    let request = InitiateRequest {
+        plan_id: body.plan_id,
+        phone: body.phone,
+        mac: body.mac,
+        ip: body.ip,
+        idempotency_key: body.idempotency_key,
+        client_ip: client_ip(&headers),
+    };
+    let view = payments.initiate(router, request).await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// `GET /api/portal/payments/{id}`: where the payment is now.
+pub async fn poll(State(payments): State<Arc<Payments>>, Path(payment): Path<String>) -> Result<Response, PortalError> {
+    let not_found = || PortalError::BadRequest("no such payment".into());
+    let id: PaymentId = payment.parse().map_err(|_| not_found())?;
+    let view = payments.view(id).await?.ok_or_else(not_found)?;
+    Ok(Json(view).into_response())
+}
+
+/// The longest one request is held.
+pub const HOLD: Duration = Duration::from_secs(8);
+/// How often a held request looks at the store anyway.
+const RECHECK: Duration = Duration::from_secs(1);
+
+/// `?seen=<status>/<stage>`: where the page last saw the payment.
+#[derive(Deserialize)]
+pub struct NextQuery {
+    seen: Option<String>,
+}
+
+/// Where a payment is, as the page compares it: `pending/waiting_for_approval`.
+fn seen_key(view: &PaymentView) -> String {
+    let stage = serde_json::to_value(view.stage).unwrap_or_default();
+    format!("{}/{}", view.status.as_str(), stage.as_str().unwrap_or_default())
+}
+
+/// `GET /api/portal/payments/{id}/next?seen=<status>/<stage>`: the payment as soon as it
+/// is no longer where the page last saw it (a long poll), so the page learns of the
+/// approval and of each stage within milliseconds instead of at its next poll.
+///
+/// A request wakes on any payment change in this instance and on its router's command
+/// acknowledgements, and looks at the store at least every second whatever happens
+/// (changes made by another cloud instance wake nothing here). It answers after [`HOLD`]
+/// at the latest, or when the portal's countdown runs out, with the payment as it is.
+pub async fn next(
+    State(payments): State<Arc<Payments>>,
+    State(hub): State<Arc<Hub>>,
+    Path(payment): Path<String>,
+    Query(query): Query<NextQuery>,
+) -> Result<Response, PortalError> {
+    let not_found = || PortalError::BadRequest("no such payment".into());
+    let id: PaymentId = payment.parse().map_err(|_| not_found())?;
+    let router = payments.payment(id).await?.ok_or_else(not_found)?.router_id;
+    let mut changes = payments.changes();
+    let mut events = hub.subscribe();
+    let started = Instant::now();
+    loop {
+        changes.borrow_and_update();
+        let view = payments.view(id).await?.ok_or_else(not_found)?;
+        // The countdown's end is news too: the page then says the prompt timed out.
+        let countdown_left = if view.wait_secs > 0 { Duration::from_secs(view.wait_secs) } else { Duration::MAX };
+        let deadline = started + HOLD.min(countdown_left);
+        if query.seen.as_deref() != Some(seen_key(&view).as_str()) || Instant::now() >= deadline {
+            return Ok(Json(view).into_response());
+        }
+        let recheck = tokio::time::sleep_until(deadline.min(Instant::now() + RECHECK));
+        tokio::pin!(recheck);
+        loop {
+            tokio::select! {
+                _ = changes.changed() => break,
+                _ = &mut recheck => break,
+                event = events.recv() => match event {
+                    Ok(HubEvent::Received(r, _) | HubEvent::Result(r, _) | HubEvent::Connected(r)) if r == router => break,
+                    Ok(_) => continue,
+                    // Lagged or closed: look at the store.
+                    Err(_) => break,
+                },
+            }
+        }
+    }
+}
+
+/// What the "already paid?" form sends.
+#[derive(Deserialize)]
+pub struct RecoverBody {
+    receipt: String,
+    phone: Option<String>,
+    mac: Option<String>,
+    ip: Option<String>,
+}
+
+/// `POST /api/portal/{router}/recover`: `{payment_id, login: {username, password,
+/// expires_at}, moved}`; the page then polls the payment until the router has the user.
+pub async fn recover(
+    State(payments): State<Arc<Payments>>,
+    Path(router): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<RecoverBody>, JsonRejection>,
+) -> Result<Response, RecoverError> {
+    let router: RouterId = router.parse().map_err(|_| RecoverError::RouterNotFound)?;
+    let Json(body) = body.map_err(|_| RecoverError::InvalidReceipt)?;
+    let request = RecoverRequest { receipt: body.receipt, phone: body.phone, mac: body.mac, ip: body.ip, client_ip: client_ip(&headers) };
+    Ok(Json(payments.recover(router, request).await?).into_response())
+}
+
+/// The customer's address as the reverse proxy reports it (first `X-Forwarded-For` hop,
+/// or `X-Real-IP`); used only for rate limiting.
+fn client_ip(headers: &HeaderMap) -> Option<String> {
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next());
+    let real = headers.get("x-real-ip").and_then(|v| v.to_str().ok());
+    forwarded.or(real).map(|ip| ip.trim().to_string()).filter(|ip| !ip.is_empty())
+}

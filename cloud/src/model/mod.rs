@@ -1,0 +1,19 @@
+//! The nouns of the cloud: ids, tenants, routers and their outboxes, plans, payments,
+//! entitlements, providers. Everything else depends on these; they depend on nothing in
+//! the cloud (only on the protocol types in `jasiyo_shared`).
+
+mod command;
+mod ids;
+mod payment;
+mod plan;
+mod provider;
+mod router;
+mod tenant;
+
+pub use command::{CommandState, ResultRecorded, StoredCommand};
+pub use ids::{PaymentId, PlanId, TenantId};
+pub use payment::{Entitlement, NewPayment, Payment, PaymentEvent, PaymentState};
+pub use plan::{NewPlan, Plan};
+pub use provider::{ProviderKind, StoredProvider};
+pub use router::{Router, RouterEvent};
+pub use tenant::Tenant;
