@@ -1,5 +1,6 @@
-//! Carrying out journalled commands: the [`Executor`] seam (RouterOS, or a logger until that
-//! exists) and the apply loop that feeds it commands strictly in sequence order.
+//! Carrying out journalled commands: the [`Executor`] seam (RouterOS in production, see
+//! `edge`; a logger when the agent runs without a router, and in tests) and the apply loop
+//! that feeds it commands strictly in sequence order.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -33,8 +34,8 @@ pub enum ExecError {
     Transient(String),
 }
 
-/// An executor that only logs each command (never a password) and reports it applied.
-/// Stands in until the RouterOS executor exists.
+/// An executor that only logs each command (never a password) and reports it applied: the
+/// agent without `--routeros-addr` (a dry run), and tests of the link alone.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LoggingExecutor;
 
@@ -42,7 +43,7 @@ impl Executor for LoggingExecutor {
     fn apply<'a>(&'a self, seq: Seq, command: &'a Command) -> ApplyFuture<'a> {
         Box::pin(async move {
             // `Command`'s Debug output hides passwords (`Password(***)`).
-            info!(seq = seq.0, kind = command.kind(), ?command, "command applied (logging executor)");
+            info!(seq = seq.0, kind = command.kind(), ?command, "command applied (logging only: no router configured)");
             Ok(Outcome::Applied { note: None })
         })
     }

@@ -1,10 +1,12 @@
 //! The agent's durable record of every command the cloud delivered and what came of it.
 //!
-//! Two sled trees, keyed by the big-endian [`Seq`] so they iterate in command order:
-//! `commands` holds each delivery not yet finished with (with its outcome once applied), and
-//! `acknowledged` holds a small tombstone for each command whose outcome the cloud has
-//! confirmed, so a late duplicate delivery is recognised and not applied again. Only the
-//! newest [`TOMBSTONES_KEPT`] tombstones are kept.
+//! Four sled trees. Two are keyed by the big-endian [`Seq`] so they iterate in command
+//! order: `commands` holds each delivery not yet finished with (with its outcome once
+//! applied), and `acknowledged` holds a small tombstone for each command whose outcome the
+//! cloud has confirmed, so a late duplicate delivery is recognised and not applied again
+//! (only the newest [`TOMBSTONES_KEPT`] are kept). `entitlements` holds the hotspot users
+//! the agent enforces at the edge (their expiries), and `reports` what the agent did on its
+//! own until the cloud has stored it.
 //!
 //! Power loss is normal on routers, so a journal that cannot be opened or read is moved aside
 //! (`journal.corrupt-<unix-ts>`) and a fresh one started: the cloud re-delivers everything
