@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::extract::ws::{Message, WebSocket};
 use jasiyo_shared::codec::peek_hello_version;
 use jasiyo_shared::{
-    AgentMessage, CloudMessage, Delivery, Hello, Outcome, PROTOCOL_VERSION, RejectReason, RouterId, Seq, Welcome, decode,
+    AgentMessage, CloudMessage, CodecError, Delivery, Hello, Outcome, PROTOCOL_VERSION, RejectReason, RouterId, Seq, Welcome, decode,
     encode,
 };
 use futures_util::{FutureExt, SinkExt};
@@ -33,9 +33,11 @@ enum End {
     #[error("no word from the agent for three heartbeats")]
     Silent,
     #[error("protocol error: {0}")]
-    Protocol(String),
+    Protocol(&'static str),
+    #[error("bad frame: {0}")]
+    Frame(#[from] CodecError),
     #[error("link error: {0}")]
-    Link(String),
+    Link(#[from] axum::Error),
     #[error("store error: {0}")]
     Store(#[from] StoreError),
 }
@@ -106,8 +108,8 @@ fn kind(message: &Message) -> &'static str {
 }
 
 async fn send(socket: &mut WebSocket, message: &CloudMessage) -> Result<(), End> {
-    let frame = encode(message).map_err(|e| End::Protocol(e.to_string()))?;
-    socket.send(Message::Binary(frame.into())).await.map_err(|e| End::Link(e.to_string()))
+    let frame = encode(message).map_err(End::Frame)?;
+    socket.send(Message::Binary(frame.into())).await.map_err(End::Link)
 }
 
 struct Session<'a> {
@@ -175,17 +177,17 @@ impl<'a> Session<'a> {
     fn read_frame(&mut self, frame: Option<Result<Message, axum::Error>>) -> Result<Option<AgentMessage>, End> {
         let frame = match frame {
             None | Some(Ok(Message::Close(_))) => return Err(End::Closed),
-            Some(Err(error)) => return Err(End::Link(error.to_string())),
+            Some(Err(error)) => return Err(End::Link(error)),
             Some(Ok(Message::Binary(frame))) => frame,
             // WebSocket-level pings are answered by the library; they still prove liveness.
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
                 self.last_heard = Instant::now();
                 return Ok(None);
             }
-            Some(Ok(Message::Text(_))) => return Err(End::Protocol("text frame".into())),
+            Some(Ok(Message::Text(_))) => return Err(End::Protocol("text frame")),
         };
         self.last_heard = Instant::now();
-        decode::<AgentMessage>(&frame).map(Some).map_err(|e| End::Protocol(e.to_string()))
+        decode::<AgentMessage>(&frame).map(Some).map_err(End::Frame)
     }
 
     async fn on_messages(&mut self, messages: Vec<AgentMessage>) -> Result<(), End> {
@@ -225,7 +227,7 @@ impl<'a> Session<'a> {
     async fn on_message(&mut self, message: AgentMessage) -> Result<(), End> {
         let store = self.hub.store.clone();
         match message {
-            AgentMessage::Hello(_) => return Err(End::Protocol("second hello".into())),
+            AgentMessage::Hello(_) => return Err(End::Protocol("second hello")),
             AgentMessage::Received { seq } => {
                 // Recorded with the rest of its batch (see `on_messages`).
                 self.in_flight.remove(&seq);
@@ -313,18 +315,18 @@ impl<'a> Session<'a> {
     /// Queues a message; it goes out at the next [`Session::flush`] (or when the buffer
     /// fills), so a batch of deliveries or acknowledgements is one write to the socket.
     async fn feed(&mut self, message: &CloudMessage) -> Result<(), End> {
-        let frame = encode(message).map_err(|e| End::Protocol(e.to_string()))?;
+        let frame = encode(message).map_err(End::Frame)?;
         let feed = self.socket.feed(Message::Binary(frame.into()));
         // A peer that stops reading must not hold the session for ever.
         match tokio::time::timeout(self.hub.config.heartbeat * 3, feed).await {
-            Ok(fed) => fed.map_err(|e| End::Link(e.to_string())),
+            Ok(fed) => fed.map_err(End::Link),
             Err(_) => Err(End::Silent),
         }
     }
 
     async fn flush(&mut self) -> Result<(), End> {
         match tokio::time::timeout(self.hub.config.heartbeat * 3, self.socket.flush()).await {
-            Ok(flushed) => flushed.map_err(|e| End::Link(e.to_string())),
+            Ok(flushed) => flushed.map_err(End::Link),
             Err(_) => Err(End::Silent),
         }
     }
