@@ -6,7 +6,6 @@ mod pg_conns;
 mod pg_paid;
 mod postgres;
 mod sql;
-mod sql_payments;
 mod sqlite;
 pub mod testing;
 

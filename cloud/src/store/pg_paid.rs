@@ -13,7 +13,8 @@ use jasiyo_shared::RouterId;
 use super::StoreResult;
 use super::payments::{Heard, PaidOutcome, Provision};
 use super::postgres::{OUTBOX_CHANNEL, PostgresStore};
-use super::sql::{command_json, parse_uuid};
+use super::sql::rows::parse_router;
+use super::sql::{Backend, to_json};
 use crate::model::PaymentId;
 
 /// `$1` payment, `$2` receipt, `$3` now (ms), `$4`/`$5` what the provider said (source,
@@ -60,7 +61,7 @@ type PaidRow = (String, Option<String>, i64, Option<i32>);
 
 impl PostgresStore {
     /// Records a payment paid with its entitlement and commands (see the module).
-    pub(super) async fn record_paid(
+    pub(super) async fn paid_in_one_statement(
         &self,
         id: PaymentId,
         receipt: Option<&str>,
@@ -71,7 +72,7 @@ impl PostgresStore {
         let commands: Vec<_> = std::iter::once(&provision.upsert).chain(provision.login.as_ref()).collect();
         let ids: Vec<String> = commands.iter().map(|_| jasiyo_shared::CommandId::new().to_string()).collect();
         let kinds: Vec<&str> = commands.iter().map(|c| c.kind()).collect();
-        let payloads: Vec<String> = commands.iter().map(|c| command_json(c)).collect();
+        let payloads: Vec<String> = commands.iter().map(to_json).collect();
         let entitlement_id = uuid::Uuid::new_v4();
         let paid = format!("receipt {}", receipt.unwrap_or("(from status query)"));
         let created = format!("user {} until {}", provision.username, provision.expires_at);
@@ -91,7 +92,7 @@ impl PostgresStore {
             .bind(&kinds)
             .bind(&payloads)
             .bind(OUTBOX_CHANNEL)
-            .fetch_optional(self.writer())
+            .fetch_optional(self.writes())
             .await;
         let row = match row {
             Ok(row) => row,
@@ -104,7 +105,7 @@ impl PostgresStore {
             Err(e) => return Err(e.into()),
         };
         let Some((router, mac, base, _)) = row else { return Ok(PaidOutcome::AlreadyPaid) };
-        let router: RouterId = parse_uuid("router id", &router)?.into();
+        let router: RouterId = parse_router(&router)?;
         let device_mac = mac.as_deref().and_then(|m| m.parse().ok());
         let login_seq = provision.login.as_ref().map(|_| (base + 2) as u64);
         Ok(PaidOutcome::Provisioned(provision.entitlement(entitlement_id, id, router, device_mac, (base + 1) as u64, login_seq, now_ms)))

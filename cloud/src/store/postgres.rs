@@ -8,10 +8,39 @@ use sqlx::postgres::{PgListener, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 use tokio_util::sync::CancellationToken;
 
+use super::payments::{Heard, PaidOutcome, Provision};
 use super::pg_conns::Conns;
-use super::sql::impl_store;
-use super::sql_payments::impl_payment_store;
+use super::sql::Backend;
 use super::{OutboxSignal, StoreResult};
+use crate::model::PaymentId;
+
+// The shared SQL (`sql/`), compiled for PostgreSQL: its files are written against these names.
+type Db = Postgres;
+type This = PostgresStore;
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/entitlements.rs"]
+mod entitlements;
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/events.rs"]
+mod events;
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/outbox.rs"]
+mod outbox;
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/payments.rs"]
+mod payments;
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/plans.rs"]
+mod plans;
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/routers.rs"]
+mod routers;
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/tokens.rs"]
+mod tokens;
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/traits.rs"]
+mod traits;
 
 /// The NOTIFY channel on which enqueues are announced, with the router id as payload.
 pub(super) const OUTBOX_CHANNEL: &str = "jasiyo_outbox";
@@ -34,14 +63,25 @@ impl PostgresStore {
         Ok(Self { pool: Conns::new(pool) })
     }
 
-    /// PostgreSQL queues writers itself, without sleeping: one pool serves both.
-    pub(super) fn writer(&self) -> &Conns {
+}
+
+#[async_trait::async_trait]
+impl Backend for PostgresStore {
+    type Db = Postgres;
+    type Reads = Conns;
+    type Writes = Conns;
+
+    fn reads(&self) -> &Conns {
         &self.pool
     }
 
-    /// Appends a command to the router's outbox in one statement: takes the router's next
-    /// sequence number, inserts the command and announces it (PostgreSQL delivers the
-    /// notification only if the transaction commits). `None`: no such router.
+    /// PostgreSQL queues writers itself, without sleeping: one pool serves both.
+    fn writes(&self) -> &Conns {
+        &self.pool
+    }
+
+    /// One statement: takes the router's next sequence number, inserts the command and
+    /// announces it (PostgreSQL delivers the notification only if the transaction commits).
     async fn append_command(
         tx: &mut Transaction<'_, Postgres>,
         router: RouterId,
@@ -65,6 +105,18 @@ impl PostgresStore {
         .fetch_optional(&mut **tx)
         .await?;
         Ok(seq)
+    }
+
+    /// One statement (`pg_paid.rs`).
+    async fn record_paid(
+        &self,
+        id: PaymentId,
+        receipt: Option<&str>,
+        provision: &Provision,
+        heard: Option<Heard<'_>>,
+        now_ms: i64,
+    ) -> StoreResult<PaidOutcome> {
+        self.paid_in_one_statement(id, receipt, provision, heard, now_ms).await
     }
 
     /// Listens on the outbox channel. If the listening connection drops, notifications sent
@@ -110,6 +162,3 @@ impl PostgresStore {
         });
     }
 }
-
-impl_store!(PostgresStore, Postgres);
-impl_payment_store!(PostgresStore, Postgres);

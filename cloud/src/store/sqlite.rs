@@ -8,11 +8,39 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio_util::sync::CancellationToken;
 
-use super::sql::{conflict_or, impl_store, parse_uuid};
-use super::sql_payments::impl_payment_store;
 use super::payments::{Heard, PaidOutcome, Provision};
+use super::sql::rows::parse_router;
+use super::sql::{Backend, conflict_or};
 use super::{OutboxSignal, StoreResult};
 use crate::model::PaymentId;
+
+// The shared SQL (`sql/`), compiled for SQLite: its files are written against these names.
+type Db = Sqlite;
+type This = SqliteStore;
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/entitlements.rs"]
+mod entitlements;
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/events.rs"]
+mod events;
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/outbox.rs"]
+mod outbox;
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/payments.rs"]
+mod payments;
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/plans.rs"]
+mod plans;
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/routers.rs"]
+mod routers;
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/tokens.rs"]
+mod tokens;
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/traits.rs"]
+mod traits;
 
 /// How often the outbox watcher looks for commands enqueued by other processes.
 const OUTBOX_POLL: Duration = Duration::from_millis(200);
@@ -43,14 +71,24 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new().max_connections(6).min_connections(6).connect_with(options).await?;
         Ok(Self { pool, writes })
     }
+}
 
-    fn writer(&self) -> &SqlitePool {
+#[async_trait::async_trait]
+impl Backend for SqliteStore {
+    type Db = Sqlite;
+    type Reads = SqlitePool;
+    type Writes = SqlitePool;
+
+    fn reads(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    fn writes(&self) -> &SqlitePool {
         &self.writes
     }
 
-    /// Appends a command to the router's outbox: takes the router's next sequence number
-    /// and inserts the command. Other processes notice it by polling `gid` (see
-    /// `watch_outbox`). `None`: no such router.
+    /// Takes the router's next sequence number and inserts the command. Other processes
+    /// notice it by polling `gid` (see `watch_outbox`).
     async fn append_command(
         tx: &mut Transaction<'_, Sqlite>,
         router: RouterId,
@@ -88,7 +126,7 @@ impl SqliteStore {
         heard: Option<Heard<'_>>,
         now_ms: i64,
     ) -> StoreResult<PaidOutcome> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.writes().begin().await?;
         let updated: Result<Option<(String, Option<String>)>, sqlx::Error> = sqlx::query_as(
             "UPDATE payments SET state = 'paid', reason = NULL, receipt = COALESCE($2, receipt), paid_at = $3, \
              updated_at = $3, next_check_at = NULL WHERE id = $1 AND state <> 'paid' RETURNING router_id, device_mac",
@@ -106,18 +144,18 @@ impl SqliteStore {
         let mut events: Vec<(&str, &str)> = heard.iter().map(|h| (h.source, h.detail)).collect();
         let Some((router, mac)) = row else {
             // A repeat: what the provider said is still worth keeping.
-            Self::events_tx(&mut tx, id, &events, now_ms).await?;
+            payments::events_tx(&mut tx, id, &events, now_ms).await?;
             tx.commit().await?;
             return Ok(PaidOutcome::AlreadyPaid);
         };
-        let router: RouterId = parse_uuid("router id", &router)?.into();
+        let router = parse_router(&router)?;
         let paid = format!("receipt {}", receipt.unwrap_or("(from status query)"));
         let created = format!("user {} until {}", provision.username, provision.expires_at);
         events.extend([("paid", paid.as_str()), ("entitlement_created", created.as_str())]);
-        Self::events_tx(&mut tx, id, &events, now_ms).await?;
-        let (upsert_seq, _) = Self::enqueue_tx(&mut tx, router, &provision.upsert, now_ms).await?;
+        payments::events_tx(&mut tx, id, &events, now_ms).await?;
+        let (upsert_seq, _) = outbox::enqueue_tx(&mut tx, router, &provision.upsert, now_ms).await?;
         let login_seq = match &provision.login {
-            Some(login) => Some(Self::enqueue_tx(&mut tx, router, login, now_ms).await?.0),
+            Some(login) => Some(outbox::enqueue_tx(&mut tx, router, login, now_ms).await?.0),
             None => None,
         };
         let device_mac = mac.as_deref().and_then(|m| m.parse().ok());
@@ -183,6 +221,3 @@ impl SqliteStore {
         });
     }
 }
-
-impl_store!(SqliteStore, Sqlite);
-impl_payment_store!(SqliteStore, Sqlite);

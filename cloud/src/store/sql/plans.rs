@@ -1,0 +1,108 @@
+//! A tenant's plans and its payment provider's settings (current, and those kept for
+//! payments still in flight after a switch). Compiled once per backend (see `sql/mod.rs`).
+
+use std::sync::LazyLock;
+
+use uuid::Uuid;
+
+use super::This;
+use crate::model::{NewPlan, Plan, PlanId, ProviderKind, StoredProvider, TenantId};
+use crate::store::sql::rows::{PLAN_COLUMNS, PlanRow, ProviderRow, prefixed};
+use crate::store::sql::{Backend, conflict_or};
+use crate::store::{StoreError, StoreResult};
+
+/// `SELECT` of a plan row from `plans pl`.
+static SELECT_PLAN: LazyLock<String> = LazyLock::new(|| format!("SELECT {} FROM plans pl", prefixed(PLAN_COLUMNS, "pl")));
+
+pub(super) async fn create_plan(store: &This, tenant: TenantId, plan: &NewPlan, now_ms: i64) -> StoreResult<Plan> {
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO plans (id, tenant_id, name, price_kes, duration_secs, data_mb, rate_limit, profile, active, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9)",
+    )
+    .bind(id.to_string())
+    .bind(tenant.to_string())
+    .bind(&plan.name)
+    .bind(i64::from(plan.price_kes))
+    .bind(plan.duration_secs as i64)
+    .bind(plan.data_mb.map(|v| v as i64))
+    .bind(&plan.rate_limit)
+    .bind(&plan.profile)
+    .bind(now_ms)
+    .execute(store.writes())
+    .await
+    .map_err(|e| conflict_or(e, format!("plan {:?}", plan.name)))?;
+    self::plan(store, PlanId(id)).await?.ok_or_else(|| StoreError::NotFound("plan".into()))
+}
+
+pub(super) async fn list_plans(store: &This, tenant: TenantId) -> StoreResult<Vec<Plan>> {
+    let sql = format!("{} WHERE pl.tenant_id = $1 ORDER BY pl.price_kes, pl.duration_secs, pl.name", *SELECT_PLAN);
+    let rows: Vec<PlanRow> = sqlx::query_as(&sql).bind(tenant.to_string()).fetch_all(store.reads()).await?;
+    rows.into_iter().map(Plan::try_from).collect()
+}
+
+pub(super) async fn plan(store: &This, id: PlanId) -> StoreResult<Option<Plan>> {
+    let sql = format!("{} WHERE pl.id = $1", *SELECT_PLAN);
+    let row: Option<PlanRow> = sqlx::query_as(&sql).bind(id.to_string()).fetch_optional(store.reads()).await?;
+    row.map(Plan::try_from).transpose()
+}
+
+pub(super) async fn set_provider(
+    store: &This,
+    tenant: TenantId,
+    kind: ProviderKind,
+    sealed: &str,
+    callback_token_hash: &str,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let mut tx = store.writes().begin().await?;
+    // Another provider's settings are kept for its payments still in flight.
+    sqlx::query(
+        "INSERT INTO provider_history (tenant_id, kind, sealed, callback_token_hash, replaced_at) \
+         SELECT tenant_id, kind, sealed, callback_token_hash, $3 FROM provider_configs WHERE tenant_id = $1 AND kind <> $2 \
+         ON CONFLICT (tenant_id, kind) DO UPDATE SET sealed = excluded.sealed, \
+         callback_token_hash = excluded.callback_token_hash, replaced_at = excluded.replaced_at",
+    )
+    .bind(tenant.to_string())
+    .bind(kind.as_str())
+    .bind(now_ms)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO provider_configs (tenant_id, kind, sealed, callback_token_hash, updated_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (tenant_id) DO UPDATE SET kind = excluded.kind, sealed = excluded.sealed, \
+         callback_token_hash = excluded.callback_token_hash, updated_at = excluded.updated_at",
+    )
+    .bind(tenant.to_string())
+    .bind(kind.as_str())
+    .bind(sealed)
+    .bind(callback_token_hash)
+    .bind(now_ms)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn provider_settings(store: &This, tenant: TenantId, kind: ProviderKind) -> StoreResult<Option<StoredProvider>> {
+    let sealed: Option<String> = sqlx::query_scalar(
+        "SELECT sealed FROM provider_configs WHERE tenant_id = $1 AND kind = $2 \
+         UNION ALL SELECT sealed FROM provider_history WHERE tenant_id = $1 AND kind = $2 LIMIT 1",
+    )
+    .bind(tenant.to_string())
+    .bind(kind.as_str())
+    .fetch_optional(store.reads())
+    .await?;
+    Ok(sealed.map(|sealed| StoredProvider { tenant_id: tenant, kind, sealed }))
+}
+
+pub(super) async fn provider_by_callback_token(store: &This, token_hash: &str) -> StoreResult<Option<StoredProvider>> {
+    let row: Option<ProviderRow> = sqlx::query_as(
+        "SELECT tenant_id, kind, sealed FROM provider_configs WHERE callback_token_hash = $1 \
+         UNION ALL SELECT tenant_id, kind, sealed FROM provider_history WHERE callback_token_hash = $1 LIMIT 1",
+    )
+    .bind(token_hash)
+    .fetch_optional(store.reads())
+    .await?;
+    row.map(StoredProvider::try_from).transpose()
+}

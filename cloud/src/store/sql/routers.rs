@@ -1,0 +1,107 @@
+//! Tenants and routers: registration, agent tokens, sessions, last seen and status.
+//! Compiled once per backend (see `sql/mod.rs`).
+
+use jasiyo_shared::{RouterId, RouterStatus};
+use uuid::Uuid;
+
+use super::{Db, This};
+use crate::model::{Router, Tenant, TenantId};
+use crate::store::sql::rows::{ROUTER_COLUMNS, RouterRow, TENANT_COLUMNS, TenantRow};
+use crate::store::sql::{Backend, conflict_or, to_json};
+use crate::store::{StoreError, StoreResult};
+
+pub(super) async fn create_tenant(store: &This, name: &str, now_ms: i64) -> StoreResult<Tenant> {
+    let id = Uuid::new_v4();
+    sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)")
+        .bind(id.to_string())
+        .bind(name)
+        .bind(now_ms)
+        .execute(store.writes())
+        .await
+        .map_err(|e| conflict_or(e, format!("tenant {name:?}")))?;
+    Ok(Tenant { id: TenantId(id), name: name.to_string(), created_at: now_ms })
+}
+
+pub(super) async fn find_tenant(store: &This, id_or_name: &str) -> StoreResult<Option<Tenant>> {
+    let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1 OR name = $1");
+    let row: Option<TenantRow> = sqlx::query_as(&sql).bind(id_or_name).fetch_optional(store.reads()).await?;
+    row.map(Tenant::try_from).transpose()
+}
+
+pub(super) async fn create_router(store: &This, tenant: TenantId, name: &str, token_hash: &str, now_ms: i64) -> StoreResult<Router> {
+    let id = RouterId::new();
+    sqlx::query("INSERT INTO routers (id, tenant_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(id.to_string())
+        .bind(tenant.to_string())
+        .bind(name)
+        .bind(token_hash)
+        .bind(now_ms)
+        .execute(store.writes())
+        .await
+        .map_err(|e| conflict_or(e, format!("router {name:?}")))?;
+    router(store, id).await?.ok_or_else(|| StoreError::NotFound(format!("router {id}")))
+}
+
+pub(super) async fn router(store: &This, id: RouterId) -> StoreResult<Option<Router>> {
+    let sql = format!("SELECT {ROUTER_COLUMNS} FROM routers WHERE id = $1");
+    let row: Option<RouterRow> = sqlx::query_as(&sql).bind(id.to_string()).fetch_optional(store.reads()).await?;
+    row.map(Router::try_from).transpose()
+}
+
+pub(super) async fn list_routers(store: &This, tenant: Option<TenantId>) -> StoreResult<Vec<Router>> {
+    let sql = format!("SELECT {ROUTER_COLUMNS} FROM routers WHERE $1 IS NULL OR tenant_id = $1 ORDER BY name, id");
+    let rows: Vec<RouterRow> = sqlx::query_as(&sql).bind(tenant.map(|t| t.to_string())).fetch_all(store.reads()).await?;
+    rows.into_iter().map(Router::try_from).collect()
+}
+
+pub(super) async fn revoke_router(store: &This, id: RouterId, now_ms: i64) -> StoreResult<bool> {
+    let done = sqlx::query("UPDATE routers SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+        .bind(id.to_string())
+        .bind(now_ms)
+        .execute(store.writes())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn router_connected(store: &This, id: RouterId, session: Uuid, agent_version: &str, now_ms: i64) -> StoreResult<()> {
+    sqlx::query("UPDATE routers SET online_session = $2, agent_version = $3, last_seen_at = $4 WHERE id = $1")
+        .bind(id.to_string())
+        .bind(session.to_string())
+        .bind(agent_version)
+        .bind(now_ms)
+        .execute(store.writes())
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn router_disconnected(store: &This, id: RouterId, session: Uuid, now_ms: i64) -> StoreResult<()> {
+    sqlx::query("UPDATE routers SET online_session = NULL, last_seen_at = $3 WHERE id = $1 AND online_session = $2")
+        .bind(id.to_string())
+        .bind(session.to_string())
+        .bind(now_ms)
+        .execute(store.writes())
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn routers_seen(store: &This, ids: &[RouterId], now_ms: i64) -> StoreResult<()> {
+    // One short statement per chunk, not one long transaction: other writers (command
+    // deliveries) wait a few milliseconds at most.
+    for chunk in ids.chunks(500) {
+        let mut query = sqlx::QueryBuilder::<Db>::new("UPDATE routers SET last_seen_at = ");
+        query.push_bind(now_ms).push(" WHERE id IN ");
+        crate::store::sql::push_list(&mut query, chunk.iter().map(|id| id.to_string()));
+        query.build().execute(store.writes()).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn record_status(store: &This, id: RouterId, status: &RouterStatus, now_ms: i64) -> StoreResult<()> {
+    sqlx::query("UPDATE routers SET status_json = $2, status_at = $3, last_seen_at = $3 WHERE id = $1")
+        .bind(id.to_string())
+        .bind(to_json(status))
+        .bind(now_ms)
+        .execute(store.writes())
+        .await?;
+    Ok(())
+}
