@@ -3,12 +3,27 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use jasiyo_cloud::store::testing::{Backend, fresh_database_url, fresh_store};
+use jasiyo_cloud::store::testing::{Backend, fresh_database_url};
 use jasiyo_cloud::model::{CommandState, ResultRecorded, TenantId};
 use jasiyo_cloud::store::{Store, StoreError, connect};
 use jasiyo_shared::{Command, Outcome, RouterId, RouterStatus, Seq};
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
+
+/// A fresh store on one backend, with the directory its files live in (kept while the
+/// test runs) and its URL, for a second process to open.
+struct Fixture {
+    store: Arc<dyn Store>,
+    url: String,
+    dir: TempDir,
+}
+
+async fn fixture(backend: Backend) -> Option<Fixture> {
+    let dir = TempDir::new().unwrap();
+    let url = fresh_database_url(backend, dir.path()).await?;
+    let store = connect(Some(&url), dir.path()).await.unwrap();
+    Some(Fixture { store, url, dir })
+}
 
 fn remove(name: &str) -> Command {
     Command::RemoveHotspotUser { name: name.into() }
@@ -18,7 +33,7 @@ async fn router_for(store: &dyn Store, tenant: TenantId, name: &str) -> RouterId
     store.create_router(tenant, name, "hash", 1).await.unwrap().id
 }
 
-async fn tenants_and_routers(store: Arc<dyn Store>) {
+async fn tenants_and_routers(Fixture { store, .. }: Fixture) {
     let tenant = store.create_tenant("Mama Mboga WiFi", 10).await.unwrap();
     assert!(matches!(store.create_tenant("Mama Mboga WiFi", 11).await, Err(StoreError::Conflict(_))));
     assert_eq!(store.find_tenant("Mama Mboga WiFi").await.unwrap().unwrap().id, tenant.id);
@@ -40,7 +55,7 @@ async fn tenants_and_routers(store: Arc<dyn Store>) {
     assert!(store.router(RouterId::new()).await.unwrap().is_none());
 }
 
-async fn sessions_and_status(store: Arc<dyn Store>) {
+async fn sessions_and_status(Fixture { store, .. }: Fixture) {
     let tenant = store.create_tenant("t", 1).await.unwrap();
     let id = router_for(&*store, tenant.id, "r").await;
     let (first, second) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
@@ -67,7 +82,7 @@ async fn sessions_and_status(store: Arc<dyn Store>) {
     assert!(!store.router(id).await.unwrap().unwrap().is_online(9_200, 100));
 }
 
-async fn sequence_numbers_are_per_router_and_gapless(store: Arc<dyn Store>) {
+async fn sequence_numbers_are_per_router_and_gapless(Fixture { store, .. }: Fixture) {
     let tenant = store.create_tenant("t", 1).await.unwrap();
     let a = router_for(&*store, tenant.id, "a").await;
     let b = router_for(&*store, tenant.id, "b").await;
@@ -91,7 +106,7 @@ async fn sequence_numbers_are_per_router_and_gapless(store: Arc<dyn Store>) {
     assert_eq!(seqs, (2..=41).collect::<Vec<u64>>());
 }
 
-async fn open_commands_and_their_lifecycle(store: Arc<dyn Store>) {
+async fn open_commands_and_their_lifecycle(Fixture { store, .. }: Fixture) {
     let tenant = store.create_tenant("t", 1).await.unwrap();
     let r = router_for(&*store, tenant.id, "r").await;
     let mut ids = Vec::new();
@@ -149,7 +164,7 @@ async fn open_commands_and_their_lifecycle(store: Arc<dyn Store>) {
     assert!(store.record_results(r, &[], 401).await.unwrap().is_empty());
 }
 
-async fn every_command_kind_survives_storage(store: Arc<dyn Store>) {
+async fn every_command_kind_survives_storage(Fixture { store, .. }: Fixture) {
     use jasiyo_shared::command::Password;
     let tenant = store.create_tenant("t", 1).await.unwrap();
     let r = router_for(&*store, tenant.id, "r").await;
@@ -180,14 +195,14 @@ async fn every_command_kind_survives_storage(store: Arc<dyn Store>) {
     assert_eq!(stored, commands);
 }
 
-async fn other_processes_enqueues_are_noticed(store: Arc<dyn Store>, url: String, dir: &std::path::Path) {
+async fn other_processes_enqueues_are_noticed(Fixture { store, url, dir }: Fixture) {
     let tenant = store.create_tenant("t", 1).await.unwrap();
     let r = router_for(&*store, tenant.id, "r").await;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let shutdown = CancellationToken::new();
     store.spawn_outbox_watcher(Arc::new(move |router| { let _ = tx.send(router); }), shutdown.clone());
     // A second, independent connection pool stands in for another process (the CLI).
-    let other = connect(Some(&url), dir).await.unwrap();
+    let other = connect(Some(&url), dir.path()).await.unwrap();
     // The watcher may announce a catch-up (None) first; wait for this router.
     let enqueue = async {
         // Give the watcher a few tries: it may not have started listening yet.
@@ -205,7 +220,7 @@ async fn other_processes_enqueues_are_noticed(store: Arc<dyn Store>, url: String
     shutdown.cancel();
 }
 
-async fn reports_are_stored_once(store: Arc<dyn Store>) {
+async fn reports_are_stored_once(Fixture { store, .. }: Fixture) {
     use jasiyo_shared::{AgentEvent, Report, UnixTime};
     let tenant = store.create_tenant("t", 1).await.unwrap();
     let r = router_for(&*store, tenant.id, "r").await;
@@ -227,7 +242,7 @@ async fn reports_are_stored_once(store: Arc<dyn Store>) {
 
 /// A payment paid: state, timeline, entitlement and commands together, exactly once; a
 /// receipt already used and a username already taken change nothing.
-async fn a_paid_payment_is_provisioned_once(store: Arc<dyn Store>) {
+async fn a_paid_payment_is_provisioned_once(Fixture { store, .. }: Fixture) {
     use jasiyo_cloud::model::{NewPayment, NewPlan, PaymentState};
     use jasiyo_cloud::providers::ProviderKind;
     use jasiyo_cloud::store::payments::{Heard, PaidOutcome, Provision};
@@ -343,68 +358,14 @@ async fn postgres_connections_killed_by_the_server_are_replaced() {
     assert!(store.list_routers(Some(tenant.id)).await.unwrap().len() >= 19);
 }
 
-macro_rules! contract {
-    ($backend:ident, $kind:expr) => {
-        mod $backend {
-            use super::*;
-
-            async fn store() -> Option<(Arc<dyn Store>, TempDir)> {
-                let dir = TempDir::new().unwrap();
-                fresh_store($kind, dir.path()).await.map(|s| (s, dir))
-            }
-
-            #[tokio::test]
-            async fn tenants_and_routers() {
-                let Some((s, _dir)) = store().await else { return };
-                super::tenants_and_routers(s).await;
-            }
-
-            #[tokio::test]
-            async fn sessions_and_status() {
-                let Some((s, _dir)) = store().await else { return };
-                super::sessions_and_status(s).await;
-            }
-
-            #[tokio::test]
-            async fn sequence_numbers_are_per_router_and_gapless() {
-                let Some((s, _dir)) = store().await else { return };
-                super::sequence_numbers_are_per_router_and_gapless(s).await;
-            }
-
-            #[tokio::test]
-            async fn open_commands_and_their_lifecycle() {
-                let Some((s, _dir)) = store().await else { return };
-                super::open_commands_and_their_lifecycle(s).await;
-            }
-
-            #[tokio::test]
-            async fn every_command_kind_survives_storage() {
-                let Some((s, _dir)) = store().await else { return };
-                super::every_command_kind_survives_storage(s).await;
-            }
-
-            #[tokio::test]
-            async fn a_paid_payment_is_provisioned_once() {
-                let Some((s, _dir)) = store().await else { return };
-                super::a_paid_payment_is_provisioned_once(s).await;
-            }
-
-            #[tokio::test]
-            async fn reports_are_stored_once() {
-                let Some((s, _dir)) = store().await else { return };
-                super::reports_are_stored_once(s).await;
-            }
-
-            #[tokio::test]
-            async fn other_processes_enqueues_are_noticed() {
-                let dir = TempDir::new().unwrap();
-                let Some(url) = fresh_database_url($kind, dir.path()).await else { return };
-                let s = connect(Some(&url), dir.path()).await.unwrap();
-                super::other_processes_enqueues_are_noticed(s, url, dir.path()).await;
-            }
-        }
-    };
-}
-
-contract!(sqlite, Backend::Sqlite);
-contract!(postgres, Backend::Postgres);
+jasiyo_cloud::on_each_backend!(
+    fixture;
+    tenants_and_routers,
+    sessions_and_status,
+    sequence_numbers_are_per_router_and_gapless,
+    open_commands_and_their_lifecycle,
+    every_command_kind_survives_storage,
+    a_paid_payment_is_provisioned_once,
+    reports_are_stored_once,
+    other_processes_enqueues_are_noticed,
+);

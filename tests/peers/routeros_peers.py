@@ -2,7 +2,7 @@
 """Drives the RouterOS API emulator with two third-party clients from PyPI, to show it speaks
 the real protocol: librouteros 4.2.2 and RouterOS-api 0.21.0.
 
-Run by tests/tests/routeros_peers.rs against an emulator it started:
+Run by tests/tests/e2e/routeros_peers.rs against an emulator it started:
 
     routeros_peers.py --port N --mode plain|legacy|no-empty|tag-first
 

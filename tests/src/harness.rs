@@ -362,28 +362,3 @@ pub fn remove_user(i: usize) -> Command {
     Command::RemoveHotspotUser { name: format!("user-{i}") }
 }
 
-/// Runs each listed `async fn(World)` as two tests, one per backend (`sqlite::name`,
-/// `postgres::name`); the PostgreSQL one skips (or, in CI, fails) without a server.
-#[macro_export]
-macro_rules! on_every_backend {
-    ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    let Some(world) = $crate::harness::World::new($crate::harness::Backend::Sqlite).await else { return };
-                    super::$test(world).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    let Some(world) = $crate::harness::World::new($crate::harness::Backend::Postgres).await else { return };
-                    super::$test(world).await;
-                }
-            )*
-        }
-    };
-}

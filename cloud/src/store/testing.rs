@@ -51,3 +51,32 @@ pub async fn fresh_store(backend: Backend, dir: &std::path::Path) -> Option<Arc<
         Backend::Postgres => Arc::new(PostgresStore::connect(&url).await.expect("open PostgreSQL")),
     })
 }
+
+/// Runs each listed test once per backend, as `sqlite::name` and `postgres::name`, in a
+/// runtime with two worker threads. `$fixture` is an `async fn(Backend) -> Option<F>`
+/// (`None`: the backend is not available here, and the test skips, or fails in CI); each
+/// test is an `async fn(F)`, or `async fn(F, args...)` when listed as `name(args...)`.
+///
+/// ```ignore
+/// jasiyo_cloud::on_each_backend!(World::new; approval_provisions_one_user(ProviderKind::Daraja), reconnects);
+/// ```
+#[macro_export]
+macro_rules! on_each_backend {
+    ($fixture:path; $($test:ident $(($($arg:expr),* $(,)?))?),* $(,)?) => {
+        $crate::on_each_backend!(@backend sqlite, Sqlite, $fixture; $($test $(($($arg),*))?),*);
+        $crate::on_each_backend!(@backend postgres, Postgres, $fixture; $($test $(($($arg),*))?),*);
+    };
+    (@backend $module:ident, $backend:ident, $fixture:path; $($test:ident $(($($arg:expr),*))?),*) => {
+        mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let Some(fixture) = $fixture($crate::store::testing::Backend::$backend).await else { return };
+                    super::$test(fixture $($(, $arg)*)?).await;
+                }
+            )*
+        }
+    };
+}

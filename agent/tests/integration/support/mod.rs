@@ -1,7 +1,6 @@
 //! A tiny in-test cloud speaking the agent protocol over a real WebSocket on an ephemeral
 //! port, an executor that counts what it is asked to do, and a way to run the agent.
 
-#![allow(dead_code)] // each test binary uses a different part of the harness
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
@@ -244,7 +243,6 @@ impl Executor for Counting {
 
 /// A running agent.
 pub struct Running {
-    pub router_id: RouterId,
     pub executor: Arc<Counting>,
     pub state: watch::Receiver<LinkState>,
     shutdown: CancellationToken,
@@ -274,13 +272,12 @@ pub fn observable(mut config: AgentConfig) -> AgentConfig {
 
 /// Starts an agent with `config`.
 pub fn start(config: AgentConfig) -> Running {
-    let router_id = config.router_id;
     let executor = Arc::new(Counting::default());
     let agent = Agent::open(config, executor.clone()).expect("agent opens");
     let state = agent.link_state();
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(agent.run(shutdown.clone()));
-    Running { router_id, executor, state, shutdown, task }
+    Running { executor, state, shutdown, task }
 }
 
 impl Running {

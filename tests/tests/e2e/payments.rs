@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use jasiyo_cloud::model::{NewPlan, PaymentId};
 use jasiyo_cloud::providers::{DarajaAccount, ProviderConfig, ProviderKind, Secret};
-use jasiyo_cloud::store::testing::Backend;
 use jasiyo_cloud::store::{Store, now_ms};
 use jasiyo_cloud::token::AgentToken;
 use jasiyo_tests::harness::*;
@@ -374,20 +373,55 @@ async fn daraja_token_is_shared(world: World) {
     s.stop().await;
 }
 
-macro_rules! each {
-    ($backend:ident, $b:expr, $($test:ident),*) => {
-        mod $backend {
-            use super::*;
-            mod daraja { use super::*; $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $test() { let Some(w) = World::new($b).await else { return }; super::super::$test(w, ProviderKind::Daraja).await; } )* }
-            mod payhero { use super::*; $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $test() { let Some(w) = World::new($b).await else { return }; super::super::$test(w, ProviderKind::Payhero).await; } )* }
-            mod paystack { use super::*; $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $test() { let Some(w) = World::new($b).await else { return }; super::super::$test(w, ProviderKind::Paystack).await; } )* }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn daraja_token_is_shared() { let Some(w) = World::new($b).await else { return }; super::daraja_token_is_shared(w).await; }
-        }
-    };
+/// Every provider's tests, on each backend.
+mod daraja {
+    use super::*;
+    jasiyo_cloud::on_each_backend!(
+        World::new;
+        approval_provisions_exactly_one_user(ProviderKind::Daraja),
+        failures_end_in_the_right_state(ProviderKind::Daraja),
+        lost_callbacks_are_resolved_by_reconciliation(ProviderKind::Daraja),
+        duplicate_callbacks_have_one_effect(ProviderKind::Daraja),
+        late_success_still_provisions(ProviderKind::Daraja),
+        forged_callbacks_change_nothing(ProviderKind::Daraja),
+        provider_errors_surface_clearly(ProviderKind::Daraja),
+        portal_guards(ProviderKind::Daraja),
+        payments_in_flight_survive_a_provider_switch(ProviderKind::Daraja),
+    );
 }
 
-each!(sqlite, Backend::Sqlite, approval_provisions_exactly_one_user, failures_end_in_the_right_state, lost_callbacks_are_resolved_by_reconciliation,
-    duplicate_callbacks_have_one_effect, late_success_still_provisions, forged_callbacks_change_nothing, provider_errors_surface_clearly, portal_guards, payments_in_flight_survive_a_provider_switch);
-each!(postgres, Backend::Postgres, approval_provisions_exactly_one_user, failures_end_in_the_right_state, lost_callbacks_are_resolved_by_reconciliation,
-    duplicate_callbacks_have_one_effect, late_success_still_provisions, forged_callbacks_change_nothing, provider_errors_surface_clearly, portal_guards, payments_in_flight_survive_a_provider_switch);
+/// Every provider's tests, on each backend.
+mod payhero {
+    use super::*;
+    jasiyo_cloud::on_each_backend!(
+        World::new;
+        approval_provisions_exactly_one_user(ProviderKind::Payhero),
+        failures_end_in_the_right_state(ProviderKind::Payhero),
+        lost_callbacks_are_resolved_by_reconciliation(ProviderKind::Payhero),
+        duplicate_callbacks_have_one_effect(ProviderKind::Payhero),
+        late_success_still_provisions(ProviderKind::Payhero),
+        forged_callbacks_change_nothing(ProviderKind::Payhero),
+        provider_errors_surface_clearly(ProviderKind::Payhero),
+        portal_guards(ProviderKind::Payhero),
+        payments_in_flight_survive_a_provider_switch(ProviderKind::Payhero),
+    );
+}
+
+/// Every provider's tests, on each backend.
+mod paystack {
+    use super::*;
+    jasiyo_cloud::on_each_backend!(
+        World::new;
+        approval_provisions_exactly_one_user(ProviderKind::Paystack),
+        failures_end_in_the_right_state(ProviderKind::Paystack),
+        lost_callbacks_are_resolved_by_reconciliation(ProviderKind::Paystack),
+        duplicate_callbacks_have_one_effect(ProviderKind::Paystack),
+        late_success_still_provisions(ProviderKind::Paystack),
+        forged_callbacks_change_nothing(ProviderKind::Paystack),
+        provider_errors_surface_clearly(ProviderKind::Paystack),
+        portal_guards(ProviderKind::Paystack),
+        payments_in_flight_survive_a_provider_switch(ProviderKind::Paystack),
+    );
+}
+
+jasiyo_cloud::on_each_backend!(World::new; daraja_token_is_shared);

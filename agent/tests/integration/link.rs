@@ -1,13 +1,13 @@
 //! The agent against a fake cloud over a real WebSocket: handshake, delivery, results,
 //! duplicates, reconnection and the ways a session can end.
 
-mod support;
+
 
 use std::time::{Duration, Instant};
 
 use jasiyo_agent::{LinkState, ReconnectPolicy};
 use jasiyo_shared::{AgentMessage, CloudMessage, PROTOCOL_VERSION, RejectReason, RouterId, Seq};
-use support::*;
+use crate::support::*;
 use tempfile::TempDir;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::http::StatusCode;

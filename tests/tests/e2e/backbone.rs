@@ -329,7 +329,8 @@ async fn commands_from_another_process_are_delivered(world: World) {
     cloud.stop().await;
 }
 
-jasiyo_tests::on_every_backend!(
+jasiyo_cloud::on_each_backend!(
+    World::new;
     offline_commands_arrive_in_order,
     cloud_restart_agent_resumes,
     agent_restart_applies_nothing_twice,

@@ -1,7 +1,7 @@
 //! The agent over TLS: trusts a private CA given with `ca_file` (rustls, ring provider), and
 //! refuses a server its roots do not vouch for.
 
-mod support;
+
 
 use std::io::BufReader;
 use std::net::TcpListener;
@@ -13,7 +13,7 @@ use jasiyo_agent::{AgentConfig, LinkState, ReconnectPolicy, Token};
 use jasiyo_shared::{AgentMessage, CloudMessage, RouterId, Welcome, codec};
 use rustls::pki_types::PrivateKeyDer;
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
-use support::{WAIT, observable, start};
+use crate::support::{WAIT, observable, start};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::{self, Message};

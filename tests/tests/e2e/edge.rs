@@ -307,7 +307,8 @@ async fn router_status_reaches_the_cloud(world: World) {
     s.cloud.stop().await;
 }
 
-jasiyo_tests::on_every_backend!(
+jasiyo_cloud::on_each_backend!(
+    World::new;
     the_user_is_created_with_every_field_right,
     an_unreachable_router_is_retried,
     agent_restart_mid_apply_adds_once,

@@ -8,7 +8,6 @@
 //! `target/portal-screenshots/`. `JASIYO_BENCH_PORTAL_RUNS` sets the runs of the benchmark
 //! test (`scripts/bench-portal` sets 50).
 
-#[path = "portal_browser/webdriver.rs"]
 mod webdriver;
 
 use std::collections::HashMap;

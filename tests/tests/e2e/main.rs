@@ -1,0 +1,12 @@
+//! The end-to-end suite, one test binary: real clouds, agents, emulated routers and
+//! providers, over real sockets and processes. Each module is one part of the system;
+//! tests that run on both databases are listed with `jasiyo_cloud::on_each_backend!`.
+
+mod backbone;
+mod crash;
+mod edge;
+mod payment_emulator;
+mod payments;
+mod portal_browser;
+mod routeros_emulator;
+mod routeros_peers;
