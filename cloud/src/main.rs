@@ -3,7 +3,6 @@
 
 use clap::Parser;
 use jasiyo_cloud::cli::{Cli, CliCommand};
-use jasiyo_cloud::hub::HubConfig;
 use jasiyo_cloud::{App, CloudConfig};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
@@ -25,7 +24,7 @@ async fn main() -> anyhow::Result<()> {
         database_url: cli.database_url.clone(),
         data_dir: cli.data_dir.clone(),
         public_url,
-        hub: HubConfig { heartbeat: std::time::Duration::from_secs(serve.heartbeat_secs), ..HubConfig::default() },
+        hub: serve.heartbeat.hub_config(),
         secret_key: cli.secret_key.clone(),
     };
     let app = App::build(config, listener).await?;

@@ -25,7 +25,7 @@ pub use payment::PaymentCommand;
 pub use plan::PlanCommand;
 pub use provider::{ProviderArgs, ProviderCommand};
 pub use router::RouterCommand;
-pub use serve::ServeArgs;
+pub use serve::{HeartbeatArgs, ServeArgs};
 pub use tenant::TenantCommand;
 
 /// The Jasiyo cloud: hotspot payments and the hub routers phone home to.

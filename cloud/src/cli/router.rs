@@ -8,6 +8,7 @@ use clap::Subcommand;
 use jasiyo_shared::RouterId;
 use serde_json::json;
 
+use super::serve::HeartbeatArgs;
 use crate::model::Router;
 use crate::store::{Store, now_ms};
 use crate::token::AgentToken;
@@ -32,6 +33,9 @@ pub enum RouterCommand {
         /// Only this tenant's (id or name).
         #[arg(long)]
         tenant: Option<String>,
+        /// The heartbeat the cloud runs with, which decides when a silent router is offline.
+        #[command(flatten)]
+        heartbeat: HeartbeatArgs,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -91,13 +95,14 @@ pub(super) async fn run(store: &dyn Store, command: RouterCommand, out: &mut dyn
                 writeln!(out, "The token is shown only now; give it to the agent (JASIYO_TOKEN).")?;
             }
         }
-        RouterCommand::List { tenant, json } => {
+        RouterCommand::List { tenant, heartbeat, json } => {
             let tenant = match tenant {
                 Some(t) => Some(store.find_tenant(&t).await?.with_context(|| format!("no tenant {t:?}"))?.id),
                 None => None,
             };
             let routers = store.list_routers(tenant).await?;
-            print_routers(&routers, json, out)?;
+            let stale_after_ms = heartbeat.hub_config().stale_after().as_millis() as i64;
+            print_routers(&routers, stale_after_ms, json, out)?;
         }
         RouterCommand::Events { router, limit, json } => {
             let events = store.list_events(router, limit).await?;
@@ -137,22 +142,20 @@ pub(super) async fn run(store: &dyn Store, command: RouterCommand, out: &mut dyn
     Ok(())
 }
 
-/// A router is shown offline once its agent has been silent this long. Agents ping every
-/// heartbeat (15 s by default) and live sessions are re-stamped every heartbeat.
-const STALE_AFTER_MS: i64 = 60_000;
-
-fn print_routers(routers: &[Router], json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+/// Prints routers with their link state: offline once silent for `stale_after_ms` (live
+/// sessions are re-stamped every heartbeat, see [`crate::hub::HubConfig::stale_after`]).
+fn print_routers(routers: &[Router], stale_after_ms: i64, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
     let now = now_ms();
     if json {
-        let rows: Vec<_> = routers
+        let rows = routers
             .iter()
             .map(|r| {
-                let mut value = serde_json::to_value(r).expect("routers serialise");
-                value["online"] = json!(r.is_online(now, STALE_AFTER_MS));
+                let mut value = serde_json::to_value(r)?;
+                value["online"] = json!(r.is_online(now, stale_after_ms));
                 value["revoked"] = json!(r.revoked_at.is_some());
-                value
+                Ok(value)
             })
-            .collect();
+            .collect::<serde_json::Result<Vec<_>>>()?;
         writeln!(out, "{}", serde_json::to_string(&rows)?)?;
         return Ok(());
     }
@@ -160,7 +163,7 @@ fn print_routers(routers: &[Router], json: bool, out: &mut dyn Write) -> anyhow:
     for r in routers {
         let link = if r.revoked_at.is_some() {
             "revoked"
-        } else if r.is_online(now, STALE_AFTER_MS) {
+        } else if r.is_online(now, stale_after_ms) {
             "online"
         } else {
             "offline"

@@ -2,8 +2,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
+
+use crate::hub::HubConfig;
 
 /// Flags of `serve`.
 #[derive(Debug, Args)]
@@ -15,10 +18,26 @@ pub struct ServeArgs {
     /// `http://` + the address actually listened on.
     #[arg(long, env = "JASIYO_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Seconds between heartbeats on agent links; three silent periods mark a router offline.
-    #[arg(long, env = "JASIYO_HEARTBEAT_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub heartbeat_secs: u64,
+    /// The heartbeat on agent links.
+    #[command(flatten)]
+    pub heartbeat: HeartbeatArgs,
     /// Once listening, write the bound address here (for scripts that pass `--listen 127.0.0.1:0`).
     #[arg(long, env = "JASIYO_READY_FILE")]
     pub ready_file: Option<PathBuf>,
+}
+
+/// The heartbeat flag, shared by `serve` and `router list` so that a router list tells
+/// online from offline the way the running service does.
+#[derive(Debug, Args)]
+pub struct HeartbeatArgs {
+    /// Seconds between heartbeats on agent links; three silent periods mark a router offline.
+    #[arg(long, env = "JASIYO_HEARTBEAT_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub heartbeat_secs: u64,
+}
+
+impl HeartbeatArgs {
+    /// The hub configuration with this heartbeat (the rest at defaults).
+    pub fn hub_config(&self) -> HubConfig {
+        HubConfig { heartbeat: Duration::from_secs(self.heartbeat_secs), ..HubConfig::default() }
+    }
 }
