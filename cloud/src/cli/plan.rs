@@ -3,11 +3,12 @@
 use std::io::Write;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Subcommand;
 
-use crate::model::NewPlan;
-use crate::store::{Store, now_ms};
+use crate::model::{MAX_PRICE_KES, PlanInput};
+use crate::payments::add_plan;
+use crate::store::Store;
 
 /// `plan ...`
 #[derive(Debug, Subcommand)]
@@ -21,7 +22,7 @@ pub enum PlanCommand {
         #[arg(long)]
         name: String,
         /// Price in whole Kenyan shillings.
-        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=250_000))]
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_PRICE_KES)))]
         price: u32,
         /// How long access lasts (`1h`, `1d`, `7d`).
         #[arg(long, value_parser = humantime::parse_duration)]
@@ -55,15 +56,8 @@ pub(super) async fn run(store: &dyn Store, command: PlanCommand, out: &mut dyn W
     match command {
         PlanCommand::Add { tenant, name, price, duration, data_mb, rate_limit, profile, json } => {
             let tenant = store.find_tenant(&tenant).await?.with_context(|| format!("no tenant {tenant:?}"))?;
-            let name = name.trim().to_string();
-            if name.is_empty() || name.len() > 40 {
-                bail!("a plan needs a name of 1 to 40 characters");
-            }
-            if duration < Duration::from_secs(60) {
-                bail!("a plan lasts at least a minute");
-            }
-            let plan = NewPlan { name, price_kes: price, duration_secs: duration.as_secs(), data_mb, rate_limit, profile };
-            let plan = store.create_plan(tenant.id, &plan, now_ms()).await?;
+            let input = PlanInput { name, price_kes: price, duration, data_mb, rate_limit, profile };
+            let plan = add_plan(store, tenant.id, input).await?;
             if json {
                 writeln!(out, "{}", serde_json::to_string(&plan)?)?;
             } else {

@@ -8,9 +8,9 @@ use clap::Subcommand;
 use serde_json::json;
 
 use crate::payments::sealer::Sealer;
+use crate::payments::set_provider;
 use crate::providers::{DarajaAccount, ProviderConfig, ProviderKind, Secret};
-use crate::store::{Store, now_ms};
-use crate::token::AgentToken;
+use crate::store::Store;
 
 /// `provider ...`
 #[derive(Debug, Subcommand)]
@@ -116,18 +116,13 @@ pub(super) async fn run(
     let ProviderCommand::Set { tenant, public_url, json, provider } = command;
     let tenant = store.find_tenant(&tenant).await?.with_context(|| format!("no tenant {tenant:?}"))?;
     let sealer = Sealer::from_env_or_file(sealing_key, key_file)?;
-    let config = provider.into_config();
-    let kind = config.kind();
-    let sealed = sealer.seal(serde_json::to_string(&config)?.as_bytes())?;
-    let webhook_token = AgentToken::generate();
-    store.set_provider(tenant.id, kind, &sealed, &webhook_token.hash(), now_ms()).await?;
-    let webhook = format!("{}/callbacks/{}/{}", public_url.trim_end_matches('/'), kind.as_str(), webhook_token.expose());
+    let set = set_provider(store, &sealer, &public_url, tenant.id, &provider.into_config()).await?;
     if json {
-        writeln!(out, "{}", json!({ "tenant": tenant.id, "provider": kind.as_str(), "webhook_url": webhook }))?;
+        writeln!(out, "{}", json!({ "tenant": set.tenant, "provider": set.kind.as_str(), "webhook_url": set.webhook_url }))?;
     } else {
-        writeln!(out, "{} is now the payment provider of {} (credentials sealed at rest)", kind.as_str(), tenant.name)?;
-        if kind == ProviderKind::Paystack {
-            writeln!(out, "Set this webhook URL on the Paystack dashboard: {webhook}")?;
+        writeln!(out, "{} is now the payment provider of {} (credentials sealed at rest)", set.kind.as_str(), tenant.name)?;
+        if set.kind == ProviderKind::Paystack {
+            writeln!(out, "Set this webhook URL on the Paystack dashboard: {}", set.webhook_url)?;
         }
     }
     Ok(())
