@@ -1,7 +1,7 @@
 //! The operator's command line: `serve`, and the commands that manage tenants, routers,
 //! outboxes, providers, plans and payments directly in the database (each with `--json` for
 //! scripts). One subcommand per file, each with its arguments and a short handler; this file
-//! only parses the global flags and dispatches.
+//! only parses the global flags and dispatches (`sealing.rs` resolves the global sealing key).
 
 mod operator;
 mod outbox;
@@ -9,6 +9,7 @@ mod payment;
 mod plan;
 mod provider;
 mod router;
+mod sealing;
 mod serve;
 mod tenant;
 
@@ -25,6 +26,7 @@ pub use payment::PaymentCommand;
 pub use plan::PlanCommand;
 pub use provider::{ProviderArgs, ProviderCommand};
 pub use router::RouterCommand;
+pub use sealing::{DEPRECATED_SEALING_KEY_ENV, SEALING_KEY_ENV, sealing_key};
 pub use serve::{HeartbeatArgs, ServeArgs};
 pub use tenant::TenantCommand;
 
@@ -40,9 +42,10 @@ pub struct Cli {
     pub data_dir: PathBuf,
     /// Key sealing provider credentials at rest: base64 of 32 random bytes. Without it a key
     /// file `<data-dir>/secret.key` is used (created on first use). Every instance sharing a
-    /// database needs the same key.
-    #[arg(long, env = "JASIYO_SECRET_KEY", hide_env_values = true, global = true)]
-    pub secret_key: Option<String>,
+    /// database needs the same key. Its old variable, JASIYO_SECRET_KEY, is still read from
+    /// the environment (deprecated).
+    #[arg(long, env = "JASIYO_SEALING_KEY", hide_env_values = true, global = true)]
+    pub sealing_key: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: CliCommand,
@@ -89,7 +92,7 @@ pub async fn run_admin(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         CliCommand::Operator(command) => operator::run(store, command, out).await,
         CliCommand::Provider(command) => {
             let key_file = cli.data_dir.join("secret.key");
-            provider::run(store, command, cli.secret_key.as_deref(), &key_file, out).await
+            provider::run(store, command, cli.sealing_key.as_deref(), &key_file, out).await
         }
         CliCommand::Plan(command) => plan::run(store, command, out).await,
         CliCommand::Payment(command) => payment::run(store, command, out).await,

@@ -73,7 +73,8 @@ pub enum ProviderArgs {
     },
     /// Paystack mobile money (M-Pesa).
     Paystack {
-        /// Secret key (`sk_live_...`); also signs webhooks.
+        /// Paystack secret key (`sk_live_...`); also signs webhooks. (Not the sealing key:
+        /// that is the global `--sealing-key`.)
         #[arg(long, env = "JASIYO_PAYSTACK_SECRET_KEY", hide_env_values = true)]
         secret_key: String,
         /// API base URL (default: Paystack production).
@@ -104,18 +105,19 @@ impl ProviderArgs {
     }
 }
 
-/// Runs `provider ...`, sealing credentials under `sealing_key` (base64), or else the key in
-/// `key_file` (created on first use).
+/// Runs `provider ...`, sealing credentials under the sealing key (`sealing_key_flag` as
+/// [`super::sealing_key`] resolves it), or else the key in `key_file` (created on first use).
 pub(super) async fn run(
     store: &dyn Store,
     command: ProviderCommand,
-    sealing_key: Option<&str>,
+    sealing_key_flag: Option<&str>,
     key_file: &Path,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let ProviderCommand::Set { tenant, public_url, json, provider } = command;
     let tenant = store.find_tenant(&tenant).await?.with_context(|| format!("no tenant {tenant:?}"))?;
-    let sealer = Sealer::from_env_or_file(sealing_key, key_file)?;
+    let key = super::sealing_key(sealing_key_flag)?;
+    let sealer = Sealer::from_key_or_file(key.as_ref().map(|k| k.0.as_str()), key_file)?;
     let set = set_provider(store, &sealer, &public_url, tenant.id, &provider.into_config()).await?;
     if json {
         writeln!(out, "{}", json!({ "tenant": set.tenant, "provider": set.kind.as_str(), "webhook_url": set.webhook_url }))?;
