@@ -13,6 +13,7 @@ use crate::http::{AppState, router};
 use crate::payments::sealer::Sealer;
 use crate::payments::{Payments, PaymentsConfig};
 use crate::hub::{Hub, HubConfig};
+use crate::providers::Secret;
 use crate::store::{self, Store};
 
 /// Everything `serve` needs.
@@ -28,7 +29,7 @@ pub struct CloudConfig {
     pub hub: HubConfig,
     /// The key sealing provider credentials (base64 of 32 bytes); without it, a key file
     /// in `data_dir` is used (and created).
-    pub secret_key: Option<String>,
+    pub sealing_key: Option<Secret>,
 }
 
 /// A built, not yet running, cloud.
@@ -43,7 +44,8 @@ impl App {
     /// Opens the store (running migrations) and prepares the service on `listener`.
     pub async fn build(config: CloudConfig, listener: TcpListener) -> anyhow::Result<App> {
         let store = store::connect(config.database_url.as_deref(), &config.data_dir).await?;
-        let sealer = Sealer::from_env_or_file(config.secret_key.as_deref(), &config.data_dir.join("secret.key"))?;
+        let key = config.sealing_key.as_ref().map(|k| k.0.as_str());
+        let sealer = Sealer::from_key_or_file(key, &config.data_dir.join("secret.key"))?;
         Self::with_options(store, config.hub, sealer, PaymentsConfig::new(config.public_url), listener)
     }
 

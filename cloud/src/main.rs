@@ -3,7 +3,6 @@
 
 use clap::Parser;
 use jasiyo_cloud::cli::{Cli, CliCommand};
-use jasiyo_cloud::hub::HubConfig;
 use jasiyo_cloud::{App, CloudConfig};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
@@ -18,6 +17,8 @@ async fn main() -> anyhow::Result<()> {
     let CliCommand::Serve(serve) = &cli.command else {
         return jasiyo_cloud::cli::run_admin(cli, &mut std::io::stdout()).await;
     };
+    // Before listening: two different sealing keys must stop the service, not serve it.
+    let sealing_key = jasiyo_cloud::cli::sealing_key(cli.sealing_key.as_deref())?;
     raise_open_file_limit();
     let listener = bind(serve.listen)?;
     let public_url = serve.public_url.clone().unwrap_or_else(|| format!("http://{}", listener.local_addr().expect("bound")));
@@ -25,8 +26,8 @@ async fn main() -> anyhow::Result<()> {
         database_url: cli.database_url.clone(),
         data_dir: cli.data_dir.clone(),
         public_url,
-        hub: HubConfig { heartbeat: std::time::Duration::from_secs(serve.heartbeat_secs), ..HubConfig::default() },
-        secret_key: cli.secret_key.clone(),
+        hub: serve.heartbeat.hub_config(),
+        sealing_key,
     };
     let app = App::build(config, listener).await?;
     if let Some(path) = &serve.ready_file {

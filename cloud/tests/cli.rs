@@ -1,28 +1,50 @@
 //! The operator CLI, run as the real binary against a SQLite data directory.
 
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use jasiyo_cloud::model::{ProviderKind, TenantId};
+use jasiyo_cloud::payments::sealer::Sealer;
+use jasiyo_cloud::providers::{ProviderConfig, Secret};
 use serde_json::Value;
 use tempfile::TempDir;
 
+/// The binary on `dir`, with none of the operator's environment leaking in.
+fn command(dir: &TempDir, env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_jasiyo-cloud"));
+    for name in ["JASIYO_DATABASE_URL", "JASIYO_SEALING_KEY", "JASIYO_SECRET_KEY", "JASIYO_PAYSTACK_SECRET_KEY", "JASIYO_PUBLIC_URL"] {
+        command.env_remove(name);
+    }
+    command.env("JASIYO_DATA_DIR", dir.path()).env("RUST_LOG", "warn").envs(env.iter().copied());
+    command
+}
+
 fn cloud(dir: &TempDir, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_jasiyo-cloud"))
-        .env_remove("JASIYO_DATABASE_URL")
-        .env("JASIYO_DATA_DIR", dir.path())
-        .env("RUST_LOG", "warn")
-        .args(args)
-        .output()
-        .expect("run jasiyo-cloud")
+    cloud_with(dir, &[], args)
+}
+
+fn cloud_with(dir: &TempDir, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    command(dir, env).args(args).output().expect("run jasiyo-cloud")
 }
 
 fn ok_json(dir: &TempDir, args: &[&str]) -> Value {
-    let out = cloud(dir, args);
+    ok_json_with(dir, &[], args)
+}
+
+fn ok_json_with(dir: &TempDir, env: &[(&str, &str)], args: &[&str]) -> Value {
+    let out = cloud_with(dir, env, args);
     assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 fn fails(dir: &TempDir, args: &[&str]) -> String {
-    let out = cloud(dir, args);
+    fails_with(dir, &[], args)
+}
+
+fn fails_with(dir: &TempDir, env: &[(&str, &str)], args: &[&str]) -> String {
+    let out = cloud_with(dir, env, args);
     assert!(!out.status.success(), "{args:?} should fail");
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -105,4 +127,145 @@ fn postgres_is_chosen_by_url_and_garbage_urls_are_refused() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL"));
+}
+
+/// A sealing key (base64 of 32 bytes) and its bytes.
+fn key(byte: u8) -> (String, [u8; 32]) {
+    (B64.encode([byte; 32]), [byte; 32])
+}
+
+/// Creates tenant "T" and runs `[global...] provider set --tenant T paystack --secret-key
+/// <paystack_key>`; returns the tenant's id.
+fn set_paystack(dir: &TempDir, env: &[(&str, &str)], global: &[&str], paystack_key: &str) -> TenantId {
+    ok_json(dir, &["tenant", "create", "--name", "T", "--json"]);
+    let mut args = global.to_vec();
+    args.extend(["provider", "set", "--tenant", "T", "--json", "paystack", "--secret-key", paystack_key]);
+    let set = ok_json_with(dir, env, &args);
+    assert_eq!(set["provider"], "paystack");
+    set["tenant"].as_str().unwrap().parse().unwrap()
+}
+
+/// The tenant's stored Paystack settings, opened with `key`; `None` if they do not open.
+fn stored_paystack(dir: &TempDir, tenant: TenantId, key: [u8; 32]) -> Option<ProviderConfig> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let stored = runtime.block_on(async {
+        let store = jasiyo_cloud::store::connect(None, dir.path()).await.unwrap();
+        store.provider_settings(tenant, ProviderKind::Paystack).await.unwrap().expect("settings stored")
+    });
+    let plain = Sealer::new(key).open(&stored.sealed).ok()?;
+    Some(serde_json::from_slice(&plain).unwrap())
+}
+
+fn paystack(secret_key: &str) -> Option<ProviderConfig> {
+    Some(ProviderConfig::Paystack { secret_key: Secret(secret_key.into()), base_url: None })
+}
+
+/// The key in the data directory's key file, if one was created.
+fn key_file(dir: &TempDir) -> Option<[u8; 32]> {
+    let text = std::fs::read_to_string(dir.path().join("secret.key")).ok()?;
+    Some(B64.decode(text.trim()).unwrap().try_into().unwrap())
+}
+
+const SK_TEST: &str = "sk_test_4eC39HqLyjWDarjtT1zdp7dc";
+
+/// Issue 18: Paystack's `--secret-key` once shared its clap id with the global flag of the
+/// key sealing credentials, so it was taken for that key and refused ("must be base64 of
+/// 32 bytes").
+#[test]
+fn a_paystack_secret_key_leaves_the_sealing_key_alone() {
+    let dir = TempDir::new().unwrap();
+    let tenant = set_paystack(&dir, &[], &[], SK_TEST);
+    let file_key = key_file(&dir).expect("without a sealing key, the key file is created and seals");
+    assert_eq!(stored_paystack(&dir, tenant, file_key), paystack(SK_TEST));
+
+    // Given a sealing key, that key seals.
+    let dir = TempDir::new().unwrap();
+    let (sealing, sealing_bytes) = key(1);
+    let tenant = set_paystack(&dir, &[("JASIYO_SEALING_KEY", &sealing)], &[], SK_TEST);
+    assert_eq!(stored_paystack(&dir, tenant, sealing_bytes), paystack(SK_TEST));
+    assert_eq!(key_file(&dir), None);
+}
+
+#[test]
+fn a_paystack_key_that_would_make_a_sealing_key_is_not_used_as_one() {
+    let (lookalike, lookalike_bytes) = key(2);
+    let dir = TempDir::new().unwrap();
+    let tenant = set_paystack(&dir, &[], &[], &lookalike);
+    let file_key = key_file(&dir).expect("the key file seals");
+    assert_eq!(stored_paystack(&dir, tenant, file_key), paystack(&lookalike));
+    assert_eq!(stored_paystack(&dir, tenant, lookalike_bytes), None);
+
+    let dir = TempDir::new().unwrap();
+    let (sealing, sealing_bytes) = key(1);
+    let tenant = set_paystack(&dir, &[], &["--sealing-key", &sealing], &lookalike);
+    assert_eq!(stored_paystack(&dir, tenant, sealing_bytes), paystack(&lookalike));
+    assert_eq!(stored_paystack(&dir, tenant, lookalike_bytes), None);
+}
+
+#[test]
+fn the_deprecated_jasiyo_secret_key_still_seals() {
+    let dir = TempDir::new().unwrap();
+    let (legacy, legacy_bytes) = key(1);
+    let tenant = set_paystack(&dir, &[("JASIYO_SECRET_KEY", &legacy)], &[], SK_TEST);
+    assert_eq!(stored_paystack(&dir, tenant, legacy_bytes), paystack(SK_TEST));
+    assert_eq!(key_file(&dir), None);
+
+    // The same key under both names is no conflict.
+    let tenant = set_paystack_again(&dir, &[("JASIYO_SECRET_KEY", &legacy), ("JASIYO_SEALING_KEY", &legacy)]);
+    assert_eq!(stored_paystack(&dir, tenant, legacy_bytes), paystack(SK_TEST));
+
+    // `serve` reads it too: it comes up without creating a key file of its own.
+    serve_until_ready(&dir, &[("JASIYO_SECRET_KEY", &legacy)]).expect("serve starts");
+    assert_eq!(key_file(&dir), None);
+}
+
+#[test]
+fn two_different_sealing_keys_are_refused() {
+    let dir = TempDir::new().unwrap();
+    let ((legacy, _), (sealing, _)) = (key(1), key(2));
+    ok_json(&dir, &["tenant", "create", "--name", "T", "--json"]);
+    let set = ["provider", "set", "--tenant", "T", "paystack", "--secret-key", SK_TEST];
+    let refused = fails_with(&dir, &[("JASIYO_SECRET_KEY", &legacy), ("JASIYO_SEALING_KEY", &sealing)], &set);
+    assert!(refused.contains("JASIYO_SECRET_KEY") && refused.contains("JASIYO_SEALING_KEY"), "{refused}");
+    let mut flagged = vec!["--sealing-key", sealing.as_str()];
+    flagged.extend(set);
+    assert!(fails_with(&dir, &[("JASIYO_SECRET_KEY", &legacy)], &flagged).contains("JASIYO_SECRET_KEY"));
+    assert_eq!(key_file(&dir), None, "nothing was sealed");
+
+    let stderr = serve_until_ready(&dir, &[("JASIYO_SECRET_KEY", &legacy), ("JASIYO_SEALING_KEY", &sealing)]).unwrap_err();
+    assert!(stderr.contains("JASIYO_SECRET_KEY"), "{stderr}");
+}
+
+/// Sets tenant "T"'s Paystack key again (the tenant exists); returns its id.
+fn set_paystack_again(dir: &TempDir, env: &[(&str, &str)]) -> TenantId {
+    let set = ok_json_with(dir, env, &["provider", "set", "--tenant", "T", "--json", "paystack", "--secret-key", SK_TEST]);
+    set["tenant"].as_str().unwrap().parse().unwrap()
+}
+
+/// Starts `serve` on an ephemeral port and stops it once it is listening; `Err` with its
+/// stderr if it exited first.
+fn serve_until_ready(dir: &TempDir, env: &[(&str, &str)]) -> Result<(), String> {
+    let ready = dir.path().join("cloud.addr");
+    let ready_arg = ready.to_str().unwrap();
+    let mut child = command(dir, env)
+        .args(["serve", "--listen", "127.0.0.1:0", "--ready-file", ready_arg])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start serve");
+    // A child process offers no event to wait on: poll its ready file and its exit.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if ready.exists() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return Ok(());
+        }
+        if child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        assert!(Instant::now() < deadline, "serve neither listened nor exited");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

@@ -18,10 +18,14 @@ pub use auth::AuthError;
 pub use registry::Registry;
 pub use session::run as serve_agent;
 
+/// How many heartbeats without a word end an agent's link and show its router offline.
+pub const OFFLINE_AFTER_HEARTBEATS: u32 = 3;
+
 /// How the hub talks to agents.
 #[derive(Clone, Debug)]
 pub struct HubConfig {
-    /// How often each side pings when it has heard nothing; three silent periods end a link.
+    /// How often each side pings when it has heard nothing; [`OFFLINE_AFTER_HEARTBEATS`]
+    /// silent periods end a link.
     pub heartbeat: Duration,
     /// How long an agent has to send its hello after the upgrade.
     pub hello_timeout: Duration,
@@ -32,6 +36,15 @@ pub struct HubConfig {
 impl Default for HubConfig {
     fn default() -> Self {
         Self { heartbeat: Duration::from_secs(15), hello_timeout: Duration::from_secs(10), window: 32 }
+    }
+}
+
+impl HubConfig {
+    /// How long without a word before a link counts as dead and its router as offline: the
+    /// one value behind the session's silence check, its write timeouts and every router
+    /// list (HTTP and CLI).
+    pub fn stale_after(&self) -> Duration {
+        self.heartbeat * OFFLINE_AFTER_HEARTBEATS
     }
 }
 
@@ -122,9 +135,10 @@ impl Hub {
         &self.store
     }
 
-    /// How long without a word before a router counts as offline.
+    /// How long without a word before a router counts as offline
+    /// ([`HubConfig::stale_after`] of this hub's configuration).
     pub fn stale_after(&self) -> Duration {
-        self.config.heartbeat * 3
+        self.config.stale_after()
     }
 
     /// Tells observers (tests, long polls) what happened.

@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::registry::Registration;
-use super::{Hub, HubEvent};
+use super::{Hub, HubEvent, OFFLINE_AFTER_HEARTBEATS};
 use crate::model::ResultRecorded;
 use crate::store::{StoreError, now_ms};
 
@@ -30,7 +30,7 @@ enum End {
     Closed,
     #[error("replaced by a newer connection, or shutting down")]
     Cancelled,
-    #[error("no word from the agent for three heartbeats")]
+    #[error("no word from the agent for {} heartbeats", OFFLINE_AFTER_HEARTBEATS)]
     Silent,
     #[error("protocol error: {0}")]
     Protocol(&'static str),
@@ -294,12 +294,11 @@ impl<'a> Session<'a> {
     }
 
     async fn on_tick(&mut self) -> Result<(), End> {
-        let heartbeat = self.hub.config.heartbeat;
         let silent = self.last_heard.elapsed();
-        if silent >= heartbeat * 3 {
+        if silent >= self.hub.config.stale_after() {
             return Err(End::Silent);
         }
-        if silent >= heartbeat {
+        if silent >= self.hub.config.heartbeat {
             // The agent pings every heartbeat; probe only when it has gone quiet.
             self.nonce += 1;
             self.send(&CloudMessage::Ping { nonce: self.nonce }).await?;
@@ -318,14 +317,14 @@ impl<'a> Session<'a> {
         let frame = encode(message).map_err(End::Frame)?;
         let feed = self.socket.feed(Message::Binary(frame.into()));
         // A peer that stops reading must not hold the session for ever.
-        match tokio::time::timeout(self.hub.config.heartbeat * 3, feed).await {
+        match tokio::time::timeout(self.hub.config.stale_after(), feed).await {
             Ok(fed) => fed.map_err(End::Link),
             Err(_) => Err(End::Silent),
         }
     }
 
     async fn flush(&mut self) -> Result<(), End> {
-        match tokio::time::timeout(self.hub.config.heartbeat * 3, self.socket.flush()).await {
+        match tokio::time::timeout(self.hub.config.stale_after(), self.socket.flush()).await {
             Ok(flushed) => flushed.map_err(End::Link),
             Err(_) => Err(End::Silent),
         }

@@ -13,7 +13,7 @@ mod tenant;
 pub use command::{CommandState, ResultRecorded, StoredCommand};
 pub use ids::{PaymentId, PlanId, TenantId};
 pub use payment::{Entitlement, NewPayment, Payment, PaymentEvent, PaymentState};
-pub use plan::{NewPlan, Plan};
+pub use plan::{MAX_PLAN_NAME_LEN, MAX_PRICE_KES, MIN_PLAN_DURATION, NewPlan, Plan, PlanError, PlanInput};
 pub use provider::{ProviderKind, StoredProvider};
 pub use router::{Router, RouterEvent};
 pub use tenant::Tenant;

@@ -7,11 +7,15 @@
 //!   provisioned in the same transaction.
 //! - [`reconcile`]: asking providers about payments whose callback never came.
 //! - [`recover`]: "already paid?", moving a paid plan to the customer's new device.
+//! - [`providers_config`], [`plans`]: what an operator sets up: a tenant's provider (sealed
+//!   credentials, callback token) and its plans.
 //! - [`phone`], [`limits`], [`sealer`]: the pieces.
 
 pub mod limits;
 pub mod offer;
 pub mod phone;
+pub mod plans;
+pub mod providers_config;
 pub mod reconcile;
 pub mod recover;
 pub mod sealer;
@@ -19,5 +23,7 @@ pub mod service;
 pub mod settle;
 
 pub use offer::Offer;
+pub use plans::{AddPlanError, add_plan};
+pub use providers_config::{ProviderSet, SetProviderError, set_provider};
 pub use recover::{RecoverError, RecoverRequest, Recovered};
 pub use service::{InitiateRequest, LoginInfo, Payments, PaymentsConfig, PaymentView, PortalError, Stage};

@@ -1,5 +1,5 @@
 //! Provider credentials at rest: sealed with ChaCha20-Poly1305 under a key the operator
-//! supplies (`JASIYO_SECRET_KEY`, base64 of 32 bytes) or a key file that the cloud creates
+//! supplies (the sealing key, base64 of 32 bytes) or a key file that the cloud creates
 //! on first start (`<data-dir>/secret.key`, mode 0600). Losing the key loses the stored
 //! credentials (owners enter them again); it never exposes them.
 
@@ -34,12 +34,12 @@ impl Sealer {
         Sealer { cipher: ChaCha20Poly1305::new(Key::from_slice(&key)) }
     }
 
-    /// The key from `env_key` (base64) if given, else from `file`, creating the file with a
-    /// fresh random key if it does not exist.
-    pub fn from_env_or_file(env_key: Option<&str>, file: &Path) -> anyhow::Result<Sealer> {
+    /// The sealer under `key` (base64) if given, else under the key in `file`, creating the
+    /// file with a fresh random key if it does not exist.
+    pub fn from_key_or_file(key: Option<&str>, file: &Path) -> anyhow::Result<Sealer> {
         use anyhow::Context;
-        if let Some(text) = env_key.filter(|k| !k.trim().is_empty()) {
-            return Ok(Sealer::new(decode_key(text.trim()).context("JASIYO_SECRET_KEY must be base64 of 32 bytes")?));
+        if let Some(text) = key.filter(|k| !k.trim().is_empty()) {
+            return Ok(Sealer::new(decode_key(text.trim()).context("the sealing key must be base64 of 32 bytes")?));
         }
         if file.exists() {
             let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
@@ -115,15 +115,15 @@ mod tests {
     fn a_key_file_is_created_once_and_reused() {
         let dir = tempfile::TempDir::new().unwrap();
         let file = dir.path().join("secret.key");
-        let sealed = Sealer::from_env_or_file(None, &file).unwrap().seal(b"x").unwrap();
-        assert_eq!(Sealer::from_env_or_file(None, &file).unwrap().open(&sealed).unwrap(), b"x");
+        let sealed = Sealer::from_key_or_file(None, &file).unwrap().seal(b"x").unwrap();
+        assert_eq!(Sealer::from_key_or_file(None, &file).unwrap().open(&sealed).unwrap(), b"x");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
         }
         let env = B64.encode([1u8; 32]);
-        assert!(Sealer::from_env_or_file(Some(&env), &file).unwrap().open(&sealed).is_err());
-        assert!(Sealer::from_env_or_file(Some("short"), &file).is_err());
+        assert!(Sealer::from_key_or_file(Some(&env), &file).unwrap().open(&sealed).is_err());
+        assert!(Sealer::from_key_or_file(Some("short"), &file).is_err());
     }
 }

@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::limits::{LimitConfig, LimitHit, RateLimits};
 use crate::model::{NewPayment, Payment, PaymentId, PaymentState, StoredProvider};
 use super::phone::{Msisdn, PhoneError};
+use super::providers_config::callback_url;
 use super::sealer::Sealer;
 use crate::hub::Hub;
 use crate::providers::{self, HttpSettings, Provider, ProviderConfig, ProviderError, ProviderKind, PushRequest, TokenCache};
@@ -324,7 +325,7 @@ impl Payments {
             msisdn: msisdn.as_str().to_string(),
             account_reference: account_reference(&context.router_name),
             description: "WiFi".into(),
-            callback_url: format!("{}/callbacks/{}/{}", self.config.public_url.trim_end_matches('/'), provider.kind().as_str(), callback_token.expose()),
+            callback_url: callback_url(&self.config.public_url, provider.kind(), callback_token.expose()),
         };
         match provider.initiate(&push).await {
             Ok(accepted) => {

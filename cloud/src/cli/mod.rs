@@ -1,0 +1,100 @@
+//! The operator's command line: `serve`, and the commands that manage tenants, routers,
+//! outboxes, providers, plans and payments directly in the database (each with `--json` for
+//! scripts). One subcommand per file, each with its arguments and a short handler; this file
+//! only parses the global flags and dispatches (`sealing.rs` resolves the global sealing key).
+
+mod operator;
+mod outbox;
+mod payment;
+mod plan;
+mod provider;
+mod router;
+mod sealing;
+mod serve;
+mod tenant;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::bail;
+use clap::{Parser, Subcommand};
+
+use crate::store;
+pub use operator::OperatorCommand;
+pub use outbox::{CommandCommand, EnqueueKind};
+pub use payment::PaymentCommand;
+pub use plan::PlanCommand;
+pub use provider::{ProviderArgs, ProviderCommand};
+pub use router::RouterCommand;
+pub use sealing::{DEPRECATED_SEALING_KEY_ENV, SEALING_KEY_ENV, sealing_key};
+pub use serve::{HeartbeatArgs, ServeArgs};
+pub use tenant::TenantCommand;
+
+/// The Jasiyo cloud: hotspot payments and the hub routers phone home to.
+#[derive(Debug, Parser)]
+#[command(name = "jasiyo-cloud", version)]
+pub struct Cli {
+    /// Database URL: `sqlite://PATH` or `postgres://...`. Default: a SQLite file in the data directory.
+    #[arg(long, env = "JASIYO_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Directory for the embedded database.
+    #[arg(long, env = "JASIYO_DATA_DIR", default_value = "jasiyo-data", global = true)]
+    pub data_dir: PathBuf,
+    /// Key sealing provider credentials at rest: base64 of 32 random bytes. Without it a key
+    /// file `<data-dir>/secret.key` is used (created on first use). Every instance sharing a
+    /// database needs the same key. Its old variable, JASIYO_SECRET_KEY, is still read from
+    /// the environment (deprecated).
+    #[arg(long, env = "JASIYO_SEALING_KEY", hide_env_values = true, global = true)]
+    pub sealing_key: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: CliCommand,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CliCommand {
+    /// Run the cloud service.
+    Serve(ServeArgs),
+    /// Manage tenants (router owners).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage routers and their agent tokens.
+    #[command(subcommand)]
+    Router(RouterCommand),
+    /// Put commands in a router's outbox and look at them.
+    #[command(subcommand)]
+    Command(CommandCommand),
+    /// Manage access to the operator HTTP API.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+    /// Set a tenant's payment provider.
+    #[command(subcommand)]
+    Provider(ProviderCommand),
+    /// Manage a tenant's plans.
+    #[command(subcommand)]
+    Plan(PlanCommand),
+    /// Look at payments.
+    #[command(subcommand)]
+    Payment(PaymentCommand),
+}
+
+/// Runs one management subcommand (not `serve`) against the configured database,
+/// writing its output to `out`.
+pub async fn run_admin(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
+    let store = store::connect(cli.database_url.as_deref(), &cli.data_dir).await?;
+    let store = store.as_ref();
+    match cli.command {
+        CliCommand::Serve(_) => bail!("serve is not a management command"),
+        CliCommand::Tenant(command) => tenant::run(store, command, out).await,
+        CliCommand::Router(command) => router::run(store, command, out).await,
+        CliCommand::Command(command) => outbox::run(store, command, out).await,
+        CliCommand::Operator(command) => operator::run(store, command, out).await,
+        CliCommand::Provider(command) => {
+            let key_file = cli.data_dir.join("secret.key");
+            provider::run(store, command, cli.sealing_key.as_deref(), &key_file, out).await
+        }
+        CliCommand::Plan(command) => plan::run(store, command, out).await,
+        CliCommand::Payment(command) => payment::run(store, command, out).await,
+    }
+}

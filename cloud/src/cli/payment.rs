@@ -1,0 +1,67 @@
+//! `payment ...`: a router's payments and one payment's timeline.
+
+use std::io::Write;
+
+use anyhow::Context;
+use clap::Subcommand;
+use jasiyo_shared::RouterId;
+use serde_json::json;
+
+use crate::model::PaymentId;
+use crate::store::Store;
+
+/// `payment ...`
+#[derive(Debug, Subcommand)]
+pub enum PaymentCommand {
+    /// A router's payments, newest first.
+    List {
+        /// The router id.
+        #[arg(long)]
+        router: RouterId,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One payment with its timeline.
+    Show {
+        /// The payment id.
+        payment: PaymentId,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs `payment ...`.
+pub(super) async fn run(store: &dyn Store, command: PaymentCommand, out: &mut dyn Write) -> anyhow::Result<()> {
+    match command {
+        PaymentCommand::List { router, limit, json } => {
+            let payments = store.list_payments(router, limit).await?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string(&payments)?)?;
+            } else {
+                for p in payments {
+                    let reason = p.reason.as_deref().or(p.receipt.as_deref()).unwrap_or("");
+                    writeln!(out, "{}  {:>6} KES  {}  {:<10}  {}", p.id, p.amount_kes, p.msisdn, p.state.as_str(), reason)?;
+                }
+            }
+        }
+        PaymentCommand::Show { payment, json } => {
+            let p = store.payment(payment).await?.with_context(|| format!("no payment {payment}"))?;
+            let events = store.payment_events(payment).await?;
+            let entitlement = store.entitlement_for_payment(payment).await?;
+            if json {
+                writeln!(out, "{}", json!({ "payment": p, "timeline": events, "entitlement": entitlement }))?;
+            } else {
+                writeln!(out, "payment {}: {} KES from {} via {}, {}", p.id, p.amount_kes, p.msisdn, p.provider.as_str(), p.state.as_str())?;
+                for e in events {
+                    writeln!(out, "  {}  {:<20} {}", e.at, e.kind, e.detail)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}

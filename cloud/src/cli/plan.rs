@@ -1,0 +1,81 @@
+//! `plan ...`: what a tenant's customers can buy.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Subcommand;
+
+use crate::model::{MAX_PRICE_KES, PlanInput};
+use crate::payments::add_plan;
+use crate::store::Store;
+
+/// `plan ...`
+#[derive(Debug, Subcommand)]
+pub enum PlanCommand {
+    /// Add a plan.
+    Add {
+        /// The tenant, by id or name.
+        #[arg(long)]
+        tenant: String,
+        /// Its name ("1 hour").
+        #[arg(long)]
+        name: String,
+        /// Price in whole Kenyan shillings.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_PRICE_KES)))]
+        price: u32,
+        /// How long access lasts (`1h`, `1d`, `7d`).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        duration: Duration,
+        /// Data allowance in MB.
+        #[arg(long)]
+        data_mb: Option<u64>,
+        /// Rate limit shown to customers (`2M/5M`); apply it with a RouterOS profile.
+        #[arg(long)]
+        rate_limit: Option<String>,
+        /// RouterOS hotspot user profile for this plan's users.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a tenant's plans.
+    List {
+        /// The tenant, by id or name.
+        #[arg(long)]
+        tenant: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs `plan ...`.
+pub(super) async fn run(store: &dyn Store, command: PlanCommand, out: &mut dyn Write) -> anyhow::Result<()> {
+    match command {
+        PlanCommand::Add { tenant, name, price, duration, data_mb, rate_limit, profile, json } => {
+            let tenant = store.find_tenant(&tenant).await?.with_context(|| format!("no tenant {tenant:?}"))?;
+            let input = PlanInput { name, price_kes: price, duration, data_mb, rate_limit, profile };
+            let plan = add_plan(store, tenant.id, input).await?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string(&plan)?)?;
+            } else {
+                writeln!(out, "plan {} added: {} KES for {} (id {})", plan.name, plan.price_kes, humantime::format_duration(duration), plan.id)?;
+            }
+        }
+        PlanCommand::List { tenant, json } => {
+            let tenant = store.find_tenant(&tenant).await?.with_context(|| format!("no tenant {tenant:?}"))?;
+            let plans = store.list_plans(tenant.id).await?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string(&plans)?)?;
+            } else {
+                for p in plans {
+                    let duration = humantime::format_duration(Duration::from_secs(p.duration_secs));
+                    writeln!(out, "{}  {:>6} KES  {:<10}  {}", p.id, p.price_kes, duration.to_string(), p.name)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,186 @@
+//! `router ...`: adding routers (and their agent tokens), listing them with their link
+//! state, what their agents did on their own, their install script, revoking them.
+
+use std::io::Write;
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use jasiyo_shared::RouterId;
+use serde_json::json;
+
+use super::serve::HeartbeatArgs;
+use crate::model::Router;
+use crate::store::{Store, now_ms};
+use crate::token::AgentToken;
+
+/// `router ...`
+#[derive(Debug, Subcommand)]
+pub enum RouterCommand {
+    /// Add a router; prints its id and a fresh agent token, once.
+    Add {
+        /// The owning tenant, by id or name.
+        #[arg(long)]
+        tenant: String,
+        /// The router's name (unique per tenant).
+        #[arg(long)]
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List routers with their link state and last status.
+    List {
+        /// Only this tenant's (id or name).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// The heartbeat the cloud runs with, which decides when a silent router is offline.
+        #[command(flatten)]
+        heartbeat: HeartbeatArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what a router's agent did on its own (expiries, repairs), newest first.
+    Events {
+        /// The router id.
+        router: RouterId,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the RouterOS script that installs the hotspot pages sending customers to the
+    /// portal, and the walled-garden entries the portal needs. The script (and the one-line
+    /// command at its top, which fetches it from the cloud) carries the router's token.
+    InstallScript {
+        /// The router id.
+        router: RouterId,
+        /// The router's agent token, as `router add` printed it (checked against its hash).
+        #[arg(long, env = "JASIYO_TOKEN", hide_env_values = true)]
+        token: String,
+        /// How routers and customers reach this cloud.
+        #[arg(long, env = "JASIYO_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+        public_url: String,
+    },
+    /// Revoke a router's token: its agent is refused from now on.
+    Revoke {
+        /// The router id.
+        router: RouterId,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs `router ...`.
+pub(super) async fn run(store: &dyn Store, command: RouterCommand, out: &mut dyn Write) -> anyhow::Result<()> {
+    match command {
+        RouterCommand::Add { tenant, name, json } => {
+            let tenant = store.find_tenant(&tenant).await?.with_context(|| format!("no tenant {tenant:?}"))?;
+            let name = name.trim();
+            if name.is_empty() {
+                bail!("a router needs a name");
+            }
+            let token = AgentToken::generate();
+            let router = store.create_router(tenant.id, name, &token.hash(), now_ms()).await?;
+            if json {
+                let value = json!({ "id": router.id, "tenant_id": router.tenant_id, "name": router.name, "token": token.expose() });
+                writeln!(out, "{value}")?;
+            } else {
+                writeln!(out, "router {} added for tenant {}", router.name, tenant.name)?;
+                writeln!(out, "router id: {}", router.id)?;
+                writeln!(out, "token:     {}", token.expose())?;
+                writeln!(out, "The token is shown only now; give it to the agent (JASIYO_TOKEN).")?;
+            }
+        }
+        RouterCommand::List { tenant, heartbeat, json } => {
+            let tenant = match tenant {
+                Some(t) => Some(store.find_tenant(&t).await?.with_context(|| format!("no tenant {t:?}"))?.id),
+                None => None,
+            };
+            let routers = store.list_routers(tenant).await?;
+            let stale_after_ms = heartbeat.hub_config().stale_after().as_millis() as i64;
+            print_routers(&routers, stale_after_ms, json, out)?;
+        }
+        RouterCommand::Events { router, limit, json } => {
+            let events = store.list_events(router, limit).await?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string(&events)?)?;
+            } else {
+                for e in &events {
+                    writeln!(out, "{}  {}", e.happened_at, serde_json::to_string(&e.event)?)?;
+                }
+            }
+        }
+        RouterCommand::InstallScript { router, token, public_url } => {
+            let found = store.router(router).await?.with_context(|| format!("no router {router}"))?;
+            if found.revoked_at.is_some() {
+                bail!("router {router} is revoked");
+            }
+            if !crate::token::verify_token(token.trim(), &found.token_hash) {
+                bail!("that is not router {router}'s token");
+            }
+            let portal = crate::portal::hotspot::PortalHost::parse(&public_url).map_err(anyhow::Error::msg)?;
+            write!(out, "{}", crate::portal::hotspot::install_script(&portal, router, &found.name, token.trim()))?;
+        }
+        RouterCommand::Revoke { router, json } => {
+            let revoked = store.revoke_router(router, now_ms()).await?;
+            if store.router(router).await?.is_none() {
+                bail!("no router {router}");
+            }
+            if json {
+                writeln!(out, "{}", json!({ "id": router, "revoked": revoked }))?;
+            } else if revoked {
+                writeln!(out, "router {router} revoked; its agent will be refused")?;
+            } else {
+                writeln!(out, "router {router} was already revoked")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Prints routers with their link state: offline once silent for `stale_after_ms` (live
+/// sessions are re-stamped every heartbeat, see [`crate::hub::HubConfig::stale_after`]).
+fn print_routers(routers: &[Router], stale_after_ms: i64, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+    let now = now_ms();
+    if json {
+        let rows = routers
+            .iter()
+            .map(|r| {
+                let mut value = serde_json::to_value(r)?;
+                value["online"] = json!(r.is_online(now, stale_after_ms));
+                value["revoked"] = json!(r.revoked_at.is_some());
+                Ok(value)
+            })
+            .collect::<serde_json::Result<Vec<_>>>()?;
+        writeln!(out, "{}", serde_json::to_string(&rows)?)?;
+        return Ok(());
+    }
+    writeln!(out, "{:<36}  {:<16}  {:<8}  {:<10}  {:<12}  {:>7}  IDENTITY", "ID", "NAME", "LINK", "AGENT", "LAST SEEN", "JOURNAL")?;
+    for r in routers {
+        let link = if r.revoked_at.is_some() {
+            "revoked"
+        } else if r.is_online(now, stale_after_ms) {
+            "online"
+        } else {
+            "offline"
+        };
+        let seen = r.last_seen_at.map_or("never".to_string(), |t| format!("{}s ago", (now - t).max(0) / 1000));
+        let status = r.status.as_ref();
+        writeln!(
+            out,
+            "{:<36}  {:<16}  {:<8}  {:<10}  {:<12}  {:>7}  {}",
+            r.id,
+            r.name,
+            link,
+            r.agent_version.as_deref().unwrap_or("-"),
+            seen,
+            status.map_or("-".to_string(), |s| s.journal_depth.to_string()),
+            status.and_then(|s| s.identity.as_deref()).unwrap_or("-"),
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,43 @@
+//! `serve`: the flags of the running service (`main.rs` builds and runs it).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::hub::HubConfig;
+
+/// Flags of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "JASIYO_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// How providers and agents reach this cloud (callback URLs start with it). Default:
+    /// `http://` + the address actually listened on.
+    #[arg(long, env = "JASIYO_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The heartbeat on agent links.
+    #[command(flatten)]
+    pub heartbeat: HeartbeatArgs,
+    /// Once listening, write the bound address here (for scripts that pass `--listen 127.0.0.1:0`).
+    #[arg(long, env = "JASIYO_READY_FILE")]
+    pub ready_file: Option<PathBuf>,
+}
+
+/// The heartbeat flag, shared by `serve` and `router list` so that a router list tells
+/// online from offline the way the running service does.
+#[derive(Debug, Args)]
+pub struct HeartbeatArgs {
+    /// Seconds between heartbeats on agent links; three silent periods mark a router offline.
+    #[arg(long, env = "JASIYO_HEARTBEAT_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub heartbeat_secs: u64,
+}
+
+impl HeartbeatArgs {
+    /// The hub configuration with this heartbeat (the rest at defaults).
+    pub fn hub_config(&self) -> HubConfig {
+        HubConfig { heartbeat: Duration::from_secs(self.heartbeat_secs), ..HubConfig::default() }
+    }
+}

@@ -1,0 +1,95 @@
+//! Setting a tenant's payment provider: the operation behind the CLI's `provider set` (and
+//! the dashboard's, to come). The credentials are sealed at rest and the provider gets a
+//! fresh callback token; the settings replaced are kept by the store, so payments still in
+//! flight on them settle through them.
+
+use std::fmt;
+
+use super::sealer::{SealError, Sealer};
+use crate::model::{ProviderKind, TenantId};
+use crate::providers::ProviderConfig;
+use crate::store::{Store, StoreError, now_ms};
+use crate::token::AgentToken;
+
+/// A provider, set.
+pub struct ProviderSet {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// Which provider it now uses.
+    pub kind: ProviderKind,
+    /// Where the provider sends this tenant's callbacks, with the fresh token (shown only
+    /// now). Paystack's owners paste it on the Paystack dashboard; the others receive a
+    /// per-payment URL with each push and need not be told.
+    pub webhook_url: String,
+}
+
+impl fmt::Debug for ProviderSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URL carries the callback token.
+        f.debug_struct("ProviderSet").field("tenant", &self.tenant).field("kind", &self.kind).field("webhook_url", &"***").finish()
+    }
+}
+
+/// Why a provider was not set.
+#[derive(Debug, thiserror::Error)]
+pub enum SetProviderError {
+    /// The credentials could not be sealed.
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    /// The store refused or failed (an unknown tenant among others).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Makes `config` `tenant`'s one active provider: seals it with `sealer`, stores it with
+/// the hash of a fresh callback token, and returns the webhook URL under `public_url` (how
+/// providers reach this cloud).
+pub async fn set_provider(
+    store: &dyn Store,
+    sealer: &Sealer,
+    public_url: &str,
+    tenant: TenantId,
+    config: &ProviderConfig,
+) -> Result<ProviderSet, SetProviderError> {
+    let kind = config.kind();
+    // Invariant: ProviderConfig is strings, numbers and enums with string tags, which
+    // serde_json always writes.
+    let plain = serde_json::to_vec(config).expect("provider settings serialise to JSON");
+    let sealed = sealer.seal(&plain)?;
+    let token = AgentToken::generate();
+    store.set_provider(tenant, kind, &sealed, &token.hash(), now_ms()).await?;
+    Ok(ProviderSet { tenant, kind, webhook_url: callback_url(public_url, kind, token.expose()) })
+}
+
+/// The URL a provider posts to (`POST /callbacks/{provider}/{token}`), under `public_url`.
+pub fn callback_url(public_url: &str, kind: ProviderKind, token: &str) -> String {
+    format!("{}/callbacks/{}/{}", public_url.trim_end_matches('/'), kind.as_str(), token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::Secret;
+    use crate::store::testing::{Backend, fresh_store};
+    use crate::token::hash_token;
+
+    #[tokio::test]
+    async fn settings_are_sealed_and_the_webhook_url_carries_the_stored_token() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = fresh_store(Backend::Sqlite, dir.path()).await.unwrap();
+        let tenant = store.create_tenant("Kibanda", now_ms()).await.unwrap();
+        let sealer = Sealer::new([3; 32]);
+        let config = ProviderConfig::Paystack { secret_key: Secret("sk_test_abc".into()), base_url: None };
+
+        let set = set_provider(store.as_ref(), &sealer, "https://cloud.example/", tenant.id, &config).await.unwrap();
+        assert_eq!((set.tenant, set.kind), (tenant.id, ProviderKind::Paystack));
+        let token = set.webhook_url.strip_prefix("https://cloud.example/callbacks/paystack/").expect("the callback route");
+        assert!(!format!("{set:?}").contains(token), "Debug hides the token");
+
+        let stored = store.provider_by_callback_token(&hash_token(token)).await.unwrap().expect("found by its token");
+        assert_eq!((stored.tenant_id, stored.kind), (tenant.id, ProviderKind::Paystack));
+        assert!(!stored.sealed.contains("sk_test_abc"));
+        let opened: ProviderConfig = serde_json::from_slice(&sealer.open(&stored.sealed).unwrap()).unwrap();
+        assert_eq!(opened, config);
+    }
+}
