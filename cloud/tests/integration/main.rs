@@ -1,0 +1,9 @@
+//! The cloud crate's integration tests, one test binary: the real `jasiyo-cloud` binary's
+//! commands, the HTTP API over a real socket, the portal page, the providers' clients
+//! against their documented formats, and the store contract on both databases.
+
+mod cli;
+mod http_api;
+mod portal_page;
+mod providers;
+mod store_contract;
