@@ -125,11 +125,7 @@ impl ReconnectPolicy {
 
     /// Delays small enough for tests to watch several reconnections in well under a second.
     pub fn fast_for_tests() -> Self {
-        ReconnectPolicy {
-            initial: Duration::from_millis(10),
-            max: Duration::from_millis(200),
-            stable_after: Duration::from_secs(1),
-        }
+        ReconnectPolicy { initial: Duration::from_millis(10), max: Duration::from_millis(200), stable_after: Duration::from_secs(1) }
     }
 
     /// The longest pause between attempts to apply a command: `max`, but never more than
@@ -141,11 +137,7 @@ impl ReconnectPolicy {
 
 impl Default for ReconnectPolicy {
     fn default() -> Self {
-        ReconnectPolicy {
-            initial: Duration::from_millis(500),
-            max: Duration::from_secs(60),
-            stable_after: Duration::from_secs(30),
-        }
+        ReconnectPolicy { initial: Duration::from_millis(500), max: Duration::from_secs(60), stable_after: Duration::from_secs(30) }
     }
 }
 

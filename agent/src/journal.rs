@@ -129,8 +129,7 @@ impl Journal {
     /// Opens the journal in `<data_dir>/journal`, creating it if needed. Returns it with
     /// `reset == true` when it is new or the old one was damaged and moved aside.
     pub fn open(data_dir: &Path) -> Result<(Journal, bool), JournalError> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|source| JournalError::Filesystem { path: data_dir.to_path_buf(), source })?;
+        std::fs::create_dir_all(data_dir).map_err(|source| JournalError::Filesystem { path: data_dir.to_path_buf(), source })?;
         let path = data_dir.join(DIR_NAME);
         match open_checked(&path) {
             Ok(journal) => {
@@ -311,9 +310,7 @@ impl Journal {
 
     /// The highest sequence number the journal has seen (and still remembers).
     pub fn high(&self) -> Result<Option<Seq>, JournalError> {
-        let last = |tree: &sled::Tree| -> Result<Option<u64>, JournalError> {
-            Ok(tree.last()?.map(|(key, _)| seq_of(&key)))
-        };
+        let last = |tree: &sled::Tree| -> Result<Option<u64>, JournalError> { Ok(tree.last()?.map(|(key, _)| seq_of(&key))) };
         Ok(last(&self.commands)?.max(last(&self.acknowledged)?).map(Seq))
     }
 
@@ -370,10 +367,13 @@ impl Journal {
 
     /// Reports the cloud has not acknowledged, oldest first.
     pub fn unacked_reports(&self) -> Result<Vec<Report>, JournalError> {
-        self.reports.iter().map(|entry| {
-            let (key, bytes) = entry?;
-            decode(seq_of(&key), &bytes)
-        }).collect()
+        self.reports
+            .iter()
+            .map(|entry| {
+                let (key, bytes) = entry?;
+                decode(seq_of(&key), &bytes)
+            })
+            .collect()
     }
 
     /// The cloud stored this report.
@@ -403,9 +403,7 @@ fn open_checked(path: &Path) -> Result<Journal, JournalError> {
     let opened = catch_unwind(AssertUnwindSafe(|| open_sled(path)));
     match opened {
         Ok(result) => result,
-        Err(_) => Err(JournalError::Storage(sled::Error::ReportableBug(
-            "sled panicked while opening the journal".into(),
-        ))),
+        Err(_) => Err(JournalError::Storage(sled::Error::ReportableBug("sled panicked while opening the journal".into()))),
     }
 }
 
@@ -457,9 +455,7 @@ fn open_sled(path: &Path) -> Result<Journal, JournalError> {
 fn classify_open_error(path: &Path, error: sled::Error) -> JournalError {
     match &error {
         // sled 0.34 reports a held lock only through this message (ErrorKind::Other).
-        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-            JournalError::Locked(path.to_path_buf())
-        }
+        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => JournalError::Locked(path.to_path_buf()),
         sled::Error::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
             JournalError::Filesystem { path: path.to_path_buf(), source: std::io::Error::new(io.kind(), io.to_string()) }
         }

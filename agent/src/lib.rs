@@ -23,10 +23,10 @@ use tracing::{Instrument, info, info_span, warn};
 
 pub use config::{AgentConfig, ReconnectPolicy, Token};
 pub use edge::{Edge, EdgeConfig};
-pub use routeros::{Router, RouterOsConfig};
 pub use executor::{ApplyFuture, ExecError, Executor, LoggingExecutor};
 pub use journal::Journal;
 pub use link::LinkState;
+pub use routeros::{Router, RouterOsConfig};
 
 use executor::Applier;
 use jasiyo_shared::RouterStatus;
@@ -53,9 +53,7 @@ impl Agent {
     /// `<data_dir>/journal` (moving a damaged one aside and starting fresh). Commands go to
     /// `executor`.
     pub fn open(config: AgentConfig, executor: Arc<dyn Executor>) -> anyhow::Result<Agent> {
-        Self::open_with(config, move |_, _, _| {
-            Ok(Backend { executor, edge: None, status: watch::channel(RouterStatus::default()).1 })
-        })
+        Self::open_with(config, move |_, _, _| Ok(Backend { executor, edge: None, status: watch::channel(RouterStatus::default()).1 }))
     }
 
     /// Like [`Agent::open`], with commands applied on the RouterOS router at `routeros`,
@@ -77,8 +75,8 @@ impl Agent {
         let request = link::build_request(&endpoint, config.router_id, &config.token)
             .with_context(|| format!("cannot build a request for {endpoint}"))?;
         let connector = link::tls::connector(config.ca_file.as_deref())?;
-        let (journal, journal_reset) = Journal::open(&config.data_dir)
-            .with_context(|| format!("cannot open the journal in {}", config.data_dir.display()))?;
+        let (journal, journal_reset) =
+            Journal::open(&config.data_dir).with_context(|| format!("cannot open the journal in {}", config.data_dir.display()))?;
         if journal_reset {
             warn!(data_dir = %config.data_dir.display(), "starting with an empty journal; the cloud will re-deliver unfinished commands");
         }

@@ -122,12 +122,7 @@ impl RouterOsArgs {
 fn main() -> anyhow::Result<()> {
     // Routers have little memory: one worker is plenty for one link and one router, and
     // few threads for journal writes (each thread costs a stack and a malloc arena).
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .max_blocking_threads(2)
-        .enable_all()
-        .build()?
-        .block_on(run())
+    tokio::runtime::Builder::new_multi_thread().worker_threads(1).max_blocking_threads(2).enable_all().build()?.block_on(run())
 }
 
 async fn run() -> anyhow::Result<()> {

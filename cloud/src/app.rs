@@ -10,9 +10,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::http::{AppState, router};
+use crate::hub::{Hub, HubConfig};
 use crate::payments::sealer::Sealer;
 use crate::payments::{Payments, PaymentsConfig};
-use crate::hub::{Hub, HubConfig};
 use crate::providers::Secret;
 use crate::store::{self, Store};
 
@@ -55,8 +55,7 @@ impl App {
         let mut key = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
         let addr = listener.local_addr().expect("a bound listener has an address");
-        Self::with_options(store, hub, Sealer::new(key), PaymentsConfig::new(format!("http://{addr}")), listener)
-            .expect("payments service")
+        Self::with_options(store, hub, Sealer::new(key), PaymentsConfig::new(format!("http://{addr}")), listener).expect("payments service")
     }
 
     /// Prepares the service with every part given.

@@ -15,8 +15,8 @@
 pub mod app;
 pub mod cli;
 pub mod http;
-pub mod model;
 pub mod hub;
+pub mod model;
 pub mod payments;
 pub mod portal;
 pub mod providers;

@@ -45,7 +45,11 @@ fn every_agent_message() -> Vec<AgentMessage> {
         AgentMessage::Ping { nonce: u64::MAX },
         AgentMessage::Pong { nonce: 0 },
         AgentMessage::Status(RouterStatus { identity: Some("MikroTik".into()), journal_depth: 3, ..Default::default() }),
-        AgentMessage::Report(Report { id: 1, at: UnixTime(1_800_000_000), event: AgentEvent::UserExpired { name: "u".into(), sessions_ended: 1 } }),
+        AgentMessage::Report(Report {
+            id: 1,
+            at: UnixTime(1_800_000_000),
+            event: AgentEvent::UserExpired { name: "u".into(), sessions_ended: 1 },
+        }),
         AgentMessage::Report(Report {
             id: 2,
             at: UnixTime(1_800_000_001),

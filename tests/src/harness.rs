@@ -10,9 +10,9 @@ use jasiyo_agent::{
     Agent, AgentConfig, ApplyFuture, EdgeConfig, Executor, LinkState, LoggingExecutor, ReconnectPolicy, RouterOsConfig, Token,
 };
 use jasiyo_cloud::App;
+use jasiyo_cloud::hub::{Hub, HubConfig, HubEvent};
 use jasiyo_cloud::payments::sealer::Sealer;
 use jasiyo_cloud::payments::{Payments, PaymentsConfig};
-use jasiyo_cloud::hub::{Hub, HubConfig, HubEvent};
 pub use jasiyo_cloud::store::testing::Backend;
 use jasiyo_cloud::store::testing::fresh_database_url;
 use jasiyo_cloud::store::{Store, connect, now_ms};
@@ -195,7 +195,11 @@ impl TestCloud {
     }
 
     /// Waits for a hub event matching `pred`, from a subscription taken earlier.
-    pub async fn next_event(events: &mut tokio::sync::broadcast::Receiver<HubEvent>, what: &str, pred: impl Fn(&HubEvent) -> bool) -> HubEvent {
+    pub async fn next_event(
+        events: &mut tokio::sync::broadcast::Receiver<HubEvent>,
+        what: &str,
+        pred: impl Fn(&HubEvent) -> bool,
+    ) -> HubEvent {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             match tokio::time::timeout_at(deadline, events.recv()).await {
@@ -209,10 +213,7 @@ impl TestCloud {
 
     /// Waits until the router has `n` commands with a result.
     pub async fn until_finished(&self, router: RouterId, n: usize) {
-        self.until(&format!("{n} results for {router}"), async |store: &dyn Store| {
-            finished(store, router).await >= n
-        })
-        .await
+        self.until(&format!("{n} results for {router}"), async |store: &dyn Store| finished(store, router).await >= n).await
     }
 }
 
@@ -263,10 +264,7 @@ impl TestAgent {
 
     /// Waits until the link is up.
     pub async fn connected(&mut self) {
-        tokio::time::timeout(WAIT, self.state.wait_for(|s| *s == LinkState::Connected))
-            .await
-            .expect("agent did not connect")
-            .unwrap();
+        tokio::time::timeout(WAIT, self.state.wait_for(|s| *s == LinkState::Connected)).await.expect("agent did not connect").unwrap();
     }
 
     /// Stops the agent (flushing its journal) and waits for it.
@@ -290,7 +288,11 @@ fn agent_config(cloud_url: &str, creds: &RouterCreds, data_dir: &Path) -> AgentC
 
 /// Edge maintenance fast enough for tests: reconcile and refresh status every 200 ms.
 pub fn fast_edge() -> EdgeConfig {
-    EdgeConfig { reconcile_every: Duration::from_millis(200), status_every: Duration::from_millis(200), retry_after: Duration::from_millis(50) }
+    EdgeConfig {
+        reconcile_every: Duration::from_millis(200),
+        status_every: Duration::from_millis(200),
+        retry_after: Duration::from_millis(50),
+    }
 }
 
 /// An executor that records every application and can be held shut, to pin commands in the
@@ -361,4 +363,3 @@ impl Executor for RecordingExecutor {
 pub fn remove_user(i: usize) -> Command {
     Command::RemoveHotspotUser { name: format!("user-{i}") }
 }
-

@@ -81,7 +81,8 @@ impl Edge {
         self.reconciled_connection.store(connection, std::sync::atomic::Ordering::SeqCst);
         if !drift.is_empty() {
             info!(restored = ?drift.restored, removed = ?drift.removed, adopted = ?drift.adopted, "router drift repaired");
-            let event = AgentEvent::Drift { restored: drift.restored.clone(), removed: drift.removed.clone(), adopted: drift.adopted.clone() };
+            let event =
+                AgentEvent::Drift { restored: drift.restored.clone(), removed: drift.removed.clone(), adopted: drift.adopted.clone() };
             self.report(event).await?;
             self.changed.notify_one();
         }

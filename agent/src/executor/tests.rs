@@ -40,14 +40,7 @@ fn fixture(answers: Vec<Result<Outcome, ExecError>>) -> Fixture {
     let executor = Arc::new(Scripted { answers: Mutex::new(answers.into()), ..Default::default() });
     let (work, results) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
     let (tx, last_error) = watch::channel(None);
-    let applier = Applier::new(
-        journal.clone(),
-        executor.clone(),
-        work.clone(),
-        results.clone(),
-        &ReconnectPolicy::fast_for_tests(),
-        tx,
-    );
+    let applier = Applier::new(journal.clone(), executor.clone(), work.clone(), results.clone(), &ReconnectPolicy::fast_for_tests(), tx);
     Fixture { _dir: dir, journal, executor, work, results, last_error, applier }
 }
 

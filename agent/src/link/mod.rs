@@ -165,21 +165,13 @@ impl Link {
     }
 
     async fn dial(&self) -> Result<WebSocketStream<MaybeTlsStream<TcpStream>>, LinkError> {
-        let config = WebSocketConfig::default()
-            .max_message_size(Some(MAX_FRAME_BYTES))
-            .max_frame_size(Some(MAX_FRAME_BYTES));
-        let connecting = tokio_tungstenite::connect_async_tls_with_config(
-            self.request.clone(),
-            Some(config),
-            true,
-            Some(self.connector.clone()),
-        );
+        let config = WebSocketConfig::default().max_message_size(Some(MAX_FRAME_BYTES)).max_frame_size(Some(MAX_FRAME_BYTES));
+        let connecting =
+            tokio_tungstenite::connect_async_tls_with_config(self.request.clone(), Some(config), true, Some(self.connector.clone()));
         match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
             Err(_) => Err(LinkError::ConnectTimeout(CONNECT_TIMEOUT)),
             Ok(Ok((ws, _response))) => Ok(ws),
-            Ok(Err(tungstenite::Error::Http(response))) if response.status() == StatusCode::UNAUTHORIZED => {
-                Err(LinkError::TokenRefused)
-            }
+            Ok(Err(tungstenite::Error::Http(response))) if response.status() == StatusCode::UNAUTHORIZED => Err(LinkError::TokenRefused),
             Ok(Err(tungstenite::Error::Http(response))) => Err(LinkError::HttpStatus(response.status())),
             Ok(Err(e)) => Err(LinkError::WebSocket(e)),
         }

@@ -90,9 +90,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         };
         debug!(?hello, "saying hello");
         self.send(&AgentMessage::Hello(hello)).await?;
-        tokio::time::timeout(WELCOME_TIMEOUT, self.await_welcome())
-            .await
-            .map_err(|_| LinkError::HandshakeTimeout(WELCOME_TIMEOUT))?
+        tokio::time::timeout(WELCOME_TIMEOUT, self.await_welcome()).await.map_err(|_| LinkError::HandshakeTimeout(WELCOME_TIMEOUT))?
     }
 
     /// Reads until the welcome or a rejection; heartbeats may come first, nothing else may.

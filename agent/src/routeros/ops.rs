@@ -205,9 +205,8 @@ impl Router {
         if let Some(mac) = mac {
             request = request.query(format!("mac-address={mac}"));
         }
-        let ids: Vec<String> = rows(self.call(request).await?, |r| {
-            r.iter().find(|(n, _)| n == ".id").map(|(_, v)| v.clone()).unwrap_or_default()
-        });
+        let ids: Vec<String> =
+            rows(self.call(request).await?, |r| r.iter().find(|(n, _)| n == ".id").map(|(_, v)| v.clone()).unwrap_or_default());
         for id in &ids {
             match self.call(Request::new(format!("{COOKIES}/remove")).attr(".id", id.clone())).await {
                 Ok(_) => {}
@@ -236,9 +235,8 @@ impl Router {
     /// Identity and resources, for status reports.
     pub async fn info(&self) -> Result<RouterInfo, ApiError> {
         let identity = self.call(Request::new("/system/identity/print")).await?;
-        let resource = self
-            .call(Request::new("/system/resource/print").attr(".proplist", "uptime,version,board-name,cpu-load,free-memory"))
-            .await?;
+        let resource =
+            self.call(Request::new("/system/resource/print").attr(".proplist", "uptime,version,board-name,cpu-load,free-memory")).await?;
         let row = resource.rows.first().cloned().unwrap_or_default();
         let get = |name: &str| row.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
         Ok(RouterInfo {

@@ -84,7 +84,8 @@ impl Router {
             }
         }
         current.take();
-        let client = Arc::new(tokio::time::timeout(self.config.timeout, self.connect()).await.map_err(|_| ApiError::Timeout(self.config.timeout))??);
+        let client =
+            Arc::new(tokio::time::timeout(self.config.timeout, self.connect()).await.map_err(|_| ApiError::Timeout(self.config.timeout))??);
         tracing::info!(router_api = %self.config.addr, tls = self.tls.is_some(), "logged in to the router API");
         *current = Some(client.clone());
         self.connections.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -92,7 +93,8 @@ impl Router {
     }
 
     async fn connect(&self) -> Result<Client, ApiError> {
-        let tcp = TcpStream::connect(&self.config.addr).await.map_err(|e| ApiError::Io(format!("connecting to {}: {e}", self.config.addr)))?;
+        let tcp =
+            TcpStream::connect(&self.config.addr).await.map_err(|e| ApiError::Io(format!("connecting to {}: {e}", self.config.addr)))?;
         let _ = tcp.set_nodelay(true);
         let (user, password, timeout) = (&self.config.username, &self.config.password.0, self.config.timeout);
         match &self.tls {

@@ -45,9 +45,8 @@ fn provider() -> Arc<CryptoProvider> {
 
 /// Builds the connector for these settings.
 pub fn connector(tls: &RouterTls) -> Result<(tokio_rustls::TlsConnector, ServerName<'static>), ApiError> {
-    let builder = ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ApiError::Tls(e.to_string()))?;
+    let builder =
+        ClientConfig::builder_with_provider(provider()).with_safe_default_protocol_versions().map_err(|e| ApiError::Tls(e.to_string()))?;
     let config = match &tls.trust {
         RouterTrust::CaFile(path) => {
             let mut roots = RootCertStore::empty();

@@ -1,13 +1,11 @@
 //! The agent against a fake cloud over a real WebSocket: handshake, delivery, results,
 //! duplicates, reconnection and the ways a session can end.
 
-
-
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use jasiyo_agent::{LinkState, ReconnectPolicy};
 use jasiyo_shared::{AgentMessage, CloudMessage, PROTOCOL_VERSION, RejectReason, RouterId, Seq};
-use crate::support::*;
 use tempfile::TempDir;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::http::StatusCode;

@@ -1,19 +1,17 @@
 //! The agent over TLS: trusts a private CA given with `ca_file` (rustls, ring provider), and
 //! refuses a server its roots do not vouch for.
 
-
-
 use std::io::BufReader;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{WAIT, observable, start};
 use jasiyo_agent::{AgentConfig, LinkState, ReconnectPolicy, Token};
 use jasiyo_shared::{AgentMessage, CloudMessage, RouterId, Welcome, codec};
 use rustls::pki_types::PrivateKeyDer;
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
-use crate::support::{WAIT, observable, start};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::{self, Message};

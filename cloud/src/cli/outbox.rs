@@ -107,17 +107,7 @@ impl EnqueueKind {
     /// The protocol command this asks for, validated.
     pub fn into_command(self) -> anyhow::Result<Command> {
         let command = match self {
-            EnqueueKind::CreateUser {
-                name,
-                password,
-                profile,
-                mac,
-                expires_in,
-                expires_at,
-                limit_uptime,
-                limit_bytes_total,
-                comment,
-            } => {
+            EnqueueKind::CreateUser { name, password, profile, mac, expires_in, expires_at, limit_uptime, limit_bytes_total, comment } => {
                 let expires_at = match (expires_in, expires_at) {
                     (Some(after), _) => Some(SystemTime::now() + after),
                     (None, at) => at,
@@ -137,9 +127,7 @@ impl EnqueueKind {
                 })
             }
             EnqueueKind::RemoveUser { name } => Command::RemoveHotspotUser { name },
-            EnqueueKind::LoginDevice { user, password, mac, ip } => {
-                Command::LoginDevice { user, password: Password(password), mac, ip }
-            }
+            EnqueueKind::LoginDevice { user, password, mac, ip } => Command::LoginDevice { user, password: Password(password), mac, ip },
             EnqueueKind::EndSession { mac } => Command::EndSession { mac },
         };
         command.validate()?;

@@ -56,7 +56,15 @@ pub(super) async fn run(store: &dyn Store, command: PaymentCommand, out: &mut dy
             if json {
                 writeln!(out, "{}", json!({ "payment": p, "timeline": events, "entitlement": entitlement }))?;
             } else {
-                writeln!(out, "payment {}: {} KES from {} via {}, {}", p.id, p.amount_kes, p.msisdn, p.provider.as_str(), p.state.as_str())?;
+                writeln!(
+                    out,
+                    "payment {}: {} KES from {} via {}, {}",
+                    p.id,
+                    p.amount_kes,
+                    p.msisdn,
+                    p.provider.as_str(),
+                    p.state.as_str()
+                )?;
                 for e in events {
                     writeln!(out, "  {}  {:<20} {}", e.at, e.kind, e.detail)?;
                 }

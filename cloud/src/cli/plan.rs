@@ -61,7 +61,14 @@ pub(super) async fn run(store: &dyn Store, command: PlanCommand, out: &mut dyn W
             if json {
                 writeln!(out, "{}", serde_json::to_string(&plan)?)?;
             } else {
-                writeln!(out, "plan {} added: {} KES for {} (id {})", plan.name, plan.price_kes, humantime::format_duration(duration), plan.id)?;
+                writeln!(
+                    out,
+                    "plan {} added: {} KES for {} (id {})",
+                    plan.name,
+                    plan.price_kes,
+                    humantime::format_duration(duration),
+                    plan.id
+                )?;
             }
         }
         PlanCommand::List { tenant, json } => {

@@ -31,7 +31,11 @@ fn resolve(flag: Option<&str>, deprecated: Option<&str>) -> anyhow::Result<Optio
         ),
         (Some(key), _) => Ok(Some(Secret(key.to_string()))),
         (None, Some(old)) => {
-            tracing::warn!(deprecated = DEPRECATED_SEALING_KEY_ENV, use_instead = SEALING_KEY_ENV, "deprecated variable for the sealing key");
+            tracing::warn!(
+                deprecated = DEPRECATED_SEALING_KEY_ENV,
+                use_instead = SEALING_KEY_ENV,
+                "deprecated variable for the sealing key"
+            );
             Ok(Some(Secret(old.to_string())))
         }
         (None, None) => Ok(None),

@@ -2,11 +2,11 @@
 //! benchmarks. Every request carries `Authorization: Bearer <operator token>`; tokens are
 //! made with `jasiyo-cloud operator token create` and only their hashes are stored.
 
+use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::Json;
+use axum::http::request::Parts;
 use jasiyo_shared::{Command, RouterId};
 use serde::Deserialize;
 use serde_json::{Value, json};

@@ -24,7 +24,12 @@ fn notice(status: StatusCode, text: &str, headers: &HeaderMap) -> Response {
 }
 
 /// `GET /portal/{router}?mac=..&ip=..&link-login-only=..&link-orig=..&chap-id=..&chap-challenge=..&error=..`
-pub async fn page(State(payments): State<Arc<Payments>>, Path(router): Path<String>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+pub async fn page(
+    State(payments): State<Arc<Payments>>,
+    Path(router): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
     let missing = || notice(StatusCode::NOT_FOUND, "This WiFi is not registered for payments. Please tell the shop.", &headers);
     let Ok(router) = router.parse::<RouterId>() else { return missing() };
     let offer = match payments.offer(router).await {
@@ -40,4 +45,3 @@ pub async fn page(State(payments): State<Arc<Payments>>, Path(router): Path<Stri
     let nonce = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 16]>());
     html_response(StatusCode::OK, render(router, &offer.owner, offer.plans, wait, &vars, &nonce), Some(&nonce), &headers)
 }
-

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
+use futures_util::{FutureExt, SinkExt};
 use jasiyo_shared::codec::peek_hello_version;
 use jasiyo_shared::{
     AgentMessage, CloudMessage, CodecError, Delivery, Hello, Outcome, PROTOCOL_VERSION, RejectReason, RouterId, Seq, Welcome, decode,
     encode,
 };
-use futures_util::{FutureExt, SinkExt};
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -202,9 +202,12 @@ impl<'a> Session<'a> {
         let store = self.hub.store.clone();
         store.mark_received(self.router, &received, now_ms()).await?;
         // Results are recorded together too, before any is acknowledged.
-        let results: Vec<(Seq, &Outcome)> =
-            messages.iter().filter_map(|m| if let AgentMessage::Result { seq, outcome } = m { Some((*seq, outcome)) } else { None }).collect();
-        let mut recorded = if results.is_empty() { Vec::new() } else { store.record_results(self.router, &results, now_ms()).await? }.into_iter();
+        let results: Vec<(Seq, &Outcome)> = messages
+            .iter()
+            .filter_map(|m| if let AgentMessage::Result { seq, outcome } = m { Some((*seq, outcome)) } else { None })
+            .collect();
+        let mut recorded =
+            if results.is_empty() { Vec::new() } else { store.record_results(self.router, &results, now_ms()).await? }.into_iter();
         let window_was_full = self.in_flight.len() as u32 >= self.hub.config.window;
         for message in messages {
             match message {

@@ -111,7 +111,14 @@ mod tests {
     use super::*;
 
     fn input(name: &str, price_kes: u32, duration_secs: u64) -> PlanInput {
-        PlanInput { name: name.into(), price_kes, duration: Duration::from_secs(duration_secs), data_mb: None, rate_limit: None, profile: None }
+        PlanInput {
+            name: name.into(),
+            price_kes,
+            duration: Duration::from_secs(duration_secs),
+            data_mb: None,
+            rate_limit: None,
+            profile: None,
+        }
     }
 
     #[test]

@@ -26,4 +26,4 @@ pub use offer::Offer;
 pub use plans::{AddPlanError, add_plan};
 pub use providers_config::{ProviderSet, SetProviderError, set_provider};
 pub use recover::{RecoverError, RecoverRequest, Recovered};
-pub use service::{InitiateRequest, LoginInfo, Payments, PaymentsConfig, PaymentView, PortalError, Stage};
+pub use service::{InitiateRequest, LoginInfo, PaymentView, Payments, PaymentsConfig, PortalError, Stage};

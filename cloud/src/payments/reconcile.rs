@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::model::PaymentState;
 use super::service::Payments;
+use crate::model::PaymentState;
 use crate::providers::ProviderError;
 use crate::store::now_ms;
 

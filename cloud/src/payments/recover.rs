@@ -91,7 +91,8 @@ impl Payments {
         let receipt = normalise_receipt(&request.receipt).ok_or(RecoverError::InvalidReceipt)?;
         let mac: MacAddress = request.mac.as_deref().and_then(|m| m.trim().parse().ok()).ok_or(RecoverError::NoDevice)?;
         let ip: Option<Ipv4Addr> = request.ip.as_deref().and_then(|i| i.trim().parse().ok());
-        let phone = request.phone.as_deref().filter(|p| !p.trim().is_empty()).map(Msisdn::parse).transpose().map_err(|_| RecoverError::NotFound)?;
+        let phone =
+            request.phone.as_deref().filter(|p| !p.trim().is_empty()).map(Msisdn::parse).transpose().map_err(|_| RecoverError::NotFound)?;
         self.recover_limits
             .check(&format!("receipt:{receipt}"), Some(&mac.to_string()), request.client_ip.as_deref())
             .map_err(|_| RecoverError::RateLimited)?;
@@ -116,13 +117,29 @@ impl Payments {
 
     /// Enqueues the move: end the old device's session, bind the user to the new MAC, log
     /// the new device in (when its IP is known).
-    async fn move_to(&self, payment: &Payment, entitlement: Entitlement, mac: MacAddress, ip: Option<Ipv4Addr>) -> Result<Entitlement, RecoverError> {
-        let plan = self.store.plan(payment.plan_id).await?.ok_or_else(|| RecoverError::Internal(anyhow::anyhow!("plan {} vanished", payment.plan_id)))?;
-        let user = plan_user(&plan, &entitlement.username, &entitlement.password, Some(mac), entitlement.expires_at, payment.receipt.as_deref());
+    async fn move_to(
+        &self,
+        payment: &Payment,
+        entitlement: Entitlement,
+        mac: MacAddress,
+        ip: Option<Ipv4Addr>,
+    ) -> Result<Entitlement, RecoverError> {
+        let plan = self
+            .store
+            .plan(payment.plan_id)
+            .await?
+            .ok_or_else(|| RecoverError::Internal(anyhow::anyhow!("plan {} vanished", payment.plan_id)))?;
+        let user =
+            plan_user(&plan, &entitlement.username, &entitlement.password, Some(mac), entitlement.expires_at, payment.receipt.as_deref());
         let moves = DeviceMove {
             end_old: entitlement.device_mac.map(|old| Command::EndSession { mac: old }),
             upsert: Command::UpsertHotspotUser(user),
-            login: ip.map(|ip| Command::LoginDevice { user: entitlement.username.clone(), password: Password(entitlement.password.clone()), mac, ip }),
+            login: ip.map(|ip| Command::LoginDevice {
+                user: entitlement.username.clone(),
+                password: Password(entitlement.password.clone()),
+                mac,
+                ip,
+            }),
         };
         Ok(self.store.move_entitlement(entitlement.id, entitlement.device_mac, mac, &moves, now_ms()).await?)
     }
@@ -132,7 +149,10 @@ impl Payments {
 /// spacing, or the whole M-Pesa SMS (whose first word is the code).
 pub fn normalise_receipt(typed: &str) -> Option<String> {
     let is_code = |w: &str| {
-        w.len() == 10 && w.chars().all(|c| c.is_ascii_alphanumeric()) && w.chars().any(|c| c.is_ascii_digit()) && w.chars().any(|c| c.is_ascii_alphabetic())
+        w.len() == 10
+            && w.chars().all(|c| c.is_ascii_alphanumeric())
+            && w.chars().any(|c| c.is_ascii_digit())
+            && w.chars().any(|c| c.is_ascii_alphabetic())
     };
     let joined: String = typed.chars().filter(|c| !c.is_whitespace() && *c != '-').collect::<String>().to_ascii_uppercase();
     if is_code(&joined) {

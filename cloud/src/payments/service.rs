@@ -10,14 +10,14 @@ use jasiyo_shared::{MacAddress, RouterId};
 use serde::Serialize;
 
 use super::limits::{LimitConfig, LimitHit, RateLimits};
-use crate::model::{NewPayment, Payment, PaymentId, PaymentState, StoredProvider};
 use super::phone::{Msisdn, PhoneError};
 use super::providers_config::callback_url;
 use super::sealer::Sealer;
 use crate::hub::Hub;
+use crate::model::{CommandState, TenantId};
+use crate::model::{NewPayment, Payment, PaymentId, PaymentState, StoredProvider};
 use crate::providers::{self, HttpSettings, Provider, ProviderConfig, ProviderError, ProviderKind, PushRequest, TokenCache};
 use crate::store::payments::{PaymentProgress, PortalQuery};
-use crate::model::{CommandState, TenantId};
 use crate::store::{Store, StoreError, now_ms};
 use crate::token::{AgentToken, hash_token};
 

@@ -8,9 +8,9 @@ use jasiyo_shared::{Command, HotspotUser, MacAddress, UnixTime};
 use rand::Rng;
 use serde_json::Value;
 
-use crate::model::{Payment, PaymentState, Plan};
 use super::service::Payments;
 use super::service::PortalError;
+use crate::model::{Payment, PaymentState, Plan};
 use crate::providers::{CallbackError, CallbackScope, FailureReason, PaymentStatus, ProviderEvent, ProviderKind};
 use crate::store::StoreError;
 use crate::store::now_ms;
@@ -154,7 +154,11 @@ impl Payments {
     async fn provision(&self, payment: &Payment, plan: Option<Plan>, receipt: Option<&str>, heard: Heard<'_>) -> Result<(), Refused> {
         let plan = match plan {
             Some(plan) => plan,
-            None => self.store.plan(payment.plan_id).await?.ok_or_else(|| Refused::Internal(anyhow::anyhow!("plan {} vanished", payment.plan_id)))?,
+            None => self
+                .store
+                .plan(payment.plan_id)
+                .await?
+                .ok_or_else(|| Refused::Internal(anyhow::anyhow!("plan {} vanished", payment.plan_id)))?,
         };
         for _ in 0..5 {
             let provision = provision_for(payment, &plan, receipt);
@@ -195,7 +199,14 @@ const CODE_CHARS: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 /// The hotspot user a plan buys: its profile and data limit, bound to `mac`, ending at
 /// `expires_at` (Unix seconds), named in the comment with the receipt. The portal's
 /// "already paid?" rebinds the same user to a new device with it.
-pub(crate) fn plan_user(plan: &Plan, name: &str, password: &str, mac: Option<MacAddress>, expires_at: i64, receipt: Option<&str>) -> HotspotUser {
+pub(crate) fn plan_user(
+    plan: &Plan,
+    name: &str,
+    password: &str,
+    mac: Option<MacAddress>,
+    expires_at: i64,
+    receipt: Option<&str>,
+) -> HotspotUser {
     HotspotUser {
         name: name.to_string(),
         password: Password(password.to_string()),

@@ -209,7 +209,10 @@ mod tests {
     fn public_urls_become_walled_garden_entries() {
         let named = PortalHost::parse("https://pay.example.co.ke/").unwrap();
         assert_eq!(named.base, "https://pay.example.co.ke");
-        assert_eq!(named.walled_garden()[1], "/ip hotspot walled-garden ip add dst-host=pay.example.co.ke action=accept comment=\"jasiyo portal\"");
+        assert_eq!(
+            named.walled_garden()[1],
+            "/ip hotspot walled-garden ip add dst-host=pay.example.co.ke action=accept comment=\"jasiyo portal\""
+        );
         let address = PortalHost::parse("http://203.0.113.7:8080").unwrap();
         assert_eq!(address.host, "203.0.113.7");
         assert!(address.walled_garden()[1].contains("dst-address=203.0.113.7"));

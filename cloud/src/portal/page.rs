@@ -129,7 +129,12 @@ fn chap_bytes(raw: &[u8]) -> Option<Vec<u8>> {
 fn sorted(mut plans: Vec<Plan>) -> Vec<Plan> {
     plans.retain(|p| p.active);
     plans.sort_by(|a, b| {
-        (a.duration_secs, a.price_kes, a.data_mb.unwrap_or(u64::MAX), &a.name).cmp(&(b.duration_secs, b.price_kes, b.data_mb.unwrap_or(u64::MAX), &b.name))
+        (a.duration_secs, a.price_kes, a.data_mb.unwrap_or(u64::MAX), &a.name).cmp(&(
+            b.duration_secs,
+            b.price_kes,
+            b.data_mb.unwrap_or(u64::MAX),
+            &b.name,
+        ))
     });
     plans
 }
@@ -184,7 +189,11 @@ pub fn html_escape(text: &str) -> String {
 /// JSON safe inside a `<script>` element: nothing in it can close the element or open a
 /// comment, and the two line separators JavaScript once choked on are escaped.
 fn script_json(json: &str) -> String {
-    json.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026").replace('\u{2028}', "\\u2028").replace('\u{2029}', "\\u2029")
+    json.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
 }
 
 #[cfg(test)]
@@ -215,6 +224,4 @@ mod tests {
         assert_eq!(html_escape("<b>\"x\"&'"), "&lt;b&gt;&quot;x&quot;&amp;&#39;");
         assert_eq!(script_json(r#"{"a":"</script><!--"}"#), r#"{"a":"\u003c/script\u003e\u003c!--"}"#);
     }
-
-
 }

@@ -394,9 +394,7 @@ pub(crate) fn whole_kes(value: &Value) -> Result<u32, String> {
 /// Checks the `2547XXXXXXXX` / `2541XXXXXXXX` form [`PushRequest::msisdn`] promises, before
 /// a provider is asked (it would refuse the push less clearly).
 pub(crate) fn check_msisdn(msisdn: &str) -> Result<(), ProviderError> {
-    let ok = msisdn.len() == 12
-        && msisdn.bytes().all(|b| b.is_ascii_digit())
-        && (msisdn.starts_with("2547") || msisdn.starts_with("2541"));
+    let ok = msisdn.len() == 12 && msisdn.bytes().all(|b| b.is_ascii_digit()) && (msisdn.starts_with("2547") || msisdn.starts_with("2541"));
     if ok {
         Ok(())
     } else {

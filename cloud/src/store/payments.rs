@@ -7,10 +7,7 @@ use uuid::Uuid;
 
 use super::StoreResult;
 use crate::model::{CommandState, ProviderKind, TenantId};
-use crate::model::{
-    Entitlement, NewPayment, NewPlan, Payment, PaymentEvent, PaymentId, PaymentState, Plan, PlanId, StoredProvider,
-};
-
+use crate::model::{Entitlement, NewPayment, NewPlan, Payment, PaymentEvent, PaymentId, PaymentState, Plan, PlanId, StoredProvider};
 
 /// What a paid payment provisions, written with the state change in one transaction.
 #[derive(Clone, Debug)]
@@ -158,7 +155,14 @@ pub trait PaymentStore: Send + Sync {
 
     /// Sets the tenant's (one) provider, replacing any other (whose settings are kept for its
     /// payments still in flight, see [`PaymentStore::provider_settings`]).
-    async fn set_provider(&self, tenant: TenantId, kind: ProviderKind, sealed: &str, callback_token_hash: &str, now_ms: i64) -> StoreResult<()>;
+    async fn set_provider(
+        &self,
+        tenant: TenantId,
+        kind: ProviderKind,
+        sealed: &str,
+        callback_token_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<()>;
     /// The tenant's settings for `kind`: the current ones, or those kept when the tenant
     /// switched to another provider (for payments still in flight on `kind`).
     async fn provider_settings(&self, tenant: TenantId, kind: ProviderKind) -> StoreResult<Option<StoredProvider>>;
@@ -189,10 +193,24 @@ pub trait PaymentStore: Send + Sync {
     async fn list_payments(&self, router: RouterId, limit: u32) -> StoreResult<Vec<Payment>>;
 
     /// The provider accepted the push: `pending`, with its reference.
-    async fn mark_prompt_sent(&self, id: PaymentId, provider_ref: &str, secondary_ref: Option<&str>, next_check_ms: i64, now_ms: i64) -> StoreResult<()>;
+    async fn mark_prompt_sent(
+        &self,
+        id: PaymentId,
+        provider_ref: &str,
+        secondary_ref: Option<&str>,
+        next_check_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<()>;
     /// A final failure, unless the payment is already final. Returns whether it changed.
     /// `heard` (what the provider said) goes on the timeline either way.
-    async fn mark_failed(&self, id: PaymentId, state: PaymentState, reason: &str, heard: Option<Heard<'_>>, now_ms: i64) -> StoreResult<bool>;
+    async fn mark_failed(
+        &self,
+        id: PaymentId,
+        state: PaymentState,
+        reason: &str,
+        heard: Option<Heard<'_>>,
+        now_ms: i64,
+    ) -> StoreResult<bool>;
     /// Paid: state, receipt, entitlement and router commands, all in one transaction.
     /// Honoured whatever the state was unless already paid (money moved). `heard` goes on
     /// the timeline unless the receipt belongs to another payment (then nothing changes).

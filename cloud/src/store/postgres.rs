@@ -54,15 +54,10 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Connects to `url` and migrates the database.
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
-            .await?;
+        let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(Self { pool: Conns::new(pool) })
     }
-
 }
 
 #[async_trait::async_trait]

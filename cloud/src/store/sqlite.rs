@@ -159,8 +159,7 @@ impl Backend for SqliteStore {
             None => None,
         };
         let device_mac = mac.as_deref().and_then(|m| m.parse().ok());
-        let entitlement =
-            provision.entitlement(uuid::Uuid::new_v4(), id, router, device_mac, upsert_seq.0, login_seq.map(|s| s.0), now_ms);
+        let entitlement = provision.entitlement(uuid::Uuid::new_v4(), id, router, device_mac, upsert_seq.0, login_seq.map(|s| s.0), now_ms);
         sqlx::query(
             "INSERT INTO entitlements (id, payment_id, router_id, username, password, device_mac, expires_at, command_seq, login_seq, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",

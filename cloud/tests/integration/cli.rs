@@ -36,7 +36,8 @@ fn ok_json(dir: &TempDir, args: &[&str]) -> Value {
 fn ok_json_with(dir: &TempDir, env: &[(&str, &str)], args: &[&str]) -> Value {
     let out = cloud_with(dir, env, args);
     assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 fn fails(dir: &TempDir, args: &[&str]) -> String {
@@ -79,8 +80,23 @@ fn tenants_routers_and_commands_from_the_command_line() {
         ok_json(&dir, &args)
     };
     let created = enqueue(&[
-        "create-user", "--name", "A1B2", "--password", "pw", "--profile", "daily", "--mac", "aa-bb-cc-dd-ee-ff",
-        "--expires-in", "1h", "--limit-uptime", "30m", "--limit-bytes-total", "1000000", "--comment", "by cli",
+        "create-user",
+        "--name",
+        "A1B2",
+        "--password",
+        "pw",
+        "--profile",
+        "daily",
+        "--mac",
+        "aa-bb-cc-dd-ee-ff",
+        "--expires-in",
+        "1h",
+        "--limit-uptime",
+        "30m",
+        "--limit-bytes-total",
+        "1000000",
+        "--comment",
+        "by cli",
     ]);
     assert_eq!(created["seq"], 1);
     let user = &created["command"]["upsert_hotspot_user"];

@@ -49,7 +49,14 @@ async fn shop(backend: Backend, owner: &str) -> Option<Shop> {
     let token = AgentToken::generate();
     let router = store.create_router(tenant.id, "Kibanda", &token.hash(), now_ms()).await.unwrap().id;
     for (name, price, secs, mb) in [("Daily", 50, 86_400, Some(2048)), ("1 hour", 20, 3600, Some(500)), ("30 minutes", 10, 1800, None)] {
-        let plan = NewPlan { name: name.into(), price_kes: price, duration_secs: secs, data_mb: mb, rate_limit: Some("2M/5M".into()), profile: None };
+        let plan = NewPlan {
+            name: name.into(),
+            price_kes: price,
+            duration_secs: secs,
+            data_mb: mb,
+            rate_limit: Some("2M/5M".into()),
+            profile: None,
+        };
         store.create_plan(tenant.id, &plan, now_ms()).await.unwrap();
     }
     let hub = Hub::start(store.clone(), HubConfig::default(), CancellationToken::new());
@@ -59,7 +66,13 @@ async fn shop(backend: Backend, owner: &str) -> Option<Shop> {
 }
 
 /// One request; the body as text (gunzipped when it came gzipped) and the response headers.
-async fn call(app: &axum::Router, method: &str, uri: &str, headers: &[(&str, &str)], body: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>, String) {
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>, String) {
     let mut request = Request::builder().method(method).uri(uri);
     for (name, value) in headers {
         request = request.header(*name, *value);
@@ -78,7 +91,8 @@ async fn call(app: &axum::Router, method: &str, uri: &str, headers: &[(&str, &st
 }
 
 async fn post_json(app: &axum::Router, uri: &str, body: Value) -> (StatusCode, Value) {
-    let (status, _, _, text) = call(app, "POST", uri, &[("content-type", "application/json"), ("x-forwarded-for", "10.9.8.7")], &body.to_string()).await;
+    let (status, _, _, text) =
+        call(app, "POST", uri, &[("content-type", "application/json"), ("x-forwarded-for", "10.9.8.7")], &body.to_string()).await;
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
@@ -132,7 +146,13 @@ async fn the_page_is_small_self_contained_and_lists_the_plans() {
     let (_, headers, _, plain) = call(&s.app, "GET", &uri, &[], "").await;
     assert!(headers.get(header::CONTENT_ENCODING).is_none());
     assert_eq!(plain.len(), page.len());
-    for needle in ["<label class=\"f\" for=\"phone\"", "<label class=\"f\" for=\"receipt\"", "name=\"viewport\"", "<html lang=\"en\">", "role=\"alert\""] {
+    for needle in [
+        "<label class=\"f\" for=\"phone\"",
+        "<label class=\"f\" for=\"receipt\"",
+        "name=\"viewport\"",
+        "<html lang=\"en\">",
+        "role=\"alert\"",
+    ] {
         assert!(plain.contains(needle), "{needle} missing");
     }
 
@@ -174,7 +194,13 @@ async fn hotspot_files_and_install_script_need_the_router_token() {
     assert_eq!(status, StatusCode::OK);
     assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
     assert!(login.contains(&format!("content=\"0;url={portal}?mac=$(mac-esc)&amp;ip=$(ip-esc)")));
-    for var in ["link-login-only=$(link-login-only-esc)", "link-orig=$(link-orig-esc)", "chap-id=$(chap-id-esc)", "chap-challenge=$(chap-challenge-esc)", "error=$(error-esc)"] {
+    for var in [
+        "link-login-only=$(link-login-only-esc)",
+        "link-orig=$(link-orig-esc)",
+        "chap-id=$(chap-id-esc)",
+        "chap-challenge=$(chap-challenge-esc)",
+        "error=$(error-esc)",
+    ] {
         assert!(login.contains(var), "{var} missing from login.html");
     }
     for (file, needle) in [("alogin.html", "$(link-redirect)"), ("status.html", "$(link-logout)"), ("error.html", "$(error)")] {
@@ -194,7 +220,10 @@ async fn hotspot_files_and_install_script_need_the_router_token() {
         "/ip hotspot profile set [find] html-directory=$dir".to_string(),
         "/ip hotspot walled-garden add dst-host=pay.example.co.ke comment=\"jasiyo portal\"".to_string(),
         "/ip hotspot walled-garden ip add dst-host=pay.example.co.ke action=accept comment=\"jasiyo portal\"".to_string(),
-        format!("/tool fetch url=\"{PUBLIC_URL}/hotspot/{}/install.rsc\\?token={}\" dst-path=jasiyo-install.rsc; /import jasiyo-install.rsc", s.router, s.token),
+        format!(
+            "/tool fetch url=\"{PUBLIC_URL}/hotspot/{}/install.rsc\\?token={}\" dst-path=jasiyo-install.rsc; /import jasiyo-install.rsc",
+            s.router, s.token
+        ),
     ] {
         assert!(script.contains(&needle), "install.rsc lacks {needle}:\n{script}");
     }
@@ -211,7 +240,18 @@ async fn hotspot_files_and_install_script_need_the_router_token() {
 
     // The command line prints the same script, and refuses a wrong token.
     let args = |token: &str| {
-        Cli::parse_from(["jasiyo-cloud", "--database-url", &s.url, "router", "install-script", &s.router.to_string(), "--token", token, "--public-url", PUBLIC_URL])
+        Cli::parse_from([
+            "jasiyo-cloud",
+            "--database-url",
+            &s.url,
+            "router",
+            "install-script",
+            &s.router.to_string(),
+            "--token",
+            token,
+            "--public-url",
+            PUBLIC_URL,
+        ])
     };
     let mut out = Vec::new();
     run_admin(args(&s.token), &mut out).await.unwrap();
@@ -253,7 +293,13 @@ async fn paid(s: &Shop, receipt: &str, phone: &str, mac: &str, expires_at: i64) 
         limit_bytes_total: None,
         comment: None,
     };
-    let provision = Provision { username: username.clone(), password: "123456".into(), expires_at, upsert: Command::UpsertHotspotUser(user), login: None };
+    let provision = Provision {
+        username: username.clone(),
+        password: "123456".into(),
+        expires_at,
+        upsert: Command::UpsertHotspotUser(user),
+        login: None,
+    };
     s.store.mark_paid(payment.id, Some(receipt), &provision, None, now_ms()).await.unwrap();
     (payment.id, username)
 }
@@ -268,7 +314,8 @@ async fn recovery_moves_a_plan_to_the_new_device(backend: Backend) {
 
     // The whole SMS pasted, lower case: found, moved, logged in on the new device.
     let sms = "sjk3x9y2zq Confirmed. Ksh20.00 paid to KIBANDA.";
-    let (status, body) = post_json(&s.app, &uri, json!({"receipt": sms, "phone": "0712 345 678", "mac": NEW_MAC, "ip": "10.5.50.99"})).await;
+    let (status, body) =
+        post_json(&s.app, &uri, json!({"receipt": sms, "phone": "0712 345 678", "mac": NEW_MAC, "ip": "10.5.50.99"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["payment_id"], id.to_string());
     assert_eq!(body["login"]["username"], username);
@@ -287,7 +334,15 @@ async fn recovery_moves_a_plan_to_the_new_device(backend: Backend) {
         }
         other => panic!("expected the user bound to the new device, got {other:?}"),
     }
-    assert_eq!(added[2], Command::LoginDevice { user: username.clone(), password: Password("123456".into()), mac: new_mac, ip: "10.5.50.99".parse().unwrap() });
+    assert_eq!(
+        added[2],
+        Command::LoginDevice {
+            user: username.clone(),
+            password: Password("123456".into()),
+            mac: new_mac,
+            ip: "10.5.50.99".parse().unwrap()
+        }
+    );
     let entitlement = s.store.entitlement_for_payment(id).await.unwrap().unwrap();
     assert_eq!(entitlement.device_mac, Some(new_mac));
     let timeline: Vec<String> = s.store.payment_events(id).await.unwrap().into_iter().map(|e| e.kind).collect();
@@ -296,7 +351,10 @@ async fn recovery_moves_a_plan_to_the_new_device(backend: Backend) {
     // A move that raced with this one (it still thinks the plan is on the old device)
     // changes nothing.
     let raced = DeviceMove { end_old: None, upsert: added[1].clone(), login: None };
-    let stale = s.store.move_entitlement(entitlement.id, Some(OLD_MAC.parse().unwrap()), "02:00:00:00:00:0C".parse().unwrap(), &raced, now_ms()).await;
+    let stale = s
+        .store
+        .move_entitlement(entitlement.id, Some(OLD_MAC.parse().unwrap()), "02:00:00:00:00:0C".parse().unwrap(), &raced, now_ms())
+        .await;
     assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
 
     // Asking again from the same device changes nothing.
@@ -333,7 +391,8 @@ async fn recovery_moves_a_plan_to_the_new_device(backend: Backend) {
     // Another router's page cannot take this router's plan.
     let tenant = s.store.router(s.router).await.unwrap().unwrap().tenant_id;
     let elsewhere = s.store.create_router(tenant, "Other", "hash", now_ms()).await.unwrap().id;
-    let (status, _) = post_json(&s.app, &format!("/api/portal/{elsewhere}/recover"), json!({"receipt": "SJK3X9Y2ZQ", "mac": "02:00:00:00:00:0B"})).await;
+    let (status, _) =
+        post_json(&s.app, &format!("/api/portal/{elsewhere}/recover"), json!({"receipt": "SJK3X9Y2ZQ", "mac": "02:00:00:00:00:0B"})).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -384,11 +443,13 @@ async fn the_page_hears_of_the_next_move_without_polling() {
     let app = s.app.clone();
     let waiting = tokio::spawn(async move { call(&app, "GET", &seen, &[], "").await });
     assert!(s.store.mark_failed(id, jasiyo_cloud::model::PaymentState::Cancelled, "cancelled", None, now_ms()).await.unwrap());
-    let (status, _, _, text) = tokio::time::timeout(std::time::Duration::from_secs(3), waiting).await.expect("answered within the recheck").unwrap();
+    let (status, _, _, text) =
+        tokio::time::timeout(std::time::Duration::from_secs(3), waiting).await.expect("answered within the recheck").unwrap();
     assert_eq!(status, StatusCode::OK);
     let view: Value = serde_json::from_str(&text).unwrap();
     assert_eq!((view["status"].as_str(), view["reason"].as_str()), (Some("cancelled"), Some("cancelled")));
 
-    let (status, _, _, _) = call(&s.app, "GET", &format!("/api/portal/payments/{}/next?seen=", PaymentId(uuid::Uuid::new_v4())), &[], "").await;
+    let (status, _, _, _) =
+        call(&s.app, "GET", &format!("/api/portal/payments/{}/next?seen=", PaymentId(uuid::Uuid::new_v4())), &[], "").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }

@@ -14,8 +14,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use jasiyo_cloud::providers::{
-    self, CallbackError, DarajaAccount, FailureReason, PaymentStatus, Provider, ProviderConfig, ProviderError,
-    PushRequest, Secret, TokenCache, daraja, paystack,
+    self, CallbackError, DarajaAccount, FailureReason, PaymentStatus, Provider, ProviderConfig, ProviderError, PushRequest, Secret,
+    TokenCache, daraja, paystack,
 };
 use serde_json::{Value, json};
 
@@ -234,10 +234,8 @@ fn check_credentials(body: &Value, short_code: &str) {
     assert_eq!(timestamp.len(), 14, "{timestamp}");
     assert!(timestamp.bytes().all(|b| b.is_ascii_digit()), "{timestamp}");
     let field = |range: std::ops::Range<usize>| timestamp[range].parse::<i64>().unwrap();
-    let local_secs = days_from_civil(field(0..4), field(4..6), field(6..8)) * 86_400
-        + field(8..10) * 3600
-        + field(10..12) * 60
-        + field(12..14);
+    let local_secs =
+        days_from_civil(field(0..4), field(4..6), field(6..8)) * 86_400 + field(8..10) * 3600 + field(10..12) * 60 + field(12..14);
     let utc_secs = local_secs - 3 * 3600;
     let skew = (utc_secs - now_ms() / 1000).abs();
     assert!(skew <= 60, "timestamp {timestamp} is {skew} s away from Nairobi time");
@@ -384,16 +382,22 @@ async fn daraja_refused_credentials_are_auth_errors() {
 async fn daraja_push_error_shapes() {
     type Check = fn(&ProviderError) -> bool;
     let cases: [(u16, &str, &str, Check); 8] = [
-        (400, "400.002.02", "Bad Request - Invalid PhoneNumber", |e| {
-            matches!(e, ProviderError::Rejected { code, message } if code == "400.002.02" && message.contains("Invalid PhoneNumber"))
-        }),
+        (
+            400,
+            "400.002.02",
+            "Bad Request - Invalid PhoneNumber",
+            |e| matches!(e, ProviderError::Rejected { code, message } if code == "400.002.02" && message.contains("Invalid PhoneNumber")),
+        ),
         (500, "500.001.1001", "Unable to lock subscriber, a transaction is already in process for the current subscriber", |e| {
             matches!(e, ProviderError::Busy(_))
         }),
         (500, "500.001.1001", "[MerchantValidate] - Wrong credentials", |e| matches!(e, ProviderError::Auth(m) if m.contains("passkey"))),
-        (500, "500.001.1001", "Merchant does not exist", |e| {
-            matches!(e, ProviderError::Rejected { message, .. } if message.contains("174379"))
-        }),
+        (
+            500,
+            "500.001.1001",
+            "Merchant does not exist",
+            |e| matches!(e, ProviderError::Rejected { message, .. } if message.contains("174379")),
+        ),
         (500, "500.003.02", "Error Occurred: Spike Arrest Violation", |e| matches!(e, ProviderError::Busy(_))),
         (500, "500.003.03", "Error Occurred: Quota Violation", |e| matches!(e, ProviderError::Busy(_))),
         (500, "500.003.1001", "Internal Server Error", |e| matches!(e, ProviderError::Unavailable(_))),

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use jasiyo_cloud::store::testing::{Backend, fresh_database_url};
 use jasiyo_cloud::model::{CommandState, ResultRecorded, TenantId};
+use jasiyo_cloud::store::testing::{Backend, fresh_database_url};
 use jasiyo_cloud::store::{Store, StoreError, connect};
 use jasiyo_shared::{Command, Outcome, RouterId, RouterStatus, Seq};
 use tempfile::TempDir;
@@ -200,7 +200,12 @@ async fn other_processes_enqueues_are_noticed(Fixture { store, url, dir }: Fixtu
     let r = router_for(&*store, tenant.id, "r").await;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let shutdown = CancellationToken::new();
-    store.spawn_outbox_watcher(Arc::new(move |router| { let _ = tx.send(router); }), shutdown.clone());
+    store.spawn_outbox_watcher(
+        Arc::new(move |router| {
+            let _ = tx.send(router);
+        }),
+        shutdown.clone(),
+    );
     // A second, independent connection pool stands in for another process (the CLI).
     let other = connect(Some(&url), dir.path()).await.unwrap();
     // The watcher may announce a catch-up (None) first; wait for this router.
@@ -279,14 +284,21 @@ async fn a_paid_payment_is_provisioned_once(Fixture { store, .. }: Fixture) {
             comment: None,
         };
         let login = Command::LoginDevice { user: name.into(), password: Password("123456".into()), mac, ip: "10.5.50.2".parse().unwrap() };
-        Provision { username: name.into(), password: "123456".into(), expires_at: 5_000, upsert: Command::UpsertHotspotUser(user), login: Some(login) }
+        Provision {
+            username: name.into(),
+            password: "123456".into(),
+            expires_at: 5_000,
+            upsert: Command::UpsertHotspotUser(user),
+            login: Some(login),
+        }
     };
     store.enqueue_command(r, &remove("before"), 2).await.unwrap();
     let first = store.create_payment(&new("a"), 10).await.unwrap();
     let second = store.create_payment(&new("b"), 11).await.unwrap();
     let heard = Heard { source: "callback", detail: "0 The service request is processed successfully." };
 
-    let PaidOutcome::Provisioned(entitlement) = store.mark_paid(first.id, Some("RCPT000001"), &provision("AAAAAA"), Some(heard), 20).await.unwrap()
+    let PaidOutcome::Provisioned(entitlement) =
+        store.mark_paid(first.id, Some("RCPT000001"), &provision("AAAAAA"), Some(heard), 20).await.unwrap()
     else {
         panic!("not provisioned")
     };

@@ -177,11 +177,9 @@ impl Report {
                 Some(Report::Connected { ok: ok.parse().ok()?, last_us: last_us.parse().ok()? })
             }
             "delivered" => match rest.split(' ').collect::<Vec<_>>()[..] {
-                [router, seq, at_us] => Some(Report::Delivered {
-                    router: router.parse().ok()?,
-                    seq: seq.parse().ok()?,
-                    at_us: at_us.parse().ok()?,
-                }),
+                [router, seq, at_us] => {
+                    Some(Report::Delivered { router: router.parse().ok()?, seq: seq.parse().ok()?, at_us: at_us.parse().ok()? })
+                }
                 _ => None,
             },
             _ => None,
@@ -224,13 +222,10 @@ mod bench {
         if !cloud_bin.is_file() {
             bail!("no cloud binary at {} (build it, or pass --cloud-bin)", cloud_bin.display());
         }
-        let dir =
-            tempfile::Builder::new().prefix("bench-fleet-").tempdir().context("creating a temporary directory")?;
-        let database_url =
-            args.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", dir.path().join("jasiyo.db").display()));
+        let dir = tempfile::Builder::new().prefix("bench-fleet-").tempdir().context("creating a temporary directory")?;
+        let database_url = args.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", dir.path().join("jasiyo.db").display()));
         let nofile = proc_stats::nofile_limit("self")?;
-        let per_worker =
-            args.agents_per_worker.unwrap_or_else(|| nofile.saturating_sub(512).clamp(100, 10_000) as usize);
+        let per_worker = args.agents_per_worker.unwrap_or_else(|| nofile.saturating_sub(512).clamp(100, 10_000) as usize);
         let worker_count = args.agents.div_ceil(per_worker);
         println!(
             "bench-fleet: {} agents in {worker_count} worker process(es), {} commands, {} s idle",
@@ -310,12 +305,7 @@ mod bench {
         per_worker: usize,
         worker_count: usize,
     ) -> anyhow::Result<(Summary, Fleet)> {
-        let mut summary = Summary {
-            nofile: proc_stats::nofile_limit("self")?,
-            workers: worker_count,
-            per_worker,
-            ..Summary::default()
-        };
+        let mut summary = Summary { nofile: proc_stats::nofile_limit("self")?, workers: worker_count, per_worker, ..Summary::default() };
         // Open the API connections first: if the cloud runs out of file descriptors while
         // agents connect, the operator API must still be reachable.
         let mut api = Vec::new();
@@ -398,8 +388,7 @@ mod bench {
         let expected: HashMap<(RouterId, u64), i64> = posted.sent.iter().map(|&(r, s, at)| ((r, s), at)).collect();
         let deadline = Instant::now() + DELIVERY_GRACE;
         fleet.pump_until(deadline, |s| expected.keys().all(|k| s.deliveries.contains_key(k))).await?;
-        let busy_secs =
-            (proc_stats::cpu_ticks(cloud_pid)? - cpu_before) as f64 / proc_stats::clock_ticks_per_sec() as f64;
+        let busy_secs = (proc_stats::cpu_ticks(cloud_pid)? - cpu_before) as f64 / proc_stats::clock_ticks_per_sec() as f64;
         let first_sent = posted.sent.iter().map(|s| s.2).min().unwrap_or(0);
         let mut last_delivered = first_sent;
         let mut csv = String::from("sent_unix_us,router,seq,latency_ms\n");
@@ -420,8 +409,8 @@ mod bench {
         if let Some(path) = &args.latency_csv {
             std::fs::write(path, csv).with_context(|| format!("writing {}", path.display()))?;
         }
-        summary.unexpected_deliveries = fleet.state.deliveries.keys().filter(|k| !expected.contains_key(k)).count()
-            + fleet.state.duplicate_deliveries;
+        summary.unexpected_deliveries =
+            fleet.state.deliveries.keys().filter(|k| !expected.contains_key(k)).count() + fleet.state.duplicate_deliveries;
         summary.delivery_span_secs = (last_delivered - first_sent) as f64 / 1e6;
         summary.commands_cloud_cpu = busy_secs / summary.delivery_span_secs.max(1e-3) * 100.0;
         Ok(())
@@ -448,8 +437,7 @@ mod bench {
                 let store = store.clone();
                 async move {
                     let token = AgentToken::generate();
-                    let router =
-                        store.create_router(tenant.id, &format!("bench-{index:05}"), &token.hash(), now).await?;
+                    let router = store.create_router(tenant.id, &format!("bench-{index:05}"), &token.hash(), now).await?;
                     anyhow::Ok(AgentCred { index, router: router.id, token: token.expose().to_string() })
                 }
             })
@@ -481,14 +469,7 @@ mod bench {
                 .arg(database_url)
                 .arg("--data-dir")
                 .arg(dir)
-                .args([
-                    "serve",
-                    "--listen",
-                    "127.0.0.1:0",
-                    "--heartbeat-secs",
-                    &heartbeat_secs.to_string(),
-                    "--ready-file",
-                ])
+                .args(["serve", "--listen", "127.0.0.1:0", "--heartbeat-secs", &heartbeat_secs.to_string(), "--ready-file"])
                 .arg(&ready)
                 .env("RUST_LOG", "warn")
                 .env("NO_COLOR", "1")
@@ -631,12 +612,7 @@ mod bench {
     impl Fleet {
         /// Starts the workers and hands each its agents (agent `i` to worker `i % count`, so
         /// consecutive routers, and so the commands, are spread over all workers).
-        async fn spawn(
-            args: &BenchArgs,
-            cloud: SocketAddr,
-            agents: &[AgentCred],
-            count: usize,
-        ) -> anyhow::Result<Fleet> {
+        async fn spawn(args: &BenchArgs, cloud: SocketAddr, agents: &[AgentCred], count: usize) -> anyhow::Result<Fleet> {
             let exe = std::env::current_exe()?;
             let (tx, events) = mpsc::unbounded_channel();
             let mut workers = Vec::new();
@@ -757,13 +733,8 @@ mod bench {
                 })
             })
             .collect();
-        let mut posted = Posted {
-            conns: Vec::new(),
-            sent: Vec::new(),
-            errors: BTreeMap::new(),
-            rtt_ms: Vec::new(),
-            elapsed: Duration::ZERO,
-        };
+        let mut posted =
+            Posted { conns: Vec::new(), sent: Vec::new(), errors: BTreeMap::new(), rtt_ms: Vec::new(), elapsed: Duration::ZERO };
         for task in tasks {
             let (conn, (sent, rtt, errors)) = task.await.expect("poster task panicked");
             posted.conns.push(conn);
@@ -832,11 +803,7 @@ mod bench {
                 self.nofile, self.workers, self.per_worker
             );
             let failed = args.agents - self.connected;
-            let target = if args.agents < 20_000 {
-                "n/a (fleet smaller than the target)"
-            } else {
-                verdict(self.connected >= 20_000)
-            };
+            let target = if args.agents < 20_000 { "n/a (fleet smaller than the target)" } else { verdict(self.connected >= 20_000) };
             println!(
                 "agents             {} connected of {} ({failed} failed)        target 20,000 connected: {target}",
                 self.connected, args.agents,
@@ -888,11 +855,7 @@ mod bench {
             }
             println!("cloud log          {}", self.cloud_log);
             if let Some(shutdown) = self.shutdown {
-                println!(
-                    "cloud shutdown     {:.2} s after SIGTERM, with {} agents connected",
-                    shutdown.as_secs_f64(),
-                    self.connected
-                );
+                println!("cloud shutdown     {:.2} s after SIGTERM, with {} agents connected", shutdown.as_secs_f64(), self.connected);
             }
             println!("{line}");
         }
@@ -948,9 +911,7 @@ mod bench {
 /// A worker: connects its agents, keeps them alive, reports deliveries.
 mod worker {
     use super::*;
-    use jasiyo_shared::{
-        AgentMessage, CloudMessage, Hello, MAX_FRAME_BYTES, Outcome, PROTOCOL_VERSION, decode, encode,
-    };
+    use jasiyo_shared::{AgentMessage, CloudMessage, Hello, MAX_FRAME_BYTES, Outcome, PROTOCOL_VERSION, decode, encode};
     use tokio::net::{TcpSocket, TcpStream};
     use tokio::sync::Semaphore;
     use tokio_tungstenite::WebSocketStream;
@@ -1069,12 +1030,7 @@ mod worker {
             Ok(ws)
         })
         .await?;
-        let hello = Hello {
-            protocol: PROTOCOL_VERSION,
-            agent_version: "bench-fleet".into(),
-            journal_high: None,
-            journal_reset: false,
-        };
+        let hello = Hello { protocol: PROTOCOL_VERSION, agent_version: "bench-fleet".into(), journal_high: None, journal_reset: false };
         send(&mut ws, &AgentMessage::Hello(hello)).await.context("sending hello")?;
         let welcome = step("waiting for Welcome", async {
             match recv(&mut ws).await? {
@@ -1128,12 +1084,7 @@ mod worker {
         }
     }
 
-    async fn on_message(
-        ws: &mut Ws,
-        message: CloudMessage,
-        agent: &AgentCred,
-        out: &mpsc::UnboundedSender<Report>,
-    ) -> anyhow::Result<()> {
+    async fn on_message(ws: &mut Ws, message: CloudMessage, agent: &AgentCred, out: &mpsc::UnboundedSender<Report>) -> anyhow::Result<()> {
         match message {
             CloudMessage::Deliver(delivery) => {
                 let at_us = unix_us();
@@ -1186,8 +1137,7 @@ impl ApiConn {
         stream.get_mut().write_all(request.as_bytes()).await?;
         let mut line = String::new();
         stream.read_line(&mut line).await?;
-        let status: u16 =
-            line.split(' ').nth(1).and_then(|s| s.parse().ok()).with_context(|| format!("bad status line {line:?}"))?;
+        let status: u16 = line.split(' ').nth(1).and_then(|s| s.parse().ok()).with_context(|| format!("bad status line {line:?}"))?;
         let (mut length, mut chunked, mut close) = (None, false, false);
         loop {
             line.clear();

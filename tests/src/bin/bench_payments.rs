@@ -15,8 +15,8 @@ use clap::Parser;
 use jasiyo_agent::{Agent, AgentConfig, EdgeConfig, ReconnectPolicy, RouterOsConfig, Token};
 use jasiyo_cloud::App;
 use jasiyo_cloud::hub::HubConfig;
-use jasiyo_cloud::payments::PaymentsConfig;
 use jasiyo_cloud::model::NewPlan;
+use jasiyo_cloud::payments::PaymentsConfig;
 use jasiyo_cloud::payments::sealer::Sealer;
 use jasiyo_cloud::providers::{DarajaAccount, ProviderConfig, ProviderKind, Secret};
 use jasiyo_cloud::store::{connect, now_ms};
@@ -75,7 +75,8 @@ async fn setup(database_url: Option<String>, routers: usize) -> anyhow::Result<B
     let addr = listener.local_addr()?;
     let mut payments = PaymentsConfig::new(format!("http://{addr}"));
     payments.first_check_after = Duration::from_secs(600); // callbacks settle everything here
-    let app = App::with_options(store.clone(), HubConfig { window: 256, ..HubConfig::default() }, Sealer::new([9; 32]), payments, listener)?;
+    let app =
+        App::with_options(store.clone(), HubConfig { window: 256, ..HubConfig::default() }, Sealer::new([9; 32]), payments, listener)?;
     let service = app.payments();
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run(shutdown.clone()));
@@ -220,7 +221,9 @@ async fn run(label: &str, database_url: Option<String>, args: &Args) -> anyhow::
     println!("{label}:");
     println!(
         "  throughput: {throughput:>7.0} payments/s ({} payments, {} at a time, {} router(s))   target >= 500/s on PostgreSQL",
-        args.payments, args.concurrency, bench.routers.len()
+        args.payments,
+        args.concurrency,
+        bench.routers.len()
     );
     println!(
         "  callback -> user on router at {} payments/s: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms   target p99 < 50 ms",

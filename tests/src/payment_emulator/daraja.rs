@@ -141,7 +141,8 @@ fn validate_push(account: &DarajaAccount, request: &Value, now: i64) -> Result<P
         return Err(Refusal::Invalid("PartyB"));
     }
     let phone = daraja_msisdn(request.get("PhoneNumber")).ok_or(Refusal::Invalid("PhoneNumber"))?;
-    let callback_url = request.get("CallBackURL").and_then(Value::as_str).filter(|u| is_http_url(u)).ok_or(Refusal::Invalid("CallBackURL"))?;
+    let callback_url =
+        request.get("CallBackURL").and_then(Value::as_str).filter(|u| is_http_url(u)).ok_or(Refusal::Invalid("CallBackURL"))?;
     let account_reference = request
         .get("AccountReference")
         .and_then(Value::as_str)

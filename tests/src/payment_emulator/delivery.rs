@@ -68,7 +68,13 @@ fn mark_resolved(shared: &Shared, provider_ref: &str, resolution: Resolution) ->
     record.resolved_unix = Some(now_unix());
     tracing::info!(provider_ref, ?resolution, "payment emulator: prompt resolved");
     let prompt = &record.prompt;
-    let outgoing = |url: String, body: String, headers| Outgoing { provider: prompt.provider, provider_ref: provider_ref.to_string(), url, body, headers };
+    let outgoing = |url: String, body: String, headers| Outgoing {
+        provider: prompt.provider,
+        provider_ref: provider_ref.to_string(),
+        url,
+        body,
+        headers,
+    };
     Ok(match prompt.provider {
         Provider::Daraja => prompt.callback_url.clone().map(|url| {
             let headers = vec![
@@ -105,7 +111,8 @@ async fn send(shared: &Shared, outgoing: &Outgoing) -> anyhow::Result<()> {
     }
     let result = request.send().await;
     let status = result.as_ref().ok().map(|r| r.status().as_u16());
-    let record = CallbackRecord { provider: outgoing.provider, provider_ref: outgoing.provider_ref.clone(), url: outgoing.url.clone(), status };
+    let record =
+        CallbackRecord { provider: outgoing.provider, provider_ref: outgoing.provider_ref.clone(), url: outgoing.url.clone(), status };
     if let Ok(response) = result.as_ref() {
         tracing::info!(provider_ref = %outgoing.provider_ref, url = %outgoing.url, status = response.status().as_u16(), "payment emulator: callback delivered");
     }

@@ -92,7 +92,15 @@ pub(crate) async fn push(State(shared): State<Arc<Shared>>, headers: HeaderMap, 
             checkout_request_id: Some(checkout_id.clone()),
         };
         tracing::info!(provider_ref = %reference, msisdn = %prompt.msisdn, amount = prompt.amount_kes, "payment emulator: PayHero push");
-        state.add(Record { prompt, merchant_request_id, created_unix: now, resolved_unix: None, paystack_id: 0, email: None, metadata: Value::Null });
+        state.add(Record {
+            prompt,
+            merchant_request_id,
+            created_unix: now,
+            resolved_unix: None,
+            paystack_id: 0,
+            email: None,
+            metadata: Value::Null,
+        });
         (reference, checkout_id)
     };
     shared.bump();
@@ -102,7 +110,11 @@ pub(crate) async fn push(State(shared): State<Arc<Shared>>, headers: HeaderMap, 
 }
 
 /// `GET /api/v2/transaction-status?reference=`.
-pub(crate) async fn status(State(shared): State<Arc<Shared>>, Query(query): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
+pub(crate) async fn status(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
     if let Some(answer) = injected(&shared, Endpoint::PayHeroStatus).await {
         return answer;
     }

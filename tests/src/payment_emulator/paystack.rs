@@ -59,7 +59,9 @@ fn validate(request: &Value) -> Result<Charge, &'static str> {
     let phone = mobile_money.get("phone").and_then(Value::as_str).and_then(paystack_msisdn).ok_or("Invalid phone number")?;
     let reference = match request.get("reference") {
         None | Some(Value::Null) => None,
-        Some(Value::String(r)) if !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '=')) => Some(r.clone()),
+        Some(Value::String(r)) if !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '=')) => {
+            Some(r.clone())
+        }
         Some(_) => return Err("Invalid transaction reference"),
     };
     let metadata = request.get("metadata").cloned().unwrap_or(Value::Null);
@@ -82,7 +84,9 @@ pub(crate) async fn charge(State(shared): State<Arc<Shared>>, headers: HeaderMap
     let reference = {
         let mut state = shared.state();
         let reference = match charge.reference {
-            Some(reference) if state.contains(&reference) => return paystack_error(StatusCode::BAD_REQUEST, "Duplicate Transaction Reference"),
+            Some(reference) if state.contains(&reference) => {
+                return paystack_error(StatusCode::BAD_REQUEST, "Duplicate Transaction Reference");
+            }
             Some(reference) => reference,
             None => state.new_ref(15, false),
         };
@@ -224,4 +228,3 @@ pub(crate) fn signature(secret_key: &str, body: &[u8]) -> String {
     mac.update(body);
     hex::encode(mac.finalize().into_bytes())
 }
-

@@ -14,7 +14,8 @@ use super::state::Shared;
 use super::{Delivery, PromptState, Provider, Resolution, delivery};
 
 /// The buttons offered for each prompt.
-const ACTIONS: [(Resolution, &str); 3] = [(Resolution::Approve, "Approve"), (Resolution::Cancel, "Cancel"), (Resolution::WrongPin, "Wrong PIN")];
+const ACTIONS: [(Resolution, &str); 3] =
+    [(Resolution::Approve, "Approve"), (Resolution::Cancel, "Cancel"), (Resolution::WrongPin, "Wrong PIN")];
 
 /// `GET /phone`.
 pub(crate) async fn page(State(shared): State<Arc<Shared>>) -> Response {

@@ -133,10 +133,7 @@ fn get<'a>(row: &'a Row, name: &str) -> Option<&'a str> {
 /// Keeps only the columns named in a `.proplist` value (comma-separated), in that order.
 pub(crate) fn project(row: Row, proplist: Option<&str>) -> Row {
     let Some(list) = proplist else { return row };
-    list.split(',')
-        .filter(|name| !name.is_empty())
-        .filter_map(|name| row.iter().find(|(n, _)| n == name).cloned())
-        .collect()
+    list.split(',').filter(|name| !name.is_empty()).filter_map(|name| row.iter().find(|(n, _)| n == name).cloned()).collect()
 }
 
 #[cfg(test)]

@@ -80,7 +80,8 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, token: CancellationToken)
     let writer_task = tokio::spawn(outbox::run(writer, rx, writer_token.clone(), shared.config.tag_first));
     let mut drop_switch = shared.drop_after.subscribe();
     let budget = *drop_switch.borrow_and_update();
-    let mut connection = Connection { shared: shared.clone(), outbox: tx, login: LoginState::default(), logged_in: false, budget, drop_switch };
+    let mut connection =
+        Connection { shared: shared.clone(), outbox: tx, login: LoginState::default(), logged_in: false, budget, drop_switch };
     let end = connection.read_loop(&mut reader, &token).await;
     drop(connection);
     if matches!(end, End::Abort) {

@@ -47,11 +47,8 @@ fn login(state: &mut RouterState, request: &Request) -> Outcome {
     if mac.is_none() && ip.is_none() {
         return fail(HOST_NOT_FOUND);
     }
-    let Some(host) = state
-        .hosts
-        .iter()
-        .find(|h| mac.as_ref().is_none_or(|m| &h.mac_address == m) && ip.is_none_or(|i| h.address == i))
-        .cloned()
+    let Some(host) =
+        state.hosts.iter().find(|h| mac.as_ref().is_none_or(|m| &h.mac_address == m) && ip.is_none_or(|i| h.address == i)).cloned()
     else {
         return fail(HOST_NOT_FOUND);
     };

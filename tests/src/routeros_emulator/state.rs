@@ -221,7 +221,9 @@ impl UserRecord {
             out.push(pair("limit-bytes-total", &bytes.to_string()));
         }
         out.extend(self.extra.iter().cloned());
-        for (name, value) in [("uptime", "0s"), ("bytes-in", "0"), ("bytes-out", "0"), ("packets-in", "0"), ("packets-out", "0"), ("dynamic", "false")] {
+        for (name, value) in
+            [("uptime", "0s"), ("bytes-in", "0"), ("bytes-out", "0"), ("packets-in", "0"), ("packets-out", "0"), ("dynamic", "false")]
+        {
             out.push(pair(name, value));
         }
         out.push(pair("disabled", bool_text(r.disabled)));

@@ -24,11 +24,32 @@ const USER_ARGUMENTS: &[&str] =
 const USER_EXTRAS: &[&str] = &["address", "limit-bytes-in", "limit-bytes-out", "email", "routes", "otp-secret"];
 /// Profile arguments (7.24); all kept as given.
 const PROFILE_ARGUMENTS: &[&str] = &[
-    "name", "rate-limit", "shared-users", "session-timeout", "idle-timeout", "keepalive-timeout", "status-autorefresh",
-    "add-mac-cookie", "mac-cookie-timeout", "address-pool", "address-list", "transparent-proxy", "parent-queue",
-    "queue-type", "insert-queue-before", "incoming-filter", "outgoing-filter", "incoming-packet-mark",
-    "outgoing-packet-mark", "on-login", "on-logout", "open-status-page", "advertise", "advertise-interval",
-    "advertise-timeout", "advertise-url",
+    "name",
+    "rate-limit",
+    "shared-users",
+    "session-timeout",
+    "idle-timeout",
+    "keepalive-timeout",
+    "status-autorefresh",
+    "add-mac-cookie",
+    "mac-cookie-timeout",
+    "address-pool",
+    "address-list",
+    "transparent-proxy",
+    "parent-queue",
+    "queue-type",
+    "insert-queue-before",
+    "incoming-filter",
+    "outgoing-filter",
+    "incoming-packet-mark",
+    "outgoing-packet-mark",
+    "on-login",
+    "on-logout",
+    "open-status-page",
+    "advertise",
+    "advertise-interval",
+    "advertise-timeout",
+    "advertise-url",
 ];
 
 /// `/ip/hotspot/user/<verb>`; `None` for an unknown verb.
@@ -90,9 +111,7 @@ fn set_user(state: &mut RouterState, request: &Request) -> Outcome {
     allowed.push("numbers");
     check_arguments(request, &allowed)?;
     // `numbers` may name a user as well as an id, as on the console.
-    let ids = targets(request, |item| {
-        state.users.by_id(item).or_else(|| state.users.by_name(item)).map(|u| u.row.id.clone())
-    })?;
+    let ids = targets(request, |item| state.users.by_id(item).or_else(|| state.users.by_name(item)).map(|u| u.row.id.clone()))?;
     let mut updated = Vec::new();
     for id in &ids {
         let mut record = state.users.by_id(id).cloned().expect("resolved above");

@@ -198,7 +198,11 @@ async fn online_state_follows_heartbeats(world: World) {
     cloud.stop().await;
 }
 
-async fn dial(cloud: &TestCloud, router: &str, token: &str) -> Result<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>, tungstenite::Error> {
+async fn dial(
+    cloud: &TestCloud,
+    router: &str,
+    token: &str,
+) -> Result<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>, tungstenite::Error> {
     let mut request = format!("{}/agent/v1/ws", cloud.ws_url()).into_client_request().unwrap();
     request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
     request.headers_mut().insert("x-jasiyo-router-id", router.parse().unwrap());

@@ -5,9 +5,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use jasiyo_cloud::store::testing::Backend;
 use jasiyo_cloud::model::CommandState;
 use jasiyo_cloud::store::now_ms;
+use jasiyo_cloud::store::testing::Backend;
 use jasiyo_shared::Outcome;
 use jasiyo_tests::harness::{World, remove_user};
 use jasiyo_tests::processes::{AgentProcess, CloudProcess};

@@ -190,9 +190,12 @@ async fn expiry_is_enforced_while_the_cloud_is_away(world: World) {
     let creds = s.creds.clone();
     s.cloud
         .until("the expiry report", async |store| {
-            store.list_events(creds.id, 10).await.unwrap().iter().any(|e| {
-                e.event == AgentEvent::UserExpired { name: "short".into(), sessions_ended: 1 }
-            })
+            store
+                .list_events(creds.id, 10)
+                .await
+                .unwrap()
+                .iter()
+                .any(|e| e.event == AgentEvent::UserExpired { name: "short".into(), sessions_ended: 1 })
         })
         .await;
     agent.stop().await;
@@ -222,7 +225,9 @@ async fn reconciliation_repairs_drift(world: World) {
     s.cloud
         .until("the drift report", async |store| {
             store.list_events(creds.id, 10).await.unwrap().iter().any(|e| match &e.event {
-                AgentEvent::Drift { restored, removed, .. } => restored.contains(&"keep1".to_string()) || removed.contains(&"stale".to_string()),
+                AgentEvent::Drift { restored, removed, .. } => {
+                    restored.contains(&"keep1".to_string()) || removed.contains(&"stale".to_string())
+                }
                 _ => false,
             })
         })
@@ -255,7 +260,8 @@ async fn permanent_traps_are_reported_as_failed(world: World) {
     assert!(s.router.user("badprofile").is_none());
     assert!(s.router.user("fine").is_some());
     // A refused user is not an entitlement: reconciliation does not keep re-creating it.
-    until_router(&s.router, "a reconciliation pass", |r| r.command_log().iter().filter(|c| *c == "/ip/hotspot/user/print").count() > 6).await;
+    until_router(&s.router, "a reconciliation pass", |r| r.command_log().iter().filter(|c| *c == "/ip/hotspot/user/print").count() > 6)
+        .await;
     assert!(s.router.user("trapped").is_none());
     agent.stop().await;
     s.cloud.stop().await;

@@ -15,7 +15,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, Mac};
 use jasiyo_tests::payment_emulator::{
-    DarajaAccount, Delivery, EmulatorAccounts, InjectedFailure, PaymentEmulator, PromptState, Provider, Resolution, SANDBOX_PASSKEY, daraja_timestamp,
+    DarajaAccount, Delivery, EmulatorAccounts, InjectedFailure, PaymentEmulator, PromptState, Provider, Resolution, SANDBOX_PASSKEY,
+    daraja_timestamp,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -53,7 +54,12 @@ struct Hook {
 
 impl Hook {
     async fn start() -> Hook {
-        async fn capture(State(tx): State<mpsc::UnboundedSender<Captured>>, uri: Uri, headers: HeaderMap, body: Bytes) -> axum::Json<Value> {
+        async fn capture(
+            State(tx): State<mpsc::UnboundedSender<Captured>>,
+            uri: Uri,
+            headers: HeaderMap,
+            body: Bytes,
+        ) -> axum::Json<Value> {
             let target = uri.path_and_query().map(|p| p.to_string()).unwrap_or_default();
             let _ = tx.send(Captured { target, headers, body });
             axum::Json(json!({"ResultCode": 0, "ResultDesc": "Accepted"}))
@@ -169,7 +175,8 @@ impl Api {
     }
 
     async fn payhero_status(&self, reference: &str) -> (StatusCode, Value) {
-        let request = self.http.get(self.url(&format!("/api/v2/transaction-status?reference={reference}"))).basic_auth("ph_user", Some("ph_pass"));
+        let request =
+            self.http.get(self.url(&format!("/api/v2/transaction-status?reference={reference}"))).basic_auth("ph_user", Some("ph_pass"));
         Api::read(request.send().await.expect("payhero status")).await
     }
 
@@ -185,7 +192,11 @@ impl Api {
 
 /// Asserts a Daraja error answer.
 fn assert_daraja_error((status, body): &(StatusCode, Value), want_status: u16, code: &str, message: &str) {
-    assert_eq!((status.as_u16(), body["errorCode"].as_str(), body["errorMessage"].as_str()), (want_status, Some(code), Some(message)), "{body}");
+    assert_eq!(
+        (status.as_u16(), body["errorCode"].as_str(), body["errorMessage"].as_str()),
+        (want_status, Some(code), Some(message)),
+        "{body}"
+    );
     assert!(body["requestId"].as_str().is_some_and(|id| !id.is_empty()), "{body}");
 }
 
@@ -218,7 +229,8 @@ async fn daraja_oauth_errors_and_a_new_token_invalidates_the_old() {
     let api = Api::new(&emulator);
     assert_daraja_error(&api.oauth("ck_test", "wrong", "client_credentials").await, 400, "400.008.01", "Invalid Authentication passed");
     assert_daraja_error(&api.oauth("ck_test", "cs_test", "password").await, 400, "400.008.02", "Invalid grant type passed");
-    let (status, body) = Api::read(api.http.get(api.url("/oauth/v1/generate?grant_type=client_credentials")).send().await.expect("oauth")).await;
+    let (status, body) =
+        Api::read(api.http.get(api.url("/oauth/v1/generate?grant_type=client_credentials")).send().await.expect("oauth")).await;
     assert_eq!((status.as_u16(), &body["errorCode"]), (400, &json!("400.008.01")), "no Authorization header");
 
     let (status, body) = api.oauth("ck_test", "cs_test", "client_credentials").await;
@@ -297,7 +309,11 @@ async fn daraja_refuses_each_bad_push_field_like_daraja() {
         assert_daraja_error(&api.push(&token, &body).await, 400, "400.002.02", "Bad Request - Invalid Timestamp");
     }
     // A body sent without `Content-Type: application/json` reads as no short code.
-    let raw = api.http.post(api.url("/mpesa/stkpush/v1/processrequest")).bearer_auth(&token).body(push_body("254708374149", callback).to_string());
+    let raw = api
+        .http
+        .post(api.url("/mpesa/stkpush/v1/processrequest"))
+        .bearer_auth(&token)
+        .body(push_body("254708374149", callback).to_string());
     assert_daraja_error(&Api::read(raw.send().await.expect("push")).await, 400, "400.002.02", "Bad Request - Invalid BusinessShortCode");
     assert!(emulator.prompts().is_empty(), "no refused push makes a prompt");
 
@@ -318,13 +334,21 @@ async fn daraja_refuses_each_bad_push_field_like_daraja() {
     let bad_password = json!({"BusinessShortCode": "174379", "Password": "eA==", "Timestamp": timestamp, "CheckoutRequestID": "ws_CO_1"});
     assert_daraja_error(&api.post("/mpesa/stkpushquery/v1/query", &token, &bad_password).await, 500, "500.001.1001", "Wrong credentials");
     let no_id = json!({"BusinessShortCode": "174379", "Password": password("174379", &timestamp), "Timestamp": timestamp});
-    assert_daraja_error(&api.post("/mpesa/stkpushquery/v1/query", &token, &no_id).await, 400, "400.002.02", "Bad Request - Invalid CheckoutRequestID");
+    assert_daraja_error(
+        &api.post("/mpesa/stkpushquery/v1/query", &token, &no_id).await,
+        400,
+        "400.002.02",
+        "Bad Request - Invalid CheckoutRequestID",
+    );
     assert_daraja_error(&api.query(&token, "ws_CO_unknown").await, 500, "500.001.1001", "The transaction does not Exist");
 }
 
 #[tokio::test]
 async fn daraja_till_accounts_want_buy_goods_and_the_till_as_party_b() {
-    let accounts = EmulatorAccounts { daraja: DarajaAccount { till: Some("5555555".into()), ..DarajaAccount::default() }, ..EmulatorAccounts::default() };
+    let accounts = EmulatorAccounts {
+        daraja: DarajaAccount { till: Some("5555555".into()), ..DarajaAccount::default() },
+        ..EmulatorAccounts::default()
+    };
     let emulator = PaymentEmulator::start(accounts).await;
     let api = Api::new(&emulator);
     let token = api.token().await;
@@ -354,7 +378,10 @@ async fn daraja_push_query_resolve_and_callback_for_every_resolution() {
         assert!(checkout_id.starts_with("ws_CO_"), "{checkout_id}");
 
         let prompt = emulator.wait_for_prompt(&format!("0{}", &phone[3..]), WAIT).await.expect("prompt on the handset");
-        assert_eq!((prompt.provider, prompt.provider_ref.as_str(), prompt.msisdn.as_str()), (Provider::Daraja, checkout_id.as_str(), phone.as_str()));
+        assert_eq!(
+            (prompt.provider, prompt.provider_ref.as_str(), prompt.msisdn.as_str()),
+            (Provider::Daraja, checkout_id.as_str(), phone.as_str())
+        );
         assert_eq!((prompt.amount_kes, prompt.state, prompt.account_reference.as_deref()), (10, PromptState::Pending, Some("JASIYO1")));
         assert_eq!(prompt.callback_url, Some(hook.url(&target)));
         assert_daraja_error(&api.query(&token, &checkout_id).await, 500, "500.001.1001", "The transaction is being processed");
@@ -391,7 +418,11 @@ async fn daraja_push_query_resolve_and_callback_for_every_resolution() {
         }
         let (status, result) = api.query(&token, &checkout_id).await;
         assert_eq!(status, StatusCode::OK, "{result}");
-        assert_eq!((&result["ResponseCode"], &result["ResultCode"]), (&json!("0"), &json!(resolution.result_code().to_string())), "a string in queries");
+        assert_eq!(
+            (&result["ResponseCode"], &result["ResultCode"]),
+            (&json!("0"), &json!(resolution.result_code().to_string())),
+            "a string in queries"
+        );
         assert_eq!(result["CheckoutRequestID"], json!(checkout_id));
     }
     assert_eq!(emulator.callbacks_sent(), Resolution::ALL.len());
@@ -497,11 +528,20 @@ async fn payhero_push_status_and_callbacks() {
     let body = callback.json();
     assert_eq!(body["status"], json!(true));
     let response = &body["response"];
-    assert_eq!((&response["Status"], &response["ResultCode"], &response["MpesaReceiptNumber"]), (&json!("Success"), &json!(0), &json!(receipt)));
-    assert_eq!((&response["Amount"], &response["ExternalReference"], &response["CheckoutRequestID"]), (&json!(20), &json!("INV-1"), &json!(checkout_id)));
+    assert_eq!(
+        (&response["Status"], &response["ResultCode"], &response["MpesaReceiptNumber"]),
+        (&json!("Success"), &json!(0), &json!(receipt))
+    );
+    assert_eq!(
+        (&response["Amount"], &response["ExternalReference"], &response["CheckoutRequestID"]),
+        (&json!(20), &json!("INV-1"), &json!(checkout_id))
+    );
     assert_eq!(response["Phone"], json!("+254712345678"));
     let (_, paid) = api.payhero_status(&reference).await;
-    assert_eq!((&paid["status"], &paid["provider_reference"], &paid["third_party_reference"]), (&json!("SUCCESS"), &json!(receipt), &json!(receipt)));
+    assert_eq!(
+        (&paid["status"], &paid["provider_reference"], &paid["third_party_reference"]),
+        (&json!("SUCCESS"), &json!(receipt), &json!(receipt))
+    );
 
     let (_, queued) = api.payhero_push(&payhero_body("254712345679", Some(&hook.url("/payhero/cb?t=2")))).await;
     let failing = queued["reference"].as_str().expect("reference").to_string();
@@ -561,7 +601,10 @@ async fn paystack_charge_verify_and_a_signed_webhook_only_on_success() {
 
     let (status, ongoing) = api.paystack_verify("hs-1").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!((&ongoing["data"]["status"], &ongoing["data"]["amount"], &ongoing["data"]["currency"]), (&json!("ongoing"), &json!(5000), &json!("KES")));
+    assert_eq!(
+        (&ongoing["data"]["status"], &ongoing["data"]["amount"], &ongoing["data"]["currency"]),
+        (&json!("ongoing"), &json!(5000), &json!("KES"))
+    );
 
     // Failures: no webhook, Verify tells why.
     let failures = [
@@ -584,13 +627,20 @@ async fn paystack_charge_verify_and_a_signed_webhook_only_on_success() {
     assert_eq!(event.target, "/paystack/webhook");
     let mut mac = Hmac::<Sha512>::new_from_slice(b"sk_test_jasiyo").expect("key");
     mac.update(&event.body);
-    mac.verify_slice(&hex::decode(event.header("x-paystack-signature")).expect("hex signature")).expect("signature over the exact body bytes");
+    mac.verify_slice(&hex::decode(event.header("x-paystack-signature")).expect("hex signature"))
+        .expect("signature over the exact body bytes");
     let body = event.json();
     assert_eq!(body["event"], json!("charge.success"));
     let data = &body["data"];
     let receipt = emulator.prompt("hs-1").and_then(|p| p.receipt).expect("receipt");
-    assert_eq!((&data["reference"], &data["status"], &data["amount"], &data["currency"]), (&json!("hs-1"), &json!("success"), &json!(5000), &json!("KES")));
-    assert_eq!((&data["channel"], &data["metadata"], &data["receipt_number"]), (&json!("mobile_money"), &json!({"plan": "1h"}), &json!(receipt)));
+    assert_eq!(
+        (&data["reference"], &data["status"], &data["amount"], &data["currency"]),
+        (&json!("hs-1"), &json!("success"), &json!(5000), &json!("KES"))
+    );
+    assert_eq!(
+        (&data["channel"], &data["metadata"], &data["receipt_number"]),
+        (&json!("mobile_money"), &json!({"plan": "1h"}), &json!(receipt))
+    );
     let verified = api.paystack_verify("hs-1").await.1;
     assert_eq!((&verified["message"], &verified["data"]["status"]), (&json!("Verification successful"), &json!("success")));
 
@@ -614,7 +664,12 @@ async fn injected_failures_hit_the_next_matching_request_once() {
     let token = api.token().await;
 
     emulator.fail_next(InjectedFailure::Unauthorized);
-    assert_daraja_error(&api.push(&token, &push_body("254744000001", "http://127.0.0.1:9/cb")).await, 404, "404.001.03", "Invalid Access Token");
+    assert_daraja_error(
+        &api.push(&token, &push_body("254744000001", "http://127.0.0.1:9/cb")).await,
+        404,
+        "404.001.03",
+        "Invalid Access Token",
+    );
     let checkout_id = api.push_ok(&token, "254744000001", "http://127.0.0.1:9/cb").await;
 
     // Spike arrest waits for a Daraja push or query: PayHero and OAuth pass untouched.
@@ -681,8 +736,9 @@ async fn wait_for_prompt_wakes_on_a_push_and_gives_up_on_time() {
     let emulator = PaymentEmulator::start(EmulatorAccounts::default()).await;
     let api = Api::new(&emulator);
     let token = api.token().await;
-    let (prompt, checkout_id) =
-        tokio::join!(emulator.wait_for_prompt("0766000001", WAIT), async { api.push_ok(&token, "254766000001", "http://127.0.0.1:9/cb").await });
+    let (prompt, checkout_id) = tokio::join!(emulator.wait_for_prompt("0766000001", WAIT), async {
+        api.push_ok(&token, "254766000001", "http://127.0.0.1:9/cb").await
+    });
     assert_eq!(prompt.expect("woken by the push").provider_ref, checkout_id);
     assert_eq!(emulator.wait_for_prompt("0766000002", Duration::from_millis(50)).await, None);
     emulator.resolve(&checkout_id, Resolution::Cancel, Delivery::Lost).await.expect("resolve");

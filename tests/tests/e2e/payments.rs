@@ -10,7 +10,9 @@ use jasiyo_cloud::providers::{DarajaAccount, ProviderConfig, ProviderKind, Secre
 use jasiyo_cloud::store::{Store, now_ms};
 use jasiyo_cloud::token::AgentToken;
 use jasiyo_tests::harness::*;
-use jasiyo_tests::payment_emulator::{Delivery, EmulatorAccounts, InjectedFailure, PaymentEmulator, Provider as EmulatedProvider, Resolution};
+use jasiyo_tests::payment_emulator::{
+    Delivery, EmulatorAccounts, InjectedFailure, PaymentEmulator, Provider as EmulatedProvider, Resolution,
+};
 use jasiyo_tests::routeros_emulator::{EmulatorConfig, RouterOsEmulator};
 use serde_json::{Value, json};
 
@@ -255,10 +257,14 @@ async fn forged_callbacks_change_nothing(world: World, kind: ProviderKind) {
         ProviderKind::Daraja => json!({"Body":{"stkCallback":{"MerchantRequestID":"1","CheckoutRequestID":reference,"ResultCode":0,
             "ResultDesc":"ok","CallbackMetadata":{"Item":[{"Name":"Amount","Value":amount},{"Name":"MpesaReceiptNumber","Value":"FORGED0001"},
             {"Name":"TransactionDate","Value":20261128120000u64},{"Name":"PhoneNumber","Value":254722000444u64}]}}}}),
-        ProviderKind::Payhero => json!({"forward_url":"","response":{"Amount":amount,"CheckoutRequestID":reference,"ExternalReference":id.to_string(),
-            "MerchantRequestID":"1","MpesaReceiptNumber":"FORGED0001","Phone":"+254722000444","ResultCode":0,"ResultDesc":"ok","Status":"Success"},"status":true}),
-        ProviderKind::Paystack => json!({"event":"charge.success","data":{"id":1,"status":"success","reference":reference,"amount":amount * 100,
-            "currency":"KES","channel":"mobile_money","gateway_response":"Approved","receipt_number":"FORGED0001"}}),
+        ProviderKind::Payhero => {
+            json!({"forward_url":"","response":{"Amount":amount,"CheckoutRequestID":reference,"ExternalReference":id.to_string(),
+            "MerchantRequestID":"1","MpesaReceiptNumber":"FORGED0001","Phone":"+254722000444","ResultCode":0,"ResultDesc":"ok","Status":"Success"},"status":true})
+        }
+        ProviderKind::Paystack => {
+            json!({"event":"charge.success","data":{"id":1,"status":"success","reference":reference,"amount":amount * 100,
+            "currency":"KES","channel":"mobile_money","gateway_response":"Approved","receipt_number":"FORGED0001"}})
+        }
     };
     // A token that matches nothing.
     let unknown = format!("{base}/callbacks/{}/{}", kind.as_str(), "0".repeat(64));

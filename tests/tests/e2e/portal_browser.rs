@@ -18,11 +18,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Form, Query, State};
 use axum::response::Html;
-use jasiyo_cloud::payments::PaymentsConfig;
 use jasiyo_cloud::model::{NewPlan, Payment};
+use jasiyo_cloud::payments::PaymentsConfig;
 use jasiyo_cloud::providers::{DarajaAccount, ProviderConfig, ProviderKind, Secret};
-use jasiyo_cloud::store::testing::Backend;
 use jasiyo_cloud::store::now_ms;
+use jasiyo_cloud::store::testing::Backend;
 use jasiyo_cloud::token::AgentToken;
 use jasiyo_tests::harness::*;
 use jasiyo_tests::payment_emulator::{Delivery, EmulatorAccounts, InjectedFailure, PaymentEmulator, Prompt, Resolution};
@@ -59,7 +59,9 @@ async fn stand_in() -> StandIn {
         let dst = fields.get("dst").cloned().unwrap_or_default();
         posts.lock().unwrap().push(LoginPost { method, fields });
         let dst = if dst.starts_with("http://") { dst.replace('"', "%22") } else { "/status".into() };
-        Html(format!("<!DOCTYPE html><title>Logged in</title><meta http-equiv=\"refresh\" content=\"0;url={dst}\"><p>You are logged in</p>"))
+        Html(format!(
+            "<!DOCTYPE html><title>Logged in</title><meta http-equiv=\"refresh\" content=\"0;url={dst}\"><p>You are logged in</p>"
+        ))
     }
     let posts: Posts = Arc::default();
     let app = axum::Router::new()
@@ -68,7 +70,10 @@ async fn stand_in() -> StandIn {
             axum::routing::post(|s: State<Posts>, Form(f): Form<HashMap<String, String>>| login(s, "POST", f))
                 .get(|s: State<Posts>, Query(f): Query<HashMap<String, String>>| login(s, "GET", f)),
         )
-        .route("/orig", axum::routing::get(|| async { Html("<!DOCTYPE html><title>Original</title><h1 id=\"orig\">The page you wanted</h1>") }))
+        .route(
+            "/orig",
+            axum::routing::get(|| async { Html("<!DOCTYPE html><title>Original</title><h1 id=\"orig\">The page you wanted</h1>") }),
+        )
         .with_state(posts.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -122,7 +127,14 @@ async fn portal(test: &str, width: u32, tune: impl FnOnce(&mut PaymentsConfig)) 
     for (name, price, secs, mb, rate) in
         [("Daily", 50, 86_400, Some(2048), None), ("1 hour", 20, 3600, Some(500), Some("2M/5M")), ("30 minutes", 10, 1800, None, None)]
     {
-        let plan = NewPlan { name: name.into(), price_kes: price, duration_secs: secs, data_mb: mb, rate_limit: rate.map(Into::into), profile: None };
+        let plan = NewPlan {
+            name: name.into(),
+            price_kes: price,
+            duration_secs: secs,
+            data_mb: mb,
+            rate_limit: rate.map(Into::into),
+            profile: None,
+        };
         plans.insert(name.to_string(), store.create_plan(tenant.id, &plan, now_ms()).await.unwrap().id.to_string());
     }
     let pay = PaymentEmulator::start(EmulatorAccounts::default()).await;
@@ -143,12 +155,26 @@ async fn portal(test: &str, width: u32, tune: impl FnOnce(&mut PaymentsConfig)) 
     agent.connected().await;
     let login = stand_in().await;
     let browser = Browser::start(&chromium, &driver, width, 740).await;
-    Some(Portal { world, cloud, creds, router, agent: Some(agent), pay, plans, login, browser, shots: Shots::new(test), http: reqwest::Client::new() })
+    Some(Portal {
+        world,
+        cloud,
+        creds,
+        router,
+        agent: Some(agent),
+        pay,
+        plans,
+        login,
+        browser,
+        shots: Shots::new(test),
+        http: reqwest::Client::new(),
+    })
 }
 
 /// `%XX` for everything but unreserved characters, as RouterOS's `-esc` variables are.
 fn esc(text: &str) -> String {
-    text.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }
 
 /// The CHAP password RouterOS expects: MD5 of id, password and challenge bytes.
@@ -194,7 +220,8 @@ impl Portal {
     }
 
     async fn until_reason(&self, reason: &str) {
-        let condition = format!("document.body.getAttribute('data-state') === 'failed' && document.body.getAttribute('data-reason') === '{reason}'");
+        let condition =
+            format!("document.body.getAttribute('data-state') === 'failed' && document.body.getAttribute('data-reason') === '{reason}'");
         self.until(&condition, reason).await;
     }
 
@@ -247,7 +274,10 @@ impl Portal {
 async fn plans_phone_checks_swahili_and_a_narrow_screen() {
     let Some(p) = portal("plans", 320, |_| {}).await else { return };
     p.open(&DEVICE).await;
-    let names = p.browser.eval("return Array.prototype.map.call(document.querySelectorAll('.pname'), function (e) { return e.textContent; });", json!([])).await;
+    let names = p
+        .browser
+        .eval("return Array.prototype.map.call(document.querySelectorAll('.pname'), function (e) { return e.textContent; });", json!([]))
+        .await;
     assert_eq!(names, json!(["30 minutes", "1 hour", "Daily"]));
     let details = p.browser.text("label[for=plan-1] .pdet").await;
     assert_eq!(details, "1 hour · 500 MB · up to 5 Mbps");
@@ -291,7 +321,11 @@ async fn plans_phone_checks_swahili_and_a_narrow_screen() {
     assert_eq!(p.browser.eval("return document.documentElement.lang;", json!([])).await, "sw");
     p.shot("swahili").await;
     p.browser.refresh().await;
-    p.until("document.body.getAttribute('data-state') === 'choose' && document.querySelector('legend').textContent === 'Chagua kifurushi'", "Swahili after a reload").await;
+    p.until(
+        "document.body.getAttribute('data-state') === 'choose' && document.querySelector('legend').textContent === 'Chagua kifurushi'",
+        "Swahili after a reload",
+    )
+    .await;
     assert_eq!(p.browser.text("#lang").await, "English");
 
     // A hostile original URL stays data: nothing it carries runs.
@@ -369,7 +403,11 @@ async fn cancel_then_retry_then_online() {
     p.pay.resolve(&second.provider_ref, Resolution::Approve, Delivery::Normal).await.unwrap();
     let posted = p.until_at_orig().await;
     let (username, password) = p.login_of(&p.newest_payment().await).await;
-    assert_eq!((posted.fields["username"].as_str(), posted.fields["password"].as_str()), (username.as_str(), password.as_str()), "PAP: the password as is");
+    assert_eq!(
+        (posted.fields["username"].as_str(), posted.fields["password"].as_str()),
+        (username.as_str(), password.as_str()),
+        "PAP: the password as is"
+    );
     assert_eq!(p.pay.prompts().len(), 2);
     p.stop().await;
 }
@@ -405,7 +443,11 @@ async fn countdown_timeout_and_never_a_second_prompt() {
     p.open(&DEVICE).await;
     p.choose_and_pay("1 hour", "0722000333").await;
     let first = p.prompt("0722000333").await;
-    p.until("!document.getElementById('countbox').hidden && /^0:0[0-4]$/.test(document.getElementById('count').textContent)", "a 4-second countdown").await;
+    p.until(
+        "!document.getElementById('countbox').hidden && /^0:0[0-4]$/.test(document.getElementById('count').textContent)",
+        "a 4-second countdown",
+    )
+    .await;
     p.until_reason("timeout_late").await;
     let said = p.browser.text("#msg").await;
     assert!(said.contains("timed out") && said.contains("no money was taken"), "{said}");
@@ -435,7 +477,16 @@ async fn already_paid_moves_the_plan_to_this_device() {
     let old = ("02:11:22:33:44:01", "10.5.50.31");
     p.router.add_host(old.0, old.1);
     let body = json!({"plan_id": p.plans["1 hour"], "phone": "0733000444", "mac": old.0, "ip": old.1, "idempotency_key": "earlier"});
-    let started: Value = p.http.post(format!("{}/api/portal/{}/payments", p.cloud.http_url(), p.creds.id)).json(&body).send().await.unwrap().json().await.unwrap();
+    let started: Value = p
+        .http
+        .post(format!("{}/api/portal/{}/payments", p.cloud.http_url(), p.creds.id))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let prompt = p.prompt("0733000444").await;
     p.pay.resolve(&prompt.provider_ref, Resolution::Approve, Delivery::Normal).await.unwrap();
     let payment_id = started["id"].as_str().unwrap().parse().unwrap();
@@ -464,7 +515,9 @@ async fn already_paid_moves_the_plan_to_this_device() {
     let user = p.router.user(&old_username).unwrap();
     assert_eq!(user.mac_address.as_deref(), Some(MAC), "the user now belongs to this device");
     assert!(
-        p.router.wait_until(WAIT, |r| r.active().iter().all(|a| a.mac_address != old.0) && r.active().iter().any(|a| a.mac_address == MAC)).await,
+        p.router
+            .wait_until(WAIT, |r| r.active().iter().all(|a| a.mac_address != old.0) && r.active().iter().any(|a| a.mac_address == MAC))
+            .await,
         "the old device's session ended, this one is logged in: {:?}",
         p.router.active()
     );
@@ -506,7 +559,11 @@ async fn reload_while_waiting_resumes() {
     let prompt = p.prompt("0722000555").await;
     p.until_state("wait").await;
     p.browser.refresh().await;
-    p.until("document.body.getAttribute('data-state') === 'wait' && /#p=/.test(location.hash) && !document.getElementById('countbox').hidden", "waiting after the reload").await;
+    p.until(
+        "document.body.getAttribute('data-state') === 'wait' && /#p=/.test(location.hash) && !document.getElementById('countbox').hidden",
+        "waiting after the reload",
+    )
+    .await;
     p.shot("resumed-after-reload").await;
     p.browser.goto(&p.url(&DEVICE)).await;
     p.until("document.body.getAttribute('data-state') === 'wait'", "waiting when reopened").await;
@@ -525,7 +582,11 @@ async fn bench_callback_to_online() {
     let mut millis = Vec::with_capacity(runs);
     let mut sizes = Value::Null;
     for i in 0..runs {
-        let (mac, ip, phone) = (format!("02:BE:00:00:{:02X}:{:02X}", i / 256, i % 256), format!("10.5.{}.{}", 60 + i / 200, 1 + i % 200), format!("0711{i:06}"));
+        let (mac, ip, phone) = (
+            format!("02:BE:00:00:{:02X}:{:02X}", i / 256, i % 256),
+            format!("10.5.{}.{}", 60 + i / 200, 1 + i % 200),
+            format!("0711{i:06}"),
+        );
         p.router.add_host(&mac, &ip);
         p.open(&Open { mac: &mac, ip: &ip, chap: false, login: false }).await;
         if i == 0 {
@@ -550,7 +611,14 @@ async fn bench_callback_to_online() {
     println!(
         "bench-portal: first screen {} bytes compressed ({} transferred with headers, {} uncompressed); \
          callback -> \"online\" on the page over {} runs: p50 {} ms, p99 {} ms, min {} ms, max {} ms",
-        body, sizes["transfer"], sizes["decoded"], millis.len(), pick(0.50), pick(0.99), millis[0], millis[millis.len() - 1]
+        body,
+        sizes["transfer"],
+        sizes["decoded"],
+        millis.len(),
+        pick(0.50),
+        pick(0.99),
+        millis[0],
+        millis[millis.len() - 1]
     );
     p.stop().await;
 }

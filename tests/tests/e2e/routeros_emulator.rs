@@ -250,7 +250,10 @@ async fn cancel_interrupts_a_delayed_command() {
             (ReplyKind::Done, Some("all"))
         ]
     );
-    assert_eq!(emulator.command_log(), ["/ip/hotspot/user/print", "/cancel", "/system/identity/print", "/system/resource/print", "/cancel"]);
+    assert_eq!(
+        emulator.command_log(),
+        ["/ip/hotspot/user/print", "/cancel", "/system/identity/print", "/system/resource/print", "/cancel"]
+    );
     emulator.stop().await;
 }
 
@@ -357,7 +360,9 @@ async fn hotspot_user_add_print_set_remove() {
         client.call(&["/ip/hotspot/user/set", "=.id=*2", &format!("=limit-uptime={input}")]).await;
         assert_eq!(emulator.user("bare").unwrap().limit_uptime.as_deref(), Some(printed), "{input}");
     }
-    client.call(&["/ip/hotspot/user/set", "=numbers=*2", "=disabled=yes", "=comment=x", "=password=pw", "=mac-address=00:00:00:00:00:00"]).await;
+    client
+        .call(&["/ip/hotspot/user/set", "=numbers=*2", "=disabled=yes", "=comment=x", "=password=pw", "=mac-address=00:00:00:00:00:00"])
+        .await;
     let bare = emulator.user("bare").unwrap();
     assert!(bare.disabled);
     assert_eq!((bare.comment.as_deref(), bare.password.as_str()), (Some("x"), "pw"));
@@ -382,7 +387,9 @@ async fn hotspot_user_error_texts() {
     let emulator = emulator().await;
     let mut client = Client::logged_in(&emulator).await;
     client.ret(&["/ip/hotspot/user/add", "=name=taken", "=password=1"]).await;
-    client.expect_trap(&["/ip/hotspot/user/add", "=name=taken", "=password=2"], "failure: already have user with this name for this server").await;
+    client
+        .expect_trap(&["/ip/hotspot/user/add", "=name=taken", "=password=2"], "failure: already have user with this name for this server")
+        .await;
     client.expect_trap(&["/ip/hotspot/user/add", "=name=p", "=profile=nope"], "input does not match any value of profile").await;
     client.expect_trap(&["/ip/hotspot/user/add", "=password=nameless"], "failure: name must be set").await;
     client.expect_trap(&["/ip/hotspot/user/add", "=name=s", "=server=hotspot9"], "input does not match any value of server").await;
@@ -428,7 +435,13 @@ async fn active_login_print_remove() {
     let mut client = Client::logged_in(&emulator).await;
     client.ret(&["/ip/hotspot/user/add", "=name=0712345678", "=password=4821"]).await;
     let login = |ip: &str, mac: &str, password: &str| {
-        vec!["/ip/hotspot/active/login".to_string(), "=user=0712345678".into(), format!("=password={password}"), format!("=ip={ip}"), format!("=mac-address={mac}")]
+        vec![
+            "/ip/hotspot/active/login".to_string(),
+            "=user=0712345678".into(),
+            format!("=password={password}"),
+            format!("=ip={ip}"),
+            format!("=mac-address={mac}"),
+        ]
     };
 
     // The device must be known to the hotspot first.
@@ -438,14 +451,20 @@ async fn active_login_print_remove() {
     assert_eq!(kinds(&client.call(&strs(&login("10.5.50.23", "AA:BB:CC:00:00:01", "4821"))).await), [ReplyKind::Done]);
     let active = emulator.active();
     assert_eq!(active.len(), 1);
-    assert_eq!((active[0].user.as_str(), active[0].address.as_str(), active[0].mac_address.as_str()), ("0712345678", "10.5.50.23", "AA:BB:CC:00:00:01"));
+    assert_eq!(
+        (active[0].user.as_str(), active[0].address.as_str(), active[0].mac_address.as_str()),
+        ("0712345678", "10.5.50.23", "AA:BB:CC:00:00:01")
+    );
 
     let row = &client.rows(&["/ip/hotspot/active/print", "?user=0712345678"]).await[0];
     for name in [".id", "server", "user", "address", "mac-address", "login-by", "uptime"] {
         assert!(row.get(name).is_some(), "{name} missing: {row:?}");
     }
     let host = &client.rows(&["/ip/hotspot/host/print"]).await[0];
-    assert_eq!((host.get("mac-address"), host.get("address"), host.get("authorized")), (Some("AA:BB:CC:00:00:01"), Some("10.5.50.23"), Some("true")));
+    assert_eq!(
+        (host.get("mac-address"), host.get("address"), host.get("authorized")),
+        (Some("AA:BB:CC:00:00:01"), Some("10.5.50.23"), Some("true"))
+    );
 
     let id = row.get(".id").unwrap().to_string();
     assert_eq!(kinds(&client.call(&["/ip/hotspot/active/remove", &format!("=.id={id}")]).await), [ReplyKind::Done]);

@@ -1,7 +1,6 @@
 //! A tiny in-test cloud speaking the agent protocol over a real WebSocket on an ephemeral
 //! port, an executor that counts what it is asked to do, and a way to run the agent.
 
-
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex};

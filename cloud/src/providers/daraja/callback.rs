@@ -62,11 +62,8 @@ impl StkCallback {
         if checkout_request_id.is_empty() {
             return Err(malformed("no CheckoutRequestID"));
         }
-        let result_code = callback
-            .get("ResultCode")
-            .and_then(code_text)
-            .filter(|code| !code.is_empty())
-            .ok_or_else(|| malformed("no ResultCode"))?;
+        let result_code =
+            callback.get("ResultCode").and_then(code_text).filter(|code| !code.is_empty()).ok_or_else(|| malformed("no ResultCode"))?;
         let mut parsed = StkCallback {
             merchant_request_id: text("MerchantRequestID"),
             checkout_request_id,
@@ -176,7 +173,14 @@ mod tests {
                 Some("20240101120000"),
                 Some("254110000000"),
             ),
-            (r#"{"Name":"Balance","Value":"1000.00"},{"Name":"Amount","Value":7},{"Name":"MpesaReceiptNumber","Value":"R7"}"#, "0", 7, "R7", None, None),
+            (
+                r#"{"Name":"Balance","Value":"1000.00"},{"Name":"Amount","Value":7},{"Name":"MpesaReceiptNumber","Value":"R7"}"#,
+                "0",
+                7,
+                "R7",
+                None,
+                None,
+            ),
         ];
         for (items, code, amount, receipt, date, phone) in cases {
             let body = success_with(items, code);
@@ -208,7 +212,11 @@ mod tests {
             ("26", "System busy", Busy),
             ("1001", "Unable to lock subscriber", Busy),
             ("1025", "An error occurred while sending a push request", Other("An error occurred while sending a push request".into())),
-            ("2028", "The request is not permitted according to product assignment", Other("The request is not permitted according to product assignment".into())),
+            (
+                "2028",
+                "The request is not permitted according to product assignment",
+                Other("The request is not permitted according to product assignment".into()),
+            ),
             ("9999", "", Other("M-Pesa result code 9999".into())),
         ];
         for (code, desc, reason) in cases {
@@ -221,7 +229,8 @@ mod tests {
                 assert_eq!((event.code.as_str(), event.amount_kes, event.receipt), (code, None, None));
             }
         }
-        let text_code = r#"{"Body":{"stkCallback":{"CheckoutRequestID":"c","ResultCode":"SFC_IC0003","ResultDesc":"The operator does not exist"}}}"#;
+        let text_code =
+            r#"{"Body":{"stkCallback":{"CheckoutRequestID":"c","ResultCode":"SFC_IC0003","ResultDesc":"The operator does not exist"}}}"#;
         let event = StkCallback::parse(text_code.as_bytes()).unwrap().into_event();
         assert_eq!(event.status, PaymentStatus::Failed(Other("The operator does not exist".into())));
     }

@@ -18,9 +18,8 @@ pub use callback::{StkCallback, result_status};
 pub use wire::{nairobi_timestamp, password};
 
 use super::{
-    CallbackError, DarajaAccount, PaymentStatus, Provider, ProviderConfig, ProviderError, ProviderEvent, ProviderKind,
-    PushAccepted, PushRequest, Reply, Secret, TokenCache, base_url, check_msisdn, code_text, digits_text, now_ms,
-    transport_error,
+    CallbackError, DarajaAccount, PaymentStatus, Provider, ProviderConfig, ProviderError, ProviderEvent, ProviderKind, PushAccepted,
+    PushRequest, Reply, Secret, TokenCache, base_url, check_msisdn, code_text, digits_text, now_ms, transport_error,
 };
 
 /// Daraja calls the `CallBackURL` given with each push.
@@ -63,8 +62,7 @@ impl Daraja {
     /// # Panics
     /// If `config` is not [`ProviderConfig::Daraja`] (`build()` never does that).
     pub fn new(config: ProviderConfig, http: reqwest::Client, tokens: Arc<dyn TokenCache>) -> Self {
-        let ProviderConfig::Daraja { consumer_key, consumer_secret, short_code, passkey, account, base_url: base } = config
-        else {
+        let ProviderConfig::Daraja { consumer_key, consumer_secret, short_code, passkey, account, base_url: base } = config else {
             panic!("Daraja::new needs Daraja settings, got {:?}", config.kind());
         };
         let short_code = short_code.trim().to_owned();
@@ -120,12 +118,8 @@ impl Daraja {
             .ok_or_else(|| ProviderError::Unavailable("Daraja OAuth answer has no access_token".to_owned()))?
             .to_owned();
         // A number in current answers, a string ("3599") in older ones.
-        let expires_in = reply
-            .body
-            .get("expires_in")
-            .and_then(digits_text)
-            .and_then(|secs| secs.parse::<i64>().ok())
-            .unwrap_or(DEFAULT_EXPIRES_IN_SECS);
+        let expires_in =
+            reply.body.get("expires_in").and_then(digits_text).and_then(|secs| secs.parse::<i64>().ok()).unwrap_or(DEFAULT_EXPIRES_IN_SECS);
         self.tokens.put_token(&self.cache_key, &token, now_ms() + expires_in * 1000).await;
         tracing::info!(provider = "daraja", short_code = %self.short_code, expires_in, "new access token");
         Ok(token)
@@ -147,14 +141,8 @@ impl Daraja {
     }
 
     async fn post(&self, url: &str, token: &str, body: &Value) -> Result<Reply, ProviderError> {
-        let response = self
-            .http
-            .post(url)
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| transport_error(ProviderKind::Daraja, &e))?;
+        let response =
+            self.http.post(url).bearer_auth(token).json(body).send().await.map_err(|e| transport_error(ProviderKind::Daraja, &e))?;
         Reply::read(ProviderKind::Daraja, response).await
     }
 
@@ -198,10 +186,7 @@ impl Provider for Daraja {
         let description = reply.str("ResponseDescription").unwrap_or_default();
         if response_code != "0" {
             tracing::warn!(provider = "daraja", code = %response_code, description, "STK push not accepted");
-            return Err(ProviderError::Rejected {
-                code: response_code,
-                message: format!("Daraja did not accept the push: {description}"),
-            });
+            return Err(ProviderError::Rejected { code: response_code, message: format!("Daraja did not accept the push: {description}") });
         }
         let checkout = reply.str("CheckoutRequestID").map(str::trim).unwrap_or_default();
         if checkout.is_empty() {

@@ -43,10 +43,10 @@ fn cut(text: &str, max: usize) -> String {
 
 /// A number Daraja wants as a JSON number, from digits in our settings or request.
 fn number(what: &str, digits: &str) -> Result<u64, ProviderError> {
-    digits.trim().parse().map_err(|_| ProviderError::Rejected {
-        code: "config".to_owned(),
-        message: format!("Daraja {what} {digits:?} is not a number"),
-    })
+    digits
+        .trim()
+        .parse()
+        .map_err(|_| ProviderError::Rejected { code: "config".to_owned(), message: format!("Daraja {what} {digits:?} is not a number") })
 }
 
 /// The STK push body. Numbers go as JSON numbers, as in Daraja's documentation; the account
@@ -82,21 +82,16 @@ pub(crate) fn push_body(
 /// `{"fault":{"faultstring":…,"detail":{"errorcode":…}}}` is read too.
 fn error_parts(reply: &Reply) -> (String, String) {
     let fault = reply.body.get("fault");
-    let code = reply
-        .str("errorCode")
-        .or_else(|| fault.and_then(|f| f.pointer("/detail/errorcode")).and_then(Value::as_str))
-        .unwrap_or_default();
-    let message = reply
-        .str("errorMessage")
-        .or_else(|| fault.and_then(|f| f.get("faultstring")).and_then(Value::as_str))
-        .unwrap_or_default();
+    let code =
+        reply.str("errorCode").or_else(|| fault.and_then(|f| f.pointer("/detail/errorcode")).and_then(Value::as_str)).unwrap_or_default();
+    let message =
+        reply.str("errorMessage").or_else(|| fault.and_then(|f| f.get("faultstring")).and_then(Value::as_str)).unwrap_or_default();
     (code.trim().to_owned(), message.trim().to_owned())
 }
 
 /// Daraja refused the bearer token: drop it, get a fresh one and try once more.
 pub(crate) fn is_invalid_token(reply: &Reply) -> bool {
-    reply.status == reqwest::StatusCode::UNAUTHORIZED
-        || matches!(reply.str("errorCode"), Some("404.001.03" | "401.003.01"))
+    reply.status == reqwest::StatusCode::UNAUTHORIZED || matches!(reply.str("errorCode"), Some("404.001.03" | "401.003.01"))
 }
 
 /// A query answer that means "not known to be final yet", with Daraja's words:
@@ -120,10 +115,7 @@ pub(crate) fn token_error(reply: &Reply) -> ProviderError {
     if status.is_server_error() {
         ProviderError::Unavailable(format!("Daraja OAuth answered {status}: {code} {message}"))
     } else if status == reqwest::StatusCode::NOT_FOUND {
-        ProviderError::Rejected {
-            code: status.as_u16().to_string(),
-            message: "Daraja OAuth path not found: check the base URL".to_owned(),
-        }
+        ProviderError::Rejected { code: status.as_u16().to_string(), message: "Daraja OAuth path not found: check the base URL".to_owned() }
     } else {
         ProviderError::Auth(format!(
             "Daraja refused the consumer key/secret ({status} {code} {message}): check them, and that they \
@@ -144,9 +136,9 @@ pub(crate) fn api_error(reply: &Reply, short_code: &str) -> ProviderError {
             "Daraja refused a freshly issued access token ({code} {message}): check that the consumer \
              key/secret and the base URL are for the same environment"
         )),
-        "500.001.1001" if lower.contains("unable to lock subscriber") => ProviderError::Busy(
-            "the customer already has an M-Pesa prompt in progress; try again in about a minute".to_owned(),
-        ),
+        "500.001.1001" if lower.contains("unable to lock subscriber") => {
+            ProviderError::Busy("the customer already has an M-Pesa prompt in progress; try again in about a minute".to_owned())
+        }
         "500.001.1001" if lower.contains("wrong credentials") => ProviderError::Auth(format!(
             "Daraja says wrong credentials for short code {short_code}: the passkey does not belong to \
              this short code ({message})"
@@ -164,9 +156,7 @@ pub(crate) fn api_error(reply: &Reply, short_code: &str) -> ProviderError {
             ProviderError::Unavailable(format!("Daraja answered {status}: {code} {message}"))
         }
         "404.001.01" | "405.001" => rejected(format!("Daraja does not serve this request ({message}): check the base URL")),
-        _ if status == reqwest::StatusCode::FORBIDDEN => {
-            ProviderError::Auth(format!("Daraja refused access ({status} {code} {message})"))
-        }
+        _ if status == reqwest::StatusCode::FORBIDDEN => ProviderError::Auth(format!("Daraja refused access ({status} {code} {message})")),
         "" => ProviderError::Rejected { code: status.as_u16().to_string(), message: format!("Daraja answered {status}") },
         _ => rejected(format!("Daraja refused the request: {message}")),
     }
@@ -258,19 +248,26 @@ mod tests {
         use ProviderError::*;
         type Check = fn(&ProviderError) -> bool;
         let cases: [(Reply, Check); 13] = [
-            (daraja_error(400, "400.002.02", "Bad Request - Invalid Amount"), |e| {
-                matches!(e, Rejected { code, message } if code == "400.002.02" && message.contains("Invalid Amount"))
-            }),
             (
-                daraja_error(500, "500.001.1001", "Unable to lock subscriber, a transaction is already in process for the current subscriber"),
+                daraja_error(400, "400.002.02", "Bad Request - Invalid Amount"),
+                |e| matches!(e, Rejected { code, message } if code == "400.002.02" && message.contains("Invalid Amount")),
+            ),
+            (
+                daraja_error(
+                    500,
+                    "500.001.1001",
+                    "Unable to lock subscriber, a transaction is already in process for the current subscriber",
+                ),
                 |e| matches!(e, Busy(_)),
             ),
-            (daraja_error(500, "500.001.1001", "[MerchantValidate] - Wrong credentials"), |e| {
-                matches!(e, Auth(m) if m.contains("passkey") && m.contains("174379"))
-            }),
-            (daraja_error(500, "500.001.1001", "Merchant does not exist"), |e| {
-                matches!(e, Rejected { message, .. } if message.contains("not enabled for M-Pesa Express"))
-            }),
+            (
+                daraja_error(500, "500.001.1001", "[MerchantValidate] - Wrong credentials"),
+                |e| matches!(e, Auth(m) if m.contains("passkey") && m.contains("174379")),
+            ),
+            (
+                daraja_error(500, "500.001.1001", "Merchant does not exist"),
+                |e| matches!(e, Rejected { message, .. } if message.contains("not enabled for M-Pesa Express")),
+            ),
             (daraja_error(500, "500.003.02", "System is busy. Please try again in few minutes."), |e| matches!(e, Busy(_))),
             (daraja_error(500, "500.003.02", "Error Occurred: Spike Arrest Violation"), |e| matches!(e, Busy(_))),
             (daraja_error(500, "500.003.03", "Error Occurred: Quota Violation"), |e| matches!(e, Busy(_))),
@@ -278,8 +275,14 @@ mod tests {
             (daraja_error(404, "404.001.03", "Invalid Access Token"), |e| matches!(e, Auth(_))),
             (daraja_error(404, "404.001.01", "Resource not found"), |e| matches!(e, Rejected { .. })),
             (reply(503, Value::Null), |e| matches!(e, Unavailable(_))),
-            (reply(429, json!({"fault": {"faultstring": "Spike arrest violation. Allowed rate : 5ps",
-                "detail": {"errorcode": "policies.ratelimit.SpikeArrestViolation"}}})), |e| matches!(e, Busy(_))),
+            (
+                reply(
+                    429,
+                    json!({"fault": {"faultstring": "Spike arrest violation. Allowed rate : 5ps",
+                "detail": {"errorcode": "policies.ratelimit.SpikeArrestViolation"}}}),
+                ),
+                |e| matches!(e, Busy(_)),
+            ),
             (reply(400, Value::Null), |e| matches!(e, Rejected { code, .. } if code == "400")),
         ];
         for (reply, check) in cases {

@@ -156,7 +156,8 @@ mod tests {
 
     #[test]
     fn a_contradicted_success_is_only_pending() {
-        let body = r#"{"response":{"CheckoutRequestID":"ws_CO_4","ResultCode":0,"Status":"Failed","MpesaReceiptNumber":""},"status":false}"#;
+        let body =
+            r#"{"response":{"CheckoutRequestID":"ws_CO_4","ResultCode":0,"Status":"Failed","MpesaReceiptNumber":""},"status":false}"#;
         assert_eq!(PayHeroCallback::parse(body.as_bytes()).unwrap().into_event().status, PaymentStatus::Pending);
     }
 

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 pub use callback::PayHeroCallback;
 
 use super::{
-    CallbackError, Provider, ProviderConfig, ProviderError, ProviderEvent, ProviderKind, PushAccepted, PushRequest, Reply,
-    Secret, base_url, check_msisdn, transport_error,
+    CallbackError, Provider, ProviderConfig, ProviderError, ProviderEvent, ProviderKind, PushAccepted, PushRequest, Reply, Secret,
+    base_url, check_msisdn, transport_error,
 };
 
 /// PayHero calls the `callback_url` given with each push.
@@ -109,7 +109,10 @@ impl Provider for PayHero {
         if reply.body.get("success").and_then(Value::as_bool) == Some(false) || reference.is_empty() {
             let message = error_message(&reply);
             tracing::warn!(provider = "payhero", %message, "push not accepted");
-            return Err(ProviderError::Rejected { code: "not_accepted".to_owned(), message: format!("PayHero did not accept the push: {message}") });
+            return Err(ProviderError::Rejected {
+                code: "not_accepted".to_owned(),
+                message: format!("PayHero did not accept the push: {message}"),
+            });
         }
         let checkout = reply.str("CheckoutRequestID").map(str::trim).filter(|c| !c.is_empty());
         tracing::info!(provider = "payhero", provider_ref = reference, checkout, payment = %request.payment_id, "STK push accepted");
@@ -161,10 +164,14 @@ mod tests {
     #[test]
     fn error_answers() {
         let reply = |status: u16, body: Value| Reply { status: reqwest::StatusCode::from_u16(status).unwrap(), body };
-        assert!(matches!(api_error(&reply(401, json!({"error_message":"Unauthorized"}))), ProviderError::Auth(m) if m.contains("Unauthorized")));
+        assert!(
+            matches!(api_error(&reply(401, json!({"error_message":"Unauthorized"}))), ProviderError::Auth(m) if m.contains("Unauthorized"))
+        );
         assert!(matches!(api_error(&reply(429, Value::Null)), ProviderError::Busy(_)));
         assert!(matches!(api_error(&reply(503, Value::Null)), ProviderError::Unavailable(_)));
         let invalid = reply(400, json!({"error_message":"invalid channel id","status":"error"}));
-        assert!(matches!(api_error(&invalid), ProviderError::Rejected { code, message } if code == "400" && message.contains("invalid channel id")));
+        assert!(
+            matches!(api_error(&invalid), ProviderError::Rejected { code, message } if code == "400" && message.contains("invalid channel id"))
+        );
     }
 }

@@ -21,9 +21,7 @@ pub(crate) fn status_event(provider_ref: &str, body: &Value) -> ProviderEvent {
             let from_code = first(&["ResultCode", "result_code"]).map(|code| result_status(&code, &description));
             match from_code {
                 Some(failed @ PaymentStatus::Failed(_)) => failed,
-                _ if description.is_empty() => {
-                    PaymentStatus::Failed(FailureReason::Other("PayHero reports the payment failed".to_owned()))
-                }
+                _ if description.is_empty() => PaymentStatus::Failed(FailureReason::Other("PayHero reports the payment failed".to_owned())),
                 _ => PaymentStatus::Failed(FailureReason::Other(description.clone())),
             }
         }
@@ -72,7 +70,10 @@ mod tests {
             (json!({"status":"queued"}), PaymentStatus::Pending),
             (json!({"status":"SOMETHING_NEW"}), PaymentStatus::Pending),
             (json!({"status":"FAILED"}), PaymentStatus::Failed(FailureReason::Other("PayHero reports the payment failed".into()))),
-            (json!({"status":"FAILED","ResultCode":"1032","ResultDesc":"Request cancelled by user"}), PaymentStatus::Failed(FailureReason::Cancelled)),
+            (
+                json!({"status":"FAILED","ResultCode":"1032","ResultDesc":"Request cancelled by user"}),
+                PaymentStatus::Failed(FailureReason::Cancelled),
+            ),
             (json!({"status":"FAILED","result_desc":"Insufficient"}), PaymentStatus::Failed(FailureReason::Other("Insufficient".into()))),
         ];
         for (body, expected) in cases {

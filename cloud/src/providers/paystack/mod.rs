@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 pub use webhook::{SIGNATURE_HEADER, sign};
 
 use super::{
-    CallbackError, Provider, ProviderConfig, ProviderError, ProviderEvent, ProviderKind, PushAccepted, PushRequest, Reply,
-    Secret, base_url, check_msisdn, transport_error,
+    CallbackError, Provider, ProviderConfig, ProviderError, ProviderEvent, ProviderKind, PushAccepted, PushRequest, Reply, Secret,
+    base_url, check_msisdn, transport_error,
 };
 
 /// Paystack calls the one webhook URL set on the tenant's Paystack dashboard.
@@ -47,11 +47,7 @@ impl Paystack {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Reply, ProviderError> {
-        let response = request
-            .bearer_auth(&self.secret_key.0)
-            .send()
-            .await
-            .map_err(|e| transport_error(ProviderKind::Paystack, &e))?;
+        let response = request.bearer_auth(&self.secret_key.0).send().await.map_err(|e| transport_error(ProviderKind::Paystack, &e))?;
         Reply::read(ProviderKind::Paystack, response).await
     }
 }
@@ -80,7 +76,9 @@ impl Provider for Paystack {
         let state = reply.body.pointer("/data/status").and_then(Value::as_str);
         match &result {
             Ok(accepted) => tracing::info!(provider = "paystack", provider_ref = %accepted.provider_ref, code = state, "charge accepted"),
-            Err(error) => tracing::warn!(provider = "paystack", provider_ref = %reference, status = %reply.status, %error, "charge refused"),
+            Err(error) => {
+                tracing::warn!(provider = "paystack", provider_ref = %reference, status = %reply.status, %error, "charge refused")
+            }
         }
         result
     }

@@ -153,20 +153,28 @@ mod tests {
 
     #[test]
     fn charge_answers() {
-        let offline = reply(200, json!({"status":true,"message":"Charge attempted","data":{"reference":"hs_1","status":"pay_offline",
-            "display_text":"Please complete authorization process on your mobile phone"}}));
+        let offline = reply(
+            200,
+            json!({"status":true,"message":"Charge attempted","data":{"reference":"hs_1","status":"pay_offline",
+            "display_text":"Please complete authorization process on your mobile phone"}}),
+        );
         assert_eq!(charge_result(&offline, "hs_1"), Ok(PushAccepted { provider_ref: "hs_1".into(), secondary_ref: None }));
         for state in ["pending", "success"] {
             let answer = reply(200, json!({"status":true,"data":{"status":state}}));
             assert_eq!(charge_result(&answer, "ours").unwrap().provider_ref, "ours", "{state}");
         }
 
-        let failed = reply(400, json!({"status":false,"message":"Charge attempted","data":{"reference":"hs_2","status":"failed",
-            "message":"The balance is insufficient for the transaction","gateway_response":"Declined"}}));
+        let failed = reply(
+            400,
+            json!({"status":false,"message":"Charge attempted","data":{"reference":"hs_2","status":"failed",
+            "message":"The balance is insufficient for the transaction","gateway_response":"Declined"}}),
+        );
         assert!(matches!(charge_result(&failed, "hs_2"),
             Err(ProviderError::Rejected { code, message }) if code == "failed" && message.contains("insufficient")));
         let failed_gateway = reply(200, json!({"status":true,"data":{"status":"failed","message":null,"gateway_response":"Declined"}}));
-        assert!(matches!(charge_result(&failed_gateway, "r"), Err(ProviderError::Rejected { message, .. }) if message.contains("Declined")));
+        assert!(
+            matches!(charge_result(&failed_gateway, "r"), Err(ProviderError::Rejected { message, .. }) if message.contains("Declined"))
+        );
         let otp = reply(200, json!({"status":true,"data":{"status":"send_otp"}}));
         assert!(matches!(charge_result(&otp, "r"), Err(ProviderError::Rejected { code, .. }) if code == "send_otp"));
     }
@@ -175,9 +183,14 @@ mod tests {
     fn charge_errors() {
         type Check = fn(&ProviderError) -> bool;
         let cases: [(Reply, Check); 5] = [
-            (reply(401, json!({"status":false,"message":"Invalid key"})), |e| matches!(e, ProviderError::Auth(m) if m.contains("Invalid key"))),
-            (reply(400, json!({"status":false,"message":"Duplicate Transaction Reference"})),
-                |e| matches!(e, ProviderError::Rejected { message, .. } if message.contains("Duplicate"))),
+            (
+                reply(401, json!({"status":false,"message":"Invalid key"})),
+                |e| matches!(e, ProviderError::Auth(m) if m.contains("Invalid key")),
+            ),
+            (
+                reply(400, json!({"status":false,"message":"Duplicate Transaction Reference"})),
+                |e| matches!(e, ProviderError::Rejected { message, .. } if message.contains("Duplicate")),
+            ),
             (reply(429, json!({"status":false,"message":"Too many requests"})), |e| matches!(e, ProviderError::Busy(_))),
             (reply(502, Value::Null), |e| matches!(e, ProviderError::Unavailable(_))),
             (reply(200, Value::Null), |e| matches!(e, ProviderError::Unavailable(_))),

@@ -10,8 +10,8 @@ use uuid::Uuid;
 use super::{This, outbox, payments};
 use crate::model::{Entitlement, Payment, PaymentId};
 use crate::store::payments::DeviceMove;
-use crate::store::sql::rows::{ENTITLEMENT_COLUMNS, EntitlementRow, parse_payment, parse_router, prefixed};
 use crate::store::sql::Backend;
+use crate::store::sql::rows::{ENTITLEMENT_COLUMNS, EntitlementRow, parse_payment, parse_router, prefixed};
 use crate::store::{StoreError, StoreResult};
 
 /// `SELECT` of an entitlement row from `entitlements ent`.

@@ -30,9 +30,7 @@ pub(super) async fn record_report(store: &This, router: RouterId, report: &Repor
 }
 
 pub(super) async fn list_events(store: &This, router: RouterId, limit: u32) -> StoreResult<Vec<RouterEvent>> {
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM router_events WHERE router_id = $1 ORDER BY happened_at DESC, report_id DESC LIMIT $2"
-    );
+    let sql = format!("SELECT {EVENT_COLUMNS} FROM router_events WHERE router_id = $1 ORDER BY happened_at DESC, report_id DESC LIMIT $2");
     let rows: Vec<EventRow> = sqlx::query_as(&sql).bind(router.to_string()).bind(i64::from(limit)).fetch_all(store.reads()).await?;
     rows.into_iter().map(RouterEvent::try_from).collect()
 }

@@ -14,7 +14,12 @@ use crate::store::{StoreError, StoreResult};
 
 /// Appends a command to the router's outbox inside `tx` (so it commits, or not, with
 /// whatever else the transaction does).
-pub(super) async fn enqueue_tx(tx: &mut Transaction<'_, Db>, router: RouterId, command: &Command, now_ms: i64) -> StoreResult<(Seq, CommandId)> {
+pub(super) async fn enqueue_tx(
+    tx: &mut Transaction<'_, Db>,
+    router: RouterId,
+    command: &Command,
+    now_ms: i64,
+) -> StoreResult<(Seq, CommandId)> {
     let id = CommandId::new();
     let seq = This::append_command(tx, router, id, command.kind(), &to_json(command), now_ms).await?;
     let seq = seq.ok_or_else(|| StoreError::NotFound(format!("router {router}")))?;
@@ -40,9 +45,8 @@ pub(super) async fn enqueue_command(store: &This, router: RouterId, command: &Co
 }
 
 pub(super) async fn open_commands(store: &This, router: RouterId, after: Option<Seq>, limit: u32) -> StoreResult<Vec<StoredCommand>> {
-    let sql = format!(
-        "SELECT {COMMAND_COLUMNS} FROM commands WHERE router_id = $1 AND finished_at IS NULL AND seq > $2 ORDER BY seq LIMIT $3"
-    );
+    let sql =
+        format!("SELECT {COMMAND_COLUMNS} FROM commands WHERE router_id = $1 AND finished_at IS NULL AND seq > $2 ORDER BY seq LIMIT $3");
     let rows: Vec<CommandRow> = sqlx::query_as(&sql)
         .bind(router.to_string())
         .bind(after.map_or(0, |s| s.as_i64()))

@@ -9,13 +9,13 @@ use sqlx::{FromRow, Row, Transaction};
 
 use super::{Db, This};
 use crate::model::{NewPayment, Payment, PaymentEvent, PaymentId, PaymentState, Plan, ProviderKind, StoredProvider, TenantId};
+use crate::store::StoreResult;
 use crate::store::payments::{CallbackContext, Heard, PaymentProgress, PortalContext, PortalQuery};
 use crate::store::sql::rows::{
     ENTITLEMENT_COLUMNS, EntitlementRow, PAYMENT_COLUMNS, PLAN_COLUMNS, PaymentEventRow, PaymentRow, PlanRow, parse_payment,
     parse_provider, parse_state, prefixed, qualified,
 };
 use crate::store::sql::{Backend, conflict_or, parse_uuid};
-use crate::store::StoreResult;
 
 /// A row of this backend.
 type DbRow = <Db as sqlx::Database>::Row;

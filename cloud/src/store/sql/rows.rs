@@ -7,8 +7,8 @@ use jasiyo_shared::{RouterId, Seq};
 
 use super::{parse_json, parse_uuid};
 use crate::model::{
-    CommandState, Entitlement, Payment, PaymentEvent, PaymentId, PaymentState, Plan, PlanId, ProviderKind, Router,
-    RouterEvent, StoredCommand, StoredProvider, Tenant, TenantId,
+    CommandState, Entitlement, Payment, PaymentEvent, PaymentId, PaymentState, Plan, PlanId, ProviderKind, Router, RouterEvent,
+    StoredCommand, StoredProvider, Tenant, TenantId,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -70,8 +70,7 @@ impl TryFrom<RouterRow> for Router {
 }
 
 /// `commands`.
-pub(crate) const COMMAND_COLUMNS: &str =
-    "router_id, seq, id, payload, state, created_at, delivered_at, received_at, finished_at, result";
+pub(crate) const COMMAND_COLUMNS: &str = "router_id, seq, id, payload, state, created_at, delivered_at, received_at, finished_at, result";
 
 /// A `commands` row.
 #[derive(sqlx::FromRow)]

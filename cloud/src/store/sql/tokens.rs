@@ -17,10 +17,8 @@ pub(super) async fn create_operator_token(store: &This, name: &str, token_hash: 
 }
 
 pub(super) async fn operator_token_exists(store: &This, token_hash: &str) -> StoreResult<bool> {
-    let found: Option<String> = sqlx::query_scalar("SELECT name FROM operator_tokens WHERE token_hash = $1")
-        .bind(token_hash)
-        .fetch_optional(store.reads())
-        .await?;
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT name FROM operator_tokens WHERE token_hash = $1").bind(token_hash).fetch_optional(store.reads()).await?;
     Ok(found.is_some())
 }
 
@@ -46,10 +44,6 @@ pub(super) async fn cache_token(store: &This, key: &str, token: &str, expires_at
 }
 
 pub(super) async fn forget_token(store: &This, key: &str, token: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM provider_tokens WHERE cache_key = $1 AND token = $2")
-        .bind(key)
-        .bind(token)
-        .execute(store.writes())
-        .await?;
+    sqlx::query("DELETE FROM provider_tokens WHERE cache_key = $1 AND token = $2").bind(key).bind(token).execute(store.writes()).await?;
     Ok(())
 }

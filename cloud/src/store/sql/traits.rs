@@ -127,7 +127,14 @@ impl PaymentStore for This {
         plans::plan(self, id).await
     }
 
-    async fn set_provider(&self, tenant: TenantId, kind: ProviderKind, sealed: &str, callback_token_hash: &str, now_ms: i64) -> StoreResult<()> {
+    async fn set_provider(
+        &self,
+        tenant: TenantId,
+        kind: ProviderKind,
+        sealed: &str,
+        callback_token_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<()> {
         plans::set_provider(self, tenant, kind, sealed, callback_token_hash, now_ms).await
     }
 
@@ -175,15 +182,36 @@ impl PaymentStore for This {
         payments::list_payments(self, router, limit).await
     }
 
-    async fn mark_prompt_sent(&self, id: PaymentId, provider_ref: &str, secondary_ref: Option<&str>, next_check_ms: i64, now_ms: i64) -> StoreResult<()> {
+    async fn mark_prompt_sent(
+        &self,
+        id: PaymentId,
+        provider_ref: &str,
+        secondary_ref: Option<&str>,
+        next_check_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<()> {
         payments::mark_prompt_sent(self, id, provider_ref, secondary_ref, next_check_ms, now_ms).await
     }
 
-    async fn mark_failed(&self, id: PaymentId, state: PaymentState, reason: &str, heard: Option<Heard<'_>>, now_ms: i64) -> StoreResult<bool> {
+    async fn mark_failed(
+        &self,
+        id: PaymentId,
+        state: PaymentState,
+        reason: &str,
+        heard: Option<Heard<'_>>,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
         payments::mark_failed(self, id, state, reason, heard, now_ms).await
     }
 
-    async fn mark_paid(&self, id: PaymentId, receipt: Option<&str>, provision: &Provision, heard: Option<Heard<'_>>, now_ms: i64) -> StoreResult<PaidOutcome> {
+    async fn mark_paid(
+        &self,
+        id: PaymentId,
+        receipt: Option<&str>,
+        provision: &Provision,
+        heard: Option<Heard<'_>>,
+        now_ms: i64,
+    ) -> StoreResult<PaidOutcome> {
         // PostgreSQL does it in one statement (pg_paid.rs); SQLite in a transaction.
         self.record_paid(id, receipt, provision, heard, now_ms).await
     }
@@ -212,7 +240,14 @@ impl PaymentStore for This {
         entitlements::entitlement_by_receipt(self, router, receipt).await
     }
 
-    async fn move_entitlement(&self, id: Uuid, from: Option<MacAddress>, to: MacAddress, moves: &DeviceMove, now_ms: i64) -> StoreResult<Entitlement> {
+    async fn move_entitlement(
+        &self,
+        id: Uuid,
+        from: Option<MacAddress>,
+        to: MacAddress,
+        moves: &DeviceMove,
+        now_ms: i64,
+    ) -> StoreResult<Entitlement> {
         entitlements::move_entitlement(self, id, from, to, moves, now_ms).await
     }
 
