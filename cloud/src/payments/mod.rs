@@ -1,8 +1,8 @@
 //! The money path: from a customer's "pay" on the portal to a hotspot user on the router.
 //!
 //! - [`offer`]: what a router's portal offers (owner, plans).
-//! - [`service`]: starting payments (validation, guards, the provider's STK push) and what
-//!   the portal sees of them.
+//! - [`service`]: starting payments (validation, guards, the provider's STK push); [`view`]:
+//!   what the portal sees of them.
 //! - [`settle`]: a provider's word (callback or query) applied exactly once; paid payments
 //!   provisioned in the same transaction.
 //! - [`reconcile`]: asking providers about payments whose callback never came.
@@ -21,9 +21,12 @@ pub mod recover;
 pub mod sealer;
 pub mod service;
 pub mod settle;
+mod token_cache;
+pub mod view;
 
 pub use offer::Offer;
 pub use plans::{AddPlanError, add_plan};
 pub use providers_config::{ProviderSet, SetProviderError, set_provider};
 pub use recover::{RecoverError, RecoverRequest, Recovered};
-pub use service::{InitiateRequest, LoginInfo, PaymentView, Payments, PaymentsConfig, PortalError, Stage};
+pub use service::{InitiateRequest, Payments, PaymentsConfig, PortalError};
+pub use view::{LoginInfo, PaymentView, Stage};

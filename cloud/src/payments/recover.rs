@@ -11,8 +11,9 @@ use jasiyo_shared::{Command, MacAddress, RouterId};
 use serde::Serialize;
 
 use super::phone::Msisdn;
-use super::service::{LoginInfo, Payments};
+use super::service::Payments;
 use super::settle::plan_user;
+use super::view::LoginInfo;
 use crate::model::{Entitlement, Payment, PaymentId};
 use crate::store::payments::DeviceMove;
 use crate::store::{StoreError, now_ms};

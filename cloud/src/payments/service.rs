@@ -5,18 +5,18 @@ use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use jasiyo_shared::{MacAddress, RouterId};
-use serde::Serialize;
 
 use super::limits::{LimitConfig, LimitHit, RateLimits};
 use super::phone::{Msisdn, PhoneError};
 use super::providers_config::callback_url;
 use super::sealer::Sealer;
+use super::token_cache::StoreTokens;
+use super::view::PaymentView;
 use crate::hub::Hub;
-use crate::model::{CommandState, TenantId};
+use crate::model::TenantId;
 use crate::model::{NewPayment, Payment, PaymentId, PaymentState, StoredProvider};
-use crate::providers::{self, HttpSettings, Provider, ProviderConfig, ProviderError, ProviderKind, PushRequest, TokenCache};
+use crate::providers::{self, HttpSettings, Provider, ProviderConfig, ProviderError, ProviderKind, PushRequest};
 use crate::store::payments::{PaymentProgress, PortalQuery};
 use crate::store::{Store, StoreError, now_ms};
 use crate::token::{AgentToken, hash_token};
@@ -116,56 +116,6 @@ impl From<StoreError> for PortalError {
     }
 }
 
-/// Where a payment is, in the portal's terms.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stage {
-    /// The prompt is on the phone.
-    WaitingForApproval,
-    /// Paid; the router has not been told yet.
-    PaymentReceived,
-    /// The router's agent has the command.
-    Activating,
-    /// The user exists on the router.
-    Online,
-    /// It did not work (see `reason`).
-    Failed,
-}
-
-/// Login details the portal needs to log the device in once paid.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct LoginInfo {
-    /// Hotspot user name.
-    pub username: String,
-    /// Hotspot password.
-    pub password: String,
-    /// Unix seconds.
-    pub expires_at: i64,
-}
-
-/// What `GET /api/portal/payments/{id}` returns.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct PaymentView {
-    /// The payment's id.
-    pub id: PaymentId,
-    /// Its state.
-    pub status: PaymentState,
-    /// Its stage.
-    pub stage: Stage,
-    /// Why it failed (a machine-readable reason such as `cancelled`, `wrong_pin`).
-    pub reason: Option<String>,
-    /// The amount.
-    pub amount_kes: u32,
-    /// Seconds the portal should keep waiting for the customer (0: stop waiting).
-    pub wait_secs: u64,
-    /// Present once paid.
-    pub login: Option<LoginInfo>,
-    /// The M-Pesa receipt, once paid.
-    pub receipt: Option<String>,
-    /// A hint about the phone number, if any.
-    pub hint: Option<String>,
-}
-
 /// Providers built from tenants' sealed settings (per provider: a tenant's payments in
 /// flight may still be on one it switched away from), with the sealed text they came from.
 type ProviderCache = HashMap<(TenantId, ProviderKind), (String, Arc<dyn Provider>)>;
@@ -191,7 +141,7 @@ impl Payments {
         let http = reqwest::Client::builder().timeout(config.http.timeout).build()?;
         let limits = RateLimits::new(config.limits);
         let recover_limits = RateLimits::new(config.recover_limits);
-        let tokens = Arc::new(StoreTokens { store: store.clone(), memory: Mutex::default() });
+        let tokens = Arc::new(StoreTokens::new(store.clone()));
         Ok(Arc::new(Payments {
             store,
             hub,
@@ -349,40 +299,6 @@ impl Payments {
         Ok(view)
     }
 
-    /// What the portal sees of a payment.
-    pub async fn view(&self, id: PaymentId) -> Result<Option<PaymentView>, PortalError> {
-        Ok(self.store.payment_progress(id).await?.map(|progress| self.view_of(progress)))
-    }
-
-    fn view_of(&self, progress: PaymentProgress) -> PaymentView {
-        let PaymentProgress { payment, entitlement, command } = progress;
-        let entitlement = entitlement.filter(|_| payment.state == PaymentState::Paid);
-        let stage = match (&payment.state, &entitlement) {
-            (state, _) if state.is_open() => Stage::WaitingForApproval,
-            (PaymentState::Paid, Some(_)) => match command {
-                Some(CommandState::Applied) => Stage::Online,
-                Some(CommandState::Received) => Stage::Activating,
-                Some(CommandState::Failed) => Stage::Failed,
-                _ => Stage::PaymentReceived,
-            },
-            (PaymentState::Paid, None) => Stage::PaymentReceived,
-            _ => Stage::Failed,
-        };
-        let waited = (now_ms() - payment.created_at).max(0) as u64 / 1000;
-        let wait_secs = if payment.state.is_open() { self.config.portal_wait.as_secs().saturating_sub(waited) } else { 0 };
-        PaymentView {
-            id: payment.id,
-            status: payment.state,
-            stage,
-            reason: payment.reason,
-            amount_kes: payment.amount_kes,
-            wait_secs,
-            login: entitlement.map(|e| LoginInfo { username: e.username, password: e.password, expires_at: e.expires_at }),
-            receipt: payment.receipt,
-            hint: None,
-        }
-    }
-
     /// The payment, for callers that need all of it.
     pub async fn payment(&self, id: PaymentId) -> Result<Option<Payment>, PortalError> {
         Ok(self.store.payment(id).await?)
@@ -398,61 +314,4 @@ impl Payments {
 fn account_reference(router_name: &str) -> String {
     let cleaned: String = router_name.chars().filter(|c| c.is_ascii_alphanumeric()).take(12).collect();
     if cleaned.is_empty() { "WIFI".into() } else { cleaned }
-}
-
-/// The store as the providers' shared token cache, with this process's copy in front so a
-/// push does not read the store. Another instance's new token invalidates ours at Daraja:
-/// the provider then drops ours, this falls through to the store and finds the new one.
-struct StoreTokens {
-    store: Arc<dyn Store>,
-    /// Cache key -> (token, expiry in Unix ms).
-    memory: Mutex<HashMap<String, (String, i64)>>,
-}
-
-impl StoreTokens {
-    fn remember(&self, key: &str, token: &str, expires_at_ms: i64) {
-        self.memory.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_string(), (token.to_string(), expires_at_ms));
-    }
-}
-
-#[async_trait]
-impl TokenCache for StoreTokens {
-    async fn get_token(&self, key: &str, valid_until_ms: i64) -> Option<String> {
-        let known = self.memory.lock().unwrap_or_else(|p| p.into_inner()).get(key).cloned();
-        if let Some((token, expires_at)) = known
-            && expires_at >= valid_until_ms
-        {
-            return Some(token);
-        }
-        match self.store.cached_token(key, valid_until_ms).await {
-            Ok(Some((token, expires_at))) => {
-                self.remember(key, &token, expires_at);
-                Some(token)
-            }
-            Ok(None) => None,
-            Err(e) => {
-                tracing::warn!(error = %e, "token cache read failed");
-                None
-            }
-        }
-    }
-
-    async fn put_token(&self, key: &str, token: &str, expires_at_ms: i64) {
-        self.remember(key, token, expires_at_ms);
-        if let Err(e) = self.store.cache_token(key, token, expires_at_ms).await {
-            tracing::warn!(error = %e, "token cache write failed");
-        }
-    }
-
-    async fn drop_token(&self, key: &str, token: &str) {
-        {
-            let mut memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
-            if memory.get(key).is_some_and(|(known, _)| known == token) {
-                memory.remove(key);
-            }
-        }
-        if let Err(e) = self.store.forget_token(key, token).await {
-            tracing::warn!(error = %e, "token cache delete failed");
-        }
-    }
 }

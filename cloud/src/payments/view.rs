@@ -1,0 +1,95 @@
+//! What the portal sees of a payment: its stage in words the page shows, the countdown,
+//! and the login once paid.
+
+use serde::Serialize;
+
+use super::service::{Payments, PortalError};
+use crate::model::{CommandState, PaymentId, PaymentState};
+use crate::store::now_ms;
+use crate::store::payments::PaymentProgress;
+
+/// Where a payment is, in the portal's terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// The prompt is on the phone.
+    WaitingForApproval,
+    /// Paid; the router has not been told yet.
+    PaymentReceived,
+    /// The router's agent has the command.
+    Activating,
+    /// The user exists on the router.
+    Online,
+    /// It did not work (see `reason`).
+    Failed,
+}
+
+/// Login details the portal needs to log the device in once paid.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LoginInfo {
+    /// Hotspot user name.
+    pub username: String,
+    /// Hotspot password.
+    pub password: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// What `GET /api/portal/payments/{id}` returns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PaymentView {
+    /// The payment's id.
+    pub id: PaymentId,
+    /// Its state.
+    pub status: PaymentState,
+    /// Its stage.
+    pub stage: Stage,
+    /// Why it failed (a machine-readable reason such as `cancelled`, `wrong_pin`).
+    pub reason: Option<String>,
+    /// The amount.
+    pub amount_kes: u32,
+    /// Seconds the portal should keep waiting for the customer (0: stop waiting).
+    pub wait_secs: u64,
+    /// Present once paid.
+    pub login: Option<LoginInfo>,
+    /// The M-Pesa receipt, once paid.
+    pub receipt: Option<String>,
+    /// A hint about the phone number, if any.
+    pub hint: Option<String>,
+}
+
+impl Payments {
+    /// What the portal sees of a payment.
+    pub async fn view(&self, id: PaymentId) -> Result<Option<PaymentView>, PortalError> {
+        Ok(self.store.payment_progress(id).await?.map(|progress| self.view_of(progress)))
+    }
+
+    pub(super) fn view_of(&self, progress: PaymentProgress) -> PaymentView {
+        let PaymentProgress { payment, entitlement, command } = progress;
+        let entitlement = entitlement.filter(|_| payment.state == PaymentState::Paid);
+        let stage = match (&payment.state, &entitlement) {
+            (state, _) if state.is_open() => Stage::WaitingForApproval,
+            (PaymentState::Paid, Some(_)) => match command {
+                Some(CommandState::Applied) => Stage::Online,
+                Some(CommandState::Received) => Stage::Activating,
+                Some(CommandState::Failed) => Stage::Failed,
+                _ => Stage::PaymentReceived,
+            },
+            (PaymentState::Paid, None) => Stage::PaymentReceived,
+            _ => Stage::Failed,
+        };
+        let waited = (now_ms() - payment.created_at).max(0) as u64 / 1000;
+        let wait_secs = if payment.state.is_open() { self.config.portal_wait.as_secs().saturating_sub(waited) } else { 0 };
+        PaymentView {
+            id: payment.id,
+            status: payment.state,
+            stage,
+            reason: payment.reason,
+            amount_kes: payment.amount_kes,
+            wait_secs,
+            login: entitlement.map(|e| LoginInfo { username: e.username, password: e.password, expires_at: e.expires_at }),
+            receipt: payment.receipt,
+            hint: None,
+        }
+    }
+}
