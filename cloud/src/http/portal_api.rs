@@ -55,6 +55,7 @@ impl IntoResponse for RecoverError {
             RecoverError::InvalidReceipt => (StatusCode::BAD_REQUEST, "invalid_receipt"),
             RecoverError::NoDevice => (StatusCode::BAD_REQUEST, "no_device"),
             RecoverError::NotFound => (StatusCode::NOT_FOUND, "receipt_not_found"),
+            RecoverError::PhoneNeeded => (StatusCode::CONFLICT, "phone_needed"),
             RecoverError::Expired => (StatusCode::GONE, "receipt_expired"),
             RecoverError::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             RecoverError::Conflict => (StatusCode::CONFLICT, "conflict"),

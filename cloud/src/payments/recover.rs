@@ -61,6 +61,10 @@ pub enum RecoverError {
     /// No paid plan on this router with that code (or the phone does not match).
     #[error("we found no payment with that M-Pesa code on this WiFi; check the code in your M-Pesa SMS")]
     NotFound,
+    /// Several payments carry that code (a provider's test mode, or a code reused): the
+    /// paying phone tells which.
+    #[error("several payments carry that M-Pesa code; type the phone number that paid as well")]
+    PhoneNeeded,
     /// The plan it bought has ended.
     #[error("the plan bought with that M-Pesa code has ended")]
     Expired,
@@ -99,10 +103,8 @@ impl Payments {
             .map_err(|_| RecoverError::RateLimited)?;
 
         self.store.router(router).await?.filter(|r| r.revoked_at.is_none()).ok_or(RecoverError::RouterNotFound)?;
-        let (payment, entitlement) = self.store.entitlement_by_receipt(router, &receipt).await?.ok_or(RecoverError::NotFound)?;
-        if phone.is_some_and(|p| p.as_str() != payment.msisdn) {
-            return Err(RecoverError::NotFound);
-        }
+        let found = self.store.entitlements_by_receipt(router, &receipt).await?;
+        let (payment, entitlement) = pick(found, phone.as_ref().map(Msisdn::as_str))?;
         if entitlement.expires_at <= now_ms() / 1000 {
             return Err(RecoverError::Expired);
         }
@@ -143,6 +145,19 @@ impl Payments {
             }),
         };
         Ok(self.store.move_entitlement(entitlement.id, entitlement.device_mac, mac, &moves, now_ms()).await?)
+    }
+}
+
+/// The payment a receipt names, among those on the router that carry it (newest first):
+/// the one, if only one; otherwise the newest paid from `phone`, which must then be given.
+/// A phone that paid none of them finds nothing, as a wrong code does.
+fn pick(found: Vec<(Payment, Entitlement)>, phone: Option<&str>) -> Result<(Payment, Entitlement), RecoverError> {
+    let several = found.len() > 1;
+    let mut from_phone = found.into_iter().filter(|(payment, _)| phone.is_none_or(|p| p == payment.msisdn));
+    match (from_phone.next(), phone) {
+        (None, _) => Err(RecoverError::NotFound),
+        (Some(_), None) if several => Err(RecoverError::PhoneNeeded),
+        (Some(one), _) => Ok(one),
     }
 }
 

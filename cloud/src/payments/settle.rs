@@ -36,9 +36,6 @@ pub enum Refused {
         /// Asked.
         expected: u32,
     },
-    /// The receipt was already used for another payment.
-    #[error("receipt already recorded for another payment")]
-    ReceiptReused,
     /// Our fault.
     #[error("internal error: {0:#}")]
     Internal(#[source] anyhow::Error),
@@ -170,7 +167,6 @@ impl Payments {
                     return Ok(());
                 }
                 Ok(PaidOutcome::AlreadyPaid) => return Ok(()),
-                Ok(PaidOutcome::ReceiptReused) => return Err(Refused::ReceiptReused),
                 // The generated username was taken on this router: draw another.
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),

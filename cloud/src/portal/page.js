@@ -75,6 +75,7 @@ var T = {
     internal: 'Something went wrong on our side. Please try again.',
     invalid_receipt: 'An M-Pesa code has 10 letters and numbers, like SJK3X9Y2ZQ. It is at the start of the M-Pesa SMS.',
     receipt_not_found: 'We found no payment with that M-Pesa code on this WiFi. Check the code in your M-Pesa SMS.',
+    phone_needed: 'More than one payment carries that M-Pesa code. Type the phone number that paid as well.',
     receipt_expired: 'The plan bought with that M-Pesa code has ended. Choose a new plan to get online.',
     no_device: 'Open this page from the WiFi login page, so we know which phone to connect.',
     conflict: 'That plan was just moved to another phone. Try again.',
@@ -124,6 +125,7 @@ var T = {
     internal: 'Kuna hitilafu upande wetu. Tafadhali jaribu tena.',
     invalid_receipt: 'Msimbo wa M-Pesa una herufi na tarakimu 10, kama SJK3X9Y2ZQ. Uko mwanzoni mwa SMS ya M-Pesa.',
     receipt_not_found: 'Hatukupata malipo yenye msimbo huo wa M-Pesa kwenye WiFi hii. Angalia msimbo kwenye SMS yako ya M-Pesa.',
+    phone_needed: 'Malipo zaidi ya moja yana msimbo huo wa M-Pesa. Andika pia nambari ya simu iliyolipa.',
     receipt_expired: 'Kifurushi kilichonunuliwa kwa msimbo huo kimekwisha. Chagua kifurushi kipya ili uingie mtandaoni.',
     no_device: 'Fungua ukurasa huu kutoka kwenye ukurasa wa kuingia wa WiFi, ili tujue tuunganishe simu gani.',
     conflict: 'Kifurushi hicho kimehamishiwa simu nyingine sasa hivi. Jaribu tena.',
@@ -515,6 +517,7 @@ function recover() {
     current.recErr = T.en[code] ? code : 'internal';
     setText($('recerr'), current.recErr);
     document.body.setAttribute('data-reason', current.recErr);
+    if (current.recErr === 'phone_needed') { $('recphone').focus(); }
   });
 }
 

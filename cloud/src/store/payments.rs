@@ -139,8 +139,6 @@ pub enum PaidOutcome {
     Provisioned(Entitlement),
     /// It was already paid; nothing changed.
     AlreadyPaid,
-    /// The receipt is already recorded for another payment: nothing changed.
-    ReceiptReused,
 }
 
 /// Persistence for the money path. Every method is one transaction.
@@ -212,8 +210,10 @@ pub trait PaymentStore: Send + Sync {
         now_ms: i64,
     ) -> StoreResult<bool>;
     /// Paid: state, receipt, entitlement and router commands, all in one transaction.
-    /// Honoured whatever the state was unless already paid (money moved). `heard` goes on
-    /// the timeline unless the receipt belongs to another payment (then nothing changes).
+    /// Honoured whatever the state was unless already paid (money moved); `heard` goes on
+    /// the timeline either way. A receipt already recorded on other payments does not stop
+    /// it: the new payment's timeline says so (`receipt_shared`), as do those of the
+    /// tenant's other payments with it, for the owner to review.
     async fn mark_paid(
         &self,
         id: PaymentId,
@@ -233,9 +233,9 @@ pub trait PaymentStore: Send + Sync {
     async fn payment_events(&self, id: PaymentId) -> StoreResult<Vec<PaymentEvent>>;
     /// What a payment bought, if it is paid.
     async fn entitlement_for_payment(&self, id: PaymentId) -> StoreResult<Option<Entitlement>>;
-    /// The paid payment on this router with this M-Pesa receipt, and its entitlement
-    /// (expired or not: the caller tells the customer which).
-    async fn entitlement_by_receipt(&self, router: RouterId, receipt: &str) -> StoreResult<Option<(Payment, Entitlement)>>;
+    /// The paid payments on this router with this M-Pesa receipt, newest first (at most a
+    /// few), each with its entitlement (expired or not: the caller tells the customer which).
+    async fn entitlements_by_receipt(&self, router: RouterId, receipt: &str) -> StoreResult<Vec<(Payment, Entitlement)>>;
     /// Moves an unexpired entitlement from the device `from` (as last recorded) to `to`:
     /// enqueues the commands of `moves` in order and records the new device and command
     /// sequence numbers, in one transaction. [`super::StoreError::Conflict`] when the

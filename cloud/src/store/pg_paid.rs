@@ -25,19 +25,30 @@ use crate::model::PaymentId;
 ///
 /// Nothing but the provider's word is written when the payment was already paid (`paid` is
 /// empty, so is everything that reads it). Timeline rows are inserted by one statement in
-/// order, so their ids keep the order of the steps.
+/// order, so their ids keep the order of the steps. Other payments with the same receipt
+/// (`shared`) are flagged on the timelines, in the words of `sql::receipt_shared` and
+/// `sql::receipt_recorded_again`; they do not stop the payment.
 const PAID: &str = "\
 WITH paid AS (
     UPDATE payments SET state = 'paid', reason = NULL, receipt = COALESCE($2, receipt), paid_at = $3,
         updated_at = $3, next_check_at = NULL
     WHERE id = $1 AND state <> 'paid'
-    RETURNING router_id, device_mac
+    RETURNING router_id, device_mac, tenant_id
+), shared AS (
+    SELECT other.id, other.tenant_id FROM payments other
+    WHERE other.receipt = $2::text AND other.id <> $1 AND EXISTS (SELECT 1 FROM paid)
 ), timeline AS (
     INSERT INTO payment_events (payment_id, at, kind, detail)
     SELECT $1, $3, step.kind, step.detail
-    FROM (VALUES (1, $4::text, $5::text), (2, 'paid', $6::text), (3, 'entitlement_created', $7::text)) AS step(ord, kind, detail)
-    WHERE step.kind IS NOT NULL AND (step.ord = 1 OR EXISTS (SELECT 1 FROM paid))
+    FROM (VALUES (1, $4::text, $5::text), (2, 'paid', $6::text), (3, 'entitlement_created', $7::text),
+        (4, 'receipt_shared', (SELECT 'receipt ' || $2::text || ' is also recorded on ' || count(*) || ' other payment(s); check it with the provider'
+                               FROM shared HAVING count(*) > 0))) AS step(ord, kind, detail)
+    WHERE step.kind IS NOT NULL AND step.detail IS NOT NULL AND (step.ord = 1 OR EXISTS (SELECT 1 FROM paid))
     ORDER BY step.ord
+), flagged AS (
+    INSERT INTO payment_events (payment_id, at, kind, detail)
+    SELECT shared.id, $3, 'receipt_shared', 'receipt ' || $2::text || ' recorded again, on payment ' || $1
+    FROM shared, paid WHERE shared.tenant_id = paid.tenant_id
 ), next AS (
     UPDATE routers SET next_seq = next_seq + cardinality($12::text[])
     WHERE id = (SELECT router_id FROM paid)
@@ -96,11 +107,9 @@ impl PostgresStore {
             .await;
         let row = match row {
             Ok(row) => row,
+            // The only unique key the statement can break: the router's hotspot usernames.
             Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                return match db.constraint() {
-                    Some(name) if name.starts_with("payments") => Ok(PaidOutcome::ReceiptReused),
-                    _ => Err(super::StoreError::Conflict("hotspot username".into())),
-                };
+                return Err(super::StoreError::Conflict("hotspot username".into()));
             }
             Err(e) => return Err(e.into()),
         };

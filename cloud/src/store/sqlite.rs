@@ -9,8 +9,8 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio_util::sync::CancellationToken;
 
 use super::payments::{Heard, PaidOutcome, Provision};
-use super::sql::rows::parse_router;
-use super::sql::{Backend, conflict_or};
+use super::sql::rows::{parse_payment, parse_router};
+use super::sql::{Backend, RECEIPT_SHARED, conflict_or, receipt_recorded_again, receipt_shared};
 use super::{OutboxSignal, StoreResult};
 use crate::model::PaymentId;
 
@@ -127,22 +127,17 @@ impl Backend for SqliteStore {
         now_ms: i64,
     ) -> StoreResult<PaidOutcome> {
         let mut tx = self.writes().begin().await?;
-        let updated: Result<Option<(String, Option<String>)>, sqlx::Error> = sqlx::query_as(
+        let row: Option<(String, Option<String>, String)> = sqlx::query_as(
             "UPDATE payments SET state = 'paid', reason = NULL, receipt = COALESCE($2, receipt), paid_at = $3, \
-             updated_at = $3, next_check_at = NULL WHERE id = $1 AND state <> 'paid' RETURNING router_id, device_mac",
+             updated_at = $3, next_check_at = NULL WHERE id = $1 AND state <> 'paid' RETURNING router_id, device_mac, tenant_id",
         )
         .bind(id.to_string())
         .bind(receipt)
         .bind(now_ms)
         .fetch_optional(&mut *tx)
-        .await;
-        let row = match updated {
-            Ok(row) => row,
-            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => return Ok(PaidOutcome::ReceiptReused),
-            Err(e) => return Err(e.into()),
-        };
+        .await?;
         let mut events: Vec<(&str, &str)> = heard.iter().map(|h| (h.source, h.detail)).collect();
-        let Some((router, mac)) = row else {
+        let Some((router, mac, tenant)) = row else {
             // A repeat: what the provider said is still worth keeping.
             payments::events_tx(&mut tx, id, &events, now_ms).await?;
             tx.commit().await?;
@@ -152,7 +147,26 @@ impl Backend for SqliteStore {
         let paid = format!("receipt {}", receipt.unwrap_or("(from status query)"));
         let created = format!("user {} until {}", provision.username, provision.expires_at);
         events.extend([("paid", paid.as_str()), ("entitlement_created", created.as_str())]);
+        // Other payments with the same receipt: flagged on each timeline, not refused.
+        let others: Vec<(String, String)> = match receipt {
+            Some(receipt) => {
+                sqlx::query_as("SELECT id, tenant_id FROM payments WHERE receipt = $1 AND id <> $2")
+                    .bind(receipt)
+                    .bind(id.to_string())
+                    .fetch_all(&mut *tx)
+                    .await?
+            }
+            None => Vec::new(),
+        };
+        let shared = receipt.filter(|_| !others.is_empty()).map(|r| receipt_shared(r, others.len()));
+        events.extend(shared.as_deref().map(|detail| (RECEIPT_SHARED, detail)));
         payments::events_tx(&mut tx, id, &events, now_ms).await?;
+        if let Some(receipt) = receipt.filter(|_| !others.is_empty()) {
+            let detail = receipt_recorded_again(receipt, id);
+            for (other, _) in others.iter().filter(|(_, t)| *t == tenant) {
+                payments::events_tx(&mut tx, parse_payment(other)?, &[(RECEIPT_SHARED, &detail)], now_ms).await?;
+            }
+        }
         let (upsert_seq, _) = outbox::enqueue_tx(&mut tx, router, &provision.upsert, now_ms).await?;
         let login_seq = match &provision.login {
             Some(login) => Some(outbox::enqueue_tx(&mut tx, router, login, now_ms).await?.0),

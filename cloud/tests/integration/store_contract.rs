@@ -246,7 +246,7 @@ async fn reports_are_stored_once(Fixture { store, .. }: Fixture) {
 }
 
 /// A payment paid: state, timeline, entitlement and commands together, exactly once; a
-/// receipt already used and a username already taken change nothing.
+/// username already taken changes nothing; a receipt already recorded is flagged, not refused.
 async fn a_paid_payment_is_provisioned_once(Fixture { store, .. }: Fixture) {
     use jasiyo_cloud::model::{NewPayment, NewPlan, PaymentState};
     use jasiyo_cloud::providers::ProviderKind;
@@ -318,9 +318,7 @@ async fn a_paid_payment_is_provisioned_once(Fixture { store, .. }: Fixture) {
     assert_eq!(again, PaidOutcome::AlreadyPaid);
     assert_eq!(kinds(store.payment_events(first.id).await.unwrap()), ["initiated", "callback", "paid", "entitlement_created", "callback"]);
 
-    // The same receipt on another payment, then a username already taken: nothing changes.
-    let reused = store.mark_paid(second.id, Some("RCPT000001"), &provision("CCCCCC"), Some(heard), 40).await.unwrap();
-    assert_eq!(reused, PaidOutcome::ReceiptReused);
+    // A username already taken: nothing changes.
     let taken = store.mark_paid(second.id, Some("RCPT000002"), &provision("AAAAAA"), None, 50).await;
     assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
     assert_eq!(store.payment(second.id).await.unwrap().unwrap().state, PaymentState::Initiated);
@@ -328,11 +326,24 @@ async fn a_paid_payment_is_provisioned_once(Fixture { store, .. }: Fixture) {
     assert_eq!(store.open_commands(r, None, 10).await.unwrap().len(), 3, "no command for a payment that did not change");
     assert_eq!(kinds(store.payment_events(second.id).await.unwrap()), ["initiated"]);
 
-    // Drawing another name works, with the next sequence numbers.
-    let PaidOutcome::Provisioned(e) = store.mark_paid(second.id, Some("RCPT000002"), &provision("DDDDDD"), None, 60).await.unwrap() else {
-        panic!("not provisioned")
+    // The same receipt on another payment (Paystack's test mode gives every charge "10101"):
+    // paid all the same, and both timelines say so.
+    let PaidOutcome::Provisioned(shared) =
+        store.mark_paid(second.id, Some("RCPT000001"), &provision("CCCCCC"), Some(heard), 60).await.unwrap()
+    else {
+        panic!("a shared receipt must not stop the payment")
     };
-    assert_eq!((e.command_seq, e.login_seq), (4, Some(5)));
+    assert_eq!((shared.username.as_str(), shared.command_seq, shared.login_seq), ("CCCCCC", 4, Some(5)), "another name, the next numbers");
+    assert_eq!(store.payment(second.id).await.unwrap().unwrap().receipt.as_deref(), Some("RCPT000001"));
+    let events = store.payment_events(second.id).await.unwrap();
+    assert_eq!(kinds(events.clone()), ["initiated", "callback", "paid", "entitlement_created", "receipt_shared"]);
+    assert!(events[4].detail.contains("RCPT000001") && events[4].detail.contains("1 other payment"), "{}", events[4].detail);
+    let events = store.payment_events(first.id).await.unwrap();
+    assert_eq!(events.last().unwrap().kind, "receipt_shared");
+    assert!(events.last().unwrap().detail.contains(&second.id.to_string()), "{}", events.last().unwrap().detail);
+    let found = store.entitlements_by_receipt(r, "RCPT000001").await.unwrap();
+    assert_eq!(found.iter().map(|(p, _)| p.id).collect::<Vec<_>>(), [second.id, first.id], "newest first");
+    assert!(store.entitlements_by_receipt(r, "RCPT000009").await.unwrap().is_empty());
 }
 
 /// PostgreSQL terminates every connection of the cloud (a restart, a failover): the store
@@ -381,3 +392,67 @@ jasiyo_cloud::on_each_backend!(
     reports_are_stored_once,
     other_processes_enqueues_are_noticed,
 );
+
+/// Migration 8 rebuilds SQLite's payments table (and the two tables that reference it) to
+/// drop the receipt's UNIQUE constraint: every row survives with its values, references
+/// still hold and are still enforced, the timeline triggers still fire, and a receipt may
+/// now be carried twice.
+#[tokio::test]
+async fn sqlite_receipt_migration_keeps_every_row_and_reference() {
+    use jasiyo_cloud::store::SqliteStore;
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    use std::str::FromStr;
+
+    let dir = TempDir::new().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("old.db").display());
+    let options = SqliteConnectOptions::from_str(&url).unwrap().create_if_missing(true).foreign_keys(true);
+    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+    let mut before = sqlx::migrate!("./migrations/sqlite");
+    let eight = before.migrations.iter().position(|m| m.version == 8).expect("migration 8");
+    before.migrations = before.migrations[..eight].to_vec().into();
+    before.run(&pool).await.unwrap();
+    for sql in [
+        "INSERT INTO tenants (id, name, created_at) VALUES ('t1', 'T', 1)",
+        "INSERT INTO routers (id, tenant_id, name, token_hash, created_at) VALUES ('r1', 't1', 'R', 'h', 1)",
+        "INSERT INTO plans (id, tenant_id, name, price_kes, duration_secs, created_at) VALUES ('p1', 't1', '1h', 10, 3600, 1)",
+        "INSERT INTO payments (id, tenant_id, router_id, plan_id, provider, amount_kes, msisdn, idempotency_key, callback_token_hash, \
+         provider_ref, state, receipt, created_at, updated_at, paid_at) \
+         VALUES ('pay1', 't1', 'r1', 'p1', 'paystack', 10, '254712345678', 'k1', 'c1', 'ref1', 'paid', '10101', 5, 6, 6)",
+        "INSERT INTO payment_events (payment_id, at, kind, detail) VALUES ('pay1', 6, 'paid', 'receipt 10101')",
+        "INSERT INTO entitlements (id, payment_id, router_id, username, password, expires_at, command_seq, created_at) \
+         VALUES ('e1', 'pay1', 'r1', 'AAAAAA', '123456', 99, 1, 6)",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    let _migrated = SqliteStore::connect(&url).await.unwrap();
+    let options = SqliteConnectOptions::from_str(&url).unwrap().foreign_keys(true);
+    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+    let kept: (String, String, i64) = sqlx::query_as("SELECT id, receipt, paid_at FROM payments").fetch_one(&pool).await.unwrap();
+    assert_eq!(kept, ("pay1".into(), "10101".into(), 6));
+    let events: Vec<(i64, String)> = sqlx::query_as("SELECT id, kind FROM payment_events ORDER BY id").fetch_all(&pool).await.unwrap();
+    assert_eq!(events.iter().map(|(_, k)| k.as_str()).collect::<Vec<_>>(), ["initiated", "paid"]);
+    let owner: String = sqlx::query_scalar("SELECT payment_id FROM entitlements WHERE id = 'e1'").fetch_one(&pool).await.unwrap();
+    assert_eq!(owner, "pay1");
+    let broken: Vec<(String,)> = sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check").fetch_all(&pool).await.unwrap();
+    assert!(broken.is_empty(), "{broken:?}");
+    let schema: Vec<String> = sqlx::query_scalar("SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL").fetch_all(&pool).await.unwrap();
+    assert!(!schema.iter().any(|sql| sql.contains("_replaced") || sql.contains("_rebuilt")), "{schema:#?}");
+
+    // References are enforced against the new table; ids go on from where they were.
+    let orphan =
+        sqlx::query("INSERT INTO payment_events (payment_id, at, kind, detail) VALUES ('nobody', 7, 'x', 'y')").execute(&pool).await;
+    assert!(orphan.is_err(), "an event of no payment must be refused");
+    sqlx::query(
+        "INSERT INTO payments (id, tenant_id, router_id, plan_id, provider, amount_kes, msisdn, idempotency_key, callback_token_hash, \
+         provider_ref, state, receipt, created_at, updated_at) \
+         VALUES ('pay2', 't1', 'r1', 'p1', 'paystack', 10, '254712345679', 'k2', 'c2', 'ref2', 'paid', '10101', 8, 8)",
+    )
+    .execute(&pool)
+    .await
+    .expect("a second payment with the same receipt");
+    let events: Vec<(i64, String, String)> =
+        sqlx::query_as("SELECT id, payment_id, kind FROM payment_events ORDER BY id").fetch_all(&pool).await.unwrap();
+    assert_eq!(events.last().map(|(id, p, k)| (*id, p.as_str(), k.as_str())), Some((3, "pay2", "initiated")), "the trigger fires again");
+}

@@ -53,6 +53,9 @@ pub(crate) async fn resolve(shared: &Arc<Shared>, provider_ref: &str, resolution
     }
 }
 
+/// The receipt Paystack's test mode puts on every M-Pesa charge.
+pub const PAYSTACK_TEST_RECEIPT: &str = "10101";
+
 /// Resolves the prompt under the lock and builds its callback, if it has one.
 fn mark_resolved(shared: &Shared, provider_ref: &str, resolution: Resolution) -> anyhow::Result<Option<Outgoing>> {
     let mut state = shared.state();
@@ -61,7 +64,11 @@ fn mark_resolved(shared: &Shared, provider_ref: &str, resolution: Resolution) ->
         Some(record) if record.prompt.state != PromptState::Pending => bail!("prompt {provider_ref} is already {:?}", record.prompt.state),
         Some(_) => {}
     }
-    let receipt = (resolution == Resolution::Approve).then(|| state.new_receipt());
+    let paystack = state.record(provider_ref).is_some_and(|r| r.prompt.provider == Provider::Paystack);
+    // Paystack's test mode (the emulator's `domain` is "test") gives every M-Pesa charge the
+    // receipt "10101" (shared/reference/providers.md, F); the others draw a fresh one.
+    let receipt =
+        (resolution == Resolution::Approve).then(|| if paystack { PAYSTACK_TEST_RECEIPT.to_string() } else { state.new_receipt() });
     let record = state.record_mut(provider_ref).expect("checked above");
     record.prompt.state = PromptState::Resolved(resolution);
     record.prompt.receipt = receipt;

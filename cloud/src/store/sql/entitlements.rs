@@ -7,11 +7,15 @@ use std::sync::LazyLock;
 use jasiyo_shared::{MacAddress, RouterId};
 use uuid::Uuid;
 
+use sqlx::FromRow;
+
 use super::{This, outbox, payments};
 use crate::model::{Entitlement, Payment, PaymentId};
 use crate::store::payments::DeviceMove;
 use crate::store::sql::Backend;
-use crate::store::sql::rows::{ENTITLEMENT_COLUMNS, EntitlementRow, parse_payment, parse_router, prefixed};
+use crate::store::sql::rows::{
+    ENTITLEMENT_COLUMNS, EntitlementRow, PAYMENT_COLUMNS, PaymentRow, parse_payment, parse_router, prefixed, qualified,
+};
 use crate::store::{StoreError, StoreResult};
 
 /// `SELECT` of an entitlement row from `entitlements ent`.
@@ -24,9 +28,21 @@ pub(super) async fn entitlement_for_payment(store: &This, id: PaymentId) -> Stor
     row.map(Entitlement::try_from).transpose()
 }
 
-pub(super) async fn entitlement_by_receipt(store: &This, router: RouterId, receipt: &str) -> StoreResult<Option<(Payment, Entitlement)>> {
-    let Some(payment) = payments::paid_by_receipt(store, router, receipt).await? else { return Ok(None) };
-    Ok(entitlement_for_payment(store, payment.id).await?.map(|e| (payment, e)))
+/// Payments a receipt may name at most (more is a provider's test mode or an anomaly; the
+/// newest are the ones a customer may be asking about).
+const MAX_BY_RECEIPT: i64 = 10;
+
+pub(super) async fn entitlements_by_receipt(store: &This, router: RouterId, receipt: &str) -> StoreResult<Vec<(Payment, Entitlement)>> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {}, {} FROM payments p JOIN entitlements ent ON ent.payment_id = p.id \
+             WHERE p.receipt = $1 AND p.router_id = $2 AND p.state = 'paid' ORDER BY p.paid_at DESC, p.id LIMIT $3",
+            qualified(PAYMENT_COLUMNS, "p"),
+            prefixed(ENTITLEMENT_COLUMNS, "ent")
+        )
+    });
+    let rows = sqlx::query(&SQL).bind(receipt).bind(router.to_string()).bind(MAX_BY_RECEIPT).fetch_all(store.reads()).await?;
+    rows.iter().map(|row| Ok((PaymentRow::from_row(row)?.try_into()?, EntitlementRow::from_row(row)?.try_into()?))).collect()
 }
 
 pub(super) async fn move_entitlement(

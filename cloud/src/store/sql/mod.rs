@@ -72,6 +72,20 @@ pub(in crate::store) trait Backend: Sized + Send + Sync + 'static {
     fn watch_outbox(&self, signal: OutboxSignal, shutdown: CancellationToken);
 }
 
+/// The timeline event of a payment whose M-Pesa receipt other payments also carry.
+pub(crate) const RECEIPT_SHARED: &str = "receipt_shared";
+
+/// [`RECEIPT_SHARED`] on the payment just paid: how many others carry its receipt. The same
+/// words are written by PostgreSQL's paid statement (`pg_paid.rs`).
+pub(crate) fn receipt_shared(receipt: &str, others: usize) -> String {
+    format!("receipt {receipt} is also recorded on {others} other payment(s); check it with the provider")
+}
+
+/// [`RECEIPT_SHARED`] on an earlier payment of the same owner with the receipt.
+pub(crate) fn receipt_recorded_again(receipt: &str, on: PaymentId) -> String {
+    format!("receipt {receipt} recorded again, on payment {on}")
+}
+
 /// Reads a stored UUID.
 pub(crate) fn parse_uuid(field: &str, value: &str) -> StoreResult<uuid::Uuid> {
     uuid::Uuid::parse_str(value).map_err(|e| StoreError::Corrupt(format!("{field} {value:?}: {e}")))

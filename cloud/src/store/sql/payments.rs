@@ -85,11 +85,6 @@ pub(super) async fn payment_by_provider_ref(store: &This, provider: ProviderKind
     payment_where(store, "provider = $1 AND provider_ref = $2", &[provider.as_str(), provider_ref]).await
 }
 
-/// The paid payment on `router` with this M-Pesa receipt.
-pub(super) async fn paid_by_receipt(store: &This, router: RouterId, receipt: &str) -> StoreResult<Option<Payment>> {
-    payment_where(store, "router_id = $1 AND receipt = $2 AND state = 'paid'", &[&router.to_string(), receipt]).await
-}
-
 pub(super) async fn payment_progress(store: &This, id: PaymentId) -> StoreResult<Option<PaymentProgress>> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(

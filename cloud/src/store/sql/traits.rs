@@ -236,8 +236,8 @@ impl PaymentStore for This {
         entitlements::entitlement_for_payment(self, id).await
     }
 
-    async fn entitlement_by_receipt(&self, router: RouterId, receipt: &str) -> StoreResult<Option<(Payment, Entitlement)>> {
-        entitlements::entitlement_by_receipt(self, router, receipt).await
+    async fn entitlements_by_receipt(&self, router: RouterId, receipt: &str) -> StoreResult<Vec<(Payment, Entitlement)>> {
+        entitlements::entitlements_by_receipt(self, router, receipt).await
     }
 
     async fn move_entitlement(
