@@ -21,6 +21,7 @@ pub mod payments;
 pub mod portal;
 pub mod providers;
 pub mod store;
+pub mod time;
 pub mod token;
 
 pub use app::{App, CloudConfig};

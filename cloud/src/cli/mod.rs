@@ -12,6 +12,7 @@ mod router;
 mod sealing;
 mod serve;
 mod tenant;
+mod zones;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -7,8 +7,10 @@ use clap::Subcommand;
 use jasiyo_shared::RouterId;
 use serde_json::json;
 
+use super::zones;
 use crate::model::PaymentId;
 use crate::store::Store;
+use crate::time::{show_ms, show_secs, with_rfc3339};
 
 /// `payment ...`
 #[derive(Debug, Subcommand)]
@@ -40,12 +42,16 @@ pub(super) async fn run(store: &dyn Store, command: PaymentCommand, out: &mut dy
     match command {
         PaymentCommand::List { router, limit, json } => {
             let payments = store.list_payments(router, limit).await?;
+            let tz = zones::of_router(store, router).await?;
             if json {
-                writeln!(out, "{}", serde_json::to_string(&payments)?)?;
+                let mut value = serde_json::to_value(&payments)?;
+                with_rfc3339(&mut value, &tz);
+                writeln!(out, "{value}")?;
             } else {
                 for p in payments {
                     let reason = p.reason.as_deref().or(p.receipt.as_deref()).unwrap_or("");
-                    writeln!(out, "{}  {:>6} KES  {}  {:<10}  {}", p.id, p.amount_kes, p.msisdn, p.state.as_str(), reason)?;
+                    let at = show_ms(p.created_at, &tz);
+                    writeln!(out, "{}  {at}  {:>6} KES  {}  {:<10}  {}", p.id, p.amount_kes, p.msisdn, p.state.as_str(), reason)?;
                 }
             }
         }
@@ -53,8 +59,11 @@ pub(super) async fn run(store: &dyn Store, command: PaymentCommand, out: &mut dy
             let p = store.payment(payment).await?.with_context(|| format!("no payment {payment}"))?;
             let events = store.payment_events(payment).await?;
             let entitlement = store.entitlement_for_payment(payment).await?;
+            let tz = zones::of_tenant(store, p.tenant_id).await?;
             if json {
-                writeln!(out, "{}", json!({ "payment": p, "timeline": events, "entitlement": entitlement }))?;
+                let mut value = json!({ "payment": p, "timeline": events, "entitlement": entitlement });
+                with_rfc3339(&mut value, &tz);
+                writeln!(out, "{value}")?;
             } else {
                 writeln!(
                     out,
@@ -66,7 +75,10 @@ pub(super) async fn run(store: &dyn Store, command: PaymentCommand, out: &mut dy
                     p.state.as_str()
                 )?;
                 for e in events {
-                    writeln!(out, "  {}  {:<20} {}", e.at, e.kind, e.detail)?;
+                    writeln!(out, "  {}  {:<20} {}", show_ms(e.at, &tz), e.kind, e.detail)?;
+                }
+                if let Some(e) = entitlement {
+                    writeln!(out, "hotspot user {} until {}", e.username, show_secs(e.expires_at, &tz))?;
                 }
             }
         }

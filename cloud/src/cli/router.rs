@@ -106,11 +106,14 @@ pub(super) async fn run(store: &dyn Store, command: RouterCommand, out: &mut dyn
         }
         RouterCommand::Events { router, limit, json } => {
             let events = store.list_events(router, limit).await?;
+            let tz = super::zones::of_router(store, router).await?;
             if json {
-                writeln!(out, "{}", serde_json::to_string(&events)?)?;
+                let mut value = serde_json::to_value(&events)?;
+                crate::time::with_rfc3339(&mut value, &tz);
+                writeln!(out, "{value}")?;
             } else {
                 for e in &events {
-                    writeln!(out, "{}  {}", e.happened_at, serde_json::to_string(&e.event)?)?;
+                    writeln!(out, "{}  {}", crate::time::show_secs(e.happened_at, &tz), serde_json::to_string(&e.event)?)?;
                 }
             }
         }

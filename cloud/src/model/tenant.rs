@@ -13,4 +13,6 @@ pub struct Tenant {
     pub name: String,
     /// When it was created (Unix ms).
     pub created_at: i64,
+    /// The IANA time zone its times are shown in (`Africa/Nairobi` unless set).
+    pub time_zone: String,
 }

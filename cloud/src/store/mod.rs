@@ -53,6 +53,9 @@ pub type OutboxSignal = Arc<dyn Fn(Option<RouterId>) + Send + Sync>;
 pub trait Store: payments::PaymentStore + Send + Sync + 'static {
     /// Creates a tenant; its name must be unused.
     async fn create_tenant(&self, name: &str, now_ms: i64) -> StoreResult<Tenant>;
+    /// Sets the time zone (an IANA name, checked by the caller) the tenant's times are shown
+    /// in; returns false if there is no such tenant.
+    async fn set_time_zone(&self, tenant: TenantId, time_zone: &str) -> StoreResult<bool>;
     /// Finds a tenant by id or by name.
     async fn find_tenant(&self, id_or_name: &str) -> StoreResult<Option<Tenant>>;
     /// Adds a router for a tenant with the hash of its agent token.

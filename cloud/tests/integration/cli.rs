@@ -285,3 +285,95 @@ fn serve_until_ready(dir: &TempDir, env: &[(&str, &str)]) -> Result<(), String> 
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// A payment recorded through the library in the data directory's database, as the portal
+/// and a callback would leave it: paid, with a user until `expires_at` (Unix seconds).
+fn paid_payment(dir: &TempDir, router: &str, created_ms: i64, expires_at: i64) -> String {
+    use jasiyo_cloud::model::{NewPayment, NewPlan};
+    use jasiyo_cloud::store::payments::Provision;
+    use jasiyo_shared::command::Password;
+    use jasiyo_shared::{Command as RouterCommand, HotspotUser};
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let store = jasiyo_cloud::store::connect(None, dir.path()).await.unwrap();
+        let router = store.router(router.parse().unwrap()).await.unwrap().unwrap();
+        let plan = NewPlan { name: "1h".into(), price_kes: 20, duration_secs: 3600, data_mb: None, rate_limit: None, profile: None };
+        let plan = store.create_plan(router.tenant_id, &plan, created_ms).await.unwrap();
+        let new = NewPayment {
+            tenant_id: router.tenant_id,
+            router_id: router.id,
+            plan_id: plan.id,
+            provider: ProviderKind::Daraja,
+            amount_kes: 20,
+            msisdn: "254712345678".into(),
+            device_mac: None,
+            device_ip: None,
+            client_ip: None,
+            idempotency_key: format!("key-{}", router.id),
+            callback_token_hash: format!("hash-{}", router.id),
+        };
+        let payment = store.create_payment(&new, created_ms).await.unwrap();
+        let user = HotspotUser {
+            name: "KX7Q2M".into(),
+            password: Password("482913".into()),
+            profile: None,
+            mac: None,
+            expires_at: None,
+            limit_uptime_secs: None,
+            limit_bytes_total: None,
+            comment: None,
+        };
+        let provision = Provision {
+            username: "KX7Q2M".into(),
+            password: "482913".into(),
+            expires_at,
+            upsert: RouterCommand::UpsertHotspotUser(user),
+            login: None,
+        };
+        store.mark_paid(payment.id, Some("SJK3X9Y2ZQ"), &provision, None, created_ms + 9_000).await.unwrap();
+        payment.id.to_string()
+    })
+}
+
+/// Times are dates and times in the tenant's zone (Nairobi unless it chose another), never
+/// raw milliseconds; `--json` keeps the numbers and adds RFC 3339 beside them.
+#[test]
+fn times_are_shown_as_dates_in_the_tenants_zone() {
+    let dir = TempDir::new().unwrap();
+    ok_json(&dir, &["tenant", "create", "--name", "Kibanda WiFi", "--json"]);
+    let router = ok_json(&dir, &["router", "add", "--tenant", "Kibanda WiFi", "--name", "gate", "--json"]);
+    let router = router["id"].as_str().unwrap().to_string();
+    // 2026-12-07 11:32:05 UTC: 14:32:05 in Nairobi.
+    let created_ms = 1_796_643_125_000;
+    let payment = paid_payment(&dir, &router, created_ms, created_ms / 1000 + 3600);
+
+    let out = cloud(&dir, &["payment", "show", &payment]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("2026-12-07 14:32:05 EAT  initiated"), "{text}");
+    assert!(text.contains("2026-12-07 14:32:14 EAT  paid"), "{text}");
+    assert!(text.contains("hotspot user KX7Q2M until 2026-12-07 15:32:05 EAT"), "{text}");
+    assert!(!text.contains("1796643125"), "no raw times: {text}");
+    let list = cloud(&dir, &["payment", "list", "--router", &router]);
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(text.contains("2026-12-07 14:32:05 EAT") && !text.contains("1796643125"), "{text}");
+
+    let json = ok_json(&dir, &["payment", "show", &payment, "--json"]);
+    assert_eq!(json["payment"]["created_at"], created_ms);
+    assert_eq!(json["payment"]["created_at_rfc3339"], "2026-12-07T14:32:05.000+03:00");
+    assert_eq!(json["timeline"][0]["at_rfc3339"], "2026-12-07T14:32:05.000+03:00");
+    assert_eq!(json["entitlement"]["expires_at_rfc3339"], "2026-12-07T15:32:05.000+03:00");
+
+    // Another tenant in another zone sees its own local times; a zone that does not exist
+    // is refused.
+    ok_json(&dir, &["tenant", "create", "--name", "Kampala Spot", "--time-zone", "Africa/Kampala", "--json"]);
+    let tenant = ok_json(&dir, &["tenant", "create", "--name", "Lagos Spot", "--time-zone", "Africa/Lagos", "--json"]);
+    assert_eq!(tenant["time_zone"], "Africa/Lagos");
+    let other = ok_json(&dir, &["router", "add", "--tenant", "Lagos Spot", "--name", "gate", "--json"]);
+    let other = other["id"].as_str().unwrap().to_string();
+    let second = paid_payment(&dir, &other, created_ms, created_ms / 1000 + 3600);
+    let text = String::from_utf8_lossy(&cloud(&dir, &["payment", "show", &second]).stdout).into_owned();
+    assert!(text.contains("2026-12-07 12:32:05 WAT  initiated"), "{text}");
+    let refused = fails(&dir, &["tenant", "create", "--name", "Nowhere", "--time-zone", "Mars/Olympus"]);
+    assert!(refused.contains("unknown time zone"), "{refused}");
+}

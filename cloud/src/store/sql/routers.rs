@@ -19,7 +19,16 @@ pub(super) async fn create_tenant(store: &This, name: &str, now_ms: i64) -> Stor
         .execute(store.writes())
         .await
         .map_err(|e| conflict_or(e, format!("tenant {name:?}")))?;
-    Ok(Tenant { id: TenantId(id), name: name.to_string(), created_at: now_ms })
+    Ok(Tenant { id: TenantId(id), name: name.to_string(), created_at: now_ms, time_zone: crate::time::DEFAULT_TIME_ZONE.into() })
+}
+
+pub(super) async fn set_time_zone(store: &This, tenant: TenantId, time_zone: &str) -> StoreResult<bool> {
+    let done = sqlx::query("UPDATE tenants SET time_zone = $2 WHERE id = $1")
+        .bind(tenant.to_string())
+        .bind(time_zone)
+        .execute(store.writes())
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub(super) async fn find_tenant(store: &This, id_or_name: &str) -> StoreResult<Option<Tenant>> {

@@ -13,7 +13,7 @@ use crate::model::{
 use crate::store::{StoreError, StoreResult};
 
 /// `tenants`.
-pub(crate) const TENANT_COLUMNS: &str = "id, name, created_at";
+pub(crate) const TENANT_COLUMNS: &str = "id, name, created_at, time_zone";
 
 /// A `tenants` row.
 #[derive(sqlx::FromRow)]
@@ -21,12 +21,13 @@ pub(crate) struct TenantRow {
     id: String,
     name: String,
     created_at: i64,
+    time_zone: String,
 }
 
 impl TryFrom<TenantRow> for Tenant {
     type Error = StoreError;
     fn try_from(row: TenantRow) -> StoreResult<Tenant> {
-        Ok(Tenant { id: TenantId(parse_uuid("tenant id", &row.id)?), name: row.name, created_at: row.created_at })
+        Ok(Tenant { id: TenantId(parse_uuid("tenant id", &row.id)?), name: row.name, created_at: row.created_at, time_zone: row.time_zone })
     }
 }
 

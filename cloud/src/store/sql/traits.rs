@@ -23,6 +23,10 @@ impl Store for This {
         routers::create_tenant(self, name, now_ms).await
     }
 
+    async fn set_time_zone(&self, tenant: TenantId, time_zone: &str) -> StoreResult<bool> {
+        routers::set_time_zone(self, tenant, time_zone).await
+    }
+
     async fn find_tenant(&self, id_or_name: &str) -> StoreResult<Option<Tenant>> {
         routers::find_tenant(self, id_or_name).await
     }
