@@ -8,5 +8,6 @@ mod edge;
 mod payment_emulator;
 mod payments;
 mod portal_browser;
+mod readme;
 mod routeros_emulator;
 mod routeros_peers;
