@@ -28,7 +28,7 @@ impl IntoResponse for PortalError {
             PortalError::PlanNotFound => (StatusCode::NOT_FOUND, "plan_not_found"),
             PortalError::InvalidPhone(_) => (StatusCode::BAD_REQUEST, "invalid_phone"),
             PortalError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            PortalError::InFlight(_) => (StatusCode::CONFLICT, "prompt_in_flight"),
+            PortalError::InFlight => (StatusCode::CONFLICT, "prompt_in_flight"),
             PortalError::RateLimited(LimitHit::Phone) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited_phone"),
             PortalError::RateLimited(LimitHit::Device) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited_device"),
             PortalError::RateLimited(LimitHit::Ip) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited_ip"),
@@ -40,10 +40,8 @@ impl IntoResponse for PortalError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
         };
-        let mut body = json!({ "error": code, "message": self.to_string() });
-        if let PortalError::InFlight(id) = &self {
-            body["payment_id"] = json!(id);
-        }
+        // A refusal names no payment: the one in flight may be someone else's.
+        let body = json!({ "error": code, "message": self.to_string() });
         (status, Json(body)).into_response()
     }
 }
@@ -111,11 +109,19 @@ pub async fn initiate(
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
-/// `GET /api/portal/payments/{id}`: where the payment is now.
-pub async fn poll(State(payments): State<Arc<Payments>>, Path(payment): Path<String>) -> Result<Response, PortalError> {
+/// The header that carries a payment's view key (see [`Payments::view`]).
+pub const VIEW_KEY_HEADER: &str = "x-view-key";
+
+fn view_key(headers: &HeaderMap) -> Option<&str> {
+    headers.get(VIEW_KEY_HEADER).and_then(|v| v.to_str().ok())
+}
+
+/// `GET /api/portal/payments/{id}`: where the payment is now (its login and receipt only
+/// with its view key in `X-View-Key`).
+pub async fn poll(State(payments): State<Arc<Payments>>, Path(payment): Path<String>, headers: HeaderMap) -> Result<Response, PortalError> {
     let not_found = || PortalError::BadRequest("no such payment".into());
     let id: PaymentId = payment.parse().map_err(|_| not_found())?;
-    let view = payments.view(id).await?.ok_or_else(not_found)?;
+    let view = payments.view(id, view_key(&headers)).await?.ok_or_else(not_found)?;
     Ok(Json(view).into_response())
 }
 
@@ -149,6 +155,7 @@ pub async fn next(
     State(hub): State<Arc<Hub>>,
     Path(payment): Path<String>,
     Query(query): Query<NextQuery>,
+    headers: HeaderMap,
 ) -> Result<Response, PortalError> {
     let not_found = || PortalError::BadRequest("no such payment".into());
     let id: PaymentId = payment.parse().map_err(|_| not_found())?;
@@ -158,7 +165,7 @@ pub async fn next(
     let started = Instant::now();
     loop {
         changes.borrow_and_update();
-        let view = payments.view(id).await?.ok_or_else(not_found)?;
+        let view = payments.view(id, view_key(&headers)).await?.ok_or_else(not_found)?;
         // The countdown's end is news too: the page then says the prompt timed out.
         let countdown_left = if view.wait_secs > 0 { Duration::from_secs(view.wait_secs) } else { Duration::MAX };
         let deadline = started + HOLD.min(countdown_left);

@@ -43,6 +43,8 @@ pub struct Recovered {
     pub login: LoginInfo,
     /// Whether the plan moved from another device.
     pub moved: bool,
+    /// The payment's view key: the page follows the payment with it (see [`Payments::view`]).
+    pub view_key: String,
 }
 
 /// Why a recovery did not happen; each maps to a code the page words in the customer's
@@ -115,7 +117,7 @@ impl Payments {
             tracing::info!(payment = %payment.id, %router, to = %mac, "entitlement moved to a new device");
         }
         let login = LoginInfo { username: entitlement.username, password: entitlement.password, expires_at: entitlement.expires_at };
-        Ok(Recovered { payment_id: payment.id, login, moved })
+        Ok(Recovered { payment_id: payment.id, login, moved, view_key: self.sealer.view_key(payment.id) })
     }
 
     /// Enqueues the move: end the old device's session, bind the user to the new MAC, log

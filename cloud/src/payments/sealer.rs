@@ -9,12 +9,26 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use hmac::{Hmac, Mac};
 use rand::RngCore;
+use sha2::Sha256;
 
-/// Seals and opens secrets.
+use crate::model::PaymentId;
+
+/// HMAC-SHA256 of `data` under `key`.
+fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+/// Seals and opens secrets, and makes the payments' view keys.
 #[derive(Clone)]
 pub struct Sealer {
     cipher: ChaCha20Poly1305,
+    /// HMAC key for view keys, derived from the sealing key (so every instance sharing the
+    /// key makes the same ones, and none can be made without it).
+    views: [u8; 32],
 }
 
 impl std::fmt::Debug for Sealer {
@@ -31,7 +45,23 @@ pub struct SealError(pub String);
 impl Sealer {
     /// A sealer from a 32-byte key.
     pub fn new(key: [u8; 32]) -> Sealer {
-        Sealer { cipher: ChaCha20Poly1305::new(Key::from_slice(&key)) }
+        let views = hmac_sha256(&key, b"jasiyo payment view keys v1");
+        Sealer { cipher: ChaCha20Poly1305::new(Key::from_slice(&key)), views }
+    }
+
+    /// The view key of a payment: the secret that lets its holder see the payment's login and
+    /// receipt. Given only to whoever started the payment (and to whoever later proves it was
+    /// theirs with the receipt and the phone); the payment id alone shows only its status.
+    pub fn view_key(&self, payment: PaymentId) -> String {
+        hex::encode(hmac_sha256(&self.views, payment.0.as_bytes()))
+    }
+
+    /// Whether `presented` is the payment's view key (compared in constant time).
+    pub fn is_view_key(&self, payment: PaymentId, presented: &str) -> bool {
+        let Ok(presented) = hex::decode(presented.trim()) else { return false };
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.views).expect("HMAC takes any key length");
+        mac.update(payment.0.as_bytes());
+        mac.verify_slice(&presented).is_ok()
     }
 
     /// The sealer under `key` (base64) if given, else under the key in `file`, creating the

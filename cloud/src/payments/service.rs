@@ -93,9 +93,10 @@ pub enum PortalError {
     /// Something else in the request is wrong.
     #[error("{0}")]
     BadRequest(String),
-    /// A prompt is already waiting on this phone or device.
+    /// A prompt is already waiting on this phone or device (which payment is not said: it
+    /// may be another customer's).
     #[error("a payment prompt is already waiting on this phone; approve or cancel it first")]
-    InFlight(PaymentId),
+    InFlight,
     /// Too many attempts.
     #[error("too many attempts; please wait a few minutes and try again")]
     RateLimited(LimitHit),
@@ -125,7 +126,7 @@ pub struct Payments {
     pub(super) store: Arc<dyn Store>,
     pub(super) hub: Arc<Hub>,
     pub(super) config: PaymentsConfig,
-    sealer: Sealer,
+    pub(super) sealer: Sealer,
     http: reqwest::Client,
     limits: RateLimits,
     pub(super) recover_limits: RateLimits,
@@ -234,12 +235,12 @@ impl Payments {
         };
         let context = self.store.portal_context(query).await?.filter(|c| !c.revoked).ok_or(PortalError::RouterNotFound)?;
         if let Some(existing) = context.existing {
-            // A retried request: the payment it started.
-            return self.view(existing).await.map(|v| v.expect("it exists"));
+            // A retried request (it holds the idempotency key): the payment it started.
+            return self.own_view(existing).await;
         }
         let plan = context.plan.filter(|p| p.active).ok_or(PortalError::PlanNotFound)?;
-        if let Some(open) = context.in_flight {
-            return Err(PortalError::InFlight(open));
+        if context.in_flight.is_some() {
+            return Err(PortalError::InFlight);
         }
         self.limits.check(msisdn.as_str(), mac_text.as_deref(), request.client_ip.as_deref()).map_err(PortalError::RateLimited)?;
         let stored = context.provider.ok_or(PortalError::NoProvider)?;
@@ -264,7 +265,7 @@ impl Payments {
             // The same key raced in twice: answer with the payment that won.
             Err(StoreError::Conflict(_)) => {
                 let existing = self.store.payment_by_idempotency(router_id, key).await?.ok_or(PortalError::BadRequest("retry".into()))?;
-                return self.view(existing.id).await.map(|v| v.expect("it exists"));
+                return self.own_view(existing.id).await;
             }
             Err(e) => return Err(e.into()),
         };
@@ -296,6 +297,7 @@ impl Payments {
         }
         let mut view = self.view_of(PaymentProgress { payment, entitlement: None, command: None });
         view.hint = msisdn.hint();
+        view.view_key = Some(self.sealer.view_key(view.id));
         Ok(view)
     }
 

@@ -56,12 +56,32 @@ pub struct PaymentView {
     pub receipt: Option<String>,
     /// A hint about the phone number, if any.
     pub hint: Option<String>,
+    /// The payment's view key: in the answer to the request that started it (and to a
+    /// recovery) only; later requests present it to see `login` and `receipt`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub view_key: Option<String>,
 }
 
 impl Payments {
-    /// What the portal sees of a payment.
-    pub async fn view(&self, id: PaymentId) -> Result<Option<PaymentView>, PortalError> {
-        Ok(self.store.payment_progress(id).await?.map(|progress| self.view_of(progress)))
+    /// What the portal sees of a payment. With its view key, everything; without it (the
+    /// payment id alone, which a refused request or a shared screen may give away) its
+    /// status and stage, but neither the login nor the receipt.
+    pub async fn view(&self, id: PaymentId, view_key: Option<&str>) -> Result<Option<PaymentView>, PortalError> {
+        let Some(progress) = self.store.payment_progress(id).await? else { return Ok(None) };
+        let mut view = self.view_of(progress);
+        if !view_key.is_some_and(|key| self.sealer.is_view_key(id, key)) {
+            view.login = None;
+            view.receipt = None;
+        }
+        Ok(Some(view))
+    }
+
+    /// The view of the payment for whoever started it (or proved it theirs), with its key.
+    pub(super) async fn own_view(&self, id: PaymentId) -> Result<PaymentView, PortalError> {
+        let key = self.sealer.view_key(id);
+        let mut view = self.view(id, Some(&key)).await?.ok_or_else(|| PortalError::Internal(anyhow::anyhow!("payment {id} vanished")))?;
+        view.view_key = Some(key);
+        Ok(view)
     }
 
     pub(super) fn view_of(&self, progress: PaymentProgress) -> PaymentView {
@@ -90,6 +110,7 @@ impl Payments {
             login: entitlement.map(|e| LoginInfo { username: e.username, password: e.password, expires_at: e.expires_at }),
             receipt: payment.receipt,
             hint: None,
+            view_key: None,
         }
     }
 }

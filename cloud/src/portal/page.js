@@ -63,6 +63,7 @@ var T = {
     provider: 'M-Pesa could not take this payment. No money was taken. Please try again.',
     failed: 'The payment did not go through. No money was taken. Please try again.',
     stillopen: 'Your earlier M-Pesa prompt is still open. Check your phone and approve it or press Cancel there, then try again.',
+    prompt_in_flight: 'An M-Pesa prompt is already waiting on this phone. Approve it or press Cancel there, then try again.',
     timeout_late: 'The M-Pesa prompt timed out: we did not hear back in time. If you did not enter your PIN, no money was taken. If you did, stay on this page: you will be connected as soon as M-Pesa confirms.',
     paid_failed: 'You have paid (M-Pesa code {r}), but the router could not switch you on. Use \u201cAlready paid?\u201d with your code, or show it to the shop.',
     rate_limited: 'Too many tries. Please wait a few minutes and try again.',
@@ -113,6 +114,7 @@ var T = {
     provider: 'M-Pesa haikuweza kupokea malipo haya. Hakuna pesa iliyotolewa. Tafadhali jaribu tena.',
     failed: 'Malipo hayakufanikiwa. Hakuna pesa iliyotolewa. Tafadhali jaribu tena.',
     stillopen: 'Ombi lako la awali la M-Pesa bado liko wazi. Angalia simu yako uliidhinishe au ubonyeze Cancel, kisha ujaribu tena.',
+    prompt_in_flight: 'Ombi la M-Pesa tayari linasubiri kwenye simu hii. Liidhinishe au ubonyeze Cancel huko, kisha ujaribu tena.',
     timeout_late: 'Muda wa ombi la M-Pesa umekwisha: hatukupata jibu kwa wakati. Kama hukuweka PIN, hakuna pesa iliyotolewa. Kama uliweka, baki kwenye ukurasa huu: utaunganishwa mara M-Pesa itakapothibitisha.',
     paid_failed: 'Umelipa (msimbo wa M-Pesa {r}), lakini router haikuweza kukuwashia. Tumia \u201cUmeshalipa?\u201d na msimbo wako, au uonyeshe dukani.',
     rate_limited: 'Umejaribu mara nyingi mno. Tafadhali subiri dakika chache kisha ujaribu tena.',
@@ -217,7 +219,7 @@ function unhex(h) { var s = '', i; for (i = 0; i + 1 < h.length; i += 2) { s += 
 window.jasiyoMd5 = md5;
 
 /* HTTP: XMLHttpRequest, JSON both ways; cb(status, body) with status 0 on network errors. */
-function api(method, url, body, cb) {
+function api(method, url, body, cb, viewKey) {
   var x = new XMLHttpRequest(), done = false;
   function finish(status, text) {
     if (done) { return; }
@@ -232,6 +234,7 @@ function api(method, url, body, cb) {
   x.ontimeout = function () { finish(0, null); };
   x.onerror = function () { finish(0, null); };
   if (body) { x.setRequestHeader('Content-Type', 'application/json'); }
+  if (viewKey) { x.setRequestHeader('X-View-Key', viewKey); }
   x.send(body ? JSON.stringify(body) : null);
 }
 function randomKey() {
@@ -324,6 +327,7 @@ function checkPhone(final) {
 /* Paying. */
 var attempt = null;     /* {key, plan, phone} of the payment being started */
 var paymentId = null;   /* the payment being followed */
+var viewKey = null;     /* its view key: only with it does the cloud show the login */
 var timer = null, tick = null, deadline = 0, total = 0, lastLogin = null, busy = false;
 
 function pay() {
@@ -344,9 +348,11 @@ function send() {
     function (status, body) {
       busy = false;
       $('pay').disabled = false;
-      if (status === 201 && body && body.id) { follow(body.id, body); return; }
+      if (status === 201 && body && body.id) { follow(body.id, body, false, false, body.view_key); return; }
       var code = body && body.error;
-      if (status === 409 && body && body.payment_id) { follow(body.payment_id, null, true); return; }
+      /* One prompt at a time: the answer names nobody's payment; this page resumes its own. */
+      var own = paymentId || load(KEY);
+      if (status === 409 && code === 'prompt_in_flight' && own) { follow(own, null, true, false, viewKey || load(KEY + ':vk')); return; }
       save(KEY + ':attempt', null);
       if (code === 'invalid_phone' || code === 'bad_request') { screen('choose'); setPayErr({ text: body.message }); return; }
       if (code && code.indexOf('rate_limited') === 0) { code = 'rate_limited'; }
@@ -355,11 +361,14 @@ function send() {
     });
 }
 
-function follow(id, view, resumed, paid) {
+function follow(id, view, resumed, paid, key) {
   paymentId = id;
+  viewKey = key || null;
   seen = '';
   save(KEY, id);
-  try { if (window.history && history.replaceState) { history.replaceState(null, '', '#p=' + id); } else { location.hash = 'p=' + id; } } catch (e) {}
+  save(KEY + ':vk', viewKey);
+  var hash = '#p=' + id + (viewKey ? '&k=' + viewKey : '');
+  try { if (window.history && history.replaceState) { history.replaceState(null, '', hash); } else { location.hash = hash.substring(1); } } catch (e) {}
   current.msg = null;
   current.waitText = paid ? 'received' : 'check';
   current.late = false;
@@ -383,7 +392,7 @@ function poll() {
     if (push && (status === 404 || status === 0) && (status === 404 || ++pushFailed >= 2)) { push = false; document.body.setAttribute('data-updates', 'poll'); timer = setTimeout(poll, POLL_PAID); return; }
     if (status === 400 || status === 404) { forget(); screen('choose'); return; }
     timer = setTimeout(poll, POLL_LATE);
-  });
+  }, viewKey);
 }
 function again(ms) { timer = setTimeout(poll, push ? 0 : ms); }
 function steps(stage) {
@@ -448,7 +457,7 @@ function onView(v) {
   var key = v.status === 'cancelled' ? 'cancelled' : v.status === 'timed_out' ? 'timeout' : reason.indexOf('provider') === 0 ? 'provider' : (T.en[reason] ? reason : 'failed');
   fail(key, null, true);
 }
-function forget() { paymentId = null; save(KEY, null); try { if (location.hash) { history.replaceState(null, '', location.pathname + location.search); } } catch (e) {} }
+function forget() { paymentId = null; viewKey = null; save(KEY, null); save(KEY + ':vk', null); try { if (location.hash) { history.replaceState(null, '', location.pathname + location.search); } } catch (e) {} }
 
 function fail(key, args, canRetry) {
   current.msg = { key: key, args: args };
@@ -512,7 +521,7 @@ function recover() {
   busy = true; $('recgo').disabled = true;
   api('POST', '/api/portal/' + boot.router + '/recover', { receipt: $('receipt').value, phone: ph || null, mac: hs.mac, ip: hs.ip }, function (status, body) {
     busy = false; $('recgo').disabled = false;
-    if (status === 200 && body && body.payment_id) { attempt = null; follow(body.payment_id, null, false, true); return; }
+    if (status === 200 && body && body.payment_id) { attempt = null; follow(body.payment_id, null, false, true, body.view_key); return; }
     var code = (body && body.error) || (status === 0 ? 'network' : 'internal');
     current.recErr = T.en[code] ? code : 'internal';
     setText($('recerr'), current.recErr);
@@ -539,11 +548,12 @@ render();
 
 /* Resume a payment in flight: the URL hash first (survives a reload), then storage. */
 var fromHash = /(?:^#|&)p=([0-9a-fA-F-]{36})/.exec(location.hash || '');
+var keyHash = /&k=([0-9a-f]{64})/.exec(location.hash || '');
 var stored = load(KEY + ':attempt');
 try { attempt = stored ? JSON.parse(stored) : null; } catch (e) { attempt = null; }
 if (attempt) { selected = attempt.plan; $('phone').value = attempt.phone; render(); }
 var resume = (fromHash && fromHash[1]) || load(KEY);
-if (resume) { follow(resume, null, true); }
+if (resume) { follow(resume, null, true, false, (fromHash && keyHash && keyHash[1]) || (resume === load(KEY) ? load(KEY + ':vk') : null)); }
 else if (attempt) { screen('wait'); send(); }  /* reloaded while starting: same key, same payment */
 else { screen('choose'); }
 })();

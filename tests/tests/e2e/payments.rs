@@ -31,6 +31,8 @@ struct Shop {
     http: reqwest::Client,
     /// The tenant's Paystack webhook URL (token included).
     webhook_url: String,
+    /// The view key each payment this shop started came with (as the page keeps it).
+    view_keys: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 fn provider_config(kind: ProviderKind, pay: &PaymentEmulator) -> ProviderConfig {
@@ -72,7 +74,8 @@ async fn shop_with(world: World, kind: ProviderKind, tune: impl FnOnce(&mut jasi
     router.add_host(MAC, IP);
     let mut agent = TestAgent::start_routeros(&cloud.ws_url(), &creds, &world.agent_dir("r"), router.addr(), fast_edge());
     agent.connected().await;
-    Shop { world, cloud, creds, router, agent, pay, plan: plan.id.to_string(), http: reqwest::Client::new(), webhook_url }
+    let view_keys = Default::default();
+    Shop { world, cloud, creds, router, agent, pay, plan: plan.id.to_string(), http: reqwest::Client::new(), webhook_url, view_keys }
 }
 
 async fn shop(world: World, kind: ProviderKind) -> Shop {
@@ -92,7 +95,11 @@ impl Shop {
         let body = json!({ "plan_id": self.plan, "phone": phone, "mac": mac, "ip": ip, "idempotency_key": key });
         let url = format!("{}/api/portal/{}/payments", self.cloud.http_url(), self.creds.id);
         let response = self.http.post(url).json(&body).send().await.unwrap();
-        (response.status().as_u16(), response.json().await.unwrap())
+        let (status, body): (u16, Value) = (response.status().as_u16(), response.json().await.unwrap());
+        if let (Some(id), Some(key)) = (body["id"].as_str(), body["view_key"].as_str()) {
+            self.view_keys.lock().unwrap().insert(id.to_string(), key.to_string());
+        }
+        (status, body)
     }
 
     async fn pay(&self, phone: &str) -> (PaymentId, String) {
@@ -115,7 +122,8 @@ impl Shop {
 
     async fn view(&self, id: PaymentId) -> Value {
         let url = format!("{}/api/portal/payments/{id}", self.cloud.http_url());
-        self.http.get(url).send().await.unwrap().json().await.unwrap()
+        let key = self.view_keys.lock().unwrap().get(&id.to_string()).cloned().unwrap_or_default();
+        self.http.get(url).header("x-view-key", key).send().await.unwrap().json().await.unwrap()
     }
 
     /// Waits until the portal's view of the payment satisfies `check`, re-checking on every
@@ -175,6 +183,19 @@ async fn approval_provisions_exactly_one_user(world: World, kind: ProviderKind) 
     assert_eq!(users[0].mac_address.as_deref(), Some(MAC));
     assert_eq!(users[0].limit_bytes_total, Some(500 * 1024 * 1024));
     s.router.wait_until(WAIT, |r| r.active().iter().any(|a| a.user == username)).await;
+    // The payment id alone (a shared screen, a guess, a refused request of old) shows the
+    // status, never the login or the receipt: those need the view key the page was given.
+    let url = format!("{}/api/portal/payments/{id}", s.cloud.http_url());
+    for key in [None, Some("00".repeat(32)), Some("not hex".to_string())] {
+        let mut request = s.http.get(&url);
+        if let Some(key) = &key {
+            request = request.header("x-view-key", key);
+        }
+        let stranger: Value = request.send().await.unwrap().json().await.unwrap();
+        assert_eq!((stranger["status"].as_str(), stranger["stage"].as_str()), (Some("paid"), Some("online")), "{stranger}");
+        assert!(stranger["login"].is_null() && stranger["receipt"].is_null(), "{key:?}: {stranger}");
+        assert!(stranger.get("view_key").is_none(), "{stranger}");
+    }
     let receipt = view["receipt"].as_str().unwrap_or_default();
     match kind {
         // Paystack's test mode (the emulator's) gives every M-Pesa charge the same receipt.
@@ -340,7 +361,13 @@ async fn portal_guards(world: World, kind: ProviderKind) {
     assert_eq!(again["id"], first["id"], "the same key gives the same payment");
     let (status, busy) = s.start_payment("0733123456", &uuid()).await;
     assert_eq!((status, busy["error"].as_str()), (409, Some("prompt_in_flight")));
-    assert_eq!(busy["payment_id"], first["id"]);
+    // The refusal names no payment (it may be another customer's): only an error and a message.
+    let fields: Vec<&String> = busy.as_object().unwrap().keys().collect();
+    assert_eq!(fields, ["error", "message"], "{busy}");
+    assert!(!busy.to_string().contains(first["id"].as_str().unwrap()), "{busy}");
+    // Another device starting a payment for the same phone learns nothing either.
+    let (status, other) = s.start_payment_from("0733123456", &uuid(), "02:AA:BB:CC:DD:09").await;
+    assert_eq!((status, other.as_object().unwrap().len()), (409, 2), "{other}");
     assert_eq!(s.pay.prompts().len(), 1, "one prompt only");
     let url = format!("{}/api/portal/{}/plans", s.cloud.http_url(), s.creds.id);
     let plans: Value = s.http.get(url).send().await.unwrap().json().await.unwrap();
