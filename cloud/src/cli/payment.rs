@@ -27,6 +27,12 @@ pub enum PaymentCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Lets "Already paid?" move the payment's plan to another device again today (a
+    /// customer who changed phones twice, after the shop checked).
+    ResetMoves {
+        /// The payment id.
+        payment: PaymentId,
+    },
     /// One payment with its timeline.
     Show {
         /// The payment id.
@@ -54,6 +60,13 @@ pub(super) async fn run(store: &dyn Store, command: PaymentCommand, out: &mut dy
                     writeln!(out, "{}  {at}  {:>6} KES  {}  {:<10}  {}", p.id, p.amount_kes, p.msisdn, p.state.as_str(), reason)?;
                 }
             }
+        }
+        PaymentCommand::ResetMoves { payment } => {
+            if !store.reset_moves(payment).await? {
+                anyhow::bail!("payment {payment} bought no plan");
+            }
+            store.add_payment_event(payment, "moves_reset", "another move allowed today (operator)", crate::store::now_ms()).await?;
+            writeln!(out, "payment {payment}: its plan may move to another device again")?;
         }
         PaymentCommand::Show { payment, json } => {
             let p = store.payment(payment).await?.with_context(|| format!("no payment {payment}"))?;

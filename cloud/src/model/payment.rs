@@ -157,6 +157,8 @@ pub struct Entitlement {
     pub command_seq: u64,
     /// The command that logs the device in, if one was sent.
     pub login_seq: Option<u64>,
+    /// When "Already paid?" last moved it to a device other than the paying one (Unix ms).
+    pub moved_away_at: Option<i64>,
     /// Unix ms.
     pub created_at: i64,
 }

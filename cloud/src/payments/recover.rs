@@ -24,7 +24,8 @@ use crate::store::{StoreError, now_ms};
 pub struct RecoverRequest {
     /// The receipt code or the whole SMS, as typed.
     pub receipt: String,
-    /// The paying phone, as typed (optional; when given it must match).
+    /// The paying phone, as typed (required: the receipt alone is printed on a paper SMS,
+    /// shown on a screen, guessable in test mode).
     pub phone: Option<String>,
     /// The device's MAC, from the hotspot's `$(mac)`.
     pub mac: Option<String>,
@@ -63,10 +64,12 @@ pub enum RecoverError {
     /// No paid plan on this router with that code (or the phone does not match).
     #[error("we found no payment with that M-Pesa code on this WiFi; check the code in your M-Pesa SMS")]
     NotFound,
-    /// Several payments carry that code (a provider's test mode, or a code reused): the
-    /// paying phone tells which.
-    #[error("several payments carry that M-Pesa code; type the phone number that paid as well")]
+    /// The paying phone was not given (it is needed with the code).
+    #[error("type the phone number that paid as well as the M-Pesa code")]
     PhoneNeeded,
+    /// The plan already moved to another device today.
+    #[error("this plan already moved to another device today; ask the shop to allow another move")]
+    MovedToday,
     /// The plan it bought has ended.
     #[error("the plan bought with that M-Pesa code has ended")]
     Expired,
@@ -91,26 +94,32 @@ impl From<StoreError> for RecoverError {
 }
 
 impl Payments {
-    /// Moves the unexpired plan bought with this receipt on `router` to the requesting
-    /// device. Attempts are rate limited per code, per device and per client address
-    /// (a wrong code costs one attempt; so does a right one).
+    /// Moves the unexpired plan bought with this receipt from this phone on `router` to the
+    /// requesting device. Attempts are rate limited per code, per device and per client
+    /// address, before anything is looked up (a wrong code costs one attempt; so does a
+    /// right one). A plan moves back to the paying device any time, and to another device
+    /// once a day.
     pub async fn recover(&self, router: RouterId, request: RecoverRequest) -> Result<Recovered, RecoverError> {
         let receipt = normalise_receipt(&request.receipt).ok_or(RecoverError::InvalidReceipt)?;
         let mac: MacAddress = request.mac.as_deref().and_then(|m| m.trim().parse().ok()).ok_or(RecoverError::NoDevice)?;
         let ip: Option<Ipv4Addr> = request.ip.as_deref().and_then(|i| i.trim().parse().ok());
-        let phone =
-            request.phone.as_deref().filter(|p| !p.trim().is_empty()).map(Msisdn::parse).transpose().map_err(|_| RecoverError::NotFound)?;
+        let phone = request.phone.as_deref().filter(|p| !p.trim().is_empty()).ok_or(RecoverError::PhoneNeeded)?;
+        let phone = Msisdn::parse(phone).map_err(|_| RecoverError::NotFound)?;
         self.recover_limits
             .check(&format!("receipt:{receipt}"), Some(&mac.to_string()), request.client_ip.as_deref())
             .map_err(|_| RecoverError::RateLimited)?;
 
         self.store.router(router).await?.filter(|r| r.revoked_at.is_none()).ok_or(RecoverError::RouterNotFound)?;
         let found = self.store.entitlements_by_receipt(router, &receipt).await?;
-        let (payment, entitlement) = pick(found, phone.as_ref().map(Msisdn::as_str))?;
+        let (payment, entitlement) = pick(found, phone.as_str())?;
         if entitlement.expires_at <= now_ms() / 1000 {
             return Err(RecoverError::Expired);
         }
         let moved = entitlement.device_mac != Some(mac);
+        let away = payment.device_mac != Some(mac);
+        if moved && away && entitlement.moved_away_at.is_some_and(|at| now_ms() - at < MOVE_AWAY_EVERY_MS) {
+            return Err(RecoverError::MovedToday);
+        }
         let entitlement = if moved { self.move_to(&payment, entitlement, mac, ip).await? } else { entitlement };
         if moved {
             self.hub.wake(router);
@@ -150,17 +159,15 @@ impl Payments {
     }
 }
 
+/// How often a plan may move to a device other than the one that paid (moving back to
+/// that one is always allowed; the owner can allow another move sooner).
+const MOVE_AWAY_EVERY_MS: i64 = 24 * 3600 * 1000;
+
 /// The payment a receipt names, among those on the router that carry it (newest first):
-/// the one, if only one; otherwise the newest paid from `phone`, which must then be given.
-/// A phone that paid none of them finds nothing, as a wrong code does.
-fn pick(found: Vec<(Payment, Entitlement)>, phone: Option<&str>) -> Result<(Payment, Entitlement), RecoverError> {
-    let several = found.len() > 1;
-    let mut from_phone = found.into_iter().filter(|(payment, _)| phone.is_none_or(|p| p == payment.msisdn));
-    match (from_phone.next(), phone) {
-        (None, _) => Err(RecoverError::NotFound),
-        (Some(_), None) if several => Err(RecoverError::PhoneNeeded),
-        (Some(one), _) => Ok(one),
-    }
+/// the newest paid from `phone`. A phone that paid none of them finds nothing, exactly as
+/// a wrong code does, so a guesser learns nothing about either.
+fn pick(found: Vec<(Payment, Entitlement)>, phone: &str) -> Result<(Payment, Entitlement), RecoverError> {
+    found.into_iter().find(|(payment, _)| payment.msisdn == phone).ok_or(RecoverError::NotFound)
 }
 
 /// The receipt code in what the customer typed or pasted: the code alone in any case and

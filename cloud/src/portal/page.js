@@ -44,7 +44,7 @@ var T = {
     going: 'Logging you in\u2026', manual: 'Your login details (keep them for this plan):',
     user: 'Username', pass: 'Password', until: 'Valid until {t}', login: 'Log in now',
     rectitle: 'Already paid?', rechelp: 'Type the M-Pesa code from your payment SMS (10 letters and numbers, like SJK3X9Y2ZQ). Your plan moves to this phone.',
-    code: 'M-Pesa code', recphone: 'Phone number that paid (optional)', reconnect: 'Reconnect', back: 'Back to plans',
+    code: 'M-Pesa code', recphone: 'Phone number that paid', reconnect: 'Reconnect', back: 'Back to plans',
     foot: 'Payments by M-Pesa. No money is taken without your PIN.', noplans: 'No plans are on sale here right now. Please ask the shop.',
     unlimited: 'Unlimited data', upto: 'up to {s}',
     min1: '1 minute', minn: '{n} minutes', hour1: '1 hour', hourn: '{n} hours', day1: '1 day', dayn: '{n} days', week1: '1 week', weekn: '{n} weeks',
@@ -76,7 +76,8 @@ var T = {
     internal: 'Something went wrong on our side. Please try again.',
     invalid_receipt: 'An M-Pesa code has 10 letters and numbers, like SJK3X9Y2ZQ. It is at the start of the M-Pesa SMS.',
     receipt_not_found: 'We found no payment with that M-Pesa code on this WiFi. Check the code in your M-Pesa SMS.',
-    phone_needed: 'More than one payment carries that M-Pesa code. Type the phone number that paid as well.',
+    phone_needed: 'Type the phone number that paid as well as the M-Pesa code.',
+    moved_today: 'This plan already moved to another device today. Ask the shop to allow another move.',
     receipt_expired: 'The plan bought with that M-Pesa code has ended. Choose a new plan to get online.',
     no_device: 'Open this page from the WiFi login page, so we know which phone to connect.',
     conflict: 'That plan was just moved to another phone. Try again.',
@@ -95,7 +96,7 @@ var T = {
     going: 'Tunakuingiza\u2026', manual: 'Maelezo yako ya kuingia (yahifadhi kwa kifurushi hiki):',
     user: 'Jina la mtumiaji', pass: 'Nenosiri', until: 'Kinadumu hadi {t}', login: 'Ingia sasa',
     rectitle: 'Umeshalipa?', rechelp: 'Andika msimbo wa M-Pesa kutoka kwenye SMS ya malipo (herufi na tarakimu 10, kama SJK3X9Y2ZQ). Kifurushi chako kitahamia simu hii.',
-    code: 'Msimbo wa M-Pesa', recphone: 'Nambari ya simu iliyolipa (si lazima)', reconnect: 'Unganisha tena', back: 'Rudi kwenye vifurushi',
+    code: 'Msimbo wa M-Pesa', recphone: 'Nambari ya simu iliyolipa', reconnect: 'Unganisha tena', back: 'Rudi kwenye vifurushi',
     foot: 'Malipo kwa M-Pesa. Hakuna pesa inayotolewa bila PIN yako.', noplans: 'Hakuna vifurushi vinavyouzwa hapa kwa sasa. Tafadhali uliza dukani.',
     unlimited: 'Data bila kikomo', upto: 'hadi {s}',
     min1: 'dakika 1', minn: 'dakika {n}', hour1: 'saa 1', hourn: 'saa {n}', day1: 'siku 1', dayn: 'siku {n}', week1: 'wiki 1', weekn: 'wiki {n}',
@@ -127,7 +128,8 @@ var T = {
     internal: 'Kuna hitilafu upande wetu. Tafadhali jaribu tena.',
     invalid_receipt: 'Msimbo wa M-Pesa una herufi na tarakimu 10, kama SJK3X9Y2ZQ. Uko mwanzoni mwa SMS ya M-Pesa.',
     receipt_not_found: 'Hatukupata malipo yenye msimbo huo wa M-Pesa kwenye WiFi hii. Angalia msimbo kwenye SMS yako ya M-Pesa.',
-    phone_needed: 'Malipo zaidi ya moja yana msimbo huo wa M-Pesa. Andika pia nambari ya simu iliyolipa.',
+    phone_needed: 'Andika nambari ya simu iliyolipa pamoja na msimbo wa M-Pesa.',
+    moved_today: 'Kifurushi hiki tayari kimehamishiwa kifaa kingine leo. Mwombe mwenye duka aruhusu kuhamisha tena.',
     receipt_expired: 'Kifurushi kilichonunuliwa kwa msimbo huo kimekwisha. Chagua kifurushi kipya ili uingie mtandaoni.',
     no_device: 'Fungua ukurasa huu kutoka kwenye ukurasa wa kuingia wa WiFi, ili tujue tuunganishe simu gani.',
     conflict: 'Kifurushi hicho kimehamishiwa simu nyingine sasa hivi. Jaribu tena.',
@@ -517,7 +519,8 @@ function recover() {
   var code = $('receipt').value.replace(/\s/g, '');
   if (code.length < 10) { current.recErr = 'invalid_receipt'; setText($('recerr'), 'invalid_receipt'); $('receipt').focus(); return; }
   var ph = $('recphone').value;
-  if (ph && parsePhone(ph).err) { current.recErr = parsePhone(ph).err; setText($('recerr'), current.recErr); return; }
+  if (!ph) { current.recErr = 'phone_needed'; setText($('recerr'), 'phone_needed'); document.body.setAttribute('data-reason', 'phone_needed'); $('recphone').focus(); return; }
+  if (parsePhone(ph).err) { current.recErr = parsePhone(ph).err; setText($('recerr'), current.recErr); return; }
   busy = true; $('recgo').disabled = true;
   api('POST', '/api/portal/' + boot.router + '/recover', { receipt: $('receipt').value, phone: ph || null, mac: hs.mac, ip: hs.ip }, function (status, body) {
     busy = false; $('recgo').disabled = false;

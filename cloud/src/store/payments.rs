@@ -47,6 +47,7 @@ impl Provision {
             expires_at: self.expires_at,
             command_seq,
             login_seq,
+            moved_away_at: None,
             created_at,
         }
     }
@@ -238,7 +239,8 @@ pub trait PaymentStore: Send + Sync {
     async fn entitlements_by_receipt(&self, router: RouterId, receipt: &str) -> StoreResult<Vec<(Payment, Entitlement)>>;
     /// Moves an unexpired entitlement from the device `from` (as last recorded) to `to`:
     /// enqueues the commands of `moves` in order and records the new device and command
-    /// sequence numbers, in one transaction. [`super::StoreError::Conflict`] when the
+    /// sequence numbers (and, unless `to` is the paying device, the time of the move in
+    /// `moved_away_at`), in one transaction. [`super::StoreError::Conflict`] when the
     /// entitlement has expired or was moved meanwhile; nothing changed then.
     async fn move_entitlement(
         &self,
@@ -248,6 +250,10 @@ pub trait PaymentStore: Send + Sync {
         moves: &DeviceMove,
         now_ms: i64,
     ) -> StoreResult<Entitlement>;
+
+    /// Clears the record of the entitlement's last move away from the paying device, so
+    /// "Already paid?" may move it again today; false if the payment has no entitlement.
+    async fn reset_moves(&self, payment: PaymentId) -> StoreResult<bool>;
 
     /// A cached provider token valid until at least `valid_until_ms`, with its expiry.
     async fn cached_token(&self, key: &str, valid_until_ms: i64) -> StoreResult<Option<(String, i64)>>;

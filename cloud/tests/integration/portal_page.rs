@@ -358,17 +358,22 @@ async fn recovery_moves_a_plan_to_the_new_device(backend: Backend) {
     assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
 
     // Asking again from the same device changes nothing.
-    let (status, body) = post_json(&s.app, &uri, json!({"receipt": "SJK3X9Y2ZQ", "mac": NEW_MAC, "ip": "10.5.50.99"})).await;
+    let (status, body) =
+        post_json(&s.app, &uri, json!({"receipt": "SJK3X9Y2ZQ", "phone": "0712345678", "mac": NEW_MAC, "ip": "10.5.50.99"})).await;
     assert_eq!((status, body["moved"].clone()), (StatusCode::OK, json!(false)));
     assert_eq!(s.store.list_commands(s.router, 100).await.unwrap().len(), before + 3);
 
-    // Wrong phone, unknown code, nonsense, ended plan, no device: clear errors, nothing moved.
+    // No phone, wrong phone, unknown code, nonsense, ended plan, no device: clear errors,
+    // nothing moved. The right code with a wrong phone is answered as an unknown code, and
+    // an ended plan is told only to its phone.
     let cases = [
+        (json!({"receipt": "SJK3X9Y2ZQ", "mac": "02:00:00:00:00:09"}), StatusCode::BAD_REQUEST, "phone_needed"),
         (json!({"receipt": "SJK3X9Y2ZQ", "phone": "0799 000 000", "mac": "02:00:00:00:00:09"}), StatusCode::NOT_FOUND, "receipt_not_found"),
-        (json!({"receipt": "QQQ1111111", "mac": "02:00:00:00:00:09"}), StatusCode::NOT_FOUND, "receipt_not_found"),
-        (json!({"receipt": "hello", "mac": "02:00:00:00:00:09"}), StatusCode::BAD_REQUEST, "invalid_receipt"),
-        (json!({"receipt": "SJK3X9Y2ZR", "mac": "02:00:00:00:00:09"}), StatusCode::GONE, "receipt_expired"),
-        (json!({"receipt": "SJK3X9Y2ZQ", "mac": "---"}), StatusCode::BAD_REQUEST, "no_device"),
+        (json!({"receipt": "SJK3X9Y2ZR", "phone": "0799 000 000", "mac": "02:00:00:00:00:09"}), StatusCode::NOT_FOUND, "receipt_not_found"),
+        (json!({"receipt": "QQQ1111111", "phone": "0712345678", "mac": "02:00:00:00:00:09"}), StatusCode::NOT_FOUND, "receipt_not_found"),
+        (json!({"receipt": "hello", "phone": "0712345678", "mac": "02:00:00:00:00:09"}), StatusCode::BAD_REQUEST, "invalid_receipt"),
+        (json!({"receipt": "SJK3X9Y2ZR", "phone": "0712345678", "mac": "02:00:00:00:00:09"}), StatusCode::GONE, "receipt_expired"),
+        (json!({"receipt": "SJK3X9Y2ZQ", "phone": "0712345678", "mac": "---"}), StatusCode::BAD_REQUEST, "no_device"),
     ];
     for (body, want_status, code) in cases {
         let (status, answer) = post_json(&s.app, &uri, body.clone()).await;
@@ -378,7 +383,7 @@ async fn recovery_moves_a_plan_to_the_new_device(backend: Backend) {
     assert_eq!(s.store.entitlement_for_payment(id).await.unwrap().unwrap().device_mac, Some(new_mac));
 
     // Guessing is rate-limited per device.
-    let guesser = json!({"receipt": "ZZZ0000000", "mac": "02:00:00:00:00:0A"});
+    let guesser = json!({"receipt": "ZZZ0000000", "phone": "0712345678", "mac": "02:00:00:00:00:0A"});
     let mut statuses = Vec::new();
     for _ in 0..6 {
         statuses.push(post_json(&s.app, &uri, guesser.clone()).await.0);
@@ -391,14 +396,38 @@ async fn recovery_moves_a_plan_to_the_new_device(backend: Backend) {
     // Another router's page cannot take this router's plan.
     let tenant = s.store.router(s.router).await.unwrap().unwrap().tenant_id;
     let elsewhere = s.store.create_router(tenant, "Other", "hash", now_ms()).await.unwrap().id;
-    let (status, _) =
-        post_json(&s.app, &format!("/api/portal/{elsewhere}/recover"), json!({"receipt": "SJK3X9Y2ZQ", "mac": "02:00:00:00:00:0B"})).await;
+    let (status, _) = post_json(
+        &s.app,
+        &format!("/api/portal/{elsewhere}/recover"),
+        json!({"receipt": "SJK3X9Y2ZQ", "phone": "0712345678", "mac": "02:00:00:00:00:0B"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+/// "Already paid?" moves a plan to a device other than the paying one once a day; back to
+/// the paying one at any time; the owner can allow another move sooner.
+async fn moves_away_are_limited_to_one_a_day(backend: Backend) {
+    let Some(s) = shop(backend, "Mama Mboga WiFi").await else { return };
+    let (id, _) = paid(&s, "SJK3X9Y2ZT", "254712345678", OLD_MAC, now_ms() / 1000 + 3600).await;
+    let uri = format!("/api/portal/{}/recover", s.router);
+    let to = |mac: &str, ip: &str| json!({"receipt": "SJK3X9Y2ZT", "phone": "0712345678", "mac": mac, "ip": ip});
+    let (status, answer) = post_json(&s.app, &uri, to(NEW_MAC, "10.5.50.99")).await;
+    assert_eq!((status, answer["moved"].clone()), (StatusCode::OK, json!(true)), "{answer}");
+    let new_mac: MacAddress = NEW_MAC.parse().unwrap();
+    let (status, answer) = post_json(&s.app, &uri, to("02:00:00:00:00:0E", "10.5.50.98")).await;
+    assert_eq!((status, answer["error"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("moved_today")), "{answer}");
+    assert_eq!(s.store.entitlement_for_payment(id).await.unwrap().unwrap().device_mac, Some(new_mac), "nothing moved");
+    let (status, answer) = post_json(&s.app, &uri, to(OLD_MAC, "10.5.50.21")).await;
+    assert_eq!((status, answer["moved"].clone()), (StatusCode::OK, json!(true)), "back to the paying phone: {answer}");
+    assert!(s.store.reset_moves(id).await.unwrap());
+    let (status, answer) = post_json(&s.app, &uri, to("02:00:00:00:00:0E", "10.5.50.98")).await;
+    assert_eq!((status, answer["moved"].clone()), (StatusCode::OK, json!(true)), "allowed again: {answer}");
+}
+
 /// Two payments carry one receipt (Paystack's test mode gives every charge "10101"; a live
-/// code should never repeat): the code alone is ambiguous, so the page is asked for the
-/// paying phone, which then picks the plan.
+/// code should never repeat): the paying phone, which recovery always asks for, picks the
+/// plan.
 async fn a_receipt_on_several_payments_asks_for_the_phone(backend: Backend) {
     let Some(s) = shop(backend, "Mama Mboga WiFi").await else { return };
     let later = now_ms() / 1000 + 3600;
@@ -409,7 +438,7 @@ async fn a_receipt_on_several_payments_asks_for_the_phone(backend: Backend) {
     let uri = format!("/api/portal/{}/recover", s.router);
 
     let (status, answer) = post_json(&s.app, &uri, json!({"receipt": "SJK3X9Y2ZS", "mac": NEW_MAC, "ip": "10.5.50.99"})).await;
-    assert_eq!((status, answer["error"].as_str()), (StatusCode::CONFLICT, Some("phone_needed")), "{answer}");
+    assert_eq!((status, answer["error"].as_str()), (StatusCode::BAD_REQUEST, Some("phone_needed")), "{answer}");
     assert!(answer["message"].as_str().is_some_and(|m| m.contains("phone")), "{answer}");
     let (status, answer) =
         post_json(&s.app, &uri, json!({"receipt": "SJK3X9Y2ZS", "phone": "0799 000 000", "mac": NEW_MAC, "ip": "10.5.50.99"})).await;
@@ -437,7 +466,12 @@ async fn on(backend: Backend) -> Option<Backend> {
     Some(backend)
 }
 
-jasiyo_cloud::on_each_backend!(on; recovery_moves_a_plan_to_the_new_device, a_receipt_on_several_payments_asks_for_the_phone);
+jasiyo_cloud::on_each_backend!(
+    on;
+    recovery_moves_a_plan_to_the_new_device,
+    moves_away_are_limited_to_one_a_day,
+    a_receipt_on_several_payments_asks_for_the_phone
+);
 
 #[tokio::test]
 async fn the_page_hears_of_the_next_move_without_polling() {

@@ -503,6 +503,10 @@ async fn already_paid_moves_the_plan_to_this_device() {
     p.until_state("recover").await;
     p.browser.type_into("#receipt", "QWE1234567").await;
     p.browser.click("#recgo").await;
+    p.until("document.body.getAttribute('data-reason') === 'phone_needed'", "the phone is asked for").await;
+    assert!(p.browser.text("#recerr").await.contains("phone number that paid"));
+    p.browser.type_into("#recphone", "0733 000 444").await;
+    p.browser.click("#recgo").await;
     p.until("document.body.getAttribute('data-reason') === 'receipt_not_found'", "the unknown-code message").await;
     assert!(p.browser.text("#recerr").await.contains("found no payment with that M-Pesa code"));
     p.shot("already-paid-wrong-code").await;

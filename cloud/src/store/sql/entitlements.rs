@@ -56,14 +56,18 @@ pub(super) async fn move_entitlement(
     let mut tx = store.writes().begin().await?;
     // The guard on the recorded device makes two concurrent moves of one entitlement a
     // conflict instead of two sessions.
+    // A move to a device other than the one that paid is dated (one a day, see recover.rs).
     let moved: Option<(String, String)> = sqlx::query_as(
-        "UPDATE entitlements SET device_mac = $2 WHERE id = $1 AND expires_at > $3 \
-         AND COALESCE(device_mac, '') = $4 RETURNING router_id, payment_id",
+        "UPDATE entitlements SET device_mac = $2, moved_away_at = CASE WHEN \
+         (SELECT p.device_mac FROM payments p WHERE p.id = entitlements.payment_id) IS NOT DISTINCT FROM $2 \
+         THEN moved_away_at ELSE $5 END \
+         WHERE id = $1 AND expires_at > $3 AND COALESCE(device_mac, '') = $4 RETURNING router_id, payment_id",
     )
     .bind(id.to_string())
     .bind(to.to_string())
     .bind(now_ms / 1000)
     .bind(from.map(|m| m.to_string()).unwrap_or_default())
+    .bind(now_ms)
     .fetch_optional(&mut *tx)
     .await?;
     let Some((router, payment)) = moved else {
@@ -92,4 +96,12 @@ pub(super) async fn move_entitlement(
     let entitlement = row.try_into()?;
     tx.commit().await?;
     Ok(entitlement)
+}
+
+pub(super) async fn reset_moves(store: &This, payment: PaymentId) -> StoreResult<bool> {
+    let done = sqlx::query("UPDATE entitlements SET moved_away_at = NULL WHERE payment_id = $1")
+        .bind(payment.to_string())
+        .execute(store.writes())
+        .await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -250,7 +250,7 @@ impl From<PaymentEventRow> for PaymentEvent {
 
 /// `entitlements`, always selected as `ent` with the prefix `ent_`.
 pub(crate) const ENTITLEMENT_COLUMNS: &str =
-    "id, payment_id, router_id, username, password, device_mac, expires_at, command_seq, login_seq, created_at";
+    "id, payment_id, router_id, username, password, device_mac, expires_at, command_seq, login_seq, moved_away_at, created_at";
 
 /// An `entitlements` row, its columns prefixed `ent_`.
 #[derive(sqlx::FromRow)]
@@ -264,6 +264,7 @@ pub(crate) struct EntitlementRow {
     ent_expires_at: i64,
     ent_command_seq: i64,
     ent_login_seq: Option<i64>,
+    ent_moved_away_at: Option<i64>,
     ent_created_at: i64,
 }
 
@@ -280,6 +281,7 @@ impl TryFrom<EntitlementRow> for Entitlement {
             expires_at: row.ent_expires_at,
             command_seq: row.ent_command_seq as u64,
             login_seq: row.ent_login_seq.map(|s| s as u64),
+            moved_away_at: row.ent_moved_away_at,
             created_at: row.ent_created_at,
         })
     }

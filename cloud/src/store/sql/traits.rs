@@ -255,6 +255,10 @@ impl PaymentStore for This {
         entitlements::move_entitlement(self, id, from, to, moves, now_ms).await
     }
 
+    async fn reset_moves(&self, payment: PaymentId) -> StoreResult<bool> {
+        entitlements::reset_moves(self, payment).await
+    }
+
     async fn cached_token(&self, key: &str, valid_until_ms: i64) -> StoreResult<Option<(String, i64)>> {
         tokens::cached_token(self, key, valid_until_ms).await
     }
