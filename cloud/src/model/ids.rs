@@ -15,6 +15,13 @@ macro_rules! uuid_id {
         #[serde(transparent)]
         pub struct $name(pub Uuid);
 
+        impl $name {
+            /// A fresh random id.
+            pub fn random() -> Self {
+                $name(Uuid::new_v4())
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 self.0.fmt(f)

@@ -112,6 +112,8 @@ pub struct Payment {
 /// A payment to record.
 #[derive(Clone, Debug)]
 pub struct NewPayment {
+    /// Its id, chosen before it is stored (its prompt slots are claimed under it first).
+    pub id: PaymentId,
     /// The router owner.
     pub tenant_id: TenantId,
     /// The router.

@@ -248,6 +248,7 @@ impl Payments {
 
         let callback_token = AgentToken::generate();
         let new = NewPayment {
+            id: PaymentId::random(),
             tenant_id: context.tenant_id,
             router_id,
             plan_id: plan.id,
@@ -260,6 +261,14 @@ impl Payments {
             idempotency_key: key.to_string(),
             callback_token_hash: callback_token.hash(),
         };
+        // One prompt at a time per phone and per device on this router, held by the
+        // database (concurrent requests cannot both pass a read).
+        let mut slots = vec![format!("phone:{}", msisdn.as_str())];
+        slots.extend(mac_text.as_deref().map(|m| format!("mac:{m}")));
+        let until = now + self.config.give_up_after.as_millis() as i64;
+        if !self.store.claim_prompt(router_id, &slots, new.id, now, until).await? {
+            return Err(PortalError::InFlight);
+        }
         let mut payment = match self.store.create_payment(&new, now).await {
             Ok(payment) => payment,
             // The same key raced in twice: answer with the payment that won.

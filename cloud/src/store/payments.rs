@@ -168,6 +168,12 @@ pub trait PaymentStore: Send + Sync {
     /// The provider settings, current or kept, whose webhook token has this hash.
     async fn provider_by_callback_token(&self, token_hash: &str) -> StoreResult<Option<StoredProvider>>;
 
+    /// Claims the prompt slots `holders` (`phone:<msisdn>`, `mac:<mac>`) on `router` for the
+    /// payment about to be created, until `until_ms`, in one statement: true when every one
+    /// was free (its payment final, or gone, or the claim expired). A slot held by another
+    /// payment's open prompt is left alone, and then the result is false.
+    async fn claim_prompt(&self, router: RouterId, holders: &[String], payment: PaymentId, now_ms: i64, until_ms: i64)
+    -> StoreResult<bool>;
     /// Records a new payment (state `initiated`). A repeated idempotency key for the router
     /// is [`super::StoreError::Conflict`].
     async fn create_payment(&self, payment: &NewPayment, now_ms: i64) -> StoreResult<Payment>;
@@ -181,7 +187,8 @@ pub trait PaymentStore: Send + Sync {
     async fn payment_progress(&self, id: PaymentId) -> StoreResult<Option<PaymentProgress>>;
     /// The router (even revoked), the plan if it is the router owner's, the owner's provider
     /// settings, the payment the idempotency key already started and any payment in flight
-    /// for the phone or device; `None` when there is no such router.
+    /// on this router for the phone or device (a quick refusal; [`Self::claim_prompt`] is
+    /// what holds); `None` when there is no such router.
     async fn portal_context(&self, query: PortalQuery<'_>) -> StoreResult<Option<PortalContext>>;
     /// The payment whose callback URL carries the token with this hash, with its plan and the
     /// settings of its provider (current or kept).

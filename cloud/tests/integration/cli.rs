@@ -300,6 +300,7 @@ fn paid_payment(dir: &TempDir, router: &str, created_ms: i64, expires_at: i64) -
         let plan = NewPlan { name: "1h".into(), price_kes: 20, duration_secs: 3600, data_mb: None, rate_limit: None, profile: None };
         let plan = store.create_plan(router.tenant_id, &plan, created_ms).await.unwrap();
         let new = NewPayment {
+            id: jasiyo_cloud::model::PaymentId::random(),
             tenant_id: router.tenant_id,
             router_id: router.id,
             plan_id: plan.id,

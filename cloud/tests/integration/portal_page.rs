@@ -269,6 +269,7 @@ async fn paid(s: &Shop, receipt: &str, phone: &str, mac: &str, expires_at: i64) 
     let plan = s.store.list_plans(tenant).await.unwrap().into_iter().find(|p| p.name == "1 hour").unwrap();
     let mac: MacAddress = mac.parse().unwrap();
     let new = NewPayment {
+        id: jasiyo_cloud::model::PaymentId::random(),
         tenant_id: tenant,
         router_id: s.router,
         plan_id: plan.id,
@@ -479,6 +480,7 @@ async fn the_page_hears_of_the_next_move_without_polling() {
     let tenant = s.store.router(s.router).await.unwrap().unwrap().tenant_id;
     let plan = s.store.list_plans(tenant).await.unwrap().remove(0);
     let new = NewPayment {
+        id: jasiyo_cloud::model::PaymentId::random(),
         tenant_id: tenant,
         router_id: s.router,
         plan_id: plan.id,

@@ -260,6 +260,7 @@ async fn a_paid_payment_is_provisioned_once(Fixture { store, .. }: Fixture) {
     let plan = store.create_plan(tenant.id, &plan, 1).await.unwrap();
     let mac: MacAddress = "02:00:00:00:00:01".parse().unwrap();
     let new = |key: &str| NewPayment {
+        id: jasiyo_cloud::model::PaymentId::random(),
         tenant_id: tenant.id,
         router_id: r,
         plan_id: plan.id,

@@ -443,6 +443,34 @@ async fn paystack_test_receipts_serve_every_customer(world: World) {
     s.stop().await;
 }
 
+/// Five customers' pages press Pay for one phone at the same moment (five devices, five
+/// keys): the database lets exactly one prompt through. The same phone on another router
+/// is another slot: that router's page is not told of this one's open payment.
+async fn concurrent_prompts_for_one_phone_give_one(world: World) {
+    let s = shop(world, ProviderKind::Daraja).await;
+    let shop = &s;
+    let starts = (0..5).map(|i| {
+        let key = uuid();
+        let mac = format!("02:AA:BB:CC:EE:{i:02}");
+        async move { shop.start_payment_from("0712 777 888", &key, &mac).await }
+    });
+    let answers = futures_util::future::join_all(starts).await;
+    let statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{answers:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 4, "{answers:?}");
+    s.pay.wait_for_prompt("254712777888", WAIT).await.expect("the one prompt");
+    assert_eq!(s.pay.prompts().len(), 1, "one prompt reached the phone");
+
+    let other = s.world.add_router(s.store().as_ref(), "Next door").await;
+    let body = json!({ "plan_id": s.plan, "phone": "0712 777 888", "mac": "02:AA:BB:CC:EE:99", "ip": IP, "idempotency_key": uuid() });
+    let url = format!("{}/api/portal/{}/payments", s.cloud.http_url(), other.id);
+    let answer: Value = s.http.post(url).json(&body).send().await.unwrap().json().await.unwrap();
+    // The phone itself may still refuse (M-Pesa's one prompt per phone, its rate limit), but
+    // not because of this router's open payment.
+    assert_ne!(answer["error"], "prompt_in_flight", "{answer}");
+    s.stop().await;
+}
+
 /// Every provider's tests, on each backend.
 mod daraja {
     use super::*;
@@ -494,4 +522,9 @@ mod paystack {
     );
 }
 
-jasiyo_cloud::on_each_backend!(World::new; daraja_token_is_shared, paystack_test_receipts_serve_every_customer);
+jasiyo_cloud::on_each_backend!(
+    World::new;
+    daraja_token_is_shared,
+    paystack_test_receipts_serve_every_customer,
+    concurrent_prompts_for_one_phone_give_one
+);

@@ -217,6 +217,7 @@ async fn prepare(dir: &Path) -> (String, String, String) {
     let plan = NewPlan { name: "1h".into(), price_kes: 20, duration_secs: 3600, data_mb: None, rate_limit: None, profile: None };
     let plan = store.create_plan(router.tenant_id, &plan, 1).await.unwrap();
     let new = NewPayment {
+        id: jasiyo_cloud::model::PaymentId::random(),
         tenant_id: router.tenant_id,
         router_id: router.id,
         plan_id: plan.id,

@@ -30,7 +30,7 @@ pub(super) fn joined<T: for<'r> FromRow<'r, DbRow>>(row: &DbRow, key: &str) -> S
 }
 
 pub(super) async fn create_payment(store: &This, p: &NewPayment, now_ms: i64) -> StoreResult<Payment> {
-    let id = PaymentId(uuid::Uuid::new_v4());
+    let id = p.id;
     // The "initiated" event is written by a trigger in the same statement.
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
@@ -57,6 +57,37 @@ pub(super) async fn create_payment(store: &This, p: &NewPayment, now_ms: i64) ->
         .await
         .map_err(|e| conflict_or(e, "payment with this idempotency key"))?;
     row.try_into()
+}
+
+/// How long a claim stands for a payment whose row is not there yet (being created).
+const CLAIM_BEFORE_ROW_MS: i64 = 10_000;
+
+pub(super) async fn claim_prompt(
+    store: &This,
+    router: RouterId,
+    holders: &[String],
+    payment: PaymentId,
+    now_ms: i64,
+    until_ms: i64,
+) -> StoreResult<bool> {
+    if holders.is_empty() {
+        return Ok(true);
+    }
+    let mut query = sqlx::QueryBuilder::<Db>::new("INSERT INTO prompt_claims (router_id, holder, payment_id, claimed_at, expires_at) ");
+    query.push_values(holders, |mut row, holder| {
+        row.push_bind(router.to_string()).push_bind(holder.clone()).push_bind(payment.to_string()).push_bind(now_ms).push_bind(until_ms);
+    });
+    query.push(
+        " ON CONFLICT (router_id, holder) DO UPDATE SET payment_id = excluded.payment_id, claimed_at = excluded.claimed_at, \
+         expires_at = excluded.expires_at \
+         WHERE prompt_claims.expires_at <= excluded.claimed_at \
+         OR EXISTS (SELECT 1 FROM payments p WHERE p.id = prompt_claims.payment_id AND p.state NOT IN ('initiated', 'pending')) \
+         OR (prompt_claims.claimed_at < excluded.claimed_at - ",
+    );
+    query.push_bind(CLAIM_BEFORE_ROW_MS);
+    query.push(" AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.id = prompt_claims.payment_id)) RETURNING holder");
+    let claimed = query.build().fetch_all(store.writes()).await?;
+    Ok(claimed.len() == holders.len())
 }
 
 /// The payment matching `clause` (over `payments`, with `binds` as `$1`, `$2`, ...).
@@ -125,7 +156,7 @@ pub(super) async fn portal_context(store: &This, q: PortalQuery<'_>) -> StoreRes
             "SELECT r.tenant_id, r.name AS router_name, r.revoked_at, {}, \
              c.kind AS provider_kind, c.sealed AS provider_sealed, \
              (SELECT id FROM payments WHERE router_id = $1 AND idempotency_key = $3) AS existing, \
-             (SELECT id FROM payments WHERE msisdn = $4 AND {open}) AS in_flight_phone, \
+             (SELECT id FROM payments WHERE msisdn = $4 AND router_id = $1 AND {open}) AS in_flight_phone, \
              (SELECT id FROM payments WHERE device_mac = $5 AND router_id = $1 AND {open}) AS in_flight_device \
              FROM routers r \
              LEFT JOIN plans pl ON pl.id = $2 AND pl.tenant_id = r.tenant_id \

@@ -150,6 +150,17 @@ impl PaymentStore for This {
         plans::provider_by_callback_token(self, token_hash).await
     }
 
+    async fn claim_prompt(
+        &self,
+        router: RouterId,
+        holders: &[String],
+        payment: PaymentId,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> StoreResult<bool> {
+        payments::claim_prompt(self, router, holders, payment, now_ms, until_ms).await
+    }
+
     async fn create_payment(&self, payment: &NewPayment, now_ms: i64) -> StoreResult<Payment> {
         payments::create_payment(self, payment, now_ms).await
     }
