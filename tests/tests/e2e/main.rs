@@ -3,6 +3,7 @@
 //! tests that run on both databases are listed with `jasiyo_cloud::on_each_backend!`.
 
 mod backbone;
+mod benchmarks;
 mod crash;
 mod edge;
 mod payment_emulator;
