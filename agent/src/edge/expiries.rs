@@ -124,6 +124,14 @@ impl Expiries {
         Some(Retry { delay, attempts: entry.attempts })
     }
 
+    /// Ends every retry pause at `instant` (the router is back: try again now). The pauses
+    /// still grow from where they were if the attempts fail again.
+    pub fn retry_now(&mut self, instant: Instant) {
+        for failing in self.failing.values_mut() {
+            failing.retry_at = failing.retry_at.min(instant);
+        }
+    }
+
     /// Whether `name`'s removal from the router was already reported.
     pub fn removal_reported(&self, name: &str) -> bool {
         self.failing.get(name).is_some_and(|f| f.removal_reported)
@@ -190,6 +198,19 @@ mod tests {
             assert_eq!(e.due(UnixTime(30), at), vec!["a", "b"]);
         }
         assert_eq!(e.oldest_failure(), Some(("a", "refused")));
+    }
+
+    #[test]
+    fn retry_now_ends_the_pauses_but_not_the_backoff() {
+        let start = Instant::now();
+        let mut e = Expiries::default();
+        e.set("a", Some(UnixTime(10)));
+        e.failed("a", UnixTime(10), failure("down", false), start, SEC, 8 * SEC);
+        assert!(e.due(UnixTime(10), start).is_empty());
+        e.retry_now(start);
+        assert_eq!(e.due(UnixTime(10), start), vec!["a"]);
+        let retry = e.failed("a", UnixTime(10), failure("down", false), start, SEC, 8 * SEC).unwrap();
+        assert!(retry.delay >= SEC, "the second pause is still the second step: {:?}", retry.delay);
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! - [`enforce`]: removing users at their expiry and ending their sessions; [`expiries`]:
 //!   when each is due, and the pause before retrying one that failed.
 //! - [`reconcile`]: repairing drift between the router and the journal.
+//! - [`maintenance`]: the loop that runs expiries, reconciliation and status refreshes on
+//!   time, and reconciles as soon as the router is back after losing its connection.
 //! - [`marker`]: the comment that marks the users we manage.
 //!
 //! Commands and maintenance take turns on the router (a read-write lock: independent
@@ -15,16 +17,16 @@
 pub mod apply;
 pub mod enforce;
 pub mod expiries;
+pub mod maintenance;
 pub mod marker;
 pub mod reconcile;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jasiyo_shared::{AgentEvent, HotspotUser, RouterStatus, UnixTime};
 use tokio::sync::{Notify, RwLock, watch};
-use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::journal::{Journal, JournalError};
@@ -33,14 +35,15 @@ use crate::routeros::{ApiError, Router, UserSpec};
 /// How often the edge checks the router on its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EdgeConfig {
-    /// Reconcile at least this often (and after every reconnect to the router).
+    /// Reconcile at least this often (and as soon as the router is back after its
+    /// connection was lost).
     pub reconcile_every: Duration,
     /// Refresh the router's status this often.
     pub status_every: Duration,
     /// Wait this long before trying again after the router failed; each further failure of
-    /// the same expiry doubles the pause.
+    /// the same expiry (or reconciliation) doubles the pause.
     pub retry_after: Duration,
-    /// The longest pause between two attempts at a failing expiry.
+    /// The longest pause between two attempts at a failing expiry (or reconciliation).
     pub retry_max: Duration,
 }
 
@@ -85,8 +88,6 @@ pub struct Edge {
     /// The journal was lost: marked users the journal does not know are adopted (and
     /// enforced at their expiry) instead of removed, until one reconciliation succeeded.
     adopt_unknown: AtomicBool,
-    /// Router connections seen at the last reconciliation.
-    reconciled_connection: AtomicU64,
     /// The entitlements' expiries, in time order (mirrors the journal).
     expiries: std::sync::Mutex<expiries::Expiries>,
 }
@@ -109,7 +110,6 @@ impl Edge {
             problem: watch::channel(None).0,
             config,
             adopt_unknown: AtomicBool::new(journal_reset),
-            reconciled_connection: AtomicU64::new(u64::MAX),
             expiries: std::sync::Mutex::new(known),
         })
     }
@@ -123,46 +123,6 @@ impl Edge {
     /// changes and goes away, not on every retry.
     pub fn problem(&self) -> watch::Receiver<Option<String>> {
         self.problem.subscribe()
-    }
-
-    /// Keeps the router true to the journal until `shutdown`: expiries on time,
-    /// reconciliation periodically and after reconnects, status refreshes.
-    pub async fn run_maintenance(self: Arc<Self>, shutdown: CancellationToken) {
-        let mut next_reconcile = tokio::time::Instant::now();
-        let mut next_status = tokio::time::Instant::now();
-        loop {
-            let now = tokio::time::Instant::now();
-            let mut failed = false;
-            // A failing expiry waits out its own pause (see `expiries`), not this loop's.
-            self.expire_once(unix_now()).await;
-            self.publish_problem();
-            let reconnected = self.router.connections_made() != self.reconciled_connection.load(Ordering::SeqCst);
-            if now >= next_reconcile || reconnected {
-                match self.reconcile_once(unix_now()).await {
-                    Ok(_) => next_reconcile = now + self.config.reconcile_every,
-                    Err(e) => {
-                        warn!(error = %e, "reconciliation failed; will retry");
-                        failed = true;
-                    }
-                }
-            }
-            if now >= next_status {
-                self.refresh_status().await;
-                next_status = now + self.config.status_every;
-            }
-            let mut wake = next_reconcile.min(next_status);
-            if failed {
-                wake = wake.min(now + self.config.retry_after);
-            }
-            if let Some(at) = self.next_expiry_attempt() {
-                wake = wake.min(at);
-            }
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = self.changed.notified() => {}
-                _ = tokio::time::sleep_until(wake) => {}
-            }
-        }
     }
 
     /// Refreshes the cached router status (identity, version, load, sessions).

@@ -1,6 +1,7 @@
 //! The edge getting over router trouble on its own (issue 18): an expiry the router keeps
 //! refusing is retried with backoff, its removal reported and the error shown once in the
-//! router's status.
+//! router's status; a router whose API comes back after an outage is repaired at once, not
+//! at the next periodic pass.
 
 use std::time::Duration;
 
@@ -17,6 +18,9 @@ use super::{setup, unix_now, until_router, user};
 
 /// Longer than any test: periodic work the test must not be relying on.
 const HOUR: Duration = Duration::from_secs(3600);
+
+/// How soon a repair counts as prompt (the periodic passes are an hour away).
+const PROMPTLY: Duration = Duration::from_secs(5);
 
 /// The command that ends a session: the one the router refuses in these tests.
 const END_SESSION: &str = "/ip/hotspot/active/remove";
@@ -121,7 +125,46 @@ async fn a_persistently_failing_expiry_backs_off_and_is_reported_once(world: Wor
     s.cloud.stop().await;
 }
 
+/// The router's API goes away (an outage, a reset) and comes back with one of our users
+/// missing, twice: each time the agent keeps trying to reach it and repairs the user as soon
+/// as it is back, although its periodic reconciliation and status refresh are an hour away.
+async fn a_router_back_from_an_outage_is_repaired_at_once(world: World) {
+    let s = setup(world).await;
+    let edge = EdgeConfig { reconcile_every: HOUR, status_every: HOUR, ..fast_edge() };
+    let mut agent = TestAgent::start_routeros(&s.cloud.ws_url(), &s.creds, &s.world.agent_dir("r1"), s.router.addr(), edge);
+    agent.connected().await;
+    s.cloud.hub.enqueue(s.creds.id, &Command::UpsertHotspotUser(user("keep"))).await.unwrap();
+    s.cloud.until_finished(s.creds.id, 1).await;
+    assert!(s.router.user("keep").is_some());
+
+    let id = s.creds.id;
+    for outage in 1..=2 {
+        s.router.set_refuse_connections(true);
+        s.router.kill_connections();
+        until_router(&s.router, "the agent's connection closed", |r| r.connections() == 0).await;
+        assert!(s.router.remove_user_by_hand("keep"));
+        let refused = s.router.refused_connections();
+        let tried = s.router.wait_until(PROMPTLY, |r| r.refused_connections() >= refused + 2).await;
+        assert!(tried, "outage {outage}: the agent did not try to reach the router");
+        s.router.set_refuse_connections(false);
+        let repaired = s.router.wait_until(PROMPTLY, |r| r.user("keep").is_some()).await;
+        assert!(repaired, "outage {outage}: the missing user was not restored within {PROMPTLY:?} of the router's return");
+        s.cloud
+            .until("the drift reports", async |store| {
+                let events = store.list_events(id, 10).await.unwrap();
+                let restored = |e: &&jasiyo_cloud::model::RouterEvent| {
+                    matches!(&e.event, AgentEvent::Drift { restored, .. } if restored.contains(&"keep".to_string()))
+                };
+                events.iter().filter(restored).count() == outage
+            })
+            .await;
+    }
+    agent.stop().await;
+    s.cloud.stop().await;
+}
+
 jasiyo_cloud::on_each_backend!(
     World::new;
     a_persistently_failing_expiry_backs_off_and_is_reported_once,
+    a_router_back_from_an_outage_is_repaired_at_once,
 );
