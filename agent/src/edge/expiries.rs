@@ -74,9 +74,10 @@ impl Expiries {
         self.by_time.iter().find(|(_, name)| !self.failing.contains_key(name)).map(|(at, _)| UnixTime(*at))
     }
 
-    /// When the first retry pause ends.
-    pub fn next_retry(&self) -> Option<Instant> {
-        self.failing.values().map(|f| f.retry_at).min()
+    /// When the first retry pause ends, and its expiry is due by the wall clock, which `at`
+    /// reads as an instant (a clock set back must not make a pause that ended look due).
+    pub fn next_retry(&self, at: impl Fn(UnixTime) -> Instant) -> Option<Instant> {
+        self.failing.iter().map(|(name, f)| self.by_name.get(name).map_or(f.retry_at, |t| f.retry_at.max(at(UnixTime(*t))))).min()
     }
 
     /// Names whose expiry is at or before `now` and that are not pausing at `instant`,
@@ -191,7 +192,7 @@ mod tests {
             let retry = e.failed("a", UnixTime(30), failure("refused", false), at, SEC, 8 * SEC).unwrap();
             assert_eq!(retry.attempts, attempt as u32 + 1);
             assert!(retry.delay >= step * SEC / 2 && retry.delay <= step * SEC, "attempt {attempt}: {:?}", retry.delay);
-            assert_eq!(e.next_retry(), Some(at + retry.delay));
+            assert_eq!(e.next_retry(|_| start), Some(at + retry.delay));
             assert_eq!(e.due(UnixTime(30), at), vec!["b"], "a waits out its pause; b is not held up");
             assert_eq!(e.earliest(), Some(UnixTime(20)), "a pausing expiry is not the next to try");
             at += retry.delay;
@@ -225,10 +226,10 @@ mod tests {
         assert_eq!(e.oldest_failure(), Some(("a", "sessions again")));
         e.set("a", Some(UnixTime(50)));
         assert!(!e.removal_reported("a"), "a new expiry starts afresh");
-        assert_eq!((e.next_retry(), e.oldest_failure()), (None, None));
+        assert_eq!((e.next_retry(|_| now), e.oldest_failure()), (None, None));
         e.failed("a", UnixTime(50), failure("x", true), now, SEC, SEC);
         e.remove("a");
-        assert_eq!((e.next_retry(), e.oldest_failure()), (None, None));
+        assert_eq!((e.next_retry(|_| now), e.oldest_failure()), (None, None));
     }
 
     #[test]
@@ -238,7 +239,19 @@ mod tests {
         assert_eq!(e.failed("gone", UnixTime(10), failure("x", false), now, SEC, SEC), None);
         e.set("moved", Some(UnixTime(100)));
         assert_eq!(e.failed("moved", UnixTime(10), failure("x", false), now, SEC, SEC), None);
-        assert_eq!(e.next_retry(), None);
+        assert_eq!(e.next_retry(|_| now), None);
+    }
+
+    #[test]
+    fn a_retry_waits_for_its_expiry_when_the_clock_was_set_back() {
+        let now = Instant::now();
+        let mut e = Expiries::default();
+        e.set("a", Some(UnixTime(10)));
+        let retry = e.failed("a", UnixTime(10), failure("x", false), now, SEC, SEC).unwrap();
+        // The wall clock now reads 10 as a minute from now.
+        let later = now + 60 * SEC;
+        assert_eq!(e.next_retry(|_| later), Some(later));
+        assert_eq!(e.next_retry(|_| now), Some(now + retry.delay));
     }
 
     #[test]

@@ -150,7 +150,7 @@ impl Edge {
     fn next_expiry_attempt(&self) -> Option<tokio::time::Instant> {
         let expiries = self.expiries();
         let due = expiries.earliest().map(instant_at);
-        due.into_iter().chain(expiries.next_retry()).min()
+        due.into_iter().chain(expiries.next_retry(instant_at)).min()
     }
 
     fn expiries(&self) -> std::sync::MutexGuard<'_, expiries::Expiries> {
