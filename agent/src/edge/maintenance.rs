@@ -40,9 +40,17 @@ impl Edge {
         };
         let mut connections = self.router.connections();
         loop {
-            self.maintain_once(&mut schedule).await;
+            // Shutdown does not wait for a round against a slow router: one cut short is left
+            // as a crash would leave it (every step is idempotent, and one whose end is not
+            // in the journal is done again after the restart).
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return,
+                () = self.maintain_once(&mut schedule) => {}
+            }
             let wake = self.next_wake(&schedule);
             tokio::select! {
+                biased;
                 _ = shutdown.cancelled() => return,
                 _ = self.changed.notified() => {}
                 // A connection opened (by a command, a status refresh) or lost: see next round.
