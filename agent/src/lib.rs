@@ -46,6 +46,8 @@ struct Backend {
     executor: Arc<dyn Executor>,
     edge: Option<Arc<Edge>>,
     status: watch::Receiver<RouterStatus>,
+    /// What keeps the backend from doing its job, if anything.
+    problem: watch::Receiver<Option<String>>,
 }
 
 impl Agent {
@@ -53,7 +55,9 @@ impl Agent {
     /// `<data_dir>/journal` (moving a damaged one aside and starting fresh). Commands go to
     /// `executor`.
     pub fn open(config: AgentConfig, executor: Arc<dyn Executor>) -> anyhow::Result<Agent> {
-        Self::open_with(config, move |_, _, _| Ok(Backend { executor, edge: None, status: watch::channel(RouterStatus::default()).1 }))
+        Self::open_with(config, move |_, _, _| {
+            Ok(Backend { executor, edge: None, status: watch::channel(RouterStatus::default()).1, problem: watch::channel(None).1 })
+        })
     }
 
     /// Like [`Agent::open`], with commands applied on the RouterOS router at `routeros`,
@@ -63,7 +67,7 @@ impl Agent {
         info!(router_api = router.addr(), "commands will be applied on RouterOS");
         Self::open_with(config, move |journal, reset, results| {
             let edge = Edge::new(router, journal.clone(), edge_config, reset, results);
-            Ok(Backend { executor: edge.clone(), status: edge.status(), edge: Some(edge) })
+            Ok(Backend { executor: edge.clone(), status: edge.status(), problem: edge.problem(), edge: Some(edge) })
         })
     }
 
@@ -88,7 +92,7 @@ impl Agent {
         // Waiters see `Connecting` until the first attempt ends: a `Disconnected` state
         // always means a real attempt failed (or the agent stopped).
         let (state, _) = watch::channel(LinkState::Connecting);
-        let Backend { executor, edge, status: router_status } = backend(&journal, journal_reset, results.clone())?;
+        let Backend { executor, edge, status: router_status, problem } = backend(&journal, journal_reset, results.clone())?;
         let applier = Applier::new(journal.clone(), executor, work.clone(), results.clone(), &config.reconnect, last_error_tx);
         let link = Link {
             request,
@@ -102,6 +106,7 @@ impl Agent {
             results,
             last_error,
             router_status,
+            problem,
             state,
         };
         Ok(Agent { link, applier, journal, edge })

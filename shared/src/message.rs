@@ -68,7 +68,9 @@ pub enum AgentEvent {
     UserExpired {
         /// The user.
         name: String,
-        /// How many active sessions were ended.
+        /// How many active sessions were ended. 0 also when the router would not end them:
+        /// the user is reported as soon as it is off the router, the agent keeps trying to
+        /// end its sessions, and the error shows in [`RouterStatus::last_error`] meanwhile.
         sessions_ended: u32,
     },
     /// Reconciliation found the router different from the journal and repaired it.
@@ -187,6 +189,8 @@ pub struct RouterStatus {
     pub journal_depth: u32,
     /// The agent's version.
     pub agent_version: String,
-    /// The last error the agent met, if it has not recovered since.
+    /// The errors the agent has not recovered from, if any, joined by `; `: a command the
+    /// router would not take yet, an expiry it keeps refusing, the router unreachable. The
+    /// agent sends a status as soon as an expiry starts or stops failing, not on every retry.
     pub last_error: Option<String>,
 }

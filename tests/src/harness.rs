@@ -243,6 +243,19 @@ impl TestAgent {
     /// Starts an agent that applies commands on the RouterOS API at `router` (an emulator),
     /// with maintenance as fast as tests need.
     pub fn start_routeros(cloud_url: &str, creds: &RouterCreds, data_dir: &Path, router: SocketAddr, edge: EdgeConfig) -> TestAgent {
+        Self::start_routeros_with(cloud_url, creds, data_dir, router, edge, STATUS_INTERVAL)
+    }
+
+    /// Like [`TestAgent::start_routeros`], with the agent's periodic status report to the
+    /// cloud every `status_interval` instead of [`STATUS_INTERVAL`].
+    pub fn start_routeros_with(
+        cloud_url: &str,
+        creds: &RouterCreds,
+        data_dir: &Path,
+        router: SocketAddr,
+        edge: EdgeConfig,
+        status_interval: Duration,
+    ) -> TestAgent {
         let routeros = RouterOsConfig {
             addr: router.to_string(),
             username: "admin".into(),
@@ -250,7 +263,9 @@ impl TestAgent {
             tls: None,
             timeout: Duration::from_secs(2),
         };
-        let agent = Agent::open_routeros(agent_config(cloud_url, creds, data_dir), routeros, edge).expect("open agent");
+        let mut config = agent_config(cloud_url, creds, data_dir);
+        config.status_interval = status_interval;
+        let agent = Agent::open_routeros(config, routeros, edge).expect("open agent");
         let state = agent.link_state();
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(agent.run(shutdown.clone()));
@@ -282,16 +297,21 @@ fn agent_config(cloud_url: &str, creds: &RouterCreds, data_dir: &Path) -> AgentC
         data_dir: data_dir.to_path_buf(),
         ca_file: None,
         reconnect: ReconnectPolicy::fast_for_tests(),
-        status_interval: Duration::from_millis(300),
+        status_interval: STATUS_INTERVAL,
     }
 }
 
-/// Edge maintenance fast enough for tests: reconcile and refresh status every 200 ms.
+/// How often test agents report status unless told otherwise.
+pub const STATUS_INTERVAL: Duration = Duration::from_millis(300);
+
+/// Edge maintenance fast enough for tests: reconcile and refresh status every 200 ms, retry
+/// after 50 ms (up to 500 ms).
 pub fn fast_edge() -> EdgeConfig {
     EdgeConfig {
         reconcile_every: Duration::from_millis(200),
         status_every: Duration::from_millis(200),
         retry_after: Duration::from_millis(50),
+        retry_max: Duration::from_millis(500),
     }
 }
 

@@ -2,8 +2,11 @@
 //! journal on its own, even while the cloud is unreachable.
 //!
 //! - [`apply`]: the [`Executor`](crate::Executor) for RouterOS (idempotent upserts and removals).
-//! - [`enforce`]: removing users at their expiry and ending their sessions.
+//! - [`enforce`]: removing users at their expiry and ending their sessions; [`expiries`]:
+//!   when each is due, and the pause before retrying one that failed.
 //! - [`reconcile`]: repairing drift between the router and the journal.
+//! - [`maintenance`]: the loop that runs expiries, reconciliation and status refreshes on
+//!   time, and reconciles as soon as the router is back after losing its connection.
 //! - [`marker`]: the comment that marks the users we manage.
 //!
 //! Commands and maintenance take turns on the router (a read-write lock: independent
@@ -14,16 +17,16 @@
 pub mod apply;
 pub mod enforce;
 pub mod expiries;
+pub mod maintenance;
 pub mod marker;
 pub mod reconcile;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jasiyo_shared::{AgentEvent, HotspotUser, RouterStatus, UnixTime};
 use tokio::sync::{Notify, RwLock, watch};
-use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::journal::{Journal, JournalError};
@@ -32,17 +35,26 @@ use crate::routeros::{ApiError, Router, UserSpec};
 /// How often the edge checks the router on its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EdgeConfig {
-    /// Reconcile at least this often (and after every reconnect to the router).
+    /// Reconcile at least this often (and as soon as the router is back after its
+    /// connection was lost).
     pub reconcile_every: Duration,
     /// Refresh the router's status this often.
     pub status_every: Duration,
-    /// Wait this long before trying again after the router failed.
+    /// Wait this long before trying again after the router failed; each further failure of
+    /// the same expiry (or reconciliation) doubles the pause.
     pub retry_after: Duration,
+    /// The longest pause between two attempts at a failing expiry (or reconciliation).
+    pub retry_max: Duration,
 }
 
 impl Default for EdgeConfig {
     fn default() -> Self {
-        EdgeConfig { reconcile_every: Duration::from_secs(300), status_every: Duration::from_secs(60), retry_after: Duration::from_secs(5) }
+        EdgeConfig {
+            reconcile_every: Duration::from_secs(300),
+            status_every: Duration::from_secs(60),
+            retry_after: Duration::from_secs(1),
+            retry_max: Duration::from_secs(300),
+        }
     }
 }
 
@@ -69,12 +81,13 @@ pub struct Edge {
     /// Wakes the link to send new reports.
     reports: Arc<Notify>,
     status: watch::Sender<RouterStatus>,
+    /// What keeps the edge from doing its job (an expiry the router keeps refusing), for
+    /// the router's status: changes are sent to the cloud at once.
+    problem: watch::Sender<Option<String>>,
     config: EdgeConfig,
     /// The journal was lost: marked users the journal does not know are adopted (and
     /// enforced at their expiry) instead of removed, until one reconciliation succeeded.
     adopt_unknown: AtomicBool,
-    /// Router connections seen at the last reconciliation.
-    reconciled_connection: AtomicU64,
     /// The entitlements' expiries, in time order (mirrors the journal).
     expiries: std::sync::Mutex<expiries::Expiries>,
 }
@@ -94,9 +107,9 @@ impl Edge {
             changed: Notify::new(),
             reports,
             status: watch::channel(RouterStatus::default()).0,
+            problem: watch::channel(None).0,
             config,
             adopt_unknown: AtomicBool::new(journal_reset),
-            reconciled_connection: AtomicU64::new(u64::MAX),
             expiries: std::sync::Mutex::new(known),
         })
     }
@@ -106,45 +119,10 @@ impl Edge {
         self.status.subscribe()
     }
 
-    /// Keeps the router true to the journal until `shutdown`: expiries on time,
-    /// reconciliation periodically and after reconnects, status refreshes.
-    pub async fn run_maintenance(self: Arc<Self>, shutdown: CancellationToken) {
-        let mut next_reconcile = tokio::time::Instant::now();
-        let mut next_status = tokio::time::Instant::now();
-        loop {
-            let now = tokio::time::Instant::now();
-            let mut failed = false;
-            if let Err(e) = self.expire_once(unix_now()).await {
-                warn!(error = %e, "expiry enforcement failed; will retry");
-                failed = true;
-            }
-            let reconnected = self.router.connections_made() != self.reconciled_connection.load(Ordering::SeqCst);
-            if now >= next_reconcile || reconnected {
-                match self.reconcile_once(unix_now()).await {
-                    Ok(_) => next_reconcile = now + self.config.reconcile_every,
-                    Err(e) => {
-                        warn!(error = %e, "reconciliation failed; will retry");
-                        failed = true;
-                    }
-                }
-            }
-            if now >= next_status {
-                self.refresh_status().await;
-                next_status = now + self.config.status_every;
-            }
-            let mut wake = next_reconcile.min(next_status);
-            if failed {
-                wake = wake.min(now + self.config.retry_after);
-            }
-            if let Some(at) = self.next_expiry() {
-                wake = wake.min(instant_at(at));
-            }
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = self.changed.notified() => {}
-                _ = tokio::time::sleep_until(wake) => {}
-            }
-        }
+    /// What keeps the edge from doing its job, if anything: changes when a problem appears,
+    /// changes and goes away, not on every retry.
+    pub fn problem(&self) -> watch::Receiver<Option<String>> {
+        self.problem.subscribe()
     }
 
     /// Refreshes the cached router status (identity, version, load, sessions).
@@ -168,8 +146,11 @@ impl Edge {
         });
     }
 
-    fn next_expiry(&self) -> Option<UnixTime> {
-        self.expiries().earliest()
+    /// When an expiry is next due, or a failed one next retried.
+    fn next_expiry_attempt(&self) -> Option<tokio::time::Instant> {
+        let expiries = self.expiries();
+        let due = expiries.earliest().map(instant_at);
+        due.into_iter().chain(expiries.next_retry(instant_at)).min()
     }
 
     fn expiries(&self) -> std::sync::MutexGuard<'_, expiries::Expiries> {
@@ -185,6 +166,12 @@ impl Edge {
 
     /// Removes a user we manage and ends its sessions; returns the sessions ended.
     async fn remove_everywhere(&self, name: &str) -> Result<u32, ApiError> {
+        self.remove_user(name).await?;
+        Ok(self.router.end_sessions(Some(name), None).await? as u32)
+    }
+
+    /// Removes a user we manage from the router, if it is there.
+    async fn remove_user(&self, name: &str) -> Result<(), ApiError> {
         if let Some(row) = self.router.find_user(name).await? {
             match self.router.remove_user(&row.id).await {
                 Ok(()) => {}
@@ -192,7 +179,7 @@ impl Edge {
                 Err(e) => return Err(e),
             }
         }
-        Ok(self.router.end_sessions(Some(name), None).await? as u32)
+        Ok(())
     }
 }
 

@@ -33,7 +33,6 @@ impl Edge {
     /// Compares and repairs once.
     pub async fn reconcile_once(&self, now: UnixTime) -> Result<Drift, EdgeError> {
         let _turn = self.turn.write().await;
-        let connection = self.router.connections_made();
         let desired: HashMap<String, HotspotUser> =
             self.journal.off_thread(|j| j.entitlements()).await?.into_iter().map(|u| (u.name.clone(), u)).collect();
         let ours: Vec<(UserRow, marker::Marker)> = self
@@ -78,7 +77,6 @@ impl Edge {
             self.journal.off_thread(|j| j.flush()).await?;
         }
         self.adopt_unknown.store(false, std::sync::atomic::Ordering::SeqCst);
-        self.reconciled_connection.store(connection, std::sync::atomic::Ordering::SeqCst);
         if !drift.is_empty() {
             info!(restored = ?drift.restored, removed = ?drift.removed, adopted = ?drift.adopted, "router drift repaired");
             let event =

@@ -102,6 +102,8 @@ pub(crate) struct Link {
     pub(crate) last_error: watch::Receiver<Option<String>>,
     /// What the executor last learned about the router (identity, load, sessions).
     pub(crate) router_status: watch::Receiver<RouterStatus>,
+    /// What keeps the edge from doing its job; a change is reported at once.
+    pub(crate) problem: watch::Receiver<Option<String>>,
     pub(crate) state: watch::Sender<LinkState>,
 }
 

@@ -1,5 +1,6 @@
 //! One connection's conversation with the cloud: hello, welcome, then deliveries in,
-//! acknowledgements and results out, heartbeats both ways, status now and then.
+//! acknowledgements and results out, heartbeats both ways, status now and then (and at once
+//! when a problem appears or clears).
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -116,6 +117,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         self.link.journal_reset = false;
         self.link.state.send_replace(LinkState::Connected);
         info!(heartbeat_ms = heartbeat.as_millis() as u64, "connected to the cloud");
+        // Problems that change after this mark are sent as they change; the status below
+        // carries the current one.
+        let mut problem = self.link.problem.clone();
+        problem.mark_unchanged();
         self.send_new_results().await?;
         self.send_new_reports().await?;
         self.send_status().await?;
@@ -155,6 +160,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
                     self.send(&AgentMessage::Ping { nonce: self.nonce }).await?;
                 }
                 _ = status.tick() => self.send_status().await?,
+                // A closed channel (no edge) disables this branch for the round.
+                Ok(()) = problem.changed() => self.send_status().await?,
                 _ = &mut dead => return Err(LinkError::DeadLink(silence_limit)),
             }
         }
@@ -256,10 +263,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
 
     async fn send_status(&mut self) -> Result<(), LinkError> {
         let router = self.link.router_status.borrow().clone();
+        let errors = [self.link.last_error.borrow().clone(), self.link.problem.borrow().clone(), router.last_error.clone()];
+        let errors: Vec<String> = errors.into_iter().flatten().collect();
         let status = RouterStatus {
             journal_depth: u32::try_from(self.link.journal.depth()).unwrap_or(u32::MAX),
             agent_version: AGENT_VERSION.to_string(),
-            last_error: self.link.last_error.borrow().clone().or(router.last_error),
+            last_error: (!errors.is_empty()).then(|| errors.join("; ")),
             ..router
         };
         self.send(&AgentMessage::Status(status)).await

@@ -3,7 +3,8 @@
 //!
 //! A reader task owns the read half and routes each reply sentence to its command by tag.
 //! `!fatal`, a protocol error or a closed socket fail every pending command and mark the
-//! connection dead; [`crate::routeros::Router`] then opens a new one.
+//! connection dead (waking whoever waits on [`Client::closed`]); [`crate::routeros::Router`]
+//! then opens a new one.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,6 +14,7 @@ use std::time::Duration;
 use md5::{Digest, Md5};
 use tokio::io::{AsyncRead, AsyncWrite, BufReader, WriteHalf};
 use tokio::sync::oneshot;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use super::codec::{protocol_error, read_sentence, write_sentence};
 use super::error::ApiError;
@@ -51,6 +53,8 @@ struct Shared {
     pending: Mutex<HashMap<String, Pending>>,
     /// Set once the connection is unusable, with the reason.
     dead: Mutex<Option<ApiError>>,
+    /// Cancelled once the connection is unusable, or dropped.
+    closed: CancellationToken,
 }
 
 impl Shared {
@@ -60,6 +64,7 @@ impl Shared {
             *dead = Some(error.clone());
         }
         drop(dead);
+        self.closed.cancel();
         let pending: Vec<Pending> = self.pending.lock().unwrap_or_else(|p| p.into_inner()).drain().map(|(_, p)| p).collect();
         for p in pending {
             let _ = p.reply.send(Err(error.clone()));
@@ -133,6 +138,12 @@ impl Client {
         }
     }
 
+    /// Resolves once the connection is unusable (or the client dropped). It holds no
+    /// reference to the client.
+    pub fn closed(&self) -> WaitForCancellationFutureOwned {
+        self.shared.closed.clone().cancelled_owned()
+    }
+
     /// Why the connection is unusable, if it is.
     pub fn dead(&self) -> Option<ApiError> {
         self.shared.dead.lock().unwrap_or_else(|p| p.into_inner()).clone()
@@ -146,6 +157,7 @@ impl Client {
 impl Drop for Client {
     fn drop(&mut self) {
         self.reader.abort();
+        self.shared.closed.cancel();
     }
 }
 

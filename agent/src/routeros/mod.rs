@@ -22,5 +22,5 @@ pub mod tls;
 pub use client::{Client, Response};
 pub use error::ApiError;
 pub use ops::{ActiveSession, RouterInfo, UserRow, UserSpec};
-pub use router::{Router, RouterOsConfig};
+pub use router::{Connections, Router, RouterOsConfig};
 pub use tls::{RouterTls, RouterTrust};

@@ -1,11 +1,14 @@
 //! A router reached through the API: opens a connection when first needed, and a new one
-//! whenever the last one died (`!fatal`, closed, broken). Callers just `call`.
+//! whenever the last one died (`!fatal`, closed, broken). Callers just `call`; the edge's
+//! maintenance also follows the connections coming and going, to repair the router as soon
+//! as it is back.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use jasiyo_shared::command::Password;
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 
 use super::client::{Client, Response};
 use super::error::ApiError;
@@ -32,14 +35,23 @@ pub struct Router {
     config: RouterOsConfig,
     tls: Option<(tokio_rustls::TlsConnector, rustls::pki_types::ServerName<'static>)>,
     current: tokio::sync::Mutex<Option<Arc<Client>>>,
-    connections: std::sync::atomic::AtomicU64,
+    connections: Arc<watch::Sender<Connections>>,
+}
+
+/// How many API connections have been opened (and logged in) and lost so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Connections {
+    /// Opened and logged in.
+    pub opened: u64,
+    /// Found unusable afterwards (closed, broken, `!fatal`) or dropped.
+    pub lost: u64,
 }
 
 impl Router {
     /// Checks the settings (TLS files are read now, so mistakes show at start-up).
     pub fn new(config: RouterOsConfig) -> Result<Router, ApiError> {
         let tls = config.tls.as_ref().map(connector).transpose()?;
-        Ok(Router { config, tls, current: tokio::sync::Mutex::new(None), connections: std::sync::atomic::AtomicU64::new(0) })
+        Ok(Router { config, tls, current: tokio::sync::Mutex::new(None), connections: Arc::new(watch::channel(Connections::default()).0) })
     }
 
     /// The API address, for logs.
@@ -58,10 +70,16 @@ impl Router {
         result
     }
 
-    /// How many connections have been opened (and logged in) so far: a change means the
-    /// router may have changed while we were away.
-    pub fn connections_made(&self) -> u64 {
-        self.connections.load(std::sync::atomic::Ordering::SeqCst)
+    /// How many connections have been opened and lost so far: a change means the router
+    /// may have changed while we were away.
+    pub fn connection_counts(&self) -> Connections {
+        *self.connections.borrow()
+    }
+
+    /// Follows [`Router::connection_counts`]: a loss is seen as soon as the router closes
+    /// the connection, even while no command is running.
+    pub fn connections(&self) -> watch::Receiver<Connections> {
+        self.connections.subscribe()
     }
 
     /// Closes the current connection (the next call opens a new one).
@@ -88,7 +106,12 @@ impl Router {
             Arc::new(tokio::time::timeout(self.config.timeout, self.connect()).await.map_err(|_| ApiError::Timeout(self.config.timeout))??);
         tracing::info!(router_api = %self.config.addr, tls = self.tls.is_some(), "logged in to the router API");
         *current = Some(client.clone());
-        self.connections.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.connections.send_modify(|c| c.opened += 1);
+        let (connections, closed) = (self.connections.clone(), client.closed());
+        tokio::spawn(async move {
+            closed.await;
+            connections.send_modify(|c| c.lost += 1);
+        });
         Ok(client)
     }
 

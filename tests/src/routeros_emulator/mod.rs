@@ -1,7 +1,7 @@
 //! A RouterOS API emulator: a TCP server that speaks the binary API the way RouterOS 7
 //! does for the hotspot menus the agent drives, with switches for the behaviours that
 //! differ between versions (`!empty`, MD5 login, tag position) and for faults (refused and
-//! dropped connections, slow replies, traps).
+//! dropped connections, slow replies, traps once or on every call).
 //!
 //! Tests read and plant state through [`RouterOsEmulator`] and wait on
 //! [`RouterOsEmulator::changes`], never on sleeps. Texts the reference could not verify are
@@ -23,6 +23,7 @@ mod time;
 mod user_table;
 mod users;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -38,6 +39,11 @@ pub use state::{ActiveRow, CookieRow, HostRow, HotspotUserRow, NewUser, normalis
 pub use time::{format_interval, parse_interval};
 
 use state::{CookieRow as Cookie, RouterState, UserRecord, limit_interval};
+
+/// What RouterOS 7 answers when the API user's group lacks the policy a command needs
+/// (`write` for changes, for example): a trap with no category. Not in the reference; the
+/// same text appears in several independent codebases that handle real routers.
+pub const NOT_ENOUGH_PERMISSIONS: &str = "not enough permissions (9)";
 
 /// How the emulated router behaves.
 #[derive(Clone, Debug)]
@@ -87,10 +93,14 @@ pub(crate) struct Shared {
     pub changes: watch::Sender<u64>,
     pub connections: AtomicUsize,
     pub refuse: AtomicBool,
+    /// Connections closed unanswered by the refuse switch.
+    pub refused: AtomicUsize,
     pub drop_after: watch::Sender<Option<usize>>,
     pub delay: Mutex<Duration>,
     /// A pending trap: the command word it waits for (`None`: any command) and its message.
     pub trap_next: Mutex<Option<(Option<String>, String)>>,
+    /// Command words trapped on every call, with their message, until switched off.
+    pub trap_always: Mutex<HashMap<String, String>>,
     /// Stops the accept loop and every connection.
     pub stop: CancellationToken,
     /// Parent of the current connections' tokens; cancelled and replaced by a kill.
@@ -131,9 +141,11 @@ impl RouterOsEmulator {
             changes: watch::channel(0).0,
             connections: AtomicUsize::new(0),
             refuse: AtomicBool::new(false),
+            refused: AtomicUsize::new(0),
             drop_after: watch::channel(None).0,
             delay: Mutex::new(Duration::ZERO),
             trap_next: Mutex::new(None),
+            trap_always: Mutex::new(HashMap::new()),
             generation: Mutex::new(stop.child_token()),
             stop,
         });
@@ -274,7 +286,7 @@ impl RouterOsEmulator {
     }
 
     /// A counter bumped on every state change (by a command or by hand), every command
-    /// run, and every connection opened or closed: wait on it instead of sleeping.
+    /// run, and every connection opened, closed or refused: wait on it instead of sleeping.
     pub fn changes(&self) -> watch::Receiver<u64> {
         self.shared.changes.subscribe()
     }
@@ -302,6 +314,11 @@ impl RouterOsEmulator {
     /// While on, new connections are accepted and closed at once, before any byte.
     pub fn set_refuse_connections(&self, refuse: bool) {
         self.shared.refuse.store(refuse, Ordering::SeqCst);
+    }
+
+    /// Connections the refuse switch has closed so far.
+    pub fn refused_connections(&self) -> usize {
+        self.shared.refused.load(Ordering::SeqCst)
     }
 
     /// `Some(n)`: from now on every connection, open or new, runs at most `n` more
@@ -332,6 +349,19 @@ impl RouterOsEmulator {
     /// exactly `command` (e.g. `/ip/hotspot/user/add`); other commands run as usual.
     pub fn trap_next_command(&self, command: &str, message: &str) {
         *self.shared.trap_next.lock().expect("trap lock") = Some((Some(command.to_string()), message.to_string()));
+    }
+
+    /// From now on every command whose command word is exactly `command` gets
+    /// `!trap =message=<message>` then `!done` and has no effect, until
+    /// [`stop_trapping`](Self::stop_trapping): a router whose API user lacks a policy
+    /// ([`NOT_ENOUGH_PERMISSIONS`]) or a menu. Other commands run as usual.
+    pub fn trap_every(&self, command: &str, message: &str) {
+        self.shared.trap_always.lock().expect("trap lock").insert(command.to_string(), message.to_string());
+    }
+
+    /// Ends [`trap_every`](Self::trap_every) for `command`.
+    pub fn stop_trapping(&self, command: &str) {
+        self.shared.trap_always.lock().expect("trap lock").remove(command);
     }
 
     /// Closes every open connection now; later ones are served as usual.

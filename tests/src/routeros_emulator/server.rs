@@ -35,6 +35,8 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         };
         if shared.refuse.load(Ordering::SeqCst) {
             drop(stream);
+            shared.refused.fetch_add(1, Ordering::SeqCst);
+            shared.bump();
             continue;
         }
         // Reply sentences go out as separate writes: without this, Nagle's algorithm holds
@@ -172,8 +174,11 @@ impl Connection {
         None
     }
 
-    /// An ordinary command: the trap-next fault, or the menus.
+    /// An ordinary command: the trap faults, or the menus.
     fn run(&self, request: &Request) -> Outcome {
+        if let Some(message) = self.shared.trap_always.lock().expect("trap lock").get(&request.command) {
+            return Err(Failure(message.clone()));
+        }
         {
             let mut trap = self.shared.trap_next.lock().expect("trap lock");
             if trap.as_ref().is_some_and(|(only, _)| only.as_ref().is_none_or(|c| *c == request.command)) {

@@ -1,6 +1,8 @@
 //! The agent driving a router end to end: cloud -> agent -> RouterOS API emulator, with
 //! the router failing in the ways real ones do, expiry enforced at the edge while the cloud
-//! is away, and drift repaired.
+//! is away, and drift repaired. [`recovery`]: getting over a refusing or vanished router.
+
+mod recovery;
 
 use std::time::Duration;
 

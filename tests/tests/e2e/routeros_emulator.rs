@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use jasiyo_agent::routeros::codec::{encode_sentence, read_sentence};
 use jasiyo_agent::routeros::sentence::{Reply, ReplyKind};
-use jasiyo_tests::routeros_emulator::{EmulatorConfig, NewUser, RouterOsEmulator, legacy_response};
+use jasiyo_tests::routeros_emulator::{EmulatorConfig, NOT_ENOUGH_PERMISSIONS, NewUser, RouterOsEmulator, legacy_response};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout};
@@ -566,6 +566,7 @@ async fn refused_connections_close_at_once() {
     let _ = client.stream.write_all(&encode_sentence(&["/login", "=name=admin", "=password=secret"])).await;
     client.expect_closed().await;
     assert_eq!(emulator.connections(), 0);
+    assert_eq!(emulator.refused_connections(), 1);
     emulator.set_refuse_connections(false);
     let mut client = Client::logged_in(&emulator).await;
     assert_eq!(client.rows(&["/system/identity/print"]).await.len(), 1);
@@ -656,6 +657,30 @@ async fn trap_next_fails_one_command_without_effect() {
     second.expect_trap(&["/ip/hotspot/user/remove", "=.id=*1"], "failure: aimed").await;
     assert!(emulator.user("x").is_some());
     assert_eq!(kinds(&second.call(&["/ip/hotspot/user/remove", "=.id=*1"]).await), [ReplyKind::Done]);
+    emulator.stop().await;
+}
+
+#[tokio::test]
+async fn trap_every_fails_a_command_until_switched_off() {
+    let emulator = emulator().await;
+    let mut client = Client::logged_in(&emulator).await;
+    client.ret(&["/ip/hotspot/user/add", "=name=x"]).await;
+    emulator.trap_every("/ip/hotspot/user/remove", NOT_ENOUGH_PERMISSIONS);
+    for tag in ["1", "2", "3"] {
+        let replies = client.call(&["/ip/hotspot/user/remove", "=.id=*1", &format!(".tag={tag}")]).await;
+        assert_eq!(kinds(&replies), [ReplyKind::Trap, ReplyKind::Done], "{replies:?}");
+        assert_eq!(replies[0].get("message"), Some(NOT_ENOUGH_PERMISSIONS));
+        assert_eq!(replies[0].get("category"), None, "RouterOS sends this trap without a category");
+        assert!(replies.iter().all(|r| r.tag.as_deref() == Some(tag)));
+    }
+    // Other commands, and other connections' logins, pass.
+    assert_eq!(client.rows(&["/ip/hotspot/user/print"]).await.len(), 1);
+    let mut second = Client::logged_in(&emulator).await;
+    second.expect_trap(&["/ip/hotspot/user/remove", "=.id=*1"], NOT_ENOUGH_PERMISSIONS).await;
+    assert!(emulator.user("x").is_some(), "a trapped command has no effect");
+    emulator.stop_trapping("/ip/hotspot/user/remove");
+    assert_eq!(kinds(&second.call(&["/ip/hotspot/user/remove", "=.id=*1"]).await), [ReplyKind::Done]);
+    assert!(emulator.user("x").is_none());
     emulator.stop().await;
 }
 

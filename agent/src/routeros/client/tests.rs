@@ -201,3 +201,18 @@ async fn a_closed_connection_and_garbage_fail_cleanly() {
     router.send(&["!bogus"]).await;
     assert!(matches!(call.await.unwrap(), Err(ApiError::Protocol(_))));
 }
+
+#[tokio::test]
+async fn closed_wakes_when_the_router_goes_away_while_idle_or_the_client_is_dropped() {
+    let (client, router) = connected().await;
+    let closed = client.closed();
+    // Idle: no command is running when the router closes the connection.
+    drop(router);
+    tokio::time::timeout(Duration::from_secs(5), closed).await.expect("closed when the router went away");
+    assert!(matches!(client.dead(), Some(ApiError::Io(_))));
+
+    let (client, _router) = connected().await;
+    let closed = client.closed();
+    drop(client);
+    tokio::time::timeout(Duration::from_secs(5), closed).await.expect("closed when the client was dropped");
+}
