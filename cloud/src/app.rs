@@ -9,7 +9,7 @@ use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::http::{AppState, router};
+use crate::http::{AppState, TrustedProxies, router};
 use crate::hub::{Hub, HubConfig};
 use crate::payments::sealer::Sealer;
 use crate::payments::{Payments, PaymentsConfig};
@@ -30,6 +30,8 @@ pub struct CloudConfig {
     /// The key sealing provider credentials (base64 of 32 bytes); without it, a key file
     /// in `data_dir` is used (and created).
     pub sealing_key: Option<Secret>,
+    /// The proxies whose forwarding headers tell a client's address (none: the socket's).
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// A built, not yet running, cloud.
@@ -37,6 +39,7 @@ pub struct App {
     listener: TcpListener,
     hub: Arc<Hub>,
     payments: Arc<Payments>,
+    proxies: Arc<TrustedProxies>,
     tasks: CancellationToken,
 }
 
@@ -46,7 +49,14 @@ impl App {
         let store = store::connect(config.database_url.as_deref(), &config.data_dir).await?;
         let key = config.sealing_key.as_ref().map(|k| k.0.as_str());
         let sealer = Sealer::from_key_or_file(key, &config.data_dir.join("secret.key"))?;
-        Self::with_options(store, config.hub, sealer, PaymentsConfig::new(config.public_url), listener)
+        let app = Self::with_options(store, config.hub, sealer, PaymentsConfig::new(config.public_url), listener)?;
+        Ok(app.trusting(config.trusted_proxies))
+    }
+
+    /// Believes forwarding headers from these proxies (see [`TrustedProxies`]).
+    pub fn trusting(mut self, proxies: TrustedProxies) -> App {
+        self.proxies = Arc::new(proxies);
+        self
     }
 
     /// Prepares the service over an already opened store, with a throw-away secret key and
@@ -71,7 +81,7 @@ impl App {
         let hub = Hub::start(store.clone(), hub, tasks.clone());
         let payments = Payments::new(store, hub.clone(), sealer, payments)?;
         tokio::spawn(payments.clone().run_reconciler(tick, tasks.clone()));
-        Ok(App { listener, hub, payments, tasks })
+        Ok(App { listener, hub, payments, proxies: Arc::default(), tasks })
     }
 
     /// The payments service.
@@ -91,7 +101,7 @@ impl App {
 
     /// Serves until `shutdown` is cancelled, then closes agent sessions and returns.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let app = router(AppState { hub: self.hub.clone(), payments: self.payments.clone() });
+        let app = router(AppState { hub: self.hub.clone(), payments: self.payments.clone(), proxies: self.proxies.clone() });
         let tasks = self.tasks.clone();
         let stop = shutdown.clone();
         tracing::info!(addr = %self.local_addr(), "cloud listening");
@@ -99,7 +109,8 @@ impl App {
         let listener = self.listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
-        let served = axum::serve(listener, app)
+        // The socket's address is the client's unless a trusted proxy says otherwise.
+        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 stop.cancelled().await;
                 // WebSocket sessions never end on their own: tell them to.

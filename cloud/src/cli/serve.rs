@@ -21,6 +21,11 @@ pub struct ServeArgs {
     /// The heartbeat on agent links.
     #[command(flatten)]
     pub heartbeat: HeartbeatArgs,
+    /// Proxies or load balancers in front of the cloud, as CIDRs (`10.0.0.0/8,127.0.0.1/32`):
+    /// only requests from these have their `X-Forwarded-For` / `Forwarded` / `X-Real-IP`
+    /// believed for the client's address (rate limits count it). Default: none.
+    #[arg(long, env = "JASIYO_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Once listening, write the bound address here (for scripts that pass `--listen 127.0.0.1:0`).
     #[arg(long, env = "JASIYO_READY_FILE")]
     pub ready_file: Option<PathBuf>,

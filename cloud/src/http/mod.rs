@@ -10,6 +10,7 @@
 
 mod agents;
 mod callbacks;
+pub mod client;
 mod error;
 mod hotspot;
 mod html;
@@ -26,6 +27,8 @@ use axum::extract::FromRef;
 use axum::http::{HeaderMap, header};
 use axum::routing::{get, post};
 
+pub use client::{ClientAddr, TrustedProxies};
+
 use crate::hub::Hub;
 use crate::payments::Payments;
 
@@ -37,6 +40,14 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// The payments service.
     pub payments: Arc<Payments>,
+    /// The proxies whose forwarding headers tell the client's address.
+    pub proxies: Arc<TrustedProxies>,
+}
+
+impl FromRef<AppState> for Arc<TrustedProxies> {
+    fn from_ref(state: &AppState) -> Arc<TrustedProxies> {
+        state.proxies.clone()
+    }
 }
 
 impl FromRef<AppState> for Arc<Hub> {

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::time::Instant;
 
+use super::ClientAddr;
 use crate::hub::{Hub, HubEvent};
 use crate::model::PaymentId;
 use crate::payments::limits::LimitHit;
@@ -93,7 +94,7 @@ pub struct InitiateBody {
 pub async fn initiate(
     State(payments): State<Arc<Payments>>,
     Path(router): Path<String>,
-    headers: HeaderMap,
+    client: ClientAddr,
     body: Result<Json<InitiateBody>, JsonRejection>,
 ) -> Result<Response, PortalError> {
     let router: RouterId = router.parse().map_err(|_| PortalError::RouterNotFound)?;
@@ -104,7 +105,7 @@ pub async fn initiate(
         mac: body.mac,
         ip: body.ip,
         idempotency_key: body.idempotency_key,
-        client_ip: client_ip(&headers),
+        client_ip: client.0.map(|ip| ip.to_string()),
     };
     let view = payments.initiate(router, request).await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
@@ -204,19 +205,17 @@ pub struct RecoverBody {
 pub async fn recover(
     State(payments): State<Arc<Payments>>,
     Path(router): Path<String>,
-    headers: HeaderMap,
+    client: ClientAddr,
     body: Result<Json<RecoverBody>, JsonRejection>,
 ) -> Result<Response, RecoverError> {
     let router: RouterId = router.parse().map_err(|_| RecoverError::RouterNotFound)?;
     let Json(body) = body.map_err(|_| RecoverError::InvalidReceipt)?;
-    let request = RecoverRequest { receipt: body.receipt, phone: body.phone, mac: body.mac, ip: body.ip, client_ip: client_ip(&headers) };
+    let request = RecoverRequest {
+        receipt: body.receipt,
+        phone: body.phone,
+        mac: body.mac,
+        ip: body.ip,
+        client_ip: client.0.map(|ip| ip.to_string()),
+    };
     Ok(Json(payments.recover(router, request).await?).into_response())
-}
-
-/// The customer's address as the reverse proxy reports it (first `X-Forwarded-For` hop,
-/// or `X-Real-IP`); used only for rate limiting.
-fn client_ip(headers: &HeaderMap) -> Option<String> {
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next());
-    let real = headers.get("x-real-ip").and_then(|v| v.to_str().ok());
-    forwarded.or(real).map(|ip| ip.trim().to_string()).filter(|ip| !ip.is_empty())
 }

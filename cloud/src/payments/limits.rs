@@ -9,6 +9,11 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// Keys (phones, devices, addresses) remembered at most; each is a few dozen bytes plus a
+/// few instants, so this bounds the limiter to some tens of megabytes whatever arrives.
+/// Addresses are the socket's (or a trusted proxy's word), never a header's raw text.
+pub const MAX_KEYS: usize = 100_000;
+
 /// Attempts allowed per window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LimitConfig {
@@ -47,6 +52,13 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
+    /// Keys remembered now.
+    pub fn keys(&self) -> usize {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+impl RateLimits {
     /// A limiter with these limits.
     pub fn new(config: LimitConfig) -> RateLimits {
         RateLimits { config, seen: Mutex::default() }
@@ -76,9 +88,18 @@ impl RateLimits {
         for (key, _, _) in keys {
             seen.entry(key).or_default().push_back(now);
         }
-        if seen.len() > 100_000 {
+        if seen.len() > MAX_KEYS {
             let window = self.config.window;
             seen.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) <= window));
+            // Still full of live keys (a flood from many addresses): forget the quietest
+            // tenth, so memory stays bounded whatever arrives.
+            if seen.len() > MAX_KEYS {
+                let mut last: Vec<Instant> = seen.values().filter_map(|times| times.back().copied()).collect();
+                let cut = last.len() / 10;
+                let (_, boundary, _) = last.select_nth_unstable(cut);
+                let boundary = *boundary;
+                seen.retain(|_, times| times.back().is_some_and(|t| *t > boundary));
+            }
         }
         Ok(())
     }
@@ -87,6 +108,16 @@ impl RateLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flood_of_addresses_stays_bounded() {
+        let limits = RateLimits::new(LimitConfig::default());
+        for i in 0..(MAX_KEYS as u32 + 50_000) {
+            let ip = std::net::Ipv4Addr::from(i).to_string();
+            let _ = limits.check(&format!("2547{i:08}"), None, Some(&ip));
+        }
+        assert!(limits.keys() <= MAX_KEYS + 1, "{} keys", limits.keys());
+    }
 
     #[test]
     fn each_limit_is_counted_separately() {

@@ -61,7 +61,7 @@ async fn shop(backend: Backend, owner: &str) -> Option<Shop> {
     }
     let hub = Hub::start(store.clone(), HubConfig::default(), CancellationToken::new());
     let payments = Payments::new(store.clone(), hub.clone(), Sealer::new([7; 32]), PaymentsConfig::new(PUBLIC_URL)).unwrap();
-    let app = jasiyo_cloud::http::router(AppState { hub, payments });
+    let app = jasiyo_cloud::http::router(AppState { hub, payments, proxies: Default::default() });
     Some(Shop { _dir: dir, url, store, app, router, token: token.expose().to_string() })
 }
 

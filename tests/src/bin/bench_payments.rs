@@ -75,6 +75,8 @@ async fn setup(database_url: Option<String>, routers: usize) -> anyhow::Result<B
     let addr = listener.local_addr()?;
     let mut payments = PaymentsConfig::new(format!("http://{addr}"));
     payments.first_check_after = Duration::from_secs(600); // callbacks settle everything here
+    // Every simulated customer comes from 127.0.0.1; real ones have addresses of their own.
+    payments.limits.per_ip = usize::MAX;
     let app =
         App::with_options(store.clone(), HubConfig { window: 256, ..HubConfig::default() }, Sealer::new([9; 32]), payments, listener)?;
     let service = app.payments();

@@ -109,13 +109,20 @@ async fn link_cut_mid_stream_heals(world: World) {
         // Cut while the burst is still being delivered, then wait for the link to heal. The
         // agent may be back before the cloud notices the old session's end, so the two
         // events come in either order.
+        // A cut that lands while the relay is still setting up the agent's new connection
+        // can miss it (seen about once in three runs on a loaded machine, in the relay, not
+        // in the link): the cut is repeated until the cloud sees the link drop.
         relay.cut();
         let (mut disconnected, mut reconnected) = (false, false);
         while !(disconnected && reconnected) {
             let link = |e: &HubEvent| *e == HubEvent::Disconnected(creds.id) || *e == HubEvent::Connected(creds.id);
-            match TestCloud::next_event(&mut events, "a disconnect and a reconnect", link).await {
-                HubEvent::Disconnected(_) => disconnected = true,
-                _ => reconnected = true,
+            let event =
+                tokio::time::timeout(Duration::from_secs(2), TestCloud::next_event(&mut events, "a disconnect and a reconnect", link));
+            match event.await {
+                Ok(HubEvent::Disconnected(_)) => disconnected = true,
+                Ok(_) => reconnected = true,
+                Err(_) if !disconnected => relay.cut(),
+                Err(_) => panic!("round {round}: no reconnect after the cut"),
             }
         }
     }

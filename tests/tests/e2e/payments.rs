@@ -471,6 +471,33 @@ async fn concurrent_prompts_for_one_phone_give_one(world: World) {
     s.stop().await;
 }
 
+/// A client cannot pick its own rate-limit key: forwarding headers from a client that is
+/// not a trusted proxy are ignored (here: huge and all different), and the attempts are
+/// counted on the socket's address.
+async fn forged_forwarding_headers_do_not_escape_the_limit(world: World) {
+    let s = shop_with(world, ProviderKind::Daraja, |c| c.limits.per_ip = 3).await;
+    let url = format!("{}/api/portal/{}/payments", s.cloud.http_url(), s.creds.id);
+    let mut answers = Vec::new();
+    for i in 0..4 {
+        let body = json!({ "plan_id": s.plan, "phone": format!("0712 000 10{i}"), "mac": format!("02:AA:BB:CC:FF:0{i}"), "ip": IP, "idempotency_key": uuid() });
+        let forged = format!("{}.{i}.{i}.{i}", "9".repeat(20_000));
+        let response = s
+            .http
+            .post(&url)
+            .header("x-forwarded-for", &forged)
+            .header("x-real-ip", format!("203.0.113.{i}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        answers.push((response.status().as_u16(), response.json::<Value>().await.unwrap()));
+    }
+    let statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
+    assert_eq!(statuses, [201, 201, 201, 429], "{answers:?}");
+    assert_eq!(answers[3].1["error"], "rate_limited_ip", "{answers:?}");
+    s.stop().await;
+}
+
 /// Every provider's tests, on each backend.
 mod daraja {
     use super::*;
@@ -526,5 +553,6 @@ jasiyo_cloud::on_each_backend!(
     World::new;
     daraja_token_is_shared,
     paystack_test_receipts_serve_every_customer,
-    concurrent_prompts_for_one_phone_give_one
+    concurrent_prompts_for_one_phone_give_one,
+    forged_forwarding_headers_do_not_escape_the_limit
 );
