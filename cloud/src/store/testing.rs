@@ -7,7 +7,12 @@ use std::sync::Arc;
 
 use sqlx::Connection;
 
+use jasiyo_shared::command::Password;
+use jasiyo_shared::{Command, HotspotUser, RouterId};
+
+use super::payments::Provision;
 use super::{PostgresStore, SqliteStore, Store};
+use crate::model::{NewPayment, NewPlan, PaymentId, ProviderKind};
 
 /// The backends a contract test can run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +55,49 @@ pub async fn fresh_store(backend: Backend, dir: &std::path::Path) -> Option<Arc<
         Backend::Sqlite => Arc::new(SqliteStore::connect(&url).await.expect("open SQLite")),
         Backend::Postgres => Arc::new(PostgresStore::connect(&url).await.expect("open PostgreSQL")),
     })
+}
+
+/// A paid payment on `router`, as the portal and a callback would leave it: a one-hour plan
+/// "1h" for KES 20 (created on the router's tenant), paid from 254712345678 with receipt
+/// SJK3X9Y2ZQ at `created_ms` + 9 s, its user KX7Q2M/482913 until `expires_at` (Unix s).
+pub async fn paid_payment(store: &dyn Store, router: RouterId, created_ms: i64, expires_at: i64) -> PaymentId {
+    let router = store.router(router).await.expect("read the router").expect("the router exists");
+    let plan = NewPlan { name: "1h".into(), price_kes: 20, duration_secs: 3600, data_mb: None, rate_limit: None, profile: None };
+    let plan = store.create_plan(router.tenant_id, &plan, created_ms).await.expect("create the plan");
+    let new = NewPayment {
+        id: PaymentId::random(),
+        tenant_id: router.tenant_id,
+        router_id: router.id,
+        plan_id: plan.id,
+        provider: ProviderKind::Daraja,
+        amount_kes: 20,
+        msisdn: "254712345678".into(),
+        device_mac: None,
+        device_ip: None,
+        client_ip: None,
+        idempotency_key: format!("key-{}", router.id),
+        callback_token_hash: format!("hash-{}", router.id),
+    };
+    let payment = store.create_payment(&new, created_ms).await.expect("create the payment");
+    let user = HotspotUser {
+        name: "KX7Q2M".into(),
+        password: Password("482913".into()),
+        profile: None,
+        mac: None,
+        expires_at: None,
+        limit_uptime_secs: None,
+        limit_bytes_total: None,
+        comment: None,
+    };
+    let provision = Provision {
+        username: "KX7Q2M".into(),
+        password: "482913".into(),
+        expires_at,
+        upsert: Command::UpsertHotspotUser(user),
+        login: None,
+    };
+    store.mark_paid(payment.id, Some("SJK3X9Y2ZQ"), &provision, None, created_ms + 9_000).await.expect("mark it paid");
+    payment.id
 }
 
 /// Runs each listed test once per backend, as `sqlite::name` and `postgres::name`, in a

@@ -286,53 +286,13 @@ fn serve_until_ready(dir: &TempDir, env: &[(&str, &str)]) -> Result<(), String> 
     }
 }
 
-/// A payment recorded through the library in the data directory's database, as the portal
-/// and a callback would leave it: paid, with a user until `expires_at` (Unix seconds).
+/// A paid payment recorded through the library in the data directory's database (see
+/// `store::testing::paid_payment`).
 fn paid_payment(dir: &TempDir, router: &str, created_ms: i64, expires_at: i64) -> String {
-    use jasiyo_cloud::model::{NewPayment, NewPlan};
-    use jasiyo_cloud::store::payments::Provision;
-    use jasiyo_shared::command::Password;
-    use jasiyo_shared::{Command as RouterCommand, HotspotUser};
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let store = jasiyo_cloud::store::connect(None, dir.path()).await.unwrap();
-        let router = store.router(router.parse().unwrap()).await.unwrap().unwrap();
-        let plan = NewPlan { name: "1h".into(), price_kes: 20, duration_secs: 3600, data_mb: None, rate_limit: None, profile: None };
-        let plan = store.create_plan(router.tenant_id, &plan, created_ms).await.unwrap();
-        let new = NewPayment {
-            id: jasiyo_cloud::model::PaymentId::random(),
-            tenant_id: router.tenant_id,
-            router_id: router.id,
-            plan_id: plan.id,
-            provider: ProviderKind::Daraja,
-            amount_kes: 20,
-            msisdn: "254712345678".into(),
-            device_mac: None,
-            device_ip: None,
-            client_ip: None,
-            idempotency_key: format!("key-{}", router.id),
-            callback_token_hash: format!("hash-{}", router.id),
-        };
-        let payment = store.create_payment(&new, created_ms).await.unwrap();
-        let user = HotspotUser {
-            name: "KX7Q2M".into(),
-            password: Password("482913".into()),
-            profile: None,
-            mac: None,
-            expires_at: None,
-            limit_uptime_secs: None,
-            limit_bytes_total: None,
-            comment: None,
-        };
-        let provision = Provision {
-            username: "KX7Q2M".into(),
-            password: "482913".into(),
-            expires_at,
-            upsert: RouterCommand::UpsertHotspotUser(user),
-            login: None,
-        };
-        store.mark_paid(payment.id, Some("SJK3X9Y2ZQ"), &provision, None, created_ms + 9_000).await.unwrap();
-        payment.id.to_string()
+        jasiyo_cloud::store::testing::paid_payment(store.as_ref(), router.parse().unwrap(), created_ms, expires_at).await.to_string()
     })
 }
 

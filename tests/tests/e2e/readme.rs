@@ -13,11 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use jasiyo_cloud::model::{NewPayment, NewPlan, ProviderKind};
-use jasiyo_cloud::store::payments::Provision;
-use jasiyo_cloud::store::testing::fresh_postgres_url;
-use jasiyo_shared::command::Password;
-use jasiyo_shared::{Command as RouterCommand, HotspotUser};
+use jasiyo_cloud::store::testing::{fresh_postgres_url, paid_payment};
 use jasiyo_tests::processes::binary;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -213,43 +209,8 @@ async fn prepare(dir: &Path) -> (String, String, String) {
     let router = cloud(&["router", "add", "--tenant", "T", "--name", "gate", "--json"]);
     let (id, token) = (router["id"].as_str().unwrap().to_string(), router["token"].as_str().unwrap().to_string());
     let store = jasiyo_cloud::store::connect(None, dir).await.unwrap();
-    let router = store.router(id.parse().unwrap()).await.unwrap().unwrap();
-    let plan = NewPlan { name: "1h".into(), price_kes: 20, duration_secs: 3600, data_mb: None, rate_limit: None, profile: None };
-    let plan = store.create_plan(router.tenant_id, &plan, 1).await.unwrap();
-    let new = NewPayment {
-        id: jasiyo_cloud::model::PaymentId::random(),
-        tenant_id: router.tenant_id,
-        router_id: router.id,
-        plan_id: plan.id,
-        provider: ProviderKind::Daraja,
-        amount_kes: 20,
-        msisdn: "254712345678".into(),
-        device_mac: None,
-        device_ip: None,
-        client_ip: None,
-        idempotency_key: "readme".into(),
-        callback_token_hash: "readme".into(),
-    };
-    let payment = store.create_payment(&new, 2).await.unwrap();
-    let user = HotspotUser {
-        name: "KX7Q2M".into(),
-        password: Password("482913".into()),
-        profile: None,
-        mac: None,
-        expires_at: None,
-        limit_uptime_secs: None,
-        limit_bytes_total: None,
-        comment: None,
-    };
-    let provision = Provision {
-        username: "KX7Q2M".into(),
-        password: "482913".into(),
-        expires_at: 4000,
-        upsert: RouterCommand::UpsertHotspotUser(user),
-        login: None,
-    };
-    store.mark_paid(payment.id, Some("SJK3X9Y2ZQ"), &provision, None, 3).await.unwrap();
-    (id, token, payment.id.to_string())
+    let payment = paid_payment(store.as_ref(), id.parse().unwrap(), 1_000, 4_000).await;
+    (id, token, payment.to_string())
 }
 
 /// The environment every command runs in: the data directory, and nothing of the
