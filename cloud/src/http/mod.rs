@@ -66,6 +66,7 @@ impl FromRef<AppState> for Arc<Payments> {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         // Agents.
         .route(jasiyo_shared::AGENT_WS_PATH, get(agents::agent_ws))
         // Customers on the captive portal.
@@ -85,8 +86,20 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Alive: answers without touching anything (cheap enough to ask every second).
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// Ready for traffic: the database answers (for a load balancer's health check).
+async fn readyz(axum::extract::State(payments): axum::extract::State<Arc<Payments>>) -> (axum::http::StatusCode, &'static str) {
+    match payments.store().ping().await {
+        Ok(()) => (axum::http::StatusCode::OK, "ready"),
+        Err(error) => {
+            tracing::warn!(%error, "not ready: the database does not answer");
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
 }
 
 /// The token of an `Authorization: Bearer <token>` header.

@@ -161,7 +161,8 @@ impl Payments {
             let provision = provision_for(payment, &plan, receipt);
             match self.store.mark_paid(payment.id, receipt, &provision, Some(heard), now_ms()).await {
                 Ok(PaidOutcome::Provisioned(entitlement)) => {
-                    tracing::info!(payment = %payment.id, router = %payment.router_id, user = %entitlement.username, receipt = receipt.unwrap_or("-"), "payment paid; user provisioned");
+                    // The receipt is left out: with the phone it moves the plan ("Already paid?").
+                    tracing::info!(payment = %payment.id, router = %payment.router_id, user = %entitlement.username, "payment paid; user provisioned");
                     self.hub.wake(payment.router_id);
                     self.changed();
                     return Ok(());

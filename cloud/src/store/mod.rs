@@ -51,12 +51,14 @@ pub type OutboxSignal = Arc<dyn Fn(Option<RouterId>) + Send + Sync>;
 /// Everything the cloud keeps. Every method is one transaction.
 #[async_trait]
 pub trait Store: payments::PaymentStore + Send + Sync + 'static {
-    /// Creates a tenant; its name must be unused.
+    /// Whether the database answers, on the connections for reads and for writes.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Creates a tenant; its name must be unused and must not look like an id.
     async fn create_tenant(&self, name: &str, now_ms: i64) -> StoreResult<Tenant>;
     /// Sets the time zone (an IANA name, checked by the caller) the tenant's times are shown
     /// in; returns false if there is no such tenant.
     async fn set_time_zone(&self, tenant: TenantId, time_zone: &str) -> StoreResult<bool>;
-    /// Finds a tenant by id or by name.
+    /// Finds a tenant by id (when the text is a UUID) or else by name.
     async fn find_tenant(&self, id_or_name: &str) -> StoreResult<Option<Tenant>>;
     /// Adds a router for a tenant with the hash of its agent token.
     async fn create_router(&self, tenant: TenantId, name: &str, token_hash: &str, now_ms: i64) -> StoreResult<Router>;

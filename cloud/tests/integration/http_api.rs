@@ -40,6 +40,8 @@ async fn operator_api_needs_a_token_and_valid_commands() {
 
     let (status, body) = call(&app, "GET", "/healthz", None, "").await;
     assert_eq!((status, body), (StatusCode::OK, Value::String("ok".into())));
+    let (status, body) = call(&app, "GET", "/readyz", None, "").await;
+    assert_eq!((status, body), (StatusCode::OK, Value::String("ready".into())), "the database answers");
 
     let commands = format!("/api/v1/routers/{router_id}/commands");
     let good = r#"{"remove_hotspot_user":{"name":"u1"}}"#;

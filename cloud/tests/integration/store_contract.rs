@@ -39,6 +39,11 @@ async fn tenants_and_routers(Fixture { store, .. }: Fixture) {
     assert_eq!(store.find_tenant("Mama Mboga WiFi").await.unwrap().unwrap().id, tenant.id);
     assert_eq!(store.find_tenant(&tenant.id.to_string()).await.unwrap().unwrap().name, "Mama Mboga WiFi");
     assert!(store.find_tenant("nobody").await.unwrap().is_none());
+    // A name shaped like an id is refused, and an id finds by id only: no tenant can stand
+    // in for another by taking its id as a name.
+    let aliased = store.create_tenant(&tenant.id.to_string(), 12).await;
+    assert!(matches!(aliased, Err(StoreError::Conflict(_))), "{aliased:?}");
+    assert!(store.find_tenant(&uuid::Uuid::new_v4().to_string()).await.unwrap().is_none());
 
     let other = store.create_tenant("Other", 10).await.unwrap();
     let r1 = store.create_router(tenant.id, "shop", "h1", 20).await.unwrap();

@@ -11,6 +11,9 @@ use crate::store::sql::{Backend, conflict_or, to_json};
 use crate::store::{StoreError, StoreResult};
 
 pub(super) async fn create_tenant(store: &This, name: &str, now_ms: i64) -> StoreResult<Tenant> {
+    if Uuid::parse_str(name.trim()).is_ok() {
+        return Err(StoreError::Conflict(format!("a tenant name shaped like an id ({name:?})")));
+    }
     let id = Uuid::new_v4();
     sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)")
         .bind(id.to_string())
@@ -32,8 +35,12 @@ pub(super) async fn set_time_zone(store: &This, tenant: TenantId, time_zone: &st
 }
 
 pub(super) async fn find_tenant(store: &This, id_or_name: &str) -> StoreResult<Option<Tenant>> {
-    let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1 OR name = $1");
-    let row: Option<TenantRow> = sqlx::query_as(&sql).bind(id_or_name).fetch_optional(store.reads()).await?;
+    // An id finds by id only, so a tenant named like another's id cannot stand in for it.
+    let sql = match Uuid::parse_str(id_or_name.trim()) {
+        Ok(_) => format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1"),
+        Err(_) => format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE name = $1"),
+    };
+    let row: Option<TenantRow> = sqlx::query_as(&sql).bind(id_or_name.trim()).fetch_optional(store.reads()).await?;
     row.map(Tenant::try_from).transpose()
 }
 
@@ -112,5 +119,11 @@ pub(super) async fn record_status(store: &This, id: RouterId, status: &RouterSta
         .bind(now_ms)
         .execute(store.writes())
         .await?;
+    Ok(())
+}
+
+pub(super) async fn ping(store: &This) -> StoreResult<()> {
+    sqlx::query("SELECT 1").execute(store.reads()).await?;
+    sqlx::query("SELECT 1").execute(store.writes()).await?;
     Ok(())
 }

@@ -19,6 +19,10 @@ use crate::store::{OutboxSignal, Store, StoreError, StoreResult};
 
 #[async_trait]
 impl Store for This {
+    async fn ping(&self) -> StoreResult<()> {
+        routers::ping(self).await
+    }
+
     async fn create_tenant(&self, name: &str, now_ms: i64) -> StoreResult<Tenant> {
         routers::create_tenant(self, name, now_ms).await
     }
