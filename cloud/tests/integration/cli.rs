@@ -1,7 +1,7 @@
 //! The operator CLI, run as the real binary against a SQLite data directory.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -261,29 +261,40 @@ fn set_paystack_again(dir: &TempDir, env: &[(&str, &str)]) -> TenantId {
 /// Starts `serve` on an ephemeral port and stops it once it is listening; `Err` with its
 /// stderr if it exited first.
 fn serve_until_ready(dir: &TempDir, env: &[(&str, &str)]) -> Result<(), String> {
+    use std::io::BufRead;
     let ready = dir.path().join("cloud.addr");
     let ready_arg = ready.to_str().unwrap();
     let mut child = command(dir, env)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
         .args(["serve", "--listen", "127.0.0.1:0", "--ready-file", ready_arg])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start serve");
-    // A child process offers no event to wait on: poll its ready file and its exit.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if ready.exists() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            return Ok(());
+    // Its log is the event: "cloud listening" once it serves, or the end of stderr when it
+    // exits first. Read on a thread so that a hang is a timeout, not a stuck test.
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut said = String::new();
+        for line in stderr.lines().map_while(Result::ok) {
+            if line.contains("cloud listening") {
+                let _ = tx.send(Ok(()));
+                return;
+            }
+            said.push_str(&line);
+            said.push('\n');
         }
-        if child.try_wait().unwrap().is_some() {
-            let out = child.wait_with_output().unwrap();
-            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-        }
-        assert!(Instant::now() < deadline, "serve neither listened nor exited");
-        std::thread::sleep(Duration::from_millis(20));
+        let _ = tx.send(Err(said));
+    });
+    let outcome = rx.recv_timeout(Duration::from_secs(30)).expect("serve neither listened nor exited");
+    let _ = child.kill();
+    let _ = child.wait();
+    if outcome.is_ok() {
+        assert!(ready.exists(), "serving, so the ready file was written first");
     }
+    outcome
 }
 
 /// A paid payment recorded through the library in the data directory's database (see
