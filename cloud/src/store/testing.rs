@@ -77,6 +77,7 @@ pub async fn paid_payment(store: &dyn Store, router: RouterId, created_ms: i64, 
         client_ip: None,
         idempotency_key: format!("key-{}", router.id),
         callback_token_hash: format!("hash-{}", router.id),
+        first_check_at: created_ms + 25_000,
     };
     let payment = store.create_payment(&new, created_ms).await.expect("create the payment");
     let user = HotspotUser {
