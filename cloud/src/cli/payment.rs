@@ -74,15 +74,17 @@ pub(super) async fn run(
     match command {
         PaymentCommand::Recheck { payment } => {
             let rechecked = service()?.recheck(payment).await?;
-            let answer = &rechecked.answer;
-            writeln!(
-                out,
-                "payment {payment}: the provider says {} {} ({:?}); the payment is {}",
-                answer.code,
-                answer.description,
-                answer.status,
-                rechecked.state.as_str()
-            )?;
+            match &rechecked.answer {
+                Some(answer) => writeln!(
+                    out,
+                    "payment {payment}: the provider says {} {} ({:?}); the payment is {}",
+                    answer.code,
+                    answer.description,
+                    answer.status,
+                    rechecked.state.as_str()
+                )?,
+                None => writeln!(out, "payment {payment} is paid; nothing to ask (`payment show` has its timeline)")?,
+            }
         }
         PaymentCommand::Settle { payment, receipt, reason } => {
             service()?.settle_by_operator(payment, &receipt, &reason).await?;

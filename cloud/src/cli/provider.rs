@@ -27,8 +27,9 @@ pub enum ProviderCommand {
         #[arg(long)]
         json: bool,
         /// Make a new webhook URL (the old one stops working). Without it, setting a provider
-        /// again keeps the webhook URL the tenant has for it.
-        #[arg(long)]
+        /// again keeps the webhook URL the tenant has for it. Accepted after the provider's
+        /// name too.
+        #[arg(long, global = true)]
         rotate_webhook: bool,
         /// Which provider, with its credentials.
         #[command(subcommand)]

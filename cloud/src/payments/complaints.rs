@@ -12,8 +12,8 @@ use crate::store::payments::Heard;
 /// What a recheck found.
 #[derive(Debug)]
 pub struct Rechecked {
-    /// The provider's answer, as applied.
-    pub answer: ProviderEvent,
+    /// The provider's answer, as applied (`None`: the payment is paid, nothing to ask).
+    pub answer: Option<ProviderEvent>,
     /// The payment's state afterwards.
     pub state: PaymentState,
 }
@@ -53,9 +53,13 @@ impl From<crate::store::StoreError> for ComplaintError {
 
 impl Payments {
     /// Asks the payment's provider where it stands now and applies the answer, whatever the
-    /// payment's state (a timed-out payment the provider calls paid is provisioned).
+    /// payment's state (a timed-out payment the provider calls paid is provisioned); a paid
+    /// payment is only reported.
     pub async fn recheck(&self, id: PaymentId) -> Result<Rechecked, ComplaintError> {
         let payment = self.store.payment(id).await?.ok_or(ComplaintError::NotFound(id))?;
+        if payment.state == PaymentState::Paid {
+            return Ok(Rechecked { answer: None, state: payment.state });
+        }
         let provider = self.provider_for(&payment).await.map_err(|e| ComplaintError::Internal(e.into()))?;
         let reference =
             payment.provider_ref.clone().or_else(|| provider.reference_before_answer(id.0)).ok_or(ComplaintError::NoReference(id))?;
@@ -64,7 +68,7 @@ impl Payments {
         self.apply(&payment, answer.clone(), "query").await?;
         let state = self.store.payment(id).await?.map_or(payment.state, |p| p.state);
         tracing::info!(payment = %id, code = %answer.code, state = state.as_str(), "payment rechecked by the operator");
-        Ok(Rechecked { answer, state })
+        Ok(Rechecked { answer: Some(answer), state })
     }
 
     /// Records the payment paid with `receipt` on the operator's word, for `reason` (written

@@ -165,8 +165,15 @@ impl Payments {
     /// An unsigned callback's success for a payment that already failed (cancelled, timed
     /// out) is believed only when a status query says paid too: anyone who learns a
     /// callback URL could otherwise turn a cancelled payment into access.
-    async fn confirm_late_success(&self, payment: &Payment, provider: &dyn Provider, event: ProviderEvent) -> Result<ProviderEvent, Refused> {
-        if event.status != PaymentStatus::Paid || !matches!(payment.state, PaymentState::Failed | PaymentState::Cancelled | PaymentState::TimedOut) {
+    async fn confirm_late_success(
+        &self,
+        payment: &Payment,
+        provider: &dyn Provider,
+        event: ProviderEvent,
+    ) -> Result<ProviderEvent, Refused> {
+        if event.status != PaymentStatus::Paid
+            || !matches!(payment.state, PaymentState::Failed | PaymentState::Cancelled | PaymentState::TimedOut)
+        {
             return Ok(event);
         }
         let state = payment.state.as_str();
@@ -221,7 +228,13 @@ impl Payments {
 
     /// Records the payment paid and, in the same transaction, its entitlement and the
     /// router commands; then wakes the router's session.
-    pub(super) async fn provision(&self, payment: &Payment, plan: Option<Plan>, receipt: Option<&str>, heard: Heard<'_>) -> Result<(), Refused> {
+    pub(super) async fn provision(
+        &self,
+        payment: &Payment,
+        plan: Option<Plan>,
+        receipt: Option<&str>,
+        heard: Heard<'_>,
+    ) -> Result<(), Refused> {
         let plan = match plan {
             Some(plan) => plan,
             None => self

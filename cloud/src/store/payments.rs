@@ -242,8 +242,13 @@ pub trait PaymentStore: Send + Sync {
     /// Records the provider's reference that a callback brought for a payment that has none
     /// (its push's answer was never written): `provider_ref` and/or `secondary_ref`, and the
     /// payment is pending if it was initiated. False when it already had one.
-    async fn adopt_reference(&self, id: PaymentId, provider_ref: Option<&str>, secondary_ref: Option<&str>, now_ms: i64)
-    -> StoreResult<bool>;
+    async fn adopt_reference(
+        &self,
+        id: PaymentId,
+        provider_ref: Option<&str>,
+        secondary_ref: Option<&str>,
+        now_ms: i64,
+    ) -> StoreResult<bool>;
     /// Records the M-Pesa receipt of a paid payment that has none (a status query settled it
     /// and the callback came later), so "Already paid?" works for it. False otherwise.
     async fn record_late_receipt(&self, id: PaymentId, receipt: &str, now_ms: i64) -> StoreResult<bool>;

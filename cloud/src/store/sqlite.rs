@@ -20,7 +20,7 @@ type This = SqliteStore;
 #[allow(clippy::duplicate_mod)]
 #[path = "sql/checks.rs"]
 mod checks;
-
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/entitlements.rs"]
 mod entitlements;
 #[allow(clippy::duplicate_mod)]

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use jasiyo_cloud::model::{Payment, PaymentState};
 use jasiyo_cloud::providers::ProviderKind;
-use jasiyo_tests::harness::{WAIT, World};
+use jasiyo_tests::harness::{TEST_SECRET_KEY, WAIT, World};
 use jasiyo_tests::payment_emulator::{Delivery, InjectedFailure, Resolution, paystack_signature};
+use jasiyo_tests::processes::binary;
 use serde_json::{Value, json};
 
 use crate::payments::{Shop, shop_with, uuid};
@@ -141,6 +142,77 @@ async fn a_foreign_paystack_sale_is_acknowledged(world: World) {
     s.stop().await;
 }
 
+/// Runs `jasiyo-cloud <args>` on the shop's database and sealing key, as an operator would.
+async fn operator_output(s: &Shop, args: &[&str]) -> std::process::Output {
+    use base64::Engine;
+    let key = base64::engine::general_purpose::STANDARD.encode(TEST_SECRET_KEY);
+    tokio::process::Command::new(binary("jasiyo-cloud"))
+        .args(["--database-url", &s.world.database_url, "--data-dir"])
+        .arg(s.world.dir.path())
+        .args(args)
+        .env("JASIYO_SEALING_KEY", key)
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .unwrap()
+}
+
+/// [`operator_output`]: its standard output, or a panic with what it said.
+async fn operator(s: &Shop, args: &[&str]) -> String {
+    let out = operator_output(s, args).await;
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// "I paid but I'm not online": the callback was lost and nothing asked the provider yet;
+/// `payment recheck` asks now, and the customer is served.
+async fn an_operator_recheck_serves_the_customer(world: World) {
+    let s = shop_with(world, ProviderKind::Daraja, |c| c.first_check_after = Duration::from_secs(600)).await;
+    let key = uuid();
+    let (status, body) = s.start_payment("0722000604", &key).await;
+    assert_eq!(status, 201, "{body}");
+    let prompt = s.pay.wait_for_prompt("0722000604", WAIT).await.unwrap();
+    s.pay.resolve(&prompt.provider_ref, Resolution::Approve, Delivery::Lost).await.unwrap();
+    let open = s.until_payment(&key, "pending", |p| p.provider_ref.is_some()).await;
+    let said = operator(&s, &["payment", "recheck", &open.id.to_string()]).await;
+    assert!(said.contains("the payment is paid"), "{said}");
+    let paid = s.until_payment(&key, "paid", |p| p.state == PaymentState::Paid).await;
+    assert!(s.timeline(&paid).await.contains(&"recheck".to_string()));
+    assert!(s.router.wait_until(WAIT, |r| r.users().len() == 1).await, "the user reached the router");
+    let again = operator(&s, &["payment", "recheck", &open.id.to_string()]).await;
+    assert!(again.contains("is paid; nothing to ask"), "{again}");
+    s.stop().await;
+}
+
+/// The provider cannot be asked (a push answer lost, its callback too) but the customer shows
+/// the M-Pesa message: `payment settle` serves them and keeps the reason on the record.
+async fn an_operator_settle_is_audited(world: World) {
+    let s = shop_with(world, ProviderKind::Daraja, |c| {
+        c.http.timeout = Duration::from_millis(500);
+        c.first_check_after = Duration::from_secs(600);
+    })
+    .await;
+    s.pay.fail_next(InjectedFailure::AnswerLost);
+    let key = uuid();
+    let (status, _) = s.start_payment("0722000605", &key).await;
+    assert_eq!(status, 502);
+    let prompt = s.pay.wait_for_prompt("0722000605", WAIT).await.unwrap();
+    s.pay.resolve(&prompt.provider_ref, Resolution::Approve, Delivery::Lost).await.unwrap();
+    let open = s.until_payment(&key, "recorded", |_| true).await;
+    let id = open.id.to_string();
+    let refused = operator_output(&s, &["payment", "recheck", &id]).await;
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && why.contains("no provider reference"), "{why}");
+    let said = operator(&s, &["payment", "settle", &id, "--receipt", "tk12ab34cd", "--reason", "statement checked by Wanjiku"]).await;
+    assert!(said.contains("paid (settled by the operator)"), "{said}");
+    let paid = s.until_payment(&key, "paid", |p| p.state == PaymentState::Paid).await;
+    assert_eq!(paid.receipt.as_deref(), Some("TK12AB34CD"));
+    let events = s.store().payment_events(paid.id).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == "operator" && e.detail.contains("statement checked by Wanjiku")), "{events:?}");
+    assert!(s.router.wait_until(WAIT, |r| r.users().len() == 1).await, "the user reached the router");
+    s.stop().await;
+}
+
 mod daraja {
     use super::*;
     jasiyo_cloud::on_each_backend!(
@@ -172,5 +244,7 @@ mod paystack {
 jasiyo_cloud::on_each_backend!(
     World::new;
     a_late_receipt_is_recorded,
-    a_foreign_paystack_sale_is_acknowledged
+    a_foreign_paystack_sale_is_acknowledged,
+    an_operator_recheck_serves_the_customer,
+    an_operator_settle_is_audited
 );

@@ -3,8 +3,8 @@
 //! later word adds to a payment (a reference its push's answer never recorded, a receipt
 //! after a status query settled it). Compiled once per backend (see `sql/mod.rs`).
 
-use super::payments::events_tx;
 use super::This;
+use super::payments::events_tx;
 use crate::model::{Payment, PaymentId};
 use crate::store::StoreResult;
 use crate::store::sql::Backend;

@@ -243,7 +243,13 @@ impl PaymentStore for This {
         checks::claim_due_payments(self, now_ms, lease_until_ms, limit).await
     }
 
-    async fn adopt_reference(&self, id: PaymentId, provider_ref: Option<&str>, secondary_ref: Option<&str>, now_ms: i64) -> StoreResult<bool> {
+    async fn adopt_reference(
+        &self,
+        id: PaymentId,
+        provider_ref: Option<&str>,
+        secondary_ref: Option<&str>,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
         checks::adopt_reference(self, id, provider_ref, secondary_ref, now_ms).await
     }
 
