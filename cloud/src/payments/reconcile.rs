@@ -139,18 +139,34 @@ impl Payments {
         }
     }
 
-    /// Runs [`Payments::reconcile_once`] every `tick` until `shutdown`.
+    /// Runs [`Payments::reconcile_once`] every `tick` until `shutdown`. A pass is not
+    /// waited for before the next starts (up to [`PASSES_IN_FLIGHT`] at once): a provider
+    /// that hangs until its timeout holds up only its own payments, whose leases keep later
+    /// passes off them.
     pub async fn run_reconciler(self: Arc<Self>, tick: Duration, shutdown: CancellationToken) {
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut passes = tokio::task::JoinSet::new();
         loop {
             tokio::select! {
-                _ = shutdown.cancelled() => return,
+                _ = shutdown.cancelled() => break,
                 _ = interval.tick() => {}
             }
-            if let Err(error) = self.reconcile_once().await {
-                tracing::warn!(%error, "payment reconciliation failed");
+            while passes.try_join_next().is_some() {}
+            if passes.len() >= PASSES_IN_FLIGHT {
+                continue;
             }
+            let payments = self.clone();
+            passes.spawn(async move {
+                if let Err(error) = payments.reconcile_once().await {
+                    tracing::warn!(%error, "payment reconciliation failed");
+                }
+            });
         }
+        // Checks cut short here are claimed again when their lease runs out.
+        passes.shutdown().await;
     }
 }
+
+/// How many reconciliation passes may be under way at once.
+const PASSES_IN_FLIGHT: usize = 8;

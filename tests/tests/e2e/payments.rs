@@ -35,7 +35,7 @@ pub(crate) struct Shop {
     pub(crate) view_keys: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
-fn provider_config(kind: ProviderKind, pay: &PaymentEmulator) -> ProviderConfig {
+pub(crate) fn provider_config(kind: ProviderKind, pay: &PaymentEmulator) -> ProviderConfig {
     let a = pay.accounts();
     let base_url = Some(pay.base_url());
     match kind {

@@ -13,7 +13,7 @@ use jasiyo_tests::payment_emulator::{Delivery, InjectedFailure, Resolution, pays
 use jasiyo_tests::processes::binary;
 use serde_json::{Value, json};
 
-use crate::payments::{Shop, shop_with, uuid};
+use crate::payments::{Shop, provider_config, shop_with, uuid};
 
 impl Shop {
     /// Waits until the stored payment started with idempotency key `key` satisfies `check`,
@@ -142,6 +142,62 @@ async fn a_foreign_paystack_sale_is_acknowledged(world: World) {
     s.stop().await;
 }
 
+/// One tenant's provider hangs on every status query; another tenant's lost callback is
+/// still found by reconciliation at once, not after the first tenant's queries time out.
+async fn a_dead_provider_delays_no_other_tenant(world: World) {
+    use jasiyo_cloud::model::NewPlan;
+    use jasiyo_cloud::store::now_ms;
+    use jasiyo_cloud::token::AgentToken;
+    use jasiyo_tests::payment_emulator::{EmulatorAccounts, PaymentEmulator};
+
+    // Longer than the test waits: a check stuck behind the dead provider would fail it.
+    let s = shop_with(world, ProviderKind::Daraja, |c| {
+        c.http.timeout = WAIT * 3;
+        c.first_check_after = Duration::from_secs(1);
+    })
+    .await;
+    let (status, body) = s.start_payment("0722000606", &uuid()).await;
+    assert_eq!(status, 201, "{body}");
+    s.pay.wait_for_prompt("0722000606", WAIT).await.unwrap();
+    for _ in 0..4 {
+        s.pay.fail_next(InjectedFailure::Hang);
+    }
+
+    // A second tenant, its own router, plan and provider.
+    let store = s.store().clone();
+    let other = store.create_tenant("other-tenant", now_ms()).await.unwrap();
+    let router = store.create_router(other.id, "kiosk", &AgentToken::generate().hash(), now_ms()).await.unwrap();
+    let plan = NewPlan { name: "1 hour".into(), price_kes: 20, duration_secs: 3600, data_mb: None, rate_limit: None, profile: None };
+    let plan = store.create_plan(other.id, &plan, now_ms()).await.unwrap();
+    let pay = PaymentEmulator::start(EmulatorAccounts::default()).await;
+    let sealed = s.cloud.payments.seal(&provider_config(ProviderKind::Daraja, &pay)).unwrap();
+    store.set_provider(other.id, ProviderKind::Daraja, &sealed, Some(&AgentToken::generate().hash()), now_ms()).await.unwrap();
+    let key = uuid();
+    let body = json!({"plan_id": plan.id.to_string(), "phone": "0722000607", "mac": "02:AA:BB:CC:DD:07", "ip": "10.5.50.7", "idempotency_key": key});
+    let url = format!("{}/api/portal/{}/payments", s.cloud.http_url(), router.id);
+    let response = s.http.post(url).json(&body).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let prompt = pay.wait_for_prompt("0722000607", WAIT).await.unwrap();
+    pay.resolve(&prompt.provider_ref, Resolution::Approve, Delivery::Lost).await.unwrap();
+
+    let mut changes = s.cloud.payments.changes();
+    let paid = tokio::time::timeout(WAIT, async {
+        loop {
+            let payment = store.payment_by_idempotency(router.id, &key).await.unwrap().unwrap();
+            if payment.state == PaymentState::Paid {
+                return payment;
+            }
+            changes.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("the other tenant's payment was settled while the first tenant's provider hung");
+    assert!(s.pay.failures_pending() < 4, "the first tenant's provider was being asked (and hung)");
+    assert_eq!(paid.tenant_id, other.id);
+    pay.stop().await;
+    s.stop().await;
+}
+
 /// Runs `jasiyo-cloud <args>` on the shop's database and sealing key, as an operator would.
 async fn operator_output(s: &Shop, args: &[&str]) -> std::process::Output {
     use base64::Engine;
@@ -246,5 +302,6 @@ jasiyo_cloud::on_each_backend!(
     a_late_receipt_is_recorded,
     a_foreign_paystack_sale_is_acknowledged,
     an_operator_recheck_serves_the_customer,
-    an_operator_settle_is_audited
+    an_operator_settle_is_audited,
+    a_dead_provider_delays_no_other_tenant
 );
