@@ -298,9 +298,10 @@ fn failure_state(reason: &FailureReason) -> (PaymentState, String) {
 /// Unambiguous characters for codes people type (no 0/O, 1/I/L).
 const CODE_CHARS: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 
-/// The hotspot user a plan buys: its profile and data limit, bound to `mac`, ending at
-/// `expires_at` (Unix seconds), named in the comment with the receipt. The portal's
-/// "already paid?" rebinds the same user to a new device with it.
+/// The hotspot user a plan buys: its profile, data limit and (as the router's own backstop)
+/// an uptime limit of the plan's length, bound to `mac`, ending at `expires_at` (Unix
+/// seconds), named in the comment with the receipt. The portal's "already paid?" rebinds
+/// the same user to a new device with it.
 pub(crate) fn plan_user(
     plan: &Plan,
     name: &str,
@@ -315,7 +316,10 @@ pub(crate) fn plan_user(
         profile: plan.profile.clone(),
         mac,
         expires_at: Some(UnixTime(expires_at)),
-        limit_uptime_secs: None,
+        // The router's own backstop: online time can never exceed the plan's length, so
+        // access ends even if the agent is down at expiry (and never early: uptime only
+        // counts while logged in).
+        limit_uptime_secs: Some(plan.duration_secs),
         limit_bytes_total: plan.data_mb.map(|mb| mb * 1024 * 1024),
         comment: Some(format!("{} {}", plan.name, receipt.unwrap_or("")).trim().chars().take(120).collect()),
     }

@@ -182,6 +182,7 @@ async fn approval_provisions_exactly_one_user(world: World, kind: ProviderKind) 
     assert_eq!(users[0].password, view["login"]["password"].as_str().unwrap());
     assert_eq!(users[0].mac_address.as_deref(), Some(MAC));
     assert_eq!(users[0].limit_bytes_total, Some(500 * 1024 * 1024));
+    assert_eq!(users[0].limit_uptime.as_deref(), Some("1h"), "the router's own backstop: the plan's length");
     s.router.wait_until(WAIT, |r| r.active().iter().any(|a| a.user == username)).await;
     // The payment id alone (a shared screen, a guess, a refused request of old) shows the
     // status, never the login or the receipt: those need the view key the page was given.
