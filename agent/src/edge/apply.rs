@@ -19,7 +19,12 @@ impl Executor for Edge {
                 Command::RemoveHotspotUser { name } => self.remove(name).await,
                 Command::LoginDevice { user, password, mac, ip } => {
                     let _turn = self.turn.read().await;
-                    self.router.login_device(user, &password.0, *mac, *ip).await.map(|()| None).map_err(EdgeError::from)
+                    match self.router.login_device(user, &password.0, *mac, *ip).await {
+                        Ok(()) => Ok(None),
+                        // The portal page's own form login got there first: the device is in.
+                        Err(e) if ALREADY_IN.iter().any(|text| e.is_trap_containing(text)) => Ok(Some("already logged in".into())),
+                        Err(e) => Err(EdgeError::from(e)),
+                    }
                 }
                 Command::EndSession { mac } => self.end_session(*mac).await,
             };
@@ -35,6 +40,10 @@ impl Executor for Edge {
         })
     }
 }
+
+/// What RouterOS says when a device it is asked to log in is already logged in, or being
+/// logged in by the hotspot's own login page at that moment (the words vary by version).
+const ALREADY_IN: [&str; 3] = ["already authorized", "already logged in", "already authorizing"];
 
 /// Whether a router user carries our marker (see [`super::marker`]).
 fn ours(row: &UserRow) -> bool {
