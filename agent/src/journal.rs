@@ -92,6 +92,13 @@ pub enum Recorded {
     New,
     /// The journal already held this sequence number, in this state.
     Duplicate(Existing),
+    /// The journal holds this sequence number under another command id: the cloud's
+    /// numbering went back (a database restore or failover). The delivery is not
+    /// journalled; the journalled command is kept as it is.
+    Conflict {
+        /// The command the journal holds under that number.
+        journalled: CommandId,
+    },
 }
 
 /// The state of a command that was delivered again.
@@ -175,12 +182,16 @@ impl Journal {
         let key = delivery.seq.0.to_be_bytes();
         if let Some(bytes) = self.acknowledged.get(key)? {
             let tombstone: Tombstone = decode(delivery.seq.0, &bytes)?;
-            warn_if_other(delivery, tombstone.id);
+            if let Some(conflict) = conflict(delivery, tombstone.id) {
+                return Ok(conflict);
+            }
             return Ok(Recorded::Duplicate(Existing::Acknowledged));
         }
         if let Some(bytes) = self.commands.get(key)? {
             let record: Record = decode(delivery.seq.0, &bytes)?;
-            warn_if_other(delivery, record.delivery.id);
+            if let Some(conflict) = conflict(delivery, record.delivery.id) {
+                return Ok(conflict);
+            }
             let existing = match record.outcome {
                 None => Existing::Pending,
                 Some(outcome) => Existing::Done(outcome),
@@ -477,15 +488,17 @@ fn quarantine(path: &Path) -> Result<PathBuf, JournalError> {
     Ok(aside)
 }
 
-fn warn_if_other(delivery: &Delivery, known: CommandId) {
-    if delivery.id != known {
+/// A conflict when the delivery is not the command journalled under its number.
+fn conflict(delivery: &Delivery, journalled: CommandId) -> Option<Recorded> {
+    (delivery.id != journalled).then(|| {
         warn!(
             seq = delivery.seq.0,
             delivered = %delivery.id,
-            journalled = %known,
-            "cloud delivered a different command under a known sequence number; keeping the journalled one"
+            %journalled,
+            "cloud delivered a different command under a known sequence number (its numbering went back?); refusing it"
         );
-    }
+        Recorded::Conflict { journalled }
+    })
 }
 
 fn seq_of(key: &[u8]) -> u64 {

@@ -2,8 +2,11 @@
 //! commands, the HTTP API over a real socket, the portal page, the providers' clients
 //! against their documented formats, and the store contract on both databases.
 
+mod agent_tokens;
 mod cli;
 mod http_api;
+mod hub_limits;
 mod portal_page;
 mod providers;
+mod raw_agent;
 mod store_contract;
