@@ -4,6 +4,7 @@
 
 mod agent_tokens;
 mod cli;
+mod cli_router_tokens;
 mod http_api;
 mod hub_limits;
 mod portal_page;
