@@ -7,9 +7,11 @@
 //! - Reports are written at most [`AgentLimits::reports_per_minute`] (as a burst, then at
 //!   that rate); one beyond is dropped unacknowledged: an honest agent keeps it in its
 //!   journal and sends it again on its next connection.
-//! - Results for commands the cloud has are bounded by the commands it sent. Results and
-//!   receipts that change nothing (unknown or finished commands) are what an agent could
-//!   repeat at will, so each counts as a strike, as does every dropped or delayed message.
+//! - Results for commands the cloud has are bounded by the commands it sent. What an agent
+//!   could repeat at will counts as a strike: a result for a command the router does not
+//!   have, a result already stored sent again on the same connection (once is the protocol:
+//!   an acknowledgement was lost), a receipt for a command not in flight, and every message
+//!   dropped (a status kept back to be written later is not one: nothing is written).
 //! - Statuses larger than [`AgentLimits::max_status_bytes`] and reports larger than
 //!   [`AgentLimits::max_report_bytes`] are dropped; a result's text is cut to
 //!   [`AgentLimits::max_outcome_chars`] (the command's fate is still recorded).
@@ -31,7 +33,7 @@ pub struct AgentLimits {
     pub status_every: Duration,
     /// Reports written per minute, at most (and as a burst).
     pub reports_per_minute: u32,
-    /// Dropped, delayed or useless messages tolerated per minute (and as a burst) before
+    /// Dropped or useless messages tolerated per minute (and as a burst) before
     /// the session is closed.
     pub strikes_per_minute: u32,
     /// The largest status written (its stored JSON, bytes).

@@ -84,6 +84,12 @@ pub async fn run(hub: Arc<Hub>, authenticated: Router, mut socket: WebSocket) {
         if matches!(end, End::TokenChanged) {
             hub.emit(HubEvent::TokenChanged(router));
         }
+        if !matches!(end, End::TokenChanged | End::Abuse) {
+            // A status kept back is the router's latest: written, not lost with the link.
+            if let Err(error) = link.write_pending_status().await {
+                tracing::warn!(router = %router, %error, "could not record the last status");
+            }
+        }
         hub.return_limiter(router, link.limiter.clone());
         drop(link);
         if let Err(error) = hub.store.router_disconnected(router, session, now_ms()).await {
@@ -113,6 +119,8 @@ struct Session<'a> {
     limiter: Limiter,
     /// A status that came too soon after the last one written, and when to write it.
     pending_status: Option<(RouterStatus, Instant)>,
+    /// Commands whose result came again on this connection, already stored.
+    duplicates: BTreeSet<Seq>,
 }
 
 impl<'a> Session<'a> {
@@ -136,6 +144,7 @@ impl<'a> Session<'a> {
             token_hash,
             limiter,
             pending_status: None,
+            duplicates: BTreeSet::new(),
         }
     }
 
@@ -298,7 +307,11 @@ impl<'a> Session<'a> {
             },
             ResultRecorded::Duplicate => {
                 tracing::debug!(seq = seq.0, "duplicate result");
-                self.strike()?;
+                // Once per command and connection is the protocol (an acknowledgement was
+                // lost); more is an agent repeating itself at the database's expense.
+                if !self.duplicates.insert(seq) {
+                    self.strike()?;
+                }
             }
             ResultRecorded::UnknownCommand => {
                 tracing::warn!(seq = seq.0, "result for a command this router does not have");

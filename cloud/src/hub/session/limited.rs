@@ -19,8 +19,9 @@ impl Session<'_> {
             }
             StatusVerdict::Later(due) => {
                 tracing::debug!(router = %self.router, "status too soon after the last; written later");
+                // Harmless (nothing is written), and an agent reconnecting quickly does it.
                 self.pending_status = Some((status, due));
-                self.strike()?;
+                self.hub.emit(HubEvent::Limited(self.router));
             }
             StatusVerdict::Drop => {
                 tracing::warn!(router = %self.router, "status too large; dropped");
