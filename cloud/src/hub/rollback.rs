@@ -6,6 +6,11 @@
 //! Commands numbered at or below it while the counter was behind are refused by the agent
 //! as conflicts (recorded as failed with [`jasiyo_shared::SEQUENCE_CONFLICT`]), not
 //! silently taken for others.
+//!
+//! What protocol 1 cannot tell apart: a result the agent still holds unacknowledged from
+//! before the restore, for a number the cloud has since given to a new command, carries
+//! only the number, so it would be stored as the new command's. Results naming their
+//! command id need protocol 2.
 
 use jasiyo_shared::{RouterId, Seq};
 

@@ -36,6 +36,22 @@ async fn revoke_ends_the_live_session_and_delivers_nothing_more(world: World) {
     cloud.stop();
 }
 
+/// The token is checked at every delivery, not only at connect: a revocation nobody
+/// announced still stops the next command, and ends the session.
+async fn a_revoked_router_gets_no_delivery_even_unannounced(world: World) {
+    let cloud = Cloud::start(world.store.clone(), AgentLimits::default()).await;
+    let (id, token) = world.router("r1").await;
+    let mut agent = RawAgent::welcomed(&cloud, id, token.expose(), None).await;
+    let mut events = cloud.hub.subscribe();
+
+    world.revoke_unannounced(id).await;
+    let stored = cloud.hub.enqueue(id, &remove("u1")).await.unwrap();
+    next_event(&mut events, "the session ended at delivery", |e| *e == HubEvent::TokenChanged(id)).await;
+    agent.closed_without_deliveries().await;
+    assert_eq!(world.store.command_state(id, stored.seq).await.unwrap(), Some(CommandState::Queued), "never delivered");
+    cloud.stop();
+}
+
 /// `router rotate-token`: the router keeps its id, the old token's live session ends and
 /// the old token is refused, the new one is welcomed and gets the router's commands.
 async fn rotating_the_token_keeps_the_id_and_ends_the_old_session(world: World) {
@@ -91,6 +107,7 @@ async fn a_sequence_gone_back_is_moved_past_the_agents_journal(world: World) {
 
 jasiyo_cloud::on_each_backend!(World::new;
     revoke_ends_the_live_session_and_delivers_nothing_more,
+    a_revoked_router_gets_no_delivery_even_unannounced,
     rotating_the_token_keeps_the_id_and_ends_the_old_session,
     a_sequence_gone_back_is_moved_past_the_agents_journal,
 );

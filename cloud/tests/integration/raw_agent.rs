@@ -48,6 +48,20 @@ impl World {
         jasiyo_cloud::store::connect(Some(&self.url), self.dir.path()).await.unwrap()
     }
 
+    /// Revokes the router behind every instance's back: straight in the database, with no
+    /// announcement (as a hand-edit or a lost notification would leave it).
+    pub async fn revoke_unannounced(&self, router: RouterId) {
+        use sqlx::Connection;
+        let sql = "UPDATE routers SET revoked_at = 1 WHERE id = $1";
+        if self.url.starts_with("sqlite:") {
+            let mut db = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+            sqlx::query(sql).bind(router.to_string()).execute(&mut db).await.unwrap();
+        } else {
+            let mut db = sqlx::PgConnection::connect(&self.url).await.unwrap();
+            sqlx::query(sql).bind(router.to_string()).execute(&mut db).await.unwrap();
+        }
+    }
+
     /// A router with its token.
     pub async fn router(&self, name: &str) -> (RouterId, AgentToken) {
         let tenant = match self.store.find_tenant("t").await.unwrap() {
