@@ -13,17 +13,15 @@
 //! that has no result yet, so nothing is lost but the duplicate detection of old commands.
 
 use std::convert::Infallible;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use jasiyo_shared::{AgentEvent, CommandId, Delivery, HotspotUser, Outcome, Report, Seq, UnixTime};
+use jasiyo_shared::{CommandId, Delivery, HotspotUser, Outcome, Report, Seq};
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
-use tracing::{error, info, warn};
+use tracing::{error, warn};
 
 /// How many acknowledged commands are remembered for duplicate detection.
 pub const TOMBSTONES_KEPT: usize = 10_000;
@@ -92,6 +90,13 @@ pub enum Recorded {
     New,
     /// The journal already held this sequence number, in this state.
     Duplicate(Existing),
+    /// The journal holds this sequence number under another command id: the cloud's
+    /// numbering went back (a database restore or failover). The delivery is not
+    /// journalled; the journalled command is kept as it is.
+    Conflict {
+        /// The command the journal holds under that number.
+        journalled: CommandId,
+    },
 }
 
 /// The state of a command that was delivered again.
@@ -175,12 +180,16 @@ impl Journal {
         let key = delivery.seq.0.to_be_bytes();
         if let Some(bytes) = self.acknowledged.get(key)? {
             let tombstone: Tombstone = decode(delivery.seq.0, &bytes)?;
-            warn_if_other(delivery, tombstone.id);
+            if let Some(conflict) = conflict(delivery, tombstone.id) {
+                return Ok(conflict);
+            }
             return Ok(Recorded::Duplicate(Existing::Acknowledged));
         }
         if let Some(bytes) = self.commands.get(key)? {
             let record: Record = decode(delivery.seq.0, &bytes)?;
-            warn_if_other(delivery, record.delivery.id);
+            if let Some(conflict) = conflict(delivery, record.delivery.id) {
+                return Ok(conflict);
+            }
             let existing = match record.outcome {
                 None => Existing::Pending,
                 Some(outcome) => Existing::Done(outcome),
@@ -331,56 +340,6 @@ impl Journal {
         Ok(())
     }
 
-    /// Remembers a hotspot user this agent must keep on the router until its expiry
-    /// (flushed before returning).
-    pub fn put_entitlement(&self, user: &HotspotUser) -> Result<(), JournalError> {
-        self.entitlements.insert(user.name.as_bytes(), encode(Seq(0), user)?)?;
-        self.db.flush()?;
-        Ok(())
-    }
-
-    /// The hotspot user with this name, if this agent manages it.
-    pub fn entitlement(&self, name: &str) -> Result<Option<HotspotUser>, JournalError> {
-        self.entitlements.get(name.as_bytes())?.map(|bytes| decode(0, &bytes)).transpose()
-    }
-
-    /// Forgets a hotspot user (removed by the cloud or expired). Returns whether it was known.
-    pub fn remove_entitlement(&self, name: &str) -> Result<bool, JournalError> {
-        let existed = self.entitlements.remove(name.as_bytes())?.is_some();
-        self.db.flush()?;
-        Ok(existed)
-    }
-
-    /// Every hotspot user this agent must keep, by name.
-    pub fn entitlements(&self) -> Result<Vec<HotspotUser>, JournalError> {
-        self.entitlements.iter().map(|entry| decode(0, &entry?.1)).collect()
-    }
-
-    /// Stores a report for the cloud (flushed before returning).
-    pub fn add_report(&self, at: UnixTime, event: AgentEvent) -> Result<Report, JournalError> {
-        let id = self.db.generate_id()?;
-        let report = Report { id, at, event };
-        self.reports.insert(id.to_be_bytes(), encode(Seq(id), &report)?)?;
-        self.db.flush()?;
-        Ok(report)
-    }
-
-    /// Reports the cloud has not acknowledged, oldest first.
-    pub fn unacked_reports(&self) -> Result<Vec<Report>, JournalError> {
-        self.reports
-            .iter()
-            .map(|entry| {
-                let (key, bytes) = entry?;
-                decode(seq_of(&key), &bytes)
-            })
-            .collect()
-    }
-
-    /// The cloud stored this report.
-    pub fn ack_report(&self, id: u64) -> Result<bool, JournalError> {
-        Ok(self.reports.remove(id.to_be_bytes())?.is_some())
-    }
-
     /// Runs `op` on tokio's blocking pool: the journal fsyncs, which must not stall the
     /// async workers that keep the link alive.
     pub async fn off_thread<T, F>(&self, op: F) -> Result<T, JournalError>
@@ -397,95 +356,17 @@ impl Journal {
     }
 }
 
-/// Opens sled at `path` and reads every record once, so damage shows up now rather than in
-/// the middle of a session. sled may panic on some damaged files; that counts as damage.
-fn open_checked(path: &Path) -> Result<Journal, JournalError> {
-    let opened = catch_unwind(AssertUnwindSafe(|| open_sled(path)));
-    match opened {
-        Ok(result) => result,
-        Err(_) => Err(JournalError::Storage(sled::Error::ReportableBug("sled panicked while opening the journal".into()))),
-    }
-}
-
-fn open_sled(path: &Path) -> Result<Journal, JournalError> {
-    let db = sled::Config::new()
-        .path(path)
-        // Routers have little memory; the journal holds a handful of small records.
-        .cache_capacity(1024 * 1024)
-        .open()
-        .map_err(|e| classify_open_error(path, e))?;
-    let commands = db.open_tree("commands")?;
-    let acknowledged = db.open_tree("acknowledged")?;
-    let entitlements = db.open_tree("entitlements")?;
-    let reports = db.open_tree("reports")?;
-    for entry in entitlements.iter() {
-        let (_, bytes) = entry?;
-        decode::<HotspotUser>(0, &bytes)?;
-    }
-    for entry in reports.iter() {
-        let (key, bytes) = entry?;
-        decode::<Report>(seq_of(&key), &bytes)?;
-    }
-    for entry in commands.iter() {
-        let (key, bytes) = entry?;
-        decode::<Record>(seq_of(&key), &bytes)?;
-    }
-    let mut tombstones = 0;
-    for entry in acknowledged.iter() {
-        let (key, bytes) = entry?;
-        decode::<Tombstone>(seq_of(&key), &bytes)?;
-        tombstones += 1;
-    }
-    let journal = Journal {
-        db,
-        commands,
-        acknowledged,
-        entitlements,
-        reports,
-        tombstones: Arc::new(AtomicUsize::new(tombstones)),
-        tombstones_kept: TOMBSTONES_KEPT,
-    };
-    if tombstones > TOMBSTONES_KEPT {
-        journal.prune()?;
-    }
-    Ok(journal)
-}
-
-/// Tells "someone else has it open" (never quarantine that!) from damage.
-fn classify_open_error(path: &Path, error: sled::Error) -> JournalError {
-    match &error {
-        // sled 0.34 reports a held lock only through this message (ErrorKind::Other).
-        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => JournalError::Locked(path.to_path_buf()),
-        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
-            JournalError::Filesystem { path: path.to_path_buf(), source: std::io::Error::new(io.kind(), io.to_string()) }
-        }
-        _ => JournalError::Storage(error),
-    }
-}
-
-/// Renames a damaged journal to `journal.corrupt-<unix-ts>` (with a suffix if taken).
-fn quarantine(path: &Path) -> Result<PathBuf, JournalError> {
-    let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let mut aside = path.with_file_name(format!("{DIR_NAME}.corrupt-{stamp}"));
-    let mut n = 1;
-    while aside.exists() {
-        aside = path.with_file_name(format!("{DIR_NAME}.corrupt-{stamp}-{n}"));
-        n += 1;
-    }
-    std::fs::rename(path, &aside).map_err(|source| JournalError::Filesystem { path: path.to_path_buf(), source })?;
-    info!(path = %aside.display(), "damaged journal kept for inspection");
-    Ok(aside)
-}
-
-fn warn_if_other(delivery: &Delivery, known: CommandId) {
-    if delivery.id != known {
+/// A conflict when the delivery is not the command journalled under its number.
+fn conflict(delivery: &Delivery, journalled: CommandId) -> Option<Recorded> {
+    (delivery.id != journalled).then(|| {
         warn!(
             seq = delivery.seq.0,
             delivered = %delivery.id,
-            journalled = %known,
-            "cloud delivered a different command under a known sequence number; keeping the journalled one"
+            %journalled,
+            "cloud delivered a different command under a known sequence number (its numbering went back?); refusing it"
         );
-    }
+        Recorded::Conflict { journalled }
+    })
 }
 
 fn seq_of(key: &[u8]) -> u64 {
@@ -503,5 +384,9 @@ fn decode<T: for<'de> Deserialize<'de>>(seq: u64, bytes: &[u8]) -> Result<T, Jou
     postcard::from_bytes(bytes).map_err(|source| JournalError::Decode { seq: Seq(seq), source })
 }
 
+mod opening;
+mod tables;
 #[cfg(test)]
 mod tests;
+
+use opening::{open_checked, quarantine};

@@ -236,6 +236,32 @@ pub enum Outcome {
     },
 }
 
+/// How a [`Outcome::Failed`] message starts when the agent refused a command because its
+/// journal already holds the command's sequence number under another command id (the
+/// cloud's numbering went back, after a database restore or failover). A failure rather
+/// than a new variant, so agents and clouds of protocol 1 read it whatever their build:
+/// postcard numbers variants by position, and a variant an old peer does not know would be
+/// a malformed frame to it.
+pub const SEQUENCE_CONFLICT: &str = "sequence conflict";
+
+impl Outcome {
+    /// The refusal of `delivered` because sequence number `seq` is held by `journalled`.
+    pub fn sequence_conflict(seq: crate::Seq, journalled: crate::CommandId, delivered: crate::CommandId) -> Outcome {
+        Outcome::Failed {
+            message: format!(
+                "{SEQUENCE_CONFLICT}: sequence number {} is already command {journalled} in the agent's journal, \
+                 so command {delivered} was not applied; enqueue it again",
+                seq.0
+            ),
+        }
+    }
+
+    /// Whether this is a [`Outcome::sequence_conflict`] refusal.
+    pub fn is_sequence_conflict(&self) -> bool {
+        matches!(self, Outcome::Failed { message } if message.starts_with(SEQUENCE_CONFLICT))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

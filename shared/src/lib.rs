@@ -12,7 +12,7 @@ pub mod ids;
 pub mod message;
 
 pub use codec::{CodecError, MAX_FRAME_BYTES, decode, encode};
-pub use command::{Command, HotspotUser, MacAddress, Outcome, UnixTime};
+pub use command::{Command, HotspotUser, MacAddress, Outcome, SEQUENCE_CONFLICT, UnixTime};
 pub use ids::{CommandId, RouterId, Seq};
 pub use message::{AgentEvent, AgentMessage, CloudMessage, Delivery, Hello, RejectReason, Report, RouterStatus, Welcome};
 

@@ -92,7 +92,11 @@ pub struct Hello {
     pub protocol: u16,
     /// The agent's own version (its crate version).
     pub agent_version: String,
-    /// Highest sequence number in the agent's journal, if any.
+    /// Highest sequence number in the agent's journal, if any. The cloud moves the router's
+    /// counter past it, so that after a database restore (numbers gone back) new commands
+    /// are not numbered like ones the agent holds. Part of protocol 1 from the start:
+    /// fields are never added to a postcard struct in place (the encoding has no names or
+    /// lengths), so anything new needs a new protocol version.
     pub journal_high: Option<Seq>,
     /// The journal was lost (damaged and quarantined, or new): the cloud must re-deliver
     /// every command that has no result yet. It always does; this makes it visible.

@@ -6,7 +6,13 @@ use tempfile::TempDir;
 use super::*;
 
 fn delivery(seq: u64) -> Delivery {
-    Delivery { seq: Seq(seq), id: CommandId::new(), command: Command::RemoveHotspotUser { name: format!("user{seq}") } }
+    Delivery { seq: Seq(seq), id: command_id(seq), command: Command::RemoveHotspotUser { name: format!("user{seq}") } }
+}
+
+/// The same command id for the same number every time: a command delivered again is the
+/// same command.
+fn command_id(seq: u64) -> CommandId {
+    format!("00000000-0000-4000-8000-{seq:012x}").parse().expect("a well-formed id")
 }
 
 fn applied() -> Outcome {
@@ -179,4 +185,19 @@ fn deliveries_recorded_together_answer_in_order_and_survive() {
     let (journal, _) = open(&dir);
     assert_eq!(journal.next_pending().unwrap(), Some(two));
     assert_eq!(journal.high().unwrap(), Some(Seq(3)));
+}
+
+#[test]
+fn another_command_under_a_known_number_is_a_conflict_not_a_duplicate() {
+    let dir = TempDir::new().unwrap();
+    let (journal, _) = open(&dir);
+    let mut other = delivery(1);
+    other.id = command_id(99);
+    journal.record(&delivery(1)).unwrap();
+    assert_eq!(journal.record(&other).unwrap(), Recorded::Conflict { journalled: command_id(1) }, "pending");
+    journal.set_outcome(Seq(1), &applied()).unwrap();
+    assert_eq!(journal.record(&other).unwrap(), Recorded::Conflict { journalled: command_id(1) }, "done");
+    journal.ack_result(Seq(1)).unwrap();
+    assert_eq!(journal.record(&other).unwrap(), Recorded::Conflict { journalled: command_id(1) }, "acknowledged");
+    assert_eq!(journal.pending(10).unwrap(), vec![], "the refused command is not journalled");
 }

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use jasiyo_shared::{AgentMessage, CloudMessage, Delivery, Hello, PROTOCOL_VERSION, RouterStatus, Seq, Welcome, codec};
+use jasiyo_shared::{AgentMessage, CloudMessage, Delivery, Hello, Outcome, PROTOCOL_VERSION, RouterStatus, Seq, Welcome, codec};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -232,6 +232,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
                 }
                 Recorded::Duplicate(Existing::Acknowledged) => {
                     debug!(seq = seq.0, %id, "delivered again after its result was acknowledged");
+                }
+                // Never the journalled command's outcome as this one's: this one is refused,
+                // and the cloud records why.
+                Recorded::Conflict { journalled } => {
+                    self.feed(&AgentMessage::Result { seq, outcome: Outcome::sequence_conflict(seq, journalled, id) }).await?;
                 }
             }
         }

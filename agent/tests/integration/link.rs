@@ -338,3 +338,37 @@ async fn a_welcome_for_another_router_ends_the_session() {
     assert!(matches!(&state, LinkState::Disconnected { reason } if reason.contains("welcomed this agent as router")), "{state:?}");
     agent.stop().await;
 }
+
+/// After a database restore the cloud's numbering went back and it delivers a new command
+/// under a number the journal holds: the agent refuses it as a conflict (a result the cloud
+/// records) instead of replaying the journalled command's outcome as the new one's, and
+/// does not apply it.
+#[tokio::test]
+async fn a_new_command_under_a_known_number_is_refused_as_a_conflict() {
+    let cloud = FakeCloud::start().await;
+    let dir = TempDir::new().unwrap();
+    let router = RouterId::new();
+    let agent = start(config(&cloud, router, dir.path()));
+    let mut conn = cloud.accept().await;
+    conn.welcome(router).await;
+    conn.deliver(&remove(1)).await;
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Received { seq: Seq(1) });
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Result { seq: Seq(1), outcome: applied() });
+
+    let mut restored = remove(1);
+    restored.id = command_id(1001);
+    restored.command = remove(7).command;
+    conn.deliver(&restored).await;
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Received { seq: Seq(1) });
+    match conn.recv_skipping_chatter().await {
+        AgentMessage::Result { seq: Seq(1), outcome } => {
+            assert!(outcome.is_sequence_conflict(), "{outcome:?}");
+            let jasiyo_shared::Outcome::Failed { message } = &outcome else { unreachable!() };
+            assert!(message.contains(&command_id(1).to_string()) && message.contains(&command_id(1001).to_string()), "{message}");
+        }
+        other => panic!("expected the refusal, got {other:?}"),
+    }
+    conn.expect_nothing_pending(3).await;
+    assert_eq!(agent.executor.calls(), vec![Seq(1)], "the new command was not applied");
+    agent.stop().await;
+}

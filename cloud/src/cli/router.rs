@@ -64,7 +64,18 @@ pub enum RouterCommand {
         #[arg(long, env = "JASIYO_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
         public_url: String,
     },
-    /// Revoke a router's token: its agent is refused from now on.
+    /// Give a router a new agent token, keeping its id (its hotspot pages keep working);
+    /// prints the token, once. The old token stops working at once: a live session on it
+    /// is ended.
+    RotateToken {
+        /// The router id.
+        router: RouterId,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a router's token: its agent is refused from now on, and a live session is
+    /// ended (on whichever cloud instance holds it).
     Revoke {
         /// The router id.
         router: RouterId,
@@ -128,6 +139,23 @@ pub(super) async fn run(store: &dyn Store, command: RouterCommand, out: &mut dyn
             let portal = crate::portal::hotspot::PortalHost::parse(&public_url).map_err(anyhow::Error::msg)?;
             write!(out, "{}", crate::portal::hotspot::install_script(&portal, router, &found.name, token.trim()))?;
         }
+        RouterCommand::RotateToken { router, json } => {
+            let found = store.router(router).await?.with_context(|| format!("no router {router}"))?;
+            if found.revoked_at.is_some() {
+                bail!("router {router} is revoked; add it again instead");
+            }
+            let token = AgentToken::generate();
+            if !store.rotate_router_token(router, &token.hash(), now_ms()).await? {
+                bail!("router {router} was revoked meanwhile");
+            }
+            if json {
+                writeln!(out, "{}", json!({ "id": router, "token": token.expose() }))?;
+            } else {
+                writeln!(out, "router {} has a new token; the old one no longer works", found.name)?;
+                writeln!(out, "token:     {}", token.expose())?;
+                writeln!(out, "The token is shown only now; give it to the agent (JASIYO_TOKEN).")?;
+            }
+        }
         RouterCommand::Revoke { router, json } => {
             let revoked = store.revoke_router(router, now_ms()).await?;
             if store.router(router).await?.is_none() {
@@ -136,7 +164,7 @@ pub(super) async fn run(store: &dyn Store, command: RouterCommand, out: &mut dyn
             if json {
                 writeln!(out, "{}", json!({ "id": router, "revoked": revoked }))?;
             } else if revoked {
-                writeln!(out, "router {router} revoked; its agent will be refused")?;
+                writeln!(out, "router {router} revoked; its agent is disconnected and will be refused")?;
             } else {
                 writeln!(out, "router {router} was already revoked")?;
             }

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use jasiyo_shared::{MAX_FRAME_BYTES, ROUTER_ID_HEADER, RouterId};
 
 use crate::hub::{AuthError, Hub, HubEvent, serve_agent};
+use crate::model::Router;
 
 /// The agents' endpoint.
 pub async fn agent_ws(State(hub): State<Arc<Hub>>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
@@ -36,7 +37,7 @@ struct Refusal {
     reason: &'static str,
 }
 
-async fn authenticate(hub: &Hub, headers: &HeaderMap) -> Result<RouterId, Refusal> {
+async fn authenticate(hub: &Hub, headers: &HeaderMap) -> Result<Router, Refusal> {
     let refuse = |router, status, reason| Refusal { router, status, reason };
     let router: RouterId = headers
         .get(ROUTER_ID_HEADER)
@@ -45,7 +46,7 @@ async fn authenticate(hub: &Hub, headers: &HeaderMap) -> Result<RouterId, Refusa
         .ok_or_else(|| refuse(None, StatusCode::UNAUTHORIZED, "missing or malformed router id"))?;
     let token = super::bearer(headers).ok_or_else(|| refuse(Some(router), StatusCode::UNAUTHORIZED, "missing bearer token"))?;
     match hub.authenticate(router, token).await {
-        Ok(_) => Ok(router),
+        Ok(record) => Ok(record),
         Err(AuthError::WrongToken) => Err(refuse(Some(router), StatusCode::UNAUTHORIZED, "unknown router or wrong token")),
         Err(AuthError::Revoked) => Err(refuse(Some(router), StatusCode::UNAUTHORIZED, "token revoked")),
         Err(AuthError::Unavailable(error)) => {

@@ -2,10 +2,13 @@
 //! sessions, and the wiring that wakes a session when its router's outbox grows.
 
 mod auth;
+mod limits;
 mod registry;
+mod rollback;
 mod session;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jasiyo_shared::{Command, RouterId, Seq};
@@ -15,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::model::StoredCommand;
 use crate::store::{Store, StoreResult, now_ms};
 pub use auth::AuthError;
+pub use limits::AgentLimits;
 pub use registry::Registry;
 pub use session::run as serve_agent;
 
@@ -65,6 +69,11 @@ pub enum HubEvent {
     Report(RouterId, u64),
     /// An agent was refused (bad token, bad hello, wrong version).
     Refused(Option<RouterId>),
+    /// Something an agent sent was dropped or delayed by its write limits
+    /// ([`AgentLimits`]).
+    Limited(RouterId),
+    /// An agent's session was ended because its router's token was revoked or rotated.
+    TokenChanged(RouterId),
 }
 
 /// The hub, shared by the HTTP layer and whoever enqueues commands.
@@ -73,6 +82,9 @@ pub struct Hub {
     live: tokio::sync::watch::Sender<usize>,
     store: Arc<dyn Store>,
     config: HubConfig,
+    limits: AgentLimits,
+    /// Each router's write counters, kept across its reconnections.
+    limiters: Mutex<HashMap<RouterId, limits::Limiter>>,
     registry: Registry,
     events: broadcast::Sender<HubEvent>,
     shutdown: CancellationToken,
@@ -82,8 +94,22 @@ impl Hub {
     /// Creates the hub and starts its background tasks (outbox watcher, last-seen
     /// flusher), which stop on `shutdown`.
     pub fn start(store: Arc<dyn Store>, config: HubConfig, shutdown: CancellationToken) -> Arc<Hub> {
+        Hub::start_with_limits(store, config, AgentLimits::default(), shutdown)
+    }
+
+    /// [`Hub::start`] with other write limits for agents than the defaults.
+    pub fn start_with_limits(store: Arc<dyn Store>, config: HubConfig, limits: AgentLimits, shutdown: CancellationToken) -> Arc<Hub> {
         let (events, _) = broadcast::channel(4096);
-        let hub = Arc::new(Hub { live: tokio::sync::watch::channel(0).0, store, config, registry: Registry::default(), events, shutdown });
+        let hub = Arc::new(Hub {
+            live: tokio::sync::watch::channel(0).0,
+            store,
+            config,
+            limits,
+            limiters: Mutex::default(),
+            registry: Registry::default(),
+            events,
+            shutdown,
+        });
         let weak = Arc::downgrade(&hub);
         hub.store.spawn_outbox_watcher(
             Arc::new(move |router| {
@@ -139,6 +165,17 @@ impl Hub {
     /// ([`HubConfig::stale_after`] of this hub's configuration).
     pub fn stale_after(&self) -> Duration {
         self.config.stale_after()
+    }
+
+    /// The router's write counters, taken for the length of a session.
+    fn take_limiter(&self, router: RouterId) -> limits::Limiter {
+        let taken = self.limiters.lock().unwrap_or_else(|p| p.into_inner()).remove(&router);
+        taken.unwrap_or_else(|| limits::Limiter::new(&self.limits))
+    }
+
+    /// Gives the router's write counters back at the end of a session.
+    fn return_limiter(&self, router: RouterId, limiter: limits::Limiter) {
+        self.limiters.lock().unwrap_or_else(|p| p.into_inner()).insert(router, limiter);
     }
 
     /// Tells observers (tests, long polls) what happened.

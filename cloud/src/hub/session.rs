@@ -3,22 +3,25 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::{FutureExt, SinkExt};
-use jasiyo_shared::codec::peek_hello_version;
 use jasiyo_shared::{
-    AgentMessage, CloudMessage, CodecError, Delivery, Hello, Outcome, PROTOCOL_VERSION, RejectReason, RouterId, Seq, Welcome, decode,
-    encode,
+    AgentMessage, CloudMessage, CodecError, Delivery, Hello, Outcome, RouterId, RouterStatus, Seq, Welcome, decode, encode,
 };
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use super::limits::{Limiter, capped};
 use super::registry::Registration;
 use super::{Hub, HubEvent, OFFLINE_AFTER_HEARTBEATS};
-use crate::model::ResultRecorded;
+use crate::model::{ResultRecorded, Router};
 use crate::store::{StoreError, now_ms};
+
+mod hello;
+mod limited;
+
+use hello::{read_hello, send};
 
 /// Frames handled together at most.
 const MAX_BATCH: usize = 256;
@@ -40,10 +43,16 @@ enum End {
     Link(#[from] axum::Error),
     #[error("store error: {0}")]
     Store(#[from] StoreError),
+    #[error("the router's token was revoked or rotated")]
+    TokenChanged,
+    #[error("too many messages dropped by the write limits")]
+    Abuse,
 }
 
-/// Serves one upgraded connection from an authenticated router.
-pub async fn run(hub: Arc<Hub>, router: RouterId, mut socket: WebSocket) {
+/// Serves one upgraded connection from an authenticated router (as it was read when its
+/// token was checked).
+pub async fn run(hub: Arc<Hub>, authenticated: Router, mut socket: WebSocket) {
+    let router = authenticated.id;
     let span = tracing::info_span!("agent", router = %router);
     async move {
         let hello = match read_hello(&mut socket, hub.config.hello_timeout).await {
@@ -59,13 +68,29 @@ pub async fn run(hub: Arc<Hub>, router: RouterId, mut socket: WebSocket) {
         hub.live.send_modify(|n| *n += 1);
         let registration = hub.registry.register(router, &hub.shutdown);
         let session = registration.session;
-        let mut link = Session::new(hub.clone(), router, socket, registration);
+        let limiter = hub.take_limiter(router);
+        let mut link = Session::new(hub.clone(), router, socket, registration, authenticated.token_hash, limiter);
         let end = link.serve(hello).await;
         let end = end.err().unwrap_or(End::Closed);
         match &end {
             End::Closed | End::Cancelled => tracing::info!(reason = %end, "agent session ended"),
-            _ => tracing::warn!(reason = %end, "agent session ended"),
+            _ => tracing::warn!(router = %router, reason = %end, "agent session ended"),
         }
+        if matches!(end, End::TokenChanged | End::Abuse) {
+            // Said plainly, so the agent does not take it for a network fault.
+            let close = link.socket.send(Message::Close(None));
+            let _ = tokio::time::timeout(hub.config.heartbeat, close).await;
+        }
+        if matches!(end, End::TokenChanged) {
+            hub.emit(HubEvent::TokenChanged(router));
+        }
+        if !matches!(end, End::TokenChanged | End::Abuse) {
+            // A status kept back is the router's latest: written, not lost with the link.
+            if let Err(error) = link.write_pending_status().await {
+                tracing::warn!(router = %router, %error, "could not record the last status");
+            }
+        }
+        hub.return_limiter(router, link.limiter.clone());
         drop(link);
         if let Err(error) = hub.store.router_disconnected(router, session, now_ms()).await {
             tracing::warn!(%error, "could not record disconnect");
@@ -75,41 +100,6 @@ pub async fn run(hub: Arc<Hub>, router: RouterId, mut socket: WebSocket) {
     }
     .instrument(span)
     .await
-}
-
-async fn read_hello(socket: &mut WebSocket, timeout: Duration) -> Result<Hello, RejectReason> {
-    let frame = match tokio::time::timeout(timeout, socket.recv()).await {
-        Err(_) => return Err(RejectReason::BadHello(format!("no hello within {timeout:?}"))),
-        Ok(Some(Ok(Message::Binary(frame)))) => frame,
-        Ok(Some(Ok(other))) => return Err(RejectReason::BadHello(format!("expected a binary frame, got {}", kind(&other)))),
-        Ok(Some(Err(error))) => return Err(RejectReason::BadHello(error.to_string())),
-        Ok(None) => return Err(RejectReason::BadHello("closed before hello".into())),
-    };
-    match peek_hello_version(&frame) {
-        Some(PROTOCOL_VERSION) => {}
-        Some(agent) => return Err(RejectReason::UnsupportedVersion { agent, cloud: PROTOCOL_VERSION }),
-        None => return Err(RejectReason::BadHello("first message is not a hello".into())),
-    }
-    match decode::<AgentMessage>(&frame) {
-        Ok(AgentMessage::Hello(hello)) => Ok(hello),
-        Ok(_) => Err(RejectReason::BadHello("first message is not a hello".into())),
-        Err(error) => Err(RejectReason::BadHello(error.to_string())),
-    }
-}
-
-fn kind(message: &Message) -> &'static str {
-    match message {
-        Message::Text(_) => "text",
-        Message::Binary(_) => "binary",
-        Message::Ping(_) => "ping",
-        Message::Pong(_) => "pong",
-        Message::Close(_) => "close",
-    }
-}
-
-async fn send(socket: &mut WebSocket, message: &CloudMessage) -> Result<(), End> {
-    let frame = encode(message).map_err(End::Frame)?;
-    socket.send(Message::Binary(frame.into())).await.map_err(End::Link)
 }
 
 struct Session<'a> {
@@ -123,11 +113,39 @@ struct Session<'a> {
     in_flight: BTreeSet<Seq>,
     last_heard: Instant,
     nonce: u64,
+    /// The hash of the token this session was opened with: a different one in the store
+    /// (rotated) ends the session, as does a revocation.
+    token_hash: String,
+    limiter: Limiter,
+    /// A status that came too soon after the last one written, and when to write it.
+    pending_status: Option<(RouterStatus, Instant)>,
+    /// Commands whose result came again on this connection, already stored.
+    duplicates: BTreeSet<Seq>,
 }
 
 impl<'a> Session<'a> {
-    fn new(hub: Arc<Hub>, router: RouterId, socket: WebSocket, registration: Registration<'a>) -> Self {
-        Session { hub, router, socket, registration, cursor: None, in_flight: BTreeSet::new(), last_heard: Instant::now(), nonce: 0 }
+    fn new(
+        hub: Arc<Hub>,
+        router: RouterId,
+        socket: WebSocket,
+        registration: Registration<'a>,
+        token_hash: String,
+        limiter: Limiter,
+    ) -> Self {
+        Session {
+            hub,
+            router,
+            socket,
+            registration,
+            cursor: None,
+            in_flight: BTreeSet::new(),
+            last_heard: Instant::now(),
+            nonce: 0,
+            token_hash,
+            limiter,
+            pending_status: None,
+            duplicates: BTreeSet::new(),
+        }
     }
 
     async fn serve(&mut self, hello: Hello) -> Result<(), End> {
@@ -135,6 +153,9 @@ impl<'a> Session<'a> {
             tracing::warn!(journal_high = ?hello.journal_high, "agent started a fresh journal; re-delivering every open command");
         }
         let store = self.hub.store.clone();
+        if let Some(high) = hello.journal_high {
+            super::rollback::move_past(&self.hub, self.router, high).await?;
+        }
         store.router_connected(self.router, self.registration.session, &hello.agent_version, now_ms()).await?;
         let heartbeat = self.hub.config.heartbeat;
         let welcome = Welcome { router_id: self.router, heartbeat_ms: heartbeat.as_millis().min(u32::MAX as u128) as u32 };
@@ -148,11 +169,15 @@ impl<'a> Session<'a> {
         let wake = self.registration.wake.clone();
         let cancel = self.registration.cancel.clone();
         loop {
+            let status_due = self.pending_status.as_ref().map(|(_, due)| *due);
             tokio::select! {
                 _ = cancel.cancelled() => return Err(End::Cancelled),
                 frame = self.socket.recv() => self.on_frame(frame).await?,
                 _ = wake.notified() => self.top_up().await?,
                 _ = tick.tick() => self.on_tick().await?,
+                _ = tokio::time::sleep_until(status_due.unwrap_or_else(Instant::now)), if status_due.is_some() => {
+                    self.write_pending_status().await?;
+                }
             }
         }
     }
@@ -194,14 +219,29 @@ impl<'a> Session<'a> {
         // A result implies receipt: only commands without one in this batch are marked.
         let finished: BTreeSet<Seq> =
             messages.iter().filter_map(|m| if let AgentMessage::Result { seq, .. } = m { Some(*seq) } else { None }).collect();
-        let received: Vec<Seq> = messages
+        let mut received: Vec<Seq> = messages
             .iter()
             .filter_map(|m| if let AgentMessage::Received { seq } = m { Some(*seq) } else { None })
             .filter(|seq| !finished.contains(seq))
             .collect();
+        // Only what this session sent can be received: anything else would be a write for
+        // nothing, and counts against the agent.
+        let before = received.len();
+        received.retain(|seq| self.in_flight.contains(seq));
+        for _ in received.len()..before {
+            self.strike()?;
+        }
         let store = self.hub.store.clone();
         store.mark_received(self.router, &received, now_ms()).await?;
         // Results are recorded together too, before any is acknowledged.
+        let limits = &self.hub.limits;
+        let messages: Vec<AgentMessage> = messages
+            .into_iter()
+            .map(|m| match m {
+                AgentMessage::Result { seq, outcome } => AgentMessage::Result { seq, outcome: capped(limits, outcome) },
+                other => other,
+            })
+            .collect();
         let results: Vec<(Seq, &Outcome)> = messages
             .iter()
             .filter_map(|m| if let AgentMessage::Result { seq, outcome } = m { Some((*seq, outcome)) } else { None })
@@ -239,12 +279,12 @@ impl<'a> Session<'a> {
             AgentMessage::Result { .. } => unreachable!("results are handled with their batch"),
             AgentMessage::Ping { nonce } => self.send(&CloudMessage::Pong { nonce }).await?,
             AgentMessage::Pong { .. } => {}
-            AgentMessage::Status(status) => {
-                store.record_status(self.router, &status, now_ms()).await?;
-                self.hub.emit(HubEvent::Status(self.router));
-            }
+            AgentMessage::Status(status) => self.on_status(status).await?,
             AgentMessage::Report(report) => {
                 let id = report.id;
+                if !self.report_allowed(&report)? {
+                    return Ok(());
+                }
                 if store.record_report(self.router, &report, now_ms()).await? {
                     tracing::info!(report = id, event = ?report.event, "agent report");
                 }
@@ -260,10 +300,23 @@ impl<'a> Session<'a> {
         match recorded {
             ResultRecorded::New => match &outcome {
                 Outcome::Applied { .. } => tracing::info!(seq = seq.0, "command applied"),
+                Outcome::Failed { message } if outcome.is_sequence_conflict() => {
+                    tracing::warn!(router = %self.router, seq = seq.0, %message, "the agent refused a command numbered like another it holds")
+                }
                 Outcome::Failed { message } => tracing::warn!(seq = seq.0, %message, "command failed on the router"),
             },
-            ResultRecorded::Duplicate => tracing::debug!(seq = seq.0, "duplicate result"),
-            ResultRecorded::UnknownCommand => tracing::warn!(seq = seq.0, "result for a command this router does not have"),
+            ResultRecorded::Duplicate => {
+                tracing::debug!(seq = seq.0, "duplicate result");
+                // Once per command and connection is the protocol (an acknowledgement was
+                // lost); more is an agent repeating itself at the database's expense.
+                if !self.duplicates.insert(seq) {
+                    self.strike()?;
+                }
+            }
+            ResultRecorded::UnknownCommand => {
+                tracing::warn!(seq = seq.0, "result for a command this router does not have");
+                self.strike()?;
+            }
         }
         // The command is finished either way; if it was still in flight, it no longer is.
         self.in_flight.remove(&seq);
@@ -272,8 +325,14 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    /// Sends open commands past the cursor until the window is full.
+    /// Sends open commands past the cursor until the window is full, if the router's token
+    /// is still the one this session was opened with (checked at every delivery: a wake is
+    /// also how a revocation or rotation elsewhere reaches this session).
     async fn top_up(&mut self) -> Result<(), End> {
+        let current = self.hub.store.router(self.router).await?;
+        if !current.is_some_and(|r| r.revoked_at.is_none() && r.token_hash == self.token_hash) {
+            return Err(End::TokenChanged);
+        }
         let room = self.hub.config.window.saturating_sub(self.in_flight.len() as u32);
         if room == 0 {
             return Ok(());

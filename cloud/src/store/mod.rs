@@ -66,8 +66,16 @@ pub trait Store: payments::PaymentStore + Send + Sync + 'static {
     async fn router(&self, id: RouterId) -> StoreResult<Option<Router>>;
     /// All routers, or one tenant's, ordered by name.
     async fn list_routers(&self, tenant: Option<TenantId>) -> StoreResult<Vec<Router>>;
-    /// Revokes the router's token; returns false if it was unknown or already revoked.
+    /// Revokes the router's token; returns false if it was unknown or already revoked. The
+    /// change is announced to every instance (see [`Store::spawn_outbox_watcher`]).
     async fn revoke_router(&self, id: RouterId, now_ms: i64) -> StoreResult<bool>;
+    /// Replaces the router's agent token (by its hash), keeping its id; the change is
+    /// announced so a live session on the old token ends. Returns false if the router is
+    /// unknown or revoked.
+    async fn rotate_router_token(&self, id: RouterId, token_hash: &str, now_ms: i64) -> StoreResult<bool>;
+    /// Moves the router's sequence counter so the next command gets a number above `past`
+    /// (after a database restore made it go back); returns whether it moved.
+    async fn advance_seq(&self, id: RouterId, past: Seq) -> StoreResult<bool>;
     /// Records that an agent session for the router started.
     async fn router_connected(&self, id: RouterId, session: Uuid, agent_version: &str, now_ms: i64) -> StoreResult<()>;
     /// Records that the session ended, unless a newer session replaced it meanwhile.
@@ -105,8 +113,8 @@ pub trait Store: payments::PaymentStore + Send + Sync + 'static {
     /// Whether an operator token with this hash exists.
     async fn operator_token_exists(&self, token_hash: &str) -> StoreResult<bool>;
 
-    /// Watches for commands enqueued by any process (another cloud instance, the CLI) and
-    /// calls `signal` for them until `shutdown`.
+    /// Watches for commands enqueued, and router tokens revoked or rotated, by any process
+    /// (another cloud instance, the CLI) and calls `signal` for them until `shutdown`.
     fn spawn_outbox_watcher(&self, signal: OutboxSignal, shutdown: CancellationToken);
 }
 

@@ -45,7 +45,8 @@ mod tokens;
 #[path = "sql/traits.rs"]
 mod traits;
 
-/// The NOTIFY channel on which enqueues are announced, with the router id as payload.
+/// The NOTIFY channel on which enqueues and token changes are announced, with the router id
+/// as payload.
 pub(super) const OUTBOX_CHANNEL: &str = "jasiyo_outbox";
 
 /// A [`super::Store`] in PostgreSQL.
@@ -115,6 +116,12 @@ impl Backend for PostgresStore {
         now_ms: i64,
     ) -> StoreResult<PaidOutcome> {
         self.paid_in_one_statement(id, receipt, provision, heard, now_ms).await
+    }
+
+    /// The same NOTIFY as a new command: the woken session re-checks its router's token.
+    async fn announce_token_change(tx: &mut Transaction<'_, Postgres>, router: RouterId) -> StoreResult<()> {
+        sqlx::query("SELECT pg_notify($1, $2)").bind(OUTBOX_CHANNEL).bind(router.to_string()).execute(&mut **tx).await?;
+        Ok(())
     }
 
     /// Listens on the outbox channel. If the listening connection drops, notifications sent

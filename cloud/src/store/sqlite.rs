@@ -198,18 +198,25 @@ impl Backend for SqliteStore {
         Ok(PaidOutcome::Provisioned(entitlement))
     }
 
-    /// Polls for commands with a `gid` above the highest seen. SQLite runs one write
-    /// transaction at a time, so `gid`s become visible in order and none is skipped.
+    /// Nothing to send: the watcher polls `router_token_events` (see `watch_outbox`).
+    async fn announce_token_change(_tx: &mut Transaction<'_, Sqlite>, _router: RouterId) -> StoreResult<()> {
+        Ok(())
+    }
+
+    /// Polls for commands, and router token changes, with a `gid` above the highest seen.
+    /// SQLite runs one write transaction at a time, so `gid`s become visible in order and
+    /// none is skipped.
     fn watch_outbox(&self, signal: OutboxSignal, shutdown: CancellationToken) {
         let pool = self.pool.clone();
         tokio::spawn(async move {
-            let mut high: i64 = match sqlx::query_scalar("SELECT COALESCE(MAX(gid), 0) FROM commands").fetch_one(&pool).await {
-                Ok(high) => high,
-                Err(error) => {
-                    tracing::error!(%error, "outbox watcher could not start");
+            let mut commands = PolledTable { table: "commands", high: 0 };
+            let mut tokens = PolledTable { table: "router_token_events", high: 0 };
+            for polled in [&mut commands, &mut tokens] {
+                if let Err(error) = polled.start(&pool).await {
+                    tracing::error!(%error, table = polled.table, "outbox watcher could not start");
                     return;
                 }
-            };
+            }
             let mut tick = tokio::time::interval(OUTBOX_POLL);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -217,23 +224,39 @@ impl Backend for SqliteStore {
                     _ = shutdown.cancelled() => return,
                     _ = tick.tick() => {}
                 }
-                let rows: Result<Vec<(i64, String)>, _> =
-                    sqlx::query_as("SELECT gid, router_id FROM commands WHERE gid > $1 ORDER BY gid LIMIT 1000")
-                        .bind(high)
-                        .fetch_all(&pool)
-                        .await;
-                match rows {
-                    Ok(rows) => {
-                        for (gid, router) in rows {
-                            high = gid;
-                            if let Ok(router) = router.parse() {
-                                signal(Some(router));
-                            }
-                        }
+                for polled in [&mut commands, &mut tokens] {
+                    if let Err(error) = polled.poll(&pool, &signal).await {
+                        tracing::warn!(%error, table = polled.table, "outbox watcher query failed");
                     }
-                    Err(error) => tracing::warn!(%error, "outbox watcher query failed"),
                 }
             }
         });
+    }
+}
+
+/// A table with a growing `gid` and a `router_id`, watched for new rows.
+struct PolledTable {
+    table: &'static str,
+    high: i64,
+}
+
+impl PolledTable {
+    /// Starts from the rows already there.
+    async fn start(&mut self, pool: &SqlitePool) -> Result<(), sqlx::Error> {
+        self.high = sqlx::query_scalar(&format!("SELECT COALESCE(MAX(gid), 0) FROM {}", self.table)).fetch_one(pool).await?;
+        Ok(())
+    }
+
+    /// Signals the router of every row added since the last look.
+    async fn poll(&mut self, pool: &SqlitePool, signal: &OutboxSignal) -> Result<(), sqlx::Error> {
+        let sql = format!("SELECT gid, router_id FROM {} WHERE gid > $1 ORDER BY gid LIMIT 1000", self.table);
+        let rows: Vec<(i64, String)> = sqlx::query_as(&sql).bind(self.high).fetch_all(pool).await?;
+        for (gid, router) in rows {
+            self.high = gid;
+            if let Ok(router) = router.parse() {
+                signal(Some(router));
+            }
+        }
+        Ok(())
     }
 }

@@ -2,9 +2,13 @@
 //! commands, the HTTP API over a real socket, the portal page, the providers' clients
 //! against their documented formats, and the store contract on both databases.
 
+mod agent_tokens;
 mod checks_store;
 mod cli;
+mod cli_router_tokens;
 mod http_api;
+mod hub_limits;
 mod portal_page;
 mod providers;
+mod raw_agent;
 mod store_contract;

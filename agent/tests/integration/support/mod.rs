@@ -160,7 +160,13 @@ impl Conn {
 
 /// A command for tests.
 pub fn remove(seq: u64) -> Delivery {
-    Delivery { seq: Seq(seq), id: CommandId::new(), command: Command::RemoveHotspotUser { name: format!("user{seq}") } }
+    Delivery { seq: Seq(seq), id: command_id(seq), command: Command::RemoveHotspotUser { name: format!("user{seq}") } }
+}
+
+/// The same command id for the same number every time: a command delivered again is the
+/// same command.
+pub fn command_id(seq: u64) -> CommandId {
+    format!("00000000-0000-4000-8000-{seq:012x}").parse().expect("a well-formed id")
 }
 
 /// The outcome the counting executor reports.

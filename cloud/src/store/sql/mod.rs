@@ -68,7 +68,13 @@ pub(in crate::store) trait Backend: Sized + Send + Sync + 'static {
         now_ms: i64,
     ) -> StoreResult<PaidOutcome>;
 
-    /// Watches for commands enqueued by other processes until `shutdown`.
+    /// Lets every instance know, once `tx` commits, that the router's token changed
+    /// (revoked or rotated), so the instance holding its live session ends it. SQLite needs
+    /// nothing more than the `router_token_events` row its watcher polls for.
+    async fn announce_token_change(tx: &mut sqlx::Transaction<'_, Self::Db>, router: RouterId) -> StoreResult<()>;
+
+    /// Watches for commands enqueued, and router tokens changed, by other processes until
+    /// `shutdown`.
     fn watch_outbox(&self, signal: OutboxSignal, shutdown: CancellationToken);
 }
 

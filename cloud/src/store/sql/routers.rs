@@ -1,7 +1,7 @@
 //! Tenants and routers: registration, agent tokens, sessions, last seen and status.
 //! Compiled once per backend (see `sql/mod.rs`).
 
-use jasiyo_shared::{RouterId, RouterStatus};
+use jasiyo_shared::{RouterId, RouterStatus, Seq};
 use uuid::Uuid;
 
 use super::{Db, This};
@@ -71,9 +71,50 @@ pub(super) async fn list_routers(store: &This, tenant: Option<TenantId>) -> Stor
 }
 
 pub(super) async fn revoke_router(store: &This, id: RouterId, now_ms: i64) -> StoreResult<bool> {
+    let mut tx = store.writes().begin().await?;
     let done = sqlx::query("UPDATE routers SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
         .bind(id.to_string())
         .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+    let revoked = done.rows_affected() == 1;
+    if revoked {
+        token_changed(&mut tx, id, "revoked", now_ms).await?;
+    }
+    tx.commit().await?;
+    Ok(revoked)
+}
+
+pub(super) async fn rotate_router_token(store: &This, id: RouterId, token_hash: &str, now_ms: i64) -> StoreResult<bool> {
+    let mut tx = store.writes().begin().await?;
+    let done = sqlx::query("UPDATE routers SET token_hash = $2 WHERE id = $1 AND revoked_at IS NULL")
+        .bind(id.to_string())
+        .bind(token_hash)
+        .execute(&mut *tx)
+        .await?;
+    let rotated = done.rows_affected() == 1;
+    if rotated {
+        token_changed(&mut tx, id, "rotated", now_ms).await?;
+    }
+    tx.commit().await?;
+    Ok(rotated)
+}
+
+/// Records the change in `router_token_events` and announces it to every instance.
+async fn token_changed(tx: &mut sqlx::Transaction<'_, Db>, id: RouterId, kind: &str, now_ms: i64) -> StoreResult<()> {
+    sqlx::query("INSERT INTO router_token_events (router_id, kind, created_at) VALUES ($1, $2, $3)")
+        .bind(id.to_string())
+        .bind(kind)
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await?;
+    This::announce_token_change(tx, id).await
+}
+
+pub(super) async fn advance_seq(store: &This, id: RouterId, past: Seq) -> StoreResult<bool> {
+    let done = sqlx::query("UPDATE routers SET next_seq = $2 WHERE id = $1 AND next_seq < $2")
+        .bind(id.to_string())
+        .bind(past.as_i64())
         .execute(store.writes())
         .await?;
     Ok(done.rows_affected() == 1)

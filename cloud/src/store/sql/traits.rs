@@ -51,6 +51,14 @@ impl Store for This {
         routers::revoke_router(self, id, now_ms).await
     }
 
+    async fn rotate_router_token(&self, id: RouterId, token_hash: &str, now_ms: i64) -> StoreResult<bool> {
+        routers::rotate_router_token(self, id, token_hash, now_ms).await
+    }
+
+    async fn advance_seq(&self, id: RouterId, past: Seq) -> StoreResult<bool> {
+        routers::advance_seq(self, id, past).await
+    }
+
     async fn router_connected(&self, id: RouterId, session: Uuid, agent_version: &str, now_ms: i64) -> StoreResult<()> {
         routers::router_connected(self, id, session, agent_version, now_ms).await
     }

@@ -1,0 +1,63 @@
+//! A session's side of the write limits ([`crate::hub::AgentLimits`]): statuses kept back
+//! or dropped, reports dropped, strikes counted.
+
+use jasiyo_shared::{Report, RouterStatus};
+
+use super::{End, Session};
+use crate::hub::HubEvent;
+use crate::hub::limits::StatusVerdict;
+use crate::store::now_ms;
+
+impl Session<'_> {
+    /// Writes a status now, later (when it came too soon after the last) or not at all.
+    pub(super) async fn on_status(&mut self, status: RouterStatus) -> Result<(), End> {
+        match self.limiter.status(&self.hub.limits, &status) {
+            StatusVerdict::Write => {
+                self.pending_status = None;
+                self.hub.store.record_status(self.router, &status, now_ms()).await?;
+                self.hub.emit(HubEvent::Status(self.router));
+            }
+            StatusVerdict::Later(due) => {
+                tracing::debug!(router = %self.router, "status too soon after the last; written later");
+                // Harmless (nothing is written), and an agent reconnecting quickly does it.
+                self.pending_status = Some((status, due));
+                self.hub.emit(HubEvent::Limited(self.router));
+            }
+            StatusVerdict::Drop => {
+                tracing::warn!(router = %self.router, "status too large; dropped");
+                self.strike()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a report may be written; one that may not is dropped unacknowledged.
+    pub(super) fn report_allowed(&mut self, report: &Report) -> Result<bool, End> {
+        if self.limiter.report(&self.hub.limits, report) {
+            return Ok(true);
+        }
+        tracing::warn!(router = %self.router, report = report.id, "report over the limits; dropped unacknowledged");
+        self.strike()?;
+        Ok(false)
+    }
+
+    /// Writes the status kept back by the limits.
+    pub(super) async fn write_pending_status(&mut self) -> Result<(), End> {
+        if let Some((status, _)) = self.pending_status.take() {
+            self.limiter.status_written(&self.hub.limits);
+            self.hub.store.record_status(self.router, &status, now_ms()).await?;
+            self.hub.emit(HubEvent::Status(self.router));
+        }
+        Ok(())
+    }
+
+    /// Counts something dropped, delayed or useless against the agent; too many end the
+    /// session.
+    pub(super) fn strike(&mut self) -> Result<(), End> {
+        self.hub.emit(HubEvent::Limited(self.router));
+        self.limiter.strike().map_err(|_| {
+            tracing::warn!(router = %self.router, "agent exceeds its write limits; closing the session");
+            End::Abuse
+        })
+    }
+}

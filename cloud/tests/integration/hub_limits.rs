@@ -1,0 +1,62 @@
+//! A flooding agent, on both databases: what one router can make the cloud write is
+//! limited (statuses, reports, sizes), the excess is not written, and gross abuse ends the
+//! session.
+
+use std::time::Duration;
+
+use jasiyo_cloud::hub::{AgentLimits, HubEvent};
+use jasiyo_shared::{AgentEvent, AgentMessage, CloudMessage, Outcome, Report, RouterStatus, Seq, UnixTime};
+
+use crate::raw_agent::{Cloud, RawAgent, World, next_event};
+
+fn status(identity: String) -> AgentMessage {
+    AgentMessage::Status(RouterStatus { identity: Some(identity), agent_version: "raw".into(), ..RouterStatus::default() })
+}
+
+fn report(id: u64) -> AgentMessage {
+    AgentMessage::Report(Report {
+        id,
+        at: UnixTime(1_700_000_000),
+        event: AgentEvent::UserExpired { name: format!("u{id}"), sessions_ended: 0 },
+    })
+}
+
+async fn floods_are_limited_and_gross_abuse_ends_the_session(world: World) {
+    let limits =
+        AgentLimits { status_every: Duration::from_secs(3600), reports_per_minute: 5, strikes_per_minute: 60, ..AgentLimits::default() };
+    let cloud = Cloud::start(world.store.clone(), limits).await;
+    let (id, token) = world.router("r1").await;
+    let mut agent = RawAgent::welcomed(&cloud, id, token.expose(), None).await;
+    let mut events = cloud.hub.subscribe();
+
+    // Too large: dropped. Then twenty in a row: the first is written, the rest wait.
+    agent.send(&status("x".repeat(8 * 1024))).await;
+    for i in 0..20 {
+        agent.send(&status(format!("s{i}"))).await;
+    }
+    // Twenty reports: five written and acknowledged, the rest dropped unacknowledged.
+    for report_id in 1..=20 {
+        agent.send(&report(report_id)).await;
+    }
+    let seen = agent.until_pong(1).await;
+    let acked: Vec<u64> = seen.iter().filter_map(|m| if let CloudMessage::ReportAck { id } = m { Some(*id) } else { None }).collect();
+    assert_eq!(acked, vec![1, 2, 3, 4, 5]);
+    let router = world.store.router(id).await.unwrap().unwrap();
+    assert_eq!(router.status.and_then(|s| s.identity).as_deref(), Some("s0"), "one status written, the large one not");
+    assert_eq!(world.store.list_events(id, 100).await.unwrap().len(), 5);
+    next_event(&mut events, "a limited message", |e| *e == HubEvent::Limited(id)).await;
+
+    // Results for commands the router does not have, again and again: the session ends.
+    for seq in 1000..1100 {
+        let bogus = AgentMessage::Result { seq: Seq(seq), outcome: Outcome::Failed { message: "y".repeat(10_000) } };
+        if !agent.try_send(&bogus).await {
+            break;
+        }
+    }
+    next_event(&mut events, "the abusive session closed", |e| *e == HubEvent::Disconnected(id)).await;
+    agent.closed_without_deliveries().await;
+    assert!(world.store.list_commands(id, 10).await.unwrap().is_empty(), "nothing was written for them");
+    cloud.stop();
+}
+
+jasiyo_cloud::on_each_backend!(World::new; floods_are_limited_and_gross_abuse_ends_the_session);
