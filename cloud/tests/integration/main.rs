@@ -6,4 +6,5 @@ mod cli;
 mod http_api;
 mod portal_page;
 mod providers;
+mod public_edge;
 mod store_contract;
