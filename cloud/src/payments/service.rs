@@ -225,6 +225,8 @@ impl Payments {
             .transpose()?;
         let now = now_ms();
         let mac_text = mac.map(|m| m.to_string());
+        // Limits first, before anything is looked up: a flood costs no query.
+        self.limits.check(msisdn.as_str(), mac_text.as_deref(), request.client_ip.as_deref()).map_err(PortalError::RateLimited)?;
         let query = PortalQuery {
             router: router_id,
             plan: request.plan_id.parse().ok(),
@@ -242,7 +244,6 @@ impl Payments {
         if context.in_flight.is_some() {
             return Err(PortalError::InFlight);
         }
-        self.limits.check(msisdn.as_str(), mac_text.as_deref(), request.client_ip.as_deref()).map_err(PortalError::RateLimited)?;
         let stored = context.provider.ok_or(PortalError::NoProvider)?;
         let provider = self.provider_from(&stored)?;
 

@@ -2,12 +2,17 @@
 //! before anything is looked up.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use jasiyo_cloud::App;
 use jasiyo_cloud::http::ServerTimeouts;
 use jasiyo_cloud::hub::HubConfig;
+use jasiyo_cloud::payments::PaymentsConfig;
+use jasiyo_cloud::payments::sealer::Sealer;
+use jasiyo_cloud::store::Store;
 use jasiyo_cloud::store::testing::{Backend, fresh_store};
+use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
@@ -27,14 +32,27 @@ impl Drop for Running {
 }
 
 async fn running(backend: Backend, timeouts: ServerTimeouts) -> Option<Running> {
+    let (dir, store) = fixture(backend).await?;
+    Some(serve(dir, store, timeouts, |_| {}).await)
+}
+
+/// A fresh store (and the directory it may live in), or `None` when `backend` is not here.
+async fn fixture(backend: Backend) -> Option<(tempfile::TempDir, Arc<dyn Store>)> {
     let dir = tempfile::TempDir::new().unwrap();
     let store = fresh_store(backend, dir.path()).await?;
+    Some((dir, store))
+}
+
+/// Serves `store` on a fresh port with these timeouts and payment settings.
+async fn serve(dir: tempfile::TempDir, store: Arc<dyn Store>, timeouts: ServerTimeouts, tune: impl FnOnce(&mut PaymentsConfig)) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app = App::with_store(store, HubConfig::default(), listener).with_timeouts(timeouts);
-    let addr = app.local_addr();
+    let addr = listener.local_addr().unwrap();
+    let mut config = PaymentsConfig::new(format!("http://{addr}"));
+    tune(&mut config);
+    let app = App::with_options(store, HubConfig::default(), Sealer::new([7; 32]), config, listener).unwrap().with_timeouts(timeouts);
     let stop = CancellationToken::new();
     tokio::spawn(app.run(stop.clone()));
-    Some(Running { _dir: dir, addr, stop })
+    Running { _dir: dir, addr, stop }
 }
 
 /// Reads until the server closes the connection (or resets it); what it sent before.
@@ -70,3 +88,26 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
     let mut silent = TcpStream::connect(cloud.addr).await.unwrap();
     timeout(Duration::from_secs(5), until_closed(&mut silent)).await.expect("the silent client was disconnected");
 }
+
+/// Starts a payment through the real socket: the status and the JSON answer.
+async fn initiate(cloud: &Running, router: &str, phone: &str, key: &str) -> (u16, Value) {
+    let body = json!({"plan_id": "nope", "phone": phone, "idempotency_key": key});
+    let response =
+        reqwest::Client::new().post(format!("http://{}/api/portal/{router}/payments", cloud.addr)).json(&body).send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+}
+
+async fn limits_come_before_any_lookup((dir, store): (tempfile::TempDir, Arc<dyn Store>)) {
+    let cloud = serve(dir, store, ServerTimeouts::default(), |c| c.limits.per_ip = 2).await;
+    // No such router: before the fix, every attempt was looked up (and got a 404), so a
+    // flood cost a query each and the limits never counted it.
+    let router = jasiyo_shared::RouterId::new().to_string();
+    for n in 0..2 {
+        let (status, body) = initiate(&cloud, &router, &format!("07123450{n:02}"), &format!("k{n}")).await;
+        assert_eq!((status, body["error"].as_str()), (404, Some("router_not_found")), "{body}");
+    }
+    let (status, body) = initiate(&cloud, &router, "0712345099", "k9").await;
+    assert_eq!((status, body["error"].as_str()), (429, Some("rate_limited_ip")), "{body}");
+}
+
+jasiyo_cloud::on_each_backend!(fixture; limits_come_before_any_lookup);
