@@ -45,7 +45,7 @@ impl Payments {
             let still_open = self.store.payment(payment.id).await?.is_some_and(|p| p.state.is_open());
             if still_open && give_up {
                 self.store.mark_failed(payment.id, PaymentState::TimedOut, "timeout", None, now_ms()).await?;
-                self.changed();
+                self.changed_payment(payment.id);
                 tracing::info!(payment = %payment.id, "no final word from the provider; timed out");
             } else if still_open {
                 let next = now_ms() + delay.as_millis() as i64;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use jasiyo_shared::{MacAddress, RouterId};
 
+use super::held::{HeldPolls, HoldLimits};
 use super::limits::{LimitConfig, LimitHit, RateLimits};
 use super::phone::{Msisdn, PhoneError};
 use super::providers_config::callback_url;
@@ -42,6 +43,8 @@ pub struct PaymentsConfig {
     pub http: HttpSettings,
     /// How often the reconciler looks for due checks.
     pub reconcile_tick: Duration,
+    /// How many portal long polls may be held at once.
+    pub holds: HoldLimits,
 }
 
 impl PaymentsConfig {
@@ -57,6 +60,7 @@ impl PaymentsConfig {
             recover_limits: LimitConfig::default(),
             http: HttpSettings::default(),
             reconcile_tick: Duration::from_secs(1),
+            holds: HoldLimits::default(),
         }
     }
 }
@@ -134,6 +138,8 @@ pub struct Payments {
     tokens: Arc<StoreTokens>,
     /// Bumped whenever a payment changes, so tests and pushes can wait on it.
     pub(super) changes: tokio::sync::watch::Sender<u64>,
+    /// The portal's long polls, woken per payment.
+    pub(super) held: Arc<HeldPolls>,
 }
 
 impl Payments {
@@ -143,6 +149,7 @@ impl Payments {
         let limits = RateLimits::new(config.limits);
         let recover_limits = RateLimits::new(config.recover_limits);
         let tokens = Arc::new(StoreTokens::new(store.clone()));
+        let held = HeldPolls::new(config.holds);
         Ok(Arc::new(Payments {
             store,
             hub,
@@ -154,6 +161,7 @@ impl Payments {
             providers: Mutex::default(),
             tokens,
             changes: tokio::sync::watch::channel(0).0,
+            held,
         }))
     }
 

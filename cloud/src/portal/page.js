@@ -7,7 +7,7 @@ var hs = boot.hs;
 var KEY = 'jasiyo:' + boot.router;
 /* The page asks the cloud for the payment's next move (a long poll, answered as soon as it
    changes); a cloud without that falls back to plain polling at these intervals. */
-var POLL_WAIT = 1000, POLL_PAID = 500, POLL_LATE = 3000, push = true, pushFailed = 0, seen = '';
+var POLL_WAIT = 1000, POLL_PAID = 500, POLL_LATE = 3000, push = true, pushFailed = 0, seen = '', quick = false;
 
 function $(id) { return document.getElementById(id); }
 function show(el, on) { if (on) { el.removeAttribute('hidden'); } else { el.setAttribute('hidden', ''); } }
@@ -385,18 +385,23 @@ function follow(id, view, resumed, paid, key) {
 function poll() {
   clearTimeout(timer);
   if (!paymentId) { return; }
-  var id = paymentId, url = '/api/portal/payments/' + id;
+  var id = paymentId, url = '/api/portal/payments/' + id, asked = new Date().getTime(), was = seen;
   if (push) { url += '/next?seen=' + encodeURIComponent(seen); }
   api('GET', url, null, function (status, view) {
     if (id !== paymentId) { return; }
-    if (status === 200 && view) { seen = view.status + '/' + view.stage; pushFailed = 0; onView(view); return; }
+    if (status === 200 && view) {
+      seen = view.status + '/' + view.stage;
+      /* Unchanged at once: the cloud did not hold the request (too many held): wait a bit. */
+      quick = push && seen === was && new Date().getTime() - asked < POLL_WAIT;
+      pushFailed = 0; onView(view); return;
+    }
     /* No long polls here (an older cloud, or a proxy that cuts held requests): plain polling. */
     if (push && (status === 404 || status === 0) && (status === 404 || ++pushFailed >= 2)) { push = false; document.body.setAttribute('data-updates', 'poll'); timer = setTimeout(poll, POLL_PAID); return; }
     if (status === 400 || status === 404) { forget(); screen('choose'); return; }
     timer = setTimeout(poll, POLL_LATE);
   }, viewKey);
 }
-function again(ms) { timer = setTimeout(poll, push ? 0 : ms); }
+function again(ms) { timer = setTimeout(poll, push && !quick ? 0 : ms); }
 function steps(stage) {
   var order = ['waiting_for_approval', 'payment_received', 'activating', 'online'], at = -1, i, li;
   for (i = 0; i < order.length; i++) { if (order[i] === stage) { at = i; } }

@@ -8,10 +8,11 @@ use std::time::Duration;
 use jasiyo_cloud::App;
 use jasiyo_cloud::http::ServerTimeouts;
 use jasiyo_cloud::hub::HubConfig;
-use jasiyo_cloud::payments::PaymentsConfig;
+use jasiyo_cloud::model::PaymentId;
 use jasiyo_cloud::payments::sealer::Sealer;
-use jasiyo_cloud::store::Store;
-use jasiyo_cloud::store::testing::{Backend, fresh_store};
+use jasiyo_cloud::payments::{Payments, PaymentsConfig};
+use jasiyo_cloud::store::testing::{Backend, fresh_store, paid_payment};
+use jasiyo_cloud::store::{Store, now_ms};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -110,4 +111,48 @@ async fn limits_come_before_any_lookup((dir, store): (tempfile::TempDir, Arc<dyn
     assert_eq!((status, body["error"].as_str()), (429, Some("rate_limited_ip")), "{body}");
 }
 
-jasiyo_cloud::on_each_backend!(fixture; limits_come_before_any_lookup);
+/// Serves a store holding one paid payment; the cloud, the payments service and its id.
+async fn with_a_payment(
+    dir: tempfile::TempDir,
+    store: Arc<dyn Store>,
+    tune: impl FnOnce(&mut PaymentsConfig),
+) -> (Running, Arc<Payments>, PaymentId) {
+    let tenant = store.create_tenant("t", now_ms()).await.unwrap();
+    let router = store.create_router(tenant.id, "r", "hash", now_ms()).await.unwrap().id;
+    let payment = paid_payment(store.as_ref(), router, now_ms(), now_ms() / 1000 + 3600).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut config = PaymentsConfig::new(format!("http://{}", listener.local_addr().unwrap()));
+    tune(&mut config);
+    let app = App::with_options(store, HubConfig::default(), Sealer::new([7; 32]), config, listener).unwrap();
+    let (addr, payments, stop) = (app.local_addr(), app.payments(), CancellationToken::new());
+    tokio::spawn(app.run(stop.clone()));
+    (Running { _dir: dir, addr, stop }, payments, payment)
+}
+
+async fn get(url: String) -> Value {
+    let response = reqwest::get(url).await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+async fn held_long_polls_are_capped_per_client((dir, store): (tempfile::TempDir, Arc<dyn Store>)) {
+    let (cloud, payments, id) = with_a_payment(dir, store, |c| c.holds.per_client = 1).await;
+    let now = get(format!("http://{}/api/portal/payments/{id}", cloud.addr)).await;
+    let seen = format!("{}/{}", now["status"].as_str().unwrap(), now["stage"].as_str().unwrap());
+    let next = format!("http://{}/api/portal/payments/{id}/next?seen={seen}", cloud.addr);
+
+    // The first long poll is held (nothing changes: it would answer after 8 s).
+    let mut held = payments.held_polls().watch_held();
+    let first = tokio::spawn(get(next.clone()));
+    timeout(Duration::from_secs(10), held.wait_for(|n| *n == 1)).await.unwrap().unwrap();
+    // A second one from the same address is over the cap: answered at once with the
+    // payment as it is (not an error), while the first is still held. Before the cap it
+    // was held too, and answered only after the first.
+    let second = get(next.clone()).await;
+    assert_eq!((&second["status"], &second["stage"]), (&now["status"], &now["stage"]));
+    assert!(!first.is_finished(), "the first long poll is still held");
+    assert_eq!(payments.held_polls().held(), 1, "the second was never held");
+    first.abort();
+}
+
+jasiyo_cloud::on_each_backend!(fixture; limits_come_before_any_lookup, held_long_polls_are_capped_per_client);
