@@ -499,14 +499,9 @@ function submitLogin(login) {
   var password = login.password;
   if (hs.chapId) { password = md5(unhex(hs.chapId) + login.password + unhex(hs.chapChallenge)); }
   var fields = { username: login.username, password: password, dst: hs.orig || '', popup: 'true' };
-  /* An https page posting a form to the router's plain-http login makes browsers warn about
-     an insecure form: navigate with a GET instead (the router takes either). */
-  if (location.protocol === 'https:' && /^http:/i.test(hs.login)) {
-    var q = [], k;
-    for (k in fields) { if (fields.hasOwnProperty(k)) { q.push(k + '=' + encodeURIComponent(fields[k])); } }
-    location.href = hs.login + (hs.login.indexOf('?') < 0 ? '?' : '&') + q.join('&');
-    return;
-  }
+  /* Always a POST: the password (or its CHAP hash) never goes into a URL, where history,
+     logs and referrers would keep it. A browser may warn before an https page posts to the
+     router's plain-http login; that is the price of not leaking the password. */
   var form = document.createElement('form'), name, input;
   form.method = 'post';
   form.action = hs.login;
