@@ -88,6 +88,7 @@ impl App {
         let hub = Hub::start(store.clone(), hub, tasks.clone());
         let payments = Payments::new(store, hub.clone(), sealer, payments)?;
         tokio::spawn(payments.clone().run_reconciler(tick, tasks.clone()));
+        tokio::spawn(forget_counters(payments.clone(), tasks.clone()));
         Ok(App { listener, hub, payments, proxies: Arc::default(), timeouts: ServerTimeouts::default(), tasks })
     }
 
@@ -117,5 +118,21 @@ impl App {
         // Let cancelled sessions record their disconnects, so routers do not show online.
         self.hub.wait_sessions_ended(std::time::Duration::from_secs(10)).await;
         Ok(())
+    }
+}
+
+/// Deletes spent rate-limit counters once a minute, off the request path, until `stop`.
+async fn forget_counters(payments: Arc<Payments>, stop: CancellationToken) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        match payments.forget_old_counters().await {
+            Ok(0) => {}
+            Ok(forgotten) => tracing::debug!(forgotten, "spent rate-limit counters deleted"),
+            Err(error) => tracing::warn!(%error, "could not delete spent rate-limit counters"),
+        }
     }
 }

@@ -9,8 +9,10 @@
 //! - [`recover`]: "already paid?", moving a paid plan to the customer's new device.
 //! - [`providers_config`], [`plans`]: what an operator sets up: a tenant's provider (sealed
 //!   credentials, callback token) and its plans.
-//! - [`phone`], [`limits`], [`sealer`]: the pieces; [`held`]: the portal's held long polls.
+//! - [`phone`], [`limits`], [`sealer`]: the pieces; [`budgets`]: the limits an attempt
+//!   spends, in memory and shared by instances; [`held`]: the portal's held long polls.
 
+pub mod budgets;
 pub mod held;
 pub mod limits;
 pub mod offer;

@@ -132,7 +132,7 @@ pub struct Payments {
     pub(super) config: PaymentsConfig,
     pub(super) sealer: Sealer,
     http: reqwest::Client,
-    limits: RateLimits,
+    pub(super) limits: RateLimits,
     pub(super) recover_limits: RateLimits,
     providers: Mutex<ProviderCache>,
     tokens: Arc<StoreTokens>,
@@ -234,7 +234,7 @@ impl Payments {
         let now = now_ms();
         let mac_text = mac.map(|m| m.to_string());
         // Limits first, before anything is looked up: a flood costs no query.
-        self.limits.check(msisdn.as_str(), mac_text.as_deref(), request.client_ip.as_deref()).map_err(PortalError::RateLimited)?;
+        self.check_attempt(router_id, msisdn.as_str(), mac_text.as_deref(), request.client_ip.as_deref()).await?;
         let query = PortalQuery {
             router: router_id,
             plan: request.plan_id.parse().ok(),
@@ -252,6 +252,7 @@ impl Payments {
         if context.in_flight.is_some() {
             return Err(PortalError::InFlight);
         }
+        self.check_tenant_budget(context.tenant_id).await?;
         let stored = context.provider.ok_or(PortalError::NoProvider)?;
         let provider = self.provider_from(&stored)?;
 

@@ -2,6 +2,7 @@
 //! commands, the HTTP API over a real socket, the portal page, the providers' clients
 //! against their documented formats, and the store contract on both databases.
 
+mod budgets;
 mod cli;
 mod http_api;
 mod portal_page;
