@@ -9,6 +9,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::http::{AppState, ServerTimeouts, TrustedProxies, router};
 use crate::hub::{Hub, HubConfig};
+use crate::payments::held::HoldLimits;
+use crate::payments::limits::LimitConfig;
 use crate::payments::sealer::Sealer;
 use crate::payments::{Payments, PaymentsConfig};
 use crate::providers::Secret;
@@ -32,6 +34,10 @@ pub struct CloudConfig {
     pub trusted_proxies: TrustedProxies,
     /// The HTTP server's header-read, request and idle timeouts.
     pub timeouts: ServerTimeouts,
+    /// Rate limits on starting payments.
+    pub limits: LimitConfig,
+    /// Caps on the portal's held long polls.
+    pub holds: HoldLimits,
 }
 
 /// A built, not yet running, cloud.
@@ -50,7 +56,10 @@ impl App {
         let store = store::connect(config.database_url.as_deref(), &config.data_dir).await?;
         let key = config.sealing_key.as_ref().map(|k| k.0.as_str());
         let sealer = Sealer::from_key_or_file(key, &config.data_dir.join("secret.key"))?;
-        let app = Self::with_options(store, config.hub, sealer, PaymentsConfig::new(config.public_url), listener)?;
+        let mut payments = PaymentsConfig::new(config.public_url);
+        payments.limits = config.limits;
+        payments.holds = config.holds;
+        let app = Self::with_options(store, config.hub, sealer, payments, listener)?;
         Ok(app.trusting(config.trusted_proxies).with_timeouts(config.timeouts))
     }
 

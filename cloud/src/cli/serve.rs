@@ -8,6 +8,8 @@ use clap::Args;
 
 use crate::http::ServerTimeouts;
 use crate::hub::HubConfig;
+use crate::payments::held::HoldLimits;
+use crate::payments::limits::LimitConfig;
 
 /// Flags of `serve`.
 #[derive(Debug, Args)]
@@ -30,6 +32,9 @@ pub struct ServeArgs {
     /// HTTP timeouts against slow clients.
     #[command(flatten)]
     pub timeouts: TimeoutArgs,
+    /// Rate limits on starting payments, and the cap on held long polls.
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// Once listening, write the bound address here (for scripts that pass `--listen 127.0.0.1:0`).
     #[arg(long, env = "JASIYO_READY_FILE")]
     pub ready_file: Option<PathBuf>,
@@ -76,5 +81,70 @@ impl TimeoutArgs {
             request: Duration::from_secs(self.request_timeout_secs),
             idle: Duration::from_secs(self.idle_timeout_secs),
         }
+    }
+}
+
+/// Rate limits on starting payments (see `payments::limits` for what each protects), and
+/// the cap on the portal's held long polls. The defaults suit a few hundred hotspots.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Payment attempts per phone number from one client address, per limit window.
+    #[arg(long, env = "JASIYO_LIMIT_PER_PHONE", default_value_t = LimitConfig::default().per_phone)]
+    pub limit_per_phone: usize,
+    /// Payment attempts per device (MAC), per limit window.
+    #[arg(long, env = "JASIYO_LIMIT_PER_DEVICE", default_value_t = LimitConfig::default().per_device)]
+    pub limit_per_device: usize,
+    /// Payment attempts per client address, per limit window.
+    #[arg(long, env = "JASIYO_LIMIT_PER_IP", default_value_t = LimitConfig::default().per_ip)]
+    pub limit_per_ip: usize,
+    /// The window of the three limits above, in seconds.
+    #[arg(long, env = "JASIYO_LIMIT_WINDOW_SECS", default_value_t = LimitConfig::default().window.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub limit_window_secs: u64,
+    /// STK prompts per router per minute.
+    #[arg(long, env = "JASIYO_LIMIT_PER_ROUTER", default_value_t = LimitConfig::default().per_router)]
+    pub limit_per_router: usize,
+    /// STK prompts per tenant (all its routers) per minute.
+    #[arg(long, env = "JASIYO_LIMIT_PER_TENANT", default_value_t = LimitConfig::default().per_tenant)]
+    pub limit_per_tenant: usize,
+    /// STK prompts on the whole platform per minute.
+    #[arg(long, env = "JASIYO_LIMIT_GLOBAL", default_value_t = LimitConfig::default().global)]
+    pub limit_global: usize,
+    /// Cancelled prompts (per phone and client address, in a day) before new ones wait.
+    #[arg(long, env = "JASIYO_FREE_CANCELS", default_value_t = LimitConfig::default().free_cancels)]
+    pub free_cancels: u32,
+    /// Seconds waited after the first cancellation past the free ones; doubles with each.
+    #[arg(long, env = "JASIYO_CANCEL_BACKOFF_SECS", default_value_t = LimitConfig::default().cancel_backoff.as_secs())]
+    pub cancel_backoff_secs: u64,
+    /// The longest wait after cancellations, in seconds.
+    #[arg(long, env = "JASIYO_MAX_BACKOFF_SECS", default_value_t = LimitConfig::default().max_backoff.as_secs())]
+    pub max_backoff_secs: u64,
+    /// Long polls held at once per client address (over it, the answer comes at once).
+    #[arg(long, env = "JASIYO_LONG_POLLS_PER_CLIENT", default_value_t = HoldLimits::default().per_client)]
+    pub long_polls_per_client: usize,
+    /// Long polls held at once in this instance.
+    #[arg(long, env = "JASIYO_LONG_POLLS_TOTAL", default_value_t = HoldLimits::default().total)]
+    pub long_polls_total: usize,
+}
+
+impl LimitArgs {
+    /// The limits on starting payments.
+    pub fn limits(&self) -> LimitConfig {
+        LimitConfig {
+            per_phone: self.limit_per_phone,
+            per_device: self.limit_per_device,
+            per_ip: self.limit_per_ip,
+            window: Duration::from_secs(self.limit_window_secs),
+            per_router: self.limit_per_router,
+            per_tenant: self.limit_per_tenant,
+            global: self.limit_global,
+            free_cancels: self.free_cancels,
+            cancel_backoff: Duration::from_secs(self.cancel_backoff_secs),
+            max_backoff: Duration::from_secs(self.max_backoff_secs),
+        }
+    }
+
+    /// The caps on held long polls.
+    pub fn holds(&self) -> HoldLimits {
+        HoldLimits { per_client: self.long_polls_per_client, total: self.long_polls_total }
     }
 }

@@ -72,7 +72,7 @@ impl Payments {
             })
             .collect();
         let totals = self.store.bump_counters(&hits).await?;
-        match keys.iter().zip(totals).find(|(key, total)| *total > key.limit as i64) {
+        match keys.iter().zip(totals).find(|(key, total)| *total > i64::try_from(key.limit).unwrap_or(i64::MAX)) {
             Some((key, _)) => Err(PortalError::RateLimited(key.hit)),
             None => Ok(()),
         }

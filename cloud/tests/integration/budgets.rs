@@ -32,7 +32,15 @@ fn instance(store: &Arc<dyn Store>, limits: LimitConfig) -> Arc<Payments> {
 
 /// Limits that nothing but the one under test reaches.
 fn roomy() -> LimitConfig {
-    LimitConfig { per_phone: 100, per_device: 100, per_ip: 100, per_router: 100, per_tenant: 100, global: 100, ..LimitConfig::default() }
+    LimitConfig {
+        per_phone: 100,
+        per_device: usize::MAX,
+        per_ip: usize::MAX,
+        per_router: 100,
+        per_tenant: 100,
+        global: 100,
+        ..LimitConfig::default()
+    }
 }
 
 /// An attempt: `Ok(())` when every budget let it through (whatever came after), or the
