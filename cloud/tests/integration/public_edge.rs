@@ -1,4 +1,5 @@
-//! The public edge over a real socket: slow clients are cut off, and rate limits come
+//! The public edge over a real socket: slow or stalled clients are cut off (header, request
+//! and idle timeouts), held long polls are capped, and rate limits come
 //! before anything is looked up.
 
 use std::net::SocketAddr;
@@ -115,6 +116,7 @@ async fn limits_come_before_any_lookup((dir, store): (tempfile::TempDir, Arc<dyn
 async fn with_a_payment(
     dir: tempfile::TempDir,
     store: Arc<dyn Store>,
+    timeouts: ServerTimeouts,
     tune: impl FnOnce(&mut PaymentsConfig),
 ) -> (Running, Arc<Payments>, PaymentId) {
     let tenant = store.create_tenant("t", now_ms()).await.unwrap();
@@ -123,7 +125,7 @@ async fn with_a_payment(
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mut config = PaymentsConfig::new(format!("http://{}", listener.local_addr().unwrap()));
     tune(&mut config);
-    let app = App::with_options(store, HubConfig::default(), Sealer::new([7; 32]), config, listener).unwrap();
+    let app = App::with_options(store, HubConfig::default(), Sealer::new([7; 32]), config, listener).unwrap().with_timeouts(timeouts);
     let (addr, payments, stop) = (app.local_addr(), app.payments(), CancellationToken::new());
     tokio::spawn(app.run(stop.clone()));
     (Running { _dir: dir, addr, stop }, payments, payment)
@@ -136,7 +138,7 @@ async fn get(url: String) -> Value {
 }
 
 async fn held_long_polls_are_capped_per_client((dir, store): (tempfile::TempDir, Arc<dyn Store>)) {
-    let (cloud, payments, id) = with_a_payment(dir, store, |c| c.holds.per_client = 1).await;
+    let (cloud, payments, id) = with_a_payment(dir, store, ServerTimeouts::default(), |c| c.holds.per_client = 1).await;
     let now = get(format!("http://{}/api/portal/payments/{id}", cloud.addr)).await;
     let seen = format!("{}/{}", now["status"].as_str().unwrap(), now["stage"].as_str().unwrap());
     let next = format!("http://{}/api/portal/payments/{id}/next?seen={seen}", cloud.addr);
@@ -153,6 +155,36 @@ async fn held_long_polls_are_capped_per_client((dir, store): (tempfile::TempDir,
     assert!(!first.is_finished(), "the first long poll is still held");
     assert_eq!(payments.held_polls().held(), 1, "the second was never held");
     first.abort();
+}
+
+#[tokio::test]
+async fn a_connection_on_which_nothing_moves_is_dropped() {
+    let timeouts = ServerTimeouts { idle: Duration::from_millis(300), ..ServerTimeouts::default() };
+    let cloud = running(Backend::Sqlite, timeouts).await.unwrap();
+    // Complete headers promising a body that never comes: the handler waits for it, no
+    // byte moves, and the connection is dropped after the idle timeout.
+    let mut stalled = TcpStream::connect(cloud.addr).await.unwrap();
+    let head = format!(
+        "POST /api/portal/{}/payments HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{{",
+        jasiyo_shared::RouterId::new()
+    );
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    timeout(Duration::from_secs(5), until_closed(&mut stalled)).await.expect("the stalled connection was dropped");
+}
+
+#[tokio::test]
+async fn a_request_not_answered_in_time_gets_408() {
+    let (dir, store) = fixture(Backend::Sqlite).await.unwrap();
+    // A request timeout shorter than the long poll's hold (8 s): the held request is cut
+    // off with 408 instead of holding on (without a request timeout it would answer 200
+    // after 8 s, past the outer timeout).
+    let timeouts = ServerTimeouts { request: Duration::from_millis(500), ..ServerTimeouts::default() };
+    let (cloud, _, id) = with_a_payment(dir, store, timeouts, |_| {}).await;
+    let now = get(format!("http://{}/api/portal/payments/{id}", cloud.addr)).await;
+    let seen = format!("{}/{}", now["status"].as_str().unwrap(), now["stage"].as_str().unwrap());
+    let next = format!("http://{}/api/portal/payments/{id}/next?seen={seen}", cloud.addr);
+    let response = timeout(Duration::from_secs(5), reqwest::get(next)).await.expect("answered before the hold ended").unwrap();
+    assert_eq!(response.status(), 408);
 }
 
 jasiyo_cloud::on_each_backend!(fixture; limits_come_before_any_lookup, held_long_polls_are_capped_per_client);
