@@ -21,7 +21,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Keys (phones, devices, addresses) remembered at most; each is a few dozen bytes plus a
+/// Keys (phones per address, devices, addresses, routers, tenants) remembered at most; each is a few dozen bytes plus a
 /// few instants, so this bounds the limiter to some tens of megabytes whatever arrives.
 /// Addresses are the socket's (or a trusted proxy's word), never a header's raw text.
 pub const MAX_KEYS: usize = 100_000;
@@ -152,7 +152,7 @@ impl RateLimits {
             seen.entry(key.key.clone()).or_default().push_back(now);
         }
         if seen.len() > MAX_KEYS {
-            // No window is longer than an hour's backoff: a key quiet for longer is done.
+            // A key quiet for longer than the longest window counts nothing any more.
             let longest = self.config.window.max(MINUTE);
             seen.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) <= longest));
             // Still full of live keys (a flood from many addresses): forget the quietest
