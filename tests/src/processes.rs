@@ -30,10 +30,18 @@ pub struct CloudProcess {
 impl CloudProcess {
     /// Starts the cloud on an ephemeral port and waits until it listens.
     pub async fn spawn(database_url: &str, data_dir: &Path) -> CloudProcess {
+        CloudProcess::spawn_with(database_url, data_dir, "127.0.0.1:0", &[]).await
+    }
+
+    /// Starts the cloud listening on `listen` (an earlier instance's address, for callback
+    /// URLs given out before it died), with extra environment variables `envs`, and waits
+    /// until it listens.
+    pub async fn spawn_with(database_url: &str, data_dir: &Path, listen: &str, envs: &[(&str, &str)]) -> CloudProcess {
         let mut child = Command::new(binary("jasiyo-cloud"))
             .args(["--database-url", database_url, "--data-dir"])
             .arg(data_dir)
-            .args(["serve", "--listen", "127.0.0.1:0", "--heartbeat-secs", "1"])
+            .args(["serve", "--listen", listen, "--heartbeat-secs", "1"])
+            .envs(envs.iter().copied())
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())

@@ -1,14 +1,15 @@
 //! Carrying out commands on RouterOS, idempotently: creating a user that exists with the
 //! same settings is success, with other settings it is updated; removing a missing user is
 //! success. Router trouble is "try again later"; a refusal is the command's final outcome,
-//! with the router's own message.
+//! with the router's own message. A user of the same name that does not carry our marker
+//! is the owner's own: it is never changed or removed, and the command fails saying so.
 
 use jasiyo_shared::{Command, HotspotUser, MacAddress, Outcome, Seq};
 use tracing::info;
 
 use super::{Edge, EdgeError, spec_for, unix_now};
 use crate::executor::{ApplyFuture, ExecError, Executor};
-use crate::routeros::ApiError;
+use crate::routeros::{ApiError, UserRow};
 
 impl Executor for Edge {
     fn apply<'a>(&'a self, seq: Seq, command: &'a Command) -> ApplyFuture<'a> {
@@ -18,7 +19,12 @@ impl Executor for Edge {
                 Command::RemoveHotspotUser { name } => self.remove(name).await,
                 Command::LoginDevice { user, password, mac, ip } => {
                     let _turn = self.turn.read().await;
-                    self.router.login_device(user, &password.0, *mac, *ip).await.map(|()| None).map_err(EdgeError::from)
+                    match self.router.login_device(user, &password.0, *mac, *ip).await {
+                        Ok(()) => Ok(None),
+                        // The portal page's own form login got there first: the device is in.
+                        Err(e) if ALREADY_IN.iter().any(|text| e.is_trap_containing(text)) => Ok(Some("already logged in".into())),
+                        Err(e) => Err(EdgeError::from(e)),
+                    }
                 }
                 Command::EndSession { mac } => self.end_session(*mac).await,
             };
@@ -28,10 +34,20 @@ impl Executor for Edge {
                     Ok(Outcome::Applied { note })
                 }
                 Err(EdgeError::Router(e)) if !e.is_transient() => Ok(Outcome::Failed { message: router_message(&e) }),
+                Err(e @ EdgeError::NotOurs(_)) => Ok(Outcome::Failed { message: e.to_string() }),
                 Err(e) => Err(ExecError::Transient(e.to_string())),
             }
         })
     }
+}
+
+/// What RouterOS says when a device it is asked to log in is already logged in, or being
+/// logged in by the hotspot's own login page at that moment (the words vary by version).
+const ALREADY_IN: [&str; 3] = ["already authorized", "already logged in", "already authorizing"];
+
+/// Whether a router user carries our marker (see [`super::marker`]).
+fn ours(row: &UserRow) -> bool {
+    row.comment.as_deref().and_then(super::marker::parse).is_some()
 }
 
 /// The router's own words for a refusal.
@@ -67,18 +83,21 @@ impl Edge {
         self.changed.notify_one();
         let _turn = self.turn.read().await;
         let result = self.write_user(user).await;
-        if let Err(EdgeError::Router(e)) = &result {
-            if !e.is_transient() {
-                // Refused for good: the journal goes back to what the router has.
-                let name = user.name.clone();
-                self.expiries().set(&name, previous.as_ref().and_then(|p| p.expires_at));
-                self.journal
-                    .off_thread(move |j| match previous {
-                        Some(previous) => j.put_entitlement(&previous),
-                        None => j.remove_entitlement(&name).map(drop),
-                    })
-                    .await?;
-            }
+        let refused = match &result {
+            Err(EdgeError::Router(e)) => !e.is_transient(),
+            Err(EdgeError::NotOurs(_)) => true,
+            _ => false,
+        };
+        if refused {
+            // Refused for good: the journal goes back to what the router has.
+            let name = user.name.clone();
+            self.expiries().set(&name, previous.as_ref().and_then(|p| p.expires_at));
+            self.journal
+                .off_thread(move |j| match previous {
+                    Some(previous) => j.put_entitlement(&previous),
+                    None => j.remove_entitlement(&name).map(drop),
+                })
+                .await?;
         }
         result
     }
@@ -87,6 +106,7 @@ impl Edge {
     pub(super) async fn write_user(&self, user: &HotspotUser) -> Result<Option<String>, EdgeError> {
         let spec = spec_for(user);
         match self.router.find_user(&user.name).await? {
+            Some(row) if !ours(&row) => Err(EdgeError::NotOurs(row.name)),
             Some(row) if row.matches(&spec) => Ok(Some("already up to date".into())),
             Some(row) => {
                 self.router.set_user(&row.id, &spec).await?;
@@ -97,6 +117,9 @@ impl Edge {
                 // Someone added it between our look and our add.
                 Err(e) if e.is_trap_containing("already have user") => {
                     let row = self.router.find_user(&user.name).await?.ok_or(e)?;
+                    if !ours(&row) {
+                        return Err(EdgeError::NotOurs(row.name));
+                    }
                     self.router.set_user(&row.id, &spec).await?;
                     Ok(Some("updated".into()))
                 }
@@ -111,7 +134,11 @@ impl Edge {
         self.expiries().remove(name);
         self.changed.notify_one();
         let _turn = self.turn.read().await;
-        let existed = self.router.find_user(name).await?.is_some();
+        let found = self.router.find_user(name).await?;
+        if let Some(row) = found.as_ref().filter(|row| !ours(row)) {
+            return Err(EdgeError::NotOurs(row.name.clone()));
+        }
+        let existed = found.is_some();
         let sessions = self.remove_everywhere(name).await?;
         Ok(match (existed, sessions) {
             (false, _) => Some("was not on the router".into()),

@@ -67,6 +67,10 @@ pub enum EdgeError {
     /// The journal failed.
     #[error(transparent)]
     Journal(#[from] JournalError),
+    /// A hotspot user of that name exists on the router without our marker: the owner's
+    /// own, which the agent never changes or removes. Final: retrying will not help.
+    #[error("a hotspot user named {0:?} exists on the router and is not managed by Jasiyo (no jasiyo marker); left unchanged")]
+    NotOurs(String),
 }
 
 /// The RouterOS side of the agent, shared by the apply loop and the maintenance loop.

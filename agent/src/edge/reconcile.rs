@@ -55,8 +55,16 @@ impl Edge {
             }
             let on_router = ours.iter().find(|(row, _)| row.name == user.name);
             if on_router.is_none_or(|(row, _)| !row.matches(&spec_for(user))) {
-                self.write_user(user).await?;
-                drift.restored.push(user.name.clone());
+                match self.write_user(user).await {
+                    // The owner made a user of that name by hand: theirs stays as it is.
+                    Err(EdgeError::NotOurs(name)) => {
+                        tracing::warn!(user = %name, "not restored: the router has the owner's own user of that name")
+                    }
+                    written => {
+                        written?;
+                        drift.restored.push(user.name.clone());
+                    }
+                }
             }
         }
         let adopt = self.adopt_unknown.load(std::sync::atomic::Ordering::SeqCst);

@@ -210,6 +210,10 @@ async fn read_loop<R: AsyncRead + Unpin>(mut reader: R, shared: Arc<Shared>) {
     }
 }
 
+/// The most `!re` rows one command's answer may bring; beyond, the command fails (rows
+/// dropped) rather than the agent growing without bound on a router's say-so.
+const MAX_ROWS: usize = if cfg!(test) { 100 } else { 50_000 };
+
 fn route(shared: &Shared, tag: &str, reply: Reply) {
     let mut pending = shared.pending.lock().unwrap_or_else(|p| p.into_inner());
     let Some(entry) = pending.get_mut(tag) else {
@@ -217,7 +221,13 @@ fn route(shared: &Shared, tag: &str, reply: Reply) {
         return;
     };
     match reply.kind {
-        ReplyKind::Re => entry.rows.push(reply.attributes),
+        ReplyKind::Re if entry.rows.len() < MAX_ROWS => entry.rows.push(reply.attributes),
+        ReplyKind::Re => {
+            if entry.trap.is_none() {
+                tracing::warn!(tag, max = MAX_ROWS, "router answer has too many rows; the command fails");
+                entry.trap = Some(ApiError::Protocol(format!("answer has more than {MAX_ROWS} rows")));
+            }
+        }
         ReplyKind::Empty | ReplyKind::Fatal => {}
         ReplyKind::Trap => {
             if entry.trap.is_none() {

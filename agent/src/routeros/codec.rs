@@ -13,6 +13,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 pub const MAX_WORD: usize = 1 << 20;
 /// The most words in one sentence we accept.
 pub const MAX_WORDS: usize = 4096;
+/// The most bytes of words in one sentence we accept (a user row is a few hundred): with
+/// [`MAX_WORD`] and [`MAX_WORDS`] alone a peer could make one sentence gigabytes.
+pub const MAX_SENTENCE: usize = 1 << 20;
 
 /// One sentence: its words, in order, without the terminating empty word.
 pub type Words = Vec<Vec<u8>>;
@@ -29,6 +32,9 @@ pub enum ProtocolError {
     /// A sentence with more than [`MAX_WORDS`] words.
     #[error("sentence has more than {MAX_WORDS} words")]
     TooManyWords,
+    /// A sentence whose words add up to more than [`MAX_SENTENCE`] bytes.
+    #[error("sentence exceeds {MAX_SENTENCE} bytes")]
+    SentenceTooLong,
     /// The stream ended in the middle of a sentence.
     #[error("connection closed in the middle of a sentence")]
     Truncated,
@@ -97,6 +103,7 @@ pub enum Decoded {
 pub fn decode_sentence(buf: &[u8]) -> Result<Decoded, ProtocolError> {
     let mut words = Vec::new();
     let mut at = 0;
+    let mut total = 0;
     loop {
         let Some(&first) = buf.get(at) else { return Ok(Decoded::Incomplete) };
         let n = prefix_len(first)?;
@@ -112,6 +119,10 @@ pub fn decode_sentence(buf: &[u8]) -> Result<Decoded, ProtocolError> {
         if words.len() == MAX_WORDS {
             return Err(ProtocolError::TooManyWords);
         }
+        total += len;
+        if total > MAX_SENTENCE {
+            return Err(ProtocolError::SentenceTooLong);
+        }
         let Some(word) = buf.get(at..at + len) else { return Ok(Decoded::Incomplete) };
         words.push(word.to_vec());
         at += len;
@@ -122,6 +133,7 @@ pub fn decode_sentence(buf: &[u8]) -> Result<Decoded, ProtocolError> {
 /// sentences; a close inside one is [`ProtocolError::Truncated`].
 pub async fn read_sentence<R: AsyncRead + Unpin>(reader: &mut R) -> std::io::Result<Option<Words>> {
     let mut words = Vec::new();
+    let mut total = 0;
     loop {
         let first = match reader.read_u8().await {
             Ok(b) => b,
@@ -141,6 +153,10 @@ pub async fn read_sentence<R: AsyncRead + Unpin>(reader: &mut R) -> std::io::Res
         }
         if words.len() == MAX_WORDS {
             return Err(invalid(ProtocolError::TooManyWords));
+        }
+        total += len;
+        if total > MAX_SENTENCE {
+            return Err(invalid(ProtocolError::SentenceTooLong));
         }
         let mut word = vec![0u8; len];
         reader.read_exact(&mut word).await.map_err(truncated)?;
@@ -234,6 +250,19 @@ mod tests {
     #[test]
     fn oversized_words_are_refused_before_allocation() {
         assert_eq!(decode_sentence(&[0xEF, 0xFF, 0xFF, 0xFF]), Err(ProtocolError::WordTooLong(0x0FFF_FFFF)));
+    }
+
+    #[tokio::test]
+    async fn oversized_sentences_are_refused_before_allocation() {
+        // Two words, each within MAX_WORD, together over MAX_SENTENCE: refused at the second
+        // word's prefix, before its bytes arrive or are allocated.
+        let half = MAX_SENTENCE / 2 + 1;
+        let mut bytes = prefix(half);
+        bytes.extend(std::iter::repeat_n(b'a', half));
+        bytes.extend(prefix(half));
+        assert_eq!(decode_sentence(&bytes), Err(ProtocolError::SentenceTooLong));
+        let error = read_sentence(&mut bytes.as_slice()).await.unwrap_err();
+        assert_eq!(protocol_error(&error), Some(&ProtocolError::SentenceTooLong));
     }
 
     #[tokio::test]

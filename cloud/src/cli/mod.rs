@@ -15,12 +15,18 @@ mod tenant;
 mod zones;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::bail;
 use clap::{Parser, Subcommand};
 
-use crate::store;
+use tokio_util::sync::CancellationToken;
+
+use crate::hub::{Hub, HubConfig};
+use crate::payments::sealer::Sealer;
+use crate::payments::{Payments, PaymentsConfig};
+use crate::store::{self, Store};
 pub use operator::OperatorCommand;
 pub use outbox::{CommandCommand, EnqueueKind};
 pub use payment::PaymentCommand;
@@ -80,11 +86,20 @@ pub enum CliCommand {
     Payment(PaymentCommand),
 }
 
+/// The payments service over `store`, for the management commands that talk to providers
+/// (its hub serves no agents: commands it enqueues reach routers through `serve`).
+fn payments_service(store: Arc<dyn Store>, sealing_key_flag: Option<&str>, key_file: &Path) -> anyhow::Result<Arc<Payments>> {
+    let key = sealing_key(sealing_key_flag)?;
+    let sealer = Sealer::from_key_or_file(key.as_ref().map(|k| k.0.as_str()), key_file)?;
+    let hub = Hub::start(store.clone(), HubConfig::default(), CancellationToken::new());
+    Payments::new(store, hub, sealer, PaymentsConfig::new("http://127.0.0.1"))
+}
+
 /// Runs one management subcommand (not `serve`) against the configured database,
 /// writing its output to `out`.
 pub async fn run_admin(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
-    let store = store::connect(cli.database_url.as_deref(), &cli.data_dir).await?;
-    let store = store.as_ref();
+    let shared = store::connect(cli.database_url.as_deref(), &cli.data_dir).await?;
+    let store = shared.as_ref();
     match cli.command {
         CliCommand::Serve(_) => bail!("serve is not a management command"),
         CliCommand::Tenant(command) => tenant::run(store, command, out).await,
@@ -96,6 +111,10 @@ pub async fn run_admin(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             provider::run(store, command, cli.sealing_key.as_deref(), &key_file, out).await
         }
         CliCommand::Plan(command) => plan::run(store, command, out).await,
-        CliCommand::Payment(command) => payment::run(store, command, out).await,
+        CliCommand::Payment(command) => {
+            let key_file = cli.data_dir.join("secret.key");
+            let service = || payments_service(shared.clone(), cli.sealing_key.as_deref(), &key_file);
+            payment::run(store, command, &service, out).await
+        }
     }
 }

@@ -1,6 +1,8 @@
-//! `payment ...`: a router's payments and one payment's timeline.
+//! `payment ...`: a router's payments and one payment's timeline; the operator's answers to
+//! "I paid but I'm not online": ask the provider again, or settle on their own word.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -9,6 +11,7 @@ use serde_json::json;
 
 use super::zones;
 use crate::model::PaymentId;
+use crate::payments::Payments;
 use crate::store::Store;
 use crate::time::{show_ms, show_secs, with_rfc3339};
 
@@ -33,6 +36,24 @@ pub enum PaymentCommand {
         /// The payment id.
         payment: PaymentId,
     },
+    /// Asks the payment's provider where it stands now and applies the answer (a payment
+    /// that timed out here but was paid is provisioned).
+    Recheck {
+        /// The payment id.
+        payment: PaymentId,
+    },
+    /// Records the payment paid on the operator's word, after checking the M-Pesa statement:
+    /// provisions it like any paid payment, and writes the reason on its timeline.
+    Settle {
+        /// The payment id.
+        payment: PaymentId,
+        /// The M-Pesa receipt (transaction code) of the payment.
+        #[arg(long)]
+        receipt: String,
+        /// Why (who checked what): kept on the payment's record.
+        #[arg(long)]
+        reason: String,
+    },
     /// One payment with its timeline.
     Show {
         /// The payment id.
@@ -44,8 +65,31 @@ pub enum PaymentCommand {
 }
 
 /// Runs `payment ...`.
-pub(super) async fn run(store: &dyn Store, command: PaymentCommand, out: &mut dyn Write) -> anyhow::Result<()> {
+pub(super) async fn run(
+    store: &dyn Store,
+    command: PaymentCommand,
+    service: &dyn Fn() -> anyhow::Result<Arc<Payments>>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     match command {
+        PaymentCommand::Recheck { payment } => {
+            let rechecked = service()?.recheck(payment).await?;
+            match &rechecked.answer {
+                Some(answer) => writeln!(
+                    out,
+                    "payment {payment}: the provider says {} {} ({:?}); the payment is {}",
+                    answer.code,
+                    answer.description,
+                    answer.status,
+                    rechecked.state.as_str()
+                )?,
+                None => writeln!(out, "payment {payment} is paid; nothing to ask (`payment show` has its timeline)")?,
+            }
+        }
+        PaymentCommand::Settle { payment, receipt, reason } => {
+            service()?.settle_by_operator(payment, &receipt, &reason).await?;
+            writeln!(out, "payment {payment}: paid (settled by the operator); its plan is on the way to the router")?;
+        }
         PaymentCommand::List { router, limit, json } => {
             let payments = store.list_payments(router, limit).await?;
             let tz = zones::of_router(store, router).await?;

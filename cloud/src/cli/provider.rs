@@ -26,6 +26,11 @@ pub enum ProviderCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Make a new webhook URL (the old one stops working). Without it, setting a provider
+        /// again keeps the webhook URL the tenant has for it. Accepted after the provider's
+        /// name too.
+        #[arg(long, global = true)]
+        rotate_webhook: bool,
         /// Which provider, with its credentials.
         #[command(subcommand)]
         provider: ProviderArgs,
@@ -114,17 +119,20 @@ pub(super) async fn run(
     key_file: &Path,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let ProviderCommand::Set { tenant, public_url, json, provider } = command;
+    let ProviderCommand::Set { tenant, public_url, json, rotate_webhook, provider } = command;
     let tenant = store.find_tenant(&tenant).await?.with_context(|| format!("no tenant {tenant:?}"))?;
     let key = super::sealing_key(sealing_key_flag)?;
     let sealer = Sealer::from_key_or_file(key.as_ref().map(|k| k.0.as_str()), key_file)?;
-    let set = set_provider(store, &sealer, &public_url, tenant.id, &provider.into_config()).await?;
+    let set = set_provider(store, &sealer, &public_url, tenant.id, &provider.into_config(), rotate_webhook).await?;
     if json {
         writeln!(out, "{}", json!({ "tenant": set.tenant, "provider": set.kind.as_str(), "webhook_url": set.webhook_url }))?;
     } else {
         writeln!(out, "{} is now the payment provider of {} (credentials sealed at rest)", set.kind.as_str(), tenant.name)?;
         if set.kind == ProviderKind::Paystack {
-            writeln!(out, "Set this webhook URL on the Paystack dashboard: {}", set.webhook_url)?;
+            match &set.webhook_url {
+                Some(url) => writeln!(out, "Set this webhook URL on the Paystack dashboard: {url}")?,
+                None => writeln!(out, "The webhook URL on the Paystack dashboard stays as it was (--rotate-webhook makes a new one)")?,
+            }
         }
     }
     Ok(())

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::payments::Payments;
 use crate::payments::settle::{CallbackOutcome, Refused};
-use crate::providers::{CallbackError, ProviderKind};
+use crate::providers::ProviderKind;
 
 /// The callback handler.
 pub async fn callback(
@@ -24,7 +24,7 @@ pub async fn callback(
 ) -> Response {
     let Some(kind) = ProviderKind::parse(&provider) else {
         tracing::warn!(%provider, "callback for an unknown provider");
-        return (StatusCode::NOT_FOUND, Json(json!({"error": "unknown provider"}))).into_response();
+        return refused();
     };
     match payments.on_callback(kind, &token, &headers, &body).await {
         Ok(CallbackOutcome::Acknowledged(ack)) => (StatusCode::OK, Json(ack)).into_response(),
@@ -33,17 +33,19 @@ pub async fn callback(
     }
 }
 
+/// The one answer to every refused callback, whatever the reason (unknown token, bad
+/// signature, wrong reference, amount or phone): a caller probing callback URLs learns
+/// nothing. The reason is in the log.
+fn refused() -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({"error": "callback refused"}))).into_response()
+}
+
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
-        let status = match &self {
-            Refused::UnknownToken => StatusCode::NOT_FOUND,
-            Refused::Callback(CallbackError::BadSignature) => StatusCode::UNAUTHORIZED,
-            Refused::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        // What went wrong inside was logged by the payments service; the provider learns only
-        // that it should retry.
-        let message = if matches!(self, Refused::Internal(_)) { "internal error".to_string() } else { self.to_string() };
-        (status, Json(json!({"error": message}))).into_response()
+        match self {
+            // Our fault: the provider should deliver again. What went wrong is in the log.
+            Refused::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": "internal error"}))).into_response(),
+            _ => refused(),
+        }
     }
 }

@@ -136,6 +136,9 @@ pub struct NewPayment {
     pub idempotency_key: String,
     /// SHA-256 of the callback token in this payment's callback URL.
     pub callback_token_hash: String,
+    /// When reconciliation first asks about it, set at insert: a payment whose process died
+    /// before the provider's answer was written is still swept up and settled.
+    pub first_check_at: i64,
 }
 
 /// What a paid payment bought.

@@ -6,13 +6,15 @@
 //! - [`settle`]: a provider's word (callback or query) applied exactly once; paid payments
 //!   provisioned in the same transaction.
 //! - [`reconcile`]: asking providers about payments whose callback never came.
-//! - [`recover`]: "already paid?", moving a paid plan to the customer's new device.
+//! - [`recover`]: "already paid?", moving a paid plan to the customer's new device;
+//!   [`complaints`]: the operator's recheck and settle.
 //! - [`providers_config`], [`plans`]: what an operator sets up: a tenant's provider (sealed
 //!   credentials, callback token) and its plans.
 //! - [`phone`], [`limits`], [`sealer`]: the pieces; [`budgets`]: the limits an attempt
 //!   spends, in memory and shared by instances; [`held`]: the portal's held long polls.
 
 pub mod budgets;
+pub mod complaints;
 pub mod held;
 pub mod limits;
 pub mod offer;

@@ -18,9 +18,10 @@ pub struct ProviderSet {
     /// Which provider it now uses.
     pub kind: ProviderKind,
     /// Where the provider sends this tenant's callbacks, with the fresh token (shown only
-    /// now). Paystack's owners paste it on the Paystack dashboard; the others receive a
+    /// now), when a new one was made; `None` when the one the tenant had for this provider
+    /// was kept. Paystack's owners paste it on the Paystack dashboard; the others receive a
     /// per-payment URL with each push and need not be told.
-    pub webhook_url: String,
+    pub webhook_url: Option<String>,
 }
 
 impl fmt::Debug for ProviderSet {
@@ -41,24 +42,32 @@ pub enum SetProviderError {
     Store(#[from] StoreError),
 }
 
-/// Makes `config` `tenant`'s one active provider: seals it with `sealer`, stores it with
-/// the hash of a fresh callback token, and returns the webhook URL under `public_url` (how
-/// providers reach this cloud).
+/// Makes `config` `tenant`'s one active provider: seals it with `sealer` and stores it. The
+/// webhook token the tenant already has for this provider is kept (a Paystack dashboard
+/// keeps working when the credentials change) unless `rotate_webhook`, or unless there is
+/// none yet: then a fresh one is made and its URL under `public_url` (how providers reach
+/// this cloud) returned.
 pub async fn set_provider(
     store: &dyn Store,
     sealer: &Sealer,
     public_url: &str,
     tenant: TenantId,
     config: &ProviderConfig,
+    rotate_webhook: bool,
 ) -> Result<ProviderSet, SetProviderError> {
     let kind = config.kind();
     // Invariant: ProviderConfig is strings, numbers and enums with string tags, which
     // serde_json always writes.
     let plain = serde_json::to_vec(config).expect("provider settings serialise to JSON");
     let sealed = sealer.seal(&plain)?;
+    let keep = !rotate_webhook && store.provider_settings(tenant, kind).await?.is_some();
+    if keep {
+        store.set_provider(tenant, kind, &sealed, None, now_ms()).await?;
+        return Ok(ProviderSet { tenant, kind, webhook_url: None });
+    }
     let token = AgentToken::generate();
-    store.set_provider(tenant, kind, &sealed, &token.hash(), now_ms()).await?;
-    Ok(ProviderSet { tenant, kind, webhook_url: callback_url(public_url, kind, token.expose()) })
+    store.set_provider(tenant, kind, &sealed, Some(&token.hash()), now_ms()).await?;
+    Ok(ProviderSet { tenant, kind, webhook_url: Some(callback_url(public_url, kind, token.expose())) })
 }
 
 /// The URL a provider posts to (`POST /callbacks/{provider}/{token}`), under `public_url`.
@@ -81,9 +90,10 @@ mod tests {
         let sealer = Sealer::new([3; 32]);
         let config = ProviderConfig::Paystack { secret_key: Secret("sk_test_abc".into()), base_url: None };
 
-        let set = set_provider(store.as_ref(), &sealer, "https://cloud.example/", tenant.id, &config).await.unwrap();
+        let set = set_provider(store.as_ref(), &sealer, "https://cloud.example/", tenant.id, &config, false).await.unwrap();
         assert_eq!((set.tenant, set.kind), (tenant.id, ProviderKind::Paystack));
-        let token = set.webhook_url.strip_prefix("https://cloud.example/callbacks/paystack/").expect("the callback route");
+        let url = set.webhook_url.clone().expect("a first webhook URL");
+        let token = url.strip_prefix("https://cloud.example/callbacks/paystack/").expect("the callback route");
         assert!(!format!("{set:?}").contains(token), "Debug hides the token");
 
         let stored = store.provider_by_callback_token(&hash_token(token)).await.unwrap().expect("found by its token");
@@ -91,5 +101,26 @@ mod tests {
         assert!(!stored.sealed.contains("sk_test_abc"));
         let opened: ProviderConfig = serde_json::from_slice(&sealer.open(&stored.sealed).unwrap()).unwrap();
         assert_eq!(opened, config);
+
+        // New credentials keep the webhook URL; --rotate-webhook replaces it.
+        let renewed = ProviderConfig::Paystack { secret_key: Secret("sk_test_new".into()), base_url: None };
+        let kept = set_provider(store.as_ref(), &sealer, "https://cloud.example/", tenant.id, &renewed, false).await.unwrap();
+        assert_eq!(kept.webhook_url, None);
+        let stored = store.provider_by_callback_token(&hash_token(token)).await.unwrap().expect("the old URL still works");
+        let opened: ProviderConfig = serde_json::from_slice(&sealer.open(&stored.sealed).unwrap()).unwrap();
+        assert_eq!(opened, renewed, "with the new credentials");
+        let rotated = set_provider(store.as_ref(), &sealer, "https://cloud.example/", tenant.id, &renewed, true).await.unwrap();
+        let new_url = rotated.webhook_url.expect("a new URL");
+        assert_ne!(new_url, url);
+        assert!(store.provider_by_callback_token(&hash_token(token)).await.unwrap().is_none(), "the old URL is refused");
+
+        // Away to PayHero and back: the Paystack URL made last is kept.
+        let payhero = ProviderConfig::Payhero { username: Secret("u".into()), password: Secret("p".into()), channel_id: 1, base_url: None };
+        set_provider(store.as_ref(), &sealer, "https://cloud.example/", tenant.id, &payhero, false).await.unwrap();
+        let back = set_provider(store.as_ref(), &sealer, "https://cloud.example/", tenant.id, &renewed, false).await.unwrap();
+        assert_eq!(back.webhook_url, None);
+        let new_token = new_url.rsplit('/').next().unwrap();
+        let stored = store.provider_by_callback_token(&hash_token(new_token)).await.unwrap().expect("kept across the switch");
+        assert_eq!(stored.kind, ProviderKind::Paystack);
     }
 }

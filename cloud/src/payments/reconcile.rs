@@ -1,72 +1,172 @@
 //! Payments whose callback never came: ask the provider on a schedule (gentle enough for
 //! Daraja's undisclosed rate limits) until a final answer or a cut-off. A success that comes
 //! after the cut-off is still honoured by the callback path.
+//!
+//! Every open payment has a check scheduled from the moment it is inserted, so one whose
+//! process died during the push, or whose push answer was never written, is asked about
+//! too (by our own reference where the provider takes one: Paystack). Due payments are
+//! claimed under a lease (instances sharing a database do not ask twice; a checker that
+//! died is replaced when the lease runs out). Tenants are checked side by side, a few of a
+//! tenant's payments at a time, so one tenant's slow or dead provider delays no one else,
+//! and one payment's error is logged and retried without stopping the others.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use super::service::Payments;
-use crate::model::PaymentState;
-use crate::providers::ProviderError;
+use crate::model::{Payment, PaymentState};
+use crate::providers::{PaymentStatus, ProviderError};
 use crate::store::now_ms;
+
+/// How many due payments one pass claims.
+const BATCH: u32 = 200;
+
+/// What asking the provider about a payment gave.
+enum Asked {
+    /// A final word, applied.
+    Final,
+    /// The provider answered: not final yet.
+    NotYet,
+    /// Nothing can be asked: the provider chose the reference and its answer to the push
+    /// was never recorded. Only its callback can tell.
+    CannotAsk,
+    /// No answer (busy, unavailable, timed out, settings unreadable): asked again later.
+    NoAnswer,
+}
 
 impl Payments {
     /// Asks about every payment whose check is due. Returns how many were asked about.
     pub async fn reconcile_once(&self) -> anyhow::Result<usize> {
         let now = now_ms();
-        let due = self.store.due_payments(now, 50).await?;
-        for payment in &due {
-            let age = now - payment.created_at;
-            let give_up = age >= self.config.give_up_after.as_millis() as i64;
-            if !payment.state.is_open() {
-                self.store.schedule_check(payment.id, None, payment.checks).await?;
-                continue;
-            }
-            let answer = match (&payment.provider_ref, self.provider_for(payment).await) {
-                (Some(reference), Ok(provider)) => Some(provider.query(reference).await),
-                _ => None,
-            };
-            let mut delay = self.config.check_every;
-            match answer {
-                Some(Ok(event)) => {
-                    if let Err(refused) = self.apply(payment, event, "query").await {
-                        tracing::warn!(payment = %payment.id, %refused, "status answer refused");
-                    }
-                }
-                Some(Err(ProviderError::Busy(why))) => {
-                    tracing::info!(payment = %payment.id, %why, "provider busy; asking later");
-                    delay *= 2;
-                }
-                Some(Err(error)) => tracing::warn!(payment = %payment.id, %error, "status query failed"),
-                None => {}
-            }
-            let still_open = self.store.payment(payment.id).await?.is_some_and(|p| p.state.is_open());
-            if still_open && give_up {
-                self.store.mark_failed(payment.id, PaymentState::TimedOut, "timeout", None, now_ms()).await?;
-                self.changed_payment(payment.id);
-                tracing::info!(payment = %payment.id, "no final word from the provider; timed out");
-            } else if still_open {
-                let next = now_ms() + delay.as_millis() as i64;
-                self.store.schedule_check(payment.id, Some(next), payment.checks + 1).await?;
-            }
+        let lease = now + self.check_lease().as_millis() as i64;
+        let due = self.store.claim_due_payments(now, lease, BATCH).await?;
+        let count = due.len();
+        let mut by_tenant: HashMap<_, Vec<Payment>> = HashMap::new();
+        for payment in due {
+            by_tenant.entry(payment.tenant_id).or_default().push(payment);
         }
-        Ok(due.len())
+        let per_tenant = self.config.checks_per_tenant.max(1);
+        let tenants = by_tenant.into_values().map(|payments| {
+            let checks = payments.into_iter().map(|payment| self.check_logged(payment));
+            futures_util::stream::iter(checks).buffer_unordered(per_tenant).collect::<Vec<()>>()
+        });
+        futures_util::future::join_all(tenants).await;
+        Ok(count)
     }
 
-    /// Runs [`Payments::reconcile_once`] every `tick` until `shutdown`.
+    /// [`Self::check`], its error logged: the payment's lease runs out and it is claimed again.
+    async fn check_logged(&self, payment: Payment) {
+        if let Err(error) = self.check(&payment).await {
+            tracing::warn!(payment = %payment.id, error = %format!("{error:#}"), "payment check failed");
+        }
+    }
+
+    /// How long a claimed check is left to its checker: a status query's timeout, with room.
+    fn check_lease(&self) -> Duration {
+        (self.config.http.timeout * 4).max(Duration::from_secs(60))
+    }
+
+    /// Asks about one payment and schedules its next check, or gives up on it.
+    async fn check(&self, payment: &Payment) -> anyhow::Result<()> {
+        if !payment.state.is_open() {
+            self.store.schedule_check(payment.id, None, payment.checks).await?;
+            return Ok(());
+        }
+        let asked = self.ask(payment).await?;
+        if matches!(asked, Asked::Final) {
+            return Ok(());
+        }
+        let still_open = self.store.payment(payment.id).await?.is_some_and(|p| p.state.is_open());
+        if !still_open {
+            return Ok(());
+        }
+        let age = Duration::from_millis((now_ms() - payment.created_at).max(0) as u64);
+        let (give_up, delay) = match asked {
+            // The customer had their chance: a prompt lives about a minute.
+            Asked::NotYet | Asked::CannotAsk => (age >= self.config.give_up_after, self.config.check_every),
+            // The provider did not answer: keep asking for hours, less often as time goes on.
+            _ => (age >= self.config.keep_asking_for, (age / 4).clamp(self.config.check_every, self.config.max_check_every)),
+        };
+        if give_up {
+            let reason = if matches!(asked, Asked::NoAnswer) { "no answer from the provider" } else { "timeout" };
+            if self.store.mark_failed(payment.id, PaymentState::TimedOut, reason, None, now_ms()).await? {
+                self.changed_payment(payment.id);
+                tracing::info!(payment = %payment.id, reason, "no final word from the provider; timed out");
+            }
+        } else {
+            let next = now_ms() + delay.as_millis() as i64;
+            self.store.schedule_check(payment.id, Some(next), payment.checks + 1).await?;
+        }
+        Ok(())
+    }
+
+    /// Asks the provider about `payment` and applies a final answer.
+    async fn ask(&self, payment: &Payment) -> anyhow::Result<Asked> {
+        let provider = match self.provider_for(payment).await {
+            Ok(provider) => provider,
+            Err(error) => {
+                tracing::warn!(payment = %payment.id, %error, "cannot build the payment's provider; asking later");
+                return Ok(Asked::NoAnswer);
+            }
+        };
+        let Some(reference) = payment.provider_ref.clone().or_else(|| provider.reference_before_answer(payment.id.0)) else {
+            return Ok(Asked::CannotAsk);
+        };
+        match provider.query(&reference).await {
+            Ok(event) if event.status == PaymentStatus::Pending => {
+                self.apply(payment, event, "query").await.map_err(|refused| anyhow::anyhow!("{refused}"))?;
+                Ok(Asked::NotYet)
+            }
+            Ok(event) => {
+                if let Err(refused) = self.apply(payment, event, "query").await {
+                    tracing::warn!(payment = %payment.id, %refused, "status answer refused");
+                    return Ok(Asked::NotYet);
+                }
+                Ok(Asked::Final)
+            }
+            Err(ProviderError::Busy(why)) => {
+                tracing::info!(payment = %payment.id, %why, "provider busy; asking later");
+                Ok(Asked::NoAnswer)
+            }
+            Err(error) => {
+                tracing::warn!(payment = %payment.id, %error, "status query failed; asking later");
+                Ok(Asked::NoAnswer)
+            }
+        }
+    }
+
+    /// Runs [`Payments::reconcile_once`] every `tick` until `shutdown`. A pass is not
+    /// waited for before the next starts (up to [`PASSES_IN_FLIGHT`] at once): a provider
+    /// that hangs until its timeout holds up only its own payments, whose leases keep later
+    /// passes off them.
     pub async fn run_reconciler(self: Arc<Self>, tick: Duration, shutdown: CancellationToken) {
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut passes = tokio::task::JoinSet::new();
         loop {
             tokio::select! {
-                _ = shutdown.cancelled() => return,
+                _ = shutdown.cancelled() => break,
                 _ = interval.tick() => {}
             }
-            if let Err(error) = self.reconcile_once().await {
-                tracing::warn!(%error, "payment reconciliation failed");
+            while passes.try_join_next().is_some() {}
+            if passes.len() >= PASSES_IN_FLIGHT {
+                continue;
             }
+            let payments = self.clone();
+            passes.spawn(async move {
+                if let Err(error) = payments.reconcile_once().await {
+                    tracing::warn!(%error, "payment reconciliation failed");
+                }
+            });
         }
+        // Checks cut short here are claimed again when their lease runs out.
+        passes.shutdown().await;
     }
 }
+
+/// How many reconciliation passes may be under way at once.
+const PASSES_IN_FLIGHT: usize = 8;

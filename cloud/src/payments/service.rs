@@ -33,8 +33,16 @@ pub struct PaymentsConfig {
     pub first_check_after: Duration,
     /// How often it asks again.
     pub check_every: Duration,
-    /// When it stops asking and calls the payment timed out (a later success is still honoured).
+    /// When it stops asking and calls the payment timed out, once the provider has answered
+    /// "not yet" (a later success is still honoured).
     pub give_up_after: Duration,
+    /// How long it keeps asking a provider that does not answer (busy, down, timing out),
+    /// less often as time goes on, before calling the payment timed out.
+    pub keep_asking_for: Duration,
+    /// The longest wait between two questions about one payment.
+    pub max_check_every: Duration,
+    /// How many of one tenant's payments are asked about at once (tenants go side by side).
+    pub checks_per_tenant: usize,
     /// Attempt limits on starting payments.
     pub limits: LimitConfig,
     /// Attempt limits on "already paid?" receipt codes (per code, device and address).
@@ -56,6 +64,9 @@ impl PaymentsConfig {
             first_check_after: Duration::from_secs(25),
             check_every: Duration::from_secs(20),
             give_up_after: Duration::from_secs(5 * 60),
+            keep_asking_for: Duration::from_secs(24 * 3600),
+            max_check_every: Duration::from_secs(30 * 60),
+            checks_per_tenant: 4,
             limits: LimitConfig::default(),
             recover_limits: LimitConfig::default(),
             http: HttpSettings::default(),
@@ -270,6 +281,7 @@ impl Payments {
             client_ip: request.client_ip.clone(),
             idempotency_key: key.to_string(),
             callback_token_hash: callback_token.hash(),
+            first_check_at: now + self.config.first_check_after.as_millis() as i64,
         };
         // One prompt at a time per phone and per device on this router, held by the
         // database (concurrent requests cannot both pass a read).
@@ -306,6 +318,13 @@ impl Payments {
                 payment.state = PaymentState::Pending;
                 payment.provider_ref = Some(accepted.provider_ref);
                 payment.secondary_ref = accepted.secondary_ref;
+            }
+            // No answer (timeout, server error): the push may still have reached the phone,
+            // so the payment stays open; its callback or reconciliation settles it.
+            Err(error @ ProviderError::Unavailable(_)) => {
+                tracing::warn!(payment = %payment.id, %error, "STK push unanswered; the payment stays open");
+                self.store.add_payment_event(payment.id, "push_unanswered", &error.to_string(), now_ms()).await?;
+                return Err(PortalError::Provider(error));
             }
             Err(error) => {
                 tracing::warn!(payment = %payment.id, %error, "STK push refused");

@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use super::service::Payments;
 use super::service::PortalError;
-use crate::model::{Payment, PaymentState, Plan};
-use crate::providers::{CallbackError, CallbackScope, FailureReason, PaymentStatus, ProviderEvent, ProviderKind};
+use crate::model::{Payment, PaymentId, PaymentState, Plan};
+use crate::providers::{CallbackError, CallbackScope, FailureReason, PaymentStatus, Provider, ProviderEvent, ProviderKind};
 use crate::store::StoreError;
 use crate::store::now_ms;
 use crate::store::payments::{Heard, PaidOutcome, Provision};
@@ -28,6 +28,19 @@ pub enum Refused {
     /// It names a payment other than the one its URL belongs to, or none we know.
     #[error("callback reference {0:?} does not match the payment")]
     WrongReference(String),
+    /// A success for another phone than the one the prompt went to.
+    #[error("the callback names another phone than the payment's")]
+    WrongPhone,
+    /// An unsigned callback reports a success for a payment that had already failed, and a
+    /// status query did not confirm it; nothing is provisioned (the operator can check and
+    /// `payment settle` it).
+    #[error("success for a {state} payment not confirmed by the provider: {why}")]
+    Unconfirmed {
+        /// What the payment was.
+        state: &'static str,
+        /// What the status query said.
+        why: String,
+    },
     /// The amount paid is not the amount asked.
     #[error("amount {paid} KES does not match the {expected} KES asked")]
     WrongAmount {
@@ -90,14 +103,33 @@ impl Payments {
         let stored = self.store.provider_by_callback_token(hash).await?.filter(|p| p.kind == kind).ok_or(Refused::UnknownToken)?;
         let provider = self.provider_from(&stored)?;
         let event = provider.parse_callback(headers, body)?;
-        let payment = self
-            .store
-            .payment_by_provider_ref(kind, &event.provider_ref)
-            .await?
+        // The tenant's account signs every sale it makes, ours or not: one that is not ours
+        // is acknowledged (a refusal would be retried for days) and changes nothing.
+        let found = match self.store.payment_by_provider_ref(kind, &event.provider_ref).await? {
+            Some(payment) => Some(payment),
+            None => self.payment_by_own_reference(provider.as_ref(), &event.provider_ref).await?,
+        };
+        let payment = found
             .filter(|p| p.tenant_id == stored.tenant_id)
-            .ok_or_else(|| Refused::WrongReference(event.provider_ref.clone()))?;
+            .ok_or_else(|| CallbackError::Ignored(format!("reference {} is not a payment of ours", event.provider_ref)))?;
         self.apply(&payment, event, "callback").await?;
         Ok(provider.callback_ack())
+    }
+
+    /// The payment a reference we chose names (Paystack's is our payment id) when the push's
+    /// answer, which would have recorded it, never was: the reference is recorded now.
+    async fn payment_by_own_reference(&self, provider: &dyn Provider, reference: &str) -> Result<Option<Payment>, Refused> {
+        let Ok(id) = reference.parse::<PaymentId>() else { return Ok(None) };
+        let Some(mut payment) = self.store.payment(id).await? else { return Ok(None) };
+        let ours = payment.provider == provider.kind() && provider.reference_before_answer(id.0).as_deref() == Some(reference);
+        if !ours || payment.provider_ref.is_some() {
+            return Ok(None);
+        }
+        if self.store.adopt_reference(id, Some(reference), None, now_ms()).await? {
+            tracing::warn!(payment = %id, provider = provider.kind().as_str(), "webhook for a payment whose push answer was never recorded; its reference adopted");
+        }
+        payment.provider_ref = Some(reference.to_owned());
+        Ok(Some(payment))
     }
 
     /// A callback at a payment's own URL: the body's reference must be that payment's.
@@ -106,14 +138,59 @@ impl Payments {
         let stored = context.provider.ok_or_else(|| Refused::Internal(anyhow::anyhow!("no settings for the payment's provider")))?;
         let provider = self.provider_from(&stored)?;
         let event = provider.parse_callback(headers, body)?;
-        let payment = context.payment;
+        let mut payment = context.payment;
+        if payment.provider_ref.is_none() && payment.secondary_ref.is_none() {
+            // The push's answer was never recorded (the process died during the call, or the
+            // write failed). The token in the URL was made for this payment alone, so the
+            // reference the callback brings is this payment's.
+            let reference = Some(event.provider_ref.clone());
+            if kind.callback_carries_secondary_ref() {
+                payment.secondary_ref = reference;
+            } else {
+                payment.provider_ref = reference;
+            }
+            self.store.adopt_reference(payment.id, payment.provider_ref.as_deref(), payment.secondary_ref.as_deref(), now_ms()).await?;
+            tracing::warn!(payment = %payment.id, provider = kind.as_str(), "callback for a payment whose push answer was never recorded; its reference adopted");
+        }
         let matches = payment.provider_ref.as_deref() == Some(event.provider_ref.as_str())
             || payment.secondary_ref.as_deref() == Some(event.provider_ref.as_str());
         if !matches {
             return Err(Refused::WrongReference(event.provider_ref));
         }
+        let event = self.confirm_late_success(&payment, provider.as_ref(), event).await?;
         self.apply_with_plan(&payment, Some(context.plan), event, "callback").await?;
         Ok(provider.callback_ack())
+    }
+
+    /// An unsigned callback's success for a payment that already failed (cancelled, timed
+    /// out) is believed only when a status query says paid too: anyone who learns a
+    /// callback URL could otherwise turn a cancelled payment into access.
+    async fn confirm_late_success(
+        &self,
+        payment: &Payment,
+        provider: &dyn Provider,
+        event: ProviderEvent,
+    ) -> Result<ProviderEvent, Refused> {
+        if event.status != PaymentStatus::Paid
+            || !matches!(payment.state, PaymentState::Failed | PaymentState::Cancelled | PaymentState::TimedOut)
+        {
+            return Ok(event);
+        }
+        let state = payment.state.as_str();
+        let why = match payment.provider_ref.as_deref() {
+            None => "no reference to ask the provider about".to_owned(),
+            Some(reference) => match provider.query(reference).await {
+                Ok(answer) if answer.status == PaymentStatus::Paid => {
+                    tracing::info!(payment = %payment.id, "late success confirmed by a status query");
+                    return Ok(event);
+                }
+                Ok(answer) => format!("the provider says {:?} ({})", answer.status, answer.code),
+                Err(error) => error.to_string(),
+            },
+        };
+        let detail = format!("a success callback for this {state} payment was not confirmed: {why}");
+        self.store.add_payment_event(payment.id, "callback_unconfirmed", &detail, now_ms()).await?;
+        Err(Refused::Unconfirmed { state, why })
     }
 
     /// Applies a provider's word to a payment. Idempotent: a repeated success finds the
@@ -129,6 +206,9 @@ impl Payments {
             && paid != payment.amount_kes
         {
             return Err(Refused::WrongAmount { paid, expected: payment.amount_kes });
+        }
+        if event.status == PaymentStatus::Paid && event.msisdn.as_deref().is_some_and(|sent| !same_phone(sent, &payment.msisdn)) {
+            return Err(Refused::WrongPhone);
         }
         let detail = format!("{} {}", event.code, event.description);
         let heard = Heard { source, detail: detail.trim() };
@@ -148,7 +228,13 @@ impl Payments {
 
     /// Records the payment paid and, in the same transaction, its entitlement and the
     /// router commands; then wakes the router's session.
-    async fn provision(&self, payment: &Payment, plan: Option<Plan>, receipt: Option<&str>, heard: Heard<'_>) -> Result<(), Refused> {
+    pub(super) async fn provision(
+        &self,
+        payment: &Payment,
+        plan: Option<Plan>,
+        receipt: Option<&str>,
+        heard: Heard<'_>,
+    ) -> Result<(), Refused> {
         let plan = match plan {
             Some(plan) => plan,
             None => self
@@ -167,7 +253,16 @@ impl Payments {
                     self.changed_payment(payment.id);
                     return Ok(());
                 }
-                Ok(PaidOutcome::AlreadyPaid) => return Ok(()),
+                Ok(PaidOutcome::AlreadyPaid) => {
+                    // A status query settled it and the callback brings the receipt: keep it.
+                    if let Some(receipt) = receipt
+                        && self.store.record_late_receipt(payment.id, receipt, now_ms()).await?
+                    {
+                        tracing::info!(payment = %payment.id, "receipt recorded after the payment was settled");
+                        self.changed_payment(payment.id);
+                    }
+                    return Ok(());
+                }
                 // The generated username was taken on this router: draw another.
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),
@@ -175,6 +270,16 @@ impl Payments {
         }
         Err(Refused::Internal(anyhow::anyhow!("could not draw a free username")))
     }
+}
+
+/// Whether a phone a provider reports is the payment's (`2547XXXXXXXX`). A masked or
+/// otherwise partial number (`2547*****678`) is compared on the digits it shows.
+fn same_phone(sent: &str, expected: &str) -> bool {
+    let sent = sent.trim().trim_start_matches('+');
+    if sent.len() != expected.len() {
+        return false;
+    }
+    sent.chars().zip(expected.chars()).all(|(s, e)| s == e || !s.is_ascii_digit())
 }
 
 /// The state and reason recorded for a failure.
@@ -193,9 +298,10 @@ fn failure_state(reason: &FailureReason) -> (PaymentState, String) {
 /// Unambiguous characters for codes people type (no 0/O, 1/I/L).
 const CODE_CHARS: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 
-/// The hotspot user a plan buys: its profile and data limit, bound to `mac`, ending at
-/// `expires_at` (Unix seconds), named in the comment with the receipt. The portal's
-/// "already paid?" rebinds the same user to a new device with it.
+/// The hotspot user a plan buys: its profile, data limit and (as the router's own backstop)
+/// an uptime limit of the plan's length, bound to `mac`, ending at `expires_at` (Unix
+/// seconds), named in the comment with the receipt. The portal's "already paid?" rebinds
+/// the same user to a new device with it.
 pub(crate) fn plan_user(
     plan: &Plan,
     name: &str,
@@ -210,7 +316,10 @@ pub(crate) fn plan_user(
         profile: plan.profile.clone(),
         mac,
         expires_at: Some(UnixTime(expires_at)),
-        limit_uptime_secs: None,
+        // The router's own backstop: online time can never exceed the plan's length, so
+        // access ends even if the agent is down at expiry (and never early: uptime only
+        // counts while logged in).
+        limit_uptime_secs: Some(plan.duration_secs),
         limit_bytes_total: plan.data_mb.map(|mb| mb * 1024 * 1024),
         comment: Some(format!("{} {}", plan.name, receipt.unwrap_or("")).trim().chars().take(120).collect()),
     }

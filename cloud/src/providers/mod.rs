@@ -177,6 +177,9 @@ pub struct ProviderEvent {
     pub code: String,
     /// The provider's own description.
     pub description: String,
+    /// The paying phone, normalised digits, when the provider says (Daraja's and PayHero's
+    /// success callbacks): unsigned callbacks must name the phone the prompt went to.
+    pub msisdn: Option<String>,
 }
 
 /// A provider API call failed.
@@ -254,6 +257,15 @@ pub trait Provider: Send + Sync {
     /// Asks the provider where the payment with this reference stands.
     async fn query(&self, provider_ref: &str) -> Result<ProviderEvent, ProviderError>;
 
+    /// The reference the provider knows a payment by before its answer to the push was
+    /// recorded (the process died, or the write failed): where we choose the reference
+    /// ourselves (Paystack), it can still be asked about. `None` where the provider chooses
+    /// it (Daraja, PayHero): only its callback can tell.
+    fn reference_before_answer(&self, payment: uuid::Uuid) -> Option<String> {
+        let _ = payment;
+        None
+    }
+
     /// Reads (and for Paystack, verifies the signature of) a callback's raw body.
     fn parse_callback(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<ProviderEvent, CallbackError>;
 
@@ -282,6 +294,16 @@ impl ProviderKind {
             ProviderKind::Payhero => payhero::CALLBACK_SCOPE,
             ProviderKind::Paystack => paystack::CALLBACK_SCOPE,
         }
+    }
+}
+
+impl ProviderKind {
+    /// Whether the reference in this provider's callbacks is the payment's secondary one
+    /// (PayHero's callbacks carry Safaricom's `CheckoutRequestID`, not PayHero's own
+    /// `reference`), which decides where a callback's reference is recorded when the push's
+    /// answer never was.
+    pub fn callback_carries_secondary_ref(self) -> bool {
+        matches!(self, ProviderKind::Payhero)
     }
 }
 

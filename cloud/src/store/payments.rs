@@ -153,13 +153,15 @@ pub trait PaymentStore: Send + Sync {
     async fn plan(&self, id: PlanId) -> StoreResult<Option<Plan>>;
 
     /// Sets the tenant's (one) provider, replacing any other (whose settings are kept for its
-    /// payments still in flight, see [`PaymentStore::provider_settings`]).
+    /// payments still in flight, see [`PaymentStore::provider_settings`]). Without a
+    /// `callback_token_hash`, the webhook token the tenant already has for `kind` is kept
+    /// ([`super::StoreError::Conflict`] when there is none).
     async fn set_provider(
         &self,
         tenant: TenantId,
         kind: ProviderKind,
         sealed: &str,
-        callback_token_hash: &str,
+        callback_token_hash: Option<&str>,
         now_ms: i64,
     ) -> StoreResult<()>;
     /// The tenant's settings for `kind`: the current ones, or those kept when the tenant
@@ -232,8 +234,24 @@ pub trait PaymentStore: Send + Sync {
     ) -> StoreResult<PaidOutcome>;
     /// When reconciliation should ask the provider next (`None`: never).
     async fn schedule_check(&self, id: PaymentId, next_check_ms: Option<i64>, checks: u32) -> StoreResult<()>;
-    /// Open payments whose check is due, oldest first.
-    async fn due_payments(&self, now_ms: i64, limit: u32) -> StoreResult<Vec<Payment>>;
+    /// Claims up to `limit` payments whose check is due (oldest payments first): their next
+    /// check moves to `lease_until_ms`, so another instance does not ask about them too, and
+    /// one whose checker died is asked about again after the lease. The checker then sets
+    /// the real next check with [`Self::schedule_check`].
+    async fn claim_due_payments(&self, now_ms: i64, lease_until_ms: i64, limit: u32) -> StoreResult<Vec<Payment>>;
+    /// Records the provider's reference that a callback brought for a payment that has none
+    /// (its push's answer was never written): `provider_ref` and/or `secondary_ref`, and the
+    /// payment is pending if it was initiated. False when it already had one.
+    async fn adopt_reference(
+        &self,
+        id: PaymentId,
+        provider_ref: Option<&str>,
+        secondary_ref: Option<&str>,
+        now_ms: i64,
+    ) -> StoreResult<bool>;
+    /// Records the M-Pesa receipt of a paid payment that has none (a status query settled it
+    /// and the callback came later), so "Already paid?" works for it. False otherwise.
+    async fn record_late_receipt(&self, id: PaymentId, receipt: &str, now_ms: i64) -> StoreResult<bool>;
 
     /// Appends to a payment's timeline.
     async fn add_payment_event(&self, id: PaymentId, kind: &str, detail: &str, now_ms: i64) -> StoreResult<()>;

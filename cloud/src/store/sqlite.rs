@@ -18,6 +18,9 @@ use crate::model::PaymentId;
 type Db = Sqlite;
 type This = SqliteStore;
 #[allow(clippy::duplicate_mod)]
+#[path = "sql/checks.rs"]
+mod checks;
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/counters.rs"]
 mod counters;
 #[allow(clippy::duplicate_mod)]

@@ -61,24 +61,7 @@ pub async fn fresh_store(backend: Backend, dir: &std::path::Path) -> Option<Arc<
 /// "1h" for KES 20 (created on the router's tenant), paid from 254712345678 with receipt
 /// SJK3X9Y2ZQ at `created_ms` + 9 s, its user KX7Q2M/482913 until `expires_at` (Unix s).
 pub async fn paid_payment(store: &dyn Store, router: RouterId, created_ms: i64, expires_at: i64) -> PaymentId {
-    let router = store.router(router).await.expect("read the router").expect("the router exists");
-    let plan = NewPlan { name: "1h".into(), price_kes: 20, duration_secs: 3600, data_mb: None, rate_limit: None, profile: None };
-    let plan = store.create_plan(router.tenant_id, &plan, created_ms).await.expect("create the plan");
-    let new = NewPayment {
-        id: PaymentId::random(),
-        tenant_id: router.tenant_id,
-        router_id: router.id,
-        plan_id: plan.id,
-        provider: ProviderKind::Daraja,
-        amount_kes: 20,
-        msisdn: "254712345678".into(),
-        device_mac: None,
-        device_ip: None,
-        client_ip: None,
-        idempotency_key: format!("key-{}", router.id),
-        callback_token_hash: format!("hash-{}", router.id),
-    };
-    let payment = store.create_payment(&new, created_ms).await.expect("create the payment");
+    let payment = open_payment(store, router, created_ms, "key").await;
     let user = HotspotUser {
         name: "KX7Q2M".into(),
         password: Password("482913".into()),
@@ -96,8 +79,39 @@ pub async fn paid_payment(store: &dyn Store, router: RouterId, created_ms: i64, 
         upsert: Command::UpsertHotspotUser(user),
         login: None,
     };
-    store.mark_paid(payment.id, Some("SJK3X9Y2ZQ"), &provision, None, created_ms + 9_000).await.expect("mark it paid");
-    payment.id
+    store.mark_paid(payment, Some("SJK3X9Y2ZQ"), &provision, None, created_ms + 9_000).await.expect("mark it paid");
+    payment
+}
+
+/// A payment on `router` still waiting for the provider's word (Daraja, KES 20 from
+/// 254712345678 for the one-hour plan "1h" on the router's tenant, made if missing), started at
+/// `created_ms`; `name` tells it from the router's other payments.
+pub async fn open_payment(store: &dyn Store, router: RouterId, created_ms: i64, name: &str) -> PaymentId {
+    let router = store.router(router).await.expect("read the router").expect("the router exists");
+    let plans = store.list_plans(router.tenant_id).await.expect("read the plans");
+    let plan = match plans.into_iter().find(|p| p.name == "1h") {
+        Some(plan) => plan,
+        None => {
+            let plan = NewPlan { name: "1h".into(), price_kes: 20, duration_secs: 3600, data_mb: None, rate_limit: None, profile: None };
+            store.create_plan(router.tenant_id, &plan, created_ms).await.expect("create the plan")
+        }
+    };
+    let new = NewPayment {
+        id: PaymentId::random(),
+        tenant_id: router.tenant_id,
+        router_id: router.id,
+        plan_id: plan.id,
+        provider: ProviderKind::Daraja,
+        amount_kes: 20,
+        msisdn: "254712345678".into(),
+        device_mac: None,
+        device_ip: None,
+        client_ip: None,
+        idempotency_key: format!("{name}-{}", router.id),
+        callback_token_hash: format!("hash-{name}-{}", router.id),
+        first_check_at: created_ms + 25_000,
+    };
+    store.create_payment(&new, created_ms).await.expect("create the payment").id
 }
 
 /// Runs each listed test once per backend, as `sqlite::name` and `postgres::name`, in a

@@ -118,6 +118,7 @@ async fn cancelled_prompts_back_off_from_that_address((_dir, store): (tempfile::
             client_ip: Some("203.0.113.9".into()),
             idempotency_key: format!("k{n}"),
             callback_token_hash: format!("h{n}"),
+            first_check_at: now_ms() + 25_000,
         };
         let payment = store.create_payment(&new, now_ms()).await.unwrap();
         assert!(store.mark_failed(payment.id, PaymentState::Cancelled, "cancelled", None, now_ms()).await.unwrap());

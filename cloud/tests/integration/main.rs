@@ -3,6 +3,7 @@
 //! against their documented formats, and the store contract on both databases.
 
 mod budgets;
+mod checks_store;
 mod cli;
 mod http_api;
 mod portal_page;

@@ -293,6 +293,7 @@ async fn paid(s: &Shop, receipt: &str, phone: &str, mac: &str, expires_at: i64) 
         client_ip: None,
         idempotency_key: format!("{receipt}-{phone}"),
         callback_token_hash: AgentToken::generate().hash(),
+        first_check_at: now_ms() + 25_000,
     };
     let payment = s.store.create_payment(&new, now_ms()).await.unwrap();
     let username = format!("U{}{}", &receipt[5..], &phone[phone.len() - 2..]);
@@ -504,6 +505,7 @@ async fn the_page_hears_of_the_next_move_without_polling() {
         client_ip: None,
         idempotency_key: "k".into(),
         callback_token_hash: AgentToken::generate().hash(),
+        first_check_at: now_ms() + 25_000,
     };
     let id = s.store.create_payment(&new, now_ms()).await.unwrap().id;
     s.store.mark_prompt_sent(id, "ws_CO_1", None, now_ms() + 60_000, now_ms()).await.unwrap();

@@ -277,6 +277,7 @@ async fn a_paid_payment_is_provisioned_once(Fixture { store, .. }: Fixture) {
         client_ip: None,
         idempotency_key: key.into(),
         callback_token_hash: format!("hash-{key}"),
+        first_check_at: 0,
     };
     let provision = |name: &str| {
         let user = HotspotUser {

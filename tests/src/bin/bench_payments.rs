@@ -98,7 +98,7 @@ async fn setup(database_url: Option<String>, routers: usize) -> anyhow::Result<B
         account: DarajaAccount::Paybill,
         base_url: Some(pay.base_url()),
     };
-    store.set_provider(tenant.id, ProviderKind::Daraja, &service.seal(&config)?, &AgentToken::generate().hash(), now_ms()).await?;
+    store.set_provider(tenant.id, ProviderKind::Daraja, &service.seal(&config)?, Some(&AgentToken::generate().hash()), now_ms()).await?;
 
     let mut bench_routers = Vec::new();
     for n in 0..routers {

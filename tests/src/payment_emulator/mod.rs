@@ -38,6 +38,7 @@ use tokio::task::JoinHandle;
 
 pub use accounts::{DarajaAccount, EmulatorAccounts, PayHeroAccount, PaystackAccount, SANDBOX_PASSKEY};
 pub use numbers::normalise_msisdn;
+pub use paystack::signature as paystack_signature;
 
 /// Daraja's `Timestamp` for a Unix time: `YYYYMMDDHHmmss` in Nairobi time (UTC+3).
 pub fn daraja_timestamp(unix_secs: i64) -> String {
@@ -180,6 +181,10 @@ pub enum InjectedFailure {
     DarajaSpikeArrest,
     /// The next provider request of any kind is never answered (until the emulator stops).
     Hang,
+    /// The next push is carried out (the prompt reaches the phone) but its answer never
+    /// arrives, as when a gateway times out after passing the request on: the status line
+    /// is sent and the body never finishes (until the emulator stops).
+    AnswerLost,
     /// The next provider request: HTTP 500 in that provider's error shape.
     ServerError,
     /// The next provider request: that provider's authentication failure (Daraja: 400

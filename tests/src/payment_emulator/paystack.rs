@@ -223,7 +223,7 @@ pub(crate) fn webhook(record: &Record, resolution: Resolution, secret_key: &str)
 }
 
 /// Hex HMAC-SHA512 of the exact body bytes, keyed with the secret key.
-pub(crate) fn signature(secret_key: &str, body: &[u8]) -> String {
+pub fn signature(secret_key: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha512>::new_from_slice(secret_key.as_bytes()).expect("HMAC takes any key length");
     mac.update(body);
     hex::encode(mac.finalize().into_bytes())

@@ -99,6 +99,7 @@ pub(crate) async fn injected(shared: &Shared, endpoint: Endpoint) -> Option<Resp
             shared.stop.cancelled().await;
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
+        InjectedFailure::AnswerLost => unreachable!("taken when a prompt is answered"),
         InjectedFailure::DarajaLockSubscriber => daraja::lock_subscriber(),
         InjectedFailure::DarajaSpikeArrest => {
             daraja_error(StatusCode::INTERNAL_SERVER_ERROR, "500.003.02", "Error Occurred: Spike Arrest Violation")
@@ -121,6 +122,15 @@ pub(crate) async fn injected(shared: &Shared, endpoint: Endpoint) -> Option<Resp
 /// the body is streamed and the prompt resolved only once the body has been handed to
 /// the connection, so the callback cannot overtake the answer.
 pub(crate) fn answer_new_prompt(shared: &Arc<Shared>, provider_ref: String, status: StatusCode, body: Value) -> Response {
+    if shared.take_answer_lost() {
+        tracing::info!(provider_ref, "payment emulator: injected failure: the push's answer is lost");
+        let stop = shared.stop.clone();
+        let never = stream::once(async move {
+            stop.cancelled().await;
+            Err::<Bytes, std::io::Error>(std::io::Error::other("the emulator stopped"))
+        });
+        return (status, [(header::CONTENT_TYPE, "application/json")], Body::from_stream(never)).into_response();
+    }
     let Some((resolution, delivery)) = shared.state().auto else {
         return json_response(status, body);
     };

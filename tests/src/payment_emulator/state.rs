@@ -58,6 +58,17 @@ impl Shared {
         self.changes.send_modify(|n| *n += 1);
     }
 
+    /// Takes the first queued [`InjectedFailure::AnswerLost`], if any.
+    pub fn take_answer_lost(&self) -> bool {
+        let taken = {
+            let mut state = self.state();
+            let Some(at) = state.failures.iter().position(|f| *f == InjectedFailure::AnswerLost) else { return false };
+            state.failures.remove(at).is_some()
+        };
+        self.bump();
+        taken
+    }
+
     /// Takes the first queued fault that applies to `endpoint`.
     pub fn take_failure(&self, endpoint: Endpoint) -> Option<InjectedFailure> {
         let taken = {
@@ -97,6 +108,8 @@ fn applies(failure: InjectedFailure, endpoint: Endpoint) -> bool {
         InjectedFailure::DarajaLockSubscriber => endpoint == Endpoint::DarajaPush,
         InjectedFailure::DarajaSpikeArrest => matches!(endpoint, Endpoint::DarajaPush | Endpoint::DarajaQuery),
         InjectedFailure::Hang | InjectedFailure::ServerError | InjectedFailure::Unauthorized => true,
+        // Taken when the prompt is answered (`take_answer_lost`), not before the request.
+        InjectedFailure::AnswerLost => false,
     }
 }
 

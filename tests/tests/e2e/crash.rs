@@ -1,6 +1,7 @@
-//! Crash test with real processes: the agent is killed with SIGKILL at random moments while
+//! Crash tests with real processes. The agent is killed with SIGKILL at random moments while
 //! commands stream in, over and over; afterwards every command has exactly one result and
-//! the cloud agrees with what was sent.
+//! the cloud agrees with what was sent. The cloud is killed in the middle of an STK push;
+//! the customer who approves it is served all the same.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -77,4 +78,76 @@ async fn sqlite_agent_survives_sigkill_storm() {
 async fn postgres_agent_survives_sigkill_storm() {
     let Some(world) = World::new(Backend::Postgres).await else { return };
     agent_survives_sigkill_storm(world).await;
+}
+
+/// The cloud is killed (SIGKILL) while the provider holds back the answer to its STK push:
+/// the payment is written, its reference never is. The cloud comes back on the same address
+/// (the one in the callback URL the provider was given); the customer approves the prompt on
+/// the phone; the callback settles the payment, once, and the user is queued for the router.
+async fn cloud_killed_during_the_push_loses_no_customer(world: World) {
+    use base64::Engine;
+    use jasiyo_cloud::model::{NewPlan, PaymentState, ProviderKind};
+    use jasiyo_cloud::payments::sealer::Sealer;
+    use jasiyo_cloud::providers::{DarajaAccount, ProviderConfig, Secret};
+    use jasiyo_cloud::token::AgentToken;
+    use jasiyo_tests::harness::{TEST_SECRET_KEY, WAIT};
+    use jasiyo_tests::payment_emulator::{Delivery, EmulatorAccounts, InjectedFailure, PaymentEmulator, Resolution};
+
+    let store = world.store().await;
+    let creds = world.add_router(store.as_ref(), "till").await;
+    let tenant = store.find_tenant("test-tenant").await.unwrap().unwrap();
+    let plan = NewPlan { name: "1 hour".into(), price_kes: 20, duration_secs: 3600, data_mb: None, rate_limit: None, profile: None };
+    let plan = store.create_plan(tenant.id, &plan, now_ms()).await.unwrap();
+    let pay = PaymentEmulator::start(EmulatorAccounts::default()).await;
+    let a = pay.accounts().daraja.clone();
+    let config = ProviderConfig::Daraja {
+        consumer_key: Secret(a.consumer_key),
+        consumer_secret: Secret(a.consumer_secret),
+        short_code: a.short_code,
+        passkey: Secret(a.passkey),
+        account: DarajaAccount::Paybill,
+        base_url: Some(pay.base_url()),
+    };
+    let sealed = Sealer::new(TEST_SECRET_KEY).seal(&serde_json::to_vec(&config).unwrap()).unwrap();
+    store.set_provider(tenant.id, ProviderKind::Daraja, &sealed, Some(&AgentToken::generate().hash()), now_ms()).await.unwrap();
+    let key = base64::engine::general_purpose::STANDARD.encode(TEST_SECRET_KEY);
+    let env = [("JASIYO_SEALING_KEY", key.as_str())];
+
+    let cloud = CloudProcess::spawn_with(&world.database_url, world.dir.path(), "127.0.0.1:0", &env).await;
+    let addr = cloud.addr;
+    pay.fail_next(InjectedFailure::AnswerLost);
+    let idempotency_key = format!("crash-{}", now_ms());
+    let body = serde_json::json!({"plan_id": plan.id.to_string(), "phone": "0722000700", "mac": "02:AA:BB:CC:DD:70",
+        "ip": "10.5.50.70", "idempotency_key": idempotency_key});
+    let request = reqwest::Client::new().post(format!("http://{addr}/api/portal/{}/payments", creds.id)).json(&body).send();
+    let request = tokio::spawn(request);
+    let prompt = pay.wait_for_prompt("0722000700", WAIT).await.expect("the push reached the phone");
+    cloud.kill().await;
+    assert!(request.await.unwrap().is_err(), "the customer's request died with the cloud");
+    let written = store.payment_by_idempotency(creds.id, &idempotency_key).await.unwrap().expect("written before the push");
+    assert_eq!((written.state, written.provider_ref.as_deref()), (PaymentState::Initiated, None));
+    assert!(written.next_check_at.is_some(), "its check was scheduled when it was written");
+
+    let cloud = CloudProcess::spawn_with(&world.database_url, world.dir.path(), &addr.to_string(), &env).await;
+    pay.resolve(&prompt.provider_ref, Resolution::Approve, Delivery::Normal).await.unwrap();
+    assert_eq!(pay.callbacks().last().and_then(|c| c.status), Some(200), "the restarted cloud took the callback");
+    let paid = store.payment(written.id).await.unwrap().unwrap();
+    assert_eq!((paid.state, paid.provider_ref.as_deref()), (PaymentState::Paid, Some(prompt.provider_ref.as_str())));
+    assert!(store.entitlement_for_payment(paid.id).await.unwrap().is_some());
+    let commands = store.list_commands(creds.id, 10).await.unwrap();
+    assert_eq!(commands.iter().filter(|c| c.command.kind() == "upsert_hotspot_user").count(), 1, "one user, once");
+    cloud.kill().await;
+    pay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_cloud_killed_during_the_push_loses_no_customer() {
+    let Some(world) = World::new(Backend::Sqlite).await else { return };
+    cloud_killed_during_the_push_loses_no_customer(world).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_cloud_killed_during_the_push_loses_no_customer() {
+    let Some(world) = World::new(Backend::Postgres).await else { return };
+    cloud_killed_during_the_push_loses_no_customer(world).await;
 }

@@ -238,6 +238,55 @@ async fn reconciliation_repairs_drift(world: World) {
     s.cloud.stop().await;
 }
 
+/// The owner's own hotspot users (no jasiyo marker) are never changed or removed, even by
+/// a command naming them: the command fails, saying why, and the user stays as it was.
+async fn the_owners_own_users_are_never_touched(world: World) {
+    let s = setup(world).await;
+    let mut agent = s.agent();
+    agent.connected().await;
+    s.router.add_user_by_hand(NewUser::new("manager", "owners-password"));
+    s.router.add_user_by_hand(NewUser::new("guest", "guest-password"));
+    s.cloud.hub.enqueue(s.creds.id, &Command::UpsertHotspotUser(user("manager"))).await.unwrap();
+    s.cloud.hub.enqueue(s.creds.id, &Command::RemoveHotspotUser { name: "guest".into() }).await.unwrap();
+    s.cloud.until_finished(s.creds.id, 2).await;
+    let commands = s.cloud.store().list_commands(s.creds.id, 10).await.unwrap();
+    for command in &commands {
+        match command.outcome.as_ref() {
+            Some(Outcome::Failed { message }) => assert!(message.contains("not managed by Jasiyo"), "{message}"),
+            other => panic!("seq {}: {other:?}", command.seq),
+        }
+    }
+    let manager = s.router.user("manager").expect("still there");
+    assert_eq!((manager.password.as_str(), manager.comment.as_deref()), ("owners-password", None));
+    assert!(s.router.user("guest").is_some(), "not removed");
+    agent.stop().await;
+    s.cloud.stop().await;
+}
+
+/// The portal page's form login and the agent's API login of the same device race: the
+/// router's "already authorized" for the second is success, not a failed command.
+async fn a_device_logged_in_by_its_page_first_is_success(world: World) {
+    let s = setup(world).await;
+    let mut agent = s.agent();
+    agent.connected().await;
+    s.router.add_host("02:00:00:00:00:31", "10.5.50.31");
+    s.cloud.hub.enqueue(s.creds.id, &Command::UpsertHotspotUser(user("racer"))).await.unwrap();
+    s.router.add_active("racer", "02:00:00:00:00:31", "10.5.50.31");
+    let login = Command::LoginDevice {
+        user: "racer".into(),
+        password: Password("pw-1234".into()),
+        mac: "02:00:00:00:00:31".parse().unwrap(),
+        ip: "10.5.50.31".parse().unwrap(),
+    };
+    s.cloud.hub.enqueue(s.creds.id, &login).await.unwrap();
+    s.cloud.until_finished(s.creds.id, 2).await;
+    let commands = s.cloud.store().list_commands(s.creds.id, 10).await.unwrap();
+    let outcome = commands.iter().find(|c| c.seq == Seq(2)).unwrap().outcome.clone();
+    assert_eq!(outcome, Some(Outcome::Applied { note: Some("already logged in".into()) }));
+    agent.stop().await;
+    s.cloud.stop().await;
+}
+
 /// A refusal by the router is the command's final outcome, in the router's own words.
 async fn permanent_traps_are_reported_as_failed(world: World) {
     let s = setup(world).await;
@@ -322,6 +371,8 @@ jasiyo_cloud::on_each_backend!(
     agent_restart_mid_apply_adds_once,
     expiry_is_enforced_while_the_cloud_is_away,
     reconciliation_repairs_drift,
+    the_owners_own_users_are_never_touched,
+    a_device_logged_in_by_its_page_first_is_success,
     permanent_traps_are_reported_as_failed,
     dropped_router_connections_are_survived,
     router_status_reaches_the_cloud,

@@ -12,3 +12,4 @@ mod portal_browser;
 mod readme;
 mod routeros_emulator;
 mod routeros_peers;
+mod settlement;

@@ -16,26 +16,26 @@ use jasiyo_tests::payment_emulator::{
 use jasiyo_tests::routeros_emulator::{EmulatorConfig, RouterOsEmulator};
 use serde_json::{Value, json};
 
-const MAC: &str = "02:AA:BB:CC:DD:01";
+pub(crate) const MAC: &str = "02:AA:BB:CC:DD:01";
 const IP: &str = "10.5.50.21";
 
 /// One hotspot: a cloud, a router with its agent, a provider emulator, a plan.
-struct Shop {
-    world: World,
-    cloud: TestCloud,
-    creds: RouterCreds,
-    router: RouterOsEmulator,
-    agent: TestAgent,
-    pay: PaymentEmulator,
-    plan: String,
-    http: reqwest::Client,
+pub(crate) struct Shop {
+    pub(crate) world: World,
+    pub(crate) cloud: TestCloud,
+    pub(crate) creds: RouterCreds,
+    pub(crate) router: RouterOsEmulator,
+    pub(crate) agent: TestAgent,
+    pub(crate) pay: PaymentEmulator,
+    pub(crate) plan: String,
+    pub(crate) http: reqwest::Client,
     /// The tenant's Paystack webhook URL (token included).
-    webhook_url: String,
+    pub(crate) webhook_url: String,
     /// The view key each payment this shop started came with (as the page keeps it).
-    view_keys: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    pub(crate) view_keys: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
-fn provider_config(kind: ProviderKind, pay: &PaymentEmulator) -> ProviderConfig {
+pub(crate) fn provider_config(kind: ProviderKind, pay: &PaymentEmulator) -> ProviderConfig {
     let a = pay.accounts();
     let base_url = Some(pay.base_url());
     match kind {
@@ -57,7 +57,7 @@ fn provider_config(kind: ProviderKind, pay: &PaymentEmulator) -> ProviderConfig 
     }
 }
 
-async fn shop_with(world: World, kind: ProviderKind, tune: impl FnOnce(&mut jasiyo_cloud::payments::PaymentsConfig)) -> Shop {
+pub(crate) async fn shop_with(world: World, kind: ProviderKind, tune: impl FnOnce(&mut jasiyo_cloud::payments::PaymentsConfig)) -> Shop {
     let cloud = world.cloud_with_payments(tune).await;
     let store = cloud.store().clone();
     let creds = world.add_router(store.as_ref(), "Kibanda").await;
@@ -67,7 +67,7 @@ async fn shop_with(world: World, kind: ProviderKind, tune: impl FnOnce(&mut jasi
     let pay = PaymentEmulator::start(EmulatorAccounts::default()).await;
     let sealed = cloud.payments.seal(&provider_config(kind, &pay)).unwrap();
     let webhook = AgentToken::generate();
-    store.set_provider(tenant.id, kind, &sealed, &webhook.hash(), now_ms()).await.unwrap();
+    store.set_provider(tenant.id, kind, &sealed, Some(&webhook.hash()), now_ms()).await.unwrap();
     let webhook_url = format!("{}/callbacks/paystack/{}", cloud.http_url(), webhook.expose());
     pay.set_paystack_webhook(&webhook_url);
     let router = RouterOsEmulator::start(EmulatorConfig::default()).await;
@@ -83,11 +83,11 @@ async fn shop(world: World, kind: ProviderKind) -> Shop {
 }
 
 impl Shop {
-    async fn start_payment(&self, phone: &str, key: &str) -> (u16, Value) {
+    pub(crate) async fn start_payment(&self, phone: &str, key: &str) -> (u16, Value) {
         self.start_payment_from(phone, key, MAC).await
     }
 
-    async fn start_payment_from(&self, phone: &str, key: &str, mac: &str) -> (u16, Value) {
+    pub(crate) async fn start_payment_from(&self, phone: &str, key: &str, mac: &str) -> (u16, Value) {
         self.start_payment_at(phone, key, mac, IP).await
     }
 
@@ -102,7 +102,7 @@ impl Shop {
         (status, body)
     }
 
-    async fn pay(&self, phone: &str) -> (PaymentId, String) {
+    pub(crate) async fn pay(&self, phone: &str) -> (PaymentId, String) {
         self.pay_from(phone, MAC).await
     }
 
@@ -120,7 +120,7 @@ impl Shop {
         (id, prompt.provider_ref)
     }
 
-    async fn view(&self, id: PaymentId) -> Value {
+    pub(crate) async fn view(&self, id: PaymentId) -> Value {
         let url = format!("{}/api/portal/payments/{id}", self.cloud.http_url());
         let key = self.view_keys.lock().unwrap().get(&id.to_string()).cloned().unwrap_or_default();
         self.http.get(url).header("x-view-key", key).send().await.unwrap().json().await.unwrap()
@@ -128,7 +128,7 @@ impl Shop {
 
     /// Waits until the portal's view of the payment satisfies `check`, re-checking on every
     /// payment change and every hub event.
-    async fn until_view(&self, id: PaymentId, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) async fn until_view(&self, id: PaymentId, what: &str, check: impl Fn(&Value) -> bool) -> Value {
         let mut payments = self.cloud.payments.changes();
         let mut hub = self.cloud.hub.subscribe();
         let wait = async {
@@ -146,18 +146,18 @@ impl Shop {
         tokio::time::timeout(WAIT, wait).await.unwrap_or_else(|_| panic!("timed out waiting for the payment: {what}"))
     }
 
-    fn store(&self) -> &std::sync::Arc<dyn Store> {
+    pub(crate) fn store(&self) -> &std::sync::Arc<dyn Store> {
         self.cloud.store()
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.agent.stop().await;
         self.cloud.stop().await;
         drop(self.world);
     }
 }
 
-fn uuid() -> String {
+pub(crate) fn uuid() -> String {
     uuid_string()
 }
 
@@ -182,6 +182,7 @@ async fn approval_provisions_exactly_one_user(world: World, kind: ProviderKind) 
     assert_eq!(users[0].password, view["login"]["password"].as_str().unwrap());
     assert_eq!(users[0].mac_address.as_deref(), Some(MAC));
     assert_eq!(users[0].limit_bytes_total, Some(500 * 1024 * 1024));
+    assert_eq!(users[0].limit_uptime.as_deref(), Some("1h"), "the router's own backstop: the plan's length");
     s.router.wait_until(WAIT, |r| r.active().iter().any(|a| a.user == username)).await;
     // The payment id alone (a shared screen, a guess, a refused request of old) shows the
     // status, never the login or the receipt: those need the view key the page was given.
@@ -276,7 +277,8 @@ async fn late_success_still_provisions(world: World, kind: ProviderKind) {
     s.stop().await;
 }
 
-/// Forged, unknown, mismatched and badly signed callbacks change nothing.
+/// Forged, unknown, mismatched and badly signed callbacks change nothing, and all get the
+/// same answer (a caller learns nothing about which tokens or payments exist).
 async fn forged_callbacks_change_nothing(world: World, kind: ProviderKind) {
     let s = shop_with(world, kind, |c| c.first_check_after = Duration::from_secs(600)).await;
     let (id, reference) = s.pay("0722000444").await;
@@ -286,29 +288,38 @@ async fn forged_callbacks_change_nothing(world: World, kind: ProviderKind) {
         for (name, value) in headers {
             request = request.header(name, value);
         }
-        async move { request.send().await.unwrap().status().as_u16() }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            assert_eq!((status, &body), (400, &json!({"error": "callback refused"})), "every refusal reads the same");
+            status
+        }
     };
-    let success = |reference: &str, amount: u64| match kind {
+    let success_from = |reference: &str, amount: u64, phone: u64| match kind {
         ProviderKind::Daraja => json!({"Body":{"stkCallback":{"MerchantRequestID":"1","CheckoutRequestID":reference,"ResultCode":0,
             "ResultDesc":"ok","CallbackMetadata":{"Item":[{"Name":"Amount","Value":amount},{"Name":"MpesaReceiptNumber","Value":"FORGED0001"},
-            {"Name":"TransactionDate","Value":20261128120000u64},{"Name":"PhoneNumber","Value":254722000444u64}]}}}}),
+            {"Name":"TransactionDate","Value":20261128120000u64},{"Name":"PhoneNumber","Value":phone}]}}}}),
         ProviderKind::Payhero => {
             json!({"forward_url":"","response":{"Amount":amount,"CheckoutRequestID":reference,"ExternalReference":id.to_string(),
-            "MerchantRequestID":"1","MpesaReceiptNumber":"FORGED0001","Phone":"+254722000444","ResultCode":0,"ResultDesc":"ok","Status":"Success"},"status":true})
+            "MerchantRequestID":"1","MpesaReceiptNumber":"FORGED0001","Phone":format!("+{phone}"),"ResultCode":0,"ResultDesc":"ok","Status":"Success"},"status":true})
         }
         ProviderKind::Paystack => {
             json!({"event":"charge.success","data":{"id":1,"status":"success","reference":reference,"amount":amount * 100,
             "currency":"KES","channel":"mobile_money","gateway_response":"Approved","receipt_number":"FORGED0001"}})
         }
     };
+    let success = |reference: &str, amount: u64| success_from(reference, amount, 254722000444);
     // A token that matches nothing.
     let unknown = format!("{base}/callbacks/{}/{}", kind.as_str(), "0".repeat(64));
-    assert_eq!(post(unknown, success(&reference, 20), vec![]).await, 404);
+    assert_eq!(post(unknown, success(&reference, 20), vec![]).await, 400);
+    let unknown_provider = format!("{base}/callbacks/mpesa/{}", "0".repeat(64));
+    assert_eq!(post(unknown_provider, success(&reference, 20), vec![]).await, 400);
     if kind == ProviderKind::Paystack {
         // Right URL, no signature / a wrong one.
         let url = s.webhook_url.clone();
-        assert_eq!(post(url.clone(), success(&reference, 20), vec![]).await, 401);
-        assert_eq!(post(url, success(&reference, 20), vec![("x-paystack-signature", "ab".repeat(64))]).await, 401);
+        assert_eq!(post(url.clone(), success(&reference, 20), vec![]).await, 400);
+        assert_eq!(post(url, success(&reference, 20), vec![("x-paystack-signature", "ab".repeat(64))]).await, 400);
     } else {
         // The payment's own callback URL, with another reference or the wrong amount.
         let prompt = s.pay.prompt(&reference).unwrap();
@@ -316,6 +327,8 @@ async fn forged_callbacks_change_nothing(world: World, kind: ProviderKind) {
         let other = if kind == ProviderKind::Daraja { "ws_CO_000000000000".to_string() } else { "NOPE".into() };
         assert_eq!(post(url.clone(), success(&other, 20), vec![]).await, 400);
         assert_eq!(post(url.clone(), success(&reference, 1), vec![]).await, 400);
+        // The right reference and amount from another phone: someone who learnt the URL.
+        assert_eq!(post(url.clone(), success_from(&reference, 20, 254722000999), vec![]).await, 400);
         assert_eq!(post(url, json!({"garbage": true}), vec![]).await, 400);
     }
     let view = s.view(id).await;
@@ -336,11 +349,13 @@ async fn provider_errors_surface_clearly(world: World, kind: ProviderKind) {
         assert_eq!(status, 503, "{body}");
         assert_eq!(body["error"], "provider_busy");
     }
+    // An unanswered push may still reach the phone: its payment stays open and holds the
+    // device's prompt slot, so each attempt here comes from another device.
     s.pay.fail_next(InjectedFailure::ServerError);
-    let (status, body) = s.start_payment("0722000556", &uuid()).await;
+    let (status, body) = s.start_payment_from("0722000556", &uuid(), "02:AA:BB:CC:DD:56").await;
     assert_eq!((status, body["error"].as_str()), (502, Some("provider_error")), "{body}");
     s.pay.fail_next(InjectedFailure::Hang);
-    let (status, body) = s.start_payment("0722000557", &uuid()).await;
+    let (status, body) = s.start_payment_from("0722000557", &uuid(), "02:AA:BB:CC:DD:57").await;
     assert_eq!((status, body["error"].as_str()), (502, Some("provider_error")), "{body}");
     assert!(body["message"].as_str().unwrap().contains("unavailable"), "{body}");
     s.stop().await;
@@ -386,7 +401,7 @@ async fn payments_in_flight_survive_a_provider_switch(world: World, kind: Provid
     let next = if kind == ProviderKind::Daraja { ProviderKind::Payhero } else { ProviderKind::Daraja };
     let tenant = s.store().find_tenant("test-tenant").await.unwrap().unwrap();
     let sealed = s.cloud.payments.seal(&provider_config(next, &s.pay)).unwrap();
-    s.store().set_provider(tenant.id, next, &sealed, &AgentToken::generate().hash(), now_ms()).await.unwrap();
+    s.store().set_provider(tenant.id, next, &sealed, Some(&AgentToken::generate().hash()), now_ms()).await.unwrap();
 
     s.pay.resolve(&first, Resolution::Approve, Delivery::Normal).await.unwrap();
     s.pay.resolve(&second, Resolution::Approve, Delivery::Lost).await.unwrap();

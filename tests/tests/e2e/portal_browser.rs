@@ -148,7 +148,7 @@ async fn portal(test: &str, width: u32, tune: impl FnOnce(&mut PaymentsConfig)) 
         base_url: Some(pay.base_url()),
     };
     let sealed = cloud.payments.seal(&config).unwrap();
-    store.set_provider(tenant.id, ProviderKind::Daraja, &sealed, &AgentToken::generate().hash(), now_ms()).await.unwrap();
+    store.set_provider(tenant.id, ProviderKind::Daraja, &sealed, Some(&AgentToken::generate().hash()), now_ms()).await.unwrap();
     let router = RouterOsEmulator::start(EmulatorConfig::default()).await;
     router.add_host(MAC, IP);
     let mut agent = TestAgent::start_routeros(&cloud.ws_url(), &creds, &world.agent_dir("r"), router.addr(), fast_edge());

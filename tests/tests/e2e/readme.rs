@@ -1,6 +1,7 @@
 //! The README cannot drift from the binaries: every `jasiyo-cloud ...` and `jasiyo-agent ...`
 //! command in README.md's shell blocks is run against the real binaries, in README order,
-//! on a data directory that also holds a tenant `T`, a router, a plan and a paid payment,
+//! on a data directory that also holds a tenant `T`, a router, a plan, a paid payment and
+//! an open one,
 //! with the README's placeholders filled in. Optional parts (`[...]`) are tried left out, all put
 //! in, and each alternative (`a | b`) in turn. A refused command or flag fails the test, with
 //! the README line and what the binary said.
@@ -13,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use jasiyo_cloud::store::testing::{fresh_postgres_url, paid_payment};
+use jasiyo_cloud::store::testing::{fresh_postgres_url, open_payment, paid_payment};
 use jasiyo_tests::processes::binary;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -140,7 +141,10 @@ struct Fixture {
     data_dir: PathBuf,
     router: String,
     token: String,
+    /// A paid payment.
     payment: String,
+    /// A payment still waiting for the provider's word (a complaint to settle).
+    open_payment: String,
     postgres: Option<String>,
     certs: PathBuf,
 }
@@ -148,7 +152,11 @@ struct Fixture {
 /// Splits a command line as a POSIX shell would for these lines (double quotes only) and
 /// fills the placeholders.
 fn argv(line: &str, f: &Fixture) -> Vec<String> {
-    let line = line.replace("<router-id>", &f.router).replace("<id>", &f.router).replace("<payment-id>", &f.payment);
+    let line = line
+        .replace("<router-id>", &f.router)
+        .replace("<id>", &f.router)
+        .replace("<payment-id>", &f.payment)
+        .replace("<open-payment-id>", &f.open_payment);
     let line = line.replace("<agent token>", &f.token);
     let mut words = Vec::new();
     let mut word = String::new();
@@ -199,7 +207,7 @@ fn argv(line: &str, f: &Fixture) -> Vec<String> {
 /// Prepares the data directory every command starts from: tenant `T` with a plan, a router
 /// (its id and token) and a paid payment, made with the binary and the library as an
 /// operator and a customer would.
-async fn prepare(dir: &Path) -> (String, String, String) {
+async fn prepare(dir: &Path) -> (String, String, String, String) {
     let cloud = |args: &[&str]| {
         let out = std::process::Command::new(binary("jasiyo-cloud")).args(args).envs(base_env(dir)).output().unwrap();
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -210,7 +218,8 @@ async fn prepare(dir: &Path) -> (String, String, String) {
     let (id, token) = (router["id"].as_str().unwrap().to_string(), router["token"].as_str().unwrap().to_string());
     let store = jasiyo_cloud::store::connect(None, dir).await.unwrap();
     let payment = paid_payment(store.as_ref(), id.parse().unwrap(), 1_000, 4_000).await;
-    (id, token, payment.to_string())
+    let open = open_payment(store.as_ref(), id.parse().unwrap(), 5_000, "complaint").await;
+    (id, token, payment.to_string(), open.to_string())
 }
 
 /// The environment every command runs in: the data directory, and nothing of the
@@ -287,7 +296,7 @@ async fn every_readme_command_is_accepted() {
     let root = TempDir::new().unwrap();
     let prepared = root.path().join("prepared");
     std::fs::create_dir_all(&prepared).unwrap();
-    let (router, token, payment) = prepare(&prepared).await;
+    let (router, token, payment, open_payment) = prepare(&prepared).await;
     let certs = root.path().join("certs");
     std::fs::create_dir_all(&certs).unwrap();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent/tests/fixtures");
@@ -295,7 +304,7 @@ async fn every_readme_command_is_accepted() {
         std::fs::copy(fixtures.join(from), certs.join(to)).unwrap();
     }
     let postgres = fresh_postgres_url().await;
-    let mut fixture = Fixture { data_dir: PathBuf::new(), router, token, payment, postgres, certs };
+    let mut fixture = Fixture { data_dir: PathBuf::new(), router, token, payment, open_payment, postgres, certs };
 
     // The commands run in README order, as a reader following it would: each variant on a
     // fresh copy of the directory as the commands before it left it (so `router add` finds
@@ -343,6 +352,7 @@ fn optional_groups_and_placeholders_are_read_as_documented() {
         router: "R".into(),
         token: "TOK".into(),
         payment: "P1".into(),
+        open_payment: "P2".into(),
         postgres: None,
         certs: PathBuf::from("/c"),
     };

@@ -75,6 +75,19 @@ async fn plain_login_then_a_command_with_rows() {
 }
 
 #[tokio::test]
+async fn an_answer_with_too_many_rows_fails_the_command() {
+    let (client, mut router) = connected().await;
+    let call = tokio::spawn(async move { client.call(Request::new("/ip/hotspot/user/print")).await });
+    let tag = router.next().await.tag.unwrap();
+    for n in 0..=MAX_ROWS {
+        router.reply("!re", &tag, &[&format!("=name=u{n}")], true).await;
+    }
+    router.reply("!done", &tag, &[], false).await;
+    let error = call.await.unwrap().unwrap_err();
+    assert_eq!(error, ApiError::Protocol(format!("answer has more than {MAX_ROWS} rows")));
+}
+
+#[tokio::test]
 async fn legacy_routers_get_the_challenge_answer() {
     let (ours, theirs) = tokio::io::duplex(64);
     let mut router = Router { io: theirs };

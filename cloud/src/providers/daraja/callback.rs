@@ -102,6 +102,7 @@ impl StkCallback {
             receipt: self.receipt,
             code: self.result_code,
             description: self.result_desc,
+            msisdn: self.phone,
         }
     }
 }

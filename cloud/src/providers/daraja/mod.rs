@@ -219,6 +219,7 @@ impl Provider for Daraja {
             receipt: None,
             code,
             description: description.to_owned(),
+            msisdn: None,
         };
         if let Some((code, message)) = wire::query_pending(&reply) {
             tracing::debug!(provider = "daraja", provider_ref, code = %code, "query: not final yet");

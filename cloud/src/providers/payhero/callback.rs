@@ -86,6 +86,7 @@ impl PayHeroCallback {
             receipt: self.receipt,
             code: self.result_code,
             description: self.result_desc,
+            msisdn: self.phone,
         }
     }
 }

@@ -38,6 +38,7 @@ pub(crate) fn status_event(provider_ref: &str, body: &Value) -> ProviderEvent {
         status,
         code: state,
         description,
+        msisdn: None,
     }
 }
 

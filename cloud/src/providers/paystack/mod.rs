@@ -83,6 +83,11 @@ impl Provider for Paystack {
         result
     }
 
+    /// Our payment id, which is the charge's `reference` (see `initiate`).
+    fn reference_before_answer(&self, payment: uuid::Uuid) -> Option<String> {
+        Some(payment.to_string())
+    }
+
     /// `GET /transaction/verify/{reference}`.
     async fn query(&self, provider_ref: &str) -> Result<ProviderEvent, ProviderError> {
         let mut url = reqwest::Url::parse(&self.base).map_err(|e| ProviderError::Rejected {

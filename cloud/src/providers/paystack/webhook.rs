@@ -58,6 +58,7 @@ pub(crate) fn webhook_event(secret: &Secret, signature: Option<&[u8]>, body: &[u
         receipt: receipt(data),
         code: event.to_owned(),
         description: data.get("gateway_response").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        msisdn: None,
     })
 }
 
@@ -95,6 +96,7 @@ mod tests {
                 receipt: Some("TAB1CD2EF3".into()),
                 code: "charge.success".into(),
                 description: "Approved".into(),
+                msisdn: None,
             }
         );
         // Upper-case hex is the same signature.

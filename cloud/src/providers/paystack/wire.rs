@@ -104,6 +104,7 @@ pub(crate) fn verify_event(provider_ref: &str, reply: &Reply) -> Result<Provider
                 receipt: None,
                 code: "not_found".to_owned(),
                 description: message.to_owned(),
+                msisdn: None,
             });
         }
         return Err(api_error(reply));
@@ -134,6 +135,7 @@ pub(crate) fn verify_event(provider_ref: &str, reply: &Reply) -> Result<Provider
         amount_kes,
         code: state,
         description: text,
+        msisdn: None,
     })
 }
 

@@ -35,8 +35,8 @@ pub(super) async fn create_payment(store: &This, p: &NewPayment, now_ms: i64) ->
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
             "INSERT INTO payments (id, tenant_id, router_id, plan_id, provider, amount_kes, msisdn, device_mac, device_ip, \
-             client_ip, idempotency_key, callback_token_hash, state, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'initiated', $13, $13) RETURNING {PAYMENT_COLUMNS}"
+             client_ip, idempotency_key, callback_token_hash, state, created_at, updated_at, next_check_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'initiated', $13, $13, $14) RETURNING {PAYMENT_COLUMNS}"
         )
     });
     let row: PaymentRow = sqlx::query_as(&SQL)
@@ -53,6 +53,7 @@ pub(super) async fn create_payment(store: &This, p: &NewPayment, now_ms: i64) ->
         .bind(&p.idempotency_key)
         .bind(&p.callback_token_hash)
         .bind(now_ms)
+        .bind(p.first_check_at)
         .fetch_one(store.writes())
         .await
         .map_err(|e| conflict_or(e, "payment with this idempotency key"))?;
@@ -276,24 +277,6 @@ pub(super) async fn mark_failed(
     events_tx(&mut tx, id, &events, now_ms).await?;
     tx.commit().await?;
     Ok(changed)
-}
-
-pub(super) async fn schedule_check(store: &This, id: PaymentId, next_check_ms: Option<i64>, checks: u32) -> StoreResult<()> {
-    sqlx::query("UPDATE payments SET next_check_at = $2, checks = $3 WHERE id = $1")
-        .bind(id.to_string())
-        .bind(next_check_ms)
-        .bind(i64::from(checks))
-        .execute(store.writes())
-        .await?;
-    Ok(())
-}
-
-pub(super) async fn due_payments(store: &This, now_ms: i64, limit: u32) -> StoreResult<Vec<Payment>> {
-    let sql = format!(
-        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE next_check_at IS NOT NULL AND next_check_at <= $1 ORDER BY next_check_at LIMIT $2"
-    );
-    let rows: Vec<PaymentRow> = sqlx::query_as(&sql).bind(now_ms).bind(i64::from(limit)).fetch_all(store.reads()).await?;
-    rows.into_iter().map(Payment::try_from).collect()
 }
 
 /// Appends events to a payment's timeline inside `tx`, in one statement.

@@ -52,7 +52,7 @@ pub(super) async fn set_provider(
     tenant: TenantId,
     kind: ProviderKind,
     sealed: &str,
-    callback_token_hash: &str,
+    callback_token_hash: Option<&str>,
     now_ms: i64,
 ) -> StoreResult<()> {
     let mut tx = store.writes().begin().await?;
@@ -68,8 +68,14 @@ pub(super) async fn set_provider(
     .bind(now_ms)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "INSERT INTO provider_configs (tenant_id, kind, sealed, callback_token_hash, updated_at) VALUES ($1, $2, $3, $4, $5) \
+    // Without a new token hash, the one this tenant had for this provider (current, or
+    // kept since a switch) stays: the webhook URL on the provider's dashboard keeps working.
+    let stored = sqlx::query(
+        "INSERT INTO provider_configs (tenant_id, kind, sealed, callback_token_hash, updated_at) \
+         SELECT $1, $2, $3, h.hash, $5 FROM (SELECT COALESCE($4, \
+           (SELECT callback_token_hash FROM provider_configs WHERE tenant_id = $1 AND kind = $2), \
+           (SELECT callback_token_hash FROM provider_history WHERE tenant_id = $1 AND kind = $2)) AS hash) h \
+         WHERE h.hash IS NOT NULL \
          ON CONFLICT (tenant_id) DO UPDATE SET kind = excluded.kind, sealed = excluded.sealed, \
          callback_token_hash = excluded.callback_token_hash, updated_at = excluded.updated_at",
     )
@@ -80,6 +86,15 @@ pub(super) async fn set_provider(
     .bind(now_ms)
     .execute(&mut *tx)
     .await?;
+    if stored.rows_affected() == 0 {
+        return Err(StoreError::Conflict(format!("no webhook token kept for {}: make a new one", kind.as_str())));
+    }
+    // These settings are current again: older ones of the same provider are not needed.
+    sqlx::query("DELETE FROM provider_history WHERE tenant_id = $1 AND kind = $2")
+        .bind(tenant.to_string())
+        .bind(kind.as_str())
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }

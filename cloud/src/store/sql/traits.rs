@@ -6,7 +6,7 @@ use jasiyo_shared::{Command, MacAddress, Outcome, Report, RouterId, RouterStatus
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{This, entitlements, events, outbox, payments, plans, routers, tokens};
+use super::{This, checks, entitlements, events, outbox, payments, plans, routers, tokens};
 use crate::model::{
     CommandState, Entitlement, NewPayment, NewPlan, Payment, PaymentEvent, PaymentId, PaymentState, Plan, PlanId, ProviderKind,
     ResultRecorded, Router, RouterEvent, StoredCommand, StoredProvider, Tenant, TenantId,
@@ -140,7 +140,7 @@ impl PaymentStore for This {
         tenant: TenantId,
         kind: ProviderKind,
         sealed: &str,
-        callback_token_hash: &str,
+        callback_token_hash: Option<&str>,
         now_ms: i64,
     ) -> StoreResult<()> {
         plans::set_provider(self, tenant, kind, sealed, callback_token_hash, now_ms).await
@@ -236,11 +236,25 @@ impl PaymentStore for This {
     }
 
     async fn schedule_check(&self, id: PaymentId, next_check_ms: Option<i64>, checks: u32) -> StoreResult<()> {
-        payments::schedule_check(self, id, next_check_ms, checks).await
+        checks::schedule_check(self, id, next_check_ms, checks).await
     }
 
-    async fn due_payments(&self, now_ms: i64, limit: u32) -> StoreResult<Vec<Payment>> {
-        payments::due_payments(self, now_ms, limit).await
+    async fn claim_due_payments(&self, now_ms: i64, lease_until_ms: i64, limit: u32) -> StoreResult<Vec<Payment>> {
+        checks::claim_due_payments(self, now_ms, lease_until_ms, limit).await
+    }
+
+    async fn adopt_reference(
+        &self,
+        id: PaymentId,
+        provider_ref: Option<&str>,
+        secondary_ref: Option<&str>,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        checks::adopt_reference(self, id, provider_ref, secondary_ref, now_ms).await
+    }
+
+    async fn record_late_receipt(&self, id: PaymentId, receipt: &str, now_ms: i64) -> StoreResult<bool> {
+        checks::record_late_receipt(self, id, receipt, now_ms).await
     }
 
     async fn add_payment_event(&self, id: PaymentId, kind: &str, detail: &str, now_ms: i64) -> StoreResult<()> {

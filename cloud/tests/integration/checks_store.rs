@@ -1,0 +1,87 @@
+//! Reconciliation's store side on both databases: due checks are claimed under a lease, so
+//! instances sharing a database never ask about one payment at the same time, and a claim
+//! whose checker died comes back when its lease runs out; a callback's reference is adopted
+//! only by a payment that has none; a late receipt fills only a paid payment's empty one.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use jasiyo_cloud::model::{PaymentId, PaymentState};
+use jasiyo_cloud::store::testing::{Backend, fresh_database_url, open_payment, paid_payment};
+use jasiyo_cloud::store::{Store, connect};
+use tempfile::TempDir;
+
+/// Two stores on one fresh database (two instances' pools), and a router with `n` open
+/// payments whose first check is due at 25 s after 1 000.
+struct Fixture {
+    stores: [Arc<dyn Store>; 2],
+    payments: Vec<PaymentId>,
+    _dir: TempDir,
+}
+
+async fn fixture(backend: Backend) -> Option<Fixture> {
+    let dir = TempDir::new().unwrap();
+    let url = fresh_database_url(backend, dir.path()).await?;
+    let one = connect(Some(&url), dir.path()).await.unwrap();
+    let two = connect(Some(&url), dir.path()).await.unwrap();
+    let tenant = one.create_tenant("t", 1).await.unwrap();
+    let router = one.create_router(tenant.id, "r", "hash", 1).await.unwrap().id;
+    let mut payments = Vec::new();
+    for n in 0..40 {
+        payments.push(open_payment(one.as_ref(), router, 1_000, &format!("p{n}")).await);
+    }
+    Some(Fixture { stores: [one, two], payments, _dir: dir })
+}
+
+const DUE: i64 = 1_000 + 25_000;
+
+async fn instances_never_claim_one_payment_twice(f: Fixture) {
+    let [one, two] = &f.stores;
+    let (a, b) = tokio::join!(one.claim_due_payments(DUE, DUE + 60_000, 30), two.claim_due_payments(DUE, DUE + 60_000, 30));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let a: HashSet<PaymentId> = a.iter().map(|p| p.id).collect();
+    let b: HashSet<PaymentId> = b.iter().map(|p| p.id).collect();
+    assert!(a.is_disjoint(&b), "claimed by both: {:?}", a.intersection(&b).collect::<Vec<_>>());
+    // PostgreSQL: the instance that waited on the other's rows skipped them; the rest are
+    // claimed at the next pass, and nothing is claimed twice.
+    let rest: HashSet<PaymentId> = one.claim_due_payments(DUE + 1, DUE + 60_000, 100).await.unwrap().iter().map(|p| p.id).collect();
+    assert!(rest.is_disjoint(&a) && rest.is_disjoint(&b));
+    assert_eq!(a.len() + b.len() + rest.len(), f.payments.len(), "every due payment claimed once");
+    assert!(one.claim_due_payments(DUE + 1, DUE + 60_000, 100).await.unwrap().is_empty(), "leased");
+    // A checker that died: its claims come back when the lease runs out.
+    let back = two.claim_due_payments(DUE + 60_000, DUE + 120_000, 100).await.unwrap();
+    assert_eq!(back.len(), f.payments.len());
+    // Not yet due: not claimed.
+    assert!(one.claim_due_payments(DUE - 1, DUE + 60_000, 100).await.unwrap().is_empty());
+}
+
+async fn a_reference_is_adopted_once(f: Fixture) {
+    let store = &f.stores[0];
+    let id = f.payments[0];
+    assert!(store.adopt_reference(id, Some("ws_CO_1"), None, 2_000).await.unwrap());
+    assert!(!store.adopt_reference(id, Some("ws_CO_2"), None, 3_000).await.unwrap(), "it has one now");
+    let payment = store.payment(id).await.unwrap().unwrap();
+    assert_eq!((payment.state, payment.provider_ref.as_deref()), (PaymentState::Pending, Some("ws_CO_1")));
+    let kinds: Vec<String> = store.payment_events(id).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, ["initiated", "prompt_sent", "reference_adopted"]);
+    // PayHero's callbacks carry the secondary reference.
+    assert!(store.adopt_reference(f.payments[1], None, Some("ws_CO_3"), 2_000).await.unwrap());
+    let payment = store.payment(f.payments[1]).await.unwrap().unwrap();
+    assert_eq!((payment.provider_ref.as_deref(), payment.secondary_ref.as_deref()), (None, Some("ws_CO_3")));
+}
+
+async fn a_late_receipt_fills_only_an_empty_one(f: Fixture) {
+    let store = &f.stores[0];
+    assert!(!store.record_late_receipt(f.payments[0], "SJK0000001", 2_000).await.unwrap(), "not paid");
+    let router = store.payment(f.payments[0]).await.unwrap().unwrap().router_id;
+    let paid = paid_payment(store.as_ref(), router, 3_000, 9_999).await;
+    assert!(!store.record_late_receipt(paid, "SJK0000002", 4_000).await.unwrap(), "it has one");
+    assert_eq!(store.payment(paid).await.unwrap().unwrap().receipt.as_deref(), Some("SJK3X9Y2ZQ"));
+}
+
+jasiyo_cloud::on_each_backend!(
+    fixture;
+    instances_never_claim_one_payment_twice,
+    a_reference_is_adopted_once,
+    a_late_receipt_fills_only_an_empty_one,
+);
