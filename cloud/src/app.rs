@@ -4,13 +4,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::http::{AppState, TrustedProxies, router};
+use crate::http::{AppState, ServerTimeouts, TrustedProxies, router};
 use crate::hub::{Hub, HubConfig};
+use crate::payments::held::HoldLimits;
+use crate::payments::limits::LimitConfig;
 use crate::payments::sealer::Sealer;
 use crate::payments::{Payments, PaymentsConfig};
 use crate::providers::Secret;
@@ -32,6 +32,12 @@ pub struct CloudConfig {
     pub sealing_key: Option<Secret>,
     /// The proxies whose forwarding headers tell a client's address (none: the socket's).
     pub trusted_proxies: TrustedProxies,
+    /// The HTTP server's header-read, request and idle timeouts.
+    pub timeouts: ServerTimeouts,
+    /// Rate limits on starting payments.
+    pub limits: LimitConfig,
+    /// Caps on the portal's held long polls.
+    pub holds: HoldLimits,
 }
 
 /// A built, not yet running, cloud.
@@ -40,6 +46,7 @@ pub struct App {
     hub: Arc<Hub>,
     payments: Arc<Payments>,
     proxies: Arc<TrustedProxies>,
+    timeouts: ServerTimeouts,
     tasks: CancellationToken,
 }
 
@@ -49,8 +56,17 @@ impl App {
         let store = store::connect(config.database_url.as_deref(), &config.data_dir).await?;
         let key = config.sealing_key.as_ref().map(|k| k.0.as_str());
         let sealer = Sealer::from_key_or_file(key, &config.data_dir.join("secret.key"))?;
-        let app = Self::with_options(store, config.hub, sealer, PaymentsConfig::new(config.public_url), listener)?;
-        Ok(app.trusting(config.trusted_proxies))
+        let mut payments = PaymentsConfig::new(config.public_url);
+        payments.limits = config.limits;
+        payments.holds = config.holds;
+        let app = Self::with_options(store, config.hub, sealer, payments, listener)?;
+        Ok(app.trusting(config.trusted_proxies).with_timeouts(config.timeouts))
+    }
+
+    /// Serves HTTP under these timeouts (see [`ServerTimeouts`]).
+    pub fn with_timeouts(mut self, timeouts: ServerTimeouts) -> App {
+        self.timeouts = timeouts;
+        self
     }
 
     /// Believes forwarding headers from these proxies (see [`TrustedProxies`]).
@@ -81,7 +97,8 @@ impl App {
         let hub = Hub::start(store.clone(), hub, tasks.clone());
         let payments = Payments::new(store, hub.clone(), sealer, payments)?;
         tokio::spawn(payments.clone().run_reconciler(tick, tasks.clone()));
-        Ok(App { listener, hub, payments, proxies: Arc::default(), tasks })
+        tokio::spawn(forget_counters(payments.clone(), tasks.clone()));
+        Ok(App { listener, hub, payments, proxies: Arc::default(), timeouts: ServerTimeouts::default(), tasks })
     }
 
     /// The payments service.
@@ -103,24 +120,28 @@ impl App {
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let app = router(AppState { hub: self.hub.clone(), payments: self.payments.clone(), proxies: self.proxies.clone() });
         let tasks = self.tasks.clone();
-        let stop = shutdown.clone();
         tracing::info!(addr = %self.local_addr(), "cloud listening");
-        // Frames to agents are small and latency matters: no Nagle.
-        let listener = self.listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        // The socket's address is the client's unless a trusted proxy says otherwise.
-        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                stop.cancelled().await;
-                // WebSocket sessions never end on their own: tell them to.
-                tasks.cancel();
-            })
-            .await
-            .context("serving HTTP");
+        // WebSocket sessions never end on their own: once shutting down, tell them to.
+        crate::http::server::serve(self.listener, app, self.timeouts, shutdown, move || tasks.cancel()).await;
         self.tasks.cancel();
         // Let cancelled sessions record their disconnects, so routers do not show online.
         self.hub.wait_sessions_ended(std::time::Duration::from_secs(10)).await;
-        served
+        Ok(())
+    }
+}
+
+/// Deletes spent rate-limit counters once a minute, off the request path, until `stop`.
+async fn forget_counters(payments: Arc<Payments>, stop: CancellationToken) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        match payments.forget_old_counters().await {
+            Ok(0) => {}
+            Ok(forgotten) => tracing::debug!(forgotten, "spent rate-limit counters deleted"),
+            Err(error) => tracing::warn!(%error, "could not delete spent rate-limit counters"),
+        }
     }
 }

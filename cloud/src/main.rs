@@ -29,6 +29,9 @@ async fn main() -> anyhow::Result<()> {
         hub: serve.heartbeat.hub_config(),
         sealing_key,
         trusted_proxies: jasiyo_cloud::http::TrustedProxies::new(serve.trusted_proxies.clone()),
+        timeouts: serve.timeouts.timeouts(),
+        limits: serve.limits.limits(),
+        holds: serve.limits.holds(),
     };
     let app = App::build(config, listener).await?;
     if let Some(path) = &serve.ready_file {

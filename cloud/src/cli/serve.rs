@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::http::ServerTimeouts;
 use crate::hub::HubConfig;
+use crate::payments::held::HoldLimits;
+use crate::payments::limits::LimitConfig;
 
 /// Flags of `serve`.
 #[derive(Debug, Args)]
@@ -26,6 +29,12 @@ pub struct ServeArgs {
     /// believed for the client's address (rate limits count it). Default: none.
     #[arg(long, env = "JASIYO_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// HTTP timeouts against slow clients.
+    #[command(flatten)]
+    pub timeouts: TimeoutArgs,
+    /// Rate limits on starting payments, and the cap on held long polls.
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// Once listening, write the bound address here (for scripts that pass `--listen 127.0.0.1:0`).
     #[arg(long, env = "JASIYO_READY_FILE")]
     pub ready_file: Option<PathBuf>,
@@ -44,5 +53,98 @@ impl HeartbeatArgs {
     /// The hub configuration with this heartbeat (the rest at defaults).
     pub fn hub_config(&self) -> HubConfig {
         HubConfig { heartbeat: Duration::from_secs(self.heartbeat_secs), ..HubConfig::default() }
+    }
+}
+
+/// How long a client may take, so that slow or silent ones cannot hold connections.
+#[derive(Debug, Args)]
+pub struct TimeoutArgs {
+    /// Seconds a client has to send a request's line and headers (and the longest silence
+    /// on a kept-alive connection between requests).
+    #[arg(long, env = "JASIYO_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub header_timeout_secs: u64,
+    /// Seconds a request may take to be answered, body included (the portal's long poll
+    /// holds for 8).
+    #[arg(long, env = "JASIYO_REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(10..=3600))]
+    pub request_timeout_secs: u64,
+    /// Seconds a connection may move no byte before it is dropped (agents' WebSocket links
+    /// are watched by their heartbeat instead).
+    #[arg(long, env = "JASIYO_IDLE_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(10..=3600))]
+    pub idle_timeout_secs: u64,
+}
+
+impl TimeoutArgs {
+    /// The server's timeouts.
+    pub fn timeouts(&self) -> ServerTimeouts {
+        ServerTimeouts {
+            header_read: Duration::from_secs(self.header_timeout_secs),
+            request: Duration::from_secs(self.request_timeout_secs),
+            idle: Duration::from_secs(self.idle_timeout_secs),
+        }
+    }
+}
+
+/// Rate limits on starting payments (see `payments::limits` for what each protects), and
+/// the cap on the portal's held long polls. The defaults suit a few hundred hotspots.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Payment attempts per phone number from one client address, per limit window.
+    #[arg(long, env = "JASIYO_LIMIT_PER_PHONE", default_value_t = LimitConfig::default().per_phone)]
+    pub limit_per_phone: usize,
+    /// Payment attempts per device (MAC), per limit window.
+    #[arg(long, env = "JASIYO_LIMIT_PER_DEVICE", default_value_t = LimitConfig::default().per_device)]
+    pub limit_per_device: usize,
+    /// Payment attempts per client address, per limit window.
+    #[arg(long, env = "JASIYO_LIMIT_PER_IP", default_value_t = LimitConfig::default().per_ip)]
+    pub limit_per_ip: usize,
+    /// The window of the three limits above, in seconds.
+    #[arg(long, env = "JASIYO_LIMIT_WINDOW_SECS", default_value_t = LimitConfig::default().window.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub limit_window_secs: u64,
+    /// STK prompts per router per minute.
+    #[arg(long, env = "JASIYO_LIMIT_PER_ROUTER", default_value_t = LimitConfig::default().per_router)]
+    pub limit_per_router: usize,
+    /// STK prompts per tenant (all its routers) per minute.
+    #[arg(long, env = "JASIYO_LIMIT_PER_TENANT", default_value_t = LimitConfig::default().per_tenant)]
+    pub limit_per_tenant: usize,
+    /// STK prompts on the whole platform per minute.
+    #[arg(long, env = "JASIYO_LIMIT_GLOBAL", default_value_t = LimitConfig::default().global)]
+    pub limit_global: usize,
+    /// Cancelled prompts (per phone and client address, in a day) before new ones wait.
+    #[arg(long, env = "JASIYO_FREE_CANCELS", default_value_t = LimitConfig::default().free_cancels)]
+    pub free_cancels: u32,
+    /// Seconds waited after the first cancellation past the free ones; doubles with each.
+    #[arg(long, env = "JASIYO_CANCEL_BACKOFF_SECS", default_value_t = LimitConfig::default().cancel_backoff.as_secs())]
+    pub cancel_backoff_secs: u64,
+    /// The longest wait after cancellations, in seconds.
+    #[arg(long, env = "JASIYO_MAX_BACKOFF_SECS", default_value_t = LimitConfig::default().max_backoff.as_secs())]
+    pub max_backoff_secs: u64,
+    /// Long polls held at once per client address (over it, the answer comes at once).
+    #[arg(long, env = "JASIYO_LONG_POLLS_PER_CLIENT", default_value_t = HoldLimits::default().per_client)]
+    pub long_polls_per_client: usize,
+    /// Long polls held at once in this instance.
+    #[arg(long, env = "JASIYO_LONG_POLLS_TOTAL", default_value_t = HoldLimits::default().total)]
+    pub long_polls_total: usize,
+}
+
+impl LimitArgs {
+    /// The limits on starting payments.
+    pub fn limits(&self) -> LimitConfig {
+        LimitConfig {
+            per_phone: self.limit_per_phone,
+            per_device: self.limit_per_device,
+            per_ip: self.limit_per_ip,
+            window: Duration::from_secs(self.limit_window_secs),
+            per_router: self.limit_per_router,
+            per_tenant: self.limit_per_tenant,
+            global: self.limit_global,
+            free_cancels: self.free_cancels,
+            cancel_backoff: Duration::from_secs(self.cancel_backoff_secs),
+            max_backoff: Duration::from_secs(self.max_backoff_secs),
+        }
+    }
+
+    /// The caps on held long polls.
+    pub fn holds(&self) -> HoldLimits {
+        HoldLimits { per_client: self.long_polls_per_client, total: self.long_polls_total }
     }
 }

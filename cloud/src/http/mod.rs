@@ -17,6 +17,7 @@ mod html;
 mod operator;
 mod portal_api;
 mod portal_page;
+pub mod server;
 
 pub use error::ApiError;
 
@@ -28,6 +29,7 @@ use axum::http::{HeaderMap, header};
 use axum::routing::{get, post};
 
 pub use client::{ClientAddr, TrustedProxies};
+pub use server::ServerTimeouts;
 
 use crate::hub::Hub;
 use crate::payments::Payments;

@@ -33,6 +33,10 @@ impl IntoResponse for PortalError {
             PortalError::RateLimited(LimitHit::Phone) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited_phone"),
             PortalError::RateLimited(LimitHit::Device) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited_device"),
             PortalError::RateLimited(LimitHit::Ip) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited_ip"),
+            PortalError::RateLimited(LimitHit::Router) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited_router"),
+            PortalError::RateLimited(LimitHit::Tenant) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited_tenant"),
+            PortalError::RateLimited(LimitHit::Global) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited_global"),
+            PortalError::RateLimited(LimitHit::Backoff) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited_backoff"),
             PortalError::NoProvider => (StatusCode::SERVICE_UNAVAILABLE, "payments_not_configured"),
             PortalError::Provider(ProviderError::Busy(_)) => (StatusCode::SERVICE_UNAVAILABLE, "provider_busy"),
             PortalError::Provider(_) => (StatusCode::BAD_GATEWAY, "provider_error"),
@@ -148,25 +152,32 @@ fn seen_key(view: &PaymentView) -> String {
 /// is no longer where the page last saw it (a long poll), so the page learns of the
 /// approval and of each stage within milliseconds instead of at its next poll.
 ///
-/// A request wakes on any payment change in this instance and on its router's command
-/// acknowledgements, and looks at the store at least every second whatever happens
-/// (changes made by another cloud instance wake nothing here). It answers after [`HOLD`]
-/// at the latest, or when the portal's countdown runs out, with the payment as it is.
+/// A held request wakes when its own payment changes in this instance (not on other
+/// payments' changes) and on its router's command acknowledgements, and looks at the store
+/// at least every second whatever happens (changes made by another cloud instance wake
+/// nothing here). It answers after [`HOLD`] at the latest, or when the portal's countdown
+/// runs out, with the payment as it is. Held requests are capped per client address and
+/// in total (see [`crate::payments::held`]): over a cap, the answer comes at once.
 pub async fn next(
     State(payments): State<Arc<Payments>>,
     State(hub): State<Arc<Hub>>,
     Path(payment): Path<String>,
     Query(query): Query<NextQuery>,
+    client: ClientAddr,
     headers: HeaderMap,
 ) -> Result<Response, PortalError> {
     let not_found = || PortalError::BadRequest("no such payment".into());
     let id: PaymentId = payment.parse().map_err(|_| not_found())?;
+    let Some(mut held) = payments.hold(id, client.0) else {
+        tracing::debug!(payment = %id, client = ?client.0, "long poll over its cap; answered at once");
+        let view = payments.view(id, view_key(&headers)).await?.ok_or_else(not_found)?;
+        return Ok(Json(view).into_response());
+    };
     let router = payments.payment(id).await?.ok_or_else(not_found)?.router_id;
-    let mut changes = payments.changes();
     let mut events = hub.subscribe();
     let started = Instant::now();
     loop {
-        changes.borrow_and_update();
+        held.mark_seen();
         let view = payments.view(id, view_key(&headers)).await?.ok_or_else(not_found)?;
         // The countdown's end is news too: the page then says the prompt timed out.
         let countdown_left = if view.wait_secs > 0 { Duration::from_secs(view.wait_secs) } else { Duration::MAX };
@@ -178,7 +189,7 @@ pub async fn next(
         tokio::pin!(recheck);
         loop {
             tokio::select! {
-                _ = changes.changed() => break,
+                _ = held.changed() => break,
                 _ = &mut recheck => break,
                 event = events.recv() => match event {
                     Ok(HubEvent::Received(r, _) | HubEvent::Result(r, _) | HubEvent::Connected(r)) if r == router => break,

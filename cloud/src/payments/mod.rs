@@ -10,9 +10,12 @@
 //!   [`complaints`]: the operator's recheck and settle.
 //! - [`providers_config`], [`plans`]: what an operator sets up: a tenant's provider (sealed
 //!   credentials, callback token) and its plans.
-//! - [`phone`], [`limits`], [`sealer`]: the pieces.
+//! - [`phone`], [`limits`], [`sealer`]: the pieces; [`budgets`]: the limits an attempt
+//!   spends, in memory and shared by instances; [`held`]: the portal's held long polls.
 
+pub mod budgets;
 pub mod complaints;
+pub mod held;
 pub mod limits;
 pub mod offer;
 pub mod phone;

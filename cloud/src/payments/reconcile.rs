@@ -94,7 +94,7 @@ impl Payments {
         if give_up {
             let reason = if matches!(asked, Asked::NoAnswer) { "no answer from the provider" } else { "timeout" };
             if self.store.mark_failed(payment.id, PaymentState::TimedOut, reason, None, now_ms()).await? {
-                self.changed();
+                self.changed_payment(payment.id);
                 tracing::info!(payment = %payment.id, reason, "no final word from the provider; timed out");
             }
         } else {

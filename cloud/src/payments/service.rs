@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use jasiyo_shared::{MacAddress, RouterId};
 
+use super::held::{HeldPolls, HoldLimits};
 use super::limits::{LimitConfig, LimitHit, RateLimits};
 use super::phone::{Msisdn, PhoneError};
 use super::providers_config::callback_url;
@@ -50,6 +51,8 @@ pub struct PaymentsConfig {
     pub http: HttpSettings,
     /// How often the reconciler looks for due checks.
     pub reconcile_tick: Duration,
+    /// How many portal long polls may be held at once.
+    pub holds: HoldLimits,
 }
 
 impl PaymentsConfig {
@@ -68,6 +71,7 @@ impl PaymentsConfig {
             recover_limits: LimitConfig::default(),
             http: HttpSettings::default(),
             reconcile_tick: Duration::from_secs(1),
+            holds: HoldLimits::default(),
         }
     }
 }
@@ -139,12 +143,14 @@ pub struct Payments {
     pub(super) config: PaymentsConfig,
     pub(super) sealer: Sealer,
     http: reqwest::Client,
-    limits: RateLimits,
+    pub(super) limits: RateLimits,
     pub(super) recover_limits: RateLimits,
     providers: Mutex<ProviderCache>,
     tokens: Arc<StoreTokens>,
     /// Bumped whenever a payment changes, so tests and pushes can wait on it.
     pub(super) changes: tokio::sync::watch::Sender<u64>,
+    /// The portal's long polls, woken per payment.
+    pub(super) held: Arc<HeldPolls>,
 }
 
 impl Payments {
@@ -154,6 +160,7 @@ impl Payments {
         let limits = RateLimits::new(config.limits);
         let recover_limits = RateLimits::new(config.recover_limits);
         let tokens = Arc::new(StoreTokens::new(store.clone()));
+        let held = HeldPolls::new(config.holds);
         Ok(Arc::new(Payments {
             store,
             hub,
@@ -165,6 +172,7 @@ impl Payments {
             providers: Mutex::default(),
             tokens,
             changes: tokio::sync::watch::channel(0).0,
+            held,
         }))
     }
 
@@ -236,6 +244,8 @@ impl Payments {
             .transpose()?;
         let now = now_ms();
         let mac_text = mac.map(|m| m.to_string());
+        // Limits first, before anything is looked up: a flood costs no query.
+        self.check_attempt(router_id, msisdn.as_str(), mac_text.as_deref(), request.client_ip.as_deref()).await?;
         let query = PortalQuery {
             router: router_id,
             plan: request.plan_id.parse().ok(),
@@ -253,7 +263,7 @@ impl Payments {
         if context.in_flight.is_some() {
             return Err(PortalError::InFlight);
         }
-        self.limits.check(msisdn.as_str(), mac_text.as_deref(), request.client_ip.as_deref()).map_err(PortalError::RateLimited)?;
+        self.check_tenant_budget(context.tenant_id).await?;
         let stored = context.provider.ok_or(PortalError::NoProvider)?;
         let provider = self.provider_from(&stored)?;
 

@@ -218,7 +218,7 @@ impl Payments {
                 let (state, text) = failure_state(&reason);
                 if self.store.mark_failed(payment.id, state, &text, Some(heard), now_ms()).await? {
                     tracing::info!(payment = %payment.id, reason = %text, "payment failed");
-                    self.changed();
+                    self.changed_payment(payment.id);
                 }
                 Ok(())
             }
@@ -250,7 +250,7 @@ impl Payments {
                     // The receipt is left out: with the phone it moves the plan ("Already paid?").
                     tracing::info!(payment = %payment.id, router = %payment.router_id, user = %entitlement.username, "payment paid; user provisioned");
                     self.hub.wake(payment.router_id);
-                    self.changed();
+                    self.changed_payment(payment.id);
                     return Ok(());
                 }
                 Ok(PaidOutcome::AlreadyPaid) => {
@@ -259,7 +259,7 @@ impl Payments {
                         && self.store.record_late_receipt(payment.id, receipt, now_ms()).await?
                     {
                         tracing::info!(payment = %payment.id, "receipt recorded after the payment was settled");
-                        self.changed();
+                        self.changed_payment(payment.id);
                     }
                     return Ok(());
                 }

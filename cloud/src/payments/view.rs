@@ -1,7 +1,11 @@
 //! What the portal sees of a payment: its stage in words the page shows, the countdown,
 //! and the login once paid.
 
+use std::net::IpAddr;
+
 use serde::Serialize;
+
+use super::held::Held;
 
 use super::service::{Payments, PortalError};
 use crate::model::{CommandState, PaymentId, PaymentState};
@@ -63,6 +67,24 @@ pub struct PaymentView {
 }
 
 impl Payments {
+    /// Tells whoever follows `payment` (tests through [`Payments::changes`], the portal's
+    /// long polls held on it) that it changed.
+    pub(super) fn changed_payment(&self, payment: PaymentId) {
+        self.changed();
+        self.held.wake(payment);
+    }
+
+    /// Holds a long poll on `payment` from `client`, or `None` over the caps (see
+    /// [`super::held::HeldPolls`]).
+    pub fn hold(&self, payment: PaymentId, client: Option<IpAddr>) -> Option<Held> {
+        self.held.hold(payment, client)
+    }
+
+    /// The held long polls (to watch how many are held).
+    pub fn held_polls(&self) -> &std::sync::Arc<super::held::HeldPolls> {
+        &self.held
+    }
+
     /// What the portal sees of a payment. With its view key, everything; without it (the
     /// payment id alone, which a refused request or a shared screen may give away) its
     /// status and stage, but neither the login nor the receipt.

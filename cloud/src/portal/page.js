@@ -7,7 +7,7 @@ var hs = boot.hs;
 var KEY = 'jasiyo:' + boot.router;
 /* The page asks the cloud for the payment's next move (a long poll, answered as soon as it
    changes); a cloud without that falls back to plain polling at these intervals. */
-var POLL_WAIT = 1000, POLL_PAID = 500, POLL_LATE = 3000, push = true, pushFailed = 0, seen = '';
+var POLL_WAIT = 1000, POLL_PAID = 500, POLL_LATE = 3000, push = true, pushFailed = 0, seen = '', quick = false;
 
 function $(id) { return document.getElementById(id); }
 function show(el, on) { if (on) { el.removeAttribute('hidden'); } else { el.setAttribute('hidden', ''); } }
@@ -385,18 +385,23 @@ function follow(id, view, resumed, paid, key) {
 function poll() {
   clearTimeout(timer);
   if (!paymentId) { return; }
-  var id = paymentId, url = '/api/portal/payments/' + id;
+  var id = paymentId, url = '/api/portal/payments/' + id, asked = new Date().getTime(), was = seen;
   if (push) { url += '/next?seen=' + encodeURIComponent(seen); }
   api('GET', url, null, function (status, view) {
     if (id !== paymentId) { return; }
-    if (status === 200 && view) { seen = view.status + '/' + view.stage; pushFailed = 0; onView(view); return; }
+    if (status === 200 && view) {
+      seen = view.status + '/' + view.stage;
+      /* Unchanged at once: the cloud did not hold the request (too many held): wait a bit. */
+      quick = push && seen === was && new Date().getTime() - asked < POLL_WAIT;
+      pushFailed = 0; onView(view); return;
+    }
     /* No long polls here (an older cloud, or a proxy that cuts held requests): plain polling. */
     if (push && (status === 404 || status === 0) && (status === 404 || ++pushFailed >= 2)) { push = false; document.body.setAttribute('data-updates', 'poll'); timer = setTimeout(poll, POLL_PAID); return; }
     if (status === 400 || status === 404) { forget(); screen('choose'); return; }
     timer = setTimeout(poll, POLL_LATE);
   }, viewKey);
 }
-function again(ms) { timer = setTimeout(poll, push ? 0 : ms); }
+function again(ms) { timer = setTimeout(poll, push && !quick ? 0 : ms); }
 function steps(stage) {
   var order = ['waiting_for_approval', 'payment_received', 'activating', 'online'], at = -1, i, li;
   for (i = 0; i < order.length; i++) { if (order[i] === stage) { at = i; } }
@@ -494,14 +499,9 @@ function submitLogin(login) {
   var password = login.password;
   if (hs.chapId) { password = md5(unhex(hs.chapId) + login.password + unhex(hs.chapChallenge)); }
   var fields = { username: login.username, password: password, dst: hs.orig || '', popup: 'true' };
-  /* An https page posting a form to the router's plain-http login makes browsers warn about
-     an insecure form: navigate with a GET instead (the router takes either). */
-  if (location.protocol === 'https:' && /^http:/i.test(hs.login)) {
-    var q = [], k;
-    for (k in fields) { if (fields.hasOwnProperty(k)) { q.push(k + '=' + encodeURIComponent(fields[k])); } }
-    location.href = hs.login + (hs.login.indexOf('?') < 0 ? '?' : '&') + q.join('&');
-    return;
-  }
+  /* Always a POST: the password (or its CHAP hash) never goes into a URL, where history,
+     logs and referrers would keep it. A browser may warn before an https page posts to the
+     router's plain-http login; that is the price of not leaking the password. */
   var form = document.createElement('form'), name, input;
   form.method = 'post';
   form.action = hs.login;

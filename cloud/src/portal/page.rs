@@ -5,8 +5,9 @@
 //!
 //! Everything reflected from the request is escaped for where it lands: HTML text for the
 //! owner's name, script-safe JSON for the rest; the login URL and the original URL must be
-//! `http(s)` (a `javascript:` form target would run script). A per-response nonce in the
-//! Content-Security-Policy keeps any other script from running at all.
+//! `http(s)` (a `javascript:` form target would run script), and the login URL, which gets
+//! the hotspot password, must be on a host only a hotspot can have ([`hotspot_host`]). A
+//! per-response nonce in the Content-Security-Policy keeps any other script from running.
 
 use std::net::Ipv4Addr;
 
@@ -53,8 +54,8 @@ impl HotspotVars {
             match name {
                 "mac" => vars.mac = text().parse::<MacAddress>().ok().map(|m| m.to_string()),
                 "ip" => vars.ip = text().parse::<Ipv4Addr>().ok().map(|i| i.to_string()),
-                "link-login-only" => vars.login = web_url(text()),
-                "link-orig" => vars.orig = web_url(text()),
+                "link-login-only" => vars.login = login_url(text()),
+                "link-orig" => vars.orig = original_url(text()),
                 "chap-id" => chap.0 = chap_bytes(&bytes),
                 "chap-challenge" => chap.1 = chap_bytes(&bytes),
                 "error" => vars.error = Some(text().chars().take(200).collect::<String>()).filter(|e| !e.is_empty()),
@@ -71,12 +72,57 @@ impl HotspotVars {
     }
 }
 
-/// Only absolute `http(s)` URLs of sane length: anything else (`javascript:`, `data:`) is
-/// dropped.
-fn web_url(url: String) -> Option<String> {
-    let lower = url.get(..8).unwrap_or(&url).to_ascii_lowercase();
-    let ok = (lower.starts_with("http://") || lower.starts_with("https://")) && url.len() <= 2048 && !url.chars().any(char::is_control);
-    ok.then_some(url)
+/// Only absolute `http(s)` URLs of sane length, without user or password, as the URL
+/// standard writes them (quotes and angle brackets percent-encoded, so the router may put
+/// them into its own pages as they are): anything else (`javascript:`, `data:`) is dropped.
+fn web_url(url: String) -> Option<reqwest::Url> {
+    if url.len() > 2048 || url.chars().any(char::is_control) {
+        return None;
+    }
+    let parsed = reqwest::Url::parse(&url).ok()?;
+    let plain = matches!(parsed.scheme(), "http" | "https") && parsed.username().is_empty() && parsed.password().is_none();
+    (plain && parsed.host_str().is_some()).then_some(parsed)
+}
+
+/// Where the customer was going (`$(link-orig)`): any web page, never a script.
+fn original_url(url: String) -> Option<String> {
+    web_url(url).map(String::from)
+}
+
+/// The router's login URL (`$(link-login-only)`), which receives the hotspot password: only
+/// on a host a hotspot can have, so that a crafted portal link cannot send the login to
+/// someone else's server. See [`hotspot_host`].
+fn login_url(url: String) -> Option<String> {
+    let url = web_url(url)?;
+    hotspot_host(url.host_str()?).then(|| url.into())
+}
+
+/// Names under which a hotspot's DNS name (`/ip hotspot profile dns-name`) cannot be a
+/// public host: nobody can register them on the internet.
+const LOCAL_SUFFIXES: [&str; 5] = ["local", "lan", "home.arpa", "internal", "localdomain"];
+
+/// A host a hotspot's login page can live on: a private (RFC 1918), shared (RFC 6598),
+/// link-local or unique-local address, loopback (which never leaves the device), or a DNS
+/// name that cannot be public: one label (`login`), or under [`LOCAL_SUFFIXES`]
+/// (`wifi.local`). A public name is refused: the page then shows the login for typing in.
+pub fn hotspot_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(a)) => {
+            let shared = a.octets()[0] == 100 && (a.octets()[1] & 0xc0) == 64;
+            a.is_private() || a.is_link_local() || a.is_loopback() || shared
+        }
+        Ok(std::net::IpAddr::V6(a)) => {
+            let first = a.segments()[0];
+            a.is_loopback() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80
+        }
+        Err(_) => {
+            let name = bare.trim_end_matches('.').to_ascii_lowercase();
+            !name.is_empty()
+                && (!name.contains('.')
+                    || LOCAL_SUFFIXES.iter().any(|suffix| name.strip_suffix(suffix).is_some_and(|rest| rest.ends_with('.'))))
+        }
+    }
 }
 
 /// Percent-decoding to bytes (`+` is a space only where asked: the CHAP bytes and URLs may
@@ -217,6 +263,42 @@ mod tests {
         assert_eq!((unknown.mac, unknown.ip, unknown.chap_id), (None, None, None), "CHAP needs both halves");
         let raw = HotspotVars::from_query("chap-id=%F9&chap-challenge=%00%FF%2B");
         assert_eq!((raw.chap_id.as_deref(), raw.chap_challenge.as_deref()), (Some("f9"), Some("00ff2b")));
+    }
+
+    #[test]
+    fn the_login_goes_only_to_a_hotspot_host() {
+        let login = |url: &str| HotspotVars::from_query(&format!("link-login-only={}", url.replace(':', "%3A").replace('/', "%2F"))).login;
+        for ok in [
+            "http://10.5.50.1/login",
+            "http://192.168.88.1/login",
+            "https://172.16.0.1:8443/login",
+            "http://100.64.1.1/login",
+            "http://169.254.1.1/login",
+            "http://127.0.0.1:9000/login",
+            "http://[fd00::1]/login",
+            "http://login/login",
+            "http://wifi.local/login",
+            "http://hotspot.home.arpa/login",
+        ] {
+            assert_eq!(login(ok).as_deref(), Some(ok), "{ok}");
+        }
+        for bad in [
+            "http://evil.example.com/login",
+            "https://8.8.8.8/login",
+            "http://10.5.50.1@evil.example.com/login",
+            "http://user:pw@10.5.50.1/login",
+            "http://evil.local.com/login",
+            "http://evil.com./login",
+            "http://notlocal.com/login",
+            "javascript:alert(1)//10.5.50.1",
+            "ftp://10.5.50.1/login",
+            "http://[2001:db8::1]/login",
+        ] {
+            assert_eq!(login(bad), None, "{bad}");
+        }
+        let orig = HotspotVars::from_query("link-orig=http%3A%2F%2Fexample.com%2F%22%3E%3Cb%3E").orig;
+        assert_eq!(orig.as_deref(), Some("http://example.com/%22%3E%3Cb%3E"), "any web page, written safely");
+        assert_eq!(HotspotVars::from_query("link-orig=data%3Atext%2Fhtml%2Cx").orig, None, "only http(s)");
     }
 
     #[test]

@@ -21,6 +21,9 @@ type This = SqliteStore;
 #[path = "sql/checks.rs"]
 mod checks;
 #[allow(clippy::duplicate_mod)]
+#[path = "sql/counters.rs"]
+mod counters;
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/entitlements.rs"]
 mod entitlements;
 #[allow(clippy::duplicate_mod)]

@@ -3,6 +3,7 @@
 //! against their documented formats, and the store contract on both databases.
 
 mod agent_tokens;
+mod budgets;
 mod checks_store;
 mod cli;
 mod cli_router_tokens;
@@ -10,5 +11,6 @@ mod http_api;
 mod hub_limits;
 mod portal_page;
 mod providers;
+mod public_edge;
 mod raw_agent;
 mod store_contract;

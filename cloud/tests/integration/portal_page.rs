@@ -177,8 +177,20 @@ async fn reflected_variables_cannot_inject_script() {
     assert!(page.contains("Mama &lt;b&gt;Mboga&lt;/b&gt; &quot;WiFi&quot;"), "owner escaped");
     assert_eq!(page.matches("<script").count(), 2, "only the page's own two script elements");
     let data = boot(&page);
-    assert_eq!(data["hs"]["orig"], xss, "kept as data, escaped for the script element");
+    assert_eq!(
+        data["hs"]["orig"], "http://example.com/%22%3E%3Cscript%3Ewindow.pwned=1%3C/script%3E%3C!--",
+        "kept as a web address, written the URL standard's way (nothing the router's pages could run)"
+    );
     assert_eq!(data["hs"]["login"], Value::Null, "a javascript: form target is dropped");
+    // A login target off the hotspot (a crafted link would collect the password there).
+    let foreign =
+        format!("/portal/{}?link-login-only=https%3A%2F%2Fcollect.example.com%2Flogin&link-orig=http%3A%2F%2Fexample.com%2F", s.router);
+    let (status, _, _, page) = call(&s.app, "GET", &foreign, &[], "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(boot(&page)["hs"]["login"], Value::Null, "only a host a hotspot can have receives the login");
+    assert_eq!(boot(&page)["hs"]["orig"], "http://example.com/");
+    // The login is always posted: the password (or its CHAP hash) never goes into a URL.
+    assert!(page.contains("form.method = 'post'") && !page.contains("location.href = hs.login"), "no GET login");
     assert_eq!(data["hs"]["mac"], Value::Null);
     assert_eq!(data["hs"]["ip"], Value::Null);
     assert_eq!(data["hs"]["error"], "</script><script>alert(2)</script>");

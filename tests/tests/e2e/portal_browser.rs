@@ -333,7 +333,11 @@ async fn plans_phone_checks_swahili_and_a_narrow_screen() {
     p.browser.goto(&format!("{}&link-orig={}", p.url(&Open { login: false, ..DEVICE }), esc(xss))).await;
     p.until_state("choose").await;
     assert_eq!(p.browser.eval("return typeof window.pwned;", json!([])).await, "undefined");
-    assert_eq!(p.browser.eval("return JSON.parse(document.getElementById('boot').textContent).hs.orig;", json!([])).await, xss);
+    assert_eq!(
+        p.browser.eval("return JSON.parse(document.getElementById('boot').textContent).hs.orig;", json!([])).await,
+        "http://example.com/%22%3E%3Cscript%3Ewindow.pwned=1%3C/script%3E",
+        "kept as a web address, its quotes and brackets percent-encoded"
+    );
     p.stop().await;
 }
 
