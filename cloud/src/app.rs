@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -11,7 +12,7 @@ use crate::http::{AppState, ServerTimeouts, TrustedProxies, router};
 use crate::hub::{Hub, HubConfig};
 use crate::payments::held::HoldLimits;
 use crate::payments::limits::LimitConfig;
-use crate::payments::sealer::Sealer;
+use crate::payments::sealer::{KeyFileAccess, Sealer};
 use crate::payments::{Payments, PaymentsConfig};
 use crate::providers::Secret;
 use crate::store::{self, Store};
@@ -38,6 +39,9 @@ pub struct CloudConfig {
     pub limits: LimitConfig,
     /// Caps on the portal's held long polls.
     pub holds: HoldLimits,
+    /// Whether a key file that group or others can read is accepted (with a warning)
+    /// instead of refused.
+    pub key_file_access: KeyFileAccess,
 }
 
 /// A built, not yet running, cloud.
@@ -55,7 +59,8 @@ impl App {
     pub async fn build(config: CloudConfig, listener: TcpListener) -> anyhow::Result<App> {
         let store = store::connect(config.database_url.as_deref(), &config.data_dir).await?;
         let key = config.sealing_key.as_ref().map(|k| k.0.as_str());
-        let sealer = Sealer::from_key_or_file(key, &config.data_dir.join("secret.key"))?;
+        let sealer = Sealer::from_key_or_file_allowing(key, &config.data_dir.join("secret.key"), config.key_file_access)?;
+        crate::payments::providers_config::reseal_legacy(store.as_ref(), &sealer).await.context("sealing provider settings again")?;
         let mut payments = PaymentsConfig::new(config.public_url);
         payments.limits = config.limits;
         payments.holds = config.holds;

@@ -3,6 +3,7 @@
 
 use clap::Parser;
 use jasiyo_cloud::cli::{Cli, CliCommand};
+use jasiyo_cloud::payments::sealer::KeyFileAccess;
 use jasiyo_cloud::{App, CloudConfig};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
@@ -32,6 +33,7 @@ async fn main() -> anyhow::Result<()> {
         timeouts: serve.timeouts.timeouts(),
         limits: serve.limits.limits(),
         holds: serve.limits.holds(),
+        key_file_access: if serve.allow_readable_key_file { KeyFileAccess::AllowReadable } else { KeyFileAccess::OwnerOnly },
     };
     let app = App::build(config, listener).await?;
     if let Some(path) = &serve.ready_file {

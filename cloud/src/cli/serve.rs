@@ -35,6 +35,10 @@ pub struct ServeArgs {
     /// Rate limits on starting payments, and the cap on held long polls.
     #[command(flatten)]
     pub limits: LimitArgs,
+    /// Start even when the sealing key file (`<data-dir>/secret.key`) can be read by group or
+    /// others (a loud warning instead of a refusal). Better: `chmod 600` it.
+    #[arg(long, env = "JASIYO_ALLOW_READABLE_KEY_FILE")]
+    pub allow_readable_key_file: bool,
     /// Once listening, write the bound address here (for scripts that pass `--listen 127.0.0.1:0`).
     #[arg(long, env = "JASIYO_READY_FILE")]
     pub ready_file: Option<PathBuf>,

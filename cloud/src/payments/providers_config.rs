@@ -2,11 +2,15 @@
 //! the dashboard's, to come). The credentials are sealed at rest and the provider gets a
 //! fresh callback token; the settings replaced are kept by the store, so payments still in
 //! flight on them settle through them.
+//!
+//! Settings are sealed bound to their tenant and kind ([`seal_settings`], [`open_settings`]):
+//! a sealed value copied to another tenant's row, or to another kind, does not open. Values
+//! sealed before that are sealed again, bound, when the service starts ([`reseal_legacy`]).
 
 use std::fmt;
 
 use super::sealer::{SealError, Sealer};
-use crate::model::{ProviderKind, TenantId};
+use crate::model::{ProviderKind, StoredProvider, TenantId};
 use crate::providers::ProviderConfig;
 use crate::store::{Store, StoreError, now_ms};
 use crate::token::AgentToken;
@@ -56,10 +60,7 @@ pub async fn set_provider(
     rotate_webhook: bool,
 ) -> Result<ProviderSet, SetProviderError> {
     let kind = config.kind();
-    // Invariant: ProviderConfig is strings, numbers and enums with string tags, which
-    // serde_json always writes.
-    let plain = serde_json::to_vec(config).expect("provider settings serialise to JSON");
-    let sealed = sealer.seal(&plain)?;
+    let sealed = seal_settings(sealer, tenant, config)?;
     let keep = !rotate_webhook && store.provider_settings(tenant, kind).await?.is_some();
     if keep {
         store.set_provider(tenant, kind, &sealed, None, now_ms()).await?;
@@ -68,6 +69,59 @@ pub async fn set_provider(
     let token = AgentToken::generate();
     store.set_provider(tenant, kind, &sealed, Some(&token.hash()), now_ms()).await?;
     Ok(ProviderSet { tenant, kind, webhook_url: Some(callback_url(public_url, kind, token.expose())) })
+}
+
+/// What sealed settings are bound to: their tenant and their kind.
+fn associated_data(tenant: TenantId, kind: ProviderKind) -> Vec<u8> {
+    format!("jasiyo provider settings v2\ntenant={tenant}\nkind={}", kind.as_str()).into_bytes()
+}
+
+/// `config` sealed for `tenant`: it opens only as `tenant`'s settings of `config.kind()`.
+pub fn seal_settings(sealer: &Sealer, tenant: TenantId, config: &ProviderConfig) -> Result<String, SealError> {
+    // Invariant: ProviderConfig is strings, numbers and enums with string tags, which
+    // serde_json always writes.
+    let plain = serde_json::to_vec(config).expect("provider settings serialise to JSON");
+    sealer.seal_bound(&plain, &associated_data(tenant, config.kind()))
+}
+
+/// Opens stored settings as those of their row's tenant and kind. Settings sealed before
+/// they were bound (no associated data) still open, until [`reseal_legacy`] binds them.
+pub fn open_settings(sealer: &Sealer, stored: &StoredProvider) -> Result<ProviderConfig, SealError> {
+    let plain = match sealer.open_legacy(&stored.sealed) {
+        Some(legacy) => {
+            tracing::warn!(tenant = %stored.tenant_id, kind = stored.kind.as_str(), "provider settings sealed without associated data (sealed again at the next start)");
+            legacy?
+        }
+        None => sealer.open_bound(&stored.sealed, &associated_data(stored.tenant_id, stored.kind))?,
+    };
+    let config: ProviderConfig = serde_json::from_slice(&plain).map_err(|e| SealError(format!("settings unreadable: {e}")))?;
+    if config.kind() != stored.kind {
+        return Err(SealError(format!("settings of {} stored as {}", config.kind().as_str(), stored.kind.as_str())));
+    }
+    Ok(config)
+}
+
+/// Seals again, bound to their tenant and kind, every provider setting sealed before
+/// settings were bound (run when the service starts). Returns how many were sealed again.
+/// Settings that do not open under `sealer` are left as they are (and logged): they need
+/// their key, or the owner enters them again.
+pub async fn reseal_legacy(store: &dyn Store, sealer: &Sealer) -> Result<usize, StoreError> {
+    let mut resealed = 0;
+    for stored in store.legacy_sealed_providers().await? {
+        let config = match open_settings(sealer, &stored) {
+            Ok(config) => config,
+            Err(error) => {
+                tracing::error!(tenant = %stored.tenant_id, kind = stored.kind.as_str(), %error, "provider settings cannot be opened to seal them again");
+                continue;
+            }
+        };
+        let Ok(sealed) = seal_settings(sealer, stored.tenant_id, &config) else { continue };
+        if store.reseal_provider(stored.tenant_id, stored.kind, &stored.sealed, &sealed).await? > 0 {
+            tracing::info!(tenant = %stored.tenant_id, kind = stored.kind.as_str(), "provider settings sealed again, bound to their tenant");
+            resealed += 1;
+        }
+    }
+    Ok(resealed)
 }
 
 /// The URL a provider posts to (`POST /callbacks/{provider}/{token}`), under `public_url`.
@@ -99,16 +153,14 @@ mod tests {
         let stored = store.provider_by_callback_token(&hash_token(token)).await.unwrap().expect("found by its token");
         assert_eq!((stored.tenant_id, stored.kind), (tenant.id, ProviderKind::Paystack));
         assert!(!stored.sealed.contains("sk_test_abc"));
-        let opened: ProviderConfig = serde_json::from_slice(&sealer.open(&stored.sealed).unwrap()).unwrap();
-        assert_eq!(opened, config);
+        assert_eq!(open_settings(&sealer, &stored).unwrap(), config);
 
         // New credentials keep the webhook URL; --rotate-webhook replaces it.
         let renewed = ProviderConfig::Paystack { secret_key: Secret("sk_test_new".into()), base_url: None };
         let kept = set_provider(store.as_ref(), &sealer, "https://cloud.example/", tenant.id, &renewed, false).await.unwrap();
         assert_eq!(kept.webhook_url, None);
         let stored = store.provider_by_callback_token(&hash_token(token)).await.unwrap().expect("the old URL still works");
-        let opened: ProviderConfig = serde_json::from_slice(&sealer.open(&stored.sealed).unwrap()).unwrap();
-        assert_eq!(opened, renewed, "with the new credentials");
+        assert_eq!(open_settings(&sealer, &stored).unwrap(), renewed, "with the new credentials");
         let rotated = set_provider(store.as_ref(), &sealer, "https://cloud.example/", tenant.id, &renewed, true).await.unwrap();
         let new_url = rotated.webhook_url.expect("a new URL");
         assert_ne!(new_url, url);

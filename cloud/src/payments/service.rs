@@ -216,8 +216,7 @@ impl Payments {
         {
             return Ok(provider.clone());
         }
-        let plain = self.sealer.open(&stored.sealed).map_err(|e| PortalError::Internal(e.into()))?;
-        let config: ProviderConfig = serde_json::from_slice(&plain).map_err(|e| PortalError::Internal(e.into()))?;
+        let config = super::providers_config::open_settings(&self.sealer, stored).map_err(|e| PortalError::Internal(e.into()))?;
         let provider = providers::build(&config, &self.http, self.tokens.clone());
         cache.insert(key, (stored.sealed.clone(), provider.clone()));
         Ok(provider)

@@ -169,6 +169,12 @@ pub trait PaymentStore: Send + Sync {
     async fn provider_settings(&self, tenant: TenantId, kind: ProviderKind) -> StoreResult<Option<StoredProvider>>;
     /// The provider settings, current or kept, whose webhook token has this hash.
     async fn provider_by_callback_token(&self, token_hash: &str) -> StoreResult<Option<StoredProvider>>;
+    /// Every provider setting, current or kept, still sealed without associated data
+    /// (before it was bound to its tenant and kind).
+    async fn legacy_sealed_providers(&self) -> StoreResult<Vec<StoredProvider>>;
+    /// Replaces the sealed settings `old` of `tenant`'s `kind` (current and kept) by `new`;
+    /// how many rows changed (none when another writer changed them first).
+    async fn reseal_provider(&self, tenant: TenantId, kind: ProviderKind, old: &str, new: &str) -> StoreResult<u64>;
 
     /// Claims the prompt slots `holders` (`phone:<msisdn>`, `mac:<mac>`) on `router` for the
     /// payment about to be created, until `until_ms`, in one statement: true when every one

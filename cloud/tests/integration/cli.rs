@@ -168,8 +168,7 @@ fn stored_paystack(dir: &TempDir, tenant: TenantId, key: [u8; 32]) -> Option<Pro
         let store = jasiyo_cloud::store::connect(None, dir.path()).await.unwrap();
         store.provider_settings(tenant, ProviderKind::Paystack).await.unwrap().expect("settings stored")
     });
-    let plain = Sealer::new(key).open(&stored.sealed).ok()?;
-    Some(serde_json::from_slice(&plain).unwrap())
+    jasiyo_cloud::payments::providers_config::open_settings(&Sealer::new(key), &stored).ok()
 }
 
 fn paystack(secret_key: &str) -> Option<ProviderConfig> {

@@ -13,4 +13,5 @@ mod portal_page;
 mod providers;
 mod public_edge;
 mod raw_agent;
+mod sealing;
 mod store_contract;

@@ -121,3 +121,26 @@ pub(super) async fn provider_by_callback_token(store: &This, token_hash: &str) -
     .await?;
     row.map(StoredProvider::try_from).transpose()
 }
+
+pub(super) async fn legacy_sealed_providers(store: &This) -> StoreResult<Vec<StoredProvider>> {
+    // Sealed with associated data starts `v2.` (payments/sealer.rs); the rest is older.
+    let rows: Vec<ProviderRow> = sqlx::query_as(
+        "SELECT tenant_id, kind, sealed FROM provider_configs WHERE sealed NOT LIKE 'v2.%' \
+         UNION SELECT tenant_id, kind, sealed FROM provider_history WHERE sealed NOT LIKE 'v2.%'",
+    )
+    .fetch_all(store.reads())
+    .await?;
+    rows.into_iter().map(StoredProvider::try_from).collect()
+}
+
+pub(super) async fn reseal_provider(store: &This, tenant: TenantId, kind: ProviderKind, old: &str, new: &str) -> StoreResult<u64> {
+    let mut tx = store.writes().begin().await?;
+    let mut changed = 0;
+    for table in ["provider_configs", "provider_history"] {
+        let sql = format!("UPDATE {table} SET sealed = $4 WHERE tenant_id = $1 AND kind = $2 AND sealed = $3");
+        let done = sqlx::query(&sql).bind(tenant.to_string()).bind(kind.as_str()).bind(old).bind(new).execute(&mut *tx).await?;
+        changed += done.rows_affected();
+    }
+    tx.commit().await?;
+    Ok(changed)
+}

@@ -162,6 +162,14 @@ impl PaymentStore for This {
         plans::provider_by_callback_token(self, token_hash).await
     }
 
+    async fn legacy_sealed_providers(&self) -> StoreResult<Vec<StoredProvider>> {
+        plans::legacy_sealed_providers(self).await
+    }
+
+    async fn reseal_provider(&self, tenant: TenantId, kind: ProviderKind, old: &str, new: &str) -> StoreResult<u64> {
+        plans::reseal_provider(self, tenant, kind, old, new).await
+    }
+
     async fn claim_prompt(
         &self,
         router: RouterId,
