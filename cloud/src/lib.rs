@@ -20,6 +20,7 @@ pub mod model;
 pub mod payments;
 pub mod portal;
 pub mod providers;
+mod redact;
 pub mod store;
 pub mod time;
 pub mod token;

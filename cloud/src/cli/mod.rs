@@ -38,7 +38,8 @@ pub use serve::{HeartbeatArgs, ServeArgs};
 pub use tenant::TenantCommand;
 
 /// The Jasiyo cloud: hotspot payments and the hub routers phone home to.
-#[derive(Debug, Parser)]
+// Debug hides its secrets: crate::redact.
+#[derive(Parser)]
 #[command(name = "jasiyo-cloud", version)]
 pub struct Cli {
     /// Database URL: `sqlite://PATH` or `postgres://...`. Default: a SQLite file in the data directory.

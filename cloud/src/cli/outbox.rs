@@ -42,7 +42,8 @@ pub enum CommandCommand {
 }
 
 /// The command kinds an operator can enqueue.
-#[derive(Debug, Subcommand)]
+// Debug hides its secrets: crate::redact.
+#[derive(Subcommand)]
 pub enum EnqueueKind {
     /// Create (or update) a hotspot user.
     CreateUser {

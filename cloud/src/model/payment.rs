@@ -59,7 +59,8 @@ impl PaymentState {
 }
 
 /// One payment attempt.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+// Debug hides its secrets: crate::redact.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct Payment {
     /// Its id.
     pub id: PaymentId,
@@ -110,7 +111,8 @@ pub struct Payment {
 }
 
 /// A payment to record.
-#[derive(Clone, Debug)]
+// Debug hides its secrets: crate::redact.
+#[derive(Clone)]
 pub struct NewPayment {
     /// Its id, chosen before it is stored (its prompt slots are claimed under it first).
     pub id: PaymentId,
@@ -142,7 +144,8 @@ pub struct NewPayment {
 }
 
 /// What a paid payment bought.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+// Debug hides its secrets: crate::redact.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct Entitlement {
     /// Its id.
     pub id: Uuid,

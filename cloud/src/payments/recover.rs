@@ -20,7 +20,8 @@ use crate::store::{StoreError, now_ms};
 
 /// What the page sends: the code (or the pasted SMS), optionally the paying phone, and the
 /// device the hotspot reported.
-#[derive(Clone, Debug, Default)]
+// Debug hides its secrets: crate::redact.
+#[derive(Clone, Default)]
 pub struct RecoverRequest {
     /// The receipt code or the whole SMS, as typed.
     pub receipt: String,
@@ -36,7 +37,8 @@ pub struct RecoverRequest {
 }
 
 /// A recovered plan: the login to use and whether it moved to this device.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+// Debug hides its secrets: crate::redact.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct Recovered {
     /// The payment that bought the plan; the page polls it until the router has the user.
     pub payment_id: PaymentId,

@@ -77,7 +77,8 @@ impl PaymentsConfig {
 }
 
 /// What the portal asks for.
-#[derive(Clone, Debug, Default)]
+// Debug hides its secrets: crate::redact.
+#[derive(Clone, Default)]
 pub struct InitiateRequest {
     /// The plan chosen.
     pub plan_id: String,

@@ -29,7 +29,8 @@ pub enum Stage {
 }
 
 /// Login details the portal needs to log the device in once paid.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+// Debug hides its secrets: crate::redact.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct LoginInfo {
     /// Hotspot user name.
     pub username: String,
@@ -40,7 +41,8 @@ pub struct LoginInfo {
 }
 
 /// What `GET /api/portal/payments/{id}` returns.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+// Debug hides its secrets: crate::redact.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct PaymentView {
     /// The payment's id.
     pub id: PaymentId,

@@ -158,7 +158,8 @@ pub enum PaymentStatus {
 }
 
 /// A provider's word about one payment, from a callback or a status query.
-#[derive(Clone, Debug, PartialEq, Eq)]
+// Debug hides its secrets: crate::redact.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ProviderEvent {
     /// The provider reference it is about (see [`PushAccepted::provider_ref`]).
     ///

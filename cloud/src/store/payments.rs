@@ -10,7 +10,8 @@ use crate::model::{CommandState, ProviderKind, TenantId};
 use crate::model::{Entitlement, NewPayment, NewPlan, Payment, PaymentEvent, PaymentId, PaymentState, Plan, PlanId, StoredProvider};
 
 /// What a paid payment provisions, written with the state change in one transaction.
-#[derive(Clone, Debug)]
+// Debug hides its secrets: crate::redact.
+#[derive(Clone)]
 pub struct Provision {
     /// Hotspot user name.
     pub username: String,

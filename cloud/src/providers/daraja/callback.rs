@@ -28,7 +28,8 @@ pub fn result_status(code: &str, description: &str) -> PaymentStatus {
 
 /// One STK callback, read. Only `checkout_request_id` and `result_code` are required; the
 /// metadata items are there for successes only, and each of them may be missing.
-#[derive(Clone, Debug, PartialEq, Eq)]
+// Debug hides its secrets: crate::redact.
+#[derive(Clone, PartialEq, Eq)]
 pub struct StkCallback {
     /// `MerchantRequestID` (empty if absent).
     pub merchant_request_id: String,

@@ -8,7 +8,8 @@ use crate::providers::{CallbackError, PaymentStatus, ProviderEvent, code_text, d
 
 /// A PayHero v2 callback, read. Failures come with top-level `status:false`,
 /// `response.Status` "Failed", Safaricom's `ResultCode` and an empty receipt.
-#[derive(Clone, Debug, PartialEq, Eq)]
+// Debug hides its secrets: crate::redact.
+#[derive(Clone, PartialEq, Eq)]
 pub struct PayHeroCallback {
     /// Top-level `status`.
     pub ok: bool,
