@@ -10,7 +10,8 @@
 //! - [`providers`]: Daraja, PayHero and Paystack behind one trait.
 //! - [`store`]: SQLite and PostgreSQL persistence behind one trait.
 //! - [`cli`]: the operator's command line.
-//! - [`token`]: agent tokens and their hashes.
+//! - [`token`]: agent and operator tokens and their hashes.
+//! - [`redact`]: what `Debug` and listings never show (tokens, passwords, receipts).
 
 pub mod app;
 pub mod cli;
@@ -20,7 +21,7 @@ pub mod model;
 pub mod payments;
 pub mod portal;
 pub mod providers;
-mod redact;
+pub mod redact;
 pub mod store;
 pub mod time;
 pub mod token;

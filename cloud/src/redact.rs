@@ -3,6 +3,9 @@
 //! `***` for the secret, so a `{:?}` in a log line or a panic message never gives one away.
 //! They are kept together, away from the types, so that one file is the audit: a type that
 //! gains a secret loses its derived `Debug` and gets its impl here (with a line in the test).
+//!
+//! [`without_passwords`] does the same for JSON: command listings (the operator API, the
+//! CLI's `command list`) show that a command carries a hotspot password, never the password.
 
 use std::fmt;
 
@@ -15,6 +18,27 @@ use crate::providers::ProviderEvent;
 use crate::providers::daraja::StkCallback;
 use crate::providers::payhero::PayHeroCallback;
 use crate::store::payments::Provision;
+
+/// `value` (commands as JSON) with every `password` field's value replaced by `***`.
+pub fn without_passwords(mut value: serde_json::Value) -> serde_json::Value {
+    fn walk(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, field) in map.iter_mut() {
+                    if key == "password" {
+                        *field = serde_json::Value::String(HIDDEN.into());
+                    } else {
+                        walk(field);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut value);
+    value
+}
 
 /// What stands for a secret that is there.
 const HIDDEN: &str = "***";

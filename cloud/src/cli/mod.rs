@@ -27,7 +27,7 @@ use crate::hub::{Hub, HubConfig};
 use crate::payments::sealer::Sealer;
 use crate::payments::{Payments, PaymentsConfig};
 use crate::store::{self, Store};
-pub use operator::OperatorCommand;
+pub use operator::{OperatorCommand, TokenCommand};
 pub use outbox::{CommandCommand, EnqueueKind};
 pub use payment::PaymentCommand;
 pub use plan::PlanCommand;

@@ -1,5 +1,5 @@
 //! `command ...`: a router's outbox, by hand: enqueue a protocol command, list what is
-//! queued, delivered and applied.
+//! queued, delivered and applied (hotspot passwords never shown).
 
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -10,6 +10,7 @@ use jasiyo_shared::command::Password;
 use jasiyo_shared::{Command, HotspotUser, MacAddress, RouterId, UnixTime};
 
 use crate::model::StoredCommand;
+use crate::redact::without_passwords;
 use crate::store::{Store, now_ms};
 
 /// `command ...`
@@ -143,7 +144,7 @@ pub(super) async fn run(store: &dyn Store, command: CommandCommand, out: &mut dy
             let command = kind.into_command()?;
             let stored = store.enqueue_command(router, &command, now_ms()).await?;
             if json {
-                writeln!(out, "{}", serde_json::to_string(&stored)?)?;
+                writeln!(out, "{}", without_passwords(serde_json::to_value(&stored)?))?;
             } else {
                 writeln!(out, "enqueued {} as seq {} (id {})", command.kind(), stored.seq, stored.id)?;
             }
@@ -158,7 +159,8 @@ pub(super) async fn run(store: &dyn Store, command: CommandCommand, out: &mut dy
 
 fn print_commands(commands: &[StoredCommand], json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
     if json {
-        writeln!(out, "{}", serde_json::to_string(commands)?)?;
+        // Hotspot passwords show as `***`.
+        writeln!(out, "{}", without_passwords(serde_json::to_value(commands)?))?;
         return Ok(());
     }
     writeln!(out, "{:>6}  {:<20}  {:<10}  RESULT", "SEQ", "KIND", "STATE")?;

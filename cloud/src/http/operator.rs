@@ -1,6 +1,11 @@
 //! The operator API (`/api/v1/...`): routers and their outboxes over HTTP, for scripts and
 //! benchmarks. Every request carries `Authorization: Bearer <operator token>`; tokens are
 //! made with `jasiyo-cloud operator token create` and only their hashes are stored.
+//!
+//! A token works until it expires or is revoked, and reaches the routers of its scope only
+//! (another tenant's router is "not found", as an unknown one is). Every change made through
+//! a token is logged with the token's id (never the token) and recorded in the store.
+//! Command listings show `***` for hotspot passwords.
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -13,30 +18,43 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use crate::model::StoredCommand;
+use crate::model::Router;
+use crate::redact::without_passwords;
 use crate::store::now_ms;
-use crate::token::hash_token;
+use crate::token::{OperatorToken, hash_token};
 
-/// Proof that the request came from an operator.
-pub struct Operator;
+/// Proof that the request came from an operator: the token it presented, working now.
+pub struct Operator(pub OperatorToken);
 
 impl FromRequestParts<AppState> for Operator {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = super::bearer(&parts.headers).ok_or(ApiError::Unauthorized)?;
-        if state.hub.store().operator_token_exists(&hash_token(token)).await? {
-            Ok(Operator)
-        } else {
-            tracing::warn!("operator API call with a wrong token");
-            Err(ApiError::Unauthorized)
+        match state.hub.store().active_operator_token(&hash_token(token), now_ms()).await? {
+            Some(token) => Ok(Operator(token)),
+            None => {
+                tracing::warn!("operator API call with a wrong, expired or revoked token");
+                Err(ApiError::Unauthorized)
+            }
+        }
+    }
+}
+
+impl Operator {
+    /// The router, if it exists and is within the token's scope (otherwise "not found":
+    /// a scoped token cannot tell another tenant's router from no router).
+    async fn router(&self, state: &AppState, id: RouterId) -> Result<Router, ApiError> {
+        match state.hub.store().router(id).await? {
+            Some(router) if self.0.scope.reaches(router.tenant_id) => Ok(router),
+            _ => Err(ApiError::NotFound("router".into())),
         }
     }
 }
 
 /// `GET /api/v1/routers`: every router, with whether it is online.
-pub async fn list_routers(_: Operator, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let routers = state.hub.store().list_routers(None).await?;
+pub async fn list_routers(Operator(token): Operator, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let routers = state.hub.store().list_routers(token.scope.tenant()).await?;
     let stale = state.hub.stale_after().as_millis() as i64;
     let now = now_ms();
     let rows: Vec<Value> = routers
@@ -50,17 +68,26 @@ pub async fn list_routers(_: Operator, State(state): State<AppState>) -> Result<
     Ok(Json(Value::Array(rows)))
 }
 
-/// `POST /api/v1/routers/{router}/commands`: enqueues a command for the router.
+/// `POST /api/v1/routers/{router}/commands`: enqueues a command for the router (logged and
+/// recorded with the token's id). The answer is the stored command, password hidden.
 pub async fn enqueue(
-    _: Operator,
+    operator: Operator,
     State(state): State<AppState>,
     Path(router): Path<RouterId>,
     command: Result<Json<Command>, JsonRejection>,
-) -> Result<(StatusCode, Json<StoredCommand>), ApiError> {
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let router = operator.router(&state, router).await?.id;
     let Json(command) = command.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     command.validate().map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let stored = state.hub.enqueue(router, &command).await?;
-    Ok((StatusCode::CREATED, Json(stored)))
+    let token = &operator.0.id;
+    tracing::info!(token, %router, seq = stored.seq.0, kind = command.kind(), "operator API enqueued a command");
+    let detail = format!("{} seq {}", command.kind(), stored.seq.0);
+    if let Err(error) = state.hub.store().record_operator_action(token, "command.enqueue", Some(router), &detail, now_ms()).await {
+        // The command is queued: the log line above is the record.
+        tracing::error!(token, %router, %error, "operator action not recorded");
+    }
+    Ok((StatusCode::CREATED, Json(without_passwords(json!(stored)))))
 }
 
 #[derive(Deserialize)]
@@ -69,12 +96,15 @@ pub struct ListQuery {
 }
 
 /// `GET /api/v1/routers/{router}/commands?limit=N`: the router's newest commands.
+/// Hotspot passwords show as `***`.
 pub async fn list_commands(
-    _: Operator,
+    operator: Operator,
     State(state): State<AppState>,
     Path(router): Path<RouterId>,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Vec<StoredCommand>>, ApiError> {
+) -> Result<Json<Value>, ApiError> {
+    let router = operator.router(&state, router).await?.id;
     let limit = query.limit.unwrap_or(100).min(1000);
-    Ok(Json(state.hub.store().list_commands(router, limit).await?))
+    let commands = state.hub.store().list_commands(router, limit).await?;
+    Ok(Json(without_passwords(json!(commands))))
 }

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::model::{CommandState, ResultRecorded, Router, RouterEvent, StoredCommand, Tenant, TenantId};
+use crate::token::OperatorToken;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -111,8 +112,25 @@ pub trait Store: payments::PaymentStore + counters::RateCounters + Send + Sync +
 
     /// Keeps the hash of a new operator API token.
     async fn create_operator_token(&self, name: &str, token_hash: &str, now_ms: i64) -> StoreResult<()>;
-    /// Whether an operator token with this hash exists.
+    /// Whether an operator token with this hash exists and works now.
     async fn operator_token_exists(&self, token_hash: &str) -> StoreResult<bool>;
+    /// Keeps a new operator token: its record and the hash of the token.
+    async fn create_scoped_operator_token(&self, token: &OperatorToken, token_hash: &str) -> StoreResult<()>;
+    /// The operator token with this hash, if it works at `now_ms` (not revoked, not expired).
+    async fn active_operator_token(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<OperatorToken>>;
+    /// Every operator token, revoked and expired ones too, oldest first.
+    async fn list_operator_tokens(&self) -> StoreResult<Vec<OperatorToken>>;
+    /// Revokes the operator token with this id; false if unknown or already revoked.
+    async fn revoke_operator_token(&self, id: &str, now_ms: i64) -> StoreResult<bool>;
+    /// Records a change made through the operator API by the token with this id.
+    async fn record_operator_action(
+        &self,
+        token_id: &str,
+        action: &str,
+        router: Option<RouterId>,
+        detail: &str,
+        now_ms: i64,
+    ) -> StoreResult<()>;
 
     /// Watches for commands enqueued, and router tokens revoked or rotated, by any process
     /// (another cloud instance, the CLI) and calls `signal` for them until `shutdown`.

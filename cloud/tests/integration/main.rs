@@ -9,6 +9,7 @@ mod cli;
 mod cli_router_tokens;
 mod http_api;
 mod hub_limits;
+mod operator_tokens;
 mod portal_page;
 mod providers;
 mod public_edge;

@@ -15,6 +15,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use jasiyo_cloud::store::testing::{fresh_postgres_url, open_payment, paid_payment};
+use jasiyo_cloud::token::{hash_token, operator_token_id};
 use jasiyo_tests::processes::binary;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -135,6 +136,9 @@ fn variants(text: &str) -> Vec<String> {
     out
 }
 
+/// The operator token `prepare` makes; `<token-id>` is its id.
+const README_OPERATOR_TOKEN: &str = "readme-operator-token";
+
 /// What the placeholders stand for in one data directory.
 struct Fixture {
     /// Where an agent keeps its journal.
@@ -158,6 +162,7 @@ fn argv(line: &str, f: &Fixture) -> Vec<String> {
         .replace("<payment-id>", &f.payment)
         .replace("<open-payment-id>", &f.open_payment);
     let line = line.replace("<agent token>", &f.token);
+    let line = line.replace("<token-id>", &operator_token_id(&hash_token(README_OPERATOR_TOKEN)));
     let mut words = Vec::new();
     let mut word = String::new();
     let mut quoted = false;
@@ -205,7 +210,7 @@ fn argv(line: &str, f: &Fixture) -> Vec<String> {
 }
 
 /// Prepares the data directory every command starts from: tenant `T` with a plan, a router
-/// (its id and token) and a paid payment, made with the binary and the library as an
+/// (its id and token), a paid payment and an operator token, made with the binary and the library as an
 /// operator and a customer would.
 async fn prepare(dir: &Path) -> (String, String, String, String) {
     let cloud = |args: &[&str]| {
@@ -219,6 +224,7 @@ async fn prepare(dir: &Path) -> (String, String, String, String) {
     let store = jasiyo_cloud::store::connect(None, dir).await.unwrap();
     let payment = paid_payment(store.as_ref(), id.parse().unwrap(), 1_000, 4_000).await;
     let open = open_payment(store.as_ref(), id.parse().unwrap(), 5_000, "complaint").await;
+    store.create_operator_token("readme", &hash_token(README_OPERATOR_TOKEN), 1_000).await.unwrap();
     (id, token, payment.to_string(), open.to_string())
 }
 

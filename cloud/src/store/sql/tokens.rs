@@ -1,25 +1,99 @@
-//! Secrets kept as hashes or with an expiry: operator API tokens and the providers' access
-//! tokens shared by every instance. Compiled once per backend (see `sql/mod.rs`).
+//! Secrets kept as hashes or with an expiry: operator API tokens (with their scope, expiry
+//! and the actions made through them) and the providers' access tokens shared by every
+//! instance. Compiled once per backend (see `sql/mod.rs`).
+
+use jasiyo_shared::RouterId;
 
 use super::This;
+use crate::model::TenantId;
 use crate::store::StoreResult;
-use crate::store::sql::{Backend, conflict_or};
+use crate::store::sql::{Backend, conflict_or, parse_uuid};
+use crate::token::{OperatorScope, OperatorToken, operator_token_id};
 
+/// A platform-wide operator token without expiry (tests and benchmarks; the CLI makes
+/// scoped, expiring ones).
 pub(super) async fn create_operator_token(store: &This, name: &str, token_hash: &str, now_ms: i64) -> StoreResult<()> {
-    sqlx::query("INSERT INTO operator_tokens (token_hash, name, created_at) VALUES ($1, $2, $3)")
+    let token = OperatorToken {
+        id: operator_token_id(token_hash),
+        name: name.to_string(),
+        scope: OperatorScope::Platform,
+        created_at: now_ms,
+        expires_at: None,
+        revoked_at: None,
+    };
+    create_scoped_operator_token(store, &token, token_hash).await
+}
+
+pub(super) async fn create_scoped_operator_token(store: &This, token: &OperatorToken, token_hash: &str) -> StoreResult<()> {
+    sqlx::query("INSERT INTO operator_tokens (token_hash, id, name, tenant_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(token_hash)
-        .bind(name)
-        .bind(now_ms)
+        .bind(&token.id)
+        .bind(&token.name)
+        .bind(token.scope.tenant().map(|t| t.to_string()))
+        .bind(token.created_at)
+        .bind(token.expires_at)
         .execute(store.writes())
         .await
         .map_err(|e| conflict_or(e, "operator token"))?;
     Ok(())
 }
 
-pub(super) async fn operator_token_exists(store: &This, token_hash: &str) -> StoreResult<bool> {
-    let found: Option<String> =
-        sqlx::query_scalar("SELECT name FROM operator_tokens WHERE token_hash = $1").bind(token_hash).fetch_optional(store.reads()).await?;
-    Ok(found.is_some())
+/// An operator token's columns, in [`OperatorTokenRow`]'s order.
+const TOKEN_COLUMNS: &str = "id, name, tenant_id, created_at, expires_at, revoked_at";
+
+/// id, name, tenant id, created, expires, revoked.
+type OperatorTokenRow = (String, String, Option<String>, i64, Option<i64>, Option<i64>);
+
+fn operator_token(row: OperatorTokenRow) -> StoreResult<OperatorToken> {
+    let (id, name, tenant, created_at, expires_at, revoked_at) = row;
+    let scope = match tenant {
+        None => OperatorScope::Platform,
+        Some(tenant) => OperatorScope::Tenant(TenantId(parse_uuid("tenant id", &tenant)?)),
+    };
+    Ok(OperatorToken { id, name, scope, created_at, expires_at, revoked_at })
+}
+
+pub(super) async fn active_operator_token(store: &This, token_hash: &str, now_ms: i64) -> StoreResult<Option<OperatorToken>> {
+    let sql = format!(
+        "SELECT {TOKEN_COLUMNS} FROM operator_tokens WHERE token_hash = $1 AND revoked_at IS NULL \
+         AND (expires_at IS NULL OR expires_at > $2)"
+    );
+    let row: Option<OperatorTokenRow> = sqlx::query_as(&sql).bind(token_hash).bind(now_ms).fetch_optional(store.reads()).await?;
+    row.map(operator_token).transpose()
+}
+
+pub(super) async fn list_operator_tokens(store: &This) -> StoreResult<Vec<OperatorToken>> {
+    let sql = format!("SELECT {TOKEN_COLUMNS} FROM operator_tokens ORDER BY created_at, id");
+    let rows: Vec<OperatorTokenRow> = sqlx::query_as(&sql).fetch_all(store.reads()).await?;
+    rows.into_iter().map(operator_token).collect()
+}
+
+pub(super) async fn revoke_operator_token(store: &This, id: &str, now_ms: i64) -> StoreResult<bool> {
+    let done = sqlx::query("UPDATE operator_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+        .bind(id)
+        .bind(now_ms)
+        .execute(store.writes())
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(super) async fn record_operator_action(
+    store: &This,
+    token_id: &str,
+    action: &str,
+    router: Option<RouterId>,
+    detail: &str,
+    now_ms: i64,
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO operator_actions (token_id, action, router_id, detail, at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(token_id)
+        .bind(action)
+        .bind(router.map(|r| r.to_string()))
+        .bind(detail)
+        .bind(now_ms)
+        .execute(store.writes())
+        .await?;
+    Ok(())
 }
 
 pub(super) async fn cached_token(store: &This, key: &str, valid_until_ms: i64) -> StoreResult<Option<(String, i64)>> {

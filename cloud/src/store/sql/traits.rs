@@ -16,6 +16,7 @@ use crate::store::payments::{
 };
 use crate::store::sql::Backend;
 use crate::store::{OutboxSignal, Store, StoreError, StoreResult};
+use crate::token::OperatorToken;
 
 #[async_trait]
 impl Store for This {
@@ -121,7 +122,34 @@ impl Store for This {
     }
 
     async fn operator_token_exists(&self, token_hash: &str) -> StoreResult<bool> {
-        tokens::operator_token_exists(self, token_hash).await
+        Ok(tokens::active_operator_token(self, token_hash, crate::store::now_ms()).await?.is_some())
+    }
+
+    async fn create_scoped_operator_token(&self, token: &OperatorToken, token_hash: &str) -> StoreResult<()> {
+        tokens::create_scoped_operator_token(self, token, token_hash).await
+    }
+
+    async fn active_operator_token(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<OperatorToken>> {
+        tokens::active_operator_token(self, token_hash, now_ms).await
+    }
+
+    async fn list_operator_tokens(&self) -> StoreResult<Vec<OperatorToken>> {
+        tokens::list_operator_tokens(self).await
+    }
+
+    async fn revoke_operator_token(&self, id: &str, now_ms: i64) -> StoreResult<bool> {
+        tokens::revoke_operator_token(self, id, now_ms).await
+    }
+
+    async fn record_operator_action(
+        &self,
+        token_id: &str,
+        action: &str,
+        router: Option<RouterId>,
+        detail: &str,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        tokens::record_operator_action(self, token_id, action, router, detail, now_ms).await
     }
 
     fn spawn_outbox_watcher(&self, signal: OutboxSignal, shutdown: CancellationToken) {
