@@ -54,6 +54,17 @@ pub fn verify_token(presented: &str, stored_hash: &str) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The credential a router's install script downloads its hotspot files with, made from its
+/// agent token (HMAC-SHA256 under the token). Whoever holds the agent token can make it;
+/// it does not give the agent token back, and the hub does not take it: it downloads that
+/// router's hotspot files and nothing else.
+pub fn download_token(agent_token: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(agent_token.as_bytes()).expect("HMAC takes any key length");
+    mac.update(b"jasiyo hotspot files v1");
+    hex::encode(mac.finalize().into_bytes())
+}
+
 /// The id an operator token is known by: the first 16 hex digits of its hash. It names the
 /// token in lists and logs and tells nothing about the token itself.
 pub fn operator_token_id(token_hash: &str) -> String {
@@ -125,6 +136,16 @@ mod tests {
         assert!(!verify_token("guess", &token.hash()));
         assert!(!verify_token(token.expose(), ""));
         assert!(!format!("{token:?}").contains(token.expose()));
+    }
+
+    #[test]
+    fn a_download_token_is_made_from_the_agent_token_but_is_not_it() {
+        let token = AgentToken::generate();
+        let download = download_token(token.expose());
+        assert_eq!(download, download_token(token.expose()), "the same every time");
+        assert_ne!(download, token.expose());
+        assert_ne!(download, download_token(AgentToken::generate().expose()));
+        assert!(!verify_token(&download, &token.hash()), "it is not the agent token");
     }
 
     #[test]

@@ -53,7 +53,8 @@ pub enum RouterCommand {
     },
     /// Print the RouterOS script that installs the hotspot pages sending customers to the
     /// portal, and the walled-garden entries the portal needs. The script (and the one-line
-    /// command at its top, which fetches it from the cloud) carries the router's token.
+    /// command at its top, which fetches it from the cloud) carries the router's download
+    /// credential, made from its token: it downloads these files and nothing else.
     InstallScript {
         /// The router id.
         router: RouterId,
@@ -137,7 +138,10 @@ pub(super) async fn run(store: &dyn Store, command: RouterCommand, out: &mut dyn
                 bail!("that is not router {router}'s token");
             }
             let portal = crate::portal::hotspot::PortalHost::parse(&public_url).map_err(anyhow::Error::msg)?;
-            write!(out, "{}", crate::portal::hotspot::install_script(&portal, router, &found.name, token.trim()))?;
+            // The script downloads with a credential made from the token, good for nothing else.
+            let download = crate::token::download_token(token.trim());
+            store.set_download_token(router, &crate::token::hash_token(&download), &found.token_hash, now_ms()).await?;
+            write!(out, "{}", crate::portal::hotspot::install_script(&portal, router, &found.name, &download))?;
         }
         RouterCommand::RotateToken { router, json } => {
             let found = store.router(router).await?.with_context(|| format!("no router {router}"))?;

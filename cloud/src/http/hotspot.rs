@@ -1,44 +1,55 @@
-//! `GET /hotspot/{router}/{file}?token=<agent token>`: the router's hotspot pages and their
-//! install script (rendered by [`crate::portal::hotspot`]), for a request presenting the
-//! router's token (or `Authorization: Bearer <token>`).
+//! `GET /hotspot/{router}/{file}` with `Authorization: Bearer <download credential>`: the
+//! router's hotspot pages and their install script (rendered by [`crate::portal::hotspot`]).
+//! The credential is the router's download credential ([`crate::token::download_token`],
+//! registered when `router install-script` prints the script), good for these files only.
+//! A token in the query string (the old way) is refused, as is the agent token itself.
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jasiyo_shared::RouterId;
-use serde::Deserialize;
 
-use crate::hub::{AuthError, Hub};
+use crate::hub::Hub;
 use crate::payments::Payments;
 use crate::portal::hotspot::{self, PortalHost};
-
-/// `?token=<agent token>`.
-#[derive(Deserialize)]
-pub struct TokenQuery {
-    token: Option<String>,
-}
+use crate::token::verify_token;
 
 /// The handler.
 pub async fn hotspot_file(
     State(hub): State<Arc<Hub>>,
     State(payments): State<Arc<Payments>>,
     Path((router, file)): Path<(String, String)>,
-    Query(query): Query<TokenQuery>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let unauthorized = || (StatusCode::UNAUTHORIZED, "wrong or missing router token\n").into_response();
-    let Some(token) = query.token.as_deref().or(super::bearer(&headers)) else { return unauthorized() };
-    let Ok(router_id) = router.parse::<RouterId>() else { return unauthorized() };
-    let router = match hub.authenticate(router_id, token).await {
-        Ok(router) => router,
-        Err(AuthError::WrongToken) => {
-            tracing::warn!(router = %router_id, "hotspot file asked for with a wrong token");
-            return unauthorized();
+    let unauthorized = |why: &'static str| (StatusCode::UNAUTHORIZED, why).into_response();
+    let Ok(router_id) = router.parse::<RouterId>() else { return unauthorized("wrong or missing download credential\n") };
+    if query.is_some_and(|q| q.split('&').any(|pair| pair == "token" || pair.starts_with("token="))) {
+        // Never logged: the query holds a token.
+        tracing::warn!(router = %router_id, "hotspot file asked for with a token in the URL (no longer accepted)");
+        return unauthorized("a token in the URL is no longer accepted: print the install script again (router install-script)\n");
+    }
+    let Some(presented) = super::bearer(&headers) else { return unauthorized("wrong or missing download credential\n") };
+    let store = hub.store();
+    let known = match store.download_token_hash(router_id).await {
+        Ok(known) => known,
+        Err(error) => {
+            tracing::error!(%error, router = %router_id, "hotspot file lookup failed");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
-        Err(AuthError::Revoked) => return unauthorized(),
-        Err(AuthError::Unavailable(error)) => {
+    };
+    // No credential registered, one made from a replaced agent token, a revoked router, or
+    // another credential (the agent token among them): all the same to the caller.
+    if !known.is_some_and(|hash| verify_token(presented, &hash)) {
+        tracing::warn!(router = %router_id, "hotspot file asked for with a wrong download credential");
+        return unauthorized("wrong or missing download credential\n");
+    }
+    let router = match store.router(router_id).await {
+        Ok(Some(router)) => router,
+        Ok(None) => return unauthorized("wrong or missing download credential\n"),
+        Err(error) => {
             tracing::error!(%error, router = %router_id, "hotspot file lookup failed");
             return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
@@ -51,7 +62,7 @@ pub async fn hotspot_file(
         }
     };
     let (body, kind) = match file.as_str() {
-        "install.rsc" => (hotspot::install_script(&portal, router_id, &router.name, token), "text/plain; charset=utf-8"),
+        "install.rsc" => (hotspot::install_script(&portal, router_id, &router.name, presented), "text/plain; charset=utf-8"),
         name => match hotspot::page(name, &portal, router_id) {
             Some(page) => (page, "text/html; charset=utf-8"),
             None => return StatusCode::NOT_FOUND.into_response(),

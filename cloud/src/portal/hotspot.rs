@@ -15,9 +15,12 @@
 //! SIM, and providers talk to the cloud server to server. (Walled-gardening a phone's
 //! captive-portal probe host would stop the login pop-up from showing: do not.)
 //!
-//! The install script fetches each page from `GET /hotspot/{router}/{file}?token=<agent
-//! token>`, so its URL carries the router's token: it is printed for the owner, who already
-//! holds the token, and served only to requests that present it.
+//! The install script fetches each page from `GET /hotspot/{router}/{file}` with the router's
+//! download credential in an `Authorization: Bearer` header (RouterOS `/tool fetch
+//! http-header-field=`), never in the URL, where proxies and logs would keep it. The
+//! credential ([`crate::token::download_token`]) is not the agent token: it downloads these
+//! files and opens no hub session. The one-line command removes the fetched script (which
+//! holds the credential) once it has run.
 
 use jasiyo_shared::RouterId;
 
@@ -158,17 +161,27 @@ fn ros_string(text: &str) -> String {
     out
 }
 
-/// The one line an owner pastes into the router's terminal to fetch and run the install
-/// script (the `?` escaped, as the terminal wants).
-pub fn install_command(portal: &PortalHost, router: RouterId, token: &str) -> String {
-    let url = format!("{}/hotspot/{router}/install.rsc?token={token}", portal.base);
-    format!("/tool fetch url={} dst-path=jasiyo-install.rsc; /import jasiyo-install.rsc", ros_string(&url))
+/// The name the fetched install script gets on the router (removed once it has run).
+const SCRIPT_FILE: &str = "jasiyo-install.rsc";
+
+/// The one line an owner pastes into the router's terminal: fetches the install script
+/// with the router's download credential `download` in an `Authorization` header, runs it,
+/// and removes it (it holds the credential).
+pub fn install_command(portal: &PortalHost, router: RouterId, download: &str) -> String {
+    let url = format!("{}/hotspot/{router}/install.rsc", portal.base);
+    format!(
+        "/tool fetch url={} http-header-field={} dst-path={SCRIPT_FILE}; /import {SCRIPT_FILE}; /file remove [find where name={}]",
+        ros_string(&url),
+        ros_string(&format!("Authorization: Bearer {download}")),
+        ros_string(SCRIPT_FILE),
+    )
 }
 
 /// The install script for `router`: fetches the pages into a `jasiyo` folder (on `flash/`
-/// where the router has one), points every hotspot server profile at it, and replaces the
-/// walled-garden entries this script added before. Safe to run again.
-pub fn install_script(portal: &PortalHost, router: RouterId, router_name: &str, token: &str) -> String {
+/// where the router has one) with the download credential `download`, points every hotspot
+/// server profile at it, and replaces the walled-garden entries this script added before.
+/// Safe to run again.
+pub fn install_script(portal: &PortalHost, router: RouterId, router_name: &str, download: &str) -> String {
     let pages = PAGES.iter().map(|p| ros_string(p)).collect::<Vec<_>>().join(";");
     let [garden_http, garden_ip] = portal.walled_garden();
     let name: String = router_name.chars().filter(|c| !c.is_control()).collect();
@@ -182,11 +195,11 @@ pub fn install_script(portal: &PortalHost, router: RouterId, router_name: &str, 
          # HTTP and (walled-garden ip) HTTPS. Running it again replaces what it added.\n\
          {{\n\
          :local base {base}\n\
-         :local token {token}\n\
+         :local auth {auth}\n\
          :local dir \"jasiyo\"\n\
          :if ([:len [/file find where name=\"flash\"]] > 0) do={{ :set dir \"flash/jasiyo\" }}\n\
          :foreach page in={{{pages}}} do={{\n\
-         \x20 /tool fetch url=($base . \"/\" . $page . \"\\?token=\" . $token) dst-path=($dir . \"/\" . $page)\n\
+         \x20 /tool fetch url=($base . \"/\" . $page) http-header-field=$auth dst-path=($dir . \"/\" . $page)\n\
          }}\n\
          /ip hotspot profile set [find] html-directory=$dir\n\
          /ip hotspot walled-garden remove [find where comment=\"{MARK}\"]\n\
@@ -195,9 +208,9 @@ pub fn install_script(portal: &PortalHost, router: RouterId, router_name: &str, 
          {garden_ip}\n\
          :put (\"Jasiyo hotspot pages installed in \" . $dir)\n\
          }}\n",
-        command = install_command(portal, router, token),
+        command = install_command(portal, router, download),
         base = ros_string(&format!("{}/hotspot/{router}", portal.base)),
-        token = ros_string(token),
+        auth = ros_string(&format!("Authorization: Bearer {download}")),
     )
 }
 
@@ -218,6 +231,21 @@ mod tests {
         assert!(address.walled_garden()[1].contains("dst-address=203.0.113.7"));
         assert!(PortalHost::parse("ftp://x").is_err());
         assert!(PortalHost::parse("https://x\"y").is_err());
+    }
+
+    #[test]
+    fn the_install_command_sends_the_credential_in_a_header_and_removes_the_script() {
+        let portal = PortalHost::parse("https://pay.example.co.ke").unwrap();
+        let router = RouterId::new();
+        let command = install_command(&portal, router, "dl123");
+        assert_eq!(
+            command,
+            format!(
+                "/tool fetch url=\"https://pay.example.co.ke/hotspot/{router}/install.rsc\" http-header-field=\"Authorization: Bearer dl123\" \
+                 dst-path=jasiyo-install.rsc; /import jasiyo-install.rsc; /file remove [find where name=\"jasiyo-install.rsc\"]"
+            )
+        );
+        assert!(!install_script(&portal, router, "r", "dl123").contains("token="), "no credential in a URL");
     }
 
     #[test]

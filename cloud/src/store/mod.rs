@@ -132,6 +132,13 @@ pub trait Store: payments::PaymentStore + counters::RateCounters + Send + Sync +
         now_ms: i64,
     ) -> StoreResult<()>;
 
+    /// Keeps the hash of the router's hotspot download credential, made from the agent token
+    /// whose hash is `agent_token_hash` (replacing the one kept before).
+    async fn set_download_token(&self, router: RouterId, token_hash: &str, agent_token_hash: &str, now_ms: i64) -> StoreResult<()>;
+    /// The hash of the router's hotspot download credential, if it has one that is still good:
+    /// made from its current agent token, and the router not revoked.
+    async fn download_token_hash(&self, router: RouterId) -> StoreResult<Option<String>>;
+
     /// Watches for commands enqueued, and router tokens revoked or rotated, by any process
     /// (another cloud instance, the CLI) and calls `signal` for them until `shutdown`.
     fn spawn_outbox_watcher(&self, signal: OutboxSignal, shutdown: CancellationToken);

@@ -1,15 +1,13 @@
 //! The captive portal without a browser: the page (size budget, nothing external, reflected
-//! variables escaped), the router's hotspot files and install script (token checked), the
-//! install-script command, and "already paid?" recovery on every store backend.
+//! variables escaped) and "already paid?" recovery on every store backend (the router's
+//! hotspot files and install script: `hotspot_files.rs`).
 
 use std::io::Read;
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use clap::Parser;
 use http_body_util::BodyExt;
-use jasiyo_cloud::cli::{Cli, run_admin};
 use jasiyo_cloud::http::AppState;
 use jasiyo_cloud::hub::{Hub, HubConfig};
 use jasiyo_cloud::model::{NewPayment, NewPlan, PaymentId};
@@ -31,14 +29,12 @@ const PUBLIC_URL: &str = "https://pay.example.co.ke";
 const OLD_MAC: &str = "02:AA:BB:CC:DD:01";
 const NEW_MAC: &str = "02:AA:BB:CC:DD:77";
 
-/// A shop: tenant, router (with its token), two plans, and the app over it.
+/// A shop: tenant, router, three plans, and the app over it.
 struct Shop {
     _dir: tempfile::TempDir,
-    url: String,
     store: Arc<dyn Store>,
     app: axum::Router,
     router: RouterId,
-    token: String,
 }
 
 async fn shop(backend: Backend, owner: &str) -> Option<Shop> {
@@ -62,7 +58,7 @@ async fn shop(backend: Backend, owner: &str) -> Option<Shop> {
     let hub = Hub::start(store.clone(), HubConfig::default(), CancellationToken::new());
     let payments = Payments::new(store.clone(), hub.clone(), Sealer::new([7; 32]), PaymentsConfig::new(PUBLIC_URL)).unwrap();
     let app = jasiyo_cloud::http::router(AppState { hub, payments, proxies: Default::default() });
-    Some(Shop { _dir: dir, url, store, app, router, token: token.expose().to_string() })
+    Some(Shop { _dir: dir, store, app, router })
 }
 
 /// One request; the body as text (gunzipped when it came gzipped) and the response headers.
@@ -194,85 +190,6 @@ async fn reflected_variables_cannot_inject_script() {
     assert_eq!(data["hs"]["mac"], Value::Null);
     assert_eq!(data["hs"]["ip"], Value::Null);
     assert_eq!(data["hs"]["error"], "</script><script>alert(2)</script>");
-}
-
-#[tokio::test]
-async fn hotspot_files_and_install_script_need_the_router_token() {
-    let s = shop(Backend::Sqlite, "Mama Mboga WiFi").await.unwrap();
-    let base = format!("/hotspot/{}", s.router);
-    let portal = format!("{PUBLIC_URL}/portal/{}", s.router);
-
-    let (status, headers, _, login) = call(&s.app, "GET", &format!("{base}/login.html?token={}", s.token), &[], "").await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
-    assert!(login.contains(&format!("content=\"0;url={portal}?mac=$(mac-esc)&amp;ip=$(ip-esc)")));
-    for var in [
-        "link-login-only=$(link-login-only-esc)",
-        "link-orig=$(link-orig-esc)",
-        "chap-id=$(chap-id-esc)",
-        "chap-challenge=$(chap-challenge-esc)",
-        "error=$(error-esc)",
-    ] {
-        assert!(login.contains(var), "{var} missing from login.html");
-    }
-    for (file, needle) in [("alogin.html", "$(link-redirect)"), ("status.html", "$(link-logout)"), ("error.html", "$(error)")] {
-        let (status, _, _, text) = call(&s.app, "GET", &format!("{base}/{file}?token={}", s.token), &[], "").await;
-        assert_eq!(status, StatusCode::OK, "{file}");
-        assert!(text.contains(needle), "{file}: {text}");
-        assert!(!text.contains("http://") && !text.contains("https://"), "{file} is self-contained");
-    }
-    let bearer = format!("Bearer {}", s.token);
-    let (status, _, _, script) = call(&s.app, "GET", &format!("{base}/install.rsc"), &[("authorization", &bearer)], "").await;
-    assert_eq!(status, StatusCode::OK);
-    for needle in [
-        format!(":local base \"{PUBLIC_URL}/hotspot/{}\"", s.router),
-        format!(":local token \"{}\"", s.token),
-        "\"login.html\";\"alogin.html\";\"status.html\";\"error.html\"".to_string(),
-        "/tool fetch url=($base . \"/\" . $page . \"\\?token=\" . $token)".to_string(),
-        "/ip hotspot profile set [find] html-directory=$dir".to_string(),
-        "/ip hotspot walled-garden add dst-host=pay.example.co.ke comment=\"jasiyo portal\"".to_string(),
-        "/ip hotspot walled-garden ip add dst-host=pay.example.co.ke action=accept comment=\"jasiyo portal\"".to_string(),
-        format!(
-            "/tool fetch url=\"{PUBLIC_URL}/hotspot/{}/install.rsc\\?token={}\" dst-path=jasiyo-install.rsc; /import jasiyo-install.rsc",
-            s.router, s.token
-        ),
-    ] {
-        assert!(script.contains(&needle), "install.rsc lacks {needle}:\n{script}");
-    }
-
-    // Wrong, missing or another router's token; unknown router or file.
-    let other = AgentToken::generate();
-    for uri in [format!("{base}/login.html?token={}", other.expose()), format!("{base}/login.html"), format!("{base}/install.rsc?token=")] {
-        assert_eq!(call(&s.app, "GET", &uri, &[], "").await.0, StatusCode::UNAUTHORIZED, "{uri}");
-    }
-    let stranger = format!("/hotspot/{}/login.html?token={}", RouterId::new(), s.token);
-    assert_eq!(call(&s.app, "GET", &stranger, &[], "").await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(call(&s.app, "GET", &format!("{base}/../secret.key?token={}", s.token), &[], "").await.0, StatusCode::NOT_FOUND);
-    assert_eq!(call(&s.app, "GET", &format!("{base}/rlogin.html?token={}", s.token), &[], "").await.0, StatusCode::NOT_FOUND);
-
-    // The command line prints the same script, and refuses a wrong token.
-    let args = |token: &str| {
-        Cli::parse_from([
-            "jasiyo-cloud",
-            "--database-url",
-            &s.url,
-            "router",
-            "install-script",
-            &s.router.to_string(),
-            "--token",
-            token,
-            "--public-url",
-            PUBLIC_URL,
-        ])
-    };
-    let mut out = Vec::new();
-    run_admin(args(&s.token), &mut out).await.unwrap();
-    assert_eq!(String::from_utf8(out).unwrap(), script);
-    let refused = run_admin(args(other.expose()), &mut Vec::new()).await.unwrap_err();
-    assert!(refused.to_string().contains("not router"), "{refused}");
-
-    assert!(s.store.revoke_router(s.router, now_ms()).await.unwrap());
-    assert_eq!(call(&s.app, "GET", &format!("{base}/login.html?token={}", s.token), &[], "").await.0, StatusCode::UNAUTHORIZED);
 }
 
 /// A paid payment on the shop's router for a device, as a callback would leave it.

@@ -1,6 +1,7 @@
 //! Secrets kept as hashes or with an expiry: operator API tokens (with their scope, expiry
-//! and the actions made through them) and the providers' access tokens shared by every
-//! instance. Compiled once per backend (see `sql/mod.rs`).
+//! and the actions made through them), routers' hotspot download credentials, and the
+//! providers' access tokens shared by every instance. Compiled once per backend (see
+//! `sql/mod.rs`).
 
 use jasiyo_shared::RouterId;
 
@@ -94,6 +95,37 @@ pub(super) async fn record_operator_action(
         .execute(store.writes())
         .await?;
     Ok(())
+}
+
+pub(super) async fn set_download_token(
+    store: &This,
+    router: RouterId,
+    token_hash: &str,
+    agent_token_hash: &str,
+    now_ms: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO router_download_tokens (router_id, token_hash, agent_token_hash, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (router_id) DO UPDATE SET token_hash = excluded.token_hash, \
+         agent_token_hash = excluded.agent_token_hash, created_at = excluded.created_at",
+    )
+    .bind(router.to_string())
+    .bind(token_hash)
+    .bind(agent_token_hash)
+    .bind(now_ms)
+    .execute(store.writes())
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn download_token_hash(store: &This, router: RouterId) -> StoreResult<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT d.token_hash FROM router_download_tokens d JOIN routers r ON r.id = d.router_id \
+         WHERE d.router_id = $1 AND d.agent_token_hash = r.token_hash AND r.revoked_at IS NULL",
+    )
+    .bind(router.to_string())
+    .fetch_optional(store.reads())
+    .await?)
 }
 
 pub(super) async fn cached_token(store: &This, key: &str, valid_until_ms: i64) -> StoreResult<Option<(String, i64)>> {

@@ -152,6 +152,14 @@ impl Store for This {
         tokens::record_operator_action(self, token_id, action, router, detail, now_ms).await
     }
 
+    async fn set_download_token(&self, router: RouterId, token_hash: &str, agent_token_hash: &str, now_ms: i64) -> StoreResult<()> {
+        tokens::set_download_token(self, router, token_hash, agent_token_hash, now_ms).await
+    }
+
+    async fn download_token_hash(&self, router: RouterId) -> StoreResult<Option<String>> {
+        tokens::download_token_hash(self, router).await
+    }
+
     fn spawn_outbox_watcher(&self, signal: OutboxSignal, shutdown: CancellationToken) {
         self.watch_outbox(signal, shutdown)
     }

@@ -19,3 +19,14 @@ CREATE TABLE operator_actions (
     at          INTEGER NOT NULL
 );
 CREATE INDEX operator_actions_token ON operator_actions (token_id, at);
+
+-- The credential a router's install script downloads its hotspot files with: not its agent
+-- token (which opens a hub session) but one made from it that is good for those files
+-- only. Kept as a hash, with the hash of the agent token it was made from: a new agent
+-- token retires it.
+CREATE TABLE router_download_tokens (
+    router_id         TEXT PRIMARY KEY REFERENCES routers(id),
+    token_hash        TEXT NOT NULL,
+    agent_token_hash  TEXT NOT NULL,
+    created_at        INTEGER NOT NULL
+);
