@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use crate::cli::{Cli, EnqueueKind};
+use crate::cli::{Cli, EnqueueKind, ProviderArgs, RouterCommand};
 use crate::model::{Entitlement, NewPayment, Payment};
 use crate::payments::recover::{RecoverRequest, Recovered};
 use crate::payments::service::InitiateRequest;
@@ -213,6 +213,28 @@ impl fmt::Debug for Cli {
     }
 }
 
+impl fmt::Debug for ProviderArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Which provider only: each carries its credentials.
+        let name = match self {
+            ProviderArgs::Daraja { .. } => "Daraja",
+            ProviderArgs::Payhero { .. } => "Payhero",
+            ProviderArgs::Paystack { .. } => "Paystack",
+        };
+        f.debug_struct(name).finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for RouterCommand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `install-script` carries the agent token; the rest is not worth a list to keep.
+        match self {
+            RouterCommand::InstallScript { router, .. } => f.debug_struct("InstallScript").field("router", router).finish_non_exhaustive(),
+            _ => f.write_str("RouterCommand { .. }"),
+        }
+    }
+}
+
 impl fmt::Debug for EnqueueKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Which command only: two of them carry a hotspot password.
@@ -359,5 +381,14 @@ mod tests {
         let args = ["jasiyo-cloud", "--database-url", "postgres://u:SECRETd@db/j", "--sealing-key", "SECRETk", "command", "enqueue"];
         let cli = Cli::try_parse_from(args.into_iter().chain(["--router", &router, "create-user", "--name", "u", "--password", "SECRETp"]));
         assert!(shown(&cli.unwrap()).contains("CreateUser"));
+        let install = ["jasiyo-cloud", "router", "install-script", &router, "--token", "SECRETt"];
+        assert!(shown(&Cli::try_parse_from(install).unwrap()).contains("InstallScript"));
+        let daraja = ["provider", "set", "--tenant", "T", "daraja", "--consumer-key", "SECRETa", "--consumer-secret", "SECRETb"];
+        let daraja = ["jasiyo-cloud"].into_iter().chain(daraja).chain(["--short-code", "174379", "--passkey", "SECRETc"]);
+        shown(&Cli::try_parse_from(daraja).unwrap());
+        let payhero = ["provider", "set", "--tenant", "T", "payhero", "--username", "SECRETd", "--password", "SECRETe"];
+        shown(&Cli::try_parse_from(["jasiyo-cloud"].into_iter().chain(payhero).chain(["--channel-id", "1"])).unwrap());
+        let paystack = ["jasiyo-cloud", "provider", "set", "--tenant", "T", "paystack", "--secret-key", "SECRETf"];
+        shown(&Cli::try_parse_from(paystack).unwrap());
     }
 }

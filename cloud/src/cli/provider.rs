@@ -38,7 +38,7 @@ pub enum ProviderCommand {
 }
 
 /// Credentials per provider.
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)] // Debug hides its secrets: crate::redact.
 pub enum ProviderArgs {
     /// Safaricom Daraja on the owner's Paybill or Till.
     Daraja {

@@ -14,7 +14,7 @@ use crate::store::{Store, now_ms};
 use crate::token::AgentToken;
 
 /// `router ...`
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)] // Debug hides its secrets: crate::redact.
 pub enum RouterCommand {
     /// Add a router; prints its id and a fresh agent token, once.
     Add {

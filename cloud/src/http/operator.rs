@@ -50,6 +50,18 @@ impl Operator {
             _ => Err(ApiError::NotFound("router".into())),
         }
     }
+
+    /// Logs and records a change made through this token (its id, never the token):
+    /// every handler that changes something calls it once the change is made. `detail`
+    /// must hold no secret.
+    pub async fn audit(&self, state: &AppState, action: &str, router: Option<RouterId>, detail: &str) {
+        let token = self.0.id.as_str();
+        tracing::info!(token, action, router = ?router, detail, "operator API change");
+        if let Err(error) = state.hub.store().record_operator_action(token, action, router, detail, now_ms()).await {
+            // The change is made: the log line above is its record.
+            tracing::error!(token, action, %error, "operator action not recorded");
+        }
+    }
 }
 
 /// `GET /api/v1/routers`: every router, with whether it is online.
@@ -80,13 +92,7 @@ pub async fn enqueue(
     let Json(command) = command.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     command.validate().map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let stored = state.hub.enqueue(router, &command).await?;
-    let token = &operator.0.id;
-    tracing::info!(token, %router, seq = stored.seq.0, kind = command.kind(), "operator API enqueued a command");
-    let detail = format!("{} seq {}", command.kind(), stored.seq.0);
-    if let Err(error) = state.hub.store().record_operator_action(token, "command.enqueue", Some(router), &detail, now_ms()).await {
-        // The command is queued: the log line above is the record.
-        tracing::error!(token, %router, %error, "operator action not recorded");
-    }
+    operator.audit(&state, "command.enqueue", Some(router), &format!("{} seq {}", command.kind(), stored.seq.0)).await;
     Ok((StatusCode::CREATED, Json(without_passwords(json!(stored)))))
 }
 
