@@ -210,8 +210,8 @@ fn argv(line: &str, f: &Fixture) -> Vec<String> {
 }
 
 /// Prepares the data directory every command starts from: tenant `T` with a plan, a router
-/// (its id and token), a paid payment and an operator token, made with the binary and the library as an
-/// operator and a customer would.
+/// (its id and token), a paid payment and an open one, and an operator token, made with
+/// the binary and the library as an operator and a customer would.
 async fn prepare(dir: &Path) -> (String, String, String, String) {
     let cloud = |args: &[&str]| {
         let out = std::process::Command::new(binary("jasiyo-cloud")).args(args).envs(base_env(dir)).output().unwrap();
