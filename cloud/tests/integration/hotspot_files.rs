@@ -135,11 +135,14 @@ async fn a_new_agent_token_retires_the_old_download_credential(s: Shop) {
     s.install_script(&s.token).await.unwrap();
     let base = format!("/hotspot/{}", s.router);
     assert_eq!(s.get(&format!("{base}/login.html"), Some(&old)).await.0, StatusCode::OK);
-    // As a token rotation leaves it: the credential was made from an agent token the router
-    // no longer has.
-    let stale = jasiyo_cloud::token::hash_token(&old);
-    s.store.set_download_token(s.router, &stale, &AgentToken::generate().hash(), now_ms()).await.unwrap();
-    assert_eq!(s.get(&format!("{base}/login.html"), Some(&old)).await.0, StatusCode::UNAUTHORIZED);
+    // `router rotate-token`: same router id, a new agent token.
+    let rotated = AgentToken::generate();
+    assert!(s.store.rotate_router_token(s.router, &rotated.hash(), now_ms()).await.unwrap());
+    assert_eq!(s.get(&format!("{base}/login.html"), Some(&old)).await.0, StatusCode::UNAUTHORIZED, "retired with its token");
+    // The script printed with the new token downloads again.
+    s.install_script(rotated.expose()).await.unwrap();
+    let new = download_token(rotated.expose());
+    assert_eq!(s.get(&format!("{base}/login.html"), Some(&new)).await.0, StatusCode::OK);
 }
 
 jasiyo_cloud::on_each_backend!(Shop::new;
