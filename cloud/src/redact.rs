@@ -312,6 +312,7 @@ mod tests {
             login: Some(login()),
             receipt: Some("SECRETr".into()),
             hint: None,
+            unconfirmed: false,
             view_key: Some("SECRETv".into()),
         };
         assert!(shown(&view).contains("receipt: Some(\"***\")"), "whether there is one shows, not what");

@@ -94,7 +94,8 @@ pub struct InitiateBody {
     idempotency_key: String,
 }
 
-/// `POST /api/portal/{router}/payments`: starts a payment (201 with its view).
+/// `POST /api/portal/{router}/payments`: starts a payment (201 with its view; 202 when the
+/// provider did not answer the push, so the prompt may or may not be on the phone).
 pub async fn initiate(
     State(payments): State<Arc<Payments>>,
     Path(router): Path<String>,
@@ -112,7 +113,8 @@ pub async fn initiate(
         client_ip: client.0.map(|ip| ip.to_string()),
     };
     let view = payments.initiate(router, request).await?;
-    Ok((StatusCode::CREATED, Json(view)).into_response())
+    let status = if view.unconfirmed { StatusCode::ACCEPTED } else { StatusCode::CREATED };
+    Ok((status, Json(view)).into_response())
 }
 
 /// The header that carries a payment's view key (see [`Payments::view`]).

@@ -321,10 +321,10 @@ impl Payments {
             }
             // No answer (timeout, server error): the push may still have reached the phone,
             // so the payment stays open; its callback or reconciliation settles it.
+            // The portal is told so (`unconfirmed`), and keeps following the payment.
             Err(error @ ProviderError::Unavailable(_)) => {
                 tracing::warn!(payment = %payment.id, %error, "STK push unanswered; the payment stays open");
                 self.store.add_payment_event(payment.id, "push_unanswered", &error.to_string(), now_ms()).await?;
-                return Err(PortalError::Provider(error));
             }
             Err(error) => {
                 tracing::warn!(payment = %payment.id, %error, "STK push refused");

@@ -62,6 +62,11 @@ pub struct PaymentView {
     pub receipt: Option<String>,
     /// A hint about the phone number, if any.
     pub hint: Option<String>,
+    /// The push got no answer from the provider (timeout, server error): the prompt may or
+    /// may not be on the phone. The payment stays open; the portal says "if your phone
+    /// shows the prompt, approve it" rather than "failed" (a second push could charge twice).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unconfirmed: bool,
     /// The payment's view key: in the answer to the request that started it (and to a
     /// recovery) only; later requests present it to see `login` and `receipt`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -132,6 +137,7 @@ impl Payments {
             amount_kes: payment.amount_kes,
             wait_secs,
             login: entitlement.map(|e| LoginInfo { username: e.username, password: e.password, expires_at: e.expires_at }),
+            unconfirmed: payment.state == PaymentState::Initiated && payment.provider_ref.is_none() && payment.secondary_ref.is_none(),
             receipt: payment.receipt,
             hint: None,
             view_key: None,

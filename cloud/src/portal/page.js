@@ -36,6 +36,7 @@ var T = {
     howto: 'You will get an M-Pesa prompt on your phone. No money is taken unless you enter your PIN.',
     pay: 'Pay', payn: 'Pay KES {n}', already: 'Already paid? Reconnect with your M-Pesa code',
     check: 'Check your phone and enter your M-Pesa PIN', left: 'left to approve',
+    unconfirmed: 'M-Pesa did not confirm the prompt. If your phone shows it, enter your PIN; do not pay again.',
     s1: 'Waiting for approval', s2: 'Payment received', s3: 'Activating on the router', s4: 'Online',
     received: 'Payment received. Switching on your internet\u2026', activating: 'Activating on the router\u2026',
     slow: 'Your payment is safe. The router is slow to answer; you will be connected as soon as it does.',
@@ -88,6 +89,7 @@ var T = {
     howto: 'Utapokea ombi la M-Pesa kwenye simu yako. Hakuna pesa itakayotolewa usipoweka PIN yako.',
     pay: 'Lipa', payn: 'Lipa KES {n}', already: 'Umeshalipa? Unganisha tena kwa msimbo wa M-Pesa',
     check: 'Angalia simu yako na uweke PIN yako ya M-Pesa', left: 'zimebaki kuidhinisha',
+    unconfirmed: 'M-Pesa haikuthibitisha ombi. Likionekana kwenye simu yako, weka PIN yako; usilipe tena.',
     s1: 'Tunasubiri uidhinishe', s2: 'Malipo yamepokelewa', s3: 'Tunawasha kwenye router', s4: 'Uko mtandaoni',
     received: 'Malipo yamepokelewa. Tunawasha intaneti yako\u2026', activating: 'Tunawasha kwenye router\u2026',
     slow: 'Malipo yako yako salama. Router inachelewa kujibu; utaunganishwa mara itakapojibu.',
@@ -350,7 +352,7 @@ function send() {
     function (status, body) {
       busy = false;
       $('pay').disabled = false;
-      if (status === 201 && body && body.id) { follow(body.id, body, false, false, body.view_key); return; }
+      if ((status === 201 || status === 202) && body && body.id) { follow(body.id, body, false, false, body.view_key); return; }
       var code = body && body.error;
       /* One prompt at a time: the answer names nobody's payment; this page resumes its own. */
       var own = paymentId || load(KEY);
@@ -430,6 +432,9 @@ function onView(v) {
   clearTimeout(timer);
   if (v.status === 'initiated' || v.status === 'pending') {
     steps('waiting_for_approval');
+    /* M-Pesa did not answer the request: the prompt may still come. Never a second push. */
+    var text = v.unconfirmed ? 'unconfirmed' : 'check';
+    if (current.waitText !== text && !current.late) { current.waitText = text; $('waittitle').textContent = t(text); }
     if (v.wait_secs > 0) {
       show($('countbox'), true); countdown(v.wait_secs);
       again(POLL_WAIT);
