@@ -3,9 +3,10 @@
 //! commands would then reuse numbers the agent knows under other command ids, and the agent
 //! would take them for repeats. On every hello the agent reports its journal's highest
 //! number and the counter is moved past it, so new commands get numbers it has never seen.
-//! Commands numbered at or below it while the counter was behind are refused by the agent
-//! as conflicts (recorded as failed with [`jasiyo_shared::SEQUENCE_CONFLICT`]), not
-//! silently taken for others.
+//! Commands numbered at or below it while the counter was behind (between the restore and
+//! the hello) are refused by the agent as conflicts ([`jasiyo_shared::SEQUENCE_CONFLICT`]),
+//! not silently taken for others; the cloud then gives each a fresh number and delivers it
+//! again ([`renumber`]), so a paid customer's user is still created.
 //!
 //! What protocol 1 cannot tell apart: a result the agent still holds unacknowledged from
 //! before the restore, for a number the cloud has since given to a new command, carries
@@ -37,4 +38,17 @@ pub(super) async fn move_past(hub: &Hub, router: RouterId, journal_high: Seq) ->
         );
     }
     Ok(moved)
+}
+
+/// The agent refused the command numbered `seq` as a conflict: it gets the router's next
+/// number and is delivered again. Returns the new number (`None`: nothing unfinished there).
+pub(super) async fn renumber(hub: &Hub, router: RouterId, seq: Seq) -> StoreResult<Option<Seq>> {
+    let renumbered = hub.store.renumber_command(router, seq).await?;
+    match renumbered {
+        Some(new) => {
+            tracing::warn!(router = %router, seq = seq.0, new = new.0, "a command numbered like one the agent holds is sent again under a new number")
+        }
+        None => tracing::warn!(router = %router, seq = seq.0, "sequence conflict for no unfinished command"),
+    }
+    Ok(renumbered)
 }

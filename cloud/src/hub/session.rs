@@ -242,15 +242,23 @@ impl<'a> Session<'a> {
                 other => other,
             })
             .collect();
+        // A conflict is not the command's result: it is numbered again (rollback.rs).
         let results: Vec<(Seq, &Outcome)> = messages
             .iter()
             .filter_map(|m| if let AgentMessage::Result { seq, outcome } = m { Some((*seq, outcome)) } else { None })
+            .filter(|(_, outcome)| !outcome.is_sequence_conflict())
             .collect();
         let mut recorded =
             if results.is_empty() { Vec::new() } else { store.record_results(self.router, &results, now_ms()).await? }.into_iter();
         let window_was_full = self.in_flight.len() as u32 >= self.hub.config.window;
         for message in messages {
             match message {
+                AgentMessage::Result { seq, outcome } if outcome.is_sequence_conflict() => {
+                    super::rollback::renumber(&self.hub, self.router, seq).await?;
+                    self.in_flight.remove(&seq);
+                    self.feed(&CloudMessage::ResultAck { seq }).await?;
+                    self.hub.wake(self.router);
+                }
                 AgentMessage::Result { seq, outcome } => {
                     let what = recorded.next().ok_or_else(|| End::Store(StoreError::Corrupt("a result went unrecorded".into())))?;
                     self.on_result(seq, outcome, what).await?;
@@ -300,9 +308,6 @@ impl<'a> Session<'a> {
         match recorded {
             ResultRecorded::New => match &outcome {
                 Outcome::Applied { .. } => tracing::info!(seq = seq.0, "command applied"),
-                Outcome::Failed { message } if outcome.is_sequence_conflict() => {
-                    tracing::warn!(router = %self.router, seq = seq.0, %message, "the agent refused a command numbered like another it holds")
-                }
                 Outcome::Failed { message } => tracing::warn!(seq = seq.0, %message, "command failed on the router"),
             },
             ResultRecorded::Duplicate => {

@@ -51,7 +51,7 @@ impl Payments {
         }
         let per_tenant = self.config.checks_per_tenant.max(1);
         let tenants = by_tenant.into_values().map(|payments| {
-            let checks = payments.into_iter().map(|payment| self.check_logged(payment));
+            let checks = payments.into_iter().map(|payment| self.check_logged(payment, lease));
             futures_util::stream::iter(checks).buffer_unordered(per_tenant).collect::<Vec<()>>()
         });
         futures_util::future::join_all(tenants).await;
@@ -59,7 +59,13 @@ impl Payments {
     }
 
     /// [`Self::check`], its error logged: the payment's lease runs out and it is claimed again.
-    async fn check_logged(&self, payment: Payment) {
+    /// A check that could not finish before `lease` (Unix ms) runs out is not started: the
+    /// payment is claimed again after the lease, and never asked about twice at once.
+    async fn check_logged(&self, payment: Payment, lease: i64) {
+        if now_ms() + (self.config.http.timeout * 2).as_millis() as i64 >= lease {
+            tracing::debug!(payment = %payment.id, "lease too short to check now; left for the next claim");
+            return;
+        }
         if let Err(error) = self.check(&payment).await {
             tracing::warn!(payment = %payment.id, error = %format!("{error:#}"), "payment check failed");
         }
@@ -87,12 +93,13 @@ impl Payments {
         let age = Duration::from_millis((now_ms() - payment.created_at).max(0) as u64);
         let (give_up, delay) = match asked {
             // The customer had their chance: a prompt lives about a minute.
-            Asked::NotYet | Asked::CannotAsk => (age >= self.config.give_up_after, self.config.check_every),
-            // The provider did not answer: keep asking for hours, less often as time goes on.
+            Asked::NotYet => (age >= self.config.give_up_after, self.config.check_every),
+            // The provider did not answer, or cannot be asked until its callback brings the
+            // reference: keep the payment open for hours, looking less often as time goes on.
             _ => (age >= self.config.keep_asking_for, (age / 4).clamp(self.config.check_every, self.config.max_check_every)),
         };
         if give_up {
-            let reason = if matches!(asked, Asked::NoAnswer) { "no answer from the provider" } else { "timeout" };
+            let reason = if matches!(asked, Asked::NotYet) { "timeout" } else { "no answer from the provider" };
             if self.store.mark_failed(payment.id, PaymentState::TimedOut, reason, None, now_ms()).await? {
                 self.changed_payment(payment.id);
                 tracing::info!(payment = %payment.id, reason, "no final word from the provider; timed out");

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::service::Payments;
 use super::service::PortalError;
-use crate::model::{Payment, PaymentId, PaymentState, Plan};
+use crate::model::{Payment, PaymentId, PaymentState, Plan, TenantId};
 use crate::providers::{CallbackError, CallbackScope, FailureReason, PaymentStatus, Provider, ProviderEvent, ProviderKind};
 use crate::store::StoreError;
 use crate::store::now_ms;
@@ -107,7 +107,7 @@ impl Payments {
         // is acknowledged (a refusal would be retried for days) and changes nothing.
         let found = match self.store.payment_by_provider_ref(kind, &event.provider_ref).await? {
             Some(payment) => Some(payment),
-            None => self.payment_by_own_reference(provider.as_ref(), &event.provider_ref).await?,
+            None => self.payment_by_own_reference(provider.as_ref(), stored.tenant_id, &event.provider_ref).await?,
         };
         let payment = found
             .filter(|p| p.tenant_id == stored.tenant_id)
@@ -118,10 +118,17 @@ impl Payments {
 
     /// The payment a reference we chose names (Paystack's is our payment id) when the push's
     /// answer, which would have recorded it, never was: the reference is recorded now.
-    async fn payment_by_own_reference(&self, provider: &dyn Provider, reference: &str) -> Result<Option<Payment>, Refused> {
+    async fn payment_by_own_reference(
+        &self,
+        provider: &dyn Provider,
+        tenant: TenantId,
+        reference: &str,
+    ) -> Result<Option<Payment>, Refused> {
         let Ok(id) = reference.parse::<PaymentId>() else { return Ok(None) };
         let Some(mut payment) = self.store.payment(id).await? else { return Ok(None) };
-        let ours = payment.provider == provider.kind() && provider.reference_before_answer(id.0).as_deref() == Some(reference);
+        let ours = payment.tenant_id == tenant
+            && payment.provider == provider.kind()
+            && provider.reference_before_answer(id.0).as_deref() == Some(reference);
         if !ours || payment.provider_ref.is_some() {
             return Ok(None);
         }
@@ -272,9 +279,13 @@ impl Payments {
     }
 }
 
-/// Whether a phone a provider reports is the payment's (`2547XXXXXXXX`). A masked or
-/// otherwise partial number (`2547*****678`) is compared on the digits it shows.
+/// Whether a phone a provider reports is the payment's (`2547XXXXXXXX`), in any form a
+/// phone is written (`07…`, `+254…`). A masked number (`2547*****678`) is compared on the
+/// digits it shows.
 fn same_phone(sent: &str, expected: &str) -> bool {
+    if let Ok(sent) = super::phone::Msisdn::parse(sent) {
+        return sent.as_str() == expected;
+    }
     let sent = sent.trim().trim_start_matches('+');
     if sent.len() != expected.len() {
         return false;
@@ -336,4 +347,19 @@ fn provision_for(payment: &Payment, plan: &Plan, receipt: Option<&str>) -> Provi
         _ => None,
     };
     Provision { username, password, expires_at, upsert: Command::UpsertHotspotUser(user), login }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_phone;
+
+    #[test]
+    fn a_reported_phone_matches_in_any_written_form_and_masked() {
+        for sent in ["254712345678", "+254712345678", "0712345678", "712345678", "2547****5678"] {
+            assert!(same_phone(sent, "254712345678"), "{sent}");
+        }
+        for sent in ["254712345679", "0712345679", "2547****5679", "25471234567", ""] {
+            assert!(!same_phone(sent, "254712345678"), "{sent}");
+        }
+    }
 }

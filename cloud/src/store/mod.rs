@@ -100,6 +100,11 @@ pub trait Store: payments::PaymentStore + counters::RateCounters + Send + Sync +
     /// Stores several commands' final outcomes, each once, in one statement; what happened
     /// to each, in order (a result repeated in `results` is a duplicate of the first).
     async fn record_results(&self, router: RouterId, results: &[(Seq, &Outcome)], now_ms: i64) -> StoreResult<Vec<ResultRecorded>>;
+    /// Gives the unfinished command numbered `seq` the router's next sequence number (and
+    /// moves what an entitlement points at with it), queued to be delivered again: the
+    /// agent holds `seq` under another command (sequence numbers went back). `None` when
+    /// there is no such unfinished command.
+    async fn renumber_command(&self, router: RouterId, seq: Seq) -> StoreResult<Option<Seq>>;
     /// The state of one command.
     async fn command_state(&self, router: RouterId, seq: Seq) -> StoreResult<Option<CommandState>>;
     /// The router's newest commands first, at most `limit`.

@@ -92,16 +92,32 @@ async fn a_sequence_gone_back_is_moved_past_the_agents_journal(world: World) {
 
     let refusal = Outcome::sequence_conflict(clash.seq, jasiyo_shared::CommandId::new(), clash.id);
     agent.send(&AgentMessage::Result { seq: clash.seq, outcome: refusal.clone() }).await;
-    let seen = agent.until_pong(1).await;
+    // Not a failure: the command is numbered again and delivered again (a paid customer's
+    // user is still created).
+    let resent = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        let mut seen = Vec::new();
+        loop {
+            match agent.recv().await {
+                Some(CloudMessage::Deliver(delivery)) if delivery.id == clash.id && delivery.seq != clash.seq => return (delivery, seen),
+                Some(other) => seen.push(other),
+                None => panic!("the session ended: {seen:?}"),
+            }
+        }
+    })
+    .await
+    .expect("the refused command was delivered again");
+    let (delivery, seen) = resent;
+    assert_eq!(delivery.seq, Seq(12), "under the router's next number");
     assert!(seen.contains(&CloudMessage::ResultAck { seq: clash.seq }), "{seen:?}");
     let commands = world.store.list_commands(id, 10).await.unwrap();
-    let recorded = commands.iter().find(|c| c.seq == clash.seq).unwrap();
-    assert_eq!((recorded.state, recorded.outcome.as_ref()), (CommandState::Failed, Some(&refusal)));
+    let again = commands.iter().find(|c| c.id == clash.id).unwrap();
+    assert_eq!((again.seq, again.outcome.as_ref()), (Seq(12), None));
+    assert!(commands.iter().all(|c| c.seq != clash.seq), "nothing left under the old number");
 
     // A later hello with a lower journal changes nothing.
     drop(agent);
     let _agent = RawAgent::welcomed(&cloud, id, token.expose(), Some(Seq(3))).await;
-    assert_eq!(cloud.hub.enqueue(id, &remove("later")).await.unwrap().seq, Seq(12));
+    assert_eq!(cloud.hub.enqueue(id, &remove("later")).await.unwrap().seq, Seq(13));
     cloud.stop();
 }
 

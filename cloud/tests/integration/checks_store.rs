@@ -79,8 +79,22 @@ async fn a_late_receipt_fills_only_an_empty_one(f: Fixture) {
     assert_eq!(store.payment(paid).await.unwrap().unwrap().receipt.as_deref(), Some("SJK3X9Y2ZQ"));
 }
 
+/// A prompt's slots (phone, device) are claimed all or none: a device busy with another
+/// prompt leaves the new phone free, not held by a payment that is never created.
+async fn prompt_slots_are_claimed_all_or_none(f: Fixture) {
+    let store = &f.stores[0];
+    let router = store.payment(f.payments[0]).await.unwrap().unwrap().router_id;
+    let (a, b, c) = (PaymentId::random(), PaymentId::random(), PaymentId::random());
+    let slots = |phone: &str| vec![format!("phone:{phone}"), "mac:02:00:00:00:00:01".to_string()];
+    assert!(store.claim_prompt(router, &slots("254700000001"), a, 2_000, 300_000).await.unwrap());
+    assert!(!store.claim_prompt(router, &slots("254700000002"), b, 2_001, 300_000).await.unwrap(), "the device is busy");
+    let phone_only = vec!["phone:254700000002".to_string()];
+    assert!(store.claim_prompt(router, &phone_only, c, 2_002, 300_000).await.unwrap(), "the phone was left free");
+}
+
 jasiyo_cloud::on_each_backend!(
     fixture;
+    prompt_slots_are_claimed_all_or_none,
     instances_never_claim_one_payment_twice,
     a_reference_is_adopted_once,
     a_late_receipt_fills_only_an_empty_one,

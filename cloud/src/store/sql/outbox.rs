@@ -145,3 +145,36 @@ pub(super) async fn list_commands(store: &This, router: RouterId, limit: u32) ->
     let rows: Vec<CommandRow> = sqlx::query_as(&sql).bind(router.to_string()).bind(i64::from(limit)).fetch_all(store.reads()).await?;
     rows.into_iter().map(StoredCommand::try_from).collect()
 }
+
+pub(super) async fn renumber_command(store: &This, router: RouterId, seq: Seq) -> StoreResult<Option<Seq>> {
+    let mut tx = store.writes().begin().await?;
+    let next: Option<i64> = sqlx::query_scalar("UPDATE routers SET next_seq = next_seq + 1 WHERE id = $1 RETURNING next_seq")
+        .bind(router.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(next) = next else { return Ok(None) };
+    let moved = sqlx::query(
+        "UPDATE commands SET seq = $3, state = 'queued', delivered_at = NULL, received_at = NULL \
+         WHERE router_id = $1 AND seq = $2 AND finished_at IS NULL",
+    )
+    .bind(router.to_string())
+    .bind(seq.as_i64())
+    .bind(next)
+    .execute(&mut *tx)
+    .await?;
+    if moved.rows_affected() == 0 {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    // What a paid customer's entitlement points at moves with it.
+    for column in ["command_seq", "login_seq"] {
+        sqlx::query(&format!("UPDATE entitlements SET {column} = $3 WHERE router_id = $1 AND {column} = $2"))
+            .bind(router.to_string())
+            .bind(seq.as_i64())
+            .bind(next)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(Some(Seq(next as u64)))
+}

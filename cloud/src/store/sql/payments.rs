@@ -87,8 +87,16 @@ pub(super) async fn claim_prompt(
     );
     query.push_bind(CLAIM_BEFORE_ROW_MS);
     query.push(" AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.id = prompt_claims.payment_id)) RETURNING holder");
-    let claimed = query.build().fetch_all(store.writes()).await?;
-    Ok(claimed.len() == holders.len())
+    // All or none: a slot taken while another was held would stay locked for nothing.
+    let mut tx = store.writes().begin().await?;
+    let claimed = query.build().fetch_all(&mut *tx).await?;
+    let all = claimed.len() == holders.len();
+    if all {
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
+    Ok(all)
 }
 
 /// The payment matching `clause` (over `payments`, with `binds` as `$1`, `$2`, ...).
@@ -236,7 +244,8 @@ pub(super) async fn mark_prompt_sent(
 ) -> StoreResult<()> {
     // The "prompt_sent" event is written by a trigger in the same statement.
     sqlx::query(
-        "UPDATE payments SET provider_ref = $2, secondary_ref = $3, next_check_at = $4, updated_at = $5, \
+        "UPDATE payments SET provider_ref = COALESCE(provider_ref, $2), secondary_ref = COALESCE(secondary_ref, $3), \
+         next_check_at = CASE WHEN state IN ('initiated', 'pending') THEN $4 ELSE next_check_at END, updated_at = $5, \
          state = CASE WHEN state = 'initiated' THEN 'pending' ELSE state END WHERE id = $1",
     )
     .bind(id.to_string())

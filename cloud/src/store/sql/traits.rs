@@ -97,6 +97,10 @@ impl Store for This {
         recorded.pop().ok_or_else(|| StoreError::Corrupt("a result went unrecorded".into()))
     }
 
+    async fn renumber_command(&self, router: RouterId, seq: Seq) -> StoreResult<Option<Seq>> {
+        outbox::renumber_command(self, router, seq).await
+    }
+
     async fn record_results(&self, router: RouterId, results: &[(Seq, &Outcome)], now_ms: i64) -> StoreResult<Vec<ResultRecorded>> {
         outbox::record_results(self, router, results, now_ms).await
     }
