@@ -1,5 +1,8 @@
-//! The budgets a payment attempt spends, checked before anything is looked up (the
-//! tenant's, which needs the router's owner, right after the one lookup).
+//! The budgets a payment attempt spends. The caller's own (phone from this address, device,
+//! address) are checked before anything is looked up; the shared ones (router, tenant,
+//! platform) only once the attempt is valid and about to send a prompt, so requests that
+//! could never prompt (an unknown plan, a phone already prompted) cannot spend a hotspot's
+//! budget on its customers' behalf.
 //!
 //! Two tiers count the same keys ([`super::limits`] lists them and why):
 //!
@@ -32,19 +35,10 @@ use crate::store::{StoreError, now_ms};
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 impl Payments {
-    /// Spends the budgets of an attempt for `phone` from `ip` (and `device`) on `router`,
-    /// or says which one is spent. Nothing is looked up before the memory tier passed.
-    pub(super) async fn check_attempt(
-        &self,
-        router: RouterId,
-        phone: &str,
-        device: Option<&str>,
-        ip: Option<&str>,
-    ) -> Result<(), PortalError> {
-        let config = *self.limits.config();
-        let mut keys = self.limits.keys_of(phone, device, ip);
-        keys.push(LimitKey::new(format!("r:{router}"), config.per_router, MINUTE, LimitHit::Router));
-        keys.push(LimitKey::new("g".into(), config.global, MINUTE, LimitHit::Global));
+    /// Spends the caller's budgets of an attempt for `phone` from `ip` (and `device`), or
+    /// says which one is spent. Nothing is looked up before the memory tier passed.
+    pub(super) async fn check_attempt(&self, phone: &str, device: Option<&str>, ip: Option<&str>) -> Result<(), PortalError> {
+        let keys = self.limits.keys_of(phone, device, ip);
         self.limits.check_keys(&keys).map_err(PortalError::RateLimited)?;
         self.check_shared(&keys).await?;
         match ip {
@@ -53,9 +47,15 @@ impl Payments {
         }
     }
 
-    /// Spends the tenant's budget (once the router's owner is known).
-    pub(super) async fn check_tenant_budget(&self, tenant: TenantId) -> Result<(), PortalError> {
-        let keys = [LimitKey::new(format!("t:{tenant}"), self.limits.config().per_tenant, MINUTE, LimitHit::Tenant)];
+    /// Spends the router's, its tenant's and the platform's budgets, for an attempt that
+    /// will send a prompt.
+    pub(super) async fn check_shared_budgets(&self, router: RouterId, tenant: TenantId) -> Result<(), PortalError> {
+        let config = *self.limits.config();
+        let keys = [
+            LimitKey::new(format!("r:{router}"), config.per_router, MINUTE, LimitHit::Router),
+            LimitKey::new(format!("t:{tenant}"), config.per_tenant, MINUTE, LimitHit::Tenant),
+            LimitKey::new("g".into(), config.global, MINUTE, LimitHit::Global),
+        ];
         self.limits.check_keys(&keys).map_err(PortalError::RateLimited)?;
         self.check_shared(&keys).await
     }

@@ -244,8 +244,8 @@ impl Payments {
             .transpose()?;
         let now = now_ms();
         let mac_text = mac.map(|m| m.to_string());
-        // Limits first, before anything is looked up: a flood costs no query.
-        self.check_attempt(router_id, msisdn.as_str(), mac_text.as_deref(), request.client_ip.as_deref()).await?;
+        // The caller's limits first, before anything is looked up: a flood costs no query.
+        self.check_attempt(msisdn.as_str(), mac_text.as_deref(), request.client_ip.as_deref()).await?;
         let query = PortalQuery {
             router: router_id,
             plan: request.plan_id.parse().ok(),
@@ -263,7 +263,8 @@ impl Payments {
         if context.in_flight.is_some() {
             return Err(PortalError::InFlight);
         }
-        self.check_tenant_budget(context.tenant_id).await?;
+        // A valid attempt that will prompt: only now does it spend the shared budgets.
+        self.check_shared_budgets(router_id, context.tenant_id).await?;
         let stored = context.provider.ok_or(PortalError::NoProvider)?;
         let provider = self.provider_from(&stored)?;
 

@@ -55,7 +55,7 @@ async fn attempt(payments: &Payments, router: RouterId, plan: &str, phone: &str,
     };
     match payments.initiate(router, request).await {
         Err(PortalError::RateLimited(hit)) => Err(hit),
-        Err(PortalError::RouterNotFound | PortalError::NoProvider) => Ok(()),
+        Err(PortalError::RouterNotFound | PortalError::PlanNotFound | PortalError::NoProvider) => Ok(()),
         other => panic!("unexpected answer {other:?}"),
     }
 }
@@ -72,13 +72,20 @@ async fn nobody_else_can_spend_a_phones_budget((_dir, store): (tempfile::TempDir
 
 async fn routers_and_the_platform_have_budgets((_dir, store): (tempfile::TempDir, Arc<dyn Store>)) {
     let payments = instance(&store, LimitConfig { per_router: 2, global: 3, ..roomy() });
-    let (busy, other) = (RouterId::new(), RouterId::new());
+    let (busy, other, plan) = shop(&store).await;
+    let tenant = store.router(busy).await.unwrap().unwrap().tenant_id;
+    let third = store.create_router(tenant, "three", "h3", now_ms()).await.unwrap().id;
+    // Attempts that could never prompt (no such plan, no such router) spend no shared budget.
+    for n in 0..5 {
+        assert_eq!(attempt(&payments, busy, "no-such-plan", &format!("07110000{n:02}"), "192.0.2.1").await, Ok(()));
+        assert_eq!(attempt(&payments, RouterId::new(), &plan, &format!("07110001{n:02}"), "192.0.2.2").await, Ok(()));
+    }
     // Different phones from different addresses: only the router's budget is shared.
-    assert_eq!(attempt(&payments, busy, "p", "0712000001", "203.0.113.1").await, Ok(()));
-    assert_eq!(attempt(&payments, busy, "p", "0712000002", "203.0.113.2").await, Ok(()));
-    assert_eq!(attempt(&payments, busy, "p", "0712000003", "203.0.113.3").await, Err(LimitHit::Router));
-    assert_eq!(attempt(&payments, other, "p", "0712000004", "203.0.113.4").await, Ok(()), "another router has its own");
-    assert_eq!(attempt(&payments, RouterId::new(), "p", "0712000005", "203.0.113.5").await, Err(LimitHit::Global));
+    assert_eq!(attempt(&payments, busy, &plan, "0712000001", "203.0.113.1").await, Ok(()));
+    assert_eq!(attempt(&payments, busy, &plan, "0712000002", "203.0.113.2").await, Ok(()));
+    assert_eq!(attempt(&payments, busy, &plan, "0712000003", "203.0.113.3").await, Err(LimitHit::Router));
+    assert_eq!(attempt(&payments, other, &plan, "0712000004", "203.0.113.4").await, Ok(()), "another router has its own");
+    assert_eq!(attempt(&payments, third, &plan, "0712000005", "203.0.113.5").await, Err(LimitHit::Global));
 }
 
 /// A tenant with two routers and a plan, no provider: attempts that pass every budget end
