@@ -30,8 +30,10 @@ impl TrustedProxies {
 
     /// The client's address for a request that arrived from `peer`: `peer` itself unless it
     /// is a trusted proxy; then the right-most hop of `X-Forwarded-For` (or `Forwarded`'s
-    /// `for=`) that is not a trusted proxy, or `X-Real-IP`. A header that does not parse
-    /// as addresses, or is too long, is ignored: the answer is then `peer`.
+    /// `for=`) that is not a trusted proxy, or `X-Real-IP`. Hops are read from the right, as
+    /// the proxies appended them: whatever the client wrote further left is never read, so
+    /// its junk cannot push it into the proxy's own count. A hop that does not parse before
+    /// the client's is reached (a proxy's `unknown`), or a header too long, gives `peer`.
     pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         if !self.trusts(peer) {
             return peer;
@@ -41,17 +43,24 @@ impl TrustedProxies {
             let joined = values.join(",");
             (!joined.trim().is_empty() && joined.len() <= MAX_HEADER).then_some(joined)
         };
-        let hops = if let Some(list) = text("x-forwarded-for") {
-            list.split(',').map(|hop| parse_hop(hop.trim())).collect::<Option<Vec<IpAddr>>>()
+        let hops: Vec<Option<IpAddr>> = if let Some(list) = text("x-forwarded-for") {
+            list.split(',').map(|hop| parse_hop(hop.trim())).collect()
         } else if let Some(list) = text("forwarded") {
             forwarded_for(&list)
         } else if let Some(real) = text("x-real-ip") {
-            parse_hop(real.trim()).map(|ip| vec![ip])
+            vec![parse_hop(real.trim())]
         } else {
-            None
+            Vec::new()
         };
-        let Some(hops) = hops.filter(|h| !h.is_empty()) else { return peer };
-        hops.iter().rev().find(|ip| !self.trusts(**ip)).or(hops.first()).copied().unwrap_or(peer)
+        for hop in hops.iter().rev() {
+            match hop {
+                Some(ip) if self.trusts(*ip) => continue,
+                Some(ip) => return *ip,
+                None => return peer,
+            }
+        }
+        // Every hop one of ours: the first.
+        hops.first().copied().flatten().unwrap_or(peer)
     }
 }
 
@@ -68,9 +77,9 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
     hop.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')).and_then(|ip| ip.parse().ok())
 }
 
-/// The `for=` addresses of a `Forwarded` header (RFC 7239), in order; `None` if any is not
-/// an address (`unknown`, an obfuscated name).
-fn forwarded_for(header: &str) -> Option<Vec<IpAddr>> {
+/// The `for=` addresses of a `Forwarded` header (RFC 7239), in order; `None` for one that is
+/// not an address (`unknown`, an obfuscated name).
+fn forwarded_for(header: &str) -> Vec<Option<IpAddr>> {
     header
         .split(',')
         .filter_map(|element| {
@@ -137,5 +146,8 @@ mod tests {
             assert_eq!(lb.client(ip("10.0.0.5"), &headers(&[("x-forwarded-for", bad)])), ip("10.0.0.5"), "{bad:.20}");
         }
         assert_eq!(lb.client(ip("10.0.0.5"), &headers(&[("forwarded", "for=unknown")])), ip("10.0.0.5"));
+        // Junk the client wrote to the left of what the proxy appended is never read.
+        let junk = headers(&[("x-forwarded-for", "unknown, <script>, 203.0.113.9")]);
+        assert_eq!(lb.client(ip("10.0.0.5"), &junk), ip("203.0.113.9"));
     }
 }
