@@ -84,7 +84,7 @@ pub struct Hub {
     config: HubConfig,
     limits: AgentLimits,
     /// Each router's write counters, kept across its reconnections.
-    limiters: Mutex<HashMap<RouterId, limits::Limiter>>,
+    limiters: Mutex<HashMap<RouterId, SharedLimiter>>,
     registry: Registry,
     events: broadcast::Sender<HubEvent>,
     shutdown: CancellationToken,
@@ -167,15 +167,11 @@ impl Hub {
         self.config.stale_after()
     }
 
-    /// The router's write counters, taken for the length of a session.
-    fn take_limiter(&self, router: RouterId) -> limits::Limiter {
-        let taken = self.limiters.lock().unwrap_or_else(|p| p.into_inner()).remove(&router);
-        taken.unwrap_or_else(|| limits::Limiter::new(&self.limits))
-    }
-
-    /// Gives the router's write counters back at the end of a session.
-    fn return_limiter(&self, router: RouterId, limiter: limits::Limiter) {
-        self.limiters.lock().unwrap_or_else(|p| p.into_inner()).insert(router, limiter);
+    /// The router's write counters, shared by every session of the router on this instance
+    /// (one that reconnects, even before its old session has ended, gets the same counts).
+    fn limiter(&self, router: RouterId) -> SharedLimiter {
+        let mut limiters = self.limiters.lock().unwrap_or_else(|p| p.into_inner());
+        limiters.entry(router).or_insert_with(|| Arc::new(Mutex::new(limits::Limiter::new(&self.limits)))).clone()
     }
 
     /// Tells observers (tests, long polls) what happened.
@@ -184,6 +180,9 @@ impl Hub {
         let _ = self.events.send(event);
     }
 }
+
+/// A router's write counters ([`limits::Limiter`]), shared by its sessions.
+type SharedLimiter = Arc<Mutex<limits::Limiter>>;
 
 /// Writes "last seen now" for every live session once per heartbeat, in one batch, so a
 /// router list shows the truth even if this instance later dies without closing sessions.

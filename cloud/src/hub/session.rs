@@ -12,7 +12,8 @@ use jasiyo_shared::{
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::limits::{Limiter, capped};
+use super::SharedLimiter;
+use super::limits::capped;
 use super::registry::Registration;
 use super::{Hub, HubEvent, OFFLINE_AFTER_HEARTBEATS};
 use crate::model::{ResultRecorded, Router};
@@ -68,7 +69,7 @@ pub async fn run(hub: Arc<Hub>, authenticated: Router, mut socket: WebSocket) {
         hub.live.send_modify(|n| *n += 1);
         let registration = hub.registry.register(router, &hub.shutdown);
         let session = registration.session;
-        let limiter = hub.take_limiter(router);
+        let limiter = hub.limiter(router);
         let mut link = Session::new(hub.clone(), router, socket, registration, authenticated.token_hash, limiter);
         let end = link.serve(hello).await;
         let end = end.err().unwrap_or(End::Closed);
@@ -90,7 +91,6 @@ pub async fn run(hub: Arc<Hub>, authenticated: Router, mut socket: WebSocket) {
                 tracing::warn!(router = %router, %error, "could not record the last status");
             }
         }
-        hub.return_limiter(router, link.limiter.clone());
         drop(link);
         if let Err(error) = hub.store.router_disconnected(router, session, now_ms()).await {
             tracing::warn!(%error, "could not record disconnect");
@@ -116,7 +116,7 @@ struct Session<'a> {
     /// The hash of the token this session was opened with: a different one in the store
     /// (rotated) ends the session, as does a revocation.
     token_hash: String,
-    limiter: Limiter,
+    limiter: SharedLimiter,
     /// A status that came too soon after the last one written, and when to write it.
     pending_status: Option<(RouterStatus, Instant)>,
     /// Commands whose result came again on this connection, already stored.
@@ -130,7 +130,7 @@ impl<'a> Session<'a> {
         socket: WebSocket,
         registration: Registration<'a>,
         token_hash: String,
-        limiter: Limiter,
+        limiter: SharedLimiter,
     ) -> Self {
         Session {
             hub,

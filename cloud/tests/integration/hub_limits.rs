@@ -59,4 +59,28 @@ async fn floods_are_limited_and_gross_abuse_ends_the_session(world: World) {
     cloud.stop();
 }
 
-jasiyo_cloud::on_each_backend!(World::new; floods_are_limited_and_gross_abuse_ends_the_session);
+/// Reconnecting, even before the old session has ended, refills nothing: the router's
+/// counts are shared by its sessions.
+async fn reconnecting_refills_no_budget(world: World) {
+    let limits = AgentLimits { reports_per_minute: 3, ..AgentLimits::default() };
+    let cloud = Cloud::start(world.store.clone(), limits).await;
+    let (id, token) = world.router("r1").await;
+    let mut first = RawAgent::welcomed(&cloud, id, token.expose(), None).await;
+    for report_id in 1..=3 {
+        first.send(&report(report_id)).await;
+    }
+    let seen = first.until_pong(1).await;
+    assert_eq!(seen.iter().filter(|m| matches!(m, CloudMessage::ReportAck { .. })).count(), 3);
+    // A second connection while the first is still open.
+    let mut second = RawAgent::welcomed(&cloud, id, token.expose(), None).await;
+    for report_id in 4..=6 {
+        second.send(&report(report_id)).await;
+    }
+    let seen = second.until_pong(2).await;
+    assert!(!seen.iter().any(|m| matches!(m, CloudMessage::ReportAck { .. })), "no fresh budget: {seen:?}");
+    assert_eq!(world.store.list_events(id, 100).await.unwrap().len(), 3);
+    drop(first);
+    cloud.stop();
+}
+
+jasiyo_cloud::on_each_backend!(World::new; floods_are_limited_and_gross_abuse_ends_the_session, reconnecting_refills_no_budget);

@@ -9,9 +9,15 @@ use crate::hub::limits::StatusVerdict;
 use crate::store::now_ms;
 
 impl Session<'_> {
+    /// The router's counters, locked for one decision.
+    fn limiter(&self) -> std::sync::MutexGuard<'_, crate::hub::limits::Limiter> {
+        self.limiter.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Writes a status now, later (when it came too soon after the last) or not at all.
     pub(super) async fn on_status(&mut self, status: RouterStatus) -> Result<(), End> {
-        match self.limiter.status(&self.hub.limits, &status) {
+        let verdict = self.limiter().status(&self.hub.limits, &status);
+        match verdict {
             StatusVerdict::Write => {
                 self.pending_status = None;
                 self.hub.store.record_status(self.router, &status, now_ms()).await?;
@@ -33,7 +39,8 @@ impl Session<'_> {
 
     /// Whether a report may be written; one that may not is dropped unacknowledged.
     pub(super) fn report_allowed(&mut self, report: &Report) -> Result<bool, End> {
-        if self.limiter.report(&self.hub.limits, report) {
+        let allowed = self.limiter().report(&self.hub.limits, report);
+        if allowed {
             return Ok(true);
         }
         tracing::warn!(router = %self.router, report = report.id, "report over the limits; dropped unacknowledged");
@@ -44,7 +51,7 @@ impl Session<'_> {
     /// Writes the status kept back by the limits.
     pub(super) async fn write_pending_status(&mut self) -> Result<(), End> {
         if let Some((status, _)) = self.pending_status.take() {
-            self.limiter.status_written(&self.hub.limits);
+            self.limiter().status_written(&self.hub.limits);
             self.hub.store.record_status(self.router, &status, now_ms()).await?;
             self.hub.emit(HubEvent::Status(self.router));
         }
@@ -55,7 +62,8 @@ impl Session<'_> {
     /// session.
     pub(super) fn strike(&mut self) -> Result<(), End> {
         self.hub.emit(HubEvent::Limited(self.router));
-        self.limiter.strike().map_err(|_| {
+        let struck = self.limiter().strike();
+        struck.map_err(|_| {
             tracing::warn!(router = %self.router, "agent exceeds its write limits; closing the session");
             End::Abuse
         })
