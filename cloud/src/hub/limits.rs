@@ -12,7 +12,9 @@
 //!   have, a result already stored sent again on the same connection (once is the protocol:
 //!   an acknowledgement was lost), a receipt for a command not in flight, and every message
 //!   dropped (a status kept back to be written later is not one: nothing is written).
-//! - Statuses larger than [`AgentLimits::max_status_bytes`] and reports larger than
+//! - A status's free texts are cut to [`STATUS_TEXT_CHARS`] first (a long router error
+//!   makes a shorter status, not a dropped one). Statuses still larger than
+//!   [`AgentLimits::max_status_bytes`] and reports larger than
 //!   [`AgentLimits::max_report_bytes`] are dropped; a result's text is cut to
 //!   [`AgentLimits::max_outcome_chars`] (the command's fate is still recorded).
 //! - More than [`AgentLimits::strikes_per_minute`] strikes (as a burst, then at that rate)
@@ -148,12 +150,32 @@ impl Limiter {
     }
 }
 
-/// `outcome` with its text cut to the limit (on a character boundary).
-pub(super) fn capped(limits: &AgentLimits, outcome: Outcome) -> Outcome {
-    let cut = |text: String| match text.char_indices().nth(limits.max_outcome_chars) {
+/// The most characters of each free text of a status (a router error is a line or two).
+pub const STATUS_TEXT_CHARS: usize = 512;
+
+/// `text` cut to `chars` characters (on a character boundary).
+fn cut(text: String, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
         Some((at, _)) => text[..at].to_string(),
         None => text,
-    };
+    }
+}
+
+/// `status` with its free texts cut to the limit on outcome texts, so that a long router
+/// error makes a shorter status, not one too large to write (the router's state would go
+/// stale exactly while something is wrong).
+pub(super) fn capped_status(mut status: RouterStatus) -> RouterStatus {
+    let chars = STATUS_TEXT_CHARS;
+    for text in [&mut status.identity, &mut status.routeros_version, &mut status.board, &mut status.last_error] {
+        *text = text.take().map(|t| cut(t, chars));
+    }
+    status.agent_version = cut(std::mem::take(&mut status.agent_version), chars);
+    status
+}
+
+/// `outcome` with its text cut to the limit (on a character boundary).
+pub(super) fn capped(limits: &AgentLimits, outcome: Outcome) -> Outcome {
+    let cut = |text: String| cut(text, limits.max_outcome_chars);
     match outcome {
         Outcome::Applied { note } => Outcome::Applied { note: note.map(cut) },
         Outcome::Failed { message } => Outcome::Failed { message: cut(message) },

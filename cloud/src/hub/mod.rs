@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::model::StoredCommand;
 use crate::store::{Store, StoreResult, now_ms};
 pub use auth::AuthError;
-pub use limits::AgentLimits;
+pub use limits::{AgentLimits, STATUS_TEXT_CHARS};
 pub use registry::Registry;
 pub use session::run as serve_agent;
 

@@ -16,6 +16,7 @@ impl Session<'_> {
 
     /// Writes a status now, later (when it came too soon after the last) or not at all.
     pub(super) async fn on_status(&mut self, status: RouterStatus) -> Result<(), End> {
+        let status = crate::hub::limits::capped_status(status);
         let verdict = self.limiter().status(&self.hub.limits, &status);
         match verdict {
             StatusVerdict::Write => {
