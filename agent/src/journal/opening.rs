@@ -13,12 +13,23 @@ use super::*;
 /// Opens sled at `path` and reads every record once, so damage shows up now rather than in
 /// the middle of a session. sled may panic on some damaged files; that counts as damage.
 pub(super) fn open_checked(path: &Path) -> Result<Journal, JournalError> {
-    let opened = catch_unwind(AssertUnwindSafe(|| open_sled(path)));
-    match opened {
-        Ok(result) => result,
-        Err(_) => Err(JournalError::Storage(sled::Error::ReportableBug("sled panicked while opening the journal".into()))),
+    // A previous agent (a restart, or a process being replaced) may still be letting go of
+    // the lock: wait a little for it rather than fail the start.
+    let give_up = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        let opened = catch_unwind(AssertUnwindSafe(|| open_sled(path)));
+        match opened {
+            Err(_) => return Err(JournalError::Storage(sled::Error::ReportableBug("sled panicked while opening the journal".into()))),
+            Ok(Err(JournalError::Locked(_))) if std::time::Instant::now() < give_up => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Ok(result) => return result,
+        }
     }
 }
+
+/// How long opening waits for a journal another agent still holds.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 fn open_sled(path: &Path) -> Result<Journal, JournalError> {
     let db = sled::Config::new()
