@@ -35,28 +35,37 @@ use crate::store::{StoreError, now_ms};
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 impl Payments {
-    /// Spends the caller's budgets of an attempt for `phone` from `ip` (and `device`), or
-    /// says which one is spent. Nothing is looked up before the memory tier passed.
+    /// Spends the caller's budgets of an attempt for `phone` from `ip` (and `device`) in
+    /// this instance's memory, or says which one is spent: before anything is looked up.
+    /// (They are counted in the shared tier with the others, in one statement, once the
+    /// attempt is valid: [`Self::check_shared_budgets`].)
     pub(super) async fn check_attempt(&self, phone: &str, device: Option<&str>, ip: Option<&str>) -> Result<(), PortalError> {
         let keys = self.limits.keys_of(phone, device, ip);
         self.limits.check_keys(&keys).map_err(PortalError::RateLimited)?;
-        self.check_shared(&keys).await?;
         match ip {
             Some(ip) => self.check_backoff(phone, ip).await,
             None => Ok(()),
         }
     }
 
-    /// Spends the router's, its tenant's and the platform's budgets, for an attempt that
-    /// will send a prompt.
-    pub(super) async fn check_shared_budgets(&self, router: RouterId, tenant: TenantId) -> Result<(), PortalError> {
+    /// For an attempt that will send a prompt: spends the router's, its tenant's and the
+    /// platform's budgets in memory, then every budget of the attempt (the caller's too) in
+    /// the shared tier, in one statement.
+    pub(super) async fn check_shared_budgets(
+        &self,
+        router: RouterId,
+        tenant: TenantId,
+        (phone, device, ip): (&str, Option<&str>, Option<&str>),
+    ) -> Result<(), PortalError> {
         let config = *self.limits.config();
-        let keys = [
+        let shared = [
             LimitKey::new(format!("r:{router}"), config.per_router, MINUTE, LimitHit::Router),
             LimitKey::new(format!("t:{tenant}"), config.per_tenant, MINUTE, LimitHit::Tenant),
             LimitKey::new("g".into(), config.global, MINUTE, LimitHit::Global),
         ];
-        self.limits.check_keys(&keys).map_err(PortalError::RateLimited)?;
+        self.limits.check_keys(&shared).map_err(PortalError::RateLimited)?;
+        let mut keys = self.limits.keys_of(phone, device, ip);
+        keys.extend(shared);
         self.check_shared(&keys).await
     }
 

@@ -264,7 +264,8 @@ impl Payments {
             return Err(PortalError::InFlight);
         }
         // A valid attempt that will prompt: only now does it spend the shared budgets.
-        self.check_shared_budgets(router_id, context.tenant_id).await?;
+        let caller = (msisdn.as_str(), mac_text.as_deref(), request.client_ip.as_deref());
+        self.check_shared_budgets(router_id, context.tenant_id, caller).await?;
         let stored = context.provider.ok_or(PortalError::NoProvider)?;
         let provider = self.provider_from(&stored)?;
 

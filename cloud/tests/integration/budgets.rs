@@ -139,12 +139,13 @@ async fn cancelled_prompts_back_off_from_that_address((_dir, store): (tempfile::
 }
 
 async fn limits_hold_across_instances((_dir, store): (tempfile::TempDir, Arc<dyn Store>)) {
+    let (router, _, plan) = shop(&store).await;
     let limits = LimitConfig { per_ip: 2, ..roomy() };
     let (first, second) = (instance(&store, limits), instance(&store, limits));
-    assert_eq!(attempt(&first, RouterId::new(), "p", "0712000001", "203.0.113.1").await, Ok(()));
-    assert_eq!(attempt(&first, RouterId::new(), "p", "0712000002", "203.0.113.1").await, Ok(()));
+    assert_eq!(attempt(&first, router, &plan, "0712000001", "203.0.113.1").await, Ok(()));
+    assert_eq!(attempt(&first, router, &plan, "0712000002", "203.0.113.1").await, Ok(()));
     // Counted in memory only, the other instance would let this through.
-    assert_eq!(attempt(&second, RouterId::new(), "p", "0712000003", "203.0.113.1").await, Err(LimitHit::Ip));
+    assert_eq!(attempt(&second, router, &plan, "0712000003", "203.0.113.1").await, Err(LimitHit::Ip));
     // Spent windows are deleted in the background; current ones are kept.
     assert_eq!(first.forget_old_counters().await.unwrap(), 0);
 }
