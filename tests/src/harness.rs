@@ -383,3 +383,31 @@ impl Executor for RecordingExecutor {
 pub fn remove_user(i: usize) -> Command {
     Command::RemoveHotspotUser { name: format!("user-{i}") }
 }
+
+/// The settings of `kind` for an account of the provider emulator `pay` (Daraja on a
+/// paybill), as an owner would enter them.
+pub fn provider_config(
+    kind: jasiyo_cloud::providers::ProviderKind,
+    pay: &crate::payment_emulator::PaymentEmulator,
+) -> jasiyo_cloud::providers::ProviderConfig {
+    use jasiyo_cloud::providers::{DarajaAccount, ProviderConfig, ProviderKind, Secret};
+    let a = pay.accounts();
+    let base_url = Some(pay.base_url());
+    match kind {
+        ProviderKind::Daraja => ProviderConfig::Daraja {
+            consumer_key: Secret(a.daraja.consumer_key.clone()),
+            consumer_secret: Secret(a.daraja.consumer_secret.clone()),
+            short_code: a.daraja.short_code.clone(),
+            passkey: Secret(a.daraja.passkey.clone()),
+            account: DarajaAccount::Paybill,
+            base_url,
+        },
+        ProviderKind::Payhero => ProviderConfig::Payhero {
+            username: Secret(a.payhero.username.clone()),
+            password: Secret(a.payhero.password.clone()),
+            channel_id: a.payhero.channel_id,
+            base_url,
+        },
+        ProviderKind::Paystack => ProviderConfig::Paystack { secret_key: Secret(a.paystack.secret_key.clone()), base_url },
+    }
+}

@@ -18,7 +18,7 @@ use jasiyo_cloud::hub::HubConfig;
 use jasiyo_cloud::model::NewPlan;
 use jasiyo_cloud::payments::PaymentsConfig;
 use jasiyo_cloud::payments::sealer::Sealer;
-use jasiyo_cloud::providers::{DarajaAccount, ProviderConfig, ProviderKind, Secret};
+use jasiyo_cloud::providers::ProviderKind;
 use jasiyo_cloud::store::{connect, now_ms};
 use jasiyo_cloud::token::AgentToken;
 use jasiyo_tests::payment_emulator::{Delivery, EmulatorAccounts, PaymentEmulator, Resolution};
@@ -89,15 +89,7 @@ async fn setup(database_url: Option<String>, routers: usize) -> anyhow::Result<B
     let plan = NewPlan { name: "1 hour".into(), price_kes: 10, duration_secs: 3600, data_mb: None, rate_limit: None, profile: None };
     let plan = store.create_plan(tenant.id, &plan, now_ms()).await?;
     let pay = PaymentEmulator::start(EmulatorAccounts::default()).await;
-    let a = pay.accounts().daraja.clone();
-    let config = ProviderConfig::Daraja {
-        consumer_key: Secret(a.consumer_key),
-        consumer_secret: Secret(a.consumer_secret),
-        short_code: a.short_code,
-        passkey: Secret(a.passkey),
-        account: DarajaAccount::Paybill,
-        base_url: Some(pay.base_url()),
-    };
+    let config = jasiyo_tests::harness::provider_config(ProviderKind::Daraja, &pay);
     store.set_provider(tenant.id, ProviderKind::Daraja, &service.seal(&config)?, Some(&AgentToken::generate().hash()), now_ms()).await?;
 
     let mut bench_routers = Vec::new();

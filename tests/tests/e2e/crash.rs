@@ -88,7 +88,6 @@ async fn cloud_killed_during_the_push_loses_no_customer(world: World) {
     use base64::Engine;
     use jasiyo_cloud::model::{NewPlan, PaymentState, ProviderKind};
     use jasiyo_cloud::payments::sealer::Sealer;
-    use jasiyo_cloud::providers::{DarajaAccount, ProviderConfig, Secret};
     use jasiyo_cloud::token::AgentToken;
     use jasiyo_tests::harness::{TEST_SECRET_KEY, WAIT};
     use jasiyo_tests::payment_emulator::{Delivery, EmulatorAccounts, InjectedFailure, PaymentEmulator, Resolution};
@@ -99,15 +98,7 @@ async fn cloud_killed_during_the_push_loses_no_customer(world: World) {
     let plan = NewPlan { name: "1 hour".into(), price_kes: 20, duration_secs: 3600, data_mb: None, rate_limit: None, profile: None };
     let plan = store.create_plan(tenant.id, &plan, now_ms()).await.unwrap();
     let pay = PaymentEmulator::start(EmulatorAccounts::default()).await;
-    let a = pay.accounts().daraja.clone();
-    let config = ProviderConfig::Daraja {
-        consumer_key: Secret(a.consumer_key),
-        consumer_secret: Secret(a.consumer_secret),
-        short_code: a.short_code,
-        passkey: Secret(a.passkey),
-        account: DarajaAccount::Paybill,
-        base_url: Some(pay.base_url()),
-    };
+    let config = jasiyo_tests::harness::provider_config(ProviderKind::Daraja, &pay);
     let sealed = Sealer::new(TEST_SECRET_KEY).seal(&serde_json::to_vec(&config).unwrap()).unwrap();
     store.set_provider(tenant.id, ProviderKind::Daraja, &sealed, Some(&AgentToken::generate().hash()), now_ms()).await.unwrap();
     let key = base64::engine::general_purpose::STANDARD.encode(TEST_SECRET_KEY);

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use jasiyo_cloud::model::{NewPlan, PaymentId};
-use jasiyo_cloud::providers::{DarajaAccount, ProviderConfig, ProviderKind, Secret};
+use jasiyo_cloud::providers::ProviderKind;
 use jasiyo_cloud::store::{Store, now_ms};
 use jasiyo_cloud::token::AgentToken;
 use jasiyo_tests::harness::*;
@@ -33,28 +33,6 @@ pub(crate) struct Shop {
     pub(crate) webhook_url: String,
     /// The view key each payment this shop started came with (as the page keeps it).
     pub(crate) view_keys: std::sync::Mutex<std::collections::HashMap<String, String>>,
-}
-
-pub(crate) fn provider_config(kind: ProviderKind, pay: &PaymentEmulator) -> ProviderConfig {
-    let a = pay.accounts();
-    let base_url = Some(pay.base_url());
-    match kind {
-        ProviderKind::Daraja => ProviderConfig::Daraja {
-            consumer_key: Secret(a.daraja.consumer_key.clone()),
-            consumer_secret: Secret(a.daraja.consumer_secret.clone()),
-            short_code: a.daraja.short_code.clone(),
-            passkey: Secret(a.daraja.passkey.clone()),
-            account: DarajaAccount::Paybill,
-            base_url,
-        },
-        ProviderKind::Payhero => ProviderConfig::Payhero {
-            username: Secret(a.payhero.username.clone()),
-            password: Secret(a.payhero.password.clone()),
-            channel_id: a.payhero.channel_id,
-            base_url,
-        },
-        ProviderKind::Paystack => ProviderConfig::Paystack { secret_key: Secret(a.paystack.secret_key.clone()), base_url },
-    }
 }
 
 pub(crate) async fn shop_with(world: World, kind: ProviderKind, tune: impl FnOnce(&mut jasiyo_cloud::payments::PaymentsConfig)) -> Shop {

@@ -20,7 +20,7 @@ use axum::extract::{Form, Query, State};
 use axum::response::Html;
 use jasiyo_cloud::model::{NewPlan, Payment};
 use jasiyo_cloud::payments::PaymentsConfig;
-use jasiyo_cloud::providers::{DarajaAccount, ProviderConfig, ProviderKind, Secret};
+use jasiyo_cloud::providers::ProviderKind;
 use jasiyo_cloud::store::now_ms;
 use jasiyo_cloud::store::testing::Backend;
 use jasiyo_cloud::token::AgentToken;
@@ -138,16 +138,7 @@ async fn portal(test: &str, width: u32, tune: impl FnOnce(&mut PaymentsConfig)) 
         plans.insert(name.to_string(), store.create_plan(tenant.id, &plan, now_ms()).await.unwrap().id.to_string());
     }
     let pay = PaymentEmulator::start(EmulatorAccounts::default()).await;
-    let a = pay.accounts();
-    let config = ProviderConfig::Daraja {
-        consumer_key: Secret(a.daraja.consumer_key.clone()),
-        consumer_secret: Secret(a.daraja.consumer_secret.clone()),
-        short_code: a.daraja.short_code.clone(),
-        passkey: Secret(a.daraja.passkey.clone()),
-        account: DarajaAccount::Paybill,
-        base_url: Some(pay.base_url()),
-    };
-    let sealed = cloud.payments.seal(&config).unwrap();
+    let sealed = cloud.payments.seal(&provider_config(ProviderKind::Daraja, &pay)).unwrap();
     store.set_provider(tenant.id, ProviderKind::Daraja, &sealed, Some(&AgentToken::generate().hash()), now_ms()).await.unwrap();
     let router = RouterOsEmulator::start(EmulatorConfig::default()).await;
     router.add_host(MAC, IP);

@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use jasiyo_cloud::model::{Payment, PaymentState};
 use jasiyo_cloud::providers::ProviderKind;
-use jasiyo_tests::harness::{TEST_SECRET_KEY, WAIT, World};
+use jasiyo_tests::harness::{TEST_SECRET_KEY, WAIT, World, provider_config};
 use jasiyo_tests::payment_emulator::{Delivery, InjectedFailure, Resolution, paystack_signature};
 use jasiyo_tests::processes::binary;
 use serde_json::{Value, json};
 
-use crate::payments::{Shop, provider_config, shop_with, uuid};
+use crate::payments::{Shop, shop_with, uuid};
 
 impl Shop {
     /// Waits until the stored payment started with idempotency key `key` satisfies `check`,
