@@ -8,8 +8,10 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::accounts::{Accounts, AccountsConfig};
 use crate::http::{AppState, ServerTimeouts, TrustedProxies, router};
 use crate::hub::{Hub, HubConfig};
+use crate::notify::NoMailer;
 use crate::payments::held::HoldLimits;
 use crate::payments::limits::LimitConfig;
 use crate::payments::sealer::{KeyFileAccess, Sealer};
@@ -50,6 +52,7 @@ pub struct App {
     hub: Arc<Hub>,
     payments: Arc<Payments>,
     proxies: Arc<TrustedProxies>,
+    accounts: Arc<Accounts>,
     timeouts: ServerTimeouts,
     tasks: CancellationToken,
 }
@@ -99,11 +102,23 @@ impl App {
     ) -> anyhow::Result<App> {
         let tasks = CancellationToken::new();
         let tick = payments.reconcile_tick;
+        let accounts = Accounts::new(store.clone(), AccountsConfig::new(payments.public_url.clone()), Arc::new(NoMailer));
         let hub = Hub::start(store.clone(), hub, tasks.clone());
         let payments = Payments::new(store, hub.clone(), sealer, payments)?;
         tokio::spawn(payments.clone().run_reconciler(tick, tasks.clone()));
         tokio::spawn(forget_counters(payments.clone(), tasks.clone()));
-        Ok(App { listener, hub, payments, proxies: Arc::default(), timeouts: ServerTimeouts::default(), tasks })
+        Ok(App { listener, hub, payments, proxies: Arc::default(), accounts, timeouts: ServerTimeouts::default(), tasks })
+    }
+
+    /// The accounts service.
+    pub fn accounts(&self) -> Arc<Accounts> {
+        self.accounts.clone()
+    }
+
+    /// Sends the dashboard's mail through `mailer` (none is sent by default).
+    pub fn with_mailer(mut self, mailer: Arc<dyn crate::notify::Mailer>) -> App {
+        self.accounts = Accounts::new(self.accounts.store().clone(), self.accounts.config().clone(), mailer);
+        self
     }
 
     /// The payments service.
@@ -123,7 +138,12 @@ impl App {
 
     /// Serves until `shutdown` is cancelled, then closes agent sessions and returns.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let app = router(AppState { hub: self.hub.clone(), payments: self.payments.clone(), proxies: self.proxies.clone() });
+        let app = router(AppState {
+            hub: self.hub.clone(),
+            payments: self.payments.clone(),
+            proxies: self.proxies.clone(),
+            accounts: self.accounts.clone(),
+        });
         let tasks = self.tasks.clone();
         tracing::info!(addr = %self.local_addr(), "cloud listening");
         // WebSocket sessions never end on their own: once shutting down, tell them to.

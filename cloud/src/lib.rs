@@ -1,23 +1,29 @@
 //! The Jasiyo control plane as a library: the `jasiyo-cloud` binary is a thin shell over
 //! it, and tests run it in-process.
 //!
+//! - [`accounts`]: the dashboard's people: sign-up, sign-in, sessions, passwords, links.
 //! - [`app`]: building and running the service.
+//! - [`dashboard`]: the router owners' dashboard pages (rendering only).
 //! - [`http`]: the routes.
 //! - [`hub`]: the agents' WebSocket hub and per-router outbox delivery.
 //! - [`payments`]: the money path, from STK push to hotspot user.
 //! - [`portal`]: the captive portal page, "already paid?" recovery, and the router's
 //!   hotspot files.
+//! - [`notify`]: e-mail (and later alerts' webhooks).
 //! - [`providers`]: Daraja, PayHero and Paystack behind one trait.
 //! - [`store`]: SQLite and PostgreSQL persistence behind one trait.
 //! - [`cli`]: the operator's command line.
 //! - [`token`]: agent and operator tokens and their hashes.
 //! - [`redact`]: what `Debug` and listings never show (tokens, passwords, receipts).
 
+pub mod accounts;
 pub mod app;
 pub mod cli;
+pub mod dashboard;
 pub mod http;
 pub mod hub;
 pub mod model;
+pub mod notify;
 pub mod payments;
 pub mod portal;
 pub mod providers;

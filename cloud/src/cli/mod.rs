@@ -3,6 +3,7 @@
 //! scripts). One subcommand per file, each with its arguments and a short handler; this file
 //! only parses the global flags and dispatches (`sealing.rs` resolves the global sealing key).
 
+mod account;
 mod operator;
 mod outbox;
 mod payment;
@@ -27,6 +28,7 @@ use crate::hub::{Hub, HubConfig};
 use crate::payments::sealer::Sealer;
 use crate::payments::{Payments, PaymentsConfig};
 use crate::store::{self, Store};
+pub use account::AccountCommand;
 pub use operator::{OperatorCommand, TokenCommand};
 pub use outbox::{CommandCommand, EnqueueKind};
 pub use payment::PaymentCommand;
@@ -85,6 +87,9 @@ pub enum CliCommand {
     /// Look at payments.
     #[command(subcommand)]
     Payment(PaymentCommand),
+    /// Dashboard accounts: operators, and password-reset links.
+    #[command(subcommand)]
+    Account(AccountCommand),
 }
 
 /// The payments service over `store`, for the management commands that talk to providers
@@ -112,6 +117,7 @@ pub async fn run_admin(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             provider::run(store, command, cli.sealing_key.as_deref(), &key_file, out).await
         }
         CliCommand::Plan(command) => plan::run(store, command, out).await,
+        CliCommand::Account(command) => account::run(shared.clone(), command, out).await,
         CliCommand::Payment(command) => {
             let key_file = cli.data_dir.join("secret.key");
             let service = || payments_service(shared.clone(), cli.sealing_key.as_deref(), &key_file);

@@ -7,10 +7,12 @@
 //! - [`callbacks`]: payment providers' callbacks and webhooks.
 //! - [`agents`]: agents phoning home (WebSocket).
 //! - [`operator`]: the operator's API.
+//! - [`dashboard`]: the router owners' dashboard.
 
 mod agents;
 mod callbacks;
 pub mod client;
+pub mod dashboard;
 mod error;
 mod hotspot;
 mod html;
@@ -31,6 +33,7 @@ use axum::routing::{get, post};
 pub use client::{ClientAddr, TrustedProxies};
 pub use server::ServerTimeouts;
 
+use crate::accounts::Accounts;
 use crate::hub::Hub;
 use crate::payments::Payments;
 
@@ -44,6 +47,24 @@ pub struct AppState {
     pub payments: Arc<Payments>,
     /// The proxies whose forwarding headers tell the client's address.
     pub proxies: Arc<TrustedProxies>,
+    /// The dashboard's accounts and sessions.
+    pub accounts: Arc<Accounts>,
+}
+
+impl AppState {
+    /// The state over these services, trusting no proxy, with an accounts service that
+    /// sends no mail (tests).
+    pub fn new(hub: Arc<Hub>, payments: Arc<Payments>) -> AppState {
+        let config = crate::accounts::AccountsConfig::new(payments.config().public_url.clone());
+        let accounts = Accounts::new(payments.store().clone(), config, Arc::new(crate::notify::NoMailer));
+        AppState { hub, payments, proxies: Arc::default(), accounts }
+    }
+}
+
+impl FromRef<AppState> for Arc<Accounts> {
+    fn from_ref(state: &AppState) -> Arc<Accounts> {
+        state.accounts.clone()
+    }
 }
 
 impl FromRef<AppState> for Arc<TrustedProxies> {
@@ -85,6 +106,8 @@ pub fn router(state: AppState) -> Router {
         // The operator's API.
         .route("/api/v1/routers", get(operator::list_routers))
         .route("/api/v1/routers/{router}/commands", get(operator::list_commands).post(operator::enqueue))
+        // Router owners.
+        .merge(dashboard::routes())
         .with_state(state)
 }
 

@@ -49,3 +49,7 @@ uuid_id!(
     /// Identifies a payment; unguessable, so it also serves as the portal's handle on it.
     PaymentId
 );
+uuid_id!(
+    /// Identifies a dashboard account (an owner, staff member or operator).
+    AccountId
+);

@@ -2,6 +2,7 @@
 //! entitlements, providers. Everything else depends on these; they depend on nothing in
 //! the cloud (only on the protocol types in `jasiyo_shared`).
 
+mod account;
 mod command;
 mod ids;
 mod payment;
@@ -10,8 +11,9 @@ mod provider;
 mod router;
 mod tenant;
 
+pub use account::{Account, Email, LinkPurpose, MAX_EMAIL_LEN, NewAccount, Role};
 pub use command::{CommandState, ResultRecorded, StoredCommand};
-pub use ids::{PaymentId, PlanId, TenantId};
+pub use ids::{AccountId, PaymentId, PlanId, TenantId};
 pub use payment::{Entitlement, NewPayment, Payment, PaymentEvent, PaymentState};
 pub use plan::{MAX_PLAN_NAME_LEN, MAX_PRICE_KES, MIN_PLAN_DURATION, NewPlan, Plan, PlanError, PlanInput};
 pub use provider::{ProviderKind, StoredProvider};

@@ -15,4 +15,6 @@ pub struct Tenant {
     pub created_at: i64,
     /// The IANA time zone its times are shown in (`Africa/Nairobi` unless set).
     pub time_zone: String,
+    /// When the operator suspended it (its portal sells nothing, its people cannot sign in).
+    pub suspended_at: Option<i64>,
 }

@@ -1,7 +1,9 @@
 //! Persistence: one [`Store`] trait, a SQLite and a PostgreSQL implementation, chosen by
 //! the database URL's scheme. Handlers hold an `Arc<dyn Store>` and never name a backend.
 
+pub mod accounts;
 pub mod counters;
+pub mod dashboard;
 pub mod payments;
 mod pg_conns;
 mod pg_paid;
@@ -52,7 +54,9 @@ pub type OutboxSignal = Arc<dyn Fn(Option<RouterId>) + Send + Sync>;
 
 /// Everything the cloud keeps. Every method is one transaction.
 #[async_trait]
-pub trait Store: payments::PaymentStore + counters::RateCounters + Send + Sync + 'static {
+pub trait Store:
+    payments::PaymentStore + counters::RateCounters + accounts::AccountStore + dashboard::DashboardStore + Send + Sync + 'static
+{
     /// Whether the database answers, on the connections for reads and for writes.
     async fn ping(&self) -> StoreResult<()>;
     /// Creates a tenant; its name must be unused and must not look like an id.

@@ -18,11 +18,17 @@ use crate::model::PaymentId;
 type Db = Postgres;
 type This = PostgresStore;
 #[allow(clippy::duplicate_mod)]
+#[path = "sql/accounts.rs"]
+mod accounts;
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/checks.rs"]
 mod checks;
 #[allow(clippy::duplicate_mod)]
 #[path = "sql/counters.rs"]
 mod counters;
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/dashboard.rs"]
+mod dashboard;
 #[allow(clippy::duplicate_mod)]
 #[path = "sql/entitlements.rs"]
 mod entitlements;

@@ -44,7 +44,7 @@ impl Shop {
         let router = store.create_router(tenant.id, "Kibanda", &token.hash(), now_ms()).await.unwrap().id;
         let hub = Hub::start(store.clone(), HubConfig::default(), CancellationToken::new());
         let payments = Payments::new(store.clone(), hub.clone(), Sealer::new([7; 32]), PaymentsConfig::new(PUBLIC_URL)).unwrap();
-        let app = jasiyo_cloud::http::router(AppState { hub: hub.clone(), payments, proxies: Default::default() });
+        let app = jasiyo_cloud::http::router(AppState::new(hub.clone(), payments));
         Some(Shop { _dir: dir, url, store, hub, app, router, token: token.expose().to_string() })
     }
 

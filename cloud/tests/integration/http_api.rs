@@ -36,7 +36,7 @@ async fn operator_api_needs_a_token_and_valid_commands() {
     store.create_operator_token("tests", &token.hash(), now_ms()).await.unwrap();
     let hub = Hub::start(store.clone(), HubConfig::default(), CancellationToken::new());
     let payments = Payments::new(store.clone(), hub.clone(), Sealer::new([7; 32]), PaymentsConfig::new("http://127.0.0.1")).unwrap();
-    let app = router(AppState { hub, payments, proxies: Default::default() });
+    let app = router(AppState::new(hub, payments));
 
     let (status, body) = call(&app, "GET", "/healthz", None, "").await;
     assert_eq!((status, body), (StatusCode::OK, Value::String("ok".into())));

@@ -7,6 +7,7 @@ mod budgets;
 mod checks_store;
 mod cli;
 mod cli_router_tokens;
+mod dashboard_auth;
 mod hotspot_files;
 mod http_api;
 mod hub_limits;

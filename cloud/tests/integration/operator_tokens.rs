@@ -34,7 +34,7 @@ impl World {
         let store = jasiyo_cloud::store::connect(Some(&url), dir.path()).await.unwrap();
         let hub = Hub::start(store.clone(), HubConfig::default(), CancellationToken::new());
         let payments = Payments::new(store.clone(), hub.clone(), Sealer::new([7; 32]), PaymentsConfig::new("http://127.0.0.1")).unwrap();
-        let app = router(AppState { hub, payments, proxies: Default::default() });
+        let app = router(AppState::new(hub, payments));
         Some(World { _dir: dir, url, store, app })
     }
 

@@ -57,7 +57,7 @@ async fn shop(backend: Backend, owner: &str) -> Option<Shop> {
     }
     let hub = Hub::start(store.clone(), HubConfig::default(), CancellationToken::new());
     let payments = Payments::new(store.clone(), hub.clone(), Sealer::new([7; 32]), PaymentsConfig::new(PUBLIC_URL)).unwrap();
-    let app = jasiyo_cloud::http::router(AppState { hub, payments, proxies: Default::default() });
+    let app = jasiyo_cloud::http::router(AppState::new(hub, payments));
     Some(Shop { _dir: dir, store, app, router })
 }
 

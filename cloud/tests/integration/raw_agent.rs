@@ -90,7 +90,7 @@ impl Cloud {
         let config = HubConfig { heartbeat: Duration::from_secs(5), ..HubConfig::default() };
         let hub = Hub::start_with_limits(store.clone(), config, limits, shutdown.clone());
         let payments = Payments::new(store, hub.clone(), Sealer::new([7; 32]), PaymentsConfig::new("http://127.0.0.1")).unwrap();
-        let app = router(AppState { hub: hub.clone(), payments, proxies: Default::default() });
+        let app = router(AppState::new(hub.clone(), payments));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let stop = shutdown.clone();

@@ -11,6 +11,14 @@ use crate::store::sql::{Backend, conflict_or, to_json};
 use crate::store::{StoreError, StoreResult};
 
 pub(super) async fn create_tenant(store: &This, name: &str, now_ms: i64) -> StoreResult<Tenant> {
+    let mut tx = store.writes().begin().await?;
+    let tenant = insert_tenant(&mut tx, name, now_ms).await?;
+    tx.commit().await?;
+    Ok(tenant)
+}
+
+/// Inserts a tenant inside `tx`; its name must be unused and must not look like an id.
+pub(super) async fn insert_tenant(tx: &mut sqlx::Transaction<'_, Db>, name: &str, now_ms: i64) -> StoreResult<Tenant> {
     if Uuid::parse_str(name.trim()).is_ok() {
         return Err(StoreError::Conflict(format!("a tenant name shaped like an id ({name:?})")));
     }
@@ -19,10 +27,16 @@ pub(super) async fn create_tenant(store: &This, name: &str, now_ms: i64) -> Stor
         .bind(id.to_string())
         .bind(name)
         .bind(now_ms)
-        .execute(store.writes())
+        .execute(&mut **tx)
         .await
         .map_err(|e| conflict_or(e, format!("tenant {name:?}")))?;
-    Ok(Tenant { id: TenantId(id), name: name.to_string(), created_at: now_ms, time_zone: crate::time::DEFAULT_TIME_ZONE.into() })
+    Ok(Tenant {
+        id: TenantId(id),
+        name: name.to_string(),
+        created_at: now_ms,
+        time_zone: crate::time::DEFAULT_TIME_ZONE.into(),
+        suspended_at: None,
+    })
 }
 
 pub(super) async fn set_time_zone(store: &This, tenant: TenantId, time_zone: &str) -> StoreResult<bool> {

@@ -13,7 +13,7 @@ use crate::model::{
 use crate::store::{StoreError, StoreResult};
 
 /// `tenants`.
-pub(crate) const TENANT_COLUMNS: &str = "id, name, created_at, time_zone";
+pub(crate) const TENANT_COLUMNS: &str = "id, name, created_at, time_zone, suspended_at";
 
 /// A `tenants` row.
 #[derive(sqlx::FromRow)]
@@ -22,12 +22,19 @@ pub(crate) struct TenantRow {
     name: String,
     created_at: i64,
     time_zone: String,
+    suspended_at: Option<i64>,
 }
 
 impl TryFrom<TenantRow> for Tenant {
     type Error = StoreError;
     fn try_from(row: TenantRow) -> StoreResult<Tenant> {
-        Ok(Tenant { id: TenantId(parse_uuid("tenant id", &row.id)?), name: row.name, created_at: row.created_at, time_zone: row.time_zone })
+        Ok(Tenant {
+            id: TenantId(parse_uuid("tenant id", &row.id)?),
+            name: row.name,
+            created_at: row.created_at,
+            time_zone: row.time_zone,
+            suspended_at: row.suspended_at,
+        })
     }
 }
 

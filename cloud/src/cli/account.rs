@@ -1,0 +1,75 @@
+//! `account ...`: dashboard accounts the operator makes or helps: operator accounts, and
+//! password-reset links for someone locked out (no password ever goes through the command
+//! line: each prints a one-time link the person opens to choose theirs).
+
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+
+use crate::accounts::{Accounts, AccountsConfig};
+use crate::model::{Email, LinkPurpose, NewAccount, Role};
+use crate::notify::NoMailer;
+use crate::store::{Store, now_ms};
+use crate::token::AgentToken;
+
+/// `account ...`
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Make a platform operator's account; prints the link to choose its password.
+    CreateOperator {
+        /// Their e-mail address (what they sign in with).
+        #[arg(long)]
+        email: String,
+        /// Their name.
+        #[arg(long)]
+        name: String,
+        /// The cloud's public address (the link starts with it).
+        #[arg(long, env = "JASIYO_PUBLIC_URL")]
+        public_url: String,
+    },
+    /// Print a one-time password-reset link for an account (valid for an hour).
+    ResetLink {
+        /// The account's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// The cloud's public address (the link starts with it).
+        #[arg(long, env = "JASIYO_PUBLIC_URL")]
+        public_url: String,
+    },
+}
+
+/// Runs `account ...`.
+pub(super) async fn run(store: Arc<dyn Store>, command: AccountCommand, out: &mut dyn Write) -> anyhow::Result<()> {
+    match command {
+        AccountCommand::CreateOperator { email, name, public_url } => {
+            let email = Email::parse(&email).with_context(|| format!("{email:?} is not an e-mail address"))?;
+            let name = name.trim().to_string();
+            if name.is_empty() {
+                bail!("--name must not be empty");
+            }
+            let account = NewAccount { tenant_id: None, email: email.clone(), name, phone: None, role: Role::Operator };
+            let account = store.create_account(&account, None, now_ms()).await.context("creating the account")?;
+            let token = AgentToken::generate();
+            let week = 7 * 24 * 3600 * 1000;
+            store.create_link(&token.hash(), account.id, LinkPurpose::Invite, now_ms(), now_ms() + week).await?;
+            writeln!(out, "operator account {} created for {email}", account.id)?;
+            writeln!(
+                out,
+                "choose its password (link valid 7 days, once): {}/dashboard/invite/{}",
+                public_url.trim_end_matches('/'),
+                token.expose()
+            )?;
+        }
+        AccountCommand::ResetLink { email, public_url } => {
+            let email = Email::parse(&email).with_context(|| format!("{email:?} is not an e-mail address"))?;
+            let accounts = Accounts::new(store, AccountsConfig::new(public_url), Arc::new(NoMailer));
+            match accounts.reset_link(&email).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                Some(link) => writeln!(out, "reset link for {email} (valid 1 hour, once): {link}")?,
+                None => bail!("no account has the e-mail address {email}"),
+            }
+        }
+    }
+    Ok(())
+}
