@@ -27,6 +27,7 @@ pub mod sealer;
 pub mod service;
 pub mod settle;
 mod token_cache;
+pub mod users;
 pub mod view;
 
 pub use offer::Offer;

@@ -133,7 +133,7 @@ impl Payments {
 
     /// Enqueues the move: end the old device's session, bind the user to the new MAC, log
     /// the new device in (when its IP is known).
-    async fn move_to(
+    pub(super) async fn move_to(
         &self,
         payment: &Payment,
         entitlement: Entitlement,

@@ -11,6 +11,7 @@ mod postgres;
 mod sql;
 mod sqlite;
 pub mod testing;
+pub mod users;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -55,7 +56,14 @@ pub type OutboxSignal = Arc<dyn Fn(Option<RouterId>) + Send + Sync>;
 /// Everything the cloud keeps. Every method is one transaction.
 #[async_trait]
 pub trait Store:
-    payments::PaymentStore + counters::RateCounters + accounts::AccountStore + dashboard::DashboardStore + Send + Sync + 'static
+    payments::PaymentStore
+    + counters::RateCounters
+    + accounts::AccountStore
+    + dashboard::DashboardStore
+    + users::UserStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Whether the database answers, on the connections for reads and for writes.
     async fn ping(&self) -> StoreResult<()>;

@@ -53,6 +53,9 @@ mod tokens;
 #[allow(clippy::duplicate_mod)]
 #[path = "sql/traits.rs"]
 mod traits;
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/users.rs"]
+mod users;
 
 /// The NOTIFY channel on which enqueues and token changes are announced, with the router id
 /// as payload.

@@ -53,6 +53,9 @@ mod tokens;
 #[allow(clippy::duplicate_mod)]
 #[path = "sql/traits.rs"]
 mod traits;
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/users.rs"]
+mod users;
 
 /// How often the outbox watcher looks for commands enqueued by other processes.
 const OUTBOX_POLL: Duration = Duration::from_millis(200);

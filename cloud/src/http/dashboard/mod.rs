@@ -5,10 +5,12 @@
 //!
 //! - [`auth`]: sign up, sign in and out, forgotten password, one-time links, password change.
 //! - [`overview`]: the overview and its live updates.
+//! - [`users`]: hotspot users and the owner's actions on them.
 
 mod auth;
 mod overview;
 pub mod session;
+mod users;
 
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
@@ -32,6 +34,10 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/reset/{token}", get(auth::reset_page).post(auth::reset))
         .route("/dashboard/invite/{token}", get(auth::invite_page).post(auth::invite))
         .route("/dashboard/settings/password", get(auth::password_page).post(auth::change_password))
+        .route("/dashboard/users", get(users::list))
+        .route("/dashboard/users/{id}/extend", post(users::extend))
+        .route("/dashboard/users/{id}/end", post(users::end))
+        .route("/dashboard/users/{id}/move", post(users::move_device))
 }
 
 /// A signed-in page as a response (its script allowed by the frame's nonce).

@@ -1,0 +1,73 @@
+//! Hotspot users as the owner's dashboard sees and changes them: each paid entitlement with
+//! its router, plan, phone and the state of its command on the router; and the changes an
+//! owner makes (extend, end now), each written with its router commands and a timeline
+//! event in one transaction. Every query is scoped to the tenant in SQL.
+
+use async_trait::async_trait;
+use jasiyo_shared::{Command, RouterId};
+use uuid::Uuid;
+
+use super::StoreResult;
+use crate::model::{CommandState, Entitlement, PaymentId, TenantId};
+
+/// Which hotspot users a listing shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    /// On this router.
+    pub router: Option<RouterId>,
+    /// Only those not yet expired at this time (Unix seconds).
+    pub active_at: Option<i64>,
+    /// The user name (exact, upper-cased), the paying phone (`2547...`) or the device MAC.
+    pub search: Option<String>,
+}
+
+/// A hotspot user with what the listing shows beside it.
+#[derive(Clone, Debug)]
+pub struct UserLine {
+    /// The entitlement (user name, device, expiry, its commands).
+    pub entitlement: Entitlement,
+    /// The phone that paid.
+    pub msisdn: String,
+    /// The plan's name.
+    pub plan_name: String,
+    /// The router's name.
+    pub router_name: String,
+    /// The state of its latest command (`command_seq`) on the router, if still in the outbox.
+    pub command: Option<CommandState>,
+    /// That command's kind (`upsert_hotspot_user`, `remove_hotspot_user`).
+    pub command_kind: Option<String>,
+}
+
+/// A change to a user: its new expiry (Unix seconds), the commands that carry it to the
+/// router (the first becomes the entitlement's command), and the timeline event.
+pub struct UserChange<'a> {
+    /// The new expiry.
+    pub expires_at: i64,
+    /// The commands, in order.
+    pub commands: &'a [Command],
+    /// The timeline event's kind and words.
+    pub event: (&'a str, &'a str),
+}
+
+/// The hotspot users.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// The tenant's hotspot users matching `filter`, newest first, after `(created_at, id)`.
+    async fn tenant_users(
+        &self,
+        tenant: TenantId,
+        filter: &UserFilter,
+        after: Option<(i64, Uuid)>,
+        limit: u32,
+    ) -> StoreResult<Vec<UserLine>>;
+    /// One of the tenant's hotspot users (another tenant's is `None`).
+    async fn tenant_user(&self, tenant: TenantId, id: Uuid) -> StoreResult<Option<UserLine>>;
+    /// Applies a change to one of the tenant's users; `None` if it is not the tenant's.
+    async fn change_user(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+        change: &UserChange<'_>,
+        now_ms: i64,
+    ) -> StoreResult<Option<(PaymentId, Entitlement)>>;
+}
