@@ -8,6 +8,7 @@
 pub mod auth;
 mod layout;
 pub mod overview;
+pub mod platform;
 pub mod users;
 
 pub use layout::{Frame, Nav, page, plain_page};

@@ -19,10 +19,13 @@ pub struct Offer {
 }
 
 impl Payments {
-    /// The offer on `router`; `None` for an unknown or revoked router.
+    /// The offer on `router`; `None` for an unknown or revoked router, or one whose owner
+    /// the operator suspended.
     pub async fn offer(&self, router: RouterId) -> StoreResult<Option<Offer>> {
         let Some(found) = self.store.router(router).await?.filter(|r| r.revoked_at.is_none()) else { return Ok(None) };
-        let Some(tenant) = self.store.find_tenant(&found.tenant_id.to_string()).await? else { return Ok(None) };
+        let Some(tenant) = self.store.find_tenant(&found.tenant_id.to_string()).await?.filter(|t| t.suspended_at.is_none()) else {
+            return Ok(None);
+        };
         let mut plans = self.store.list_plans(found.tenant_id).await?;
         plans.retain(|p| p.active);
         Ok(Some(Offer { owner: tenant.name, router_name: found.name, plans }))

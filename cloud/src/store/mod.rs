@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod payments;
 mod pg_conns;
 mod pg_paid;
+pub mod platform;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -61,6 +62,7 @@ pub trait Store:
     + accounts::AccountStore
     + dashboard::DashboardStore
     + users::UserStore
+    + platform::PlatformStore
     + Send
     + Sync
     + 'static

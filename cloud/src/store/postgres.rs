@@ -45,6 +45,9 @@ mod payments;
 #[path = "sql/plans.rs"]
 mod plans;
 #[allow(clippy::duplicate_mod)]
+#[path = "sql/platform.rs"]
+mod platform;
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/routers.rs"]
 mod routers;
 #[allow(clippy::duplicate_mod)]

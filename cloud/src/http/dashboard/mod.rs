@@ -6,9 +6,11 @@
 //! - [`auth`]: sign up, sign in and out, forgotten password, one-time links, password change.
 //! - [`overview`]: the overview and its live updates.
 //! - [`users`]: hotspot users and the owner's actions on them.
+//! - [`platform`]: the platform operator's view of every tenant.
 
 mod auth;
 mod overview;
+mod platform;
 pub mod session;
 mod users;
 
@@ -34,6 +36,9 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/reset/{token}", get(auth::reset_page).post(auth::reset))
         .route("/dashboard/invite/{token}", get(auth::invite_page).post(auth::invite))
         .route("/dashboard/settings/password", get(auth::password_page).post(auth::change_password))
+        .route("/dashboard/platform", get(platform::overview))
+        .route("/dashboard/platform/tenants/{id}/suspend", post(platform::suspend))
+        .route("/dashboard/platform/tenants/{id}/resume", post(platform::resume))
         .route("/dashboard/users", get(users::list))
         .route("/dashboard/users/{id}/extend", post(users::extend))
         .route("/dashboard/users/{id}/end", post(users::end))

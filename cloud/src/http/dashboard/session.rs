@@ -156,6 +156,22 @@ impl FromRequestParts<AppState> for Owner {
     }
 }
 
+/// A platform operator (everyone else is refused with 403).
+pub struct Operator(pub SignedIn);
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let who = SignedIn::from_request_parts(parts, state).await?;
+        if who.account.role != Role::Operator {
+            tracing::warn!(account = %who.account.id, path = %parts.uri.path(), "a non-operator was refused the platform view");
+            return Err(forbidden());
+        }
+        Ok(Operator(who))
+    }
+}
+
 /// A form posted by a signed-in person, its CSRF token checked: `Form<F>` where `F` is
 /// the form's own fields (the `csrf` field is read separately).
 pub struct Form<F>(pub F);

@@ -157,12 +157,14 @@ struct PortalRow {
 }
 
 pub(super) async fn portal_context(store: &This, q: PortalQuery<'_>) -> StoreResult<Option<PortalContext>> {
+    // A suspended tenant's routers sell nothing: they read as revoked.
     // The in-flight lookups each have their own index (an OR across them would scan the
     // table).
     static SQL: LazyLock<String> = LazyLock::new(|| {
         let open = "state IN ('initiated', 'pending') AND created_at >= $6 ORDER BY created_at DESC LIMIT 1";
         format!(
-            "SELECT r.tenant_id, r.name AS router_name, r.revoked_at, {}, \
+            "SELECT r.tenant_id, r.name AS router_name, \
+             COALESCE(r.revoked_at, (SELECT t.suspended_at FROM tenants t WHERE t.id = r.tenant_id)) AS revoked_at, {}, \
              c.kind AS provider_kind, c.sealed AS provider_sealed, \
              (SELECT id FROM payments WHERE router_id = $1 AND idempotency_key = $3) AS existing, \
              (SELECT id FROM payments WHERE msisdn = $4 AND router_id = $1 AND {open}) AS in_flight_phone, \
