@@ -35,7 +35,10 @@ async fn main() -> anyhow::Result<()> {
         holds: serve.limits.holds(),
         key_file_access: if serve.allow_readable_key_file { KeyFileAccess::AllowReadable } else { KeyFileAccess::OwnerOnly },
     };
-    let app = App::build(config, listener).await?;
+    let mut app = App::build(config, listener).await?;
+    if let Some(url) = &serve.smtp_url {
+        app = app.with_mailer(std::sync::Arc::new(jasiyo_cloud::notify::SmtpMailer::new(url, &serve.mail_from)?));
+    }
     if let Some(path) = &serve.ready_file {
         // Write then rename, so a reader never sees a half-written address.
         let partial = path.with_extension("partial");

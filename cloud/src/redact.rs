@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use crate::cli::{Cli, EnqueueKind, ProviderArgs, RouterCommand};
+use crate::cli::{Cli, EnqueueKind, ProviderArgs, RouterCommand, ServeArgs};
 use crate::model::{Entitlement, NewPayment, Payment};
 use crate::payments::recover::{RecoverRequest, Recovered};
 use crate::payments::service::InitiateRequest;
@@ -213,6 +213,17 @@ impl fmt::Debug for Cli {
     }
 }
 
+impl fmt::Debug for ServeArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServeArgs")
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("smtp_url", &hidden(&self.smtp_url))
+            .field("mail_from", &self.mail_from)
+            .finish_non_exhaustive()
+    }
+}
+
 impl fmt::Debug for ProviderArgs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Which provider only: each carries its credentials.
@@ -391,5 +402,7 @@ mod tests {
         shown(&Cli::try_parse_from(["jasiyo-cloud"].into_iter().chain(payhero).chain(["--channel-id", "1"])).unwrap());
         let paystack = ["jasiyo-cloud", "provider", "set", "--tenant", "T", "paystack", "--secret-key", "SECRETf"];
         shown(&Cli::try_parse_from(paystack).unwrap());
+        let serve = ["jasiyo-cloud", "serve", "--smtp-url", "smtps://mail:SECRETs@smtp.example:465"];
+        assert!(shown(&Cli::try_parse_from(serve).unwrap()).contains("ServeArgs"));
     }
 }

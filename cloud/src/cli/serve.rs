@@ -12,7 +12,8 @@ use crate::payments::held::HoldLimits;
 use crate::payments::limits::LimitConfig;
 
 /// Flags of `serve`.
-#[derive(Debug, Args)]
+// Debug hides its secrets (the SMTP URL's password): crate::redact.
+#[derive(Args)]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "JASIYO_LISTEN", default_value = "127.0.0.1:8080")]
@@ -39,6 +40,14 @@ pub struct ServeArgs {
     /// others (a loud warning instead of a refusal). Better: `chmod 600` it.
     #[arg(long, env = "JASIYO_ALLOW_READABLE_KEY_FILE")]
     pub allow_readable_key_file: bool,
+    /// The SMTP server the dashboard's mail (password resets, invitations) goes through:
+    /// `smtp://user:pass@host:587?tls=required`, `smtps://user:pass@host:465` or
+    /// `smtp://127.0.0.1:25`. Without it no mail is sent (`account reset-link` still works).
+    #[arg(long, env = "JASIYO_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of that mail.
+    #[arg(long, env = "JASIYO_MAIL_FROM", default_value = "Jasiyo <noreply@localhost>")]
+    pub mail_from: String,
     /// Once listening, write the bound address here (for scripts that pass `--listen 127.0.0.1:0`).
     #[arg(long, env = "JASIYO_READY_FILE")]
     pub ready_file: Option<PathBuf>,

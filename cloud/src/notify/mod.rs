@@ -2,6 +2,10 @@
 //! The operator configures a mail server; without one, nothing is sent and the caller says
 //! so (a link can still be issued from the CLI).
 
+mod smtp;
+
+pub use smtp::SmtpMailer;
+
 use async_trait::async_trait;
 
 use crate::model::Email;
