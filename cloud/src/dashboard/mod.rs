@@ -8,6 +8,9 @@
 pub mod auth;
 mod layout;
 pub mod overview;
+pub mod plans;
+pub mod routers;
+pub mod settings;
 
 pub use layout::{Frame, Nav, page, plain_page};
 

@@ -71,6 +71,19 @@ pub async fn set_provider(
     Ok(ProviderSet { tenant, kind, webhook_url: Some(callback_url(public_url, kind, token.expose())) })
 }
 
+impl super::Payments {
+    /// Makes `config` `tenant`'s provider with this service's sealing key and public URL
+    /// (see [`set_provider`]): the dashboard's way to the same operation as the CLI's.
+    pub async fn set_tenant_provider(
+        &self,
+        tenant: TenantId,
+        config: &ProviderConfig,
+        rotate_webhook: bool,
+    ) -> Result<ProviderSet, SetProviderError> {
+        set_provider(self.store.as_ref(), &self.sealer, &self.config.public_url, tenant, config, rotate_webhook).await
+    }
+}
+
 /// What sealed settings are bound to: their tenant and their kind.
 fn associated_data(tenant: TenantId, kind: ProviderKind) -> Vec<u8> {
     format!("jasiyo provider settings v2\ntenant={tenant}\nkind={}", kind.as_str()).into_bytes()
