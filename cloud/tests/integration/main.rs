@@ -8,6 +8,7 @@ mod checks_store;
 mod cli;
 mod cli_router_tokens;
 mod dashboard_auth;
+mod dashboard_owner_pages;
 mod hotspot_files;
 mod http_api;
 mod hub_limits;
