@@ -19,7 +19,7 @@ pub struct RouterLine {
 }
 
 /// A router just added, or given a new token: shown once.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Fresh {
     /// The router.
     pub router: Router,
@@ -29,6 +29,13 @@ pub struct Fresh {
     pub agent_settings: String,
     /// The RouterOS script installing the hotspot pages (when the router is new).
     pub script: Option<String>,
+}
+
+impl std::fmt::Debug for Fresh {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token, and the settings and script made from it, are secrets.
+        f.debug_struct("Fresh").field("router", &self.router.id).field("token", &"***").finish_non_exhaustive()
+    }
 }
 
 /// A command in the queue as the router page shows it.

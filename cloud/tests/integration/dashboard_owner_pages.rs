@@ -59,6 +59,9 @@ async fn routers_are_added_retried_rotated_and_revoked(site: Site) {
     assert!(list.body.contains("Shop 1") && !list.body.contains(&token), "the token is shown once");
     let state = browser.get(&format!("/dashboard/routers/{}/state", router.id)).await;
     assert_eq!(state.body, r#"{"online":false,"revoked":false}"#);
+    site.store.router_connected(router.id, uuid::Uuid::new_v4(), "0.1.0", now_ms()).await.unwrap();
+    let state = browser.get(&format!("/dashboard/routers/{}/state", router.id)).await;
+    assert_eq!(state.body, r#"{"online":true,"revoked":false}"#, "what the add page waits for");
 
     let seq = failed_command(site.store.as_ref(), router.id).await;
     let page = browser.get(&format!("/dashboard/routers/{}", router.id)).await;
