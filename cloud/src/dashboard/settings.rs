@@ -129,7 +129,13 @@ pub fn provider_page(frame: &Frame, data: &ProviderData) -> Markup {
             @if let Some(notice) = &data.notice { div.ok-msg { (notice) } }
             div.box #current {
                 @match &data.current {
-                    Some((kind, when)) => { p { "Payments go through " b { (kind.as_str()) } ", set on " (when) "." } p.muted { "Its credentials are stored encrypted and are never shown again." } }
+                    Some((kind, when)) => {
+                        p { "Payments go through " b { (kind.as_str()) } ", set on " (when) "." }
+                        p.muted { "Its credentials are stored encrypted and are never shown again." }
+                        form method="post" action="/dashboard/settings/provider/check" {
+                            (csrf_field(&frame.csrf)) button.quiet type="submit" { "Test connection" }
+                        }
+                    }
                     None => { p { "No provider is set: the portal cannot take payments yet." } }
                 }
             }

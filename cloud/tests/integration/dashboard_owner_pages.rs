@@ -6,6 +6,9 @@
 
 use axum::http::StatusCode;
 use jasiyo_cloud::model::{CommandState, Role};
+use jasiyo_cloud::payments::sealer::Sealer;
+use jasiyo_cloud::payments::set_provider;
+use jasiyo_cloud::providers::{DarajaAccount, ProviderConfig, Secret};
 use jasiyo_cloud::store::{Store, now_ms};
 use jasiyo_cloud::token::verify_token;
 use jasiyo_shared::command::Password;
@@ -148,6 +151,34 @@ async fn provider_secrets_are_never_shown(site: Site) {
     assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
     let stored = site.store.provider_settings(tenant.id, jasiyo_cloud::model::ProviderKind::Paystack).await.unwrap().unwrap();
     assert!(!stored.sealed.contains("sk_test"), "sealed at rest");
+    let check = browser.post("/dashboard/settings/provider/check", &[("csrf", &csrf)]).await;
+    assert!(check.body.contains("paystack has no test call"), "{}", check.body);
+
+    // Daraja's test is an OAuth token: answered by a stand-in, then by nobody.
+    let oauth = axum::Router::new().route(
+        "/oauth/v1/generate",
+        axum::routing::get(|| async { axum::Json(serde_json::json!({ "access_token": "t0k", "expires_in": "3599" })) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, oauth).await });
+    let daraja = |base: String| ProviderConfig::Daraja {
+        consumer_key: Secret("ck".into()),
+        consumer_secret: Secret("cs".into()),
+        short_code: "174379".into(),
+        passkey: Secret("pk".into()),
+        account: DarajaAccount::Paybill,
+        base_url: Some(base),
+    };
+    let sealer = Sealer::new([7; 32]);
+    set_provider(site.store.as_ref(), &sealer, "http://127.0.0.1", tenant.id, &daraja(base.clone()), false).await.unwrap();
+    let check = browser.post("/dashboard/settings/provider/check", &[("csrf", &csrf)]).await;
+    assert!(check.body.contains("daraja accepted the credentials"), "{}", check.body);
+    server.abort();
+    let _ = server.await;
+    set_provider(site.store.as_ref(), &sealer, "http://127.0.0.1", tenant.id, &daraja("http://127.0.0.1:9".into()), false).await.unwrap();
+    let check = browser.post("/dashboard/settings/provider/check", &[("csrf", &csrf)]).await;
+    assert!(check.body.contains("daraja did not accept the connection"), "{}", check.body);
 }
 
 async fn staff_are_refused_the_owners_changes(site: Site) {

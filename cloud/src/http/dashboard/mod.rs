@@ -48,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/plans/{id}/active", post(plans::set_active))
         .route("/dashboard/settings", get(settings::settings))
         .route("/dashboard/settings/provider", get(settings::provider_page_get).post(settings::set_provider))
+        .route("/dashboard/settings/provider/check", post(settings::check_provider))
         .route("/dashboard/settings/staff", post(settings::invite))
         .route("/dashboard/settings/staff/{id}/disable", post(settings::disable))
         .route("/dashboard/settings/time-zone", post(settings::time_zone))

@@ -220,3 +220,22 @@ pub(super) async fn set_provider(
     };
     provider(store, &member, data, StatusCode::OK, &headers).await
 }
+
+pub(super) async fn check_provider(
+    State(payments): State<Arc<Payments>>,
+    Owner(member): Owner,
+    headers: HeaderMap,
+    Form(_): Form<Nothing>,
+) -> Response {
+    let (notice, error) = match payments.check_provider(member.tenant.id).await {
+        Ok(None) => (None, Some("No provider is set.".to_string())),
+        Ok(Some((kind, None))) => {
+            (Some(format!("{} has no test call that moves no money: the first payment will tell.", kind.as_str())), None)
+        }
+        Ok(Some((kind, Some(Ok(()))))) => (Some(format!("{} accepted the credentials.", kind.as_str())), None),
+        Ok(Some((kind, Some(Err(error))))) => (None, Some(format!("{} did not accept the connection: {error}.", kind.as_str()))),
+        Err(error) => return internal(error),
+    };
+    let data = ProviderData { notice, error, ..Default::default() };
+    provider(payments.store().as_ref(), &member, data, StatusCode::OK, &headers).await
+}
