@@ -1,5 +1,6 @@
-//! Adding a plan to a tenant's offer: the operation behind the CLI's `plan add` (and the
-//! dashboard's) and editing one (the dashboard). The rules a plan follows are the noun's own ([`NewPlan::parse`]).
+//! Adding a plan to a tenant's offer (the CLI's `plan add` and the dashboard's) and
+//! editing one (the dashboard's). The rules a plan follows are the noun's own
+//! ([`NewPlan::parse`]).
 
 use crate::model::{NewPlan, Plan, PlanError, PlanId, PlanInput, TenantId};
 use crate::store::{Store, StoreError, now_ms};
