@@ -28,6 +28,7 @@ pub mod payments;
 pub mod portal;
 pub mod providers;
 pub mod redact;
+pub mod routers;
 pub mod store;
 pub mod time;
 pub mod token;

@@ -91,20 +91,13 @@ pub(super) async fn run(store: &dyn Store, command: RouterCommand, out: &mut dyn
     match command {
         RouterCommand::Add { tenant, name, json } => {
             let tenant = store.find_tenant(&tenant).await?.with_context(|| format!("no tenant {tenant:?}"))?;
-            let name = name.trim();
-            if name.is_empty() {
-                bail!("a router needs a name");
-            }
-            let token = AgentToken::generate();
-            let router = store.create_router(tenant.id, name, &token.hash(), now_ms()).await?;
+            let (router, token) = crate::routers::add_router(store, tenant.id, &name).await?;
             if json {
                 let value = json!({ "id": router.id, "tenant_id": router.tenant_id, "name": router.name, "token": token.expose() });
                 writeln!(out, "{value}")?;
             } else {
                 writeln!(out, "router {} added for tenant {}", router.name, tenant.name)?;
-                writeln!(out, "router id: {}", router.id)?;
-                writeln!(out, "token:     {}", token.expose())?;
-                writeln!(out, "The token is shown only now; give it to the agent (JASIYO_TOKEN).")?;
+                write!(out, "{}", crate::routers::token_notice(router.id, token.expose()))?;
             }
         }
         RouterCommand::List { tenant, heartbeat, json } => {
@@ -139,9 +132,7 @@ pub(super) async fn run(store: &dyn Store, command: RouterCommand, out: &mut dyn
             }
             let portal = crate::portal::hotspot::PortalHost::parse(&public_url).map_err(anyhow::Error::msg)?;
             // The script downloads with a credential made from the token, good for nothing else.
-            let download = crate::token::download_token(token.trim());
-            store.set_download_token(router, &crate::token::hash_token(&download), &found.token_hash, now_ms()).await?;
-            write!(out, "{}", crate::portal::hotspot::install_script(&portal, router, &found.name, &download))?;
+            write!(out, "{}", crate::routers::hotspot_script(store, &portal, &found, &token).await?)?;
         }
         RouterCommand::RotateToken { router, json } => {
             let found = store.router(router).await?.with_context(|| format!("no router {router}"))?;
@@ -156,8 +147,7 @@ pub(super) async fn run(store: &dyn Store, command: RouterCommand, out: &mut dyn
                 writeln!(out, "{}", json!({ "id": router, "token": token.expose() }))?;
             } else {
                 writeln!(out, "router {} has a new token; the old one no longer works", found.name)?;
-                writeln!(out, "token:     {}", token.expose())?;
-                writeln!(out, "The token is shown only now; give it to the agent (JASIYO_TOKEN).")?;
+                write!(out, "{}", crate::routers::token_notice(router, token.expose()))?;
             }
         }
         RouterCommand::Revoke { router, json } => {

@@ -8,7 +8,10 @@
 pub mod auth;
 mod layout;
 pub mod overview;
+pub mod plans;
 pub mod platform;
+pub mod routers;
+pub mod settings;
 pub mod users;
 
 pub use layout::{Frame, Nav, page, plain_page};

@@ -1,7 +1,8 @@
-//! Adding a plan to a tenant's offer: the operation behind the CLI's `plan add` (and the
-//! dashboard's, to come). The rules a plan follows are the noun's own ([`NewPlan::parse`]).
+//! Adding a plan to a tenant's offer (the CLI's `plan add` and the dashboard's) and
+//! editing one (the dashboard's). The rules a plan follows are the noun's own
+//! ([`NewPlan::parse`]).
 
-use crate::model::{NewPlan, Plan, PlanError, PlanInput, TenantId};
+use crate::model::{NewPlan, Plan, PlanError, PlanId, PlanInput, TenantId};
 use crate::store::{Store, StoreError, now_ms};
 
 /// Why a plan was not added.
@@ -19,4 +20,11 @@ pub enum AddPlanError {
 pub async fn add_plan(store: &dyn Store, tenant: TenantId, input: PlanInput) -> Result<Plan, AddPlanError> {
     let plan = NewPlan::parse(input)?;
     Ok(store.create_plan(tenant, &plan, now_ms()).await?)
+}
+
+/// Validates `input` and makes it what `tenant`'s plan `id` sells; false when `tenant` has
+/// no such plan (another tenant's included).
+pub async fn edit_plan(store: &dyn Store, tenant: TenantId, id: PlanId, input: PlanInput) -> Result<bool, AddPlanError> {
+    let plan = NewPlan::parse(input)?;
+    Ok(store.update_plan(tenant, id, &plan).await?)
 }

@@ -11,7 +11,7 @@ use std::fmt;
 
 use super::sealer::{SealError, Sealer};
 use crate::model::{ProviderKind, StoredProvider, TenantId};
-use crate::providers::ProviderConfig;
+use crate::providers::{ProviderConfig, ProviderError};
 use crate::store::{Store, StoreError, now_ms};
 use crate::token::AgentToken;
 
@@ -69,6 +69,32 @@ pub async fn set_provider(
     let token = AgentToken::generate();
     store.set_provider(tenant, kind, &sealed, Some(&token.hash()), now_ms()).await?;
     Ok(ProviderSet { tenant, kind, webhook_url: Some(callback_url(public_url, kind, token.expose())) })
+}
+
+impl super::Payments {
+    /// Makes `config` `tenant`'s provider with this service's sealing key and public URL
+    /// (see [`set_provider`]): the dashboard's way to the same operation as the CLI's.
+    pub async fn set_tenant_provider(
+        &self,
+        tenant: TenantId,
+        config: &ProviderConfig,
+        rotate_webhook: bool,
+    ) -> Result<ProviderSet, SetProviderError> {
+        set_provider(self.store.as_ref(), &self.sealer, &self.config.public_url, tenant, config, rotate_webhook).await
+    }
+
+    /// Checks `tenant`'s current provider's credentials with a call that moves no money
+    /// ([`crate::providers::Provider::check`]): `None` without a provider; with one, its
+    /// kind and the check's answer (`None`: this provider has no such call).
+    pub async fn check_provider(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Option<(ProviderKind, Option<Result<(), ProviderError>>)>, super::PortalError> {
+        let Some((kind, _)) = self.store.current_provider(tenant).await? else { return Ok(None) };
+        let Some(stored) = self.store.provider_settings(tenant, kind).await? else { return Ok(None) };
+        let provider = self.provider_from(&stored)?;
+        Ok(Some((kind, provider.check().await)))
+    }
 }
 
 /// What sealed settings are bound to: their tenant and their kind.

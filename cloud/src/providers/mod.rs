@@ -258,6 +258,12 @@ pub trait Provider: Send + Sync {
     /// Asks the provider where the payment with this reference stands.
     async fn query(&self, provider_ref: &str) -> Result<ProviderEvent, ProviderError>;
 
+    /// Checks the credentials with a call that moves no money (the owner's "test
+    /// connection"); `None` when this provider has no such call (the first payment tells).
+    async fn check(&self) -> Option<Result<(), ProviderError>> {
+        None
+    }
+
     /// The reference the provider knows a payment by before its answer to the push was
     /// recorded (the process died, or the write failed): where we choose the reference
     /// ourselves (Paystack), it can still be asked about. `None` where the provider chooses

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use jasiyo_shared::RouterId;
 
 use super::StoreResult;
-use crate::model::{Payment, PaymentId, PaymentState, PlanId, TenantId};
+use crate::model::{NewPlan, Payment, PaymentId, PaymentState, Plan, PlanId, ProviderKind, TenantId};
 
 /// Which payments a listing shows (every part optional; all given parts must hold).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -84,4 +84,15 @@ pub trait DashboardStore: Send + Sync {
     async fn tenant_payment(&self, tenant: TenantId, id: PaymentId) -> StoreResult<Option<PaymentLine>>;
     /// The tenant's paid sales per day since `since_ms`, days counted at `utc_offset_secs`.
     async fn sales_by_day(&self, tenant: TenantId, since_ms: i64, utc_offset_secs: i64) -> StoreResult<Vec<DaySales>>;
+    /// One of the tenant's plans (another tenant's is `None`, as an unknown one is).
+    async fn tenant_plan(&self, tenant: TenantId, id: PlanId) -> StoreResult<Option<Plan>>;
+    /// Replaces what one of the tenant's plans sells (payments keep the price they were
+    /// started with); false when the tenant has no such plan. A name another of its plans
+    /// has is [`super::StoreError::Conflict`].
+    async fn update_plan(&self, tenant: TenantId, id: PlanId, plan: &NewPlan) -> StoreResult<bool>;
+    /// Offers one of the tenant's plans on the portal, or stops offering it; false when
+    /// the tenant has no such plan.
+    async fn set_plan_active(&self, tenant: TenantId, id: PlanId, active: bool) -> StoreResult<bool>;
+    /// The tenant's current provider and when it was last set (Unix ms).
+    async fn current_provider(&self, tenant: TenantId) -> StoreResult<Option<(ProviderKind, i64)>>;
 }

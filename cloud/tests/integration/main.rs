@@ -8,6 +8,7 @@ mod checks_store;
 mod cli;
 mod cli_router_tokens;
 mod dashboard_auth;
+mod dashboard_owner_pages;
 mod dashboard_platform;
 mod dashboard_users;
 mod hotspot_files;

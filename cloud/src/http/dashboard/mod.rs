@@ -7,11 +7,16 @@
 //! - [`overview`]: the overview and its live updates.
 //! - [`users`]: hotspot users and the owner's actions on them.
 //! - [`platform`]: the platform operator's view of every tenant.
+//! - [`routers`], [`plans`], [`settings`]: routers, plans, the payment provider, staff and
+//!   the time zone.
 
 mod auth;
 mod overview;
+mod plans;
 mod platform;
+mod routers;
 pub mod session;
+mod settings;
 mod users;
 
 use axum::Router;
@@ -43,6 +48,21 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/users/{id}/extend", post(users::extend))
         .route("/dashboard/users/{id}/end", post(users::end))
         .route("/dashboard/users/{id}/move", post(users::move_device))
+        .route("/dashboard/routers", get(routers::routers).post(routers::add))
+        .route("/dashboard/routers/{id}", get(routers::router))
+        .route("/dashboard/routers/{id}/state", get(routers::state))
+        .route("/dashboard/routers/{id}/commands/{seq}/retry", post(routers::retry))
+        .route("/dashboard/routers/{id}/rotate", post(routers::rotate))
+        .route("/dashboard/routers/{id}/revoke", post(routers::revoke))
+        .route("/dashboard/plans", get(plans::plans).post(plans::create))
+        .route("/dashboard/plans/{id}", get(plans::plan).post(plans::edit))
+        .route("/dashboard/plans/{id}/active", post(plans::set_active))
+        .route("/dashboard/settings", get(settings::settings))
+        .route("/dashboard/settings/provider", get(settings::provider_page_get).post(settings::set_provider))
+        .route("/dashboard/settings/provider/check", post(settings::check_provider))
+        .route("/dashboard/settings/staff", post(settings::invite))
+        .route("/dashboard/settings/staff/{id}/disable", post(settings::disable))
+        .route("/dashboard/settings/time-zone", post(settings::time_zone))
 }
 
 /// A signed-in page as a response (its script allowed by the frame's nonce).
@@ -53,4 +73,10 @@ pub fn render(frame: &Frame, status: StatusCode, page: Markup, headers: &HeaderM
 /// A page without script (before signing in).
 pub fn render_plain(status: StatusCode, page: Markup, headers: &HeaderMap) -> Response {
     html_response(status, page.into_string(), None, headers)
+}
+
+impl axum::extract::FromRef<AppState> for std::sync::Arc<dyn crate::store::Store> {
+    fn from_ref(state: &AppState) -> std::sync::Arc<dyn crate::store::Store> {
+        state.hub.store().clone()
+    }
 }

@@ -174,6 +174,11 @@ impl Provider for Daraja {
         ProviderKind::Daraja
     }
 
+    /// A fresh OAuth token (not the cached one: the secret may have changed since).
+    async fn check(&self) -> Option<Result<(), ProviderError>> {
+        Some(self.fetch_token().await.map(|_| ()))
+    }
+
     async fn initiate(&self, request: &PushRequest) -> Result<PushAccepted, ProviderError> {
         check_msisdn(&request.msisdn)?;
         let (timestamp, password) = self.credentials();

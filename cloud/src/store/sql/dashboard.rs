@@ -4,11 +4,12 @@
 use async_trait::async_trait;
 
 use super::{Db, This};
-use crate::model::{Payment, PaymentId, TenantId};
-use crate::store::StoreResult;
+use crate::model::{NewPlan, Payment, PaymentId, Plan, PlanId, ProviderKind, TenantId};
 use crate::store::dashboard::{DashboardStore, DaySales, PaymentCursor, PaymentFilter, PaymentLine, Totals};
 use crate::store::sql::Backend;
-use crate::store::sql::rows::{PAYMENT_COLUMNS, PaymentRow, qualified};
+use crate::store::sql::conflict_or;
+use crate::store::sql::rows::{PAYMENT_COLUMNS, PLAN_COLUMNS, PaymentRow, PlanRow, prefixed, qualified};
+use crate::store::{StoreError, StoreResult};
 
 // PostgreSQL sums BIGINTs as NUMERIC: every sum is cast back to BIGINT.
 
@@ -115,5 +116,51 @@ impl DashboardStore for This {
         .fetch_all(self.reads())
         .await?;
         Ok(rows.into_iter().map(|(day, count, kes)| DaySales { day, count, kes }).collect())
+    }
+
+    async fn tenant_plan(&self, tenant: TenantId, id: PlanId) -> StoreResult<Option<Plan>> {
+        let sql = format!("SELECT {} FROM plans pl WHERE pl.tenant_id = $1 AND pl.id = $2", prefixed(PLAN_COLUMNS, "pl"));
+        let row: Option<PlanRow> = sqlx::query_as(&sql).bind(tenant.to_string()).bind(id.to_string()).fetch_optional(self.reads()).await?;
+        row.map(Plan::try_from).transpose()
+    }
+
+    async fn update_plan(&self, tenant: TenantId, id: PlanId, plan: &NewPlan) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE plans SET name = $3, price_kes = $4, duration_secs = $5, data_mb = $6, rate_limit = $7, profile = $8 \
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant.to_string())
+        .bind(id.to_string())
+        .bind(&plan.name)
+        .bind(i64::from(plan.price_kes))
+        .bind(plan.duration_secs as i64)
+        .bind(plan.data_mb.map(|v| v as i64))
+        .bind(&plan.rate_limit)
+        .bind(&plan.profile)
+        .execute(self.writes())
+        .await
+        .map_err(|e| conflict_or(e, format!("plan {:?}", plan.name)))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn set_plan_active(&self, tenant: TenantId, id: PlanId, active: bool) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE plans SET active = $3 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.to_string())
+            .bind(id.to_string())
+            .bind(i64::from(active))
+            .execute(self.writes())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn current_provider(&self, tenant: TenantId) -> StoreResult<Option<(ProviderKind, i64)>> {
+        let row: Option<(String, i64)> = sqlx::query_as("SELECT kind, updated_at FROM provider_configs WHERE tenant_id = $1")
+            .bind(tenant.to_string())
+            .fetch_optional(self.reads())
+            .await?;
+        row.map(|(kind, at)| {
+            ProviderKind::parse(&kind).map(|k| (k, at)).ok_or_else(|| StoreError::Corrupt(format!("provider kind {kind:?}")))
+        })
+        .transpose()
     }
 }
