@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use jasiyo_shared::RouterId;
 
 use super::StoreResult;
-use crate::model::{Payment, PaymentId, PaymentState, PlanId, TenantId};
+use crate::model::{Payment, PaymentId, PaymentState, PlanId, StoredCommand, TenantId};
 
 /// Which payments a listing shows (every part optional; all given parts must hold).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -84,4 +84,7 @@ pub trait DashboardStore: Send + Sync {
     async fn tenant_payment(&self, tenant: TenantId, id: PaymentId) -> StoreResult<Option<PaymentLine>>;
     /// The tenant's paid sales per day since `since_ms`, days counted at `utc_offset_secs`.
     async fn sales_by_day(&self, tenant: TenantId, since_ms: i64, utc_offset_secs: i64) -> StoreResult<Vec<DaySales>>;
+    /// The commands with these sequence numbers in `router`'s outbox, if the router is the
+    /// tenant's (another tenant's router gives none), in sequence order.
+    async fn tenant_commands(&self, tenant: TenantId, router: RouterId, seqs: &[u64]) -> StoreResult<Vec<StoredCommand>>;
 }

@@ -4,11 +4,13 @@
 use async_trait::async_trait;
 
 use super::{Db, This};
-use crate::model::{Payment, PaymentId, TenantId};
+use jasiyo_shared::RouterId;
+
+use crate::model::{Payment, PaymentId, StoredCommand, TenantId};
 use crate::store::StoreResult;
 use crate::store::dashboard::{DashboardStore, DaySales, PaymentCursor, PaymentFilter, PaymentLine, Totals};
-use crate::store::sql::Backend;
-use crate::store::sql::rows::{PAYMENT_COLUMNS, PaymentRow, qualified};
+use crate::store::sql::rows::{COMMAND_COLUMNS, CommandRow, PAYMENT_COLUMNS, PaymentRow, qualified};
+use crate::store::sql::{Backend, push_list};
 
 // PostgreSQL sums BIGINTs as NUMERIC: every sum is cast back to BIGINT.
 
@@ -115,5 +117,20 @@ impl DashboardStore for This {
         .fetch_all(self.reads())
         .await?;
         Ok(rows.into_iter().map(|(day, count, kes)| DaySales { day, count, kes }).collect())
+    }
+
+    async fn tenant_commands(&self, tenant: TenantId, router: RouterId, seqs: &[u64]) -> StoreResult<Vec<StoredCommand>> {
+        if seqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = sqlx::QueryBuilder::<Db>::new(format!(
+            "SELECT {} FROM commands c JOIN routers r ON r.id = c.router_id WHERE r.tenant_id = ",
+            qualified(COMMAND_COLUMNS, "c")
+        ));
+        query.push_bind(tenant.to_string()).push(" AND c.router_id = ").push_bind(router.to_string()).push(" AND c.seq IN ");
+        push_list(&mut query, seqs.iter().map(|&seq| seq as i64));
+        query.push(" ORDER BY c.seq");
+        let rows: Vec<CommandRow> = query.build_query_as().fetch_all(self.reads()).await?;
+        rows.into_iter().map(StoredCommand::try_from).collect()
     }
 }
