@@ -8,6 +8,8 @@
 pub mod auth;
 mod layout;
 pub mod overview;
+pub mod transaction;
+pub mod transactions;
 
 pub use layout::{Frame, Nav, page, plain_page};
 

@@ -5,10 +5,14 @@
 //!
 //! - [`auth`]: sign up, sign in and out, forgotten password, one-time links, password change.
 //! - [`overview`]: the overview and its live updates.
+//! - [`transactions`]: the payments list, its CSV export and one payment's timeline;
+//!   [`transaction_actions`]: recheck, settle by hand, resend to the router.
 
 mod auth;
 mod overview;
 pub mod session;
+mod transaction_actions;
+mod transactions;
 
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
@@ -32,6 +36,12 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/reset/{token}", get(auth::reset_page).post(auth::reset))
         .route("/dashboard/invite/{token}", get(auth::invite_page).post(auth::invite))
         .route("/dashboard/settings/password", get(auth::password_page).post(auth::change_password))
+        .route("/dashboard/transactions", get(transactions::list))
+        .route("/dashboard/transactions.csv", get(transactions::csv))
+        .route("/dashboard/transactions/{id}", get(transactions::detail))
+        .route("/dashboard/transactions/{id}/recheck", post(transaction_actions::recheck))
+        .route("/dashboard/transactions/{id}/settle", post(transaction_actions::settle))
+        .route("/dashboard/transactions/{id}/resend", post(transaction_actions::resend))
 }
 
 /// A signed-in page as a response (its script allowed by the frame's nonce).
