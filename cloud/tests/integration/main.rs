@@ -8,6 +8,8 @@ mod checks_store;
 mod cli;
 mod cli_router_tokens;
 mod dashboard_auth;
+mod dashboard_transaction_actions;
+mod dashboard_transactions;
 mod hotspot_files;
 mod http_api;
 mod hub_limits;
