@@ -9,6 +9,11 @@ use jasiyo_shared::{Outcome, Seq};
 use super::dashboard_auth::{Site, site};
 use super::dashboard_transactions::{ms, pay, shop, staff};
 
+/// A form's fields as the browser takes them.
+fn refs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    form.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
 async fn the_timeline_shows_the_router_side_and_resends(site: Site) {
     let mut shop = shop(&site, "Timeline").await;
     let store = site.store.as_ref();
@@ -66,28 +71,20 @@ async fn settling_by_hand_is_for_owners_with_the_token(site: Site) {
     let open = pay(store, &shop.router, &shop.plan, ms("2026-11-05T09:00:00Z"), "254712345678", None).await;
     let uri = format!("/dashboard/transactions/{open}");
     let state = |id: PaymentId| async move { store.payment(id).await.unwrap().unwrap().state };
-    let form = |csrf: &str| {
-        vec![("csrf", csrf.to_string()), ("receipt", "sxk9abc1de".to_string()), ("reason", "seen on the statement".to_string())]
-    };
-    let as_refs = |form: &Vec<(&'static str, String)>| form.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
-
+    let form = |csrf: &str| [("csrf", csrf.to_string()), ("receipt", "sxk9abc1de".into()), ("reason", "seen on the statement".into())];
     // Staff: no settle form, and a forged post is refused whatever its token.
     let mut helper = staff(&site, &shop.tenant, "owner@settle.example").await;
     let page = helper.get(&uri).await;
     assert!(page.status == StatusCode::OK && !page.body.contains("id=\"settle\""), "staff see no settle form");
     let csrf = page.csrf();
-    let fields = as_refs(&form(&csrf));
-    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    assert_eq!(helper.post(&format!("{uri}/settle"), &fields).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(helper.post(&format!("{uri}/settle"), &refs(&form(&csrf))).await.status, StatusCode::FORBIDDEN);
     assert_eq!(state(open).await, PaymentState::Initiated);
 
     // The owner without the token, or with another session's: refused.
     let page = shop.owner.get(&uri).await;
     assert!(page.body.contains("id=\"settle\""));
     for csrf in ["", csrf.as_str()] {
-        let fields = as_refs(&form(csrf));
-        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        assert_eq!(shop.owner.post(&format!("{uri}/settle"), &fields).await.status, StatusCode::FORBIDDEN, "csrf {csrf:?}");
+        assert_eq!(shop.owner.post(&format!("{uri}/settle"), &refs(&form(csrf))).await.status, StatusCode::FORBIDDEN, "csrf {csrf:?}");
     }
     for action in ["recheck", "resend"] {
         assert_eq!(shop.owner.post(&format!("{uri}/{action}"), &[]).await.status, StatusCode::FORBIDDEN, "{action}");
@@ -100,9 +97,7 @@ async fn settling_by_hand_is_for_owners_with_the_token(site: Site) {
     let bad = shop.owner.post(&format!("{uri}/settle"), &[("csrf", csrf.as_str()), ("receipt", "x!"), ("reason", "because")]).await;
     assert_eq!(bad.location(), format!("{uri}?notice=bad_settle"));
     assert_eq!(state(open).await, PaymentState::Initiated);
-    let fields = as_refs(&form(&csrf));
-    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let done = shop.owner.post(&format!("{uri}/settle"), &fields).await;
+    let done = shop.owner.post(&format!("{uri}/settle"), &refs(&form(&csrf))).await;
     assert_eq!(done.location(), format!("{uri}?notice=settled"));
     let payment = store.payment(open).await.unwrap().unwrap();
     assert_eq!((payment.state, payment.receipt.as_deref()), (PaymentState::Paid, Some("SXK9ABC1DE")));

@@ -98,7 +98,8 @@ pub(super) async fn settle(
     let reason = format!("{} (by {} on the dashboard)", form.reason.trim(), member.who.account.name);
     match payments.settle_by_operator(id, &form.receipt, &reason).await {
         Ok(()) => {
-            let detail = format!("payment {id} settled by hand with receipt {}: {}", form.receipt.trim(), form.reason.trim());
+            // The receipt stays on the payment only: with the phone it moves the plan.
+            let detail = format!("payment {id} settled by hand: {}", form.reason.trim());
             accounts.record(Some(member.tenant.id), member.who.account.id, "settle_payment", &detail).await;
             back(id, Notice::Settled)
         }
