@@ -69,7 +69,11 @@ impl DashboardStore for This {
         query.push(LINE_FROM).push_bind(tenant.to_string());
         push_filter(&mut query, filter);
         if let Some(after) = after {
+            // The redundant `created_at <=` bounds the index range: with the OR alone,
+            // SQLite walks the index from the newest payment down to the cursor.
             query
+                .push(" AND p.created_at <= ")
+                .push_bind(after.created_at)
                 .push(" AND (p.created_at < ")
                 .push_bind(after.created_at)
                 .push(" OR (p.created_at = ")
