@@ -10,6 +10,7 @@ mod cli_router_tokens;
 mod dashboard_auth;
 mod dashboard_transaction_actions;
 mod dashboard_transactions;
+mod dashboard_transactions_bench;
 mod hotspot_files;
 mod http_api;
 mod hub_limits;
