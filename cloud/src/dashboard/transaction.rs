@@ -149,6 +149,16 @@ pub struct DetailView {
     pub notice: Option<Notice>,
 }
 
+/// A timeline detail as this person may see it: the payment's phone (written as stored,
+/// or locally as `07...`) masked for staff, as everywhere else.
+pub fn hide_phone(role: Role, msisdn: &str, detail: &str) -> String {
+    if role != Role::Staff || msisdn.len() < 4 {
+        return detail.to_string();
+    }
+    let local = format!("0{}", &msisdn[3..]);
+    detail.replace(msisdn, &phone_for(role, msisdn)).replace(&local, &phone_for(role, msisdn))
+}
+
 /// The detail page.
 pub fn detail(frame: &Frame, view: &DetailView) -> Markup {
     let p = &view.line.payment;
@@ -186,7 +196,7 @@ pub fn detail(frame: &Frame, view: &DetailView) -> Markup {
                                 td { (time) }
                                 td { @if e.side == Side::Router { "router" } @else { "payment" } }
                                 td { (e.what) }
-                                td { (e.detail) }
+                                td { (hide_phone(frame.role, &p.msisdn, &e.detail)) }
                             }
                         }
                     }
@@ -234,4 +244,16 @@ pub fn not_found(frame: &Frame) -> Markup {
             p { "There is no payment with this id in your business. " a href="/dashboard/transactions" { "See all transactions" } }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staff_never_read_the_phone_in_a_timeline() {
+        let detail = "20 KES from 254712345678 via daraja (0712345678)";
+        assert_eq!(hide_phone(Role::Staff, "254712345678", detail), "20 KES from •••••••••678 via daraja (•••••••••678)");
+        assert_eq!(hide_phone(Role::Owner, "254712345678", detail), detail);
+    }
 }

@@ -60,7 +60,10 @@ async fn the_timeline_shows_the_router_side_and_resends(site: Site) {
     // An unpaid payment has nothing to resend; staff may resend too.
     let open = pay(store, &shop.router, &shop.plan, ms("2026-11-04T10:00:00Z"), "254712345678", None).await;
     let mut helper = staff(&site, &shop.tenant, "owner@timeline.example").await;
-    let csrf = helper.get(&format!("/dashboard/transactions/{open}")).await.csrf();
+    let page = helper.get(&format!("/dashboard/transactions/{open}")).await;
+    assert!(page.body.contains("<td>initiated</td>") && page.body.contains("•••••••••678"), "{}", page.body);
+    assert!(!page.body.contains("254712345678"), "staff never read the phone, not even on the timeline");
+    let csrf = page.csrf();
     let nothing = helper.post(&format!("/dashboard/transactions/{open}/resend"), &[("csrf", csrf.as_str())]).await;
     assert_eq!(nothing.location(), format!("/dashboard/transactions/{open}?notice=not_paid"));
 }
