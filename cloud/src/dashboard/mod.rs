@@ -12,6 +12,8 @@ pub mod plans;
 pub mod platform;
 pub mod routers;
 pub mod settings;
+pub mod transaction;
+pub mod transactions;
 pub mod users;
 
 pub use layout::{Frame, Nav, page, plain_page};

@@ -7,7 +7,8 @@
 //!   provisioned in the same transaction.
 //! - [`reconcile`]: asking providers about payments whose callback never came.
 //! - [`recover`]: "already paid?", moving a paid plan to the customer's new device;
-//!   [`complaints`]: the operator's recheck and settle.
+//!   [`complaints`]: the operator's recheck and settle; [`resend`]: a paid user sent to
+//!   its router again.
 //! - [`providers_config`], [`plans`]: what an operator sets up: a tenant's provider (sealed
 //!   credentials, callback token) and its plans.
 //! - [`phone`], [`limits`], [`sealer`]: the pieces; [`budgets`]: the limits an attempt
@@ -23,6 +24,7 @@ pub mod plans;
 pub mod providers_config;
 pub mod reconcile;
 pub mod recover;
+pub mod resend;
 pub mod sealer;
 pub mod service;
 pub mod settle;

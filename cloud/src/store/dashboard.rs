@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use jasiyo_shared::RouterId;
 
 use super::StoreResult;
-use crate::model::{NewPlan, Payment, PaymentId, PaymentState, Plan, PlanId, ProviderKind, TenantId};
+use crate::model::{NewPlan, Payment, PaymentId, PaymentState, Plan, PlanId, ProviderKind, StoredCommand, TenantId};
 
 /// Which payments a listing shows (every part optional; all given parts must hold).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -95,4 +95,7 @@ pub trait DashboardStore: Send + Sync {
     async fn set_plan_active(&self, tenant: TenantId, id: PlanId, active: bool) -> StoreResult<bool>;
     /// The tenant's current provider and when it was last set (Unix ms).
     async fn current_provider(&self, tenant: TenantId) -> StoreResult<Option<(ProviderKind, i64)>>;
+    /// The commands with these sequence numbers in `router`'s outbox, if the router is the
+    /// tenant's (another tenant's router gives none), in sequence order.
+    async fn tenant_commands(&self, tenant: TenantId, router: RouterId, seqs: &[u64]) -> StoreResult<Vec<StoredCommand>>;
 }

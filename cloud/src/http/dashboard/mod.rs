@@ -9,6 +9,8 @@
 //! - [`platform`]: the platform operator's view of every tenant.
 //! - [`routers`], [`plans`], [`settings`]: routers, plans, the payment provider, staff and
 //!   the time zone.
+//! - [`transactions`]: the payments list, its CSV export and one payment's timeline;
+//!   [`transaction_actions`]: recheck, settle by hand, resend to the router.
 
 mod auth;
 mod overview;
@@ -17,6 +19,8 @@ mod platform;
 mod routers;
 pub mod session;
 mod settings;
+mod transaction_actions;
+mod transactions;
 mod users;
 
 use axum::Router;
@@ -63,6 +67,12 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/settings/staff", post(settings::invite))
         .route("/dashboard/settings/staff/{id}/disable", post(settings::disable))
         .route("/dashboard/settings/time-zone", post(settings::time_zone))
+        .route("/dashboard/transactions", get(transactions::list))
+        .route("/dashboard/transactions.csv", get(transactions::csv))
+        .route("/dashboard/transactions/{id}", get(transactions::detail))
+        .route("/dashboard/transactions/{id}/recheck", post(transaction_actions::recheck))
+        .route("/dashboard/transactions/{id}/settle", post(transaction_actions::settle))
+        .route("/dashboard/transactions/{id}/resend", post(transaction_actions::resend))
 }
 
 /// A signed-in page as a response (its script allowed by the frame's nonce).

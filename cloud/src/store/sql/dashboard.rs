@@ -4,11 +4,12 @@
 use async_trait::async_trait;
 
 use super::{Db, This};
-use crate::model::{NewPlan, Payment, PaymentId, Plan, PlanId, ProviderKind, TenantId};
+use jasiyo_shared::RouterId;
+
+use crate::model::{NewPlan, Payment, PaymentId, Plan, PlanId, ProviderKind, StoredCommand, TenantId};
 use crate::store::dashboard::{DashboardStore, DaySales, PaymentCursor, PaymentFilter, PaymentLine, Totals};
-use crate::store::sql::Backend;
-use crate::store::sql::conflict_or;
-use crate::store::sql::rows::{PAYMENT_COLUMNS, PLAN_COLUMNS, PaymentRow, PlanRow, prefixed, qualified};
+use crate::store::sql::rows::{COMMAND_COLUMNS, CommandRow, PAYMENT_COLUMNS, PLAN_COLUMNS, PaymentRow, PlanRow, prefixed, qualified};
+use crate::store::sql::{Backend, conflict_or, push_list};
 use crate::store::{StoreError, StoreResult};
 
 // PostgreSQL sums BIGINTs as NUMERIC: every sum is cast back to BIGINT.
@@ -68,7 +69,11 @@ impl DashboardStore for This {
         query.push(LINE_FROM).push_bind(tenant.to_string());
         push_filter(&mut query, filter);
         if let Some(after) = after {
+            // The redundant `created_at <=` bounds the index range: with the OR alone,
+            // SQLite walks the index from the newest payment down to the cursor.
             query
+                .push(" AND p.created_at <= ")
+                .push_bind(after.created_at)
                 .push(" AND (p.created_at < ")
                 .push_bind(after.created_at)
                 .push(" OR (p.created_at = ")
@@ -162,5 +167,20 @@ impl DashboardStore for This {
             ProviderKind::parse(&kind).map(|k| (k, at)).ok_or_else(|| StoreError::Corrupt(format!("provider kind {kind:?}")))
         })
         .transpose()
+    }
+
+    async fn tenant_commands(&self, tenant: TenantId, router: RouterId, seqs: &[u64]) -> StoreResult<Vec<StoredCommand>> {
+        if seqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = sqlx::QueryBuilder::<Db>::new(format!(
+            "SELECT {} FROM commands c JOIN routers r ON r.id = c.router_id WHERE r.tenant_id = ",
+            qualified(COMMAND_COLUMNS, "c")
+        ));
+        query.push_bind(tenant.to_string()).push(" AND c.router_id = ").push_bind(router.to_string()).push(" AND c.seq IN ");
+        push_list(&mut query, seqs.iter().map(|&seq| seq as i64));
+        query.push(" ORDER BY c.seq");
+        let rows: Vec<CommandRow> = query.build_query_as().fetch_all(self.reads()).await?;
+        rows.into_iter().map(StoredCommand::try_from).collect()
     }
 }

@@ -1,0 +1,237 @@
+//! The transactions pages: the filtered, paged list, its CSV export (streamed a page of
+//! rows at a time, never the whole set in memory), and one payment with its merged
+//! timeline. Every read is scoped to the session's tenant; a filter naming a router or
+//! plan that is not the tenant's is refused with 400, as any malformed filter is.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use serde::Deserialize;
+
+use super::render;
+use super::session::Member;
+use crate::dashboard::transaction::{DetailView, Notice, detail as detail_page, not_found, timeline};
+use crate::dashboard::transactions::{CSV_HEADER, Filters, ListView, csv_line, list as list_page};
+use crate::hub::Hub;
+use crate::model::{PaymentId, PaymentState, Role, TenantId};
+use crate::payments::phone::Msisdn;
+use crate::payments::resend::{RESENT, resent_seq};
+use crate::store::Store;
+use crate::store::dashboard::{PaymentCursor, PaymentFilter, Totals};
+use crate::time::{show_ms, show_secs, zone_or_default};
+
+/// Payments per page of the list.
+const PAGE: u32 = 50;
+/// Payments per query of the CSV export.
+const CSV_BATCH: u32 = 500;
+
+fn internal(error: impl std::fmt::Display) -> Response {
+    tracing::error!(%error, "a transactions page failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+}
+
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+fn day_start(text: &str, field: &str, tz: &TimeZone, next: bool) -> Result<i64, String> {
+    let bad = || format!("{field}: a date like 2026-12-31.");
+    let date: Date = text.parse().map_err(|_| bad())?;
+    let date = if next { date.tomorrow().map_err(|_| bad())? } else { date };
+    Ok(date.to_zoned(tz.clone()).map_err(|_| bad())?.timestamp().as_millisecond())
+}
+
+/// The filter and cursor the query string asks for, or why it cannot be read.
+pub(super) async fn parse(
+    store: &dyn Store,
+    tenant: TenantId,
+    f: &Filters,
+    tz: &TimeZone,
+) -> Result<(PaymentFilter, Option<PaymentCursor>), String> {
+    let mut filter = PaymentFilter::default();
+    if let Some(state) = given(&f.state) {
+        filter.state = Some(PaymentState::parse(state).ok_or("State: not a payment state.")?);
+    }
+    if let Some(router) = given(&f.router) {
+        let routers = store.list_routers(Some(tenant)).await.map_err(|e| e.to_string())?;
+        let found = routers.iter().find(|r| r.id.to_string() == router).ok_or("Router: not one of your routers.")?;
+        filter.router = Some(found.id);
+    }
+    if let Some(plan) = given(&f.plan) {
+        let plans = store.list_plans(tenant).await.map_err(|e| e.to_string())?;
+        let found = plans.iter().find(|p| p.id.to_string() == plan).ok_or("Plan: not one of your plans.")?;
+        filter.plan = Some(found.id);
+    }
+    filter.from_ms = given(&f.from).map(|d| day_start(d, "From", tz, false)).transpose()?;
+    filter.to_ms = given(&f.to).map(|d| day_start(d, "To", tz, true)).transpose()?;
+    if let (Some(from), Some(to)) = (filter.from_ms, filter.to_ms)
+        && from >= to
+    {
+        return Err("From is after To.".into());
+    }
+    if let Some(q) = given(&f.q) {
+        filter.search = Some(match Msisdn::parse(q) {
+            Ok(phone) => phone.as_str().to_string(),
+            Err(_) if q.len() <= 20 && q.bytes().all(|b| b.is_ascii_alphanumeric()) => q.to_ascii_uppercase(),
+            Err(_) => return Err("Search: a phone number like 0712 345 678, or an M-Pesa code like SJK3X9Y2ZQ.".into()),
+        });
+    }
+    let after = match given(&f.before) {
+        None => None,
+        Some(cursor) => {
+            let bad = || "The page link is damaged; start again from the first page.".to_string();
+            let (at, id) = cursor.split_once('_').ok_or_else(bad)?;
+            Some(PaymentCursor { created_at: at.parse().map_err(|_| bad())?, id: id.parse::<PaymentId>().map_err(|_| bad())? })
+        }
+    };
+    Ok((filter, after))
+}
+
+fn cursor_of(created_at: i64, id: PaymentId) -> String {
+    format!("{created_at}_{id}")
+}
+
+/// `GET /dashboard/transactions`
+pub(super) async fn list(State(hub): State<Arc<Hub>>, member: Member, Query(filters): Query<Filters>, headers: HeaderMap) -> Response {
+    let store = hub.store();
+    let tenant = member.tenant.id;
+    let tz = zone_or_default(&member.tenant.time_zone);
+    let frame = member.who.frame();
+    let (routers, plans) = match tokio::try_join!(store.list_routers(Some(tenant)), store.list_plans(tenant)) {
+        Ok(found) => found,
+        Err(error) => return internal(error),
+    };
+    let mut view = ListView {
+        filters: filters.clone(),
+        error: None,
+        routers: routers.iter().map(|r| (r.id.to_string(), r.name.clone())).collect(),
+        plans: plans.iter().map(|p| (p.id.to_string(), p.name.clone())).collect(),
+        lines: Vec::new(),
+        totals: Totals::default(),
+        older: None,
+    };
+    let (filter, after) = match parse(store.as_ref(), tenant, &filters, &tz).await {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            view.error = Some(message);
+            return render(&frame, StatusCode::BAD_REQUEST, list_page(&frame, &view), &headers);
+        }
+    };
+    let (mut lines, totals) =
+        match tokio::try_join!(store.payment_lines(tenant, &filter, after, PAGE + 1), store.payment_totals(tenant, &filter)) {
+            Ok(found) => found,
+            Err(error) => return internal(error),
+        };
+    if lines.len() > PAGE as usize {
+        lines.truncate(PAGE as usize);
+        view.older = lines.last().map(|l| cursor_of(l.payment.created_at, l.payment.id));
+    }
+    view.totals = totals;
+    view.lines = lines.into_iter().map(|l| (show_ms(l.payment.created_at, &tz), l)).collect();
+    render(&frame, StatusCode::OK, list_page(&frame, &view), &headers)
+}
+
+/// Where the CSV export is.
+struct Export {
+    store: Arc<dyn Store>,
+    tenant: TenantId,
+    filter: PaymentFilter,
+    after: Option<PaymentCursor>,
+    tz: TimeZone,
+    role: Role,
+    done: bool,
+}
+
+impl Export {
+    /// The next batch of rows as CSV text, and the export after it.
+    async fn next(mut self) -> Option<(Result<Bytes, std::io::Error>, Export)> {
+        if self.done {
+            return None;
+        }
+        let lines = match self.store.payment_lines(self.tenant, &self.filter, self.after, CSV_BATCH).await {
+            Ok(lines) => lines,
+            Err(error) => {
+                tracing::error!(%error, tenant = %self.tenant, "a CSV export stopped");
+                self.done = true;
+                return Some((Err(std::io::Error::other("the export failed")), self));
+            }
+        };
+        self.done = lines.len() < CSV_BATCH as usize;
+        self.after = lines.last().map(|l| PaymentCursor { created_at: l.payment.created_at, id: l.payment.id });
+        let text: String = lines.iter().map(|l| csv_line(self.role, &show_ms(l.payment.created_at, &self.tz), l)).collect();
+        Some((Ok(Bytes::from(text)), self))
+    }
+}
+
+/// `GET /dashboard/transactions.csv`: the filtered set, newest first, streamed.
+pub(super) async fn csv(State(hub): State<Arc<Hub>>, member: Member, Query(filters): Query<Filters>) -> Response {
+    let tz = zone_or_default(&member.tenant.time_zone);
+    let store = hub.store().clone();
+    let (filter, _) = match parse(store.as_ref(), member.tenant.id, &Filters { before: None, ..filters }, &tz).await {
+        Ok(parsed) => parsed,
+        Err(message) => return (StatusCode::BAD_REQUEST, message).into_response(),
+    };
+    let export = Export { store, tenant: member.tenant.id, filter, after: None, tz, role: member.who.account.role, done: false };
+    let header_line = stream::once(async { Ok::<_, std::io::Error>(Bytes::from_static(CSV_HEADER.as_bytes())) });
+    let rows = stream::unfold(export, Export::next);
+    let mut response = Body::from_stream(futures_util::StreamExt::chain(header_line, rows)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"transactions.csv\""));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[derive(Deserialize)]
+pub(super) struct NoticeQuery {
+    notice: Option<String>,
+}
+
+/// The 404 page of a payment that is not the tenant's (or does not exist).
+pub(super) fn missing(member: &Member, headers: &HeaderMap) -> Response {
+    let frame = member.who.frame();
+    render(&frame, StatusCode::NOT_FOUND, not_found(&frame), headers)
+}
+
+/// `GET /dashboard/transactions/{id}`
+pub(super) async fn detail(
+    State(hub): State<Arc<Hub>>,
+    member: Member,
+    Path(id): Path<String>,
+    Query(query): Query<NoticeQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let store = hub.store();
+    let Ok(id) = id.parse::<PaymentId>() else { return missing(&member, &headers) };
+    let line = match store.tenant_payment(member.tenant.id, id).await {
+        Ok(Some(line)) => line,
+        Ok(None) => return missing(&member, &headers),
+        Err(error) => return internal(error),
+    };
+    let (events, entitlement) = match tokio::try_join!(store.payment_events(id), store.entitlement_for_payment(id)) {
+        Ok(found) => found,
+        Err(error) => return internal(error),
+    };
+    let mut seqs: Vec<u64> = entitlement.iter().flat_map(|e| std::iter::once(e.command_seq).chain(e.login_seq)).collect();
+    seqs.extend(events.iter().filter(|e| e.kind == RESENT).filter_map(|e| resent_seq(&e.detail)));
+    let commands = match store.tenant_commands(member.tenant.id, line.payment.router_id, &seqs).await {
+        Ok(commands) => commands,
+        Err(error) => return internal(error),
+    };
+    let tz = zone_or_default(&member.tenant.time_zone);
+    let view = DetailView {
+        started: show_ms(line.payment.created_at, &tz),
+        timeline: timeline(&events, &commands).into_iter().map(|e| (show_ms(e.at, &tz), e)).collect(),
+        user: entitlement.map(|e| (e.username, show_secs(e.expires_at, &tz))),
+        notice: query.notice.as_deref().and_then(Notice::parse),
+        line,
+    };
+    let frame = member.who.frame();
+    render(&frame, StatusCode::OK, detail_page(&frame, &view), &headers)
+}
