@@ -1,6 +1,7 @@
-//! `account ...`: dashboard accounts the operator makes or helps: operator accounts, and
-//! password-reset links for someone locked out (no password ever goes through the command
-//! line: each prints a one-time link the person opens to choose theirs).
+//! `account ...`: dashboard accounts the operator makes or helps: operator accounts, owners
+//! for tenants made with `tenant create`, and password-reset links for someone locked out.
+//! No password ever goes through the command line: each prints a one-time link the person
+//! opens to choose theirs.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 
 use crate::accounts::{Accounts, AccountsConfig};
-use crate::model::{Email, LinkPurpose, NewAccount, Role};
+use crate::model::{Email, LinkPurpose, NewAccount, Role, TenantId};
 use crate::notify::NoMailer;
 use crate::store::{Store, now_ms};
 use crate::token::AgentToken;
@@ -23,6 +24,22 @@ pub enum AccountCommand {
         #[arg(long)]
         email: String,
         /// Their name.
+        #[arg(long)]
+        name: String,
+        /// The cloud's public address (the link starts with it).
+        #[arg(long, env = "JASIYO_PUBLIC_URL")]
+        public_url: String,
+    },
+    /// Give an existing tenant (one made with `tenant create`) an owner who signs in to
+    /// the dashboard; prints the link to choose their password.
+    InviteOwner {
+        /// The tenant, by id or name.
+        #[arg(long)]
+        tenant: String,
+        /// The owner's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// The owner's name.
         #[arg(long)]
         name: String,
         /// The cloud's public address (the link starts with it).
@@ -44,23 +61,15 @@ pub enum AccountCommand {
 pub(super) async fn run(store: Arc<dyn Store>, command: AccountCommand, out: &mut dyn Write) -> anyhow::Result<()> {
     match command {
         AccountCommand::CreateOperator { email, name, public_url } => {
-            let email = Email::parse(&email).with_context(|| format!("{email:?} is not an e-mail address"))?;
-            let name = name.trim().to_string();
-            if name.is_empty() {
-                bail!("--name must not be empty");
-            }
-            let account = NewAccount { tenant_id: None, email: email.clone(), name, phone: None, role: Role::Operator };
-            let account = store.create_account(&account, None, now_ms()).await.context("creating the account")?;
-            let token = AgentToken::generate();
-            let week = 7 * 24 * 3600 * 1000;
-            store.create_link(&token.hash(), account.id, LinkPurpose::Invite, now_ms(), now_ms() + week).await?;
-            writeln!(out, "operator account {} created for {email}", account.id)?;
-            writeln!(
-                out,
-                "choose its password (link valid 7 days, once): {}/dashboard/invite/{}",
-                public_url.trim_end_matches('/'),
-                token.expose()
-            )?;
+            let link = invite(store.as_ref(), None, Role::Operator, &email, &name, &public_url).await?;
+            writeln!(out, "operator account created for {}", email.trim().to_lowercase())?;
+            writeln!(out, "choose its password (link valid 7 days, once): {link}")?;
+        }
+        AccountCommand::InviteOwner { tenant, email, name, public_url } => {
+            let Some(found) = store.find_tenant(&tenant).await? else { bail!("no tenant {tenant:?}") };
+            let link = invite(store.as_ref(), Some(found.id), Role::Owner, &email, &name, &public_url).await?;
+            writeln!(out, "owner account of {} created for {}", found.name, email.trim().to_lowercase())?;
+            writeln!(out, "choose its password (link valid 7 days, once): {link}")?;
         }
         AccountCommand::ResetLink { email, public_url } => {
             let email = Email::parse(&email).with_context(|| format!("{email:?} is not an e-mail address"))?;
@@ -72,4 +81,20 @@ pub(super) async fn run(store: Arc<dyn Store>, command: AccountCommand, out: &mu
         }
     }
     Ok(())
+}
+
+/// Makes an account without a password and returns the one-time link (valid 7 days) that
+/// lets its person choose one.
+async fn invite(store: &dyn Store, tenant: Option<TenantId>, role: Role, email: &str, name: &str, public_url: &str) -> anyhow::Result<String> {
+    let email = Email::parse(email).with_context(|| format!("{email:?} is not an e-mail address"))?;
+    let name = name.trim().to_string();
+    if name.is_empty() {
+        bail!("--name must not be empty");
+    }
+    let account = NewAccount { tenant_id: tenant, email, name, phone: None, role };
+    let account = store.create_account(&account, None, now_ms()).await.context("creating the account")?;
+    let token = AgentToken::generate();
+    let week = 7 * 24 * 3600 * 1000;
+    store.create_link(&token.hash(), account.id, LinkPurpose::Invite, now_ms(), now_ms() + week).await?;
+    Ok(format!("{}/dashboard/invite/{}", public_url.trim_end_matches('/'), token.expose()))
 }
