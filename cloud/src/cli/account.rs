@@ -85,7 +85,14 @@ pub(super) async fn run(store: Arc<dyn Store>, command: AccountCommand, out: &mu
 
 /// Makes an account without a password and returns the one-time link (valid 7 days) that
 /// lets its person choose one.
-async fn invite(store: &dyn Store, tenant: Option<TenantId>, role: Role, email: &str, name: &str, public_url: &str) -> anyhow::Result<String> {
+async fn invite(
+    store: &dyn Store,
+    tenant: Option<TenantId>,
+    role: Role,
+    email: &str,
+    name: &str,
+    public_url: &str,
+) -> anyhow::Result<String> {
     let email = Email::parse(email).with_context(|| format!("{email:?} is not an e-mail address"))?;
     let name = name.trim().to_string();
     if name.is_empty() {

@@ -6,7 +6,8 @@
 //! - [`hotspot`]: routers fetching their hotspot files.
 //! - [`callbacks`]: payment providers' callbacks and webhooks.
 //! - [`agents`]: agents phoning home (WebSocket).
-//! - [`operator`]: the operator's API.
+//! - [`operator`]: the operator's API; [`tenant_api`]: a tenant's payments, plans and
+//!   hotspot users over the same tokens.
 //! - [`dashboard`]: the router owners' dashboard.
 
 mod agents;
@@ -20,6 +21,7 @@ mod operator;
 mod portal_api;
 mod portal_page;
 pub mod server;
+mod tenant_api;
 
 pub use error::ApiError;
 
@@ -106,6 +108,13 @@ pub fn router(state: AppState) -> Router {
         // The operator's API.
         .route("/api/v1/routers", get(operator::list_routers))
         .route("/api/v1/routers/{router}/commands", get(operator::list_commands).post(operator::enqueue))
+        .route("/api/v1/payments", get(tenant_api::payments))
+        .route("/api/v1/payments/{payment}", get(tenant_api::payment))
+        .route("/api/v1/payments/{payment}/recheck", post(tenant_api::recheck))
+        .route("/api/v1/plans", get(tenant_api::plans).post(tenant_api::add_plan_api))
+        .route("/api/v1/users", get(tenant_api::users))
+        .route("/api/v1/users/{id}/extend", post(tenant_api::extend_user))
+        .route("/api/v1/users/{id}/end", post(tenant_api::end_user))
         // Router owners.
         .merge(dashboard::routes())
         .with_state(state)

@@ -24,3 +24,4 @@ mod public_edge;
 mod raw_agent;
 mod sealing;
 mod store_contract;
+mod tenant_api;

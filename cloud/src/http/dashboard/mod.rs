@@ -20,7 +20,7 @@ mod routers;
 pub mod session;
 mod settings;
 mod transaction_actions;
-mod transactions;
+pub(crate) mod transactions;
 mod users;
 
 use axum::Router;

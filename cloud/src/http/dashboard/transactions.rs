@@ -48,7 +48,7 @@ fn day_start(text: &str, field: &str, tz: &TimeZone, next: bool) -> Result<i64, 
 }
 
 /// The filter and cursor the query string asks for, or why it cannot be read.
-pub(super) async fn parse(
+pub(crate) async fn parse(
     store: &dyn Store,
     tenant: TenantId,
     f: &Filters,
