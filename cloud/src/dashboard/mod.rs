@@ -10,6 +10,7 @@ mod layout;
 pub mod overview;
 pub mod plans;
 pub mod platform;
+pub mod portal_look;
 pub mod routers;
 pub mod settings;
 pub mod transaction;

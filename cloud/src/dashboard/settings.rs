@@ -36,6 +36,7 @@ pub fn settings_page(frame: &Frame, data: &SettingsData) -> Markup {
             ul {
                 li { a href="/dashboard/settings/password" { "Change your password" } }
                 @if owner { li { a href="/dashboard/settings/provider" { "Payment provider" } } }
+                @if owner { li { a href="/dashboard/settings/portal" { "Portal: name, colours, logo" } } }
             }
             h2 { "People" }
             @if let Some(link) = &data.invite_link {

@@ -43,5 +43,5 @@ pub async fn page(
     let wait = payments.config().portal_wait.as_secs();
     let vars = HotspotVars::from_query(query.as_deref().unwrap_or(""));
     let nonce = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 16]>());
-    html_response(StatusCode::OK, render(router, &offer.owner, offer.plans, wait, &vars, &nonce), Some(&nonce), &headers)
+    html_response(StatusCode::OK, render(router, &offer.owner, offer.plans, wait, &vars, &nonce, &offer.look), Some(&nonce), &headers)
 }

@@ -18,4 +18,4 @@ pub use payment::{Entitlement, NewPayment, Payment, PaymentEvent, PaymentState};
 pub use plan::{MAX_PLAN_NAME_LEN, MAX_PRICE_KES, MIN_PLAN_DURATION, NewPlan, Plan, PlanError, PlanInput};
 pub use provider::{ProviderKind, StoredProvider};
 pub use router::{Router, RouterEvent};
-pub use tenant::Tenant;
+pub use tenant::{MAX_LOGO_BYTES, PortalLook, Tenant, logo_data_uri};

@@ -4,7 +4,7 @@
 use jasiyo_shared::RouterId;
 
 use super::service::Payments;
-use crate::model::Plan;
+use crate::model::{Plan, PortalLook};
 use crate::store::StoreResult;
 
 /// The portal's offer on one router.
@@ -16,6 +16,8 @@ pub struct Offer {
     pub router_name: String,
     /// The plans on sale (active ones), cheapest first.
     pub plans: Vec<Plan>,
+    /// How the owner wants the portal to look.
+    pub look: PortalLook,
 }
 
 impl Payments {
@@ -28,6 +30,7 @@ impl Payments {
         };
         let mut plans = self.store.list_plans(found.tenant_id).await?;
         plans.retain(|p| p.active);
-        Ok(Some(Offer { owner: tenant.name, router_name: found.name, plans }))
+        let look = self.store.portal_look(tenant.id).await?;
+        Ok(Some(Offer { owner: tenant.name, router_name: found.name, plans, look }))
     }
 }

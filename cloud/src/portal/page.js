@@ -138,7 +138,7 @@ var T = {
     routererr: 'WiFi imesema: {e}'
   }
 };
-var lang = load('jasiyo:lang') === 'sw' ? 'sw' : 'en';
+var lang = (load('jasiyo:lang') || boot.lang) === 'sw' ? 'sw' : 'en';
 function t(key, args) {
   var s = T[lang][key] || T.en[key] || T[lang].failed, k;
   if (args) { for (k in args) { if (args.hasOwnProperty(k)) { s = s.split('{' + k + '}').join(String(args[k])); } } }

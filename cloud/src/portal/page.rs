@@ -15,7 +15,7 @@ use jasiyo_shared::{MacAddress, RouterId};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::model::Plan;
+use crate::model::{Plan, PortalLook};
 
 const SKELETON: &str = include_str!("page.html");
 const CSS: &str = include_str!("page.css");
@@ -186,18 +186,35 @@ fn sorted(mut plans: Vec<Plan>) -> Vec<Plan> {
 }
 
 /// The page for `router`, with `nonce` allowing its one script.
-pub fn render(router: RouterId, owner: &str, plans: Vec<Plan>, wait_secs: u64, vars: &HotspotVars, nonce: &str) -> String {
+pub fn render(
+    router: RouterId,
+    owner: &str,
+    plans: Vec<Plan>,
+    wait_secs: u64,
+    vars: &HotspotVars,
+    nonce: &str,
+    look: &PortalLook,
+) -> String {
     let plans: Vec<_> = sorted(plans)
         .into_iter()
         .map(|p| json!({"id": p.id, "name": p.name, "price_kes": p.price_kes, "duration_secs": p.duration_secs, "data_mb": p.data_mb, "rate_limit": p.rate_limit}))
         .collect();
-    let boot = json!({ "router": router, "owner": owner, "plans": plans, "wait": wait_secs, "hs": vars });
+    let boot = json!({ "router": router, "owner": owner, "plans": plans, "wait": wait_secs, "hs": vars, "lang": look.language });
+    // The look was checked when the owner set it; it is escaped here all the same.
+    let color = look.color.as_deref().filter(|c| c.len() == 7 && c[1..].bytes().all(|b| b.is_ascii_hexdigit()));
     fill(SKELETON, |name| match name {
         "owner" => html_escape(owner),
-        "css" => CSS.to_string(),
+        "css" => color.map(|c| CSS.replace("#0b6e4f", c)).unwrap_or_else(|| CSS.to_string()),
         "js" => JS.to_string(),
         "boot" => script_json(&boot.to_string()),
         "nonce" => nonce.to_string(),
+        "logo" => look.logo.as_deref().map(|uri| format!("<img class=\"logo\" src=\"{}\" alt=\"\">", html_escape(uri))).unwrap_or_default(),
+        "welcome" => look.welcome.as_deref().map(|w| format!("<p class=\"welcome\">{}</p>", html_escape(w))).unwrap_or_default(),
+        "support" => look
+            .support_phone
+            .as_deref()
+            .map(|p| format!(" <span>Help / Msaada: <a href=\"tel:{0}\">{0}</a></span>", html_escape(p)))
+            .unwrap_or_default(),
         other => unreachable!("unknown placeholder {other}"),
     })
 }

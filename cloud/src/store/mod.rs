@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod counters;
 pub mod dashboard;
+pub mod look;
 pub mod payments;
 mod pg_conns;
 mod pg_paid;
@@ -63,6 +64,7 @@ pub trait Store:
     + dashboard::DashboardStore
     + users::UserStore
     + platform::PlatformStore
+    + look::LookStore
     + Send
     + Sync
     + 'static

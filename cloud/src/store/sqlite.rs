@@ -36,6 +36,9 @@ mod entitlements;
 #[path = "sql/events.rs"]
 mod events;
 #[allow(clippy::duplicate_mod)]
+#[path = "sql/look.rs"]
+mod look;
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/outbox.rs"]
 mod outbox;
 #[allow(clippy::duplicate_mod)]

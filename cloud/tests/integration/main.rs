@@ -10,6 +10,7 @@ mod cli_router_tokens;
 mod dashboard_auth;
 mod dashboard_owner_pages;
 mod dashboard_platform;
+mod dashboard_portal_look;
 mod dashboard_transaction_actions;
 mod dashboard_transactions;
 mod dashboard_transactions_bench;

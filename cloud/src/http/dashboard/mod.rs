@@ -7,6 +7,7 @@
 //! - [`overview`]: the overview and its live updates.
 //! - [`users`]: hotspot users and the owner's actions on them.
 //! - [`platform`]: the platform operator's view of every tenant.
+//! - [`portal_look`]: how the tenant's captive portal looks.
 //! - [`routers`], [`plans`], [`settings`]: routers, plans, the payment provider, staff and
 //!   the time zone.
 //! - [`transactions`]: the payments list, its CSV export and one payment's timeline;
@@ -16,6 +17,7 @@ mod auth;
 mod overview;
 mod plans;
 mod platform;
+mod portal_look;
 mod routers;
 pub mod session;
 mod settings;
@@ -62,6 +64,10 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/plans/{id}", get(plans::plan).post(plans::edit))
         .route("/dashboard/plans/{id}/active", post(plans::set_active))
         .route("/dashboard/settings", get(settings::settings))
+        .route(
+            "/dashboard/settings/portal",
+            get(portal_look::page).post(portal_look::save).layer(axum::extract::DefaultBodyLimit::max(portal_look::MAX_BODY)),
+        )
         .route("/dashboard/settings/provider", get(settings::provider_page_get).post(settings::set_provider))
         .route("/dashboard/settings/provider/check", post(settings::check_provider))
         .route("/dashboard/settings/staff", post(settings::invite))
