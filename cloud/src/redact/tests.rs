@@ -1,4 +1,5 @@
 //! Every type with a secret, printed with `{:?}`, shows none of it.
+
 use jasiyo_shared::RouterId;
 use uuid::Uuid;
 
