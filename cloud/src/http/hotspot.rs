@@ -64,6 +64,7 @@ pub async fn hotspot_file(
     let (body, kind) = match file.as_str() {
         "install.rsc" => (hotspot::install_script(&portal, router_id, &router.name, presented), "text/plain; charset=utf-8"),
         name => match hotspot::page(name, &portal, router_id) {
+            Some(page) if name.ends_with(".json") => (page, "application/json"),
             Some(page) => (page, "text/html; charset=utf-8"),
             None => return StatusCode::NOT_FOUND.into_response(),
         },

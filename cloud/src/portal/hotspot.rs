@@ -24,8 +24,10 @@
 
 use jasiyo_shared::RouterId;
 
-/// The pages a router's hotspot directory gets.
-pub const PAGES: [&str; 4] = ["login.html", "alogin.html", "status.html", "error.html"];
+/// The pages a router's hotspot directory gets: the login flow ([`page`]), and the pages
+/// RouterOS serves on its own (`super::router_pages`).
+pub const PAGES: [&str; 8] =
+    ["login.html", "alogin.html", "status.html", "error.html", "rlogin.html", "redirect.html", "logout.html", "api.json"];
 
 /// The comment marking the walled-garden entries the script adds (and replaces on a re-run).
 const MARK: &str = "jasiyo portal";
@@ -81,6 +83,9 @@ pub fn page(name: &str, portal: &PortalHost, router: RouterId) -> Option<String>
         "alogin.html" => ALOGIN.to_string(),
         "status.html" => STATUS.to_string(),
         "error.html" => ERROR.to_string(),
+        "rlogin.html" | "redirect.html" => super::router_pages::REDIRECT.to_string(),
+        "logout.html" => super::router_pages::LOGOUT.to_string(),
+        "api.json" => super::router_pages::API_JSON.to_string(),
         _ => return None,
     })
 }
@@ -189,10 +194,11 @@ pub fn install_script(portal: &PortalHost, router: RouterId, router_name: &str, 
         "# Jasiyo hotspot pages for router {name} ({router}).\n\
          # Run it from the router's terminal (RouterOS v7):\n\
          #   {command}\n\
-         # It downloads login.html, alogin.html, status.html and error.html into the folder\n\
-         # jasiyo (flash/jasiyo where the router has flash/), sets html-directory of every\n\
-         # hotspot server profile to it, and lets the portal through the walled garden, for\n\
-         # HTTP and (walled-garden ip) HTTPS. Running it again replaces what it added.\n\
+         # It downloads the hotspot pages (login, alogin, status, error, rlogin, redirect,\n\
+         # logout, api.json) into the folder jasiyo (flash/jasiyo where the router has\n\
+         # flash/), sets html-directory of every hotspot server profile to it, and lets the\n\
+         # portal through the walled garden, for HTTP and (walled-garden ip) HTTPS. Running\n\
+         # it again replaces what it added.\n\
          {{\n\
          :local base {base}\n\
          :local auth {auth}\n\

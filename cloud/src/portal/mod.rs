@@ -3,7 +3,9 @@
 //! in [`crate::http`] gather what these render.
 //!
 //! - [`page`]: the page (inline CSS and script).
-//! - [`hotspot`]: the router's hotspot pages and the RouterOS script that installs them.
+//! - [`hotspot`]: the router's hotspot pages and the RouterOS script that installs them;
+//!   [`router_pages`]: the pages RouterOS serves on its own (redirects, logout, api.json).
 
 pub mod hotspot;
 pub mod page;
+pub mod router_pages;

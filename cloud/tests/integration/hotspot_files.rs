@@ -117,7 +117,7 @@ async fn the_files_come_with_the_download_credential_in_a_header(s: Shop) {
         assert_eq!(s.get(&format!("{base}/login.html"), bearer).await.0, StatusCode::UNAUTHORIZED, "{bearer:?}");
     }
     assert_eq!(s.get(&format!("/hotspot/{}/login.html", RouterId::new()), Some(&download)).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(s.get(&format!("{base}/rlogin.html"), Some(&download)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(s.get(&format!("{base}/flogin.html"), Some(&download)).await.0, StatusCode::NOT_FOUND);
 
     // It is not an agent token: the hub does not open a session for it.
     assert!(matches!(s.hub.authenticate(s.router, &download).await, Err(AuthError::WrongToken)));

@@ -9,6 +9,8 @@
 //!
 //! - [`server`] and [`outbox`]: connections, login, tags, `/cancel`, faults.
 //! - [`menus`], [`users`], [`sessions`], [`system`]: the menus.
+//! - [`servlet`]: the hotspot's web pages as RouterOS serves them (which page, variables
+//!   filled in, redirects).
 //! - [`query`]: print queries; [`state`] and [`user_table`]: the tables; [`time`]: time values.
 
 mod login;
@@ -16,6 +18,7 @@ mod menus;
 mod outbox;
 mod query;
 mod server;
+pub mod servlet;
 mod sessions;
 mod state;
 mod system;

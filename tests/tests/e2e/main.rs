@@ -7,6 +7,7 @@ mod benchmarks;
 mod crash;
 mod dashboard_mail;
 mod edge;
+mod hotspot_pages;
 mod payment_emulator;
 mod payments;
 mod portal_browser;
