@@ -114,12 +114,14 @@ pub fn overview(frame: &Frame, data: &OverviewData) -> Markup {
 }
 
 /// Reloads the page when `/dashboard/live?since=<version>` says something changed (a held
-/// long poll: it answers at once on a change, or after a while with nothing).
+/// long poll: it answers at once on a change, or after a while with nothing). The version
+/// travels as a string: a 64-bit number loses its low digits in JavaScript, and a `since`
+/// that never matches makes the poll answer at once, again and again.
 pub fn live_script(version: u64, nonce: &str) -> Markup {
     html! {
         script nonce=(nonce) {
             (PreEscaped(format!(
-                "(function(){{var v={version};function poll(){{fetch('/dashboard/live?since='+v,{{credentials:'same-origin'}}).then(function(r){{return r.ok?r.json():null}}).then(function(j){{if(j&&j.version!==v){{location.reload();return}}setTimeout(poll,j?0:5000)}}).catch(function(){{setTimeout(poll,5000)}})}}poll()}})();"
+                "(function(){{var v='{version}';function poll(){{fetch('/dashboard/live?since='+v,{{credentials:'same-origin'}}).then(function(r){{return r.ok?r.json():null}}).then(function(j){{if(j&&j.version!==v){{location.reload();return}}setTimeout(poll,j?0:5000)}}).catch(function(){{setTimeout(poll,5000)}})}}poll()}})();"
             )))
         }
     }
