@@ -68,6 +68,11 @@ pub fn sales_chart(days: &[(String, DaySales)]) -> Markup {
     }
 }
 
+/// "1 payment", "3 payments".
+fn payments(count: i64) -> String {
+    format!("{count} payment{}", if count == 1 { "" } else { "s" })
+}
+
 /// The overview page.
 pub fn overview(frame: &Frame, data: &OverviewData) -> Markup {
     let staff = frame.role == crate::model::Role::Staff;
@@ -78,8 +83,8 @@ pub fn overview(frame: &Frame, data: &OverviewData) -> Markup {
         html! {
             h1 { "Overview" }
             div.cards {
-                div.card #today { div.l { "Today" } div.n { (kes(data.today.1)) } div.l { (data.today.0) " payments" } }
-                div.card #month { div.l { "This month" } div.n { (kes(data.month.1)) } div.l { (data.month.0) " payments" } }
+                div.card #today { div.l { "Today" } div.n { (kes(data.today.1)) } div.l { (payments(data.today.0)) } }
+                div.card #month { div.l { "This month" } div.n { (kes(data.month.1)) } div.l { (payments(data.month.0)) } }
                 div.card #routers {
                     div.l { "Routers" }
                     div.n { (data.routers.0) " online" }
@@ -135,5 +140,10 @@ mod tests {
     fn staff_see_the_last_three_digits() {
         assert_eq!(masked_phone("254712345678"), "•••••••••678");
         assert_eq!(masked_phone("12"), "12");
+    }
+
+    #[test]
+    fn one_payment_is_not_plural() {
+        assert_eq!((payments(0).as_str(), payments(1).as_str(), payments(2).as_str()), ("0 payments", "1 payment", "2 payments"));
     }
 }
