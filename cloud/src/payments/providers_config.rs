@@ -83,6 +83,15 @@ impl super::Payments {
         set_provider(self.store.as_ref(), &self.sealer, &self.config.public_url, tenant, config, rotate_webhook).await
     }
 
+    /// The API base URL in `tenant`'s stored settings of `kind`, if any: an operator's
+    /// choice (a sandbox or a test double, set with the CLI's `provider set --base-url`)
+    /// that the dashboard, which deliberately has no such field, keeps when the owner
+    /// enters the credentials again.
+    pub async fn stored_base_url(&self, tenant: TenantId, kind: ProviderKind) -> Result<Option<String>, SetProviderError> {
+        let Some(stored) = self.store.provider_settings(tenant, kind).await? else { return Ok(None) };
+        Ok(open_settings(&self.sealer, &stored)?.base_url().map(str::to_owned))
+    }
+
     /// Checks `tenant`'s current provider's credentials with a call that moves no money
     /// ([`crate::providers::Provider::check`]): `None` without a provider; with one, its
     /// kind and the check's answer (`None`: this provider has no such call).
