@@ -59,7 +59,9 @@ pub fn sales_chart(days: &[(String, DaySales)]) -> Markup {
                     title { (label) ": " (kes(day.kes)) " (" (day.count) ")" }
                 }
             }
-            line x1="0" y1=(height) x2=(width) y2=(height) stroke="#b8c2cc";
+            // Closed explicitly: inside SVG, `<line>` is not void, and the labels after an
+            // unclosed one would be its children, never drawn.
+            line x1="0" y1=(height) x2=(width) y2=(height) stroke="#b8c2cc" {}
             @if let (Some((first, _)), Some((last, _))) = (days.first(), days.last()) {
                 text x="0" y=(height + 14.0) font-size="11" fill="#5a6775" { (first) }
                 text x=(width) y=(height + 14.0) font-size="11" fill="#5a6775" text-anchor="end" { (last) }
@@ -140,6 +142,14 @@ mod tests {
     fn staff_see_the_last_three_digits() {
         assert_eq!(masked_phone("254712345678"), "•••••••••678");
         assert_eq!(masked_phone("12"), "12");
+    }
+
+    #[test]
+    fn the_chart_axis_is_closed_before_its_labels() {
+        let day = |day, kes| DaySales { day, count: 1, kes };
+        let svg = sales_chart(&[("1 Dec".into(), day(1, 20)), ("2 Dec".into(), day(2, 0))]).into_string();
+        let axis_end = svg.find("</line>").expect("the axis line is closed");
+        assert!(axis_end < svg.find("<text").unwrap(), "{svg}");
     }
 
     #[test]
