@@ -144,6 +144,8 @@ async fn journey(width: u32) {
     let reloaded = owner.browser.eval("return window.jasiyoUntouched === undefined;", json!([])).await;
     assert_eq!(reloaded, json!(true), "the page reloaded itself");
     owner.shot("6-overview-live").await;
+    let labels = "return Array.prototype.map.call(document.querySelectorAll('svg text'), function (t) { return t.getBBox().width > 0; });";
+    assert_eq!(owner.browser.eval(labels, json!([])).await, json!([true, true]), "the chart's first and last days are drawn");
     let polls = owner.browser.eval("return performance.getEntriesByType('resource').filter(function (e) { return e.name.indexOf('/dashboard/live') >= 0; }).length;", json!([])).await;
     assert!(polls.as_u64().unwrap() <= 2, "the live poll is held, not repeated at once: {polls} polls");
 
