@@ -165,6 +165,8 @@ async fn journey(width: u32) {
     owner.until_text("#users", &username).await;
     owner.shot("7-hotspot-users").await;
     owner.browser.click("#users form[action$='/end'] button").await;
+    owner.until_text(".ok-msg", &format!("{username} is being removed from the router")).await;
+    owner.check_page("/dashboard/users").await;
     assert!(router.wait_until(WAIT, |r| r.user(&username).is_none()).await, "the user is gone from the router: {:?}", router.users());
     owner.shot("7-ended").await;
 
