@@ -59,13 +59,20 @@ pub fn sales_chart(days: &[(String, DaySales)]) -> Markup {
                     title { (label) ": " (kes(day.kes)) " (" (day.count) ")" }
                 }
             }
-            line x1="0" y1=(height) x2=(width) y2=(height) stroke="#b8c2cc";
+            // Closed explicitly: inside SVG, `<line>` is not void, and the labels after an
+            // unclosed one would be its children, never drawn.
+            line x1="0" y1=(height) x2=(width) y2=(height) stroke="#b8c2cc" {}
             @if let (Some((first, _)), Some((last, _))) = (days.first(), days.last()) {
                 text x="0" y=(height + 14.0) font-size="11" fill="#5a6775" { (first) }
                 text x=(width) y=(height + 14.0) font-size="11" fill="#5a6775" text-anchor="end" { (last) }
             }
         }
     }
+}
+
+/// "1 payment", "3 payments".
+fn payments(count: i64) -> String {
+    format!("{count} payment{}", if count == 1 { "" } else { "s" })
 }
 
 /// The overview page.
@@ -78,8 +85,8 @@ pub fn overview(frame: &Frame, data: &OverviewData) -> Markup {
         html! {
             h1 { "Overview" }
             div.cards {
-                div.card #today { div.l { "Today" } div.n { (kes(data.today.1)) } div.l { (data.today.0) " payments" } }
-                div.card #month { div.l { "This month" } div.n { (kes(data.month.1)) } div.l { (data.month.0) " payments" } }
+                div.card #today { div.l { "Today" } div.n { (kes(data.today.1)) } div.l { (payments(data.today.0)) } }
+                div.card #month { div.l { "This month" } div.n { (kes(data.month.1)) } div.l { (payments(data.month.0)) } }
                 div.card #routers {
                     div.l { "Routers" }
                     div.n { (data.routers.0) " online" }
@@ -114,12 +121,14 @@ pub fn overview(frame: &Frame, data: &OverviewData) -> Markup {
 }
 
 /// Reloads the page when `/dashboard/live?since=<version>` says something changed (a held
-/// long poll: it answers at once on a change, or after a while with nothing).
+/// long poll: it answers at once on a change, or after a while with nothing). The version
+/// travels as a string: a 64-bit number loses its low digits in JavaScript, and a `since`
+/// that never matches makes the poll answer at once, again and again.
 pub fn live_script(version: u64, nonce: &str) -> Markup {
     html! {
         script nonce=(nonce) {
             (PreEscaped(format!(
-                "(function(){{var v={version};function poll(){{fetch('/dashboard/live?since='+v,{{credentials:'same-origin'}}).then(function(r){{return r.ok?r.json():null}}).then(function(j){{if(j&&j.version!==v){{location.reload();return}}setTimeout(poll,j?0:5000)}}).catch(function(){{setTimeout(poll,5000)}})}}poll()}})();"
+                "(function(){{var v='{version}';function poll(){{fetch('/dashboard/live?since='+v,{{credentials:'same-origin'}}).then(function(r){{return r.ok?r.json():null}}).then(function(j){{if(j&&j.version!==v){{location.reload();return}}setTimeout(poll,j?0:5000)}}).catch(function(){{setTimeout(poll,5000)}})}}poll()}})();"
             )))
         }
     }
@@ -133,5 +142,18 @@ mod tests {
     fn staff_see_the_last_three_digits() {
         assert_eq!(masked_phone("254712345678"), "•••••••••678");
         assert_eq!(masked_phone("12"), "12");
+    }
+
+    #[test]
+    fn the_chart_axis_is_closed_before_its_labels() {
+        let day = |day, kes| DaySales { day, count: 1, kes };
+        let svg = sales_chart(&[("1 Dec".into(), day(1, 20)), ("2 Dec".into(), day(2, 0))]).into_string();
+        let axis_end = svg.find("</line>").expect("the axis line is closed");
+        assert!(axis_end < svg.find("<text").unwrap(), "{svg}");
+    }
+
+    #[test]
+    fn one_payment_is_not_plural() {
+        assert_eq!((payments(0).as_str(), payments(1).as_str(), payments(2).as_str()), ("0 payments", "1 payment", "2 payments"));
     }
 }

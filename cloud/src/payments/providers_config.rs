@@ -83,6 +83,14 @@ impl super::Payments {
         set_provider(self.store.as_ref(), &self.sealer, &self.config.public_url, tenant, config, rotate_webhook).await
     }
 
+    /// The API base URL in `tenant`'s stored settings of `kind`, if any: an operator's
+    /// choice (a sandbox or a test double, set with the CLI's `provider set --base-url`)
+    /// that the dashboard, which deliberately has no such field, keeps when the owner
+    /// enters the credentials again.
+    pub async fn stored_base_url(&self, tenant: TenantId, kind: ProviderKind) -> Result<Option<String>, SetProviderError> {
+        stored_base_url(self.store.as_ref(), &self.sealer, tenant, kind).await
+    }
+
     /// Checks `tenant`'s current provider's credentials with a call that moves no money
     /// ([`crate::providers::Provider::check`]): `None` without a provider; with one, its
     /// kind and the check's answer (`None`: this provider has no such call).
@@ -95,6 +103,18 @@ impl super::Payments {
         let provider = self.provider_from(&stored)?;
         Ok(Some((kind, provider.check().await)))
     }
+}
+
+/// The API base URL in `tenant`'s stored settings of `kind`, if any (see
+/// [`super::Payments::stored_base_url`]).
+pub async fn stored_base_url(
+    store: &dyn Store,
+    sealer: &Sealer,
+    tenant: TenantId,
+    kind: ProviderKind,
+) -> Result<Option<String>, SetProviderError> {
+    let Some(stored) = store.provider_settings(tenant, kind).await? else { return Ok(None) };
+    Ok(open_settings(sealer, &stored)?.base_url().map(str::to_owned))
 }
 
 /// What sealed settings are bound to: their tenant and their kind.
@@ -200,5 +220,23 @@ mod tests {
         let new_token = new_url.rsplit('/').next().unwrap();
         let stored = store.provider_by_callback_token(&hash_token(new_token)).await.unwrap().expect("kept across the switch");
         assert_eq!(stored.kind, ProviderKind::Paystack);
+    }
+
+    #[tokio::test]
+    async fn the_stored_base_url_is_read_per_kind() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = fresh_store(Backend::Sqlite, dir.path()).await.unwrap();
+        let tenant = store.create_tenant("Kibanda", now_ms()).await.unwrap();
+        let sealer = Sealer::new([3; 32]);
+        let read = async |kind| stored_base_url(store.as_ref(), &sealer, tenant.id, kind).await.unwrap();
+        assert_eq!(read(ProviderKind::Paystack).await, None, "nothing stored");
+        let sandbox = ProviderConfig::Paystack { secret_key: Secret("sk_test_abc".into()), base_url: None }
+            .with_base_url(Some("https://sandbox.example".into()));
+        set_provider(store.as_ref(), &sealer, "https://cloud.example", tenant.id, &sandbox, false).await.unwrap();
+        assert_eq!(read(ProviderKind::Paystack).await.as_deref(), Some("https://sandbox.example"));
+        assert_eq!(read(ProviderKind::Daraja).await, None, "another provider's settings are its own");
+        let other = Sealer::new([4; 32]);
+        let sealed = stored_base_url(store.as_ref(), &other, tenant.id, ProviderKind::Paystack).await;
+        assert!(matches!(sealed, Err(SetProviderError::Seal(_))), "settings another key sealed do not open");
     }
 }

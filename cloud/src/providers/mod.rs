@@ -96,6 +96,25 @@ impl ProviderConfig {
             ProviderConfig::Paystack { .. } => ProviderKind::Paystack,
         }
     }
+
+    /// The API base URL these settings name (`None`: the provider's own).
+    pub fn base_url(&self) -> Option<&str> {
+        match self {
+            ProviderConfig::Daraja { base_url, .. }
+            | ProviderConfig::Payhero { base_url, .. }
+            | ProviderConfig::Paystack { base_url, .. } => base_url.as_deref(),
+        }
+    }
+
+    /// The same settings, calling `url` instead of their base URL.
+    pub fn with_base_url(mut self, url: Option<String>) -> ProviderConfig {
+        match &mut self {
+            ProviderConfig::Daraja { base_url, .. }
+            | ProviderConfig::Payhero { base_url, .. }
+            | ProviderConfig::Paystack { base_url, .. } => *base_url = url,
+        }
+        self
+    }
 }
 
 /// One STK push to start.

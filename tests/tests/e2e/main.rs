@@ -5,6 +5,7 @@
 mod backbone;
 mod benchmarks;
 mod crash;
+mod dashboard_browser;
 mod dashboard_mail;
 mod edge;
 mod hotspot_pages;

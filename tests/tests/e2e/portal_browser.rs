@@ -8,7 +8,7 @@
 //! `target/portal-screenshots/`. `JASIYO_BENCH_PORTAL_RUNS` sets the runs of the benchmark
 //! test (`scripts/bench-portal` sets 50).
 
-mod webdriver;
+pub(crate) mod webdriver;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

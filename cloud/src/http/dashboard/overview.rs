@@ -101,7 +101,7 @@ pub(super) struct Since {
     since: Option<u64>,
 }
 
-/// Answers `{"version": N}` as soon as the fingerprint differs from `since`, or after
+/// Answers `{"version": "N"}` as soon as the fingerprint differs from `since`, or after
 /// [`HOLD`] with the same one.
 pub(super) async fn live(
     State(hub): State<Arc<Hub>>,
@@ -118,7 +118,8 @@ pub(super) async fn live(
             Err(error) => return internal(error),
         };
         if Some(version) != since.since || tokio::time::Instant::now() >= deadline {
-            return Json(serde_json::json!({ "version": version })).into_response();
+            // A string: JavaScript numbers cannot hold 64 bits (see `live_script`).
+            return Json(serde_json::json!({ "version": version.to_string() })).into_response();
         }
         let wait = REREAD.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
         tokio::select! {

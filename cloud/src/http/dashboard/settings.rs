@@ -16,7 +16,7 @@ use super::session::{Form, Member, Owner};
 use crate::accounts::Accounts;
 use crate::dashboard::settings::{ProviderData, SettingsData, provider_page, settings_page};
 use crate::model::{AccountId, Role};
-use crate::payments::Payments;
+use crate::payments::{Payments, SetProviderError};
 use crate::providers::{DarajaAccount, ProviderConfig, ProviderKind, Secret};
 use crate::store::{Store, now_ms};
 
@@ -205,6 +205,16 @@ pub(super) async fn set_provider(
             let data = ProviderData { error: Some(message), ..Default::default() };
             return provider(store, &member, data, StatusCode::UNPROCESSABLE_ENTITY, &headers).await;
         }
+    };
+    // The form has no base URL: one the operator set for this tenant (a sandbox) stays.
+    let config = match payments.stored_base_url(member.tenant.id, config.kind()).await {
+        Ok(url) => config.with_base_url(url),
+        Err(SetProviderError::Seal(error)) => {
+            // Settings this key cannot open are replaced whole, as the owner means to.
+            tracing::warn!(tenant = %member.tenant.id, %error, "the provider's previous settings do not open; its base URL is not kept");
+            config
+        }
+        Err(error) => return internal(error),
     };
     let rotate = form.rotate_webhook == "yes";
     let set = match payments.set_tenant_provider(member.tenant.id, &config, rotate).await {

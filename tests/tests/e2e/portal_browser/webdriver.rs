@@ -1,5 +1,5 @@
 //! A small W3C WebDriver client over reqwest, driving Debian's headless Chromium through
-//! `chromedriver`: the handful of commands the portal tests need, and waits on DOM
+//! `chromedriver`: the handful of commands the portal and dashboard tests need, and waits on DOM
 //! conditions (a script re-evaluated until it holds, with a timeout), never fixed sleeps.
 //!
 //! Written here rather than taken from a crate: the protocol is a few JSON calls, and the
@@ -189,6 +189,17 @@ impl Browser {
         self.cmd("POST", "/goog/cdp/execute", Some(json!({"cmd": "Network.setBlockedURLs", "params": {"urls": patterns}}))).await;
     }
 
+    /// The session's cookies as a `Cookie` header value (`name=value; ...`), HttpOnly ones
+    /// included: for fetching a signed-in page outside the browser.
+    pub async fn cookie_header(&self) -> String {
+        let cookies = self.cmd("GET", "/cookie", None).await;
+        let pairs = cookies.as_array().map(Vec::as_slice).unwrap_or_default().iter();
+        pairs
+            .map(|c| format!("{}={}", c["name"].as_str().unwrap_or_default(), c["value"].as_str().unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     /// A PNG of the viewport.
     pub async fn screenshot(&self) -> Vec<u8> {
         let data = self.cmd("GET", "/screenshot", None).await;
@@ -212,7 +223,8 @@ impl Drop for Browser {
     }
 }
 
-/// Screenshots of one test, saved as `target/portal-screenshots/<test>-<n>-<name>.png`.
+/// Screenshots of one test, saved as `target/<dir>/<test>-<n>-<name>.png`
+/// (`portal-screenshots` unless [`Shots::in_dir`]).
 pub struct Shots {
     dir: PathBuf,
     test: String,
@@ -220,12 +232,17 @@ pub struct Shots {
 }
 
 impl Shots {
-    /// Screenshots for `test`.
+    /// Screenshots for `test`, in `target/portal-screenshots/`.
     pub fn new(test: &str) -> Shots {
+        Shots::in_dir("portal-screenshots", test)
+    }
+
+    /// Screenshots for `test`, in `target/<dir>/`.
+    pub fn in_dir(dir: &str, test: &str) -> Shots {
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-        let dir = target.join("portal-screenshots");
+        let dir = target.join(dir);
         std::fs::create_dir_all(&dir).expect("screenshot directory");
         Shots { dir, test: test.to_string(), count: Default::default() }
     }
