@@ -46,8 +46,8 @@ pub fn render_page(page: &str, vars: &HashMap<String, String>) -> Served {
     let mut location = None;
     let mut body = String::new();
     for line in page.split_inclusive('\n') {
-        if line.starts_with("$(if http-status == ") {
-            status = line["$(if http-status == ".len()..].split(')').next().and_then(|s| s.trim().parse().ok()).unwrap_or(200);
+        if let Some(code) = line.strip_prefix("$(if http-status == ") {
+            status = code.split(')').next().and_then(|s| s.trim().parse().ok()).unwrap_or(200);
         } else if line.starts_with("$(if http-header == \"Location\")") {
             let inner = line.trim_end().trim_start_matches("$(if http-header == \"Location\")").trim_end_matches("$(endif)");
             location = Some(render(inner, vars));
