@@ -27,6 +27,14 @@ pub fn show_ms(ms: i64, tz: &TimeZone) -> String {
     }
 }
 
+/// Unix milliseconds as `7 Dec 14:32` in `tz`: for narrow lists (the zone is the tenant's).
+pub fn short_ms(ms: i64, tz: &TimeZone) -> String {
+    match Timestamp::from_millisecond(ms) {
+        Ok(at) => at.to_zoned(tz.clone()).strftime("%-d %b %H:%M").to_string(),
+        Err(_) => format!("(time {ms} out of range)"),
+    }
+}
+
 /// Unix seconds as [`show_ms`] does.
 pub fn show_secs(secs: i64, tz: &TimeZone) -> String {
     show_ms(secs.saturating_mul(1000), tz)

@@ -89,7 +89,7 @@ pub(super) async fn overview(State(hub): State<Arc<Hub>>, member: Member, header
         days,
         routers: (online, offline),
         open_alerts: 0,
-        recent: recent.into_iter().map(|line| (crate::time::show_ms(line.payment.created_at, &tz), line)).collect(),
+        recent: recent.into_iter().map(|line| (crate::time::short_ms(line.payment.created_at, &tz), line)).collect(),
         version,
     };
     let frame = member.who.frame();
