@@ -2,6 +2,8 @@
 //! it, and tests run it in-process.
 //!
 //! - [`accounts`]: the dashboard's people: sign-up, sign-in, sessions, passwords, links.
+//! - [`alerts`]: alerts for owners (router offline, payments failing...), by e-mail and
+//!   signed webhook.
 //! - [`app`]: building and running the service.
 //! - [`dashboard`]: the router owners' dashboard pages (rendering only).
 //! - [`http`]: the routes.
@@ -17,6 +19,7 @@
 //! - [`redact`]: what `Debug` and listings never show (tokens, passwords, receipts).
 
 pub mod accounts;
+pub mod alerts;
 pub mod app;
 pub mod cli;
 pub mod dashboard;
