@@ -20,11 +20,9 @@ type This = SqliteStore;
 #[allow(clippy::duplicate_mod)]
 #[path = "sql/accounts.rs"]
 mod accounts;
-
 #[allow(clippy::duplicate_mod)]
 #[path = "sql/alerts.rs"]
 mod alerts;
-
 #[allow(clippy::duplicate_mod)]
 #[path = "sql/checks.rs"]
 mod checks;
