@@ -14,6 +14,7 @@ use jasiyo_cloud::alerts::{AlertKind, Alerts, AlertsConfig, Change};
 use jasiyo_cloud::hub::HubConfig;
 use jasiyo_cloud::model::PaymentState;
 use jasiyo_cloud::notify::{Mail, Mailer, NotifyError};
+use jasiyo_cloud::store::payments::Provision;
 use jasiyo_cloud::store::testing::open_payment;
 use jasiyo_cloud::store::{Store, now_ms};
 use jasiyo_shared::RouterId;
@@ -248,7 +249,54 @@ async fn stuck_commands_alert_only_while_online(site: Site) {
     );
 }
 
+/// A payment on `router` paid at `paid_ms`.
+async fn paid_at(store: &dyn Store, router: RouterId, name: &str, paid_ms: i64) {
+    let id = open_payment(store, router, paid_ms - 10_000, name).await;
+    let user = jasiyo_shared::HotspotUser {
+        name: name.to_uppercase(),
+        password: jasiyo_shared::command::Password("482913".into()),
+        profile: None,
+        mac: None,
+        expires_at: None,
+        limit_uptime_secs: None,
+        limit_bytes_total: None,
+        comment: None,
+    };
+    let provision = Provision {
+        username: name.to_uppercase(),
+        password: "482913".into(),
+        expires_at: paid_ms / 1000 + 3600,
+        upsert: jasiyo_shared::Command::UpsertHotspotUser(user),
+        login: None,
+    };
+    store.mark_paid(id, Some(&format!("R{}", name.to_uppercase())), &provision, None, paid_ms).await.unwrap();
+}
+
+async fn a_router_that_usually_sells_alerts_when_quiet(site: Site) {
+    let (_browser, tenant) = owner(&site, "Quiet").await;
+    let evaluator = alerts(&site, Arc::new(Outbox::default()));
+    let busy = site.store.create_router(tenant.id, "busy", "hash-busy", now_ms()).await.unwrap().id;
+    let rare = site.store.create_router(tenant.id, "rare", "hash-rare", now_ms()).await.unwrap().id;
+    const DAY: i64 = 24 * 60 * MINUTE;
+    for (i, days) in [1, 2, 3].into_iter().enumerate() {
+        paid_at(site.store.as_ref(), busy, &format!("busy{i}"), now_ms() - days * DAY - 8 * 60 * MINUTE).await;
+    }
+    // Two days of sales is not "usually".
+    for (i, days) in [1, 2].into_iter().enumerate() {
+        paid_at(site.store.as_ref(), rare, &format!("rare{i}"), now_ms() - days * DAY - 8 * 60 * MINUTE).await;
+    }
+    let changes = evaluator.evaluate_once(now_ms()).await.unwrap();
+    assert!(
+        matches!(changes.as_slice(), [Change::Opened(a)] if a.kind == "no_sales" && a.subject == busy.to_string() && a.detail.contains("on 3 of the last 7 days")),
+        "{changes:?}"
+    );
+    paid_at(site.store.as_ref(), busy, "busy-now", now_ms() - MINUTE).await;
+    let changes = evaluator.evaluate_once(now_ms()).await.unwrap();
+    assert!(matches!(changes.as_slice(), [Change::Closed(a)] if a.kind == "no_sales"), "{changes:?}");
+}
+
 jasiyo_cloud::on_each_backend!(site;
+    a_router_that_usually_sells_alerts_when_quiet,
     stuck_commands_alert_only_while_online,
     offline_router_opens_one_alert_and_closes,
     failing_payments_name_their_reason,
