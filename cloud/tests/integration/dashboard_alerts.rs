@@ -295,7 +295,38 @@ async fn a_router_that_usually_sells_alerts_when_quiet(site: Site) {
     assert!(matches!(changes.as_slice(), [Change::Closed(a)] if a.kind == "no_sales"), "{changes:?}");
 }
 
+async fn a_failing_webhook_is_retried_then_recorded(site: Site) {
+    let (_browser, tenant) = owner(&site, "Refused").await;
+    let attempts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = attempts.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { StatusCode::INTERNAL_SERVER_ERROR }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let webhook = jasiyo_cloud::store::alerts::Webhook { url, secret: "s".into() };
+    site.store.set_webhook(tenant.id, Some(&webhook)).await.unwrap();
+
+    let outbox = Arc::new(Outbox::default());
+    let config = AlertsConfig { attempts: 3, backoff: Duration::from_millis(10), ..AlertsConfig::default() };
+    let evaluator = Alerts::new(site.store.clone(), outbox.clone(), config, HubConfig::default().stale_after(), "http://127.0.0.1".into());
+    router_seen(site.store.as_ref(), tenant.id, "shop", 15).await;
+    let changes = evaluator.evaluate_once(now_ms()).await.unwrap();
+    evaluator.deliver(&changes[0]).await;
+    assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 3);
+    let alert = site.store.open_alerts(Some(tenant.id)).await.unwrap().remove(0);
+    assert!(alert.open_delivery.starts_with("mail: sent to 1 owner(s); webhook: failed (answered 500"), "{}", alert.open_delivery);
+    assert!(alert.open_delivery.contains("after 3 attempts"), "{}", alert.open_delivery);
+    assert_eq!(outbox.0.lock().unwrap().len(), 1, "the mail went all the same");
+}
+
 jasiyo_cloud::on_each_backend!(site;
+    a_failing_webhook_is_retried_then_recorded,
     a_router_that_usually_sells_alerts_when_quiet,
     stuck_commands_alert_only_while_online,
     offline_router_opens_one_alert_and_closes,
