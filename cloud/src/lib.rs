@@ -11,7 +11,7 @@
 //! - [`payments`]: the money path, from STK push to hotspot user.
 //! - [`portal`]: the captive portal page, "already paid?" recovery, and the router's
 //!   hotspot files.
-//! - [`notify`]: e-mail (and later alerts' webhooks).
+//! - [`notify`]: e-mail (one-time links, alerts).
 //! - [`providers`]: Daraja, PayHero and Paystack behind one trait.
 //! - [`store`]: SQLite and PostgreSQL persistence behind one trait.
 //! - [`cli`]: the operator's command line.
