@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::accounts::{Accounts, AccountsConfig};
+use crate::alerts::{Alerts, AlertsConfig};
 use crate::http::{AppState, ServerTimeouts, TrustedProxies, router};
 use crate::hub::{Hub, HubConfig};
 use crate::notify::NoMailer;
@@ -53,6 +54,7 @@ pub struct App {
     payments: Arc<Payments>,
     proxies: Arc<TrustedProxies>,
     accounts: Arc<Accounts>,
+    alerts: Arc<Alerts>,
     timeouts: ServerTimeouts,
     tasks: CancellationToken,
 }
@@ -104,10 +106,12 @@ impl App {
         let tick = payments.reconcile_tick;
         let accounts = Accounts::new(store.clone(), AccountsConfig::new(payments.public_url.clone()), Arc::new(NoMailer));
         let hub = Hub::start(store.clone(), hub, tasks.clone());
+        let alerts =
+            Alerts::new(store.clone(), Arc::new(NoMailer), AlertsConfig::default(), hub.stale_after(), payments.public_url.clone());
         let payments = Payments::new(store, hub.clone(), sealer, payments)?;
         tokio::spawn(payments.clone().run_reconciler(tick, tasks.clone()));
         tokio::spawn(forget_counters(payments.clone(), tasks.clone()));
-        Ok(App { listener, hub, payments, proxies: Arc::default(), accounts, timeouts: ServerTimeouts::default(), tasks })
+        Ok(App { listener, hub, payments, proxies: Arc::default(), accounts, alerts, timeouts: ServerTimeouts::default(), tasks })
     }
 
     /// The accounts service.
@@ -117,8 +121,20 @@ impl App {
 
     /// Sends the dashboard's mail through `mailer` (none is sent by default).
     pub fn with_mailer(mut self, mailer: Arc<dyn crate::notify::Mailer>) -> App {
-        self.accounts = Accounts::new(self.accounts.store().clone(), self.accounts.config().clone(), mailer);
+        self.accounts = Accounts::new(self.accounts.store().clone(), self.accounts.config().clone(), mailer.clone());
+        self.alerts = self.alerts.with_mailer(mailer);
         self
+    }
+
+    /// Evaluates and delivers alerts under `config` (its tick, retries and backoff).
+    pub fn with_alerts(mut self, config: AlertsConfig) -> App {
+        self.alerts = self.alerts.with_config(config);
+        self
+    }
+
+    /// The alerts service (its evaluator starts with [`App::run`]).
+    pub fn alerts(&self) -> Arc<Alerts> {
+        self.alerts.clone()
     }
 
     /// The payments service.
@@ -144,6 +160,7 @@ impl App {
             proxies: self.proxies.clone(),
             accounts: self.accounts.clone(),
         });
+        tokio::spawn(self.alerts.clone().run(self.tasks.clone()));
         let tasks = self.tasks.clone();
         tracing::info!(addr = %self.local_addr(), "cloud listening");
         // WebSocket sessions never end on their own: once shutting down, tell them to.

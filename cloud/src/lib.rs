@@ -2,6 +2,8 @@
 //! it, and tests run it in-process.
 //!
 //! - [`accounts`]: the dashboard's people: sign-up, sign-in, sessions, passwords, links.
+//! - [`alerts`]: alerts for owners (router offline, payments failing...), by e-mail and
+//!   signed webhook.
 //! - [`app`]: building and running the service.
 //! - [`dashboard`]: the router owners' dashboard pages (rendering only).
 //! - [`http`]: the routes.
@@ -9,7 +11,7 @@
 //! - [`payments`]: the money path, from STK push to hotspot user.
 //! - [`portal`]: the captive portal page, "already paid?" recovery, and the router's
 //!   hotspot files.
-//! - [`notify`]: e-mail (and later alerts' webhooks).
+//! - [`notify`]: e-mail (one-time links, alerts).
 //! - [`providers`]: Daraja, PayHero and Paystack behind one trait.
 //! - [`store`]: SQLite and PostgreSQL persistence behind one trait.
 //! - [`cli`]: the operator's command line.
@@ -17,6 +19,7 @@
 //! - [`redact`]: what `Debug` and listings never show (tokens, passwords, receipts).
 
 pub mod accounts;
+pub mod alerts;
 pub mod app;
 pub mod cli;
 pub mod dashboard;

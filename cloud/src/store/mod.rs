@@ -2,6 +2,7 @@
 //! the database URL's scheme. Handlers hold an `Arc<dyn Store>` and never name a backend.
 
 pub mod accounts;
+pub mod alerts;
 pub mod counters;
 pub mod dashboard;
 pub mod look;
@@ -63,6 +64,7 @@ pub trait Store:
     + accounts::AccountStore
     + dashboard::DashboardStore
     + users::UserStore
+    + alerts::AlertStore
     + platform::PlatformStore
     + look::LookStore
     + Send

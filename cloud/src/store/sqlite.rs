@@ -21,6 +21,9 @@ type This = SqliteStore;
 #[path = "sql/accounts.rs"]
 mod accounts;
 #[allow(clippy::duplicate_mod)]
+#[path = "sql/alerts.rs"]
+mod alerts;
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/checks.rs"]
 mod checks;
 #[allow(clippy::duplicate_mod)]

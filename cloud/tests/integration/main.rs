@@ -7,6 +7,7 @@ mod budgets;
 mod checks_store;
 mod cli;
 mod cli_router_tokens;
+mod dashboard_alerts;
 mod dashboard_auth;
 mod dashboard_owner_pages;
 mod dashboard_platform;

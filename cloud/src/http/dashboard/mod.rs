@@ -3,6 +3,7 @@
 //! ([`session::Member`], [`session::Owner`]) and scopes every query to their tenant;
 //! pages are rendered by `crate::dashboard`.
 //!
+//! - [`alerts`]: alerts, and the owner's webhook and thresholds.
 //! - [`auth`]: sign up, sign in and out, forgotten password, one-time links, password change.
 //! - [`overview`]: the overview and its live updates.
 //! - [`users`]: hotspot users and the owner's actions on them.
@@ -13,6 +14,7 @@
 //! - [`transactions`]: the payments list, its CSV export and one payment's timeline;
 //!   [`transaction_actions`]: recheck, settle by hand, resend to the router.
 
+mod alerts;
 mod auth;
 mod overview;
 mod plans;
@@ -50,6 +52,9 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/platform", get(platform::overview))
         .route("/dashboard/platform/tenants/{id}/suspend", post(platform::suspend))
         .route("/dashboard/platform/tenants/{id}/resume", post(platform::resume))
+        .route("/dashboard/alerts", get(alerts::alerts))
+        .route("/dashboard/alerts/webhook", post(alerts::set_webhook))
+        .route("/dashboard/alerts/thresholds", post(alerts::set_thresholds))
         .route("/dashboard/users", get(users::list))
         .route("/dashboard/users/{id}/extend", post(users::extend))
         .route("/dashboard/users/{id}/end", post(users::end))

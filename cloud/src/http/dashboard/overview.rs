@@ -68,7 +68,12 @@ pub(super) async fn overview(State(hub): State<Arc<Hub>>, member: Member, header
     let month_start = now.date().first_of_month();
     let first = today - 29;
     let since = (first.min(today - i64::from(now.day()) + 1)) * DAY_MS - offset * 1000;
-    let (sales, (recent, routers)) = match tokio::try_join!(hub.store().sales_by_day(tenant.id, since, offset), current(&hub, tenant.id)) {
+    let store = hub.store();
+    let (sales, (recent, routers), alerts) = match tokio::try_join!(
+        store.sales_by_day(tenant.id, since, offset),
+        current(&hub, tenant.id),
+        store.open_alerts(Some(tenant.id))
+    ) {
         Ok(found) => found,
         Err(error) => return internal(error),
     };
@@ -88,7 +93,7 @@ pub(super) async fn overview(State(hub): State<Arc<Hub>>, member: Member, header
         month: sum(month_first),
         days,
         routers: (online, offline),
-        open_alerts: 0,
+        open_alerts: alerts.len(),
         recent: recent.into_iter().map(|line| (crate::time::short_ms(line.payment.created_at, &tz), line)).collect(),
         version,
     };

@@ -1,0 +1,204 @@
+//! Alerts for router owners (issue 13): conditions found by one evaluation pass over every
+//! tenant ([`evaluate`]), each opened once and closed when it clears (the store's unique
+//! open alert per tenant, kind and subject decides between instances), and told to the
+//! tenant's owners by e-mail and to its signed webhook ([`deliver`]).
+//!
+//! [`Alerts::evaluate_once`] is the step tests drive; [`Alerts::run`] is the loop the app
+//! starts, one pass per [`AlertsConfig::tick`], delivering in the background so a slow
+//! mail server or webhook never holds up the next pass.
+
+pub mod deliver;
+pub mod evaluate;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::notify::Mailer;
+use crate::store::Store;
+use crate::store::alerts::Alert;
+
+pub use deliver::{SIGNATURE_HEADER, sign};
+
+/// What an alert is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AlertKind {
+    /// A router offline longer than the tenant's threshold.
+    RouterOffline,
+    /// A router that usually sells has sold nothing for hours.
+    NoSales,
+    /// Payments failing repeatedly, for reasons other than the customer's.
+    PaymentsFailing,
+    /// The payment provider refused the tenant's credentials.
+    ProviderAuth,
+    /// Commands unfinished for long while their router is online.
+    CommandsStuck,
+}
+
+impl AlertKind {
+    /// Every kind.
+    pub const ALL: [AlertKind; 5] =
+        [AlertKind::RouterOffline, AlertKind::NoSales, AlertKind::PaymentsFailing, AlertKind::ProviderAuth, AlertKind::CommandsStuck];
+
+    /// As stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::RouterOffline => "router_offline",
+            AlertKind::NoSales => "no_sales",
+            AlertKind::PaymentsFailing => "payments_failing",
+            AlertKind::ProviderAuth => "provider_auth",
+            AlertKind::CommandsStuck => "commands_stuck",
+        }
+    }
+
+    /// Reads a stored kind.
+    pub fn parse(text: &str) -> Option<AlertKind> {
+        AlertKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// A title for people.
+    pub fn title(self) -> &'static str {
+        match self {
+            AlertKind::RouterOffline => "Router offline",
+            AlertKind::NoSales => "No sales",
+            AlertKind::PaymentsFailing => "Payments failing",
+            AlertKind::ProviderAuth => "Provider credentials refused",
+            AlertKind::CommandsStuck => "Commands stuck",
+        }
+    }
+}
+
+/// A title for a stored kind (the kind itself if unknown).
+pub fn title(kind: &str) -> &str {
+    AlertKind::parse(kind).map(AlertKind::title).unwrap_or(kind)
+}
+
+/// How the evaluator and its deliveries run.
+#[derive(Clone, Debug)]
+pub struct AlertsConfig {
+    /// Time between evaluation passes.
+    pub tick: Duration,
+    /// Attempts at each delivery (e-mail, webhook) before giving up.
+    pub attempts: u32,
+    /// The wait before the second attempt; doubled after each failure.
+    pub backoff: Duration,
+    /// How long a webhook may take to answer.
+    pub webhook_timeout: Duration,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> AlertsConfig {
+        AlertsConfig {
+            tick: Duration::from_secs(60),
+            attempts: 4,
+            backoff: Duration::from_secs(5),
+            webhook_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// An alert that opened or closed in a pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// It opened.
+    Opened(Alert),
+    /// It closed.
+    Closed(Alert),
+}
+
+impl Change {
+    /// The alert.
+    pub fn alert(&self) -> &Alert {
+        match self {
+            Change::Opened(alert) | Change::Closed(alert) => alert,
+        }
+    }
+}
+
+/// The alerts service: evaluation and delivery.
+pub struct Alerts {
+    store: Arc<dyn Store>,
+    mailer: Arc<dyn Mailer>,
+    config: AlertsConfig,
+    stale_after_ms: i64,
+    public_url: String,
+    client: reqwest::Client,
+}
+
+impl Alerts {
+    /// The service over `store`, mailing through `mailer`; a router is online while heard
+    /// from within `stale_after`; `public_url` is where the dashboard is (for links).
+    pub fn new(
+        store: Arc<dyn Store>,
+        mailer: Arc<dyn Mailer>,
+        config: AlertsConfig,
+        stale_after: Duration,
+        public_url: String,
+    ) -> Arc<Alerts> {
+        let client = reqwest::Client::builder()
+            .timeout(config.webhook_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("an HTTP client with default TLS");
+        Arc::new(Alerts { store, mailer, config, stale_after_ms: stale_after.as_millis() as i64, public_url, client })
+    }
+
+    /// The same service mailing through `mailer`.
+    pub fn with_mailer(&self, mailer: Arc<dyn Mailer>) -> Arc<Alerts> {
+        Arc::new(Alerts {
+            store: self.store.clone(),
+            mailer,
+            config: self.config.clone(),
+            stale_after_ms: self.stale_after_ms,
+            public_url: self.public_url.clone(),
+            client: self.client.clone(),
+        })
+    }
+
+    /// The same service under `config`.
+    pub fn with_config(&self, config: AlertsConfig) -> Arc<Alerts> {
+        Alerts::new(
+            self.store.clone(),
+            self.mailer.clone(),
+            config,
+            std::time::Duration::from_millis(self.stale_after_ms as u64),
+            self.public_url.clone(),
+        )
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &AlertsConfig {
+        &self.config
+    }
+
+    /// One pass then its deliveries in the background; what changed.
+    pub async fn pass(self: &Arc<Self>, now_ms: i64) -> crate::store::StoreResult<Vec<Change>> {
+        let changes = self.evaluate_once(now_ms).await?;
+        for change in &changes {
+            let (alerts, change) = (self.clone(), change.clone());
+            tokio::spawn(async move { alerts.deliver(&change).await });
+        }
+        Ok(changes)
+    }
+
+    /// Evaluates every `tick` until `stop`, delivering each change in the background.
+    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+        let mut every = tokio::time::interval(self.config.tick);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = every.tick() => {}
+            }
+            if let Err(error) = self.pass(crate::store::now_ms()).await {
+                tracing::warn!(%error, "alert evaluation failed; trying again next tick");
+            }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Alerts and what the evaluator reads to find them. An alert opens at most once per
+//! (tenant, kind, subject) while open — the database's unique index decides, so when
+//! several instances evaluate at once only one opens (and notifies) — and closes once.
+//! The fact queries span every tenant: one evaluation pass reads each once.
+
+use async_trait::async_trait;
+use jasiyo_shared::RouterId;
+use uuid::Uuid;
+
+use super::StoreResult;
+use crate::model::TenantId;
+
+/// A tenant's alert thresholds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Thresholds {
+    /// A router offline longer than this many minutes.
+    pub offline_minutes: i64,
+    /// A router that usually sells and has sold nothing for this many hours.
+    pub quiet_hours: i64,
+    /// This many failed payments in the last 30 minutes.
+    pub failures: i64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Thresholds {
+        Thresholds { offline_minutes: 10, quiet_hours: 6, failures: 5 }
+    }
+}
+
+/// Where a tenant's alerts are posted.
+#[derive(Clone)] // Debug would print the secret: never derive it.
+pub struct Webhook {
+    /// The URL (https, or http to a loopback host).
+    pub url: String,
+    /// The HMAC-SHA256 key signing each body.
+    pub secret: String,
+}
+
+/// A tenant's alert settings.
+#[derive(Clone, Default)]
+pub struct AlertSettings {
+    /// Its thresholds (the defaults when never set).
+    pub thresholds: Thresholds,
+    /// Its webhook, if it set one.
+    pub webhook: Option<Webhook>,
+}
+
+/// An alert as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alert {
+    /// Its id.
+    pub id: Uuid,
+    /// Whose.
+    pub tenant_id: TenantId,
+    /// What it is about (see `crate::alerts::AlertKind`).
+    pub kind: String,
+    /// Which thing: a router's id, or `payments` / `provider`.
+    pub subject: String,
+    /// What was found, in words.
+    pub detail: String,
+    /// When it opened (Unix ms).
+    pub opened_at: i64,
+    /// When it closed, if it did.
+    pub closed_at: Option<i64>,
+    /// How telling of its opening went.
+    pub open_delivery: String,
+    /// How telling of its closing went.
+    pub close_delivery: Option<String>,
+}
+
+/// Failed payments of one tenant with one reason, since a time.
+#[derive(Clone, Debug)]
+pub struct FailureCount {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The recorded reason.
+    pub reason: String,
+    /// How many.
+    pub count: i64,
+}
+
+/// A router's sales lately.
+#[derive(Clone, Copy, Debug)]
+pub struct RouterSales {
+    /// The router.
+    pub router_id: RouterId,
+    /// On how many distinct (UTC) days it had paid payments.
+    pub days: i64,
+    /// Its last paid payment (Unix ms).
+    pub last_paid_at: i64,
+}
+
+/// A router's commands unfinished since before a time.
+#[derive(Clone, Copy, Debug)]
+pub struct StuckCommands {
+    /// The router.
+    pub router_id: RouterId,
+    /// How many.
+    pub count: i64,
+}
+
+/// The alerts.
+#[async_trait]
+pub trait AlertStore: Send + Sync {
+    /// One tenant's settings (the defaults, no webhook, when never set).
+    async fn alert_settings(&self, tenant: TenantId) -> StoreResult<AlertSettings>;
+    /// Every tenant that changed its settings, with them.
+    async fn all_alert_settings(&self) -> StoreResult<Vec<(TenantId, AlertSettings)>>;
+    /// Sets the tenant's thresholds.
+    async fn set_thresholds(&self, tenant: TenantId, thresholds: Thresholds) -> StoreResult<()>;
+    /// Sets (or with `None` removes) the tenant's webhook.
+    async fn set_webhook(&self, tenant: TenantId, webhook: Option<&Webhook>) -> StoreResult<()>;
+
+    /// Opens an alert unless one is open for (tenant, kind, subject): the new alert, or
+    /// `None` when one was already open (perhaps opened by another instance just now).
+    async fn open_alert(&self, tenant: TenantId, kind: &str, subject: &str, detail: &str, now_ms: i64) -> StoreResult<Option<Alert>>;
+    /// Closes an open alert: the closed alert, or `None` when it was closed already.
+    async fn close_alert(&self, id: Uuid, now_ms: i64) -> StoreResult<Option<Alert>>;
+    /// Records how telling of the alert's opening (or `closing`) went.
+    async fn record_delivery(&self, id: Uuid, closing: bool, state: &str) -> StoreResult<()>;
+    /// Open alerts, of every tenant or of one, oldest first.
+    async fn open_alerts(&self, tenant: Option<TenantId>) -> StoreResult<Vec<Alert>>;
+    /// The tenant's closed alerts, most recently closed first, at most `limit`.
+    async fn closed_alerts(&self, tenant: TenantId, limit: u32) -> StoreResult<Vec<Alert>>;
+
+    /// Failed payments (state `failed`) updated since `since_ms`, by tenant and reason.
+    async fn failures_since(&self, since_ms: i64) -> StoreResult<Vec<FailureCount>>;
+    /// Each router's paid payments since `since_ms`: on how many days, and the last.
+    async fn sales_since(&self, since_ms: i64) -> StoreResult<Vec<RouterSales>>;
+    /// Routers with commands unfinished that were made before `before_ms`.
+    async fn stuck_commands(&self, before_ms: i64) -> StoreResult<Vec<StuckCommands>>;
+}

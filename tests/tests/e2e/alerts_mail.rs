@@ -1,0 +1,60 @@
+//! Alerts through a running cloud and a real SMTP conversation: the app's own evaluator
+//! (a short tick) finds an owner's router offline and mails them over SMTP, once, and mails
+//! again when the router is back. The test waits on the mail, never on a fixed delay.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jasiyo_cloud::alerts::AlertsConfig;
+use jasiyo_cloud::app::App;
+use jasiyo_cloud::hub::HubConfig;
+use jasiyo_cloud::notify::SmtpMailer;
+use jasiyo_cloud::store::now_ms;
+use jasiyo_cloud::store::testing::{Backend, fresh_store};
+use jasiyo_tests::smtp_server::SmtpServer;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_router_is_mailed_to_its_owner_once_and_when_back() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let mut smtp = SmtpServer::start().await;
+    let store = fresh_store(Backend::Sqlite, dir.path()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mailer = SmtpMailer::new(&smtp.url(), "Jasiyo <noreply@jasiyo.test>").unwrap();
+    let app = App::with_store(store.clone(), HubConfig::default(), listener)
+        .with_mailer(Arc::new(mailer))
+        .with_alerts(AlertsConfig { tick: Duration::from_millis(50), ..AlertsConfig::default() });
+    let base = format!("http://{}", app.local_addr());
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(app.run(shutdown.clone()));
+
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let signup = [
+        ("business", "Alert Mail"),
+        ("name", "Achieng"),
+        ("email", "achieng@example.com"),
+        ("phone", "0712345678"),
+        ("password", "first-pass"),
+    ];
+    let response = client.post(format!("{base}/dashboard/signup")).form(&signup).send().await.unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::SEE_OTHER);
+    let tenant = store.find_tenant("Alert Mail").await.unwrap().unwrap();
+    let router = store.create_router(tenant.id, "shop", "hash", now_ms()).await.unwrap();
+    store.router_connected(router.id, uuid::Uuid::new_v4(), "1.0", now_ms() - 25 * 60_000).await.unwrap();
+
+    let mail = smtp.next_mail(Duration::from_secs(20)).await.expect("the owner is mailed");
+    assert_eq!(mail.to, vec!["achieng@example.com".to_string()]);
+    let text = mail.text();
+    assert!(text.contains("Alert: Router offline") && text.contains("Router shop is offline"), "{text}");
+
+    store.routers_seen(&[router.id], now_ms()).await.unwrap();
+    let mail = smtp.next_mail(Duration::from_secs(20)).await.expect("the owner is told it cleared");
+    assert!(mail.text().contains("Resolved: Router offline"), "{}", mail.text());
+    // Many ticks passed meanwhile: still exactly one alert, now closed, and no other mail.
+    assert!(smtp.try_next_mail().is_none());
+    assert!(store.open_alerts(Some(tenant.id)).await.unwrap().is_empty());
+    assert_eq!(store.closed_alerts(tenant.id, 10).await.unwrap().len(), 1);
+
+    shutdown.cancel();
+    running.await.unwrap().unwrap();
+}
