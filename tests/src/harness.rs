@@ -84,6 +84,11 @@ impl World {
         TestCloud::start_with(&self.database_url, self.dir.path(), fast_hub(), tune).await
     }
 
+    /// [`World::cloud_with_payments`] with its mail sent through `mailer`.
+    pub async fn cloud_mailing(&self, mailer: Arc<dyn jasiyo_cloud::notify::Mailer>) -> TestCloud {
+        TestCloud::start_mailing(&self.database_url, self.dir.path(), fast_hub(), |_| {}, Some(mailer)).await
+    }
+
     /// Creates a tenant (once) and a router, returning what the owner would be shown.
     pub async fn add_router(&self, store: &dyn Store, name: &str) -> RouterCreds {
         let tenant = match store.find_tenant("test-tenant").await.unwrap() {
@@ -129,6 +134,9 @@ pub struct TestCloud {
     pub hub: Arc<Hub>,
     /// Its payments service.
     pub payments: Arc<Payments>,
+    /// Its alerts: its own evaluator runs once an hour here, so tests drive passes
+    /// themselves ([`jasiyo_cloud::alerts::Alerts::evaluate_once`]).
+    pub alerts: Arc<jasiyo_cloud::alerts::Alerts>,
     shutdown: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -141,16 +149,32 @@ impl TestCloud {
 
     /// Starts a cloud on `database_url` with payments tuned by `tune`.
     pub async fn start_with(database_url: &str, data_dir: &Path, hub: HubConfig, tune: impl FnOnce(&mut PaymentsConfig)) -> TestCloud {
+        Self::start_mailing(database_url, data_dir, hub, tune, None).await
+    }
+
+    /// [`TestCloud::start_with`], sending the dashboard's and the alerts' mail through `mailer`.
+    pub async fn start_mailing(
+        database_url: &str,
+        data_dir: &Path,
+        hub: HubConfig,
+        tune: impl FnOnce(&mut PaymentsConfig),
+        mailer: Option<Arc<dyn jasiyo_cloud::notify::Mailer>>,
+    ) -> TestCloud {
         let store = connect(Some(database_url), data_dir).await.expect("open store");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mut payments = fast_payments(&format!("http://{addr}"));
         tune(&mut payments);
-        let app = App::with_options(store, hub, Sealer::new(TEST_SECRET_KEY), payments, listener).expect("build app");
-        let (hub, payments) = (app.hub(), app.payments());
+        let mut app = App::with_options(store, hub, Sealer::new(TEST_SECRET_KEY), payments, listener)
+            .expect("build app")
+            .with_alerts(jasiyo_cloud::alerts::AlertsConfig { tick: Duration::from_secs(3600), ..Default::default() });
+        if let Some(mailer) = mailer {
+            app = app.with_mailer(mailer);
+        }
+        let (hub, payments, alerts) = (app.hub(), app.payments(), app.alerts());
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(app.run(shutdown.clone()));
-        TestCloud { addr, hub, payments, shutdown, task }
+        TestCloud { addr, hub, payments, alerts, shutdown, task }
     }
 
     /// `http://` base URL.

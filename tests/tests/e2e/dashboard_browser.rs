@@ -3,7 +3,8 @@
 //! 1280 px: sign up, add a router and watch its agent connect, create a plan, enter the
 //! Daraja credentials and test them, see a customer's payment arrive live on the overview
 //! and in Transactions with its whole timeline, and end the customer's session on the
-//! router. Against a real cloud, the payment emulator and an agent on the RouterOS
+//! router; then its agent stops and the owner is mailed an offline alert (over a real SMTP
+//! conversation) that the overview counts. Against a real cloud, the payment emulator and an agent on the RouterOS
 //! emulator. Every page's first response is checked to be under 50 KB gzipped and, at
 //! 360 px, not to scroll sideways. Screenshots land in `target/dashboard-screenshots/`.
 //!
@@ -12,12 +13,15 @@
 mod owner;
 
 use jasiyo_cloud::model::PaymentId;
+use jasiyo_cloud::notify::SmtpMailer;
 use jasiyo_cloud::providers::{DarajaAccount, ProviderConfig, Secret};
+use jasiyo_cloud::store::now_ms;
 use jasiyo_cloud::store::testing::Backend;
 use jasiyo_shared::RouterId;
 use jasiyo_tests::harness::*;
 use jasiyo_tests::payment_emulator::{Delivery, EmulatorAccounts, PaymentEmulator, Resolution};
 use jasiyo_tests::routeros_emulator::{EmulatorConfig, RouterOsEmulator};
+use jasiyo_tests::smtp_server::SmtpServer;
 use owner::Owner;
 use serde_json::{Value, json};
 
@@ -39,7 +43,9 @@ async fn a_new_owner_on_a_desktop() {
 
 async fn journey(width: u32) {
     let Some(world) = World::new(Backend::Sqlite).await else { return };
-    let cloud = world.cloud_with_payments(|_| {}).await;
+    let mut smtp = SmtpServer::start().await;
+    let mailer = SmtpMailer::new(&smtp.url(), "Jasiyo <noreply@jasiyo.test>").unwrap();
+    let cloud = world.cloud_mailing(std::sync::Arc::new(mailer)).await;
     let Some(owner) = Owner::open("owner", &cloud.http_url(), width).await else { return };
     let store = cloud.store().clone();
 
@@ -170,11 +176,26 @@ async fn journey(width: u32) {
     assert!(router.wait_until(WAIT, |r| r.user(&username).is_none()).await, "the user is gone from the router: {:?}", router.users());
     owner.shot("7-ended").await;
 
-    // TODO(issue 13, offline alert by e-mail, another helper's work): stop the agent, wait
-    // for the owner's "router offline" e-mail on the test SMTP server, and see the alert
-    // under Open alerts on the overview.
+    // 8. The router's agent stops: once the router has been offline past the owner's
+    // threshold (an alert pass run as if 11 minutes later), the owner is mailed and the
+    // overview counts the open alert.
+    agent.stop().await;
+    cloud.until("the router offline", async |s| s.router(id).await.unwrap().is_some_and(|r| r.online_session.is_none())).await;
+    let changes = cloud.alerts.evaluate_once(now_ms() + 11 * 60_000).await.unwrap();
+    assert_eq!(changes.len(), 1, "one alert opens: {changes:?}");
+    for change in &changes {
+        cloud.alerts.deliver(change).await;
+    }
+    let mail = smtp.next_mail(WAIT).await.expect("the owner is mailed");
+    assert_eq!(mail.to, [email.clone()]);
+    assert!(mail.text().contains("Router Kibanda is offline"), "{}", mail.text());
+    owner.visit("/dashboard", "Overview").await;
+    owner.until_text("#alerts .n", "1").await;
+    owner.visit("/dashboard/alerts", "Alerts").await;
+    owner.until_text("#open-alerts", "Router offline").await;
+    owner.check_page("/dashboard/alerts").await;
+    owner.shot("8-offline-alert").await;
 
     owner.close().await;
-    agent.stop().await;
     cloud.stop().await;
 }
