@@ -187,7 +187,7 @@ async fn journey(width: u32) {
         cloud.alerts.deliver(change).await;
     }
     let mail = smtp.next_mail(WAIT).await.expect("the owner is mailed");
-    assert_eq!(mail.to, [email.clone()]);
+    assert_eq!(mail.to, vec![email.clone()]);
     assert!(mail.text().contains("Router Kibanda is offline"), "{}", mail.text());
     owner.visit("/dashboard", "Overview").await;
     owner.until_text("#alerts .n", "1").await;
