@@ -36,6 +36,9 @@ async fn main() -> anyhow::Result<()> {
         key_file_access: if serve.allow_readable_key_file { KeyFileAccess::AllowReadable } else { KeyFileAccess::OwnerOnly },
     };
     let mut app = App::build(config, listener).await?;
+    if serve.allow_private_webhooks {
+        app = app.with_alerts(jasiyo_cloud::alerts::AlertsConfig { allow_private_webhooks: true, ..Default::default() });
+    }
     if let Some(url) = &serve.smtp_url {
         app = app.with_mailer(std::sync::Arc::new(jasiyo_cloud::notify::SmtpMailer::new(url, &serve.mail_from)?));
     }

@@ -41,6 +41,49 @@ pub fn check_webhook_url(text: &str) -> Result<String, String> {
     }
 }
 
+/// Whether `ip` is an address on the public internet: not loopback, private (RFC 1918,
+/// unique-local), link-local (cloud metadata services live there), shared (CGNAT),
+/// unspecified, multicast or documentation.
+pub fn public_address(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || (a == 100 && (64..128).contains(&b))
+                || a == 0)
+        }
+        std::net::IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return public_address(std::net::IpAddr::V4(v4));
+            }
+            !(v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80)
+        }
+    }
+}
+
+/// The address to post `url` to: its host resolved once, refused when an address is not
+/// public (unless allowed), and pinned for the request, so a name cannot resolve to a
+/// public address when checked and to an internal one when used.
+async fn resolve_webhook(url: &str, allow_private: bool) -> Result<(String, std::net::SocketAddr), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| "not a URL".to_string())?;
+    let host = parsed.host_str().ok_or("no host")?.trim_start_matches('[').trim_end_matches(']').to_string();
+    let port = parsed.port_or_known_default().ok_or("no port")?;
+    let addrs: Vec<std::net::SocketAddr> =
+        tokio::net::lookup_host((host.as_str(), port)).await.map_err(|e| format!("{host} not resolved: {e}"))?.collect();
+    let first = *addrs.first().ok_or_else(|| format!("{host} has no address"))?;
+    if !allow_private && addrs.iter().any(|a| !public_address(a.ip())) {
+        return Err(format!("{host} resolves to an address that is not public; refused"));
+    }
+    Ok((host, first))
+}
+
 /// Tries `attempt` up to `attempts` times, waiting `backoff`, then twice that, between.
 async fn with_retries<F, Fut>(attempts: u32, mut backoff: std::time::Duration, mut attempt: F) -> Result<(), String>
 where
@@ -139,9 +182,23 @@ impl Alerts {
         }))
         .expect("JSON values serialise");
         let signature = sign(&secret, &body);
+        let client = match resolve_webhook(&url, self.config.allow_private_webhooks).await {
+            Ok((host, addr)) => match reqwest::Client::builder()
+                .timeout(self.config.webhook_timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .resolve(&host, addr)
+                .build()
+            {
+                Ok(client) => client,
+                Err(error) => return format!("webhook: failed ({error})"),
+            },
+            Err(error) => {
+                tracing::warn!(tenant = %alert.tenant_id, %error, "an alert webhook was not posted");
+                return format!("webhook: refused ({error})");
+            }
+        };
         let posted = with_retries(self.config.attempts, self.config.backoff, || {
-            let request = self
-                .client
+            let request = client
                 .post(&url)
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .header(SIGNATURE_HEADER, &signature)
@@ -161,5 +218,40 @@ impl Alerts {
             Ok(()) => "webhook: sent".into(),
             Err(error) => format!("webhook: failed ({error})"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_public_addresses_are_public() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.88.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!public_address(private.parse().unwrap()), "{private}");
+        }
+        for public in ["41.90.64.1", "8.8.8.8", "2c0f:fe38::1"] {
+            assert!(public_address(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_webhook_to_an_internal_address_is_refused() {
+        let refused = resolve_webhook("https://127.0.0.1:6379/", false).await.unwrap_err();
+        assert!(refused.contains("not public"), "{refused}");
+        assert!(resolve_webhook("https://localhost/", false).await.is_err());
+        assert_eq!(resolve_webhook("http://127.0.0.1:9/", true).await.unwrap().1, "127.0.0.1:9".parse().unwrap());
     }
 }

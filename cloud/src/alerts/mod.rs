@@ -85,6 +85,10 @@ pub struct AlertsConfig {
     pub backoff: Duration,
     /// How long a webhook may take to answer.
     pub webhook_timeout: Duration,
+    /// Whether a webhook may reach a loopback, private or link-local address (a receiver on
+    /// the cloud's own machine or network: tests). Off, an owner cannot make the cloud post
+    /// to its internal services (see `deliver::public_address`).
+    pub allow_private_webhooks: bool,
 }
 
 impl Default for AlertsConfig {
@@ -94,6 +98,7 @@ impl Default for AlertsConfig {
             attempts: 4,
             backoff: Duration::from_secs(5),
             webhook_timeout: Duration::from_secs(10),
+            allow_private_webhooks: false,
         }
     }
 }
@@ -123,7 +128,6 @@ pub struct Alerts {
     config: AlertsConfig,
     stale_after_ms: i64,
     public_url: String,
-    client: reqwest::Client,
 }
 
 impl Alerts {
@@ -136,12 +140,7 @@ impl Alerts {
         stale_after: Duration,
         public_url: String,
     ) -> Arc<Alerts> {
-        let client = reqwest::Client::builder()
-            .timeout(config.webhook_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("an HTTP client with default TLS");
-        Arc::new(Alerts { store, mailer, config, stale_after_ms: stale_after.as_millis() as i64, public_url, client })
+        Arc::new(Alerts { store, mailer, config, stale_after_ms: stale_after.as_millis() as i64, public_url })
     }
 
     /// The same service mailing through `mailer`.
@@ -152,7 +151,6 @@ impl Alerts {
             config: self.config.clone(),
             stale_after_ms: self.stale_after_ms,
             public_url: self.public_url.clone(),
-            client: self.client.clone(),
         })
     }
 

@@ -48,6 +48,11 @@ pub struct ServeArgs {
     /// The sender of that mail.
     #[arg(long, env = "JASIYO_MAIL_FROM", default_value = "Jasiyo <noreply@localhost>")]
     pub mail_from: String,
+    /// Let owners' alert webhooks reach loopback, private and link-local addresses (an
+    /// internal monitoring system). Off by default: a webhook could otherwise make the cloud
+    /// post to its own network's services.
+    #[arg(long, env = "JASIYO_ALLOW_PRIVATE_WEBHOOKS")]
+    pub allow_private_webhooks: bool,
     /// Once listening, write the bound address here (for scripts that pass `--listen 127.0.0.1:0`).
     #[arg(long, env = "JASIYO_READY_FILE")]
     pub ready_file: Option<PathBuf>,

@@ -38,7 +38,7 @@ impl Mailer for Outbox {
 }
 
 fn alerts(site: &Site, mailer: Arc<dyn Mailer>) -> Arc<Alerts> {
-    let config = AlertsConfig { backoff: Duration::from_millis(20), ..AlertsConfig::default() };
+    let config = AlertsConfig { backoff: Duration::from_millis(20), allow_private_webhooks: true, ..AlertsConfig::default() };
     Alerts::new(site.store.clone(), mailer, config, HubConfig::default().stale_after(), "http://127.0.0.1".into())
 }
 
@@ -67,8 +67,14 @@ async fn offline_router_opens_one_alert_and_closes(site: Site) {
     let shop = router_seen(site.store.as_ref(), tenant.id, "shop", 20).await;
     router_seen(site.store.as_ref(), tenant.id, "kiosk", 0).await;
 
+    // The overview's live poll, before: its version (answered at once for another).
+    let before = browser.get("/dashboard/live?since=0").await.body;
+    let version = serde_json::from_str::<serde_json::Value>(&before).unwrap()["version"].as_str().unwrap().to_string();
     let first = evaluator.evaluate_once(now_ms()).await.unwrap();
     assert_eq!(opened(&first), 1, "{first:?}");
+    // A poll held on that version answers at once: an alert opened (it would otherwise hold).
+    let after = browser.get(&format!("/dashboard/live?since={version}")).await.body;
+    assert_ne!(serde_json::from_str::<serde_json::Value>(&after).unwrap()["version"].as_str().unwrap(), version, "{after}");
     let Change::Opened(alert) = &first[0] else { unreachable!() };
     assert_eq!((alert.kind.as_str(), alert.subject.clone()), (AlertKind::RouterOffline.as_str(), shop.to_string()));
     assert!(alert.detail.contains("shop"), "{}", alert.detail);
@@ -313,7 +319,7 @@ async fn a_failing_webhook_is_retried_then_recorded(site: Site) {
     site.store.set_webhook(tenant.id, Some(&webhook)).await.unwrap();
 
     let outbox = Arc::new(Outbox::default());
-    let config = AlertsConfig { attempts: 3, backoff: Duration::from_millis(10), ..AlertsConfig::default() };
+    let config = AlertsConfig { attempts: 3, backoff: Duration::from_millis(10), allow_private_webhooks: true, ..AlertsConfig::default() };
     let evaluator = Alerts::new(site.store.clone(), outbox.clone(), config, HubConfig::default().stale_after(), "http://127.0.0.1".into());
     router_seen(site.store.as_ref(), tenant.id, "shop", 15).await;
     let changes = evaluator.evaluate_once(now_ms()).await.unwrap();

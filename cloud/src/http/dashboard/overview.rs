@@ -1,7 +1,7 @@
 //! The overview page and its live updates (`/dashboard/live`: a long poll that answers
 //! when what the overview shows has changed).
 //!
-//! "What it shows" is a fingerprint of the tenant's newest payments and its routers'
+//! "What it shows" is a fingerprint of the tenant's newest payments, its open alerts and its routers'
 //! online states, read from the store, so a change made on another cloud instance is seen
 //! too (within one re-read); a change on this instance wakes the poll at once.
 
@@ -22,6 +22,7 @@ use crate::dashboard::overview::{OverviewData, overview as overview_page};
 use crate::hub::Hub;
 use crate::model::{Router, TenantId};
 use crate::payments::Payments;
+use crate::store::alerts::Alert;
 use crate::store::dashboard::{DaySales, PaymentFilter, PaymentLine};
 use crate::store::{StoreResult, now_ms};
 
@@ -34,7 +35,7 @@ const REREAD: Duration = Duration::from_secs(3);
 const DAY_MS: i64 = 86_400_000;
 
 /// The fingerprint of what the overview shows.
-fn fingerprint(recent: &[PaymentLine], routers: &[Router], hub: &Hub) -> u64 {
+fn fingerprint((recent, routers, alerts): &Shown, hub: &Hub) -> u64 {
     let mut hasher = DefaultHasher::new();
     let now = now_ms();
     let stale = hub.stale_after().as_millis() as i64;
@@ -44,14 +45,20 @@ fn fingerprint(recent: &[PaymentLine], routers: &[Router], hub: &Hub) -> u64 {
     for router in routers {
         (router.id.to_string(), router.is_online(now, stale), router.revoked_at).hash(&mut hasher);
     }
+    for alert in alerts {
+        alert.id.hash(&mut hasher);
+    }
     hasher.finish()
 }
 
-async fn current(hub: &Hub, tenant: TenantId) -> StoreResult<(Vec<PaymentLine>, Vec<Router>)> {
+/// What the live part of the overview shows: the newest payments, the routers and the
+/// open alerts.
+type Shown = (Vec<PaymentLine>, Vec<Router>, Vec<Alert>);
+
+async fn current(hub: &Hub, tenant: TenantId) -> StoreResult<Shown> {
     let store = hub.store();
-    let recent = store.payment_lines(tenant, &PaymentFilter::default(), None, RECENT).await?;
-    let routers = store.list_routers(Some(tenant)).await?;
-    Ok((recent, routers))
+    let all = PaymentFilter::default();
+    tokio::try_join!(store.payment_lines(tenant, &all, None, RECENT), store.list_routers(Some(tenant)), store.open_alerts(Some(tenant)))
 }
 
 fn internal(error: impl std::fmt::Display) -> Response {
@@ -69,14 +76,12 @@ pub(super) async fn overview(State(hub): State<Arc<Hub>>, member: Member, header
     let first = today - 29;
     let since = (first.min(today - i64::from(now.day()) + 1)) * DAY_MS - offset * 1000;
     let store = hub.store();
-    let (sales, (recent, routers), alerts) = match tokio::try_join!(
-        store.sales_by_day(tenant.id, since, offset),
-        current(&hub, tenant.id),
-        store.open_alerts(Some(tenant.id))
-    ) {
+    let (sales, shown) = match tokio::try_join!(store.sales_by_day(tenant.id, since, offset), current(&hub, tenant.id)) {
         Ok(found) => found,
         Err(error) => return internal(error),
     };
+    let version = fingerprint(&shown, &hub);
+    let (recent, routers, alerts) = shown;
     let epoch = jiff::civil::date(1970, 1, 1);
     let label = |day: i64| epoch.checked_add(day.days()).map(|d| d.strftime("%-d %b").to_string()).unwrap_or_default();
     let month_first = (month_start - epoch).get_days() as i64;
@@ -87,7 +92,6 @@ pub(super) async fn overview(State(hub): State<Arc<Hub>>, member: Member, header
     let stale = hub.stale_after().as_millis() as i64;
     let online = routers.iter().filter(|r| r.revoked_at.is_none() && r.is_online(now_ms(), stale)).count();
     let offline = routers.iter().filter(|r| r.revoked_at.is_none()).count() - online;
-    let version = fingerprint(&recent, &routers, &hub);
     let data = OverviewData {
         today: sum(today),
         month: sum(month_first),
@@ -119,7 +123,7 @@ pub(super) async fn live(
     let mut events = hub.subscribe();
     loop {
         let version = match current(&hub, member.tenant.id).await {
-            Ok((recent, routers)) => fingerprint(&recent, &routers, &hub),
+            Ok(shown) => fingerprint(&shown, &hub),
             Err(error) => return internal(error),
         };
         if Some(version) != since.since || tokio::time::Instant::now() >= deadline {
