@@ -248,8 +248,7 @@ impl Accounts {
         let email = Email::parse(email).ok_or_else(|| AccountError::Invalid("e-mail address: not a valid address".into()))?;
         let name = check_name("name", name)?;
         let staff = NewAccount { tenant_id: Some(tenant.id), email: email.clone(), name, phone: None, role: Role::Staff };
-        let account = self.store.create_account(&staff, None, now_ms()).await?;
-        let link = self.new_link(account.id, LinkPurpose::Invite, self.config.invite_link_for).await?;
+        let (_, link) = self.invite(&staff).await?;
         self.record(Some(tenant.id), by.id, "invite_staff", &format!("invited {email}")).await;
         let body = format!(
             "{} invited you to help run {} on Jasiyo.\n\nOpen this link within 7 days to choose your password:\n{link}\n",
@@ -257,6 +256,14 @@ impl Accounts {
         );
         self.mail(&email, &format!("Join {} on Jasiyo", tenant.name), body).await;
         Ok(link)
+    }
+
+    /// Makes an account without a password and returns the one-time link (valid for
+    /// [`AccountsConfig::invite_link_for`]) its person opens to choose one. Sends nothing.
+    pub async fn invite(&self, account: &NewAccount) -> Result<(Account, String), AccountError> {
+        let account = self.store.create_account(account, None, now_ms()).await?;
+        let link = self.new_link(account.id, LinkPurpose::Invite, self.config.invite_link_for).await?;
+        Ok((account, link))
     }
 
     /// Uses a one-time link to set a password: the account is signed in (every other

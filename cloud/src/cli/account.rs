@@ -10,10 +10,9 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 
 use crate::accounts::{Accounts, AccountsConfig};
-use crate::model::{Email, LinkPurpose, NewAccount, Role, TenantId};
+use crate::model::{Email, NewAccount, Role, TenantId};
 use crate::notify::NoMailer;
-use crate::store::{Store, now_ms};
-use crate::token::AgentToken;
+use crate::store::Store;
 
 /// `account ...`
 #[derive(Debug, Subcommand)]
@@ -61,13 +60,13 @@ pub enum AccountCommand {
 pub(super) async fn run(store: Arc<dyn Store>, command: AccountCommand, out: &mut dyn Write) -> anyhow::Result<()> {
     match command {
         AccountCommand::CreateOperator { email, name, public_url } => {
-            let link = invite(store.as_ref(), None, Role::Operator, &email, &name, &public_url).await?;
+            let link = invite(store.clone(), None, Role::Operator, &email, &name, &public_url).await?;
             writeln!(out, "operator account created for {}", email.trim().to_lowercase())?;
             writeln!(out, "choose its password (link valid 7 days, once): {link}")?;
         }
         AccountCommand::InviteOwner { tenant, email, name, public_url } => {
             let Some(found) = store.find_tenant(&tenant).await? else { bail!("no tenant {tenant:?}") };
-            let link = invite(store.as_ref(), Some(found.id), Role::Owner, &email, &name, &public_url).await?;
+            let link = invite(store.clone(), Some(found.id), Role::Owner, &email, &name, &public_url).await?;
             writeln!(out, "owner account of {} created for {}", found.name, email.trim().to_lowercase())?;
             writeln!(out, "choose its password (link valid 7 days, once): {link}")?;
         }
@@ -86,7 +85,7 @@ pub(super) async fn run(store: Arc<dyn Store>, command: AccountCommand, out: &mu
 /// Makes an account without a password and returns the one-time link (valid 7 days) that
 /// lets its person choose one.
 async fn invite(
-    store: &dyn Store,
+    store: Arc<dyn Store>,
     tenant: Option<TenantId>,
     role: Role,
     email: &str,
@@ -98,10 +97,8 @@ async fn invite(
     if name.is_empty() {
         bail!("--name must not be empty");
     }
+    let accounts = Accounts::new(store, AccountsConfig::new(public_url), Arc::new(NoMailer));
     let account = NewAccount { tenant_id: tenant, email, name, phone: None, role };
-    let account = store.create_account(&account, None, now_ms()).await.context("creating the account")?;
-    let token = AgentToken::generate();
-    let week = 7 * 24 * 3600 * 1000;
-    store.create_link(&token.hash(), account.id, LinkPurpose::Invite, now_ms(), now_ms() + week).await?;
-    Ok(format!("{}/dashboard/invite/{}", public_url.trim_end_matches('/'), token.expose()))
+    let (_, link) = accounts.invite(&account).await.map_err(|e| anyhow::anyhow!("creating the account: {e}"))?;
+    Ok(link)
 }

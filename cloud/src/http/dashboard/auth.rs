@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::sync::Arc;
 
-use super::session::{Form, OpenForm, SignedIn, cleared_cookie, cookie_token, session_cookie};
+use super::session::{Form, NoFields, OpenForm, SignedIn, cleared_cookie, cookie_token, session_cookie};
 use super::{render, render_plain};
 use crate::accounts::{AccountError, Accounts, NewSession, SignUp};
 use crate::dashboard::auth as pages;
@@ -116,10 +116,7 @@ pub(super) async fn sign_in(
     }
 }
 
-#[derive(Deserialize)]
-pub(super) struct Nothing {}
-
-pub(super) async fn sign_out(State(accounts): State<Arc<Accounts>>, who: SignedIn, Form(Nothing {}): Form<Nothing>) -> Response {
+pub(super) async fn sign_out(State(accounts): State<Arc<Accounts>>, who: SignedIn, Form(NoFields {}): Form<NoFields>) -> Response {
     if let Err(error) = accounts.sign_out(&who.token).await {
         tracing::error!(%error, "could not end a session");
     }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::render;
-use super::session::{Form, Operator};
+use super::session::{Form, NoFields, Operator};
 use crate::accounts::Accounts;
 use crate::dashboard::platform::{TenantLine, platform as platform_page};
 use crate::hub::Hub;
@@ -78,7 +78,7 @@ pub(super) async fn suspend(
     State(accounts): State<Arc<Accounts>>,
     Operator(who): Operator,
     Path(tenant): Path<uuid::Uuid>,
-    Form(_): Form<HashMap<String, String>>,
+    Form(_): Form<NoFields>,
 ) -> Response {
     set(&accounts, &who, TenantId(tenant), true).await
 }
@@ -87,7 +87,7 @@ pub(super) async fn resume(
     State(accounts): State<Arc<Accounts>>,
     Operator(who): Operator,
     Path(tenant): Path<uuid::Uuid>,
-    Form(_): Form<HashMap<String, String>>,
+    Form(_): Form<NoFields>,
 ) -> Response {
     set(&accounts, &who, TenantId(tenant), false).await
 }

@@ -176,6 +176,10 @@ impl FromRequestParts<AppState> for Operator {
 /// the form's own fields (the `csrf` field is read separately).
 pub struct Form<F>(pub F);
 
+/// A form with nothing but its CSRF token (a button: sign out, retry, suspend).
+#[derive(serde::Deserialize)]
+pub struct NoFields {}
+
 #[derive(serde::Deserialize)]
 struct CsrfField {
     #[serde(default)]

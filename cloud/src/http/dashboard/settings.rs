@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::render;
 use super::routers::{internal, not_found};
-use super::session::{Form, Member, Owner};
+use super::session::{Form, Member, NoFields, Owner};
 use crate::accounts::Accounts;
 use crate::dashboard::settings::{ProviderData, SettingsData, provider_page, settings_page};
 use crate::model::{AccountId, Role};
@@ -63,14 +63,11 @@ pub(super) async fn invite(
     index(accounts.store().as_ref(), &member, data, StatusCode::OK, &headers).await
 }
 
-#[derive(Deserialize)]
-pub(super) struct Nothing {}
-
 pub(super) async fn disable(
     State(accounts): State<Arc<Accounts>>,
     Owner(member): Owner,
     Path(id): Path<String>,
-    Form(_): Form<Nothing>,
+    Form(_): Form<NoFields>,
 ) -> Response {
     let store = accounts.store();
     let Ok(id) = id.parse::<AccountId>() else { return not_found() };
@@ -235,7 +232,7 @@ pub(super) async fn check_provider(
     State(payments): State<Arc<Payments>>,
     Owner(member): Owner,
     headers: HeaderMap,
-    Form(_): Form<Nothing>,
+    Form(_): Form<NoFields>,
 ) -> Response {
     let (notice, error) = match payments.check_provider(member.tenant.id).await {
         Ok(None) => (None, Some("No provider is set.".to_string())),

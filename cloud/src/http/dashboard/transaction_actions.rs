@@ -12,7 +12,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::session::{Form, Member, Owner};
+use super::session::{Form, Member, NoFields, Owner};
 use super::transactions::missing;
 use crate::accounts::Accounts;
 use crate::dashboard::transaction::Notice;
@@ -20,10 +20,6 @@ use crate::model::PaymentId;
 use crate::payments::Payments;
 use crate::payments::complaints::ComplaintError;
 use crate::payments::resend::ResendError;
-
-/// A form with nothing but its CSRF token.
-#[derive(Deserialize)]
-pub(super) struct Empty {}
 
 /// The settle form.
 #[derive(Deserialize)]
@@ -71,7 +67,7 @@ pub(super) async fn recheck(
     member: Member,
     Path(id): Path<String>,
     headers: HeaderMap,
-    Form(_): Form<Empty>,
+    Form(_): Form<NoFields>,
 ) -> Response {
     let Ok(id) = owned(&payments, &member, &id).await else { return missing(&member, &headers) };
     accounts.record(Some(member.tenant.id), member.who.account.id, "recheck_payment", &format!("payment {id}")).await;
@@ -114,7 +110,7 @@ pub(super) async fn resend(
     member: Member,
     Path(id): Path<String>,
     headers: HeaderMap,
-    Form(_): Form<Empty>,
+    Form(_): Form<NoFields>,
 ) -> Response {
     let Ok(id) = owned(&payments, &member, &id).await else { return missing(&member, &headers) };
     match payments.resend_to_router(id).await {

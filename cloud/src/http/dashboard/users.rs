@@ -11,7 +11,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::render;
-use super::session::{Form, Member};
+use super::session::{Form, Member, NoFields};
 use crate::accounts::Accounts;
 use crate::dashboard::users::{UsersPage, users as users_page};
 use crate::payments::Payments;
@@ -124,7 +124,7 @@ pub(super) async fn end(
     State(accounts): State<Arc<Accounts>>,
     member: Member,
     Path(id): Path<Uuid>,
-    Form(_): Form<std::collections::HashMap<String, String>>,
+    Form(_): Form<NoFields>,
 ) -> Response {
     let result = payments.end_user(member.tenant.id, id).await;
     if result.is_ok() {
