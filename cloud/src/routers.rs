@@ -1,11 +1,12 @@
 //! Routers as an owner manages them: adding one (a fresh agent token, shown once), its
-//! hotspot install script (with a download credential made from the token), and what an
-//! agent needs to be told. The operations behind the CLI's `router ...` and the dashboard's
+//! hotspot install script (with a download credential made from the token), its container
+//! install script, and what an agent needs to be told. The operations behind the CLI's `router ...` and the dashboard's
 //! routers pages.
 
 use jasiyo_shared::RouterId;
 
 use crate::model::{Router, TenantId};
+use crate::portal::container::{self, ContainerInstall};
 use crate::portal::hotspot::{PortalHost, install_script};
 use crate::store::{Store, StoreError, StoreResult, now_ms};
 use crate::token::AgentToken;
@@ -42,6 +43,31 @@ pub async fn hotspot_script(store: &dyn Store, portal: &PortalHost, router: &Rou
     let download = crate::token::download_token(token.trim());
     store.set_download_token(router.id, &crate::token::hash_token(&download), &router.token_hash, now_ms()).await?;
     Ok(install_script(portal, router.id, &router.name, &download))
+}
+
+/// The RouterOS script installing `router`'s agent as a container, for an agent token the
+/// caller has checked, with a new password for the router's API user.
+pub fn container_script(cloud_url: &str, router: &Router, token: &str) -> String {
+    let password = container::api_password();
+    container::container_script(&ContainerInstall {
+        cloud_url,
+        router: router.id,
+        router_name: &router.name,
+        token,
+        api_password: &password,
+    })
+}
+
+/// The RouterOS script giving `router`'s agent container a new token (after a rotation).
+pub fn token_update_script(cloud_url: &str, router: &Router, token: &str) -> String {
+    let password = container::api_password();
+    container::token_update_script(&ContainerInstall {
+        cloud_url,
+        router: router.id,
+        router_name: &router.name,
+        token,
+        api_password: &password,
+    })
 }
 
 /// What the agent is started with (its environment), for a token shown once.

@@ -7,6 +7,8 @@
 //! - [`processes`]: the real `jasiyo-cloud` and `jasiyo-agent` binaries as child processes,
 //!   for crash tests.
 //! - [`routeros_emulator`]: a RouterOS API server with hotspot menus and fault switches.
+//! - [`routeros_script`]: a syntax check of our RouterOS scripts against the command lists of
+//!   real RouterOS versions.
 //! - [`smtp_server`]: an SMTP server that keeps the mail it accepts, for the dashboard's mail.
 //! - [`payment_emulator`]: Daraja, PayHero and Paystack at their real paths, with prompts
 //!   resolved by tests or a phone page, callbacks sent back, and fault switches.
@@ -16,4 +18,5 @@ pub mod payment_emulator;
 pub mod processes;
 pub mod relay;
 pub mod routeros_emulator;
+pub mod routeros_script;
 pub mod smtp_server;

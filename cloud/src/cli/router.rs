@@ -65,6 +65,21 @@ pub enum RouterCommand {
         #[arg(long, env = "JASIYO_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
         public_url: String,
     },
+    /// Print the RouterOS script that installs the agent as a container on the router itself
+    /// (RouterOS 7.21 or later, arm64/arm/x86): device-mode check, NTP, an API user with
+    /// minimal rights and a new random password, the container's network and firewall rule,
+    /// and the container with the agent's settings. It carries the token: print it only for
+    /// the router's owner.
+    ContainerScript {
+        /// The router id.
+        router: RouterId,
+        /// The router's agent token, as `router add` printed it (checked against its hash).
+        #[arg(long, env = "JASIYO_TOKEN", hide_env_values = true)]
+        token: String,
+        /// How the agent reaches this cloud.
+        #[arg(long, env = "JASIYO_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+        public_url: String,
+    },
     /// Give a router a new agent token, keeping its id (its hotspot pages keep working);
     /// prints the token, once. The old token stops working at once: a live session on it
     /// is ended.
@@ -133,6 +148,16 @@ pub(super) async fn run(store: &dyn Store, command: RouterCommand, out: &mut dyn
             let portal = crate::portal::hotspot::PortalHost::parse(&public_url).map_err(anyhow::Error::msg)?;
             // The script downloads with a credential made from the token, good for nothing else.
             write!(out, "{}", crate::routers::hotspot_script(store, &portal, &found, &token).await?)?;
+        }
+        RouterCommand::ContainerScript { router, token, public_url } => {
+            let found = store.router(router).await?.with_context(|| format!("no router {router}"))?;
+            if found.revoked_at.is_some() {
+                bail!("router {router} is revoked");
+            }
+            if !crate::token::verify_token(token.trim(), &found.token_hash) {
+                bail!("that is not router {router}'s token");
+            }
+            write!(out, "{}", crate::routers::container_script(&public_url, &found, token.trim()))?;
         }
         RouterCommand::RotateToken { router, json } => {
             let found = store.router(router).await?.with_context(|| format!("no router {router}"))?;

@@ -29,6 +29,8 @@ pub struct Fresh {
     pub agent_settings: String,
     /// The RouterOS script installing the hotspot pages (when the router is new).
     pub script: Option<String>,
+    /// The RouterOS script installing the agent as a container on the router.
+    pub container_script: String,
 }
 
 impl std::fmt::Debug for Fresh {
@@ -122,8 +124,28 @@ fn fresh_box(fresh: &Fresh, nonce: &str) -> Markup {
             p { "Router id: " code { (id) } }
             p { "Agent token: " code #token { (fresh.token) } }
             p.muted { "The token is shown only now; give it to the agent (JASIYO_TOKEN). If it is lost, rotate the token." }
-            h2 { "1. Start the agent with these settings" }
-            pre { (fresh.agent_settings) }
+            h2 { "1. Start the agent" }
+            details open {
+                summary { "On the router, as a container (RouterOS 7.21+, arm64, arm or x86)" }
+                @if fresh.script.is_some() {
+                    p.muted {
+                        "Upload the agent image for the router's architecture to its disk, then paste this in the router's terminal "
+                        "(or save it as a file and /import it). It checks device-mode, turns on NTP, makes an API user with "
+                        "minimal rights, the container's network and firewall rule, and starts the agent."
+                    }
+                } @else {
+                    p.muted { "Paste this in the router's terminal: the agent's container gets the new token and restarts." }
+                }
+                pre { (fresh.container_script) }
+            }
+            details {
+                summary { "On a sidecar (a small Linux box on the router's LAN), or by hand" }
+                p.muted {
+                    "Start the agent with these settings, plus JASIYO_ROUTEROS_ADDR (the router's LAN address:8728) and an API user. "
+                    "If the sidecar sits on a hotspot port, let it through: /ip hotspot ip-binding add mac-address=<sidecar MAC> type=bypassed."
+                }
+                pre { (fresh.agent_settings) }
+            }
             @if let Some(script) = &fresh.script {
                 h2 { "2. Install the hotspot pages: paste this in the router's terminal" }
                 pre { (script) }

@@ -126,7 +126,9 @@ const ALOGIN: &str = concat!(
     "<p><a href=\"$(link-status)\">Time left / Muda uliobaki</a></p>\n</body></html>\n"
 );
 
-/// `status.html`: for a logged-in device: time and data left, log out.
+/// `status.html`: for a logged-in device: time and data left, log out. The log-out form
+/// sends `erase-cookie=on`, or the router's login cookie would log the device straight back
+/// in (RouterOS: "erase-cookie ... may be either on or true").
 const STATUS: &str = concat!(
     "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n",
     "<title>$(identity)</title>\n",
@@ -136,7 +138,8 @@ const STATUS: &str = concat!(
     "$(if session-time-left)<p>Time left / Muda uliobaki: $(session-time-left)</p>\n$(endif)",
     "$(if remain-bytes-total)<p>Data left / Data iliyobaki: $(remain-bytes-total) bytes</p>\n$(endif)",
     "<p>Used / Umetumia: $(bytes-in-nice) / $(bytes-out-nice)</p>\n",
-    "<p><a href=\"$(link-logout)\">Log out / Toka</a></p>\n</body></html>\n"
+    "<form action=\"$(link-logout)\" method=\"get\"><input type=\"hidden\" name=\"erase-cookie\" value=\"on\">",
+    "<button type=\"submit\">Log out / Toka</button></form>\n</body></html>\n"
 );
 
 /// `error.html`: the router's own errors, with a way back to the portal.
@@ -150,7 +153,7 @@ const ERROR: &str = concat!(
 
 /// A RouterOS string literal: `"`, `\`, `$` and `?` escaped (the last would open the
 /// terminal's help).
-fn ros_string(text: &str) -> String {
+pub(crate) fn ros_string(text: &str) -> String {
     let mut out = String::from("\"");
     for c in text.chars() {
         match c {
@@ -175,12 +178,27 @@ const SCRIPT_FILE: &str = "jasiyo-install.rsc";
 pub fn install_command(portal: &PortalHost, router: RouterId, download: &str) -> String {
     let url = format!("{}/hotspot/{router}/install.rsc", portal.base);
     format!(
-        "/tool fetch url={} http-header-field={} dst-path={SCRIPT_FILE}; /import {SCRIPT_FILE}; /file remove [find where name={}]",
+        ":do {{ /tool fetch url={} http-header-field={}{} dst-path={SCRIPT_FILE} }} on-error={{ :error {} }}; \
+         /import {SCRIPT_FILE}; /file remove [find where name={}]",
         ros_string(&url),
         ros_string(&format!("Authorization: Bearer {download}")),
+        check_certificate(portal),
+        ros_string(FETCH_REFUSED),
         ros_string(SCRIPT_FILE),
     )
 }
+
+/// ` check-certificate=yes` for an https cloud: the router checks the cloud's certificate
+/// against its trust store (RouterOS 7.21+ has a built-in one; see the README for older).
+fn check_certificate(portal: &PortalHost) -> &'static str {
+    if portal.base.starts_with("https://") { " check-certificate=yes" } else { "" }
+}
+
+/// What the router prints when a download fails: the likely causes, and what to run.
+const FETCH_REFUSED: &str = "Download failed. If it says device-mode: run /system/device-mode/update fetch=yes hotspot=yes container=yes and press the reset button (or cut the power) within 5 minutes, then run this again. If it says certificate: on RouterOS 7.21+ run /certificate/settings/set builtin-trust-store=fetch,container; older versions need the cloud's CA imported (see the install guide).";
+
+/// What the router prints when the hotspot menu is refused (device-mode without hotspot).
+const HOTSPOT_REFUSED: &str = "The hotspot settings were refused. If device-mode forbids hotspot: run /system/device-mode/update hotspot=yes fetch=yes container=yes and press the reset button (or cut the power) within 5 minutes, then run this again.";
 
 /// The install script for `router`: fetches the pages into a `jasiyo` folder (on `flash/`
 /// where the router has one) with the download credential `download`, points every hotspot
@@ -196,7 +214,8 @@ pub fn install_script(portal: &PortalHost, router: RouterId, router_name: &str, 
          #   {command}\n\
          # It downloads the hotspot pages (login, alogin, status, error, rlogin, redirect,\n\
          # logout, api.json) into the folder jasiyo (flash/jasiyo where the router has\n\
-         # flash/), sets html-directory of every hotspot server profile to it, and lets the\n\
+         # flash/), sets html-directory of every hotspot server profile to it (clearing an\n\
+         # html-directory-override, which would win over it), and lets the\n\
          # portal through the walled garden, for HTTP and (walled-garden ip) HTTPS. Running\n\
          # it again replaces what it added.\n\
          {{\n\
@@ -205,9 +224,14 @@ pub fn install_script(portal: &PortalHost, router: RouterId, router_name: &str, 
          :local dir \"jasiyo\"\n\
          :if ([:len [/file find where name=\"flash\"]] > 0) do={{ :set dir \"flash/jasiyo\" }}\n\
          :foreach page in={{{pages}}} do={{\n\
-         \x20 /tool fetch url=($base . \"/\" . $page) http-header-field=$auth dst-path=($dir . \"/\" . $page)\n\
+         \x20 :do {{ /tool fetch url=($base . \"/\" . $page) http-header-field=$auth{check} dst-path=($dir . \"/\" . $page) }} \
+         on-error={{ :error {fetch_refused} }}\n\
          }}\n\
-         /ip hotspot profile set [find] html-directory=$dir\n\
+         :if ([:len [/ip hotspot profile find where html-directory-override!=\"\"]] > 0) do={{\n\
+         \x20 :put \"A hotspot profile had html-directory-override set, which wins over html-directory: cleared it.\"\n\
+         \x20 /ip hotspot profile set [find] html-directory-override=\"\"\n\
+         }}\n\
+         :do {{ /ip hotspot profile set [find] html-directory=$dir }} on-error={{ :error {hotspot_refused} }}\n\
          /ip hotspot walled-garden remove [find where comment=\"{MARK}\"]\n\
          {garden_http}\n\
          /ip hotspot walled-garden ip remove [find where comment=\"{MARK}\"]\n\
@@ -215,6 +239,9 @@ pub fn install_script(portal: &PortalHost, router: RouterId, router_name: &str, 
          :put (\"Jasiyo hotspot pages installed in \" . $dir)\n\
          }}\n",
         command = install_command(portal, router, download),
+        check = check_certificate(portal),
+        fetch_refused = ros_string(FETCH_REFUSED),
+        hotspot_refused = ros_string(HOTSPOT_REFUSED),
         base = ros_string(&format!("{}/hotspot/{router}", portal.base)),
         auth = ros_string(&format!("Authorization: Bearer {download}")),
     )
@@ -247,8 +274,10 @@ mod tests {
         assert_eq!(
             command,
             format!(
-                "/tool fetch url=\"https://pay.example.co.ke/hotspot/{router}/install.rsc\" http-header-field=\"Authorization: Bearer dl123\" \
-                 dst-path=jasiyo-install.rsc; /import jasiyo-install.rsc; /file remove [find where name=\"jasiyo-install.rsc\"]"
+                ":do {{ /tool fetch url=\"https://pay.example.co.ke/hotspot/{router}/install.rsc\" \
+                 http-header-field=\"Authorization: Bearer dl123\" check-certificate=yes dst-path=jasiyo-install.rsc }} \
+                 on-error={{ :error {} }}; /import jasiyo-install.rsc; /file remove [find where name=\"jasiyo-install.rsc\"]",
+                ros_string(FETCH_REFUSED)
             )
         );
         assert!(!install_script(&portal, router, "r", "dl123").contains("token="), "no credential in a URL");

@@ -5,7 +5,9 @@
 //! - [`page`]: the page (inline CSS and script).
 //! - [`hotspot`]: the router's hotspot pages and the RouterOS script that installs them;
 //!   [`router_pages`]: the pages RouterOS serves on its own (redirects, logout, api.json).
+//! - [`container`]: the RouterOS script installing the agent as a container on the router.
 
+pub mod container;
 pub mod hotspot;
 pub mod page;
 pub mod router_pages;

@@ -57,6 +57,11 @@ async fn routers_are_added_retried_rotated_and_revoked(site: Site) {
     assert_eq!(router.name, "Shop 1");
     assert!(verify_token(&token, &router.token_hash), "the token shown is the router's");
     assert!(added.body.contains("JASIYO_ROUTER_ID=") && added.body.contains("/tool fetch"), "install instructions: {}", added.body);
+    assert!(
+        added.body.contains("/container add file=") && added.body.contains(&format!("JASIYO_TOKEN={token},")),
+        "the container script, with the token: {}",
+        added.body
+    );
     assert!(site.store.download_token_hash(router.id).await.unwrap().is_some(), "the script's download credential is recorded");
     let list = browser.get("/dashboard/routers").await;
     assert!(list.body.contains("Shop 1") && !list.body.contains(&token), "the token is shown once");
@@ -81,6 +86,11 @@ async fn routers_are_added_retried_rotated_and_revoked(site: Site) {
     let rotated = browser.post(&format!("/dashboard/routers/{}/rotate", router.id), &[("csrf", &csrf)]).await;
     assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
     let new_token = element(&rotated.body, "token");
+    assert!(
+        rotated.body.contains("/container set $id env=") && rotated.body.contains(&format!("JASIYO_TOKEN={new_token},")),
+        "the script giving the container its new token: {}",
+        rotated.body
+    );
     let stored = site.store.router(router.id).await.unwrap().unwrap();
     assert!(verify_token(&new_token, &stored.token_hash) && !verify_token(&token, &stored.token_hash));
 

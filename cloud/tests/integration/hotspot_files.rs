@@ -93,14 +93,16 @@ async fn the_files_come_with_the_download_credential_in_a_header(s: Shop) {
     for needle in [
         format!(":local base \"{PUBLIC_URL}/hotspot/{}\"", s.router),
         format!(":local auth \"Authorization: Bearer {download}\""),
-        "/tool fetch url=($base . \"/\" . $page) http-header-field=$auth dst-path=($dir . \"/\" . $page)".to_string(),
+        "/tool fetch url=($base . \"/\" . $page) http-header-field=$auth check-certificate=yes dst-path=($dir . \"/\" . $page)".to_string(),
+        "/ip hotspot profile set [find] html-directory-override=\"\"".to_string(),
         "/ip hotspot profile set [find] html-directory=$dir".to_string(),
         "/ip hotspot walled-garden add dst-host=pay.example.co.ke comment=\"jasiyo portal\"".to_string(),
         format!(
-            "/tool fetch url=\"{PUBLIC_URL}/hotspot/{}/install.rsc\" http-header-field=\"Authorization: Bearer {download}\" \
-             dst-path=jasiyo-install.rsc; /import jasiyo-install.rsc; /file remove [find where name=\"jasiyo-install.rsc\"]",
+            ":do {{ /tool fetch url=\"{PUBLIC_URL}/hotspot/{}/install.rsc\" http-header-field=\"Authorization: Bearer {download}\" \
+             check-certificate=yes dst-path=jasiyo-install.rsc }}",
             s.router
         ),
+        "/import jasiyo-install.rsc; /file remove [find where name=\"jasiyo-install.rsc\"]".to_string(),
     ] {
         assert!(script.contains(&needle), "install.rsc lacks {needle}:\n{script}");
     }

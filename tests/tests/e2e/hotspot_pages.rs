@@ -112,3 +112,17 @@ fn logging_out_offers_a_way_back() {
     assert_eq!(out.status, 200);
     assert!(out.body.contains("href=\"http://10.5.50.1/login?dst=") && out.body.contains("42m"), "{}", out.body);
 }
+
+#[test]
+fn the_status_page_logs_out_for_good() {
+    let files = installed(RouterId::new(), &PortalHost::parse("https://cloud.example").unwrap());
+    let mut vars = device();
+    vars.insert("link-logout".into(), "http://10.5.50.1/logout".into());
+    vars.insert("uptime".into(), "5m".into());
+    let out = serve(&files, "/status", true, &vars);
+    assert_eq!(out.status, 200);
+    // The log-out form erases the router's login cookie, or the device is logged straight back in.
+    let form = out.body.split("<form").nth(1).expect("a log-out form");
+    assert!(form.contains("action=\"http://10.5.50.1/logout\""), "{form}");
+    assert!(form.contains("name=\"erase-cookie\" value=\"on\""), "{form}");
+}

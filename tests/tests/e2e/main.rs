@@ -10,6 +10,7 @@ mod dashboard_browser;
 mod dashboard_mail;
 mod edge;
 mod hotspot_pages;
+mod install_scripts;
 mod payment_emulator;
 mod payments;
 mod portal_browser;

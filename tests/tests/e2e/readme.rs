@@ -335,8 +335,9 @@ async fn every_readme_command_is_accepted() {
                 refused.push(format!("README: {}\nran: {}\nsaid: {}", documented.text, argv.join(" "), said.trim()));
             }
         }
-        // A revoked router would refuse what follows: the walk keeps it.
-        if !documented.text.contains(" revoke ") {
+        // A revoked router, or one with a new token, would refuse what follows with the
+        // fixture's token: the walk keeps both as they were.
+        if !documented.text.contains(" revoke ") && !documented.text.contains(" rotate-token ") {
             fixture.data_dir = walk.join("agent");
             let plain = argv(&variants(&documented.text)[0], &fixture);
             let _ = run(&plain, &walk, &fixture.certs).await;

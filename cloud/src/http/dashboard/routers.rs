@@ -20,7 +20,7 @@ use crate::hub::Hub;
 use crate::model::{CommandState, Router};
 use crate::portal::hotspot::PortalHost;
 use crate::redact::without_passwords;
-use crate::routers::{AddRouterError, add_router, agent_settings, hotspot_script};
+use crate::routers::{AddRouterError, add_router, agent_settings, container_script, hotspot_script, token_update_script};
 use crate::store::{StoreError, now_ms};
 use crate::token::AgentToken;
 
@@ -100,8 +100,13 @@ pub(super) async fn add(State(state): State<AppState>, Owner(member): Owner, hea
         }
     };
     state.accounts.record(Some(member.tenant.id), member.who.account.id, "router.add", &format!("{} ({})", router.name, router.id)).await;
-    let fresh =
-        Fresh { agent_settings: agent_settings(public_url, router.id, token.expose()), token: token.expose().to_string(), router, script };
+    let fresh = Fresh {
+        agent_settings: agent_settings(public_url, router.id, token.expose()),
+        container_script: container_script(public_url, &router, token.expose()),
+        token: token.expose().to_string(),
+        router,
+        script,
+    };
     list(&state.hub, &member, Some(&fresh), None, StatusCode::OK, &headers).await
 }
 
@@ -206,7 +211,13 @@ pub(super) async fn rotate(
     }
     state.accounts.record(Some(member.tenant.id), member.who.account.id, "router.rotate_token", &router.id.to_string()).await;
     let settings = agent_settings(&state.payments.config().public_url, router.id, token.expose());
-    let fresh = Fresh { router: router.clone(), token: token.expose().to_string(), agent_settings: settings, script: None };
+    let fresh = Fresh {
+        container_script: token_update_script(&state.payments.config().public_url, &router, token.expose()),
+        router: router.clone(),
+        token: token.expose().to_string(),
+        agent_settings: settings,
+        script: None,
+    };
     let notice = "The old token no longer works; its agent was disconnected.".to_string();
     detail(&state.hub, &member, router, Some(fresh), Some(notice), &headers).await
 }

@@ -1,0 +1,205 @@
+//! The RouterOS script that installs the agent as a container on the router itself, in the
+//! order that works on a real MikroTik (RouterOS 7.21 or later; `docs/routeros-notes.md`
+//! has the sources):
+//!
+//! 1. Checks: the router's architecture has an image (arm64, arm, x86; MIPS and others get
+//!    no containers: a sidecar instead), device-mode allows containers, and the image is on
+//!    the disk.
+//! 2. NTP on, so the router's clock (which the agent uses for expiries) is right.
+//! 3. An API user `jasiyo` whose group has only `api,read,write,sensitive`, allowed only from
+//!    the container's subnet, with a random password the script carries; the API service on.
+//! 4. The container's network: a veth `172.17.0.2/24` on a `containers` bridge at
+//!    `172.17.0.1`, a masquerade for its way out to the cloud, and an input rule letting it
+//!    reach the API, placed above the first static input rule (or alone when there is none:
+//!    `place-before` would fail on an empty filter table).
+//! 5. The container from the uploaded image with the agent's settings inline (`env=`) and its
+//!    journal on the disk (`mount=`), run as `0:0` (RouterOS makes the mount owned by root),
+//!    started on boot, logging to the router's log; started only once the image is unpacked.
+//!
+//! Everything it adds carries the comment `jasiyo agent`; running it again changes nothing
+//! that is already in place, and refuses (with what to run) when the container exists.
+
+use jasiyo_shared::RouterId;
+use rand::Rng;
+
+use super::hotspot::ros_string;
+
+/// The comment on everything the script adds.
+const MARK: &str = "jasiyo agent";
+
+/// What a router's container script is made from.
+pub struct ContainerInstall<'a> {
+    /// How the agent reaches the cloud (`https://cloud.example`).
+    pub cloud_url: &'a str,
+    /// The router.
+    pub router: RouterId,
+    /// Its name, for the script's heading.
+    pub router_name: &'a str,
+    /// Its agent token.
+    pub token: &'a str,
+    /// The password the script gives the router's API user (see [`api_password`]).
+    pub api_password: &'a str,
+}
+
+/// A new password for the router's API user: 24 letters and digits.
+pub fn api_password() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rng();
+    (0..24).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+/// The script (see the module's documentation). It holds the agent token and the API
+/// password: show it once, and it says to remove it from the router once run.
+pub fn container_script(install: &ContainerInstall<'_>) -> String {
+    let name = printable(install.router_name);
+    let env = env(install);
+    format!(
+        "# Jasiyo agent for router {name} ({router}), as a RouterOS container (RouterOS 7.21 or later).\n\
+         # Before running it:\n\
+         #  - device-mode allows containers: /system/device-mode/print shows container: yes. If not, run\n\
+         #    /system/device-mode/update container=yes fetch=yes hotspot=yes and press the reset button\n\
+         #    (or cut the power) within 5 minutes.\n\
+         #  - the container package is installed (/system/package/print).\n\
+         #  - the image for this router's architecture (/system/resource/print: architecture-name) is\n\
+         #    uploaded to the disk named below (an ext4 USB or NVMe disk where the router has one):\n\
+         #    arm64 -> jasiyo-agent-arm64.tar, arm -> jasiyo-agent-arm.tar, x86 -> jasiyo-agent-amd64.tar.\n\
+         # This script holds the agent token and the API password: delete it from the router once it\n\
+         # has run. The container's settings (the token too) show in /export: keep exports private.\n\
+         {{\n\
+         :local disk \"usb1\"\n\
+         :local arch [/system/resource/get architecture-name]\n\
+         :local image \"\"\n\
+         :if ($arch = \"arm64\") do={{ :set image \"jasiyo-agent-arm64.tar\" }}\n\
+         :if ($arch = \"arm\") do={{ :set image \"jasiyo-agent-arm.tar\" }}\n\
+         :if ($arch = \"x86\") do={{ :set image \"jasiyo-agent-amd64.tar\" }}\n\
+         :if ($image = \"\") do={{ :error (\"This router (\" . $arch . \") cannot run containers: run the agent on a sidecar.\") }}\n\
+         :local mode [:tostr [/system/device-mode/get container]]\n\
+         :if ($mode != \"true\" && $mode != \"yes\") do={{ :error {device_mode} }}\n\
+         :if ([:len [/file find where name=($disk . \"/\" . $image)]] = 0) do={{ :error (\"Upload \" . $image . \" to \" . $disk . \" first (or set disk at the top of this script).\") }}\n\
+         :if ([:len [/container find where comment=\"{MARK}\"]] > 0) do={{ :error {exists} }}\n\
+         \n\
+         :if ([:len [/system ntp client get servers]] = 0) do={{ /system ntp client set servers=pool.ntp.org }}\n\
+         /system ntp client set enabled=yes\n\
+         \n\
+         :local password {password}\n\
+         :if ([:len [/user group find where name=\"jasiyo\"]] = 0) do={{ /user group add name=jasiyo policy=api,read,write,sensitive comment=\"{MARK}\" }}\n\
+         /user group set [find where name=\"jasiyo\"] policy=api,read,write,sensitive\n\
+         :if ([:len [/user find where name=\"jasiyo\"]] = 0) do={{\n\
+         \x20 /user add name=jasiyo group=jasiyo password=$password address=172.17.0.0/24 comment=\"{MARK}\"\n\
+         }} else={{\n\
+         \x20 /user set [find where name=\"jasiyo\"] group=jasiyo password=$password address=172.17.0.0/24\n\
+         }}\n\
+         /ip service set [find where name=\"api\"] disabled=no\n\
+         \n\
+         :if ([:len [/interface veth find where name=\"veth-jasiyo\"]] = 0) do={{\n\
+         \x20 /interface veth add name=veth-jasiyo address=172.17.0.2/24 gateway=172.17.0.1 comment=\"{MARK}\"\n\
+         }}\n\
+         :if ([:len [/interface bridge find where name=\"containers\"]] = 0) do={{ /interface bridge add name=containers comment=\"{MARK}\" }}\n\
+         :if ([:len [/interface bridge port find where interface=\"veth-jasiyo\"]] = 0) do={{ /interface bridge port add bridge=containers interface=veth-jasiyo }}\n\
+         :if ([:len [/ip address find where address=\"172.17.0.1/24\"]] = 0) do={{ /ip address add address=172.17.0.1/24 interface=containers comment=\"{MARK}\" }}\n\
+         /ip firewall nat remove [find where comment=\"{MARK}\"]\n\
+         /ip firewall nat add chain=srcnat action=masquerade src-address=172.17.0.0/24 comment=\"{MARK}\"\n\
+         /ip firewall filter remove [find where comment=\"{MARK}\"]\n\
+         :local first [/ip firewall filter find where chain=\"input\" dynamic=no]\n\
+         :if ([:len $first] > 0) do={{\n\
+         \x20 /ip firewall filter add chain=input src-address=172.17.0.0/24 protocol=tcp dst-port=8728 action=accept comment=\"{MARK}\" place-before=[:pick $first 0]\n\
+         }} else={{\n\
+         \x20 /ip firewall filter add chain=input src-address=172.17.0.0/24 protocol=tcp dst-port=8728 action=accept comment=\"{MARK}\"\n\
+         }}\n\
+         \n\
+         /container add file=($disk . \"/\" . $image) interface=veth-jasiyo root-dir=($disk . \"/jasiyo-agent\") \\\n\
+         \x20   env={env} mount=(\"src=\" . $disk . \"/jasiyo-data,dst=/data\") \\\n\
+         \x20   user=0:0 logging=yes start-on-boot=yes memory-high=64M comment=\"{MARK}\"\n\
+         :local id [/container find where comment=\"{MARK}\"]\n\
+         :local waited 0\n\
+         :while ([/container get $id status] != \"stopped\" && $waited < 300) do={{ :delay 1s; :set waited ($waited + 1) }}\n\
+         :if ([/container get $id status] != \"stopped\") do={{ :error {unpack} }}\n\
+         /container start $id\n\
+         :put \"Jasiyo agent started: the router shows as online on the dashboard within a minute.\"\n\
+         }}\n",
+        router = install.router,
+        device_mode = ros_string(
+            "device-mode does not allow containers: run /system/device-mode/update container=yes fetch=yes hotspot=yes \
+             and press the reset button (or cut the power) within 5 minutes, then run this again."
+        ),
+        exists = ros_string(
+            "A Jasiyo agent container exists already. To install it again: /container stop [find where comment=\"jasiyo agent\"], \
+             then /container remove [find where comment=\"jasiyo agent\"], then run this again."
+        ),
+        password = ros_string(install.api_password),
+        env = ros_string(&env),
+        unpack = ros_string("The image did not unpack in 5 minutes: see /log/print where topics~\"container\""),
+    )
+}
+
+/// The script a router's owner runs after giving the router a new token: the container the
+/// install script made gets the new token (and its API user a new password), and restarts.
+pub fn token_update_script(install: &ContainerInstall<'_>) -> String {
+    format!(
+        "# New agent token for router {name} ({router}): updates the agent container that the Jasiyo\n\
+         # install script made, and restarts it. A sidecar: set JASIYO_TOKEN in its settings instead.\n\
+         # This script holds the token: delete it from the router once it has run.\n\
+         {{\n\
+         :local id [/container find where comment=\"{MARK}\"]\n\
+         :if ([:len $id] = 0) do={{ :error \"No Jasiyo agent container on this router: run the install script instead.\" }}\n\
+         /user set [find where name=\"jasiyo\"] password={password}\n\
+         /container stop $id\n\
+         :local waited 0\n\
+         :while ([/container get $id status] != \"stopped\" && $waited < 60) do={{ :delay 1s; :set waited ($waited + 1) }}\n\
+         /container set $id env={env}\n\
+         /container start $id\n\
+         :put \"Jasiyo agent restarted with its new token.\"\n\
+         }}\n",
+        name = printable(install.router_name),
+        router = install.router,
+        password = ros_string(install.api_password),
+        env = ros_string(&env(install)),
+    )
+}
+
+/// The agent's settings, as the container's inline `env=` takes them.
+fn env(install: &ContainerInstall<'_>) -> String {
+    format!(
+        "JASIYO_CLOUD_URL={},JASIYO_ROUTER_ID={},JASIYO_TOKEN={},JASIYO_ROUTEROS_ADDR=172.17.0.1:8728,\
+         JASIYO_ROUTEROS_USER=jasiyo,JASIYO_ROUTEROS_PASSWORD={},JASIYO_DATA_DIR=/data",
+        install.cloud_url.trim_end_matches('/'),
+        install.router,
+        install.token,
+        install.api_password,
+    )
+}
+
+/// A name without control characters (it goes in a comment line).
+fn printable(name: &str) -> String {
+    name.chars().filter(|c| !c.is_control()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_long_and_plain() {
+        let a = api_password();
+        assert_eq!(a.len(), 24);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a, api_password());
+    }
+
+    #[test]
+    fn the_script_carries_the_settings_once_and_marks_what_it_adds() {
+        let router = RouterId::new();
+        let script = container_script(&ContainerInstall {
+            cloud_url: "https://pay.example/",
+            router,
+            router_name: "shop\n/system reset",
+            token: "tok123",
+            api_password: "pw456",
+        });
+        assert!(script.contains(&format!("JASIYO_CLOUD_URL=https://pay.example,JASIYO_ROUTER_ID={router},JASIYO_TOKEN=tok123,")));
+        assert!(script.contains("JASIYO_ROUTEROS_PASSWORD=pw456"));
+        assert_eq!(script.matches("tok123").count(), 1);
+        assert!(!script.contains("\n/system reset"), "a name cannot add a line");
+        assert!(script.contains("user=0:0"));
+    }
+}
