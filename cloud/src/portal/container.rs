@@ -14,7 +14,8 @@
 //!    `place-before` would fail on an empty filter table).
 //! 5. The container from the uploaded image with the agent's settings inline (`env=`) and its
 //!    journal on the disk (`mount=`), run as `0:0` (RouterOS makes the mount owned by root),
-//!    started on boot, logging to the router's log; started only once the image is unpacked.
+//!    started on boot and restarted if it stops, logging to the router's log; started only
+//!    once the image is unpacked.
 //!
 //! Everything it adds carries the comment `jasiyo agent`; running it again changes nothing
 //! that is already in place, and refuses (with what to run) when the container exists.
@@ -111,6 +112,17 @@ pub fn container_script(install: &ContainerInstall<'_>) -> String {
          \x20   env={env} mount=(\"src=\" . $disk . \"/jasiyo-data,dst=/data\") \\\n\
          \x20   user=0:0 logging=yes start-on-boot=yes memory-high=64M comment=\"{MARK}\"\n\
          :local id [/container find where comment=\"{MARK}\"]\n\
+         # Restart the agent should it ever stop; the setting was renamed in 7.23, so each name is\n\
+         # tried through :parse (an unknown name is then an error to catch, not a syntax error).\n\
+         :do {{\n\
+         \x20 :local restart [:parse \"/container set [find where comment=\\\"{MARK}\\\"] restart-policy=always restart-interval=10s\"]\n\
+         \x20 $restart\n\
+         }} on-error={{\n\
+         \x20 :do {{\n\
+         \x20   :local restart [:parse \"/container set [find where comment=\\\"{MARK}\\\"] auto-restart-interval=10s\"]\n\
+         \x20   $restart\n\
+         \x20 }} on-error={{ :put \"Automatic restarts could not be turned on: set them in /container if this RouterOS has them.\" }}\n\
+         }}\n\
          :local waited 0\n\
          :while ([/container get $id status] != \"stopped\" && $waited < 300) do={{ :delay 1s; :set waited ($waited + 1) }}\n\
          :if ([/container get $id status] != \"stopped\") do={{ :error {unpack} }}\n\
