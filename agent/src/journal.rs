@@ -134,26 +134,7 @@ impl Journal {
     /// Opens the journal in `<data_dir>/journal`, creating it if needed. Returns it with
     /// `reset == true` when it is new or the old one was damaged and moved aside.
     pub fn open(data_dir: &Path) -> Result<(Journal, bool), JournalError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| JournalError::Filesystem { path: data_dir.to_path_buf(), source })?;
-        let path = data_dir.join(DIR_NAME);
-        match open_checked(&path) {
-            Ok(journal) => {
-                let reset = !journal.db.was_recovered();
-                Ok((journal, reset))
-            }
-            Err(e @ (JournalError::Locked(_) | JournalError::Filesystem { .. })) => Err(e),
-            Err(damage) => {
-                let aside = quarantine(&path)?;
-                error!(
-                    journal = %path.display(),
-                    moved_to = %aside.display(),
-                    error = %damage,
-                    "JOURNAL DAMAGED: moved aside and starting a fresh one; the cloud will re-deliver unfinished commands"
-                );
-                let journal = open_checked(&path)?;
-                Ok((journal, true))
-            }
-        }
+        opening::open_or_replace(data_dir)
     }
 
     /// Stores a delivered command durably (flushed to disk before returning `New`), or
@@ -388,5 +369,3 @@ mod opening;
 mod tables;
 #[cfg(test)]
 mod tests;
-
-use opening::{open_checked, quarantine};

@@ -10,6 +10,44 @@ use tracing::info;
 
 use super::*;
 
+/// [`Journal::open`]: opens the journal in `data_dir`, moving a damaged one aside (also one
+/// that killed the agent at its last starts, see [`Opening`]) for a fresh one.
+pub(super) fn open_or_replace(data_dir: &Path) -> Result<(Journal, bool), JournalError> {
+    std::fs::create_dir_all(data_dir).map_err(|source| JournalError::Filesystem { path: data_dir.to_path_buf(), source })?;
+    let path = data_dir.join(DIR_NAME);
+    // Cleared when this function returns: only a start that dies in here leaves it counted.
+    let (_opening, died) = Opening::begin(data_dir);
+    if died >= DIED_OPENING_LIMIT && path.exists() {
+        let aside = quarantine(&path)?;
+        error!(
+            journal = %path.display(),
+            moved_to = %aside.display(),
+            starts_died = died,
+            "JOURNAL DAMAGED: the agent died opening it at its last starts: moved aside and starting a fresh one; \
+             the cloud will re-deliver unfinished commands"
+        );
+        return Ok((open_checked(&path)?, true));
+    }
+    match open_checked(&path) {
+        Ok(journal) => {
+            let reset = !journal.db.was_recovered();
+            Ok((journal, reset))
+        }
+        Err(e @ (JournalError::Locked(_) | JournalError::Filesystem { .. })) => Err(e),
+        Err(damage) => {
+            let aside = quarantine(&path)?;
+            error!(
+                journal = %path.display(),
+                moved_to = %aside.display(),
+                error = %damage,
+                "JOURNAL DAMAGED: moved aside and starting a fresh one; the cloud will re-deliver unfinished commands"
+            );
+            let journal = open_checked(&path)?;
+            Ok((journal, true))
+        }
+    }
+}
+
 /// Opens sled at `path` and reads every record once, so damage shows up now rather than in
 /// the middle of a session. sled may panic on some damaged files; that counts as damage.
 pub(super) fn open_checked(path: &Path) -> Result<Journal, JournalError> {
@@ -31,7 +69,7 @@ pub(super) fn open_checked(path: &Path) -> Result<Journal, JournalError> {
 /// How long opening waits for a journal another agent still holds.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
-fn open_sled(path: &Path) -> Result<Journal, JournalError> {
+pub(super) fn open_sled(path: &Path) -> Result<Journal, JournalError> {
     let db = sled::Config::new()
         .path(path)
         // Routers have little memory; the journal holds a handful of small records.
@@ -99,4 +137,49 @@ pub(super) fn quarantine(path: &Path) -> Result<PathBuf, JournalError> {
     std::fs::rename(path, &aside).map_err(|source| JournalError::Filesystem { path: path.to_path_buf(), source })?;
     info!(path = %aside.display(), "damaged journal kept for inspection");
     Ok(aside)
+}
+
+/// The file beside the journal counting starts that began opening it and never finished.
+const OPENING_MARKER: &str = "journal.opening";
+
+/// After this many starts in a row died while opening the journal, the next start moves it
+/// aside instead of trying again.
+pub(super) const DIED_OPENING_LIMIT: u32 = 2;
+
+/// One start opening the journal, counted in [`OPENING_MARKER`] until it is dropped.
+///
+/// Router builds abort on panic, so the `catch_unwind` in [`open_checked`] cannot save a start
+/// on which sled panics: the process dies, and would die again at every restart, expiring
+/// nobody. This counter survives that: it is raised (durably) before opening and cleared when
+/// the opening returns, whatever it returns; only a start that died on the way leaves it raised.
+/// A death while opening for another reason (a power cut in those milliseconds) counts too,
+/// which is why one death is not enough.
+pub(super) struct Opening {
+    marker: PathBuf,
+}
+
+impl Opening {
+    /// Counts this start; returns it and how many starts before it died opening the journal.
+    /// A marker that cannot be written costs only this protection: the start goes on.
+    pub(super) fn begin(data_dir: &Path) -> (Opening, u32) {
+        let marker = data_dir.join(OPENING_MARKER);
+        let died = std::fs::read_to_string(&marker).ok().and_then(|text| text.trim().parse::<u32>().ok()).unwrap_or(0);
+        if let Err(error) = write_durably(&marker, &(died + 1).to_string()) {
+            tracing::warn!(path = %marker.display(), %error, "cannot count journal openings; a journal that kills the agent will not be moved aside");
+        }
+        (Opening { marker }, died)
+    }
+}
+
+impl Drop for Opening {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.marker);
+    }
+}
+
+fn write_durably(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
 }

@@ -201,3 +201,100 @@ fn another_command_under_a_known_number_is_a_conflict_not_a_duplicate() {
     assert_eq!(journal.record(&other).unwrap(), Recorded::Conflict { journalled: command_id(1) }, "acknowledged");
     assert_eq!(journal.pending(10).unwrap(), vec![], "the refused command is not journalled");
 }
+
+/// Damage as power cuts and worn flash leave it. sled 0.34 answers each with an error (the
+/// journal is moved aside) or by recovering what it can; none of these makes it panic, which
+/// on the router (panic = "abort") would kill the agent instead: that case is
+/// [`super::opening::Opening`]'s (a start that dies opening the journal is counted).
+#[test]
+fn known_damage_is_an_error_or_a_recovery_never_a_panic() {
+    fn each_file(path: &Path, only_db: bool, change: &dyn Fn(&mut Vec<u8>)) {
+        for entry in std::fs::read_dir(path).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                each_file(&entry.path(), only_db, change);
+            } else if !only_db || entry.file_name() == "db" {
+                let mut bytes = std::fs::read(entry.path()).unwrap();
+                change(&mut bytes);
+                std::fs::write(entry.path(), bytes).unwrap();
+            }
+        }
+    }
+    type Damage = Box<dyn Fn(&mut Vec<u8>)>;
+    let kinds: Vec<(&str, bool, Damage)> = vec![
+        ("every file truncated to half", false, Box::new(|b| b.truncate(b.len() / 2))),
+        ("a torn last write", false, Box::new(|b| b.truncate(b.len().saturating_sub(37)))),
+        ("the first page zeroed", false, Box::new(|b| b.iter_mut().take(4096).for_each(|x| *x = 0))),
+        (
+            "the last 512 bytes zeroed",
+            false,
+            Box::new(|b| {
+                let from = b.len().saturating_sub(512);
+                b[from..].iter_mut().for_each(|x| *x = 0)
+            }),
+        ),
+        (
+            "bits flipped in the middle",
+            false,
+            Box::new(|b| {
+                let from = b.len() / 3;
+                b.iter_mut().skip(from).take(64).for_each(|x| *x ^= 0xff)
+            }),
+        ),
+        ("the data file truncated to 100 bytes", true, Box::new(|b| b.truncate(100))),
+        (
+            "the data file's second half zeroed",
+            true,
+            Box::new(|b| {
+                let from = b.len() / 2;
+                b[from..].iter_mut().for_each(|x| *x = 0)
+            }),
+        ),
+        (
+            "a bit flipped in every 4 KiB of the data file",
+            true,
+            Box::new(|b| b.iter_mut().skip(100).step_by(4096).for_each(|x| *x ^= 0x5a)),
+        ),
+    ];
+    for (name, only_db, damage) in kinds {
+        let dir = TempDir::new().unwrap();
+        let (journal, _) = open(&dir);
+        for seq in 1..=200 {
+            journal.record(&delivery(seq)).unwrap();
+        }
+        drop(journal);
+        each_file(&dir.path().join("journal"), only_db, &*damage);
+        let path = dir.path().join("journal");
+        let direct = std::panic::catch_unwind(|| super::opening::open_sled(&path).map(|_| ()));
+        assert!(direct.is_ok(), "{name}: sled panicked");
+        assert!(Journal::open(dir.path()).is_ok(), "{name}: the agent starts (on a recovered or a fresh journal)");
+    }
+}
+
+/// Starts that die opening the journal (sled aborting the process, on the router's build)
+/// are counted; after [`super::opening::DIED_OPENING_LIMIT`] of them the journal is moved aside.
+/// A death is what `mem::forget` of the start's counter leaves behind: the counter's `Drop`
+/// never runs, as in an aborted process.
+#[test]
+fn starts_that_die_opening_the_journal_move_it_aside() {
+    let dir = TempDir::new().unwrap();
+    let (journal, _) = open(&dir);
+    journal.record(&delivery(1)).unwrap();
+    drop(journal);
+    let marker = dir.path().join("journal.opening");
+
+    std::mem::forget(super::opening::Opening::begin(dir.path()));
+    let (journal, reset) = open(&dir);
+    assert!(!reset && journal.high().unwrap().is_some(), "one death may be a power cut: the journal is kept");
+    assert!(!marker.exists(), "a start that opened it clears the count");
+    drop(journal);
+
+    for _ in 0..super::opening::DIED_OPENING_LIMIT {
+        std::mem::forget(super::opening::Opening::begin(dir.path()));
+    }
+    let (journal, reset) = open(&dir);
+    assert!(reset, "a fresh journal");
+    assert_eq!(journal.high().unwrap(), None);
+    assert!(std::fs::read_dir(dir.path()).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().starts_with("journal.corrupt-")));
+    assert!(!marker.exists());
+}
