@@ -74,13 +74,15 @@ stack_add_router() {
 }
 
 # agent_start NAME RUNNER... BINARY: starts `BINARY run` (through RUNNER, e.g. qemu-aarch64-static,
-# or none) against this stack with a fresh data dir; sets agent_pid (the pid of RUNNER, i.e.
-# of qemu when emulated), agent_log and agent_started_ns (just before exec).
+# or none) against this stack with a fresh data dir (kept as it is with keep_data=1); sets
+# agent_pid (the pid of RUNNER, i.e. of qemu when emulated), agent_log, agent_data and
+# agent_started_ns (just before exec).
 agent_start() {
   local name=$1
   shift
   agent_log="$stack_dir/agent-$name.log"
-  rm -rf "$stack_dir/agent-$name"
+  agent_data="$stack_dir/agent-$name"
+  [[ -n ${keep_data:-} ]] || rm -rf "$agent_data"
   agent_started_ns=$(date +%s%N)
   env -i PATH=/usr/bin:/bin NO_COLOR=1 RUST_LOG=info \
     JASIYO_CLOUD_URL="ws://$cloud_addr" JASIYO_ROUTER_ID="$router_id" JASIYO_TOKEN="$router_token" \
