@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod edge;
+pub mod env_file;
 pub mod executor;
 pub mod journal;
 pub mod link;

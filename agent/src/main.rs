@@ -27,6 +27,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Cmd {
     /// Connect to the cloud and apply its commands until stopped (SIGINT or SIGTERM).
+    #[command(after_help = "Settings may also come from a file: JASIYO_ENV_FILE=<path> names a file of JASIYO_...=value lines \
+                            that fill in what the environment does not set (keeps the token out of a container's settings).")]
     Run(RunArgs),
 }
 
@@ -125,14 +127,33 @@ fn main() -> anyhow::Result<()> {
     tokio::runtime::Builder::new_multi_thread().worker_threads(1).max_blocking_threads(2).enable_all().build()?.block_on(run())
 }
 
+/// The settings file read, and the names it gave values to.
+type FromFile = Option<(PathBuf, Vec<String>)>;
+
+/// The command line, with the settings file's values (if one is named) as defaults: the
+/// parsed flags, and the file with the names it set.
+fn parse_cli() -> anyhow::Result<(Cli, FromFile)> {
+    use clap::{CommandFactory, FromArgMatches};
+    let Some((path, pairs)) = jasiyo_agent::env_file::load().map_err(anyhow::Error::msg)? else {
+        return Ok((Cli::parse(), None));
+    };
+    let (command, used) = jasiyo_agent::env_file::apply(Cli::command(), &pairs).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let cli = Cli::from_arg_matches(&command.get_matches()).map_err(|e| e.exit())?;
+    Ok((cli, Some((path, used))))
+}
+
 async fn run() -> anyhow::Result<()> {
-    let Cmd::Run(args) = Cli::parse().command;
+    let (cli, env_file) = parse_cli()?;
+    let Cmd::Run(args) = cli.command;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info"))
         // tungstenite traces the whole upgrade request, bearer token included: whatever
         // RUST_LOG says, that line must never be written.
         .add_directive("tungstenite::handshake::client=debug".parse()?);
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    if let Some((path, names)) = env_file {
+        info!(file = %path.display(), settings = ?names, "settings read from the env file");
+    }
 
     let config = AgentConfig {
         cloud_url: args.cloud_url,

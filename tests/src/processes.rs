@@ -104,6 +104,25 @@ impl AgentProcess {
         AgentProcess { child, lines }
     }
 
+    /// Starts `jasiyo-agent run` with nothing but `JASIYO_ENV_FILE=env_file` (and logging) in
+    /// its environment.
+    pub fn spawn_from_env_file(env_file: &Path) -> AgentProcess {
+        let mut child = Command::new(binary("jasiyo-agent"))
+            .arg("run")
+            .env_clear()
+            .env("JASIYO_ENV_FILE", env_file)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn jasiyo-agent");
+        let lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        AgentProcess { child, lines }
+    }
+
     /// The agent's next log line, or `None` once it has exited.
     pub async fn next_line(&mut self) -> Option<String> {
         self.lines.next_line().await.ok().flatten()

@@ -12,8 +12,10 @@
 //!    `172.17.0.1`, a masquerade for its way out to the cloud, and an input rule letting it
 //!    reach the API, placed above the first static input rule (or alone when there is none:
 //!    `place-before` would fail on an empty filter table).
-//! 5. The container from the uploaded image with the agent's settings inline (`env=`) and its
-//!    journal on the disk (`mount=`), run as `0:0` (RouterOS makes the mount owned by root),
+//! 5. The agent's settings in a file on the disk (`agent.env`, read through `JASIYO_ENV_FILE`),
+//!    not in the container's own settings, which `/export` prints; the container from the
+//!    uploaded image with its journal on the disk (`mount=`), run as `0:0` (RouterOS makes
+//!    the mount owned by root),
 //!    started on boot and restarted if it stops, logging to the router's log; started only
 //!    once the image is unpacked.
 //!
@@ -53,7 +55,6 @@ pub fn api_password() -> String {
 /// password: show it once, and it says to remove it from the router once run.
 pub fn container_script(install: &ContainerInstall<'_>) -> String {
     let name = printable(install.router_name);
-    let env = env(install);
     format!(
         "# Jasiyo agent for router {name} ({router}), as a RouterOS container (RouterOS 7.21 or later).\n\
          # Before running it:\n\
@@ -108,8 +109,13 @@ pub fn container_script(install: &ContainerInstall<'_>) -> String {
          \x20 /ip firewall filter add chain=input src-address=172.17.0.0/24 protocol=tcp dst-port=8728 action=accept comment=\"{MARK}\"\n\
          }}\n\
          \n\
+         # The agent's settings (the token among them) go in a file on the disk, not in the\n\
+         # container's settings, which /export prints.\n\
+         :if ([:len [/file find where name=($disk . \"/jasiyo-data\")]] = 0) do={{ /file add name=($disk . \"/jasiyo-data\") type=directory }}\n\
+         /file remove [find where name=($disk . \"/jasiyo-data/agent.env\")]\n\
+         /file add name=($disk . \"/jasiyo-data/agent.env\") contents={settings}\n\
          /container add file=($disk . \"/\" . $image) interface=veth-jasiyo root-dir=($disk . \"/jasiyo-agent\") \\\n\
-         \x20   env={env} mount=(\"src=\" . $disk . \"/jasiyo-data,dst=/data\") \\\n\
+         \x20   env=\"JASIYO_ENV_FILE=/data/agent.env\" mount=(\"src=\" . $disk . \"/jasiyo-data,dst=/data\") \\\n\
          \x20   user=0:0 logging=yes start-on-boot=yes memory-high=64M comment=\"{MARK}\"\n\
          :local id [/container find where comment=\"{MARK}\"]\n\
          # Restart the agent should it ever stop; the setting was renamed in 7.23, so each name is\n\
@@ -139,46 +145,52 @@ pub fn container_script(install: &ContainerInstall<'_>) -> String {
              then /container remove [find where comment=\"jasiyo agent\"], then run this again."
         ),
         password = ros_string(install.api_password),
-        env = ros_string(&env),
+        settings = settings_file(install),
         unpack = ros_string("The image did not unpack in 5 minutes: see /log/print where topics~\"container\""),
     )
 }
 
-/// The script a router's owner runs after giving the router a new token: the container the
-/// install script made gets the new token (and its API user a new password), and restarts.
+/// The script a router's owner runs after giving the router a new token: the settings file of
+/// the container the install script made gets the new token (and its API user a new
+/// password), and the container restarts.
 pub fn token_update_script(install: &ContainerInstall<'_>) -> String {
     format!(
-        "# New agent token for router {name} ({router}): updates the agent container that the Jasiyo\n\
-         # install script made, and restarts it. A sidecar: set JASIYO_TOKEN in its settings instead.\n\
+        "# New agent token for router {name} ({router}): rewrites the settings file of the agent container\n\
+         # that the Jasiyo install script made, and restarts it. A sidecar: set JASIYO_TOKEN in its settings instead.\n\
          # This script holds the token: delete it from the router once it has run.\n\
          {{\n\
          :local id [/container find where comment=\"{MARK}\"]\n\
-         :if ([:len $id] = 0) do={{ :error \"No Jasiyo agent container on this router: run the install script instead.\" }}\n\
+         :local settings [/file find where name~\"jasiyo-data/agent.env\\$\"]\n\
+         :if ([:len $id] = 0 || [:len $settings] = 0) do={{ :error \"No Jasiyo agent container on this router: run the install script instead.\" }}\n\
          /user set [find where name=\"jasiyo\"] password={password}\n\
+         /file set $settings contents={settings}\n\
          /container stop $id\n\
          :local waited 0\n\
          :while ([/container get $id status] != \"stopped\" && $waited < 60) do={{ :delay 1s; :set waited ($waited + 1) }}\n\
-         /container set $id env={env}\n\
          /container start $id\n\
          :put \"Jasiyo agent restarted with its new token.\"\n\
          }}\n",
         name = printable(install.router_name),
         router = install.router,
         password = ros_string(install.api_password),
-        env = ros_string(&env(install)),
+        settings = settings_file(install),
     )
 }
 
-/// The agent's settings, as the container's inline `env=` takes them.
-fn env(install: &ContainerInstall<'_>) -> String {
-    format!(
-        "JASIYO_CLOUD_URL={},JASIYO_ROUTER_ID={},JASIYO_TOKEN={},JASIYO_ROUTEROS_ADDR=172.17.0.1:8728,\
-         JASIYO_ROUTEROS_USER=jasiyo,JASIYO_ROUTEROS_PASSWORD={},JASIYO_DATA_DIR=/data",
-        install.cloud_url.trim_end_matches('/'),
-        install.router,
-        install.token,
-        install.api_password,
-    )
+/// The agent's settings file (`JASIYO_ENV_FILE`, see the agent's `env_file`), as a RouterOS
+/// string literal: one `NAME=value` a line.
+fn settings_file(install: &ContainerInstall<'_>) -> String {
+    let lines = [
+        format!("JASIYO_CLOUD_URL={}", install.cloud_url.trim_end_matches('/')),
+        format!("JASIYO_ROUTER_ID={}", install.router),
+        format!("JASIYO_TOKEN={}", install.token),
+        "JASIYO_ROUTEROS_ADDR=172.17.0.1:8728".to_string(),
+        "JASIYO_ROUTEROS_USER=jasiyo".to_string(),
+        format!("JASIYO_ROUTEROS_PASSWORD={}", install.api_password),
+        "JASIYO_DATA_DIR=/data".to_string(),
+    ];
+    let escaped: Vec<String> = lines.iter().map(|line| ros_string(line).trim_matches('"').to_string()).collect();
+    format!("\"{}\\n\"", escaped.join("\\n"))
 }
 
 /// A name without control characters (it goes in a comment line).
@@ -208,8 +220,12 @@ mod tests {
             token: "tok123",
             api_password: "pw456",
         });
-        assert!(script.contains(&format!("JASIYO_CLOUD_URL=https://pay.example,JASIYO_ROUTER_ID={router},JASIYO_TOKEN=tok123,")));
-        assert!(script.contains("JASIYO_ROUTEROS_PASSWORD=pw456"));
+        assert!(
+            script
+                .contains(&format!("contents=\"JASIYO_CLOUD_URL=https://pay.example\\nJASIYO_ROUTER_ID={router}\\nJASIYO_TOKEN=tok123\\n"))
+        );
+        assert!(script.contains("JASIYO_ROUTEROS_PASSWORD=pw456\\n"));
+        assert!(script.contains("env=\"JASIYO_ENV_FILE=/data/agent.env\""), "the token is not in the container's settings");
         assert_eq!(script.matches("tok123").count(), 1);
         assert!(!script.contains("\n/system reset"), "a name cannot add a line");
         assert!(script.contains("user=0:0"));

@@ -58,7 +58,7 @@ async fn routers_are_added_retried_rotated_and_revoked(site: Site) {
     assert!(verify_token(&token, &router.token_hash), "the token shown is the router's");
     assert!(added.body.contains("JASIYO_ROUTER_ID=") && added.body.contains("/tool fetch"), "install instructions: {}", added.body);
     assert!(
-        added.body.contains("/container add file=") && added.body.contains(&format!("JASIYO_TOKEN={token},")),
+        added.body.contains("/container add file=") && added.body.contains(&format!("JASIYO_TOKEN={token}\\n")),
         "the container script, with the token: {}",
         added.body
     );
@@ -87,7 +87,7 @@ async fn routers_are_added_retried_rotated_and_revoked(site: Site) {
     assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
     let new_token = element(&rotated.body, "token");
     assert!(
-        rotated.body.contains("/container set $id env=") && rotated.body.contains(&format!("JASIYO_TOKEN={new_token},")),
+        rotated.body.contains("/file set $settings contents=") && rotated.body.contains(&format!("JASIYO_TOKEN={new_token}\\n")),
         "the script giving the container its new token: {}",
         rotated.body
     );

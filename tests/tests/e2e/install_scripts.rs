@@ -35,6 +35,23 @@ fn router(dir: &Path) -> (String, String) {
     (added["id"].as_str().unwrap().to_string(), added["token"].as_str().unwrap().to_string())
 }
 
+/// A RouterOS string literal's text (its escapes undone).
+fn unescape(literal: &str) -> String {
+    let mut out = String::new();
+    let mut chars = literal.chars();
+    while let Some(c) = chars.next() {
+        match (c, c == '\\') {
+            (_, true) => match chars.next() {
+                Some('n') => out.push('\n'),
+                Some(other) => out.push(other),
+                None => {}
+            },
+            (c, false) => out.push(c),
+        }
+    }
+    out
+}
+
 fn problems(script: &str, version: &str) -> Vec<String> {
     check(script, &Catalog::load(version)).iter().map(ToString::to_string).collect()
 }
@@ -59,10 +76,27 @@ fn the_container_scripts_use_only_commands_of_7_21_and_later() {
     let dir = tempfile::tempdir().unwrap();
     let (id, token) = router(dir.path());
     let script = cloud(dir.path(), &["router", "container-script", &id, "--token", &token, "--public-url", "https://pay.example"]);
-    assert!(script.contains(&format!("JASIYO_TOKEN={token},")));
+    assert!(script.contains(&format!("JASIYO_TOKEN={token}\\n")), "{script}");
     for version in ["7.21", "7.22", "7.24"] {
         assert_eq!(problems(&script, version), Vec::<String>::new(), "the container script on RouterOS {version}");
     }
+    // The settings file the script writes is what the agent reads (JASIYO_ENV_FILE).
+    let literal = script.split("contents=\"").nth(1).expect("the settings file").split("\"\n").next().unwrap();
+    let settings = jasiyo_agent::env_file::parse(&unescape(literal)).expect("the agent reads the settings file");
+    let names: Vec<&str> = settings.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "JASIYO_CLOUD_URL",
+            "JASIYO_ROUTER_ID",
+            "JASIYO_TOKEN",
+            "JASIYO_ROUTEROS_ADDR",
+            "JASIYO_ROUTEROS_USER",
+            "JASIYO_ROUTEROS_PASSWORD",
+            "JASIYO_DATA_DIR"
+        ]
+    );
+    assert!(settings.contains(&("JASIYO_TOKEN".to_string(), token.clone())));
     let older = problems(&script, "7.20");
     assert!(!older.is_empty() && older.iter().all(|p| p.ends_with("no argument env") || p.ends_with("no argument mount")), "{older:?}");
 
