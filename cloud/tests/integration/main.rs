@@ -12,6 +12,7 @@ mod dashboard_auth;
 mod dashboard_owner_pages;
 mod dashboard_platform;
 mod dashboard_portal_look;
+mod dashboard_provider_check;
 mod dashboard_transaction_actions;
 mod dashboard_transactions;
 mod dashboard_transactions_bench;
