@@ -164,7 +164,14 @@ impl Alerts {
             Ok(settings) => settings.webhook,
             Err(error) => return format!("webhook: failed ({error})"),
         };
-        let Some(Webhook { url, secret }) = webhook else { return "webhook: none set".into() };
+        let Some(Webhook { url, sealed_secret }) = webhook else { return "webhook: none set".into() };
+        let secret = match super::secret::open_secret(&self.sealer, alert.tenant_id, &sealed_secret) {
+            Ok(secret) => secret,
+            Err(error) => {
+                tracing::error!(tenant = %alert.tenant_id, %error, "the alert webhook's secret does not open (another sealing key?)");
+                return "webhook: failed (its secret does not open under this sealing key; set the webhook again)".into();
+            }
+        };
         let event = if closing { "alert.closed" } else { "alert.opened" };
         let body = serde_json::to_vec(&serde_json::json!({
             "event": event,

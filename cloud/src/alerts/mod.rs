@@ -1,7 +1,8 @@
 //! Alerts for router owners (issue 13): conditions found by one evaluation pass over every
 //! tenant ([`evaluate`]), each opened once and closed when it clears (the store's unique
 //! open alert per tenant, kind and subject decides between instances), and told to the
-//! tenant's owners by e-mail and to its signed webhook ([`deliver`]).
+//! tenant's owners by e-mail and to its signed webhook ([`deliver`]), whose signing
+//! secret is sealed at rest ([`secret`]).
 //!
 //! [`Alerts::evaluate_once`] is the step tests drive; [`Alerts::run`] is the loop the app
 //! starts, one pass per [`AlertsConfig::tick`], delivering in the background so a slow
@@ -9,6 +10,7 @@
 
 pub mod deliver;
 pub mod evaluate;
+pub mod secret;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +18,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::notify::Mailer;
+use crate::payments::sealer::Sealer;
 use crate::store::Store;
 use crate::store::alerts::Alert;
 
@@ -125,22 +128,26 @@ impl Change {
 pub struct Alerts {
     store: Arc<dyn Store>,
     mailer: Arc<dyn Mailer>,
+    /// Opens the webhook secrets (sealed with the operator's key) to sign deliveries.
+    sealer: Sealer,
     config: AlertsConfig,
     stale_after_ms: i64,
     public_url: String,
 }
 
 impl Alerts {
-    /// The service over `store`, mailing through `mailer`; a router is online while heard
-    /// from within `stale_after`; `public_url` is where the dashboard is (for links).
+    /// The service over `store`, mailing through `mailer`, opening webhook secrets with
+    /// `sealer`; a router is online while heard from within `stale_after`; `public_url` is
+    /// where the dashboard is (for links).
     pub fn new(
         store: Arc<dyn Store>,
         mailer: Arc<dyn Mailer>,
+        sealer: Sealer,
         config: AlertsConfig,
         stale_after: Duration,
         public_url: String,
     ) -> Arc<Alerts> {
-        Arc::new(Alerts { store, mailer, config, stale_after_ms: stale_after.as_millis() as i64, public_url })
+        Arc::new(Alerts { store, mailer, sealer, config, stale_after_ms: stale_after.as_millis() as i64, public_url })
     }
 
     /// The same service mailing through `mailer`.
@@ -148,6 +155,7 @@ impl Alerts {
         Arc::new(Alerts {
             store: self.store.clone(),
             mailer,
+            sealer: self.sealer.clone(),
             config: self.config.clone(),
             stale_after_ms: self.stale_after_ms,
             public_url: self.public_url.clone(),
@@ -159,6 +167,7 @@ impl Alerts {
         Alerts::new(
             self.store.clone(),
             self.mailer.clone(),
+            self.sealer.clone(),
             config,
             std::time::Duration::from_millis(self.stale_after_ms as u64),
             self.public_url.clone(),

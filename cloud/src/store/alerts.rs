@@ -27,13 +27,14 @@ impl Default for Thresholds {
     }
 }
 
-/// Where a tenant's alerts are posted.
-#[derive(Clone)] // Debug would print the secret: never derive it.
+/// Where a tenant's alerts are posted, as stored.
+#[derive(Clone)] // Debug would print the sealed secret: never derive it.
 pub struct Webhook {
     /// The URL (https, or http to a loopback host).
     pub url: String,
-    /// The HMAC-SHA256 key signing each body.
-    pub secret: String,
+    /// The HMAC-SHA256 key signing each body, sealed (`crate::alerts::secret`); one
+    /// stored before secrets were sealed is in clear until the next start seals it.
+    pub sealed_secret: String,
 }
 
 /// A tenant's alert settings.
@@ -110,6 +111,11 @@ pub trait AlertStore: Send + Sync {
     async fn set_thresholds(&self, tenant: TenantId, thresholds: Thresholds) -> StoreResult<()>;
     /// Sets (or with `None` removes) the tenant's webhook.
     async fn set_webhook(&self, tenant: TenantId, webhook: Option<&Webhook>) -> StoreResult<()>;
+    /// Webhook secrets stored in clear (not yet sealed), with their tenants.
+    async fn clear_webhook_secrets(&self) -> StoreResult<Vec<(TenantId, String)>>;
+    /// Replaces `tenant`'s webhook secret `old` with `new` (sealed); 0 when it is no longer
+    /// `old`.
+    async fn reseal_webhook_secret(&self, tenant: TenantId, old: &str, new: &str) -> StoreResult<u64>;
 
     /// Opens an alert unless one is open for (tenant, kind, subject): the new alert, or
     /// `None` when one was already open (perhaps opened by another instance just now).

@@ -14,6 +14,7 @@ use jasiyo_cloud::alerts::{AlertKind, Alerts, AlertsConfig, Change};
 use jasiyo_cloud::hub::HubConfig;
 use jasiyo_cloud::model::PaymentState;
 use jasiyo_cloud::notify::{Mail, Mailer, NotifyError};
+use jasiyo_cloud::payments::sealer::Sealer;
 use jasiyo_cloud::store::payments::Provision;
 use jasiyo_cloud::store::testing::open_payment;
 use jasiyo_cloud::store::{Store, now_ms};
@@ -39,7 +40,7 @@ impl Mailer for Outbox {
 
 fn alerts(site: &Site, mailer: Arc<dyn Mailer>) -> Arc<Alerts> {
     let config = AlertsConfig { backoff: Duration::from_millis(20), allow_private_webhooks: true, ..AlertsConfig::default() };
-    Alerts::new(site.store.clone(), mailer, config, HubConfig::default().stale_after(), "http://127.0.0.1".into())
+    Alerts::new(site.store.clone(), mailer, Sealer::new([7; 32]), config, HubConfig::default().stale_after(), "http://127.0.0.1".into())
 }
 
 /// An owner signed up with `business`, and their tenant.
@@ -165,6 +166,8 @@ async fn owners_are_mailed_and_the_webhook_is_signed(site: Site) {
     let secret = pre[start..start + pre[start..].find('<').unwrap()].to_string();
     assert_eq!(secret.len(), 64);
     assert!(!browser.get("/dashboard/alerts").await.body.contains(&secret), "shown only once");
+    let stored = site.store.alert_settings(tenant.id).await.unwrap().webhook.unwrap().sealed_secret;
+    assert!(stored.starts_with("v2.") && !stored.contains(&secret), "sealed at rest: {stored}");
 
     let outbox = Arc::new(Outbox::default());
     let evaluator = alerts(&site, outbox.clone());
@@ -315,12 +318,19 @@ async fn a_failing_webhook_is_retried_then_recorded(site: Site) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let webhook = jasiyo_cloud::store::alerts::Webhook { url, secret: "s".into() };
+    let webhook = jasiyo_cloud::store::alerts::Webhook { url, sealed_secret: "s".into() };
     site.store.set_webhook(tenant.id, Some(&webhook)).await.unwrap();
 
     let outbox = Arc::new(Outbox::default());
     let config = AlertsConfig { attempts: 3, backoff: Duration::from_millis(10), allow_private_webhooks: true, ..AlertsConfig::default() };
-    let evaluator = Alerts::new(site.store.clone(), outbox.clone(), config, HubConfig::default().stale_after(), "http://127.0.0.1".into());
+    let evaluator = Alerts::new(
+        site.store.clone(),
+        outbox.clone(),
+        Sealer::new([7; 32]),
+        config,
+        HubConfig::default().stale_after(),
+        "http://127.0.0.1".into(),
+    );
     router_seen(site.store.as_ref(), tenant.id, "shop", 15).await;
     let changes = evaluator.evaluate_once(now_ms()).await.unwrap();
     evaluator.deliver(&changes[0]).await;
@@ -331,7 +341,42 @@ async fn a_failing_webhook_is_retried_then_recorded(site: Site) {
     assert_eq!(outbox.0.lock().unwrap().len(), 1, "the mail went all the same");
 }
 
+async fn a_secret_stored_in_clear_signs_and_is_sealed_at_start(site: Site) {
+    let (_browser, tenant) = owner(&site, "Legacy").await;
+    let (url, mut posts) = receiver().await;
+    let clear = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let webhook = jasiyo_cloud::store::alerts::Webhook { url, sealed_secret: clear.into() };
+    site.store.set_webhook(tenant.id, Some(&webhook)).await.unwrap();
+    let sealer = Sealer::new([7; 32]);
+    assert_eq!(jasiyo_cloud::alerts::secret::seal_clear_secrets(site.store.as_ref(), &sealer).await.unwrap(), 1);
+    let stored = site.store.alert_settings(tenant.id).await.unwrap().webhook.unwrap().sealed_secret;
+    assert!(stored.starts_with("v2.") && !stored.contains(clear), "sealed: {stored}");
+    assert_eq!(jasiyo_cloud::alerts::secret::seal_clear_secrets(site.store.as_ref(), &sealer).await.unwrap(), 0, "once");
+
+    let evaluator = alerts(&site, Arc::new(Outbox::default()));
+    router_seen(site.store.as_ref(), tenant.id, "shop", 15).await;
+    let changes = evaluator.evaluate_once(now_ms()).await.unwrap();
+    evaluator.deliver(&changes[0]).await;
+    let (headers, body) = tokio::time::timeout(Duration::from_secs(10), posts.recv()).await.expect("the webhook is posted").unwrap();
+    assert_eq!(headers.get("x-jasiyo-signature").unwrap().to_str().unwrap(), jasiyo_cloud::alerts::sign(clear, &body));
+
+    // Under another sealing key the secret does not open: nothing is posted unsigned.
+    let stranger = Alerts::new(
+        site.store.clone(),
+        Arc::new(Outbox::default()),
+        Sealer::new([8; 32]),
+        AlertsConfig { allow_private_webhooks: true, ..AlertsConfig::default() },
+        HubConfig::default().stale_after(),
+        "http://127.0.0.1".into(),
+    );
+    stranger.deliver(&changes[0]).await;
+    let alert = site.store.open_alerts(Some(tenant.id)).await.unwrap().remove(0);
+    assert!(alert.open_delivery.contains("webhook: failed (its secret does not open"), "{}", alert.open_delivery);
+    assert!(posts.try_recv().is_err(), "not posted");
+}
+
 jasiyo_cloud::on_each_backend!(site;
+    a_secret_stored_in_clear_signs_and_is_sealed_at_start,
     a_failing_webhook_is_retried_then_recorded,
     a_router_that_usually_sells_alerts_when_quiet,
     stuck_commands_alert_only_while_online,

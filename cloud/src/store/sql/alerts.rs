@@ -59,7 +59,7 @@ impl SettingsRow {
     fn settings(self) -> AlertSettings {
         let thresholds = Thresholds { offline_minutes: self.offline_minutes, quiet_hours: self.quiet_hours, failures: self.failures };
         let webhook = match (self.webhook_url, self.webhook_secret) {
-            (Some(url), Some(secret)) => Some(Webhook { url, secret }),
+            (Some(url), Some(sealed_secret)) => Some(Webhook { url, sealed_secret }),
             _ => None,
         };
         AlertSettings { thresholds, webhook }
@@ -120,11 +120,31 @@ impl AlertStore for This {
         sqlx::query("UPDATE alert_settings SET webhook_url = $2, webhook_secret = $3 WHERE tenant_id = $1")
             .bind(tenant.to_string())
             .bind(webhook.map(|w| w.url.clone()))
-            .bind(webhook.map(|w| w.secret.clone()))
+            .bind(webhook.map(|w| w.sealed_secret.clone()))
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn clear_webhook_secrets(&self) -> StoreResult<Vec<(TenantId, String)>> {
+        // Sealed secrets start `v2.` (payments/sealer.rs); a clear one is hex.
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT tenant_id, webhook_secret FROM alert_settings WHERE webhook_secret IS NOT NULL AND webhook_secret NOT LIKE 'v2.%'",
+        )
+        .fetch_all(self.reads())
+        .await?;
+        rows.into_iter().map(|(tenant, secret)| Ok((TenantId(parse_uuid("tenant id", &tenant)?), secret))).collect()
+    }
+
+    async fn reseal_webhook_secret(&self, tenant: TenantId, old: &str, new: &str) -> StoreResult<u64> {
+        let done = sqlx::query("UPDATE alert_settings SET webhook_secret = $3 WHERE tenant_id = $1 AND webhook_secret = $2")
+            .bind(tenant.to_string())
+            .bind(old)
+            .bind(new)
+            .execute(self.writes())
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn open_alert(&self, tenant: TenantId, kind: &str, subject: &str, detail: &str, now_ms: i64) -> StoreResult<Option<Alert>> {
