@@ -3,6 +3,7 @@
 //! against their documented formats, and the store contract on both databases.
 
 mod agent_tokens;
+mod alerts_delivery;
 mod budgets;
 mod checks_store;
 mod cli;
