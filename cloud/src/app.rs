@@ -66,6 +66,7 @@ impl App {
         let key = config.sealing_key.as_ref().map(|k| k.0.as_str());
         let sealer = Sealer::from_key_or_file_allowing(key, &config.data_dir.join("secret.key"), config.key_file_access)?;
         crate::payments::providers_config::reseal_legacy(store.as_ref(), &sealer).await.context("sealing provider settings again")?;
+        crate::alerts::secret::seal_clear_secrets(store.as_ref(), &sealer).await.context("sealing alert webhook secrets")?;
         let mut payments = PaymentsConfig::new(config.public_url);
         payments.limits = config.limits;
         payments.holds = config.holds;
@@ -106,8 +107,14 @@ impl App {
         let tick = payments.reconcile_tick;
         let accounts = Accounts::new(store.clone(), AccountsConfig::new(payments.public_url.clone()), Arc::new(NoMailer));
         let hub = Hub::start(store.clone(), hub, tasks.clone());
-        let alerts =
-            Alerts::new(store.clone(), Arc::new(NoMailer), AlertsConfig::default(), hub.stale_after(), payments.public_url.clone());
+        let alerts = Alerts::new(
+            store.clone(),
+            Arc::new(NoMailer),
+            sealer.clone(),
+            AlertsConfig::default(),
+            hub.stale_after(),
+            payments.public_url.clone(),
+        );
         let payments = Payments::new(store, hub.clone(), sealer, payments)?;
         tokio::spawn(payments.clone().run_reconciler(tick, tasks.clone()));
         tokio::spawn(forget_counters(payments.clone(), tasks.clone()));

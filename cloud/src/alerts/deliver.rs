@@ -1,16 +1,13 @@
 //! Telling an alert's tenant that it opened or closed: an e-mail to each of its owners
 //! (through the [`Mailer`](crate::notify::Mailer)) and, when the tenant set one, a JSON
 //! POST to its webhook signed with HMAC-SHA256 over the raw body under the tenant's secret
-//! ([`SIGNATURE_HEADER`]: `sha256=<hex>`). Each is tried a few times with a doubling
-//! backoff; what happened is written on the alert row, failures are logged, and nothing
-//! here holds up the evaluation (the evaluator spawns it).
-
-use std::future::Future;
+//! ([`SIGNATURE_HEADER`]: `sha256=<hex>`). Each function here is one try; the durable
+//! delivery loop (`outbox.rs`) decides when to try, how often, and records what happened.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::{Alerts, Change, title};
+use super::{Alerts, title};
 use crate::model::Role;
 use crate::notify::Mail;
 use crate::store::alerts::{Alert, Webhook};
@@ -84,54 +81,29 @@ async fn resolve_webhook(url: &str, allow_private: bool) -> Result<(String, std:
     Ok((host, first))
 }
 
-/// Tries `attempt` up to `attempts` times, waiting `backoff`, then twice that, between.
-async fn with_retries<F, Fut>(attempts: u32, mut backoff: std::time::Duration, mut attempt: F) -> Result<(), String>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<(), String>>,
-{
-    let mut tried = 0;
-    loop {
-        tried += 1;
-        match attempt().await {
-            Ok(()) => return Ok(()),
-            Err(error) if tried >= attempts.max(1) => return Err(format!("{error} (after {tried} attempts)")),
-            Err(error) => {
-                tracing::debug!(%error, tried, "alert delivery failed; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff *= 2;
-            }
-        }
-    }
+/// What one try of a delivery came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Tried {
+    /// Finished: told, or nothing to tell (no webhook set, no owner), or refused for a
+    /// reason another try cannot change (an internal address, a secret that does not open).
+    Done(String),
+    /// Failed in a way a later try may not (a server down, an answer other than 2xx).
+    Failed(String),
 }
 
 impl Alerts {
-    /// Tells the alert's tenant of `change` by e-mail and webhook, retrying each a few
-    /// times, and records how it went on the alert.
-    pub async fn deliver(&self, change: &Change) {
-        let alert = change.alert();
-        let closing = matches!(change, Change::Closed(_));
-        let (mail, hook) = tokio::join!(self.mail_owners(alert, closing), self.post_webhook(alert, closing));
-        let state = format!("{mail}; {hook}");
-        if state.contains("failed") {
-            tracing::warn!(alert = %alert.id, tenant = %alert.tenant_id, %state, "alert not fully delivered");
-        }
-        if let Err(error) = self.store.record_delivery(alert.id, closing, &state).await {
-            tracing::warn!(alert = %alert.id, %error, "could not record the alert's delivery");
-        }
-    }
-
-    async fn mail_owners(&self, alert: &Alert, closing: bool) -> String {
+    /// One try at mailing the alert's change to each of its tenant's owners.
+    pub(super) async fn mail_owners(&self, alert: &Alert, closing: bool) -> Tried {
         let tenant_id = alert.tenant_id.to_string();
         let (tenant, owners) = match tokio::try_join!(self.store.find_tenant(&tenant_id), self.store.tenant_accounts(alert.tenant_id)) {
             Ok((Some(tenant), accounts)) => {
                 (tenant, accounts.into_iter().filter(|a| a.role == Role::Owner && a.disabled_at.is_none()).collect::<Vec<_>>())
             }
-            Ok((None, _)) => return "mail: no such tenant".into(),
-            Err(error) => return format!("mail: failed ({error})"),
+            Ok((None, _)) => return Tried::Done("mail: no such tenant".into()),
+            Err(error) => return Tried::Failed(format!("mail: failed ({error})")),
         };
         if owners.is_empty() {
-            return "mail: no owner to tell".into();
+            return Tried::Done("mail: no owner to tell".into());
         }
         let tz = crate::time::zone_or_default(&tenant.time_zone);
         let subject = if closing {
@@ -147,24 +119,31 @@ impl Alerts {
         let mut failed = Vec::new();
         for owner in &owners {
             let mail = Mail { to: owner.email.clone(), subject: subject.clone(), body: body.clone() };
-            let sent = with_retries(self.config.attempts, self.config.backoff, || {
-                let mail = mail.clone();
-                async move { self.mailer.send(mail).await.map_err(|e| e.to_string()) }
-            })
-            .await;
-            if let Err(error) = sent {
+            if let Err(error) = self.mailer.send(mail).await {
                 failed.push(format!("{}: {error}", owner.email));
             }
         }
-        if failed.is_empty() { format!("mail: sent to {} owner(s)", owners.len()) } else { format!("mail: failed ({})", failed.join("; ")) }
+        if failed.is_empty() {
+            Tried::Done(format!("mail: sent to {} owner(s)", owners.len()))
+        } else {
+            Tried::Failed(format!("mail: failed ({})", failed.join("; ")))
+        }
     }
 
-    async fn post_webhook(&self, alert: &Alert, closing: bool) -> String {
+    /// One try at posting the alert's change to its tenant's webhook, signed.
+    pub(super) async fn post_webhook(&self, alert: &Alert, closing: bool) -> Tried {
         let webhook = match self.store.alert_settings(alert.tenant_id).await {
             Ok(settings) => settings.webhook,
-            Err(error) => return format!("webhook: failed ({error})"),
+            Err(error) => return Tried::Failed(format!("webhook: failed ({error})")),
         };
-        let Some(Webhook { url, secret }) = webhook else { return "webhook: none set".into() };
+        let Some(Webhook { url, sealed_secret }) = webhook else { return Tried::Done("webhook: none set".into()) };
+        let secret = match super::secret::open_secret(&self.sealer, alert.tenant_id, &sealed_secret) {
+            Ok(secret) => secret,
+            Err(error) => {
+                tracing::error!(tenant = %alert.tenant_id, %error, "the alert webhook's secret does not open (another sealing key?)");
+                return Tried::Done("webhook: failed (its secret does not open under this sealing key; set the webhook again)".into());
+            }
+        };
         let event = if closing { "alert.closed" } else { "alert.opened" };
         let body = serde_json::to_vec(&serde_json::json!({
             "event": event,
@@ -190,33 +169,24 @@ impl Alerts {
                 .build()
             {
                 Ok(client) => client,
-                Err(error) => return format!("webhook: failed ({error})"),
+                Err(error) => return Tried::Failed(format!("webhook: failed ({error})")),
             },
             Err(error) => {
                 tracing::warn!(tenant = %alert.tenant_id, %error, "an alert webhook was not posted");
-                return format!("webhook: refused ({error})");
+                return Tried::Done(format!("webhook: refused ({error})"));
             }
         };
-        let posted = with_retries(self.config.attempts, self.config.backoff, || {
-            let request = client
-                .post(&url)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .header(SIGNATURE_HEADER, &signature)
-                .header("X-Jasiyo-Event", event)
-                .header("X-Jasiyo-Delivery", format!("{}-{}", alert.id, if closing { "closed" } else { "opened" }))
-                .body(body.clone());
-            async move {
-                match request.send().await {
-                    Ok(response) if response.status().is_success() => Ok(()),
-                    Ok(response) => Err(format!("answered {}", response.status())),
-                    Err(error) => Err(format!("not reached: {error}")),
-                }
-            }
-        })
-        .await;
-        match posted {
-            Ok(()) => "webhook: sent".into(),
-            Err(error) => format!("webhook: failed ({error})"),
+        let request = client
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(SIGNATURE_HEADER, &signature)
+            .header("X-Jasiyo-Event", event)
+            .header("X-Jasiyo-Delivery", format!("{}-{}", alert.id, if closing { "closed" } else { "opened" }))
+            .body(body);
+        match request.send().await {
+            Ok(response) if response.status().is_success() => Tried::Done("webhook: sent".into()),
+            Ok(response) => Tried::Failed(format!("webhook: failed (answered {})", response.status())),
+            Err(error) => Tried::Failed(format!("webhook: failed (not reached: {error})")),
         }
     }
 }

@@ -1,21 +1,27 @@
 //! Alerts for router owners (issue 13): conditions found by one evaluation pass over every
 //! tenant ([`evaluate`]), each opened once and closed when it clears (the store's unique
 //! open alert per tenant, kind and subject decides between instances), and told to the
-//! tenant's owners by e-mail and to its signed webhook ([`deliver`]).
+//! tenant's owners by e-mail and to its signed webhook ([`deliver`]), whose signing
+//! secret is sealed at rest ([`secret`]).
 //!
-//! [`Alerts::evaluate_once`] is the step tests drive; [`Alerts::run`] is the loop the app
-//! starts, one pass per [`AlertsConfig::tick`], delivering in the background so a slow
-//! mail server or webhook never holds up the next pass.
+//! [`Alerts::evaluate_once`] and [`Alerts::deliver_pending`] are the steps tests drive;
+//! [`Alerts::run`] is what the app starts: one pass per [`AlertsConfig::tick`], and beside
+//! it the durable delivery loop ([`outbox`]), so a slow mail server or webhook never holds
+//! up the next pass and a restart loses no delivery.
 
 pub mod deliver;
 pub mod evaluate;
+pub mod outbox;
+pub mod secret;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::notify::Mailer;
+use crate::payments::sealer::Sealer;
 use crate::store::Store;
 use crate::store::alerts::Alert;
 
@@ -83,6 +89,12 @@ pub struct AlertsConfig {
     pub attempts: u32,
     /// The wait before the second attempt; doubled after each failure.
     pub backoff: Duration,
+    /// How often the delivery loop looks for due deliveries (it also looks at once after a
+    /// pass that changed something).
+    pub delivery_poll: Duration,
+    /// How long a claimed delivery is left to its instance before another may try it
+    /// (longer than a try can take: the webhook's timeout, a slow mail server).
+    pub lease: Duration,
     /// How long a webhook may take to answer.
     pub webhook_timeout: Duration,
     /// Whether a webhook may reach a loopback, private or link-local address (a receiver on
@@ -97,6 +109,8 @@ impl Default for AlertsConfig {
             tick: Duration::from_secs(60),
             attempts: 4,
             backoff: Duration::from_secs(5),
+            delivery_poll: Duration::from_secs(2),
+            lease: Duration::from_secs(120),
             webhook_timeout: Duration::from_secs(10),
             allow_private_webhooks: false,
         }
@@ -125,22 +139,29 @@ impl Change {
 pub struct Alerts {
     store: Arc<dyn Store>,
     mailer: Arc<dyn Mailer>,
+    /// Opens the webhook secrets (sealed with the operator's key) to sign deliveries.
+    sealer: Sealer,
     config: AlertsConfig,
     stale_after_ms: i64,
     public_url: String,
+    /// Wakes the delivery loop after a pass that opened or closed an alert.
+    wake: Notify,
 }
 
 impl Alerts {
-    /// The service over `store`, mailing through `mailer`; a router is online while heard
-    /// from within `stale_after`; `public_url` is where the dashboard is (for links).
+    /// The service over `store`, mailing through `mailer`, opening webhook secrets with
+    /// `sealer`; a router is online while heard from within `stale_after`; `public_url` is
+    /// where the dashboard is (for links).
     pub fn new(
         store: Arc<dyn Store>,
         mailer: Arc<dyn Mailer>,
+        sealer: Sealer,
         config: AlertsConfig,
         stale_after: Duration,
         public_url: String,
     ) -> Arc<Alerts> {
-        Arc::new(Alerts { store, mailer, config, stale_after_ms: stale_after.as_millis() as i64, public_url })
+        let stale_after_ms = stale_after.as_millis() as i64;
+        Arc::new(Alerts { store, mailer, sealer, config, stale_after_ms, public_url, wake: Notify::new() })
     }
 
     /// The same service mailing through `mailer`.
@@ -148,9 +169,11 @@ impl Alerts {
         Arc::new(Alerts {
             store: self.store.clone(),
             mailer,
+            sealer: self.sealer.clone(),
             config: self.config.clone(),
             stale_after_ms: self.stale_after_ms,
             public_url: self.public_url.clone(),
+            wake: Notify::new(),
         })
     }
 
@@ -159,6 +182,7 @@ impl Alerts {
         Alerts::new(
             self.store.clone(),
             self.mailer.clone(),
+            self.sealer.clone(),
             config,
             std::time::Duration::from_millis(self.stale_after_ms as u64),
             self.public_url.clone(),
@@ -175,18 +199,24 @@ impl Alerts {
         &self.config
     }
 
-    /// One pass then its deliveries in the background; what changed.
-    pub async fn pass(self: &Arc<Self>, now_ms: i64) -> crate::store::StoreResult<Vec<Change>> {
+    /// One pass, waking the delivery loop when it changed something (the changes'
+    /// deliveries are recorded with them); what changed.
+    pub async fn pass(&self, now_ms: i64) -> crate::store::StoreResult<Vec<Change>> {
         let changes = self.evaluate_once(now_ms).await?;
-        for change in &changes {
-            let (alerts, change) = (self.clone(), change.clone());
-            tokio::spawn(async move { alerts.deliver(&change).await });
+        if !changes.is_empty() {
+            self.wake.notify_one();
         }
         Ok(changes)
     }
 
-    /// Evaluates every `tick` until `stop`, delivering each change in the background.
+    /// Evaluates every `tick` and delivers (see [`outbox`]) until `stop`.
     pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+        let deliveries = tokio::spawn(self.clone().run_deliveries(stop.clone()));
+        self.evaluate_every_tick(stop).await;
+        let _ = deliveries.await;
+    }
+
+    async fn evaluate_every_tick(&self, stop: CancellationToken) {
         let mut every = tokio::time::interval(self.config.tick);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

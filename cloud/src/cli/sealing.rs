@@ -1,4 +1,4 @@
-//! The key sealing provider credentials at rest: `--sealing-key` / `JASIYO_SEALING_KEY`,
+//! The key sealing provider credentials and alert webhook secrets at rest: `--sealing-key` / `JASIYO_SEALING_KEY`,
 //! or the deprecated `JASIYO_SECRET_KEY`, read from the environment only (its flag,
 //! `--secret-key`, was global and took Paystack's `--secret-key` for itself: issue 18).
 

@@ -1,6 +1,7 @@
 //! The dashboard's operations as JSON under `/api/v1`, for scripts: a tenant's payments
 //! (filtered and paged as the Transactions page), one payment with its timeline, "ask the
-//! provider now", plans (list, add) and hotspot users (list, extend, end now).
+//! provider now", plans (list, add), hotspot users (list, extend, end now) and the payment
+//! provider's "test connection".
 //!
 //! The tenant is the operator token's: a token scoped to a tenant (`operator token create
 //! --tenant T`) reaches that tenant only; a platform token names one with `?tenant=<id>`.
@@ -123,6 +124,26 @@ pub async fn recheck(
         Err(crate::payments::complaints::ComplaintError::Internal(error)) => Err(ApiError::Internal(error)),
         Err(error) => Err(ApiError::BadRequest(error.to_string())),
     }
+}
+
+/// `POST /api/v1/provider/check`: the provider's "test connection" (a call that moves no
+/// money): `{"provider", "ok", "said"}`, `said` being what the provider answered or why it
+/// refused; 404 without a provider.
+pub async fn check_provider(
+    operator: Operator,
+    State(state): State<AppState>,
+    Query(query): Query<TenantQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let tenant = operator.tenant(&state, query.tenant.as_deref()).await?;
+    let checked = state.payments.check_provider(tenant.id).await.map_err(|e| ApiError::Internal(e.into()))?;
+    let Some((kind, answer)) = checked else { return Err(ApiError::NotFound("provider".into())) };
+    let (ok, said) = match answer {
+        None => (Value::Null, json!("this provider has no test call that moves no money: the first payment will tell")),
+        Some(Ok(said)) => (json!(true), json!(said)),
+        Some(Err(error)) => (json!(false), json!(error.to_string())),
+    };
+    tracing::info!(token = operator.0.id.as_str(), tenant = %tenant.id, provider = kind.as_str(), ok = %ok, "provider checked");
+    Ok(Json(json!({ "provider": kind.as_str(), "ok": ok, "said": said })))
 }
 
 /// `GET /api/v1/plans`: the tenant's plans, cheapest first.

@@ -93,11 +93,12 @@ impl super::Payments {
 
     /// Checks `tenant`'s current provider's credentials with a call that moves no money
     /// ([`crate::providers::Provider::check`]): `None` without a provider; with one, its
-    /// kind and the check's answer (`None`: this provider has no such call).
+    /// kind and the check's answer, what the provider said (`None`: this provider has no
+    /// such call).
     pub async fn check_provider(
         &self,
         tenant: TenantId,
-    ) -> Result<Option<(ProviderKind, Option<Result<(), ProviderError>>)>, super::PortalError> {
+    ) -> Result<Option<(ProviderKind, Option<Result<String, ProviderError>>)>, super::PortalError> {
         let Some((kind, _)) = self.store.current_provider(tenant).await? else { return Ok(None) };
         let Some(stored) = self.store.provider_settings(tenant, kind).await? else { return Ok(None) };
         let provider = self.provider_from(&stored)?;

@@ -196,6 +196,12 @@ impl Payments {
         &self.store
     }
 
+    /// The operator's sealing key, which seals what is kept secret at rest (provider
+    /// credentials, alert webhook secrets).
+    pub fn sealer(&self) -> &Sealer {
+        &self.sealer
+    }
+
     /// Seals provider settings for storage.
     pub fn seal(&self, config: &ProviderConfig) -> anyhow::Result<String> {
         Ok(self.sealer.seal(serde_json::to_string(config)?.as_bytes())?)

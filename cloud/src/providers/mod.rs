@@ -277,9 +277,10 @@ pub trait Provider: Send + Sync {
     /// Asks the provider where the payment with this reference stands.
     async fn query(&self, provider_ref: &str) -> Result<ProviderEvent, ProviderError>;
 
-    /// Checks the credentials with a call that moves no money (the owner's "test
-    /// connection"); `None` when this provider has no such call (the first payment tells).
-    async fn check(&self) -> Option<Result<(), ProviderError>> {
+    /// Checks the credentials with an authenticated call that moves no money (the owner's
+    /// "test connection"), answering what the provider said (a token issued, a balance);
+    /// `None` when this provider has no such call (the first payment tells).
+    async fn check(&self) -> Option<Result<String, ProviderError>> {
         None
     }
 

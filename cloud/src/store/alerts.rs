@@ -27,13 +27,14 @@ impl Default for Thresholds {
     }
 }
 
-/// Where a tenant's alerts are posted.
-#[derive(Clone)] // Debug would print the secret: never derive it.
+/// Where a tenant's alerts are posted, as stored.
+#[derive(Clone)] // Debug would print the sealed secret: never derive it.
 pub struct Webhook {
     /// The URL (https, or http to a loopback host).
     pub url: String,
-    /// The HMAC-SHA256 key signing each body.
-    pub secret: String,
+    /// The HMAC-SHA256 key signing each body, sealed (`crate::alerts::secret`); one
+    /// stored before secrets were sealed is in clear until the next start seals it.
+    pub sealed_secret: String,
 }
 
 /// A tenant's alert settings.
@@ -66,6 +67,47 @@ pub struct Alert {
     pub open_delivery: String,
     /// How telling of its closing went.
     pub close_delivery: Option<String>,
+}
+
+/// How an alert change is told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// An e-mail to each of the tenant's owners.
+    Mail,
+    /// A signed POST to the tenant's webhook (done at once when it set none).
+    Webhook,
+}
+
+impl Channel {
+    /// Every channel, in the order their outcomes are shown.
+    pub const ALL: [Channel; 2] = [Channel::Mail, Channel::Webhook];
+
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Mail => "mail",
+            Channel::Webhook => "webhook",
+        }
+    }
+
+    /// Reads a stored channel.
+    pub fn parse(text: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+}
+
+/// A delivery claimed for one try: which alert change, on which channel, and how many tries
+/// (this one included) it has had.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueDelivery {
+    /// The alert, as it is now.
+    pub alert: Alert,
+    /// Whether it is its closing (else its opening) that is told.
+    pub closing: bool,
+    /// How.
+    pub channel: Channel,
+    /// Tries so far, this one included.
+    pub attempts: u32,
 }
 
 /// Failed payments of one tenant with one reason, since a time.
@@ -110,14 +152,36 @@ pub trait AlertStore: Send + Sync {
     async fn set_thresholds(&self, tenant: TenantId, thresholds: Thresholds) -> StoreResult<()>;
     /// Sets (or with `None` removes) the tenant's webhook.
     async fn set_webhook(&self, tenant: TenantId, webhook: Option<&Webhook>) -> StoreResult<()>;
+    /// Webhook secrets stored in clear (not yet sealed), with their tenants.
+    async fn clear_webhook_secrets(&self) -> StoreResult<Vec<(TenantId, String)>>;
+    /// Replaces `tenant`'s webhook secret `old` with `new` (sealed); 0 when it is no longer
+    /// `old`.
+    async fn reseal_webhook_secret(&self, tenant: TenantId, old: &str, new: &str) -> StoreResult<u64>;
 
     /// Opens an alert unless one is open for (tenant, kind, subject): the new alert, or
-    /// `None` when one was already open (perhaps opened by another instance just now).
+    /// `None` when one was already open (perhaps opened by another instance just now). Its
+    /// deliveries (one per [`Channel`], due at `now_ms`) are recorded in the same
+    /// transaction.
     async fn open_alert(&self, tenant: TenantId, kind: &str, subject: &str, detail: &str, now_ms: i64) -> StoreResult<Option<Alert>>;
-    /// Closes an open alert: the closed alert, or `None` when it was closed already.
+    /// Closes an open alert: the closed alert, or `None` when it was closed already. The
+    /// closing's deliveries are recorded in the same transaction.
     async fn close_alert(&self, id: Uuid, now_ms: i64) -> StoreResult<Option<Alert>>;
-    /// Records how telling of the alert's opening (or `closing`) went.
-    async fn record_delivery(&self, id: Uuid, closing: bool, state: &str) -> StoreResult<()>;
+    /// Claims up to `limit` deliveries due at `now_ms` for one try each: their due time
+    /// moves to `lease_until_ms` (so no other instance claims them meanwhile, and a try cut
+    /// short by a crash is due again then) and their tries are counted.
+    async fn claim_deliveries(&self, now_ms: i64, lease_until_ms: i64, limit: u32) -> StoreResult<Vec<DueDelivery>>;
+    /// Records a try's `outcome`: the delivery is due again at `retry_at_ms`, or (`None`)
+    /// finished at `now_ms`. The alert's summary of that change (what the page shows) is
+    /// rewritten from its channels' outcomes.
+    async fn finish_delivery(
+        &self,
+        id: Uuid,
+        closing: bool,
+        channel: Channel,
+        outcome: &str,
+        retry_at_ms: Option<i64>,
+        now_ms: i64,
+    ) -> StoreResult<()>;
     /// Open alerts, of every tenant or of one, oldest first.
     async fn open_alerts(&self, tenant: Option<TenantId>) -> StoreResult<Vec<Alert>>;
     /// The tenant's closed alerts, most recently closed first, at most `limit`.

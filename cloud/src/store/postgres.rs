@@ -33,6 +33,9 @@ mod counters;
 #[path = "sql/dashboard.rs"]
 mod dashboard;
 #[allow(clippy::duplicate_mod)]
+#[path = "sql/deliveries.rs"]
+mod deliveries;
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/entitlements.rs"]
 mod entitlements;
 #[allow(clippy::duplicate_mod)]

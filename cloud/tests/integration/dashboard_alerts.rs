@@ -14,6 +14,7 @@ use jasiyo_cloud::alerts::{AlertKind, Alerts, AlertsConfig, Change};
 use jasiyo_cloud::hub::HubConfig;
 use jasiyo_cloud::model::PaymentState;
 use jasiyo_cloud::notify::{Mail, Mailer, NotifyError};
+use jasiyo_cloud::payments::sealer::Sealer;
 use jasiyo_cloud::store::payments::Provision;
 use jasiyo_cloud::store::testing::open_payment;
 use jasiyo_cloud::store::{Store, now_ms};
@@ -23,11 +24,11 @@ use tokio::sync::mpsc;
 
 use super::dashboard_auth::{Browser, Site, site};
 
-const MINUTE: i64 = 60_000;
+pub const MINUTE: i64 = 60_000;
 
 /// A mailer keeping what it was given.
 #[derive(Default)]
-struct Outbox(Mutex<Vec<Mail>>);
+pub struct Outbox(pub Mutex<Vec<Mail>>);
 
 #[async_trait]
 impl Mailer for Outbox {
@@ -39,21 +40,34 @@ impl Mailer for Outbox {
 
 fn alerts(site: &Site, mailer: Arc<dyn Mailer>) -> Arc<Alerts> {
     let config = AlertsConfig { backoff: Duration::from_millis(20), allow_private_webhooks: true, ..AlertsConfig::default() };
-    Alerts::new(site.store.clone(), mailer, config, HubConfig::default().stale_after(), "http://127.0.0.1".into())
+    Alerts::new(site.store.clone(), mailer, Sealer::new([7; 32]), config, HubConfig::default().stale_after(), "http://127.0.0.1".into())
 }
 
 /// An owner signed up with `business`, and their tenant.
-async fn owner(site: &Site, business: &str) -> (Browser, jasiyo_cloud::model::Tenant) {
+pub async fn owner(site: &Site, business: &str) -> (Browser, jasiyo_cloud::model::Tenant) {
     let mut browser = Browser::new(site);
     browser.sign_up(business, &format!("owner@{}.example", business.to_lowercase())).await;
     (browser, site.store.find_tenant(business).await.unwrap().unwrap())
 }
 
 /// A router last heard from `minutes_ago` minutes ago (its session still registered).
-async fn router_seen(store: &dyn Store, tenant: jasiyo_cloud::model::TenantId, name: &str, minutes_ago: i64) -> RouterId {
+pub async fn router_seen(store: &dyn Store, tenant: jasiyo_cloud::model::TenantId, name: &str, minutes_ago: i64) -> RouterId {
     let router = store.create_router(tenant, name, &format!("hash-{name}"), now_ms()).await.unwrap();
     store.router_connected(router.id, uuid::Uuid::new_v4(), "1.0", now_ms() - minutes_ago * MINUTE).await.unwrap();
     router.id
+}
+
+/// Runs the delivery step until nothing is due, an hour later each time (so every retry
+/// falls due); how many tries were made.
+pub async fn deliver_all(evaluator: &Alerts) -> usize {
+    let (mut at, mut tried) = (now_ms(), 0);
+    loop {
+        match evaluator.deliver_pending(at).await.unwrap() {
+            0 => return tried,
+            n => tried += n,
+        }
+        at += 60 * MINUTE;
+    }
 }
 
 fn opened(changes: &[Change]) -> usize {
@@ -133,7 +147,7 @@ async fn failing_payments_name_their_reason(site: Site) {
 }
 
 /// A webhook receiver on 127.0.0.1:0 handing each request's headers and body to a channel.
-async fn receiver() -> (String, mpsc::Receiver<(HeaderMap, Vec<u8>)>) {
+pub async fn receiver() -> (String, mpsc::Receiver<(HeaderMap, Vec<u8>)>) {
     let (tx, rx) = mpsc::channel(8);
     let app = axum::Router::new().route(
         "/hook",
@@ -165,13 +179,15 @@ async fn owners_are_mailed_and_the_webhook_is_signed(site: Site) {
     let secret = pre[start..start + pre[start..].find('<').unwrap()].to_string();
     assert_eq!(secret.len(), 64);
     assert!(!browser.get("/dashboard/alerts").await.body.contains(&secret), "shown only once");
+    let stored = site.store.alert_settings(tenant.id).await.unwrap().webhook.unwrap().sealed_secret;
+    assert!(stored.starts_with("v2.") && !stored.contains(&secret), "sealed at rest: {stored}");
 
     let outbox = Arc::new(Outbox::default());
     let evaluator = alerts(&site, outbox.clone());
     router_seen(site.store.as_ref(), tenant.id, "shop", 15).await;
     let changes = evaluator.evaluate_once(now_ms()).await.unwrap();
     assert_eq!(changes.len(), 1);
-    evaluator.deliver(&changes[0]).await;
+    assert_eq!(deliver_all(&evaluator).await, 2, "one mail, one webhook");
 
     let (headers, body) = tokio::time::timeout(Duration::from_secs(10), posts.recv()).await.expect("the webhook is posted").unwrap();
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
@@ -315,15 +331,22 @@ async fn a_failing_webhook_is_retried_then_recorded(site: Site) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let webhook = jasiyo_cloud::store::alerts::Webhook { url, secret: "s".into() };
+    let webhook = jasiyo_cloud::store::alerts::Webhook { url, sealed_secret: "s".into() };
     site.store.set_webhook(tenant.id, Some(&webhook)).await.unwrap();
 
     let outbox = Arc::new(Outbox::default());
     let config = AlertsConfig { attempts: 3, backoff: Duration::from_millis(10), allow_private_webhooks: true, ..AlertsConfig::default() };
-    let evaluator = Alerts::new(site.store.clone(), outbox.clone(), config, HubConfig::default().stale_after(), "http://127.0.0.1".into());
+    let evaluator = Alerts::new(
+        site.store.clone(),
+        outbox.clone(),
+        Sealer::new([7; 32]),
+        config,
+        HubConfig::default().stale_after(),
+        "http://127.0.0.1".into(),
+    );
     router_seen(site.store.as_ref(), tenant.id, "shop", 15).await;
-    let changes = evaluator.evaluate_once(now_ms()).await.unwrap();
-    evaluator.deliver(&changes[0]).await;
+    evaluator.evaluate_once(now_ms()).await.unwrap();
+    deliver_all(&evaluator).await;
     assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 3);
     let alert = site.store.open_alerts(Some(tenant.id)).await.unwrap().remove(0);
     assert!(alert.open_delivery.starts_with("mail: sent to 1 owner(s); webhook: failed (answered 500"), "{}", alert.open_delivery);
@@ -331,7 +354,45 @@ async fn a_failing_webhook_is_retried_then_recorded(site: Site) {
     assert_eq!(outbox.0.lock().unwrap().len(), 1, "the mail went all the same");
 }
 
+async fn a_secret_stored_in_clear_signs_and_is_sealed_at_start(site: Site) {
+    let (_browser, tenant) = owner(&site, "Legacy").await;
+    let (url, mut posts) = receiver().await;
+    let clear = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let webhook = jasiyo_cloud::store::alerts::Webhook { url, sealed_secret: clear.into() };
+    site.store.set_webhook(tenant.id, Some(&webhook)).await.unwrap();
+    let sealer = Sealer::new([7; 32]);
+    assert_eq!(jasiyo_cloud::alerts::secret::seal_clear_secrets(site.store.as_ref(), &sealer).await.unwrap(), 1);
+    let stored = site.store.alert_settings(tenant.id).await.unwrap().webhook.unwrap().sealed_secret;
+    assert!(stored.starts_with("v2.") && !stored.contains(clear), "sealed: {stored}");
+    assert_eq!(jasiyo_cloud::alerts::secret::seal_clear_secrets(site.store.as_ref(), &sealer).await.unwrap(), 0, "once");
+
+    let evaluator = alerts(&site, Arc::new(Outbox::default()));
+    router_seen(site.store.as_ref(), tenant.id, "shop", 15).await;
+    evaluator.evaluate_once(now_ms()).await.unwrap();
+    deliver_all(&evaluator).await;
+    let (headers, body) = tokio::time::timeout(Duration::from_secs(10), posts.recv()).await.expect("the webhook is posted").unwrap();
+    assert_eq!(headers.get("x-jasiyo-signature").unwrap().to_str().unwrap(), jasiyo_cloud::alerts::sign(clear, &body));
+
+    // Under another sealing key the secret does not open: nothing is posted unsigned.
+    let kiosk = router_seen(site.store.as_ref(), tenant.id, "kiosk", 15).await;
+    let stranger = Alerts::new(
+        site.store.clone(),
+        Arc::new(Outbox::default()),
+        Sealer::new([8; 32]),
+        AlertsConfig { allow_private_webhooks: true, ..AlertsConfig::default() },
+        HubConfig::default().stale_after(),
+        "http://127.0.0.1".into(),
+    );
+    stranger.evaluate_once(now_ms()).await.unwrap();
+    deliver_all(&stranger).await;
+    let alerts = site.store.open_alerts(Some(tenant.id)).await.unwrap();
+    let alert = alerts.into_iter().find(|a| a.subject == kiosk.to_string()).unwrap();
+    assert!(alert.open_delivery.contains("webhook: failed (its secret does not open"), "{}", alert.open_delivery);
+    assert!(posts.try_recv().is_err(), "not posted");
+}
+
 jasiyo_cloud::on_each_backend!(site;
+    a_secret_stored_in_clear_signs_and_is_sealed_at_start,
     a_failing_webhook_is_retried_then_recorded,
     a_router_that_usually_sells_alerts_when_quiet,
     stuck_commands_alert_only_while_online,

@@ -3,6 +3,7 @@
 //! against their documented formats, and the store contract on both databases.
 
 mod agent_tokens;
+mod alerts_delivery;
 mod budgets;
 mod checks_store;
 mod cli;
@@ -12,6 +13,7 @@ mod dashboard_auth;
 mod dashboard_owner_pages;
 mod dashboard_platform;
 mod dashboard_portal_look;
+mod dashboard_provider_check;
 mod dashboard_transaction_actions;
 mod dashboard_transactions;
 mod dashboard_transactions_bench;

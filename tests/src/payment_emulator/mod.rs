@@ -1,6 +1,6 @@
 //! A payment-provider emulator: one HTTP server that answers at the real paths of Safaricom
-//! Daraja (OAuth, STK Push, STK Query), PayHero (API v2 payments and status) and Paystack
-//! (mobile-money charge and verify), so a provider's base URL can point at it. Each push
+//! Daraja (OAuth, STK Push, STK Query), PayHero (API v2 payments, status and wallet
+//! balances) and Paystack (mobile-money charge, verify and balance), so a provider's base URL can point at it. Each push
 //! becomes a [`Prompt`] on an emulated handset; a test, the auto switch or a person on
 //! `/phone` resolves it, and the emulator then sends the provider's callback (Daraja's and
 //! PayHero's to the URL in the push, Paystack's signed `charge.success` to the dashboard
@@ -38,6 +38,8 @@ use tokio::task::JoinHandle;
 
 pub use accounts::{DarajaAccount, EmulatorAccounts, PayHeroAccount, PaystackAccount, SANDBOX_PASSKEY};
 pub use numbers::normalise_msisdn;
+pub use payhero::SERVICE_WALLET_BALANCE as PAYHERO_SERVICE_WALLET_BALANCE;
+pub use paystack::BALANCE_CENTS as PAYSTACK_BALANCE_CENTS;
 pub use paystack::signature as paystack_signature;
 
 /// Daraja's `Timestamp` for a Unix time: `YYYYMMDDHHmmss` in Nairobi time (UTC+3).

@@ -1,5 +1,5 @@
 //! PayHero API v2: `POST /api/v2/payments` (Basic auth, answers QUEUED),
-//! `GET /api/v2/transaction-status`, and the `{"response":{…},"status":…}` callback.
+//! `GET /api/v2/transaction-status`, `GET /api/v2/wallets` (the wallet balances), and the `{"response":{…},"status":…}` callback.
 //! PayHero documents no error bodies; the ones here are unverified.
 
 use std::collections::HashMap;
@@ -107,6 +107,39 @@ pub(crate) async fn push(State(shared): State<Arc<Shared>>, headers: HeaderMap, 
     let body = json!({"success": true, "status": "QUEUED", "reference": reference, "CheckoutRequestID": checkout_id});
     // 201 as PayHero's docs show for a created payment (unverified against live traffic).
     answer_new_prompt(&shared, reference, StatusCode::CREATED, body)
+}
+
+/// The balance the emulated service wallet reports.
+pub const SERVICE_WALLET_BALANCE: f64 = 15101.36;
+
+/// `GET /api/v2/wallets?wallet_type=service_wallet|payment_wallet`: the wallet, in the
+/// documented shape ("GET: Service Wallet Balance" / "GET: Payments Wallet Balance").
+pub(crate) async fn wallets(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorised(&shared, &headers) {
+        return unauthorized();
+    }
+    let (id, wallet_type, balance) = match query.get("wallet_type").map(String::as_str) {
+        Some("service_wallet") => (22156, "service_wallet", json!(SERVICE_WALLET_BALANCE)),
+        Some("payment_wallet") => (22157, "payment_wallet", json!(0)),
+        _ => return payhero_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "wallet_type must be service_wallet or payment_wallet"),
+    };
+    let created = iso_utc(now_unix() - 86_400);
+    json_response(
+        StatusCode::OK,
+        json!({
+            "id": id,
+            "account_id": 22183,
+            "wallet_type": wallet_type,
+            "currency": "KES",
+            "available_balance": balance,
+            "created_at": created,
+            "updated_at": iso_utc(now_unix()),
+        }),
+    )
 }
 
 /// `GET /api/v2/transaction-status?reference=`.

@@ -1,5 +1,5 @@
 //! Paystack: `POST /charge` with a `mobile_money` M-Pesa block (amounts in cents),
-//! `GET /transaction/verify/{reference}`, and the signed `charge.success` webhook (Paystack
+//! `GET /transaction/verify/{reference}`, `GET /balance`, and the signed `charge.success` webhook (Paystack
 //! sends none for failures). Error messages are Paystack-like but unverified.
 
 use std::sync::Arc;
@@ -121,6 +121,20 @@ pub(crate) async fn charge(State(shared): State<Arc<Shared>>, headers: HeaderMap
         "data": {"reference": reference, "status": "pay_offline", "display_text": "Please complete authorization process on your mobile phone"},
     });
     answer_new_prompt(&shared, reference, StatusCode::OK, body)
+}
+
+/// The balance the emulated integration reports, in cents.
+pub const BALANCE_CENTS: u64 = 1_234_500;
+
+/// `GET /balance` (Transfers Control, "Check Balance"): amounts in subunits.
+pub(crate) async fn balance(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if !authorised(&shared, &headers) {
+        return invalid_key();
+    }
+    json_response(
+        StatusCode::OK,
+        json!({"status": true, "message": "Balances retrieved", "data": [{"currency": "KES", "balance": BALANCE_CENTS}]}),
+    )
 }
 
 /// `GET /transaction/verify/{reference}`.

@@ -183,9 +183,7 @@ async fn journey(width: u32) {
     cloud.until("the router offline", async |s| s.router(id).await.unwrap().is_some_and(|r| r.online_session.is_none())).await;
     let changes = cloud.alerts.evaluate_once(now_ms() + 11 * 60_000).await.unwrap();
     assert_eq!(changes.len(), 1, "one alert opens: {changes:?}");
-    for change in &changes {
-        cloud.alerts.deliver(change).await;
-    }
+    assert_eq!(cloud.alerts.deliver_pending(now_ms() + 11 * 60_000).await.unwrap(), 2, "the mail and the (unset) webhook");
     let mail = smtp.next_mail(WAIT).await.expect("the owner is mailed");
     assert_eq!(mail.to, vec![email.clone()]);
     assert!(mail.text().contains("Router Kibanda is offline"), "{}", mail.text());

@@ -800,3 +800,52 @@ async fn the_phone_page_lists_pending_prompts_and_its_buttons_resolve_them() {
     assert_eq!(api.http.post(api.url(&format!("/phone/{reference}/cancel"))).send().await.expect("post").status(), StatusCode::CONFLICT);
     hook.assert_quiet();
 }
+
+#[tokio::test]
+async fn payhero_wallets_and_paystack_balance_answer_only_the_right_credentials() {
+    use jasiyo_cloud::providers::payhero::PayHero;
+    use jasiyo_cloud::providers::paystack::Paystack;
+    use jasiyo_cloud::providers::{Provider, ProviderConfig, ProviderError, Secret};
+    use jasiyo_tests::payment_emulator::{PAYHERO_SERVICE_WALLET_BALANCE, PAYSTACK_BALANCE_CENTS};
+
+    let emulator = PaymentEmulator::start(EmulatorAccounts::default()).await;
+    let api = Api::new(&emulator);
+    let wallet = api.url("/api/v2/wallets?wallet_type=service_wallet");
+    let (status, body) = Api::read(api.http.get(&wallet).basic_auth("ph_user", Some("ph_pass")).send().await.expect("wallet")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!((body["wallet_type"].clone(), body["currency"].clone()), (json!("service_wallet"), json!("KES")));
+    assert_eq!(body["available_balance"], json!(PAYHERO_SERVICE_WALLET_BALANCE));
+    let wrong = api.http.get(&wallet).basic_auth("ph_user", Some("nope")).send().await.expect("wallet");
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let (status, body) = Api::read(api.http.get(api.url("/balance")).bearer_auth("sk_test_jasiyo").send().await.expect("balance")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        json!({"status": true, "message": "Balances retrieved", "data": [{"currency": "KES", "balance": PAYSTACK_BALANCE_CENTS}]})
+    );
+    let (status, body) = Api::read(api.http.get(api.url("/balance")).bearer_auth("sk_test_wrong").send().await.expect("balance")).await;
+    assert_eq!((status, body), (StatusCode::UNAUTHORIZED, json!({"status": false, "message": "Invalid key"})));
+
+    // The cloud's own clients, pointed at the emulator as the dashboard's "test connection" does.
+    let base_url = Some(emulator.base_url());
+    let payhero = |password: &str| {
+        let config = ProviderConfig::Payhero {
+            username: Secret("ph_user".into()),
+            password: Secret(password.into()),
+            channel_id: 911,
+            base_url: base_url.clone(),
+        };
+        PayHero::new(config, reqwest::Client::new())
+    };
+    let said = payhero("ph_pass").check().await.expect("PayHero has a check").expect("accepted");
+    assert_eq!(said, "PayHero service wallet balance KES 15101.36");
+    let refused = payhero("nope").check().await.expect("PayHero has a check");
+    assert!(matches!(refused, Err(ProviderError::Auth(ref m)) if m.contains("invalid API credentials")), "{refused:?}");
+    let paystack = |key: &str| {
+        Paystack::new(ProviderConfig::Paystack { secret_key: Secret(key.into()), base_url: base_url.clone() }, reqwest::Client::new())
+    };
+    let said = paystack("sk_test_jasiyo").check().await.expect("Paystack has a check").expect("accepted");
+    assert_eq!(said, "Paystack: Balances retrieved (KES 12345.00)");
+    let refused = paystack("sk_test_wrong").check().await.expect("Paystack has a check");
+    assert!(matches!(refused, Err(ProviderError::Auth(ref m)) if m.contains("Invalid key")), "{refused:?}");
+}

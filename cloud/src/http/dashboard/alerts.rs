@@ -1,5 +1,6 @@
 //! The alerts page (every member) and the owner's changes to where alerts go and when they
-//! open: the webhook (its URL checked, a new signing secret made and shown once) and the
+//! open: the webhook (its URL checked, a new signing secret made, sealed at rest and shown
+//! once) and the
 //! thresholds. Every query is scoped to the member's tenant; every change is audited
 //! (the URL, never the secret).
 
@@ -15,9 +16,11 @@ use super::routers::internal;
 use super::session::{Form, Member, Owner};
 use crate::accounts::Accounts;
 use crate::alerts::deliver::check_webhook_url;
+use crate::alerts::secret::new_webhook;
 use crate::dashboard::alerts::{AlertLine, AlertsData, alerts_page};
+use crate::payments::Payments;
 use crate::store::Store;
-use crate::store::alerts::{Alert, Thresholds, Webhook};
+use crate::store::alerts::{Alert, Thresholds};
 
 /// How many closed alerts the page lists.
 const CLOSED_SHOWN: u32 = 30;
@@ -55,6 +58,7 @@ pub(super) struct WebhookForm {
 
 pub(super) async fn set_webhook(
     State(accounts): State<Arc<Accounts>>,
+    State(payments): State<Arc<Payments>>,
     Owner(member): Owner,
     headers: HeaderMap,
     Form(form): Form<WebhookForm>,
@@ -76,14 +80,15 @@ pub(super) async fn set_webhook(
             return show(store, &member, data, StatusCode::UNPROCESSABLE_ENTITY, &headers).await;
         }
     };
-    let mut key = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
-    let webhook = Webhook { url: url.clone(), secret: hex::encode(key) };
+    let (webhook, secret) = match new_webhook(payments.sealer(), tenant, url.clone()) {
+        Ok(made) => made,
+        Err(error) => return internal(error),
+    };
     if let Err(error) = store.set_webhook(tenant, Some(&webhook)).await {
         return internal(error);
     }
     accounts.record(Some(tenant), member.who.account.id, "alerts.webhook", &url).await;
-    let data = AlertsData { secret: Some(webhook.secret), notice: Some(format!("Alerts will be posted to {url}.")), ..Default::default() };
+    let data = AlertsData { secret: Some(secret), notice: Some(format!("Alerts will be posted to {url}.")), ..Default::default() };
     show(store, &member, data, StatusCode::OK, &headers).await
 }
 

@@ -239,7 +239,7 @@ pub(super) async fn check_provider(
         Ok(Some((kind, None))) => {
             (Some(format!("{} has no test call that moves no money: the first payment will tell.", kind.as_str())), None)
         }
-        Ok(Some((kind, Some(Ok(()))))) => (Some(format!("{} accepted the credentials.", kind.as_str())), None),
+        Ok(Some((kind, Some(Ok(said))))) => (Some(format!("{} accepted the credentials: {said}.", kind.as_str())), None),
         Ok(Some((kind, Some(Err(error))))) => (None, Some(format!("{} did not accept the connection: {error}.", kind.as_str()))),
         Err(error) => return internal(error),
     };

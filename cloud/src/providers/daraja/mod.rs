@@ -175,8 +175,8 @@ impl Provider for Daraja {
     }
 
     /// A fresh OAuth token (not the cached one: the secret may have changed since).
-    async fn check(&self) -> Option<Result<(), ProviderError>> {
-        Some(self.fetch_token().await.map(|_| ()))
+    async fn check(&self) -> Option<Result<String, ProviderError>> {
+        Some(self.fetch_token().await.map(|_| "Daraja issued an access token".to_owned()))
     }
 
     async fn initiate(&self, request: &PushRequest) -> Result<PushAccepted, ProviderError> {

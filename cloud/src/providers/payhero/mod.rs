@@ -4,9 +4,11 @@
 //!
 //! - `callback`: the callback.
 //! - `status`: the transaction-status answer.
+//! - `wallet`: the service wallet's balance, the "test connection" call.
 
 mod callback;
 mod status;
+mod wallet;
 
 use async_trait::async_trait;
 use http::HeaderMap;
@@ -89,6 +91,25 @@ fn local_phone(msisdn: &str) -> String {
 impl Provider for PayHero {
     fn kind(&self) -> ProviderKind {
         ProviderKind::Payhero
+    }
+
+    /// `GET /api/v2/wallets?wallet_type=service_wallet`: a read that needs the API
+    /// username and password and moves no money; says the service wallet's balance.
+    async fn check(&self) -> Option<Result<String, ProviderError>> {
+        let url = format!("{}{}?wallet_type=service_wallet", self.base, wallet::WALLETS_PATH);
+        let reply = match self.send(self.http.get(url)).await {
+            Ok(reply) => reply,
+            Err(error) => return Some(Err(error)),
+        };
+        if !reply.status.is_success() {
+            return Some(Err(api_error(&reply)));
+        }
+        let said = wallet::wallet_said(&reply.body)
+            .ok_or_else(|| ProviderError::Unavailable(format!("PayHero's wallet answer has no balance (HTTP {})", reply.status)));
+        if said.is_ok() {
+            tracing::info!(provider = "payhero", "credentials checked: the service wallet answered");
+        }
+        Some(said)
     }
 
     async fn initiate(&self, request: &PushRequest) -> Result<PushAccepted, ProviderError> {

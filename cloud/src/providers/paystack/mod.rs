@@ -58,6 +58,21 @@ impl Provider for Paystack {
         ProviderKind::Paystack
     }
 
+    /// `GET /balance`: a read that needs the secret key and moves no money; says the
+    /// integration's balances.
+    async fn check(&self) -> Option<Result<String, ProviderError>> {
+        let reply = match self.send(self.http.get(format!("{}/balance", self.base))).await {
+            Ok(reply) => reply,
+            Err(error) => return Some(Err(error)),
+        };
+        let said = wire::balance_said(&reply);
+        match &said {
+            Ok(_) => tracing::info!(provider = "paystack", "credentials checked: the balance answered"),
+            Err(error) => tracing::warn!(provider = "paystack", status = %reply.status, %error, "balance refused"),
+        }
+        Some(said)
+    }
+
     /// `POST /charge` with provider `mpesa`; the amount goes in cents. The provider
     /// reference is our payment id, sent as Paystack's `reference`.
     async fn initiate(&self, request: &PushRequest) -> Result<PushAccepted, ProviderError> {

@@ -143,11 +143,44 @@ pub(super) fn receipt(data: &Value) -> Option<String> {
     data.get("receipt_number").and_then(Value::as_str).map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned)
 }
 
+/// The answer to `GET /balance` (Transfers Control, "Check Balance":
+/// `{"status":true,"message":"Balances retrieved","data":[{"currency":"NGN","balance":1700000}]}`,
+/// amounts in subunits), in words for the owner: Paystack's message and each balance.
+pub(crate) fn balance_said(reply: &Reply) -> Result<String, ProviderError> {
+    if !reply.status.is_success() {
+        return Err(api_error(reply));
+    }
+    let Some(balances) = reply.body.get("data").and_then(Value::as_array) else {
+        return Err(ProviderError::Unavailable(format!("Paystack's balance answer has no data (HTTP {})", reply.status)));
+    };
+    let each: Vec<String> = balances
+        .iter()
+        .filter_map(|entry| {
+            let currency = entry.get("currency").and_then(Value::as_str)?;
+            let cents = entry.get("balance").and_then(Value::as_i64)?;
+            Some(format!("{currency} {}.{:02}", cents / 100, (cents % 100).abs()))
+        })
+        .collect();
+    let message = reply.str("message").map(str::trim).filter(|m| !m.is_empty()).unwrap_or("Balances retrieved");
+    Ok(if each.is_empty() { format!("Paystack: {message}") } else { format!("Paystack: {message} ({})", each.join(", ")) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use reqwest::StatusCode;
     use serde_json::json;
+
+    #[test]
+    fn balance_answers() {
+        let documented = reply(200, json!({"status":true,"message":"Balances retrieved","data":[{"currency":"NGN","balance":1700000}]}));
+        assert_eq!(balance_said(&documented).unwrap(), "Paystack: Balances retrieved (NGN 17000.00)");
+        let kes = reply(200, json!({"status":true,"message":"Balances retrieved","data":[{"currency":"KES","balance":12345}]}));
+        assert_eq!(balance_said(&kes).unwrap(), "Paystack: Balances retrieved (KES 123.45)");
+        let refused = reply(401, json!({"status":false,"message":"Invalid key"}));
+        assert!(matches!(balance_said(&refused), Err(ProviderError::Auth(m)) if m.contains("Invalid key")));
+        assert!(matches!(balance_said(&reply(200, Value::Null)), Err(ProviderError::Unavailable(_))));
+    }
 
     fn reply(status: u16, body: Value) -> Reply {
         Reply { status: StatusCode::from_u16(status).unwrap(), body }

@@ -6,17 +6,21 @@ use async_trait::async_trait;
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::{Db, This};
+use super::{Db, This, deliveries};
 use crate::model::TenantId;
 use crate::store::StoreResult;
-use crate::store::alerts::{Alert, AlertSettings, AlertStore, FailureCount, RouterSales, StuckCommands, Thresholds, Webhook};
+use crate::store::alerts::{
+    Alert, AlertSettings, AlertStore, Channel, DueDelivery, FailureCount, RouterSales, StuckCommands, Thresholds, Webhook,
+};
 use crate::store::sql::rows::parse_router;
 use crate::store::sql::{Backend, parse_uuid};
 
-const COLUMNS: &str = "id, tenant_id, kind, subject, detail, opened_at, closed_at, open_delivery, close_delivery";
+/// An alert's columns, as [`AlertRow`] reads them.
+pub(super) const ALERT_COLUMNS: &str = "id, tenant_id, kind, subject, detail, opened_at, closed_at, open_delivery, close_delivery";
+const COLUMNS: &str = ALERT_COLUMNS;
 
 #[derive(FromRow)]
-struct AlertRow {
+pub(super) struct AlertRow {
     id: String,
     tenant_id: String,
     kind: String,
@@ -59,7 +63,7 @@ impl SettingsRow {
     fn settings(self) -> AlertSettings {
         let thresholds = Thresholds { offline_minutes: self.offline_minutes, quiet_hours: self.quiet_hours, failures: self.failures };
         let webhook = match (self.webhook_url, self.webhook_secret) {
-            (Some(url), Some(secret)) => Some(Webhook { url, secret }),
+            (Some(url), Some(sealed_secret)) => Some(Webhook { url, sealed_secret }),
             _ => None,
         };
         AlertSettings { thresholds, webhook }
@@ -120,14 +124,35 @@ impl AlertStore for This {
         sqlx::query("UPDATE alert_settings SET webhook_url = $2, webhook_secret = $3 WHERE tenant_id = $1")
             .bind(tenant.to_string())
             .bind(webhook.map(|w| w.url.clone()))
-            .bind(webhook.map(|w| w.secret.clone()))
+            .bind(webhook.map(|w| w.sealed_secret.clone()))
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
         Ok(())
     }
 
+    async fn clear_webhook_secrets(&self) -> StoreResult<Vec<(TenantId, String)>> {
+        // Sealed secrets start `v2.` (payments/sealer.rs); a clear one is hex.
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT tenant_id, webhook_secret FROM alert_settings WHERE webhook_secret IS NOT NULL AND webhook_secret NOT LIKE 'v2.%'",
+        )
+        .fetch_all(self.reads())
+        .await?;
+        rows.into_iter().map(|(tenant, secret)| Ok((TenantId(parse_uuid("tenant id", &tenant)?), secret))).collect()
+    }
+
+    async fn reseal_webhook_secret(&self, tenant: TenantId, old: &str, new: &str) -> StoreResult<u64> {
+        let done = sqlx::query("UPDATE alert_settings SET webhook_secret = $3 WHERE tenant_id = $1 AND webhook_secret = $2")
+            .bind(tenant.to_string())
+            .bind(old)
+            .bind(new)
+            .execute(self.writes())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn open_alert(&self, tenant: TenantId, kind: &str, subject: &str, detail: &str, now_ms: i64) -> StoreResult<Option<Alert>> {
+        let mut tx = self.writes().begin().await?;
         let row: Option<AlertRow> = sqlx::query_as(&format!(
             "INSERT INTO alerts (id, tenant_id, kind, subject, detail, opened_at) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
@@ -138,30 +163,47 @@ impl AlertStore for This {
         .bind(subject)
         .bind(detail)
         .bind(now_ms)
-        .fetch_optional(self.writes())
+        .fetch_optional(&mut *tx)
         .await?;
-        row.map(Alert::try_from).transpose()
+        let alert = row.map(Alert::try_from).transpose()?;
+        if let Some(alert) = &alert {
+            deliveries::record(&mut tx, alert.id, false, now_ms).await?;
+        }
+        tx.commit().await?;
+        Ok(alert)
     }
 
     async fn close_alert(&self, id: Uuid, now_ms: i64) -> StoreResult<Option<Alert>> {
+        let mut tx = self.writes().begin().await?;
         let row: Option<AlertRow> = sqlx::query_as(&format!(
             "UPDATE alerts SET closed_at = $2, close_delivery = 'pending' WHERE id = $1 AND closed_at IS NULL RETURNING {COLUMNS}"
         ))
         .bind(id.to_string())
         .bind(now_ms)
-        .fetch_optional(self.writes())
+        .fetch_optional(&mut *tx)
         .await?;
-        row.map(Alert::try_from).transpose()
+        let alert = row.map(Alert::try_from).transpose()?;
+        if alert.is_some() {
+            deliveries::record(&mut tx, id, true, now_ms).await?;
+        }
+        tx.commit().await?;
+        Ok(alert)
     }
 
-    async fn record_delivery(&self, id: Uuid, closing: bool, state: &str) -> StoreResult<()> {
-        let column = if closing { "close_delivery" } else { "open_delivery" };
-        sqlx::query(&format!("UPDATE alerts SET {column} = $2 WHERE id = $1"))
-            .bind(id.to_string())
-            .bind(state)
-            .execute(self.writes())
-            .await?;
-        Ok(())
+    async fn claim_deliveries(&self, now_ms: i64, lease_until_ms: i64, limit: u32) -> StoreResult<Vec<DueDelivery>> {
+        deliveries::claim(self, now_ms, lease_until_ms, limit).await
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: Uuid,
+        closing: bool,
+        channel: Channel,
+        outcome: &str,
+        retry_at_ms: Option<i64>,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        deliveries::finish(self, id, closing, channel, outcome, retry_at_ms, now_ms).await
     }
 
     async fn open_alerts(&self, tenant: Option<TenantId>) -> StoreResult<Vec<Alert>> {
