@@ -15,3 +15,13 @@ CREATE TABLE alert_deliveries (
     PRIMARY KEY (alert_id, change, channel)
 );
 CREATE INDEX alert_deliveries_due ON alert_deliveries (due_at) WHERE due_at IS NOT NULL;
+
+-- Alerts whose telling was still pending under the old, in-memory delivery: due now.
+INSERT INTO alert_deliveries (alert_id, change, channel, due_at)
+SELECT a.id, 'opened', c.channel, (EXTRACT(EPOCH FROM now()) * 1000)::BIGINT
+FROM alerts a, (VALUES ('mail'), ('webhook')) AS c(channel)
+WHERE a.open_delivery = 'pending';
+INSERT INTO alert_deliveries (alert_id, change, channel, due_at)
+SELECT a.id, 'closed', c.channel, (EXTRACT(EPOCH FROM now()) * 1000)::BIGINT
+FROM alerts a, (VALUES ('mail'), ('webhook')) AS c(channel)
+WHERE a.close_delivery = 'pending';
