@@ -1,10 +1,11 @@
 //! The owner's dashboard pages over HTTP, on both databases: routers (added with a token
-//! shown once, the queue and a retry, rotation, revocation), plans (create, edit, disable:
+//! shown once, online or offline since when, the queue and a retry, rotation, revocation), plans (create, edit, disable:
 //! gone from the portal's offer), the payment provider (secrets never shown back), staff
 //! (refused the owner's pages, their posts change nothing), CSRF refusals, and one tenant
 //! never reaching another's routers or plans.
 
 use axum::http::StatusCode;
+use jasiyo_cloud::hub::HubEvent;
 use jasiyo_cloud::model::{CommandState, Role};
 use jasiyo_cloud::payments::sealer::Sealer;
 use jasiyo_cloud::payments::set_provider;
@@ -13,8 +14,10 @@ use jasiyo_cloud::store::{Store, now_ms};
 use jasiyo_cloud::token::verify_token;
 use jasiyo_shared::command::Password;
 use jasiyo_shared::{Command, Outcome, RouterId};
+use serde_json::json;
 
 use super::dashboard_auth::{Browser, Site, site};
+use crate::raw_agent::{RawAgent, next_event};
 
 /// The text of the element with this id (`<code id="token">...</code>`).
 fn element(body: &str, id: &str) -> String {
@@ -66,10 +69,14 @@ async fn routers_are_added_retried_rotated_and_revoked(site: Site) {
     let list = browser.get("/dashboard/routers").await;
     assert!(list.body.contains("Shop 1") && !list.body.contains(&token), "the token is shown once");
     let state = browser.get(&format!("/dashboard/routers/{}/state", router.id)).await;
-    assert_eq!(state.body, r#"{"online":false,"revoked":false}"#);
-    site.store.router_connected(router.id, uuid::Uuid::new_v4(), "0.1.0", now_ms()).await.unwrap();
+    let state: serde_json::Value = serde_json::from_str(&state.body).unwrap();
+    assert_eq!(state, json!({ "online": false, "revoked": false, "link": { "state": "offline", "since": null } }));
+    let connected = now_ms();
+    site.store.router_connected(router.id, uuid::Uuid::new_v4(), "0.1.0", connected).await.unwrap();
     let state = browser.get(&format!("/dashboard/routers/{}/state", router.id)).await;
-    assert_eq!(state.body, r#"{"online":true,"revoked":false}"#, "what the add page waits for");
+    let state: serde_json::Value = serde_json::from_str(&state.body).unwrap();
+    let online = json!({ "online": true, "revoked": false, "link": { "state": "online", "since": connected } });
+    assert_eq!(state, online, "what the add page waits for");
 
     let seq = failed_command(site.store.as_ref(), router.id).await;
     let page = browser.get(&format!("/dashboard/routers/{}", router.id)).await;
@@ -100,6 +107,48 @@ async fn routers_are_added_retried_rotated_and_revoked(site: Site) {
     let revoked = browser.post(&format!("/dashboard/routers/{}/revoke", router.id), &[("csrf", &csrf), ("confirm", "yes")]).await;
     assert_eq!(revoked.status, StatusCode::OK);
     assert!(site.store.router(router.id).await.unwrap().unwrap().revoked_at.is_some());
+}
+
+/// `09:12`: the clock time of `ms` in Nairobi (the tenant's zone), as "since" shows it.
+fn nairobi_clock(ms: i64) -> String {
+    let tz = jiff::tz::TimeZone::get("Africa/Nairobi").unwrap();
+    jiff::Timestamp::from_millisecond(ms).unwrap().to_zoned(tz).strftime("%H:%M").to_string()
+}
+
+/// A router's pages say since when it is online, from its agent's connection, and since
+/// when it is offline once the agent goes away.
+async fn routers_say_since_when_they_are_online_or_offline(site: Site) {
+    let (mut browser, tenant) = owner(&site, "Linked").await;
+    let csrf = browser.get("/dashboard/routers").await.csrf();
+    let added = browser.post("/dashboard/routers", &[("csrf", &csrf), ("name", "Shop 1")]).await;
+    let token = element(&added.body, "token");
+    let router = site.store.list_routers(Some(tenant.id)).await.unwrap().pop().unwrap();
+    let page = format!("/dashboard/routers/{}", router.id);
+    assert!(browser.get(&page).await.body.contains("never connected"));
+
+    let addr = site.serve().await;
+    let mut events = site.hub.subscribe();
+    let agent = RawAgent::welcomed_at(addr, router.id, &token, None).await;
+    let connected = site.store.router(router.id).await.unwrap().unwrap().connected_at.expect("the connection is recorded");
+    let online = format!("online since {} (", nairobi_clock(connected));
+    for uri in [page.as_str(), "/dashboard/routers"] {
+        let body = browser.get(uri).await.body;
+        assert!(body.contains(&online) && !body.contains("offline"), "{uri}: {online} in {body}");
+    }
+
+    agent.close().await;
+    next_event(&mut events, "the disconnect", |e| *e == HubEvent::Disconnected(router.id)).await;
+    let stored = site.store.router(router.id).await.unwrap().unwrap();
+    let gone = stored.disconnected_at.expect("the end is recorded");
+    assert!(gone >= connected && stored.connected_at == Some(connected));
+    let offline = format!("offline since {} (", nairobi_clock(gone));
+    for uri in [page.as_str(), "/dashboard/routers"] {
+        let body = browser.get(uri).await.body;
+        assert!(body.contains(&offline) && !body.contains("online since"), "{uri}: {offline} in {body}");
+    }
+    let state = browser.get(&format!("{page}/state")).await;
+    let state: serde_json::Value = serde_json::from_str(&state.body).unwrap();
+    assert_eq!(state["link"], json!({ "state": "offline", "since": gone }));
 }
 
 async fn plans_are_created_edited_and_disabled(site: Site) {
@@ -288,6 +337,7 @@ async fn tenants_reach_only_their_routers_and_plans(site: Site) {
 
 jasiyo_cloud::on_each_backend!(site;
     routers_are_added_retried_rotated_and_revoked,
+    routers_say_since_when_they_are_online_or_offline,
     plans_are_created_edited_and_disabled,
     provider_secrets_are_never_shown,
     staff_are_refused_the_owners_changes,
