@@ -15,7 +15,7 @@ pub use account::{Account, Email, LinkPurpose, MAX_EMAIL_LEN, NewAccount, Role};
 pub use command::{CommandState, ResultRecorded, StoredCommand};
 pub use ids::{AccountId, PaymentId, PlanId, TenantId};
 pub use payment::{Entitlement, NewPayment, Payment, PaymentEvent, PaymentState};
-pub use plan::{MAX_PLAN_NAME_LEN, MAX_PRICE_KES, MIN_PLAN_DURATION, NewPlan, Plan, PlanError, PlanInput};
+pub use plan::{MAX_PLAN_NAME_LEN, MAX_PRICE_KES, MIN_PLAN_DURATION, NewPlan, Plan, PlanError, PlanInput, PlanMove};
 pub use provider::{ProviderKind, StoredProvider};
 pub use router::{Link, Router, RouterEvent};
 pub use tenant::{MAX_LOGO_BYTES, PortalLook, Tenant, logo_data_uri};

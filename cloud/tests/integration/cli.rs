@@ -307,6 +307,43 @@ fn paid_payment(dir: &TempDir, router: &str, created_ms: i64, expires_at: i64) -
     })
 }
 
+/// `plan move` (up, down, to a place) changes the order `plan list` and the portal show;
+/// a plan that does not exist, or no direction, is refused.
+#[test]
+fn plans_are_moved_from_the_command_line() {
+    let dir = TempDir::new().unwrap();
+    ok_json(&dir, &["tenant", "create", "--name", "Kibanda WiFi", "--json"]);
+    let mut ids = std::collections::HashMap::new();
+    for (name, price, duration) in [("Daily", "50", "1d"), ("1 hour", "20", "1h"), ("30 minutes", "10", "30m")] {
+        let plan =
+            ok_json(&dir, &["plan", "add", "--tenant", "Kibanda WiFi", "--name", name, "--price", price, "--duration", duration, "--json"]);
+        ids.insert(name, plan["id"].as_str().unwrap().to_string());
+    }
+    let order = || -> Vec<String> {
+        let list = ok_json(&dir, &["plan", "list", "--tenant", "Kibanda WiFi", "--json"]);
+        list.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(order(), ["30 minutes", "1 hour", "Daily"]);
+
+    let moved = ok_json(&dir, &["plan", "move", &ids["Daily"], "--up", "--json"]);
+    assert_eq!(moved, json!({ "id": ids["Daily"], "position": 2 }));
+    assert_eq!(order(), ["30 minutes", "Daily", "1 hour"]);
+    let text = cloud(&dir, &["plan", "move", &ids["1 hour"], "--position", "1"]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("plan 1 hour is now number 1"), "{text:?}");
+    assert_eq!(order(), ["1 hour", "30 minutes", "Daily"]);
+    ok_json(&dir, &["plan", "move", &ids["1 hour"], "--down", "--json"]);
+    ok_json(&dir, &["plan", "move", &ids["Daily"], "--position", "9", "--json"]);
+    assert_eq!(order(), ["30 minutes", "1 hour", "Daily"], "past the end is the end");
+    let human = String::from_utf8_lossy(&cloud(&dir, &["plan", "list", "--tenant", "Kibanda WiFi"]).stdout).into_owned();
+    assert!(human.starts_with("  1  ") && human.contains("30 minutes"), "{human}");
+
+    assert!(fails(&dir, &["plan", "move", &uuid(), "--up"]).contains("no plan"));
+    assert!(fails(&dir, &["plan", "move", &ids["Daily"]]).contains("--up, --down or --position"));
+    assert!(fails(&dir, &["plan", "move", &ids["Daily"], "--up", "--down"]).contains("cannot be used with"));
+    assert!(fails(&dir, &["plan", "move", &ids["Daily"], "--position", "0"]).contains("0"));
+    assert_eq!(order(), ["30 minutes", "1 hour", "Daily"], "refusals change nothing");
+}
+
 /// Runs `then` on the data directory's database, through the library.
 fn with_store<F: std::future::Future<Output = ()>>(dir: &TempDir, then: impl FnOnce(std::sync::Arc<dyn Store>) -> F) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

@@ -1,6 +1,7 @@
 //! The owner's dashboard pages over HTTP, on both databases: routers (added with a token
-//! shown once, online or offline since when, the queue and a retry, rotation, revocation), plans (create, edit, disable:
-//! gone from the portal's offer), the payment provider (secrets never shown back), staff
+//! shown once, online or offline since when, the queue and a retry, rotation, revocation),
+//! plans (create, edit, disable: gone from the portal's offer; up and down in the order the
+//! portal and the preview follow), the payment provider (secrets never shown back), staff
 //! (refused the owner's pages, their posts change nothing), CSRF refusals, and one tenant
 //! never reaching another's routers or plans.
 
@@ -191,6 +192,63 @@ async fn plans_are_created_edited_and_disabled(site: Site) {
     assert!(!offer.body.contains("2 hours") && offer.body.contains("Daily"), "a disabled plan is not offered: {}", offer.body);
 }
 
+/// The plan names in `body`, in the order they first appear as `shown(name)`.
+fn in_order<'a>(body: &str, names: &[&'a str], shown: impl Fn(&str) -> String) -> Vec<&'a str> {
+    let mut found: Vec<(usize, &str)> =
+        names.iter().map(|n| (body.find(&shown(n)).unwrap_or_else(|| panic!("{n} is not shown in {body}")), *n)).collect();
+    found.sort();
+    found.into_iter().map(|(_, n)| n).collect()
+}
+
+/// The owner orders the plans with "up" and "down": the portal (its API and its page) and
+/// the preview on the plans page follow; a refused move, one without the CSRF token and
+/// another tenant's (guessing the id) change nothing.
+async fn plans_are_shown_in_the_owners_order(site: Site) {
+    let (mut browser, tenant) = owner(&site, "Ordered").await;
+    let router = site.store.create_router(tenant.id, "shop", "hash", now_ms()).await.unwrap();
+    let csrf = browser.get("/dashboard/plans").await.csrf();
+    for (name, price, duration) in [("Daily", "50", "1day"), ("1 hour", "20", "1h"), ("30 minutes", "10", "30m")] {
+        let form = [("csrf", csrf.as_str()), ("name", name), ("price_kes", price), ("duration", duration)];
+        assert_eq!(browser.post("/dashboard/plans", &form).await.location(), "/dashboard/plans");
+    }
+    let names = ["Daily", "1 hour", "30 minutes"];
+    let daily = site.store.list_plans(tenant.id).await.unwrap().into_iter().find(|p| p.name == "Daily").unwrap();
+    let portal = format!("/portal/{}", router.id);
+    let shown = async |browser: &mut Browser| {
+        let api: serde_json::Value = serde_json::from_str(&browser.get(&format!("/api/portal/{}/plans", router.id)).await.body).unwrap();
+        let api: Vec<String> = api["plans"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_string()).collect();
+        let page = in_order(&browser.get(&portal).await.body, &names, |n| format!("\"name\":\"{n}\""));
+        assert_eq!(api, page, "the portal's API and its page agree");
+        let preview = browser.get("/dashboard/plans").await.body;
+        assert!(preview.contains("class=\"plan\"") && preview.contains("#preview .plan{"), "the portal's markup and CSS: {preview}");
+        assert_eq!(
+            in_order(&preview, &names, |n| format!("<span class=\"pname\">{n}</span>")),
+            page,
+            "the preview shows what the portal shows"
+        );
+        page
+    };
+    assert_eq!(shown(&mut browser).await, ["30 minutes", "1 hour", "Daily"], "the portal's own order until the owner says otherwise");
+
+    let up = format!("/dashboard/plans/{}/move", daily.id);
+    assert_eq!(browser.post(&up, &[("csrf", &csrf), ("to", "up")]).await.location(), "/dashboard/plans");
+    assert_eq!(shown(&mut browser).await, ["30 minutes", "Daily", "1 hour"]);
+    browser.post(&up, &[("csrf", &csrf), ("to", "up")]).await;
+    browser.post(&up, &[("csrf", &csrf), ("to", "up")]).await;
+    assert_eq!(shown(&mut browser).await, ["Daily", "30 minutes", "1 hour"], "the first stays first");
+    assert_eq!(site.store.plan(daily.id).await.unwrap().unwrap().position, 1);
+    assert_eq!(browser.post(&up, &[("csrf", &csrf), ("to", "down")]).await.location(), "/dashboard/plans");
+    assert_eq!(shown(&mut browser).await, ["30 minutes", "Daily", "1 hour"]);
+
+    assert_eq!(browser.post(&up, &[("csrf", &csrf), ("to", "sideways")]).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(browser.post(&up, &[("to", "up")]).await.status, StatusCode::FORBIDDEN, "no CSRF token");
+    let (mut other, _) = owner(&site, "Intruder").await;
+    let other_csrf = other.get("/dashboard/plans").await.csrf();
+    let stolen = other.post(&up, &[("csrf", &other_csrf), ("to", "up")]).await;
+    assert_eq!((stolen.status, stolen.body.as_str()), (StatusCode::NOT_FOUND, "Not found."));
+    assert_eq!(shown(&mut browser).await, ["30 minutes", "Daily", "1 hour"], "nothing moved");
+}
+
 async fn provider_secrets_are_never_shown(site: Site) {
     let (mut browser, tenant) = owner(&site, "Paying").await;
     let page = browser.get("/dashboard/settings/provider").await;
@@ -258,11 +316,12 @@ async fn staff_are_refused_the_owners_changes(site: Site) {
     for page in ["/dashboard/plans", "/dashboard/settings/provider"] {
         assert_eq!(staff.get(page).await.status, StatusCode::FORBIDDEN, "{page}");
     }
-    let posts: [(&str, Vec<(&str, &str)>); 5] = [
+    let posts: [(&str, Vec<(&str, &str)>); 6] = [
         ("/dashboard/routers", vec![("name", "sneaky")]),
         (&format!("/dashboard/routers/{}/commands/{seq}/retry", router.id), vec![]),
         (&format!("/dashboard/routers/{}/revoke", router.id), vec![("confirm", "yes")]),
         ("/dashboard/plans", vec![("name", "x"), ("price_kes", "5"), ("duration", "1h")]),
+        (&format!("/dashboard/plans/{}/move", jasiyo_cloud::model::PlanId(uuid::Uuid::new_v4())), vec![("to", "up")]),
         ("/dashboard/settings/provider", vec![("kind", "paystack"), ("secret_key", "sk_x")]),
     ];
     for (uri, mut form) in posts {
@@ -339,6 +398,7 @@ jasiyo_cloud::on_each_backend!(site;
     routers_are_added_retried_rotated_and_revoked,
     routers_say_since_when_they_are_online_or_offline,
     plans_are_created_edited_and_disabled,
+    plans_are_shown_in_the_owners_order,
     provider_secrets_are_never_shown,
     staff_are_refused_the_owners_changes,
     forms_without_the_csrf_token_change_nothing,

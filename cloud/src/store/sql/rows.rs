@@ -148,7 +148,8 @@ impl TryFrom<EventRow> for RouterEvent {
 }
 
 /// `plans`, always selected as `pl` with the prefix `pl_` (payments have a `plan_id`).
-pub(crate) const PLAN_COLUMNS: &str = "id, tenant_id, name, price_kes, duration_secs, data_mb, rate_limit, profile, active, created_at";
+pub(crate) const PLAN_COLUMNS: &str =
+    "id, tenant_id, name, price_kes, duration_secs, data_mb, rate_limit, profile, active, created_at, position";
 
 /// A `plans` row, its columns prefixed `pl_`.
 #[derive(sqlx::FromRow)]
@@ -163,6 +164,7 @@ pub(crate) struct PlanRow {
     pl_profile: Option<String>,
     pl_active: i64,
     pl_created_at: i64,
+    pl_position: i64,
 }
 
 impl TryFrom<PlanRow> for Plan {
@@ -179,6 +181,7 @@ impl TryFrom<PlanRow> for Plan {
             profile: row.pl_profile,
             active: row.pl_active != 0,
             created_at: row.pl_created_at,
+            position: count("plan position", row.pl_position)?,
         })
     }
 }
