@@ -1,12 +1,13 @@
 //! A new router owner's first day on the dashboard, in a real browser (headless Chromium
 //! over WebDriver, as the portal's browser tests), at a phone's 360 px and a desktop's
-//! 1280 px: sign up, add a router and watch its agent connect, create plans and order them, enter the
-//! Daraja credentials and test them, see a customer's payment arrive live on the overview
-//! and in Transactions with its whole timeline, and end the customer's session on the
-//! router; then its agent stops and the owner is mailed an offline alert (over a real SMTP
-//! conversation) that the overview counts. Against a real cloud, the payment emulator and an agent on the RouterOS
-//! emulator. Every page's first response is checked to be under 50 KB gzipped and, at
-//! 360 px, not to scroll sideways. Screenshots land in `target/dashboard-screenshots/`.
+//! 1280 px: sign up, add a router and watch its agent connect, create plans and order
+//! them, enter the Daraja credentials and test them, see a customer's payment arrive live
+//! on the overview and in Transactions with its whole timeline, and end the customer's
+//! session on the router; then its agent stops and the owner is mailed an offline alert
+//! (over a real SMTP conversation) that the overview counts. Against a real cloud, the
+//! payment emulator and an agent on the RouterOS emulator. Every page's first response is
+//! checked to be under 50 KB gzipped and, at 360 px, not to scroll sideways. Screenshots
+//! land in `target/dashboard-screenshots/`.
 //!
 //! On SQLite and on PostgreSQL (with `TEST_POSTGRES_URL`; without it the PostgreSQL runs
 //! print SKIPPED, unless `JASIYO_REQUIRE_POSTGRES=1`); the README's screenshots are the
