@@ -35,6 +35,41 @@ pub fn short_ms(ms: i64, tz: &TimeZone) -> String {
     }
 }
 
+/// Unix milliseconds as a moment close to `now_ms`, in `tz`: `09:12` today, `yesterday
+/// 18:40`, `7 Dec 18:40` this year, `7 Dec 2025 18:40` before. For "online since ...".
+pub fn since_ms(ms: i64, now_ms: i64, tz: &TimeZone) -> String {
+    let (Ok(at), Ok(now)) = (Timestamp::from_millisecond(ms), Timestamp::from_millisecond(now_ms)) else {
+        return format!("(time {ms} out of range)");
+    };
+    let (at, now) = (at.to_zoned(tz.clone()), now.to_zoned(tz.clone()));
+    let (day, today) = (at.date(), now.date());
+    if day == today {
+        at.strftime("%H:%M").to_string()
+    } else if today.yesterday().ok() == Some(day) {
+        at.strftime("yesterday %H:%M").to_string()
+    } else if day.year() == today.year() {
+        at.strftime("%-d %b %H:%M").to_string()
+    } else {
+        at.strftime("%-d %b %Y %H:%M").to_string()
+    }
+}
+
+/// "3 s", "4 min", "2 h", "5 d".
+pub fn age(ms: i64) -> String {
+    let secs = ms.max(0) / 1000;
+    match secs {
+        0..60 => format!("{secs} s"),
+        60..3600 => format!("{} min", secs / 60),
+        3600..86_400 => format!("{} h", secs / 3600),
+        _ => format!("{} d", secs / 86_400),
+    }
+}
+
+/// [`since_ms`] with the [`age`] beside it: `09:12 (3 h)`.
+pub fn since_with_age(ms: i64, now_ms: i64, tz: &TimeZone) -> String {
+    format!("{} ({})", since_ms(ms, now_ms, tz), age(now_ms - ms))
+}
+
 /// Unix seconds as [`show_ms`] does.
 pub fn show_secs(secs: i64, tz: &TimeZone) -> String {
     show_ms(secs.saturating_mul(1000), tz)
@@ -85,6 +120,21 @@ mod tests {
         assert_eq!(rfc3339_ms(ms, &tz).unwrap(), "2026-12-07T14:32:05.123+03:00");
         assert!(zone("Mars/Olympus").is_err());
         assert_eq!(show_ms(ms, &zone_or_default("Mars/Olympus")), "2026-12-07 14:32:05 EAT");
+    }
+
+    #[test]
+    fn moments_read_relative_to_today() {
+        let tz = zone("Africa/Nairobi").unwrap();
+        // 2026-12-07 14:32:05 in Nairobi.
+        let now = 1_796_643_125_123;
+        let hour = 3_600_000;
+        assert_eq!(since_ms(now - 5 * hour, now, &tz), "09:32");
+        assert_eq!(since_ms(now - 20 * hour, now, &tz), "yesterday 18:32");
+        assert_eq!(since_ms(now - 72 * hour, now, &tz), "4 Dec 14:32");
+        assert_eq!(since_ms(now - 400 * 24 * hour, now, &tz), "2 Nov 2025 14:32");
+        // 23:30 UTC on the 6th is already the 7th in Nairobi.
+        let utc_late = now - 12 * hour - 2 * 60_000;
+        assert_eq!(since_ms(utc_late, now, &tz), "02:30");
     }
 
     #[test]

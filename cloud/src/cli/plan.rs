@@ -1,13 +1,14 @@
-//! `plan ...`: what a tenant's customers can buy.
+//! `plan ...`: what a tenant's customers can buy, in the order its portal shows it.
 
 use std::io::Write;
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::Subcommand;
+use serde_json::json;
 
-use crate::model::{MAX_PRICE_KES, PlanInput};
-use crate::payments::add_plan;
+use crate::model::{MAX_PRICE_KES, PlanId, PlanInput, PlanMove};
+use crate::payments::{add_plan, move_plan};
 use crate::store::Store;
 
 /// `plan ...`
@@ -40,7 +41,25 @@ pub enum PlanCommand {
         #[arg(long)]
         json: bool,
     },
-    /// List a tenant's plans.
+    /// Move a plan in the order the tenant's portal shows plans: one place up or down, or
+    /// to a place (1 first).
+    Move {
+        /// The plan id.
+        plan: PlanId,
+        /// One place earlier.
+        #[arg(long, group = "to")]
+        up: bool,
+        /// One place later.
+        #[arg(long, group = "to")]
+        down: bool,
+        /// To this place (1 first; past the end is the end).
+        #[arg(long, group = "to", value_parser = clap::value_parser!(u32).range(1..))]
+        position: Option<u32>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a tenant's plans, in the order its portal shows them.
     List {
         /// The tenant, by id or name.
         #[arg(long)]
@@ -71,6 +90,21 @@ pub(super) async fn run(store: &dyn Store, command: PlanCommand, out: &mut dyn W
                 )?;
             }
         }
+        PlanCommand::Move { plan, up, down, position, json } => {
+            let to = match (up, down, position) {
+                (true, _, _) => PlanMove::Up,
+                (_, true, _) => PlanMove::Down,
+                (_, _, Some(place)) => PlanMove::To(place),
+                _ => bail!("say where: --up, --down or --position N"),
+            };
+            let found = store.plan(plan).await?.with_context(|| format!("no plan {plan}"))?;
+            let place = move_plan(store, found.tenant_id, plan, to).await?.with_context(|| format!("no plan {plan}"))?;
+            if json {
+                writeln!(out, "{}", json!({ "id": plan, "position": place }))?;
+            } else {
+                writeln!(out, "plan {} is now number {place} on the portal", found.name)?;
+            }
+        }
         PlanCommand::List { tenant, json } => {
             let tenant = store.find_tenant(&tenant).await?.with_context(|| format!("no tenant {tenant:?}"))?;
             let plans = store.list_plans(tenant.id).await?;
@@ -79,7 +113,7 @@ pub(super) async fn run(store: &dyn Store, command: PlanCommand, out: &mut dyn W
             } else {
                 for p in plans {
                     let duration = humantime::format_duration(Duration::from_secs(p.duration_secs));
-                    writeln!(out, "{}  {:>6} KES  {:<10}  {}", p.id, p.price_kes, duration.to_string(), p.name)?;
+                    writeln!(out, "{:>3}  {}  {:>6} KES  {:<10}  {}", p.position, p.id, p.price_kes, duration.to_string(), p.name)?;
                 }
             }
         }

@@ -1,16 +1,19 @@
 //! `router ...`: adding routers (and their agent tokens), listing them with their link
 //! state, what their agents did on their own, their install script, revoking them.
 
+use std::collections::HashMap;
 use std::io::Write;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use jasiyo_shared::RouterId;
+use jiff::tz::TimeZone;
 use serde_json::json;
 
 use super::serve::HeartbeatArgs;
-use crate::model::Router;
+use crate::model::{Router, TenantId};
 use crate::store::{Store, now_ms};
+use crate::time::{DEFAULT_TIME_ZONE, since_with_age, zone_or_default};
 use crate::token::AgentToken;
 
 /// `router ...`
@@ -122,7 +125,13 @@ pub(super) async fn run(store: &dyn Store, command: RouterCommand, out: &mut dyn
             };
             let routers = store.list_routers(tenant).await?;
             let stale_after_ms = heartbeat.hub_config().stale_after().as_millis() as i64;
-            print_routers(&routers, stale_after_ms, json, out)?;
+            let mut zones = HashMap::new();
+            for router in &routers {
+                if let std::collections::hash_map::Entry::Vacant(entry) = zones.entry(router.tenant_id) {
+                    entry.insert(super::zones::of_tenant(store, router.tenant_id).await?);
+                }
+            }
+            print_routers(&routers, &zones, stale_after_ms, json, out)?;
         }
         RouterCommand::Events { router, limit, json } => {
             let events = store.list_events(router, limit).await?;
@@ -192,9 +201,16 @@ pub(super) async fn run(store: &dyn Store, command: RouterCommand, out: &mut dyn
     Ok(())
 }
 
-/// Prints routers with their link state: offline once silent for `stale_after_ms` (live
-/// sessions are re-stamped every heartbeat, see [`crate::hub::HubConfig::stale_after`]).
-fn print_routers(routers: &[Router], stale_after_ms: i64, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+/// Prints routers with their link state and since when (in each owner's time zone, from
+/// `zones`): offline once silent for `stale_after_ms` (live sessions are re-stamped every
+/// heartbeat, see [`crate::hub::HubConfig::stale_after`]).
+fn print_routers(
+    routers: &[Router],
+    zones: &HashMap<TenantId, TimeZone>,
+    stale_after_ms: i64,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let now = now_ms();
     if json {
         let rows = routers
@@ -202,6 +218,7 @@ fn print_routers(routers: &[Router], stale_after_ms: i64, json: bool, out: &mut 
             .map(|r| {
                 let mut value = serde_json::to_value(r)?;
                 value["online"] = json!(r.is_online(now, stale_after_ms));
+                value["link"] = json!(r.link(now, stale_after_ms));
                 value["revoked"] = json!(r.revoked_at.is_some());
                 Ok(value)
             })
@@ -209,23 +226,31 @@ fn print_routers(routers: &[Router], stale_after_ms: i64, json: bool, out: &mut 
         writeln!(out, "{}", serde_json::to_string(&rows)?)?;
         return Ok(());
     }
-    writeln!(out, "{:<36}  {:<16}  {:<8}  {:<10}  {:<12}  {:>7}  IDENTITY", "ID", "NAME", "LINK", "AGENT", "LAST SEEN", "JOURNAL")?;
+    writeln!(
+        out,
+        "{:<36}  {:<16}  {:<8}  {:<24}  {:<10}  {:<12}  {:>7}  IDENTITY",
+        "ID", "NAME", "LINK", "SINCE", "AGENT", "LAST SEEN", "JOURNAL"
+    )?;
     for r in routers {
-        let link = if r.revoked_at.is_some() {
+        let link = r.link(now, stale_after_ms);
+        let state = if r.revoked_at.is_some() {
             "revoked"
-        } else if r.is_online(now, stale_after_ms) {
+        } else if link.is_online() {
             "online"
         } else {
             "offline"
         };
+        let tz = zones.get(&r.tenant_id).cloned().unwrap_or_else(|| zone_or_default(DEFAULT_TIME_ZONE));
+        let since = link.since().map_or("-".to_string(), |t| since_with_age(t, now, &tz));
         let seen = r.last_seen_at.map_or("never".to_string(), |t| format!("{}s ago", (now - t).max(0) / 1000));
         let status = r.status.as_ref();
         writeln!(
             out,
-            "{:<36}  {:<16}  {:<8}  {:<10}  {:<12}  {:>7}  {}",
+            "{:<36}  {:<16}  {:<8}  {:<24}  {:<10}  {:<12}  {:>7}  {}",
             r.id,
             r.name,
-            link,
+            state,
+            since,
             r.agent_version.as_deref().unwrap_or("-"),
             seen,
             status.map_or("-".to_string(), |s| s.journal_depth.to_string()),

@@ -1,13 +1,15 @@
-//! The plans pages (the owner's): the list with enable/disable, the form to create or edit
-//! one, and a preview of what customers see on the portal (the active plans, cheapest
-//! first, as cards; the portal itself draws them with its own script).
+//! The plans pages (the owner's): the list in the portal's order with up/down buttons and
+//! enable/disable, the form to create or edit one, and a preview of what customers see on
+//! the portal (the active plans in that order, drawn with the portal's own markup and CSS;
+//! the portal itself draws them with its own script).
 
 use std::time::Duration;
 
-use maud::{Markup, html};
+use maud::{Markup, PreEscaped, html};
 
 use super::{Frame, Nav, csrf_field, kes, page};
 use crate::model::Plan;
+use crate::portal::plan_card;
 
 /// A plan's duration as an owner types it: `1h`, `1day`, `30m`.
 pub fn duration_text(secs: u64) -> String {
@@ -73,20 +75,37 @@ fn plan_form(frame: &Frame, action: &str, fields: &PlanFields, button: &str) -> 
     }
 }
 
-/// What the portal shows of these plans (the active ones, cheapest first).
+/// What the portal shows of these plans: the active ones in the owner's order, drawn with
+/// the portal's own markup and CSS rules for its plan buttons (its script draws the same).
 fn preview(plans: &[Plan]) -> Markup {
     html! {
-        div.box #preview style="max-width:420px" {
-            @for plan in plans.iter().filter(|p| p.active) {
-                div.card style="margin-bottom:.5rem" {
-                    div.n { (kes(i64::from(plan.price_kes))) }
-                    div { b { (plan.name) } }
-                    div.l { (duration_text(plan.duration_secs))
-                        @if let Some(mb) = plan.data_mb { " · " (mb) " MB" }
-                        @if let Some(rate) = &plan.rate_limit { " · " (rate) } }
+        style { (PreEscaped(plan_card::css("#preview"))) }
+        div.box #preview style="max-width:480px" {
+            @for (i, plan) in plans.iter().filter(|p| p.active).enumerate() {
+                label.plan for={ "preview-" (i) } {
+                    input type="radio" name="preview" id={ "preview-" (i) } value=(plan.id);
+                    span.price { "KES " (plan.price_kes) }
+                    span.pname { (plan.name) }
+                    span.pdet { (plan_card::details(plan)) }
                 }
             }
             @if !plans.iter().any(|p| p.active) { p.muted { "No plan is on sale: the portal has nothing to offer." } }
+        }
+    }
+}
+
+/// The "up" and "down" buttons of the plan at `index` of `count` (forms, so they work
+/// without JavaScript).
+fn order_buttons(frame: &Frame, plan: &Plan, index: usize, count: usize) -> Markup {
+    html! {
+        @for (to, label, title, shown) in [("up", "\u{2191}", "Earlier on the portal", index > 0), ("down", "\u{2193}", "Later on the portal", index + 1 < count)] {
+            @if shown {
+                form style="display:inline" method="post" action={ "/dashboard/plans/" (plan.id) "/move" } {
+                    (csrf_field(&frame.csrf))
+                    input type="hidden" name="to" value=(to);
+                    button.quiet type="submit" title=(title) aria-label={ (title) ": " (plan.name) } { (label) }
+                }
+            }
         }
     }
 }
@@ -102,10 +121,11 @@ pub fn plans_page(frame: &Frame, plans: &[Plan], fields: &PlanFields, error: Opt
             @if let Some(error) = error { div.err { (error) } }
             div.scroll {
                 table #plans {
-                    thead { tr { th { "Name" } th.num { "Price" } th { "Duration" } th { "Data" } th { "Speed" } th { "Profile" } th { "On sale" } th {} } }
+                    thead { tr { th { "Order" } th { "Name" } th.num { "Price" } th { "Duration" } th { "Data" } th { "Speed" } th { "Profile" } th { "On sale" } th {} } }
                     tbody {
-                        @for plan in plans {
+                        @for (index, plan) in plans.iter().enumerate() {
                             tr {
+                                td.order { (order_buttons(frame, plan, index, plans.len())) }
                                 td { a href={ "/dashboard/plans/" (plan.id) } { (plan.name) } }
                                 td.num { (kes(i64::from(plan.price_kes))) }
                                 td { (duration_text(plan.duration_secs)) }
@@ -122,7 +142,7 @@ pub fn plans_page(frame: &Frame, plans: &[Plan], fields: &PlanFields, error: Opt
                                 }
                             }
                         }
-                        @if plans.is_empty() { tr { td colspan="8" .muted { "No plans yet." } } }
+                        @if plans.is_empty() { tr { td colspan="9" .muted { "No plans yet." } } }
                     }
                 }
             }

@@ -5,17 +5,22 @@
 use maud::{Markup, PreEscaped, html};
 
 use super::{Frame, Nav, csrf_field, page};
-use crate::model::{CommandState, Role, Router};
+use crate::model::{CommandState, Link, Role, Router};
 
 /// A router as the pages show it.
 #[derive(Clone, Debug)]
 pub struct RouterLine {
     /// The router.
     pub router: Router,
-    /// Whether its agent is connected now.
+    /// Whether its agent is connected now (and its token not revoked).
     pub online: bool,
+    /// Its link as the store tells it, with since when.
+    pub link: Link,
     /// When its agent was last heard from, in the tenant's time zone ("never").
     pub seen: String,
+    /// Since when it has been online (or offline), in the tenant's time zone and as an
+    /// age: "09:12 (3 h)", "yesterday 18:40 (15 h)"; `None` if it never connected.
+    pub since: Option<String>,
 }
 
 /// A router just added, or given a new token: shown once.
@@ -72,23 +77,15 @@ pub struct RouterDetail {
     pub notice: Option<String>,
 }
 
-/// "3 s", "4 min", "2 h", "5 d".
-pub fn age(ms: i64) -> String {
-    let secs = ms.max(0) / 1000;
-    match secs {
-        0..60 => format!("{secs} s"),
-        60..3600 => format!("{} min", secs / 60),
-        3600..86_400 => format!("{} h", secs / 3600),
-        _ => format!("{} d", secs / 86_400),
-    }
-}
+pub use crate::time::age;
 
 /// The link badge.
 pub fn link_badge(line: &RouterLine) -> Markup {
     html! {
         @if line.router.revoked_at.is_some() { span.st.bad { "revoked" } }
-        @else if line.online { span.st.ok { "online" } }
-        @else { span.st.bad { "offline since " (line.seen) } }
+        @else if line.online { span.st.ok { "online" @if let Some(since) = &line.since { " since " (since) } } }
+        @else if let Some(since) = &line.since { span.st.bad { "offline since " (since) } }
+        @else { span.st.bad { "never connected" } }
     }
 }
 

@@ -113,6 +113,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/payments/{payment}/recheck", post(tenant_api::recheck))
         .route("/api/v1/provider/check", post(tenant_api::check_provider))
         .route("/api/v1/plans", get(tenant_api::plans).post(tenant_api::add_plan_api))
+        .route("/api/v1/plans/{id}/move", post(tenant_api::move_plan_api))
         .route("/api/v1/users", get(tenant_api::users))
         .route("/api/v1/users/{id}/extend", post(tenant_api::extend_user))
         .route("/api/v1/users/{id}/end", post(tenant_api::end_user))

@@ -64,7 +64,8 @@ impl Operator {
     }
 }
 
-/// `GET /api/v1/routers`: every router, with whether it is online.
+/// `GET /api/v1/routers`: every router, with whether it is online and since when
+/// (`link`: `{"state": "online"|"offline", "since": ms}`).
 pub async fn list_routers(Operator(token): Operator, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let routers = state.hub.store().list_routers(token.scope.tenant()).await?;
     let stale = state.hub.stale_after().as_millis() as i64;
@@ -74,6 +75,7 @@ pub async fn list_routers(Operator(token): Operator, State(state): State<AppStat
         .map(|r| {
             let mut value = serde_json::to_value(r).expect("routers serialise");
             value["online"] = json!(r.is_online(now, stale));
+            value["link"] = json!(r.link(now, stale));
             value
         })
         .collect();

@@ -1,7 +1,7 @@
 //! The dashboard's operations as JSON under `/api/v1`, for scripts: a tenant's payments
 //! (filtered and paged as the Transactions page), one payment with its timeline, "ask the
-//! provider now", plans (list, add), hotspot users (list, extend, end now) and the payment
-//! provider's "test connection".
+//! provider now", plans (list, add, move in the portal's order), hotspot users (list,
+//! extend, end now) and the payment provider's "test connection".
 //!
 //! The tenant is the operator token's: a token scoped to a tenant (`operator token create
 //! --tenant T`) reaches that tenant only; a platform token names one with `?tenant=<id>`.
@@ -21,9 +21,9 @@ use super::dashboard::transactions::parse;
 use super::error::ApiError;
 use super::operator::Operator;
 use crate::dashboard::transactions::Filters;
-use crate::model::{PaymentId, PlanInput, Tenant};
-use crate::payments::add_plan;
+use crate::model::{PaymentId, PlanId, PlanInput, PlanMove, Tenant};
 use crate::payments::users::UserError;
+use crate::payments::{add_plan, move_plan};
 use crate::redact::without_passwords;
 use crate::store::now_ms;
 use crate::store::users::UserFilter;
@@ -146,7 +146,7 @@ pub async fn check_provider(
     Ok(Json(json!({ "provider": kind.as_str(), "ok": ok, "said": said })))
 }
 
-/// `GET /api/v1/plans`: the tenant's plans, cheapest first.
+/// `GET /api/v1/plans`: the tenant's plans, in the order its portal shows them.
 pub async fn plans(operator: Operator, State(state): State<AppState>, Query(query): Query<TenantQuery>) -> Result<Json<Value>, ApiError> {
     let tenant = operator.tenant(&state, query.tenant.as_deref()).await?;
     Ok(Json(json!(state.hub.store().list_plans(tenant.id).await?)))
@@ -187,6 +187,36 @@ pub async fn add_plan_api(
     })?;
     operator.audit(&state, "plan.add", None, &format!("plan {} ({})", plan.id, plan.name)).await;
     Ok((StatusCode::CREATED, Json(json!(plan))))
+}
+
+#[derive(Deserialize)]
+pub struct MovePlanBody {
+    /// `up` or `down`.
+    to: Option<String>,
+    /// Or a place, 1 first.
+    position: Option<u32>,
+}
+
+/// `POST /api/v1/plans/{id}/move` `{"to": "up"|"down"}` or `{"position": N}`: the plan's
+/// new place in the portal's order (`{"id", "position"}`).
+pub async fn move_plan_api(
+    operator: Operator,
+    State(state): State<AppState>,
+    Path(id): Path<PlanId>,
+    Query(query): Query<TenantQuery>,
+    body: Result<Json<MovePlanBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let tenant = operator.tenant(&state, query.tenant.as_deref()).await?;
+    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let to = match (body.to.as_deref(), body.position) {
+        (Some("up"), None) => PlanMove::Up,
+        (Some("down"), None) => PlanMove::Down,
+        (None, Some(position)) if position >= 1 => PlanMove::To(position),
+        _ => return Err(ApiError::BadRequest("give \"to\": \"up\" or \"down\", or a \"position\" from 1".into())),
+    };
+    let place = move_plan(state.hub.store().as_ref(), tenant.id, id, to).await?.ok_or_else(|| ApiError::NotFound("plan".into()))?;
+    operator.audit(&state, "plan.move", None, &format!("plan {id} to place {place}")).await;
+    Ok(Json(json!({ "id": id, "position": place })))
 }
 
 #[derive(Deserialize)]

@@ -29,6 +29,19 @@ pub struct Plan {
     pub active: bool,
     /// Unix ms.
     pub created_at: i64,
+    /// Its place in the owner's order, which the portal shows (1 first).
+    pub position: u32,
+}
+
+/// Where an owner moves a plan in the order the portal shows them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanMove {
+    /// One place earlier (the first stays first).
+    Up,
+    /// One place later (the last stays last).
+    Down,
+    /// To this place (1 first; past the end is the end).
+    To(u32),
 }
 
 /// A plan to create, validated ([`NewPlan::parse`]).

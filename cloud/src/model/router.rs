@@ -27,6 +27,10 @@ pub struct Router {
     pub online_session: Option<Uuid>,
     /// The last time its agent was heard from (Unix ms).
     pub last_seen_at: Option<i64>,
+    /// When its agent's latest session began (Unix ms).
+    pub connected_at: Option<i64>,
+    /// When its agent's latest session that ended, ended (Unix ms).
+    pub disconnected_at: Option<i64>,
     /// The agent's version, from its last hello.
     pub agent_version: Option<String>,
     /// The last status the agent reported.
@@ -41,6 +45,51 @@ impl Router {
     /// closing its sessions.
     pub fn is_online(&self, now_ms: i64, stale_after_ms: i64) -> bool {
         self.online_session.is_some() && self.last_seen_at.is_some_and(|seen| now_ms - seen <= stale_after_ms)
+    }
+
+    /// Whether the agent is connected ([`Router::is_online`]) and since when.
+    pub fn link(&self, now_ms: i64, stale_after_ms: i64) -> Link {
+        if self.is_online(now_ms, stale_after_ms) {
+            // Connected before its connect time was recorded: its first word is all we know.
+            return Link::Online { since: self.connected_at.or(self.last_seen_at).unwrap_or(now_ms) };
+        }
+        let since = match self.online_session {
+            // A session never closed (its cloud instance died): gone since its last word.
+            Some(_) => self.last_seen_at,
+            None => self.disconnected_at.or(self.last_seen_at),
+        };
+        Link::Offline { since }
+    }
+}
+
+/// A router's link to its agent, and since when (Unix ms).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Link {
+    /// Its agent is connected, since its session began.
+    Online {
+        /// When the session began.
+        since: i64,
+    },
+    /// Its agent is not connected.
+    Offline {
+        /// When it went away; `None` if it never connected.
+        since: Option<i64>,
+    },
+}
+
+impl Link {
+    /// Whether the agent is connected.
+    pub fn is_online(&self) -> bool {
+        matches!(self, Link::Online { .. })
+    }
+
+    /// Since when it has been so (`None`: offline, never connected).
+    pub fn since(&self) -> Option<i64> {
+        match *self {
+            Link::Online { since } => Some(since),
+            Link::Offline { since } => since,
+        }
     }
 }
 

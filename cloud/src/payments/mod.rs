@@ -33,7 +33,7 @@ pub mod users;
 pub mod view;
 
 pub use offer::Offer;
-pub use plans::{AddPlanError, add_plan, edit_plan};
+pub use plans::{AddPlanError, add_plan, edit_plan, move_plan};
 pub use providers_config::{ProviderSet, SetProviderError, set_provider};
 pub use recover::{RecoverError, RecoverRequest, Recovered};
 pub use service::{InitiateRequest, Payments, PaymentsConfig, PortalError};

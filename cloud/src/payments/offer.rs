@@ -14,7 +14,7 @@ pub struct Offer {
     pub owner: String,
     /// The router's name.
     pub router_name: String,
-    /// The plans on sale (active ones), cheapest first.
+    /// The plans on sale (active ones), in the owner's order.
     pub plans: Vec<Plan>,
     /// How the owner wants the portal to look.
     pub look: PortalLook,

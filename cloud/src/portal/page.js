@@ -278,7 +278,7 @@ function render() {
   if (lastLogin) { showCreds(lastLogin); }
 }
 
-/* Plans: sorted by the server (shortest first, then cheapest). */
+/* Plans: in the owner's order, as the server lists them. */
 var selected = null;
 function renderPlans() {
   var box = $('plans'), i, p, parts, id;

@@ -18,7 +18,8 @@ use serde_json::json;
 use crate::model::{Plan, PortalLook};
 
 const SKELETON: &str = include_str!("page.html");
-const CSS: &str = include_str!("page.css");
+/// The page's CSS (its plan rules also draw the dashboard's preview: [`super::plan_card`]).
+pub(super) const CSS: &str = include_str!("page.css");
 const JS: &str = include_str!("page.js");
 
 /// What the router's `login.html` passed on (see [`super::hotspot`]), checked.
@@ -171,20 +172,6 @@ fn chap_bytes(raw: &[u8]) -> Option<Vec<u8>> {
     (!out.is_empty() && out.len() <= 64).then_some(out)
 }
 
-/// Plans in the order customers compare them: shortest first, then cheapest, then least data.
-fn sorted(mut plans: Vec<Plan>) -> Vec<Plan> {
-    plans.retain(|p| p.active);
-    plans.sort_by(|a, b| {
-        (a.duration_secs, a.price_kes, a.data_mb.unwrap_or(u64::MAX), &a.name).cmp(&(
-            b.duration_secs,
-            b.price_kes,
-            b.data_mb.unwrap_or(u64::MAX),
-            &b.name,
-        ))
-    });
-    plans
-}
-
 /// The page for `router`, with `nonce` allowing its one script.
 pub fn render(
     router: RouterId,
@@ -195,8 +182,10 @@ pub fn render(
     nonce: &str,
     look: &PortalLook,
 ) -> String {
-    let plans: Vec<_> = sorted(plans)
+    // In the owner's order, as the store lists them.
+    let plans: Vec<_> = plans
         .into_iter()
+        .filter(|p| p.active)
         .map(|p| json!({"id": p.id, "name": p.name, "price_kes": p.price_kes, "duration_secs": p.duration_secs, "data_mb": p.data_mb, "rate_limit": p.rate_limit}))
         .collect();
     let boot = json!({ "router": router, "owner": owner, "plans": plans, "wait": wait_secs, "hs": vars, "lang": look.language });

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use jasiyo_shared::RouterId;
 
 use super::StoreResult;
-use crate::model::{NewPlan, Payment, PaymentId, PaymentState, Plan, PlanId, ProviderKind, StoredCommand, TenantId};
+use crate::model::{NewPlan, Payment, PaymentId, PaymentState, Plan, PlanId, PlanMove, ProviderKind, StoredCommand, TenantId};
 
 /// Which payments a listing shows (every part optional; all given parts must hold).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -93,6 +93,9 @@ pub trait DashboardStore: Send + Sync {
     /// Offers one of the tenant's plans on the portal, or stops offering it; false when
     /// the tenant has no such plan.
     async fn set_plan_active(&self, tenant: TenantId, id: PlanId, active: bool) -> StoreResult<bool>;
+    /// Moves one of the tenant's plans in the order its portal shows them; the plan's new
+    /// place (1 first), or `None` when the tenant has no such plan.
+    async fn move_plan(&self, tenant: TenantId, id: PlanId, to: PlanMove) -> StoreResult<Option<u32>>;
     /// The tenant's current provider and when it was last set (Unix ms).
     async fn current_provider(&self, tenant: TenantId) -> StoreResult<Option<(ProviderKind, i64)>>;
     /// The commands with these sequence numbers in `router`'s outbox, if the router is the

@@ -96,9 +96,10 @@ pub trait Store:
     /// Moves the router's sequence counter so the next command gets a number above `past`
     /// (after a database restore made it go back); returns whether it moved.
     async fn advance_seq(&self, id: RouterId, past: Seq) -> StoreResult<bool>;
-    /// Records that an agent session for the router started.
+    /// Records that an agent session for the router started (its `connected_at`).
     async fn router_connected(&self, id: RouterId, session: Uuid, agent_version: &str, now_ms: i64) -> StoreResult<()>;
-    /// Records that the session ended, unless a newer session replaced it meanwhile.
+    /// Records that the session ended (its `disconnected_at`), unless a newer session
+    /// replaced it meanwhile.
     async fn router_disconnected(&self, id: RouterId, session: Uuid, now_ms: i64) -> StoreResult<()>;
     /// Marks these routers as heard from now (one batch for many live sessions).
     async fn routers_seen(&self, ids: &[RouterId], now_ms: i64) -> StoreResult<()>;

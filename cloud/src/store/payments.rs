@@ -148,7 +148,7 @@ pub enum PaidOutcome {
 pub trait PaymentStore: Send + Sync {
     /// Creates a plan.
     async fn create_plan(&self, tenant: TenantId, plan: &NewPlan, now_ms: i64) -> StoreResult<Plan>;
-    /// A tenant's plans, cheapest first.
+    /// A tenant's plans, in the order its portal shows them (the owner's).
     async fn list_plans(&self, tenant: TenantId) -> StoreResult<Vec<Plan>>;
     /// One plan.
     async fn plan(&self, id: PlanId) -> StoreResult<Option<Plan>>;

@@ -51,6 +51,9 @@ mod outbox;
 #[path = "sql/payments.rs"]
 mod payments;
 #[allow(clippy::duplicate_mod)]
+#[path = "sql/plan_order.rs"]
+mod plan_order;
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/plans.rs"]
 mod plans;
 #[allow(clippy::duplicate_mod)]

@@ -8,7 +8,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use jasiyo_cloud::model::{ProviderKind, TenantId};
 use jasiyo_cloud::payments::sealer::Sealer;
 use jasiyo_cloud::providers::{ProviderConfig, Secret};
-use serde_json::Value;
+use jasiyo_cloud::store::Store;
+use serde_json::{Value, json};
 use tempfile::TempDir;
 
 /// The binary on `dir`, with none of the operator's environment leaking in.
@@ -304,6 +305,82 @@ fn paid_payment(dir: &TempDir, router: &str, created_ms: i64, expires_at: i64) -
         let store = jasiyo_cloud::store::connect(None, dir.path()).await.unwrap();
         jasiyo_cloud::store::testing::paid_payment(store.as_ref(), router.parse().unwrap(), created_ms, expires_at).await.to_string()
     })
+}
+
+/// `plan move` (up, down, to a place) changes the order `plan list` and the portal show;
+/// a plan that does not exist, or no direction, is refused.
+#[test]
+fn plans_are_moved_from_the_command_line() {
+    let dir = TempDir::new().unwrap();
+    ok_json(&dir, &["tenant", "create", "--name", "Kibanda WiFi", "--json"]);
+    let mut ids = std::collections::HashMap::new();
+    for (name, price, duration) in [("Daily", "50", "1d"), ("1 hour", "20", "1h"), ("30 minutes", "10", "30m")] {
+        let plan =
+            ok_json(&dir, &["plan", "add", "--tenant", "Kibanda WiFi", "--name", name, "--price", price, "--duration", duration, "--json"]);
+        ids.insert(name, plan["id"].as_str().unwrap().to_string());
+    }
+    let order = || -> Vec<String> {
+        let list = ok_json(&dir, &["plan", "list", "--tenant", "Kibanda WiFi", "--json"]);
+        list.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(order(), ["30 minutes", "1 hour", "Daily"]);
+
+    let moved = ok_json(&dir, &["plan", "move", &ids["Daily"], "--up", "--json"]);
+    assert_eq!(moved, json!({ "id": ids["Daily"], "position": 2 }));
+    assert_eq!(order(), ["30 minutes", "Daily", "1 hour"]);
+    let text = cloud(&dir, &["plan", "move", &ids["1 hour"], "--position", "1"]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("plan 1 hour is now number 1"), "{text:?}");
+    assert_eq!(order(), ["1 hour", "30 minutes", "Daily"]);
+    ok_json(&dir, &["plan", "move", &ids["1 hour"], "--down", "--json"]);
+    ok_json(&dir, &["plan", "move", &ids["Daily"], "--position", "9", "--json"]);
+    assert_eq!(order(), ["30 minutes", "1 hour", "Daily"], "past the end is the end");
+    let human = String::from_utf8_lossy(&cloud(&dir, &["plan", "list", "--tenant", "Kibanda WiFi"]).stdout).into_owned();
+    assert!(human.starts_with("  1  ") && human.contains("30 minutes"), "{human}");
+
+    assert!(fails(&dir, &["plan", "move", &uuid(), "--up"]).contains("no plan"));
+    assert!(fails(&dir, &["plan", "move", &ids["Daily"]]).contains("--up, --down or --position"));
+    assert!(fails(&dir, &["plan", "move", &ids["Daily"], "--up", "--down"]).contains("cannot be used with"));
+    assert!(fails(&dir, &["plan", "move", &ids["Daily"], "--position", "0"]).contains("0"));
+    assert_eq!(order(), ["30 minutes", "1 hour", "Daily"], "refusals change nothing");
+}
+
+/// Runs `then` on the data directory's database, through the library.
+fn with_store<F: std::future::Future<Output = ()>>(dir: &TempDir, then: impl FnOnce(std::sync::Arc<dyn Store>) -> F) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async { then(jasiyo_cloud::store::connect(None, dir.path()).await.unwrap()).await })
+}
+
+/// `router list` says since when each router is online or offline, in its owner's zone.
+#[test]
+fn router_list_says_since_when() {
+    let dir = TempDir::new().unwrap();
+    ok_json(&dir, &["tenant", "create", "--name", "Kibanda WiFi", "--json"]);
+    let router = ok_json(&dir, &["router", "add", "--tenant", "Kibanda WiFi", "--name", "gate", "--json"]);
+    let id: jasiyo_shared::RouterId = router["id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(ok_json(&dir, &["router", "list", "--json"])[0]["link"], json!({ "state": "offline", "since": null }));
+
+    // Connected at 10:00 UTC on 1 March 2025, gone at 11:32:05 UTC (14:32 in Nairobi).
+    let session = uuid::Uuid::new_v4();
+    with_store(&dir, |store| async move {
+        store.router_connected(id, session, "0.1.0", 1_740_823_200_000).await.unwrap();
+        store.router_disconnected(id, session, 1_740_828_725_000).await.unwrap();
+    });
+    let list = ok_json(&dir, &["router", "list", "--json"]);
+    assert_eq!(list[0]["link"], json!({ "state": "offline", "since": 1_740_828_725_000_i64 }));
+    let human = String::from_utf8_lossy(&cloud(&dir, &["router", "list"]).stdout).into_owned();
+    assert!(human.contains("SINCE") && human.contains("offline   1 Mar 2025 14:32 ("), "{human}");
+
+    // Back three hours ago, heard from now.
+    let back = jasiyo_cloud::store::now_ms() - 3 * 3_600_000;
+    with_store(&dir, |store| async move {
+        store.router_connected(id, uuid::Uuid::new_v4(), "0.1.0", back).await.unwrap();
+        store.routers_seen(&[id], jasiyo_cloud::store::now_ms()).await.unwrap();
+    });
+    assert_eq!(ok_json(&dir, &["router", "list", "--json"])[0]["link"], json!({ "state": "online", "since": back }));
+    let human = String::from_utf8_lossy(&cloud(&dir, &["router", "list"]).stdout).into_owned();
+    let tz = jiff::tz::TimeZone::get("Africa/Nairobi").unwrap();
+    let clock = jiff::Timestamp::from_millisecond(back).unwrap().to_zoned(tz).strftime("%H:%M").to_string();
+    assert!(human.contains("online ") && human.contains(&format!("{clock} (3 h)")), "{human}");
 }
 
 /// Times are dates and times in the tenant's zone (Nairobi unless it chose another), never

@@ -24,7 +24,20 @@ pub struct Site {
     pub app: axum::Router,
     pub store: Arc<dyn Store>,
     pub accounts: Arc<Accounts>,
+    pub hub: Arc<Hub>,
     _dir: tempfile::TempDir,
+}
+
+impl Site {
+    /// Serves the site on an ephemeral port too (for agents, which need a real socket);
+    /// it serves until the test's runtime ends.
+    pub async fn serve(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let service = self.app.clone().into_make_service_with_connect_info::<std::net::SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, service).await });
+        addr
+    }
 }
 
 /// A fresh site on `backend` (`None`: PostgreSQL not configured here).
@@ -33,9 +46,9 @@ pub async fn site(backend: Backend) -> Option<Site> {
     let store = fresh_store(backend, dir.path()).await?;
     let hub = Hub::start(store.clone(), HubConfig::default(), CancellationToken::new());
     let payments = Payments::new(store.clone(), hub.clone(), Sealer::new([7; 32]), PaymentsConfig::new("http://127.0.0.1")).unwrap();
-    let state = AppState::new(hub, payments);
+    let state = AppState::new(hub.clone(), payments);
     let accounts = state.accounts.clone();
-    Some(Site { app: router(state), store, accounts, _dir: dir })
+    Some(Site { app: router(state), store, accounts, hub, _dir: dir })
 }
 
 /// A browser: one cookie, kept across requests.

@@ -1,10 +1,12 @@
 //! The owner's dashboard pages over HTTP, on both databases: routers (added with a token
-//! shown once, the queue and a retry, rotation, revocation), plans (create, edit, disable:
-//! gone from the portal's offer), the payment provider (secrets never shown back), staff
+//! shown once, online or offline since when, the queue and a retry, rotation, revocation),
+//! plans (create, edit, disable: gone from the portal's offer; up and down in the order the
+//! portal and the preview follow), the payment provider (secrets never shown back), staff
 //! (refused the owner's pages, their posts change nothing), CSRF refusals, and one tenant
 //! never reaching another's routers or plans.
 
 use axum::http::StatusCode;
+use jasiyo_cloud::hub::HubEvent;
 use jasiyo_cloud::model::{CommandState, Role};
 use jasiyo_cloud::payments::sealer::Sealer;
 use jasiyo_cloud::payments::set_provider;
@@ -13,8 +15,10 @@ use jasiyo_cloud::store::{Store, now_ms};
 use jasiyo_cloud::token::verify_token;
 use jasiyo_shared::command::Password;
 use jasiyo_shared::{Command, Outcome, RouterId};
+use serde_json::json;
 
 use super::dashboard_auth::{Browser, Site, site};
+use crate::raw_agent::{RawAgent, next_event};
 
 /// The text of the element with this id (`<code id="token">...</code>`).
 fn element(body: &str, id: &str) -> String {
@@ -66,10 +70,14 @@ async fn routers_are_added_retried_rotated_and_revoked(site: Site) {
     let list = browser.get("/dashboard/routers").await;
     assert!(list.body.contains("Shop 1") && !list.body.contains(&token), "the token is shown once");
     let state = browser.get(&format!("/dashboard/routers/{}/state", router.id)).await;
-    assert_eq!(state.body, r#"{"online":false,"revoked":false}"#);
-    site.store.router_connected(router.id, uuid::Uuid::new_v4(), "0.1.0", now_ms()).await.unwrap();
+    let state: serde_json::Value = serde_json::from_str(&state.body).unwrap();
+    assert_eq!(state, json!({ "online": false, "revoked": false, "link": { "state": "offline", "since": null } }));
+    let connected = now_ms();
+    site.store.router_connected(router.id, uuid::Uuid::new_v4(), "0.1.0", connected).await.unwrap();
     let state = browser.get(&format!("/dashboard/routers/{}/state", router.id)).await;
-    assert_eq!(state.body, r#"{"online":true,"revoked":false}"#, "what the add page waits for");
+    let state: serde_json::Value = serde_json::from_str(&state.body).unwrap();
+    let online = json!({ "online": true, "revoked": false, "link": { "state": "online", "since": connected } });
+    assert_eq!(state, online, "what the add page waits for");
 
     let seq = failed_command(site.store.as_ref(), router.id).await;
     let page = browser.get(&format!("/dashboard/routers/{}", router.id)).await;
@@ -100,6 +108,48 @@ async fn routers_are_added_retried_rotated_and_revoked(site: Site) {
     let revoked = browser.post(&format!("/dashboard/routers/{}/revoke", router.id), &[("csrf", &csrf), ("confirm", "yes")]).await;
     assert_eq!(revoked.status, StatusCode::OK);
     assert!(site.store.router(router.id).await.unwrap().unwrap().revoked_at.is_some());
+}
+
+/// `09:12`: the clock time of `ms` in Nairobi (the tenant's zone), as "since" shows it.
+fn nairobi_clock(ms: i64) -> String {
+    let tz = jiff::tz::TimeZone::get("Africa/Nairobi").unwrap();
+    jiff::Timestamp::from_millisecond(ms).unwrap().to_zoned(tz).strftime("%H:%M").to_string()
+}
+
+/// A router's pages say since when it is online, from its agent's connection, and since
+/// when it is offline once the agent goes away.
+async fn routers_say_since_when_they_are_online_or_offline(site: Site) {
+    let (mut browser, tenant) = owner(&site, "Linked").await;
+    let csrf = browser.get("/dashboard/routers").await.csrf();
+    let added = browser.post("/dashboard/routers", &[("csrf", &csrf), ("name", "Shop 1")]).await;
+    let token = element(&added.body, "token");
+    let router = site.store.list_routers(Some(tenant.id)).await.unwrap().pop().unwrap();
+    let page = format!("/dashboard/routers/{}", router.id);
+    assert!(browser.get(&page).await.body.contains("never connected"));
+
+    let addr = site.serve().await;
+    let mut events = site.hub.subscribe();
+    let agent = RawAgent::welcomed_at(addr, router.id, &token, None).await;
+    let connected = site.store.router(router.id).await.unwrap().unwrap().connected_at.expect("the connection is recorded");
+    let online = format!("online since {} (", nairobi_clock(connected));
+    for uri in [page.as_str(), "/dashboard/routers"] {
+        let body = browser.get(uri).await.body;
+        assert!(body.contains(&online) && !body.contains("offline"), "{uri}: {online} in {body}");
+    }
+
+    agent.close().await;
+    next_event(&mut events, "the disconnect", |e| *e == HubEvent::Disconnected(router.id)).await;
+    let stored = site.store.router(router.id).await.unwrap().unwrap();
+    let gone = stored.disconnected_at.expect("the end is recorded");
+    assert!(gone >= connected && stored.connected_at == Some(connected));
+    let offline = format!("offline since {} (", nairobi_clock(gone));
+    for uri in [page.as_str(), "/dashboard/routers"] {
+        let body = browser.get(uri).await.body;
+        assert!(body.contains(&offline) && !body.contains("online since"), "{uri}: {offline} in {body}");
+    }
+    let state = browser.get(&format!("{page}/state")).await;
+    let state: serde_json::Value = serde_json::from_str(&state.body).unwrap();
+    assert_eq!(state["link"], json!({ "state": "offline", "since": gone }));
 }
 
 async fn plans_are_created_edited_and_disabled(site: Site) {
@@ -140,6 +190,63 @@ async fn plans_are_created_edited_and_disabled(site: Site) {
     assert!(!site.store.plan(hour.id).await.unwrap().unwrap().active);
     let offer = browser.get(&format!("/api/portal/{}/plans", router.id)).await;
     assert!(!offer.body.contains("2 hours") && offer.body.contains("Daily"), "a disabled plan is not offered: {}", offer.body);
+}
+
+/// The plan names in `body`, in the order they first appear as `shown(name)`.
+fn in_order<'a>(body: &str, names: &[&'a str], shown: impl Fn(&str) -> String) -> Vec<&'a str> {
+    let mut found: Vec<(usize, &str)> =
+        names.iter().map(|n| (body.find(&shown(n)).unwrap_or_else(|| panic!("{n} is not shown in {body}")), *n)).collect();
+    found.sort();
+    found.into_iter().map(|(_, n)| n).collect()
+}
+
+/// The owner orders the plans with "up" and "down": the portal (its API and its page) and
+/// the preview on the plans page follow; a refused move, one without the CSRF token and
+/// another tenant's (guessing the id) change nothing.
+async fn plans_are_shown_in_the_owners_order(site: Site) {
+    let (mut browser, tenant) = owner(&site, "Ordered").await;
+    let router = site.store.create_router(tenant.id, "shop", "hash", now_ms()).await.unwrap();
+    let csrf = browser.get("/dashboard/plans").await.csrf();
+    for (name, price, duration) in [("Daily", "50", "1day"), ("1 hour", "20", "1h"), ("30 minutes", "10", "30m")] {
+        let form = [("csrf", csrf.as_str()), ("name", name), ("price_kes", price), ("duration", duration)];
+        assert_eq!(browser.post("/dashboard/plans", &form).await.location(), "/dashboard/plans");
+    }
+    let names = ["Daily", "1 hour", "30 minutes"];
+    let daily = site.store.list_plans(tenant.id).await.unwrap().into_iter().find(|p| p.name == "Daily").unwrap();
+    let portal = format!("/portal/{}", router.id);
+    let shown = async |browser: &mut Browser| {
+        let api: serde_json::Value = serde_json::from_str(&browser.get(&format!("/api/portal/{}/plans", router.id)).await.body).unwrap();
+        let api: Vec<String> = api["plans"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_string()).collect();
+        let page = in_order(&browser.get(&portal).await.body, &names, |n| format!("\"name\":\"{n}\""));
+        assert_eq!(api, page, "the portal's API and its page agree");
+        let preview = browser.get("/dashboard/plans").await.body;
+        assert!(preview.contains("class=\"plan\"") && preview.contains("#preview .plan{"), "the portal's markup and CSS: {preview}");
+        assert_eq!(
+            in_order(&preview, &names, |n| format!("<span class=\"pname\">{n}</span>")),
+            page,
+            "the preview shows what the portal shows"
+        );
+        page
+    };
+    assert_eq!(shown(&mut browser).await, ["30 minutes", "1 hour", "Daily"], "the portal's own order until the owner says otherwise");
+
+    let up = format!("/dashboard/plans/{}/move", daily.id);
+    assert_eq!(browser.post(&up, &[("csrf", &csrf), ("to", "up")]).await.location(), "/dashboard/plans");
+    assert_eq!(shown(&mut browser).await, ["30 minutes", "Daily", "1 hour"]);
+    browser.post(&up, &[("csrf", &csrf), ("to", "up")]).await;
+    browser.post(&up, &[("csrf", &csrf), ("to", "up")]).await;
+    assert_eq!(shown(&mut browser).await, ["Daily", "30 minutes", "1 hour"], "the first stays first");
+    assert_eq!(site.store.plan(daily.id).await.unwrap().unwrap().position, 1);
+    assert_eq!(browser.post(&up, &[("csrf", &csrf), ("to", "down")]).await.location(), "/dashboard/plans");
+    assert_eq!(shown(&mut browser).await, ["30 minutes", "Daily", "1 hour"]);
+
+    assert_eq!(browser.post(&up, &[("csrf", &csrf), ("to", "sideways")]).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(browser.post(&up, &[("to", "up")]).await.status, StatusCode::FORBIDDEN, "no CSRF token");
+    let (mut other, _) = owner(&site, "Intruder").await;
+    let other_csrf = other.get("/dashboard/plans").await.csrf();
+    let stolen = other.post(&up, &[("csrf", &other_csrf), ("to", "up")]).await;
+    assert_eq!((stolen.status, stolen.body.as_str()), (StatusCode::NOT_FOUND, "Not found."));
+    assert_eq!(shown(&mut browser).await, ["30 minutes", "Daily", "1 hour"], "nothing moved");
 }
 
 async fn provider_secrets_are_never_shown(site: Site) {
@@ -209,11 +316,12 @@ async fn staff_are_refused_the_owners_changes(site: Site) {
     for page in ["/dashboard/plans", "/dashboard/settings/provider"] {
         assert_eq!(staff.get(page).await.status, StatusCode::FORBIDDEN, "{page}");
     }
-    let posts: [(&str, Vec<(&str, &str)>); 5] = [
+    let posts: [(&str, Vec<(&str, &str)>); 6] = [
         ("/dashboard/routers", vec![("name", "sneaky")]),
         (&format!("/dashboard/routers/{}/commands/{seq}/retry", router.id), vec![]),
         (&format!("/dashboard/routers/{}/revoke", router.id), vec![("confirm", "yes")]),
         ("/dashboard/plans", vec![("name", "x"), ("price_kes", "5"), ("duration", "1h")]),
+        (&format!("/dashboard/plans/{}/move", jasiyo_cloud::model::PlanId(uuid::Uuid::new_v4())), vec![("to", "up")]),
         ("/dashboard/settings/provider", vec![("kind", "paystack"), ("secret_key", "sk_x")]),
     ];
     for (uri, mut form) in posts {
@@ -288,7 +396,9 @@ async fn tenants_reach_only_their_routers_and_plans(site: Site) {
 
 jasiyo_cloud::on_each_backend!(site;
     routers_are_added_retried_rotated_and_revoked,
+    routers_say_since_when_they_are_online_or_offline,
     plans_are_created_edited_and_disabled,
+    plans_are_shown_in_the_owners_order,
     provider_secrets_are_never_shown,
     staff_are_refused_the_owners_changes,
     forms_without_the_csrf_token_change_nothing,

@@ -68,5 +68,6 @@ async fn operator_api_needs_a_token_and_valid_commands() {
     let (status, body) = call(&app, "GET", "/api/v1/routers", Some(token.expose()), "").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body[0]["online"], false);
+    assert_eq!(body[0]["link"], serde_json::json!({ "state": "offline", "since": null }), "never connected");
     assert!(body[0].get("token_hash").is_none(), "hashes are not served");
 }

@@ -112,7 +112,8 @@ async fn the_page_is_small_self_contained_and_lists_the_plans() {
     assert_eq!(headers[header::CACHE_CONTROL], "no-store");
     assert!(page.contains("<h1 id=\"owner\">Mama Mboga WiFi</h1>"));
 
-    // Plans: shortest first, every field the page shows.
+    // Plans: shortest first (added in another order, never reordered), every field the page
+    // shows.
     let data = boot(&page);
     let names: Vec<&str> = data["plans"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["30 minutes", "1 hour", "Daily"]);

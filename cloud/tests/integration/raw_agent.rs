@@ -129,7 +129,12 @@ pub struct RawAgent {
 impl RawAgent {
     /// Connects as `router` with `token`; `Err` carries the HTTP status of a refusal.
     pub async fn connect(cloud: &Cloud, router: RouterId, token: &str) -> Result<RawAgent, u16> {
-        let mut request = format!("ws://{}{AGENT_WS_PATH}", cloud.addr).into_client_request().unwrap();
+        RawAgent::connect_to(cloud.addr, router, token).await
+    }
+
+    /// [`RawAgent::connect`] to a cloud serving at `addr`.
+    pub async fn connect_to(addr: SocketAddr, router: RouterId, token: &str) -> Result<RawAgent, u16> {
+        let mut request = format!("ws://{addr}{AGENT_WS_PATH}").into_client_request().unwrap();
         request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
         request.headers_mut().insert(ROUTER_ID_HEADER, router.to_string().parse().unwrap());
         match tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request)).await.expect("connects in time") {
@@ -141,7 +146,12 @@ impl RawAgent {
 
     /// Connects and says hello, reporting `journal_high`; returns once welcomed.
     pub async fn welcomed(cloud: &Cloud, router: RouterId, token: &str, journal_high: Option<Seq>) -> RawAgent {
-        let mut agent = RawAgent::connect(cloud, router, token).await.expect("accepted");
+        RawAgent::welcomed_at(cloud.addr, router, token, journal_high).await
+    }
+
+    /// [`RawAgent::welcomed`] by a cloud serving at `addr`.
+    pub async fn welcomed_at(addr: SocketAddr, router: RouterId, token: &str, journal_high: Option<Seq>) -> RawAgent {
+        let mut agent = RawAgent::connect_to(addr, router, token).await.expect("accepted");
         let hello = Hello { protocol: PROTOCOL_VERSION, agent_version: "raw".into(), journal_high, journal_reset: false };
         agent.send(&AgentMessage::Hello(hello)).await;
         match agent.recv().await {
@@ -185,6 +195,11 @@ impl RawAgent {
                 None => panic!("closed before the pong; saw {seen:?}"),
             }
         }
+    }
+
+    /// Closes the link as an agent going away does.
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
     }
 
     /// Waits until the cloud closes the link, failing on any command delivered meanwhile.

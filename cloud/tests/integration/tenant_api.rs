@@ -1,6 +1,6 @@
 //! The dashboard's operations as JSON under `/api/v1` on both databases: a tenant token
 //! reads its tenant's payments (filtered, with totals), a payment's timeline, plans and
-//! hotspot users, adds a plan, extends and ends a user; another tenant's ids answer 404;
+//! hotspot users, adds a plan and moves it in the portal's order, extends and ends a user; another tenant's ids answer 404;
 //! a platform token names the tenant.
 
 use std::sync::Arc;
@@ -103,6 +103,16 @@ async fn a_tenant_token_runs_the_dashboard_operations(api: Api) {
     let (_, plans) = api.call("GET", "/api/v1/plans", &token_a, "").await;
     assert_eq!(plans.as_array().unwrap().len(), 2);
     assert_eq!(api.call("GET", "/api/v1/plans", &token_b, "").await.1, Value::Array(vec![]));
+    // Moved in the portal's order; another tenant's token cannot.
+    let daily = plans.as_array().unwrap().iter().find(|p| p["name"] == "Daily").unwrap()["id"].as_str().unwrap().to_string();
+    assert_eq!(plans[1]["id"], daily.as_str(), "the longer plan comes after: {plans}");
+    let moved = format!("/api/v1/plans/{daily}/move");
+    assert_eq!(api.call("POST", &moved, &token_b, r#"{"position":1}"#).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(api.call("POST", &moved, &token_a, r#"{"to":"sideways"}"#).await.0, StatusCode::BAD_REQUEST);
+    let (status, body) = api.call("POST", &moved, &token_a, r#"{"position":1}"#).await;
+    assert_eq!((status, body["position"].as_u64()), (StatusCode::OK, Some(1)), "{body}");
+    let (_, plans) = api.call("GET", "/api/v1/plans", &token_a, "").await;
+    assert_eq!((plans[0]["id"].as_str(), plans[0]["position"].as_u64()), (Some(daily.as_str()), Some(1)), "{plans}");
 
     let (_, users) = api.call("GET", "/api/v1/users", &token_a, "").await;
     assert_eq!(users[0]["username"], "KX7Q2M");

@@ -1,14 +1,17 @@
 //! A new router owner's first day on the dashboard, in a real browser (headless Chromium
 //! over WebDriver, as the portal's browser tests), at a phone's 360 px and a desktop's
-//! 1280 px: sign up, add a router and watch its agent connect, create a plan, enter the
-//! Daraja credentials and test them, see a customer's payment arrive live on the overview
-//! and in Transactions with its whole timeline, and end the customer's session on the
-//! router; then its agent stops and the owner is mailed an offline alert (over a real SMTP
-//! conversation) that the overview counts. Against a real cloud, the payment emulator and an agent on the RouterOS
-//! emulator. Every page's first response is checked to be under 50 KB gzipped and, at
-//! 360 px, not to scroll sideways. Screenshots land in `target/dashboard-screenshots/`.
+//! 1280 px: sign up, add a router and watch its agent connect, create plans and order
+//! them, enter the Daraja credentials and test them, see a customer's payment arrive live
+//! on the overview and in Transactions with its whole timeline, and end the customer's
+//! session on the router; then its agent stops and the owner is mailed an offline alert
+//! (over a real SMTP conversation) that the overview counts. Against a real cloud, the
+//! payment emulator and an agent on the RouterOS emulator. Every page's first response is
+//! checked to be under 50 KB gzipped and, at 360 px, not to scroll sideways. Screenshots
+//! land in `target/dashboard-screenshots/`.
 //!
-//! Without Chromium the tests print SKIPPED, unless `JASIYO_REQUIRE_BROWSER=1`.
+//! On SQLite and on PostgreSQL (with `TEST_POSTGRES_URL`; without it the PostgreSQL runs
+//! print SKIPPED, unless `JASIYO_REQUIRE_POSTGRES=1`); the README's screenshots are the
+//! SQLite run's. Without Chromium the tests print SKIPPED, unless `JASIYO_REQUIRE_BROWSER=1`.
 
 mod owner;
 
@@ -31,22 +34,29 @@ const MAC: &str = "02:AA:BB:CC:DD:31";
 const IP: &str = "10.5.50.31";
 const PHONE: &str = "0722000888";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_owner_on_a_phone() {
-    journey(360).await;
+async fn a_new_owner_on_a_phone(world: World) {
+    journey(world, 360).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_owner_on_a_desktop() {
-    journey(1280).await;
+async fn a_new_owner_on_a_desktop(world: World) {
+    journey(world, 1280).await;
 }
 
-async fn journey(width: u32) {
-    let Some(world) = World::new(Backend::Sqlite).await else { return };
+jasiyo_cloud::on_each_backend!(World::new; a_new_owner_on_a_phone, a_new_owner_on_a_desktop);
+
+async fn journey(world: World, width: u32) {
+    let began = std::time::Instant::now();
+    let backend = world.backend;
     let mut smtp = SmtpServer::start().await;
     let mailer = SmtpMailer::new(&smtp.url(), "Jasiyo <noreply@jasiyo.test>").unwrap();
     let cloud = world.cloud_mailing(std::sync::Arc::new(mailer)).await;
-    let Some(owner) = Owner::open("owner", &cloud.http_url(), width).await else { return };
+    // The README's screenshots are the SQLite run's; the PostgreSQL run saves only those of
+    // a failure, under its own name.
+    let (name, readme_shots) = match backend {
+        Backend::Sqlite => ("owner", true),
+        Backend::Postgres => ("owner-postgres", false),
+    };
+    let Some(owner) = Owner::open(name, &cloud.http_url(), width, readme_shots).await else { return };
     let store = cloud.store().clone();
 
     // 1. Sign up through the form; the overview follows.
@@ -84,6 +94,8 @@ async fn journey(width: u32) {
     owner.until("document.getElementById('link').className === 'st ok'", "the router online").await;
     assert_eq!(owner.browser.text("#link").await, "connected");
     owner.shot("2-router-online").await;
+    owner.visit("/dashboard/routers", "Routers").await;
+    owner.until_text("#routers .st.ok", "online since").await;
 
     // 3. A plan.
     owner.visit("/dashboard/plans", "Plans").await;
@@ -91,10 +103,22 @@ async fn journey(width: u32) {
         .submit("form[action='/dashboard/plans']", &[("#name", "1 hour"), ("#price_kes", "20"), ("#duration", "1h"), ("#data_mb", "500")])
         .await;
     owner.until_text("#plans", "1 hour").await;
+    owner.until_text("#preview label.plan .pdet", "1 hour \u{b7} 500 MB").await;
+    let float = "return getComputedStyle(document.querySelector('#preview .plan .price')).cssFloat;";
+    assert_eq!(owner.browser.eval(float, json!([])).await, json!("right"), "the preview is drawn with the portal's rules");
     owner.check_page("/dashboard/plans").await;
     owner.shot("3-plan-created").await;
     let plan = store.list_plans(tenant.id).await.unwrap().into_iter().find(|p| p.name == "1 hour").expect("the plan is stored");
     assert_eq!((plan.price_kes, plan.duration_secs), (20, 3600));
+    // A longer plan comes after it, until the owner moves it up (a plain form: no script).
+    owner.submit("form[action='/dashboard/plans']", &[("#name", "Daily"), ("#price_kes", "50"), ("#duration", "1day")]).await;
+    owner.until("document.querySelectorAll('#preview .pname').length === 2", "two plans in the preview").await;
+    let daily = store.list_plans(tenant.id).await.unwrap().into_iter().find(|p| p.name == "Daily").expect("the plan is stored");
+    assert_eq!(daily.position, 2);
+    owner.browser.click(&format!("form[action='/dashboard/plans/{}/move'] button", daily.id)).await;
+    owner.until("document.querySelector('#preview .pname').textContent === 'Daily'", "Daily first in the preview").await;
+    owner.browser.eval("document.getElementById('preview').scrollIntoView();", json!([])).await;
+    owner.shot("3-plans-ordered").await;
 
     // 4. Daraja. The page has no base-URL field (owners always reach the real Daraja); the
     // platform's operator points this tenant at the emulator as at a sandbox, with the CLI's
@@ -189,6 +213,8 @@ async fn journey(width: u32) {
     assert!(mail.text().contains("Router Kibanda is offline"), "{}", mail.text());
     owner.visit("/dashboard", "Overview").await;
     owner.until_text("#alerts .n", "1").await;
+    owner.visit("/dashboard/routers", "Routers").await;
+    owner.until_text("#routers .st.bad", "offline since").await;
     owner.visit("/dashboard/alerts", "Alerts").await;
     owner.until_text("#open-alerts", "Router offline").await;
     owner.check_page("/dashboard/alerts").await;
@@ -196,4 +222,5 @@ async fn journey(width: u32) {
 
     owner.close().await;
     cloud.stop().await;
+    eprintln!("dashboard journey at {width} px on {backend:?}: {:.1} s", began.elapsed().as_secs_f64());
 }

@@ -68,6 +68,7 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/plans", get(plans::plans).post(plans::create))
         .route("/dashboard/plans/{id}", get(plans::plan).post(plans::edit))
         .route("/dashboard/plans/{id}/active", post(plans::set_active))
+        .route("/dashboard/plans/{id}/move", post(plans::move_in_order))
         .route("/dashboard/settings", get(settings::settings))
         .route(
             "/dashboard/settings/portal",

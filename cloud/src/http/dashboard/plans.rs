@@ -1,4 +1,5 @@
-//! The plans pages (the owner's; staff get 403): list, create, edit, enable/disable.
+//! The plans pages (the owner's; staff get 403): list, create, edit, enable/disable, and
+//! moving one earlier or later in the portal's order.
 //! Plans follow the noun's rules ([`crate::model::NewPlan::parse`]); every query is scoped
 //! to the owner's tenant, so another tenant's plan id is "not found"; every change is
 //! audited.
@@ -15,8 +16,8 @@ use super::routers::{internal, not_found};
 use super::session::{Form, Member, Owner};
 use crate::accounts::Accounts;
 use crate::dashboard::plans::{PlanFields, plan_page, plans_page};
-use crate::model::{Plan, PlanId, PlanInput};
-use crate::payments::{AddPlanError, add_plan, edit_plan};
+use crate::model::{Plan, PlanId, PlanInput, PlanMove};
+use crate::payments::{AddPlanError, add_plan, edit_plan, move_plan};
 use crate::store::{Store, StoreError};
 
 /// The owner's input as a plan to validate, or what is wrong with it.
@@ -179,6 +180,40 @@ pub(super) async fn set_active(
             Redirect::to("/dashboard/plans").into_response()
         }
         Ok(false) => not_found(),
+        Err(error) => internal(error),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct Move {
+    #[serde(default)]
+    to: String,
+}
+
+/// `POST /dashboard/plans/{id}/move` with `to=up|down`: one place earlier or later on the
+/// portal. Another tenant's plan is "not found", as an unknown one is.
+pub(super) async fn move_in_order(
+    State(store): State<Arc<dyn Store>>,
+    State(accounts): State<Arc<Accounts>>,
+    Owner(member): Owner,
+    Path(id): Path<String>,
+    Form(form): Form<Move>,
+) -> Response {
+    let Ok(id) = id.parse::<PlanId>() else { return not_found() };
+    let to = match form.to.as_str() {
+        "up" => PlanMove::Up,
+        "down" => PlanMove::Down,
+        other => {
+            tracing::warn!(to = other, "a plan move that is neither up nor down");
+            return (StatusCode::UNPROCESSABLE_ENTITY, "Move a plan up or down.").into_response();
+        }
+    };
+    match move_plan(store.as_ref(), member.tenant.id, id, to).await {
+        Ok(Some(place)) => {
+            accounts.record(Some(member.tenant.id), member.who.account.id, "plan.move", &format!("{id} to place {place}")).await;
+            Redirect::to("/dashboard/plans").into_response()
+        }
+        Ok(None) => not_found(),
         Err(error) => internal(error),
     }
 }

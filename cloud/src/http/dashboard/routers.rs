@@ -38,9 +38,12 @@ pub(super) fn not_found() -> Response {
 
 fn line(hub: &Hub, member: &Member, router: Router) -> RouterLine {
     let tz = crate::time::zone_or_default(&member.tenant.time_zone);
-    let online = router.revoked_at.is_none() && router.is_online(now_ms(), hub.stale_after().as_millis() as i64);
+    let now = now_ms();
+    let link = router.link(now, hub.stale_after().as_millis() as i64);
+    let online = router.revoked_at.is_none() && link.is_online();
     let seen = router.last_seen_at.map_or("never".to_string(), |t| crate::time::show_ms(t, &tz));
-    RouterLine { router, online, seen }
+    let since = link.since().map(|t| crate::time::since_with_age(t, now, &tz));
+    RouterLine { router, online, link, seen, since }
 }
 
 /// The member's tenant's router `id`; anything else (malformed, unknown, another
@@ -145,12 +148,13 @@ pub(super) async fn router(State(hub): State<Arc<Hub>>, member: Member, Path(id)
     }
 }
 
-/// `{"online": bool, "revoked": bool}`: what the "add router" page waits on.
+/// `{"online": bool, "revoked": bool, "link": {"state", "since"}}`: what the "add router"
+/// page waits on.
 pub(super) async fn state(State(hub): State<Arc<Hub>>, member: Member, Path(id): Path<String>) -> Response {
     match tenant_router(&hub, &member, &id).await {
         Ok(router) => {
             let line = line(&hub, &member, router);
-            Json(json!({ "online": line.online, "revoked": line.router.revoked_at.is_some() })).into_response()
+            Json(json!({ "online": line.online, "revoked": line.router.revoked_at.is_some(), "link": line.link })).into_response()
         }
         Err(response) => response,
     }

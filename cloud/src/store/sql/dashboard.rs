@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use super::{Db, This};
 use jasiyo_shared::RouterId;
 
-use crate::model::{NewPlan, Payment, PaymentId, Plan, PlanId, ProviderKind, StoredCommand, TenantId};
+use crate::model::{NewPlan, Payment, PaymentId, Plan, PlanId, PlanMove, ProviderKind, StoredCommand, TenantId};
 use crate::store::dashboard::{DashboardStore, DaySales, PaymentCursor, PaymentFilter, PaymentLine, Totals};
 use crate::store::sql::rows::{COMMAND_COLUMNS, CommandRow, PAYMENT_COLUMNS, PLAN_COLUMNS, PaymentRow, PlanRow, prefixed, qualified};
 use crate::store::sql::{Backend, conflict_or, push_list};
@@ -156,6 +156,10 @@ impl DashboardStore for This {
             .execute(self.writes())
             .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn move_plan(&self, tenant: TenantId, id: PlanId, to: PlanMove) -> StoreResult<Option<u32>> {
+        super::plan_order::move_plan(self, tenant, id, to).await
     }
 
     async fn current_provider(&self, tenant: TenantId) -> StoreResult<Option<(ProviderKind, i64)>> {

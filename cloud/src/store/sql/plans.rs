@@ -1,11 +1,13 @@
-//! A tenant's plans and its payment provider's settings (current, and those kept for
-//! payments still in flight after a switch). Compiled once per backend (see `sql/mod.rs`).
+//! A tenant's plans (in the owner's order, `plan_order.rs`) and its payment provider's
+//! settings (current, and those kept for payments still in flight after a switch). Compiled
+//! once per backend (see `sql/mod.rs`).
 
 use std::sync::LazyLock;
 
 use uuid::Uuid;
 
 use super::This;
+use super::plan_order::{self, PLAN_ORDER, Placed};
 use crate::model::{NewPlan, Plan, PlanId, ProviderKind, StoredProvider, TenantId};
 use crate::store::sql::rows::{PLAN_COLUMNS, PlanRow, ProviderRow, prefixed};
 use crate::store::sql::{Backend, conflict_or};
@@ -15,10 +17,12 @@ use crate::store::{StoreError, StoreResult};
 static SELECT_PLAN: LazyLock<String> = LazyLock::new(|| format!("SELECT {} FROM plans pl", prefixed(PLAN_COLUMNS, "pl")));
 
 pub(super) async fn create_plan(store: &This, tenant: TenantId, plan: &NewPlan, now_ms: i64) -> StoreResult<Plan> {
-    let id = Uuid::new_v4();
+    let id = PlanId(Uuid::new_v4());
+    let mut tx = store.writes().begin().await?;
+    let mut order = plan_order::hold(&mut tx, tenant).await?;
     sqlx::query(
-        "INSERT INTO plans (id, tenant_id, name, price_kes, duration_secs, data_mb, rate_limit, profile, active, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9)",
+        "INSERT INTO plans (id, tenant_id, name, price_kes, duration_secs, data_mb, rate_limit, profile, active, created_at, position) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, 0)",
     )
     .bind(id.to_string())
     .bind(tenant.to_string())
@@ -29,14 +33,17 @@ pub(super) async fn create_plan(store: &This, tenant: TenantId, plan: &NewPlan, 
     .bind(&plan.rate_limit)
     .bind(&plan.profile)
     .bind(now_ms)
-    .execute(store.writes())
+    .execute(&mut *tx)
     .await
     .map_err(|e| conflict_or(e, format!("plan {:?}", plan.name)))?;
-    self::plan(store, PlanId(id)).await?.ok_or_else(|| StoreError::NotFound("plan".into()))
+    plan_order::insert_natural(&mut order, Placed::new(id, plan.duration_secs, plan.price_kes, plan.data_mb, &plan.name));
+    plan_order::write(&mut tx, &order).await?;
+    tx.commit().await?;
+    self::plan(store, id).await?.ok_or_else(|| StoreError::NotFound("plan".into()))
 }
 
 pub(super) async fn list_plans(store: &This, tenant: TenantId) -> StoreResult<Vec<Plan>> {
-    let sql = format!("{} WHERE pl.tenant_id = $1 ORDER BY pl.price_kes, pl.duration_secs, pl.name", *SELECT_PLAN);
+    let sql = format!("{} WHERE pl.tenant_id = $1 ORDER BY {PLAN_ORDER}", *SELECT_PLAN);
     let rows: Vec<PlanRow> = sqlx::query_as(&sql).bind(tenant.to_string()).fetch_all(store.reads()).await?;
     rows.into_iter().map(Plan::try_from).collect()
 }

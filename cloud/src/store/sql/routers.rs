@@ -135,7 +135,7 @@ pub(super) async fn advance_seq(store: &This, id: RouterId, past: Seq) -> StoreR
 }
 
 pub(super) async fn router_connected(store: &This, id: RouterId, session: Uuid, agent_version: &str, now_ms: i64) -> StoreResult<()> {
-    sqlx::query("UPDATE routers SET online_session = $2, agent_version = $3, last_seen_at = $4 WHERE id = $1")
+    sqlx::query("UPDATE routers SET online_session = $2, agent_version = $3, last_seen_at = $4, connected_at = $4 WHERE id = $1")
         .bind(id.to_string())
         .bind(session.to_string())
         .bind(agent_version)
@@ -146,7 +146,7 @@ pub(super) async fn router_connected(store: &This, id: RouterId, session: Uuid, 
 }
 
 pub(super) async fn router_disconnected(store: &This, id: RouterId, session: Uuid, now_ms: i64) -> StoreResult<()> {
-    sqlx::query("UPDATE routers SET online_session = NULL, last_seen_at = $3 WHERE id = $1 AND online_session = $2")
+    sqlx::query("UPDATE routers SET online_session = NULL, last_seen_at = $3, disconnected_at = $3 WHERE id = $1 AND online_session = $2")
         .bind(id.to_string())
         .bind(session.to_string())
         .bind(now_ms)

@@ -39,8 +39,7 @@ impl TryFrom<TenantRow> for Tenant {
 }
 
 /// `routers`.
-pub(crate) const ROUTER_COLUMNS: &str =
-    "id, tenant_id, name, token_hash, created_at, revoked_at, online_session, last_seen_at, agent_version, status_json, status_at";
+pub(crate) const ROUTER_COLUMNS: &str = "id, tenant_id, name, token_hash, created_at, revoked_at, online_session, last_seen_at, connected_at, disconnected_at, agent_version, status_json, status_at";
 
 /// A `routers` row.
 #[derive(sqlx::FromRow)]
@@ -53,6 +52,8 @@ pub(crate) struct RouterRow {
     revoked_at: Option<i64>,
     online_session: Option<String>,
     last_seen_at: Option<i64>,
+    connected_at: Option<i64>,
+    disconnected_at: Option<i64>,
     agent_version: Option<String>,
     status_json: Option<String>,
     status_at: Option<i64>,
@@ -70,6 +71,8 @@ impl TryFrom<RouterRow> for Router {
             revoked_at: row.revoked_at,
             online_session: row.online_session.map(|s| parse_uuid("session", &s)).transpose()?,
             last_seen_at: row.last_seen_at,
+            connected_at: row.connected_at,
+            disconnected_at: row.disconnected_at,
             agent_version: row.agent_version,
             status: row.status_json.map(|s| parse_json("router status", &s)).transpose()?,
             status_at: row.status_at,
@@ -145,7 +148,8 @@ impl TryFrom<EventRow> for RouterEvent {
 }
 
 /// `plans`, always selected as `pl` with the prefix `pl_` (payments have a `plan_id`).
-pub(crate) const PLAN_COLUMNS: &str = "id, tenant_id, name, price_kes, duration_secs, data_mb, rate_limit, profile, active, created_at";
+pub(crate) const PLAN_COLUMNS: &str =
+    "id, tenant_id, name, price_kes, duration_secs, data_mb, rate_limit, profile, active, created_at, position";
 
 /// A `plans` row, its columns prefixed `pl_`.
 #[derive(sqlx::FromRow)]
@@ -160,6 +164,7 @@ pub(crate) struct PlanRow {
     pl_profile: Option<String>,
     pl_active: i64,
     pl_created_at: i64,
+    pl_position: i64,
 }
 
 impl TryFrom<PlanRow> for Plan {
@@ -176,6 +181,7 @@ impl TryFrom<PlanRow> for Plan {
             profile: row.pl_profile,
             active: row.pl_active != 0,
             created_at: row.pl_created_at,
+            position: count("plan position", row.pl_position)?,
         })
     }
 }

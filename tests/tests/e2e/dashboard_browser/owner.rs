@@ -25,12 +25,15 @@ pub struct Owner {
     pub width: u32,
     base: String,
     shots: Shots,
+    /// Whether [`Owner::shot`] saves the steps (a failure's screenshot is saved always).
+    step_shots: bool,
     http: reqwest::Client,
 }
 
 impl Owner {
-    /// `None` (and SKIPPED) when there is no browser here and none is required.
-    pub async fn open(test: &str, base: &str, width: u32) -> Option<Owner> {
+    /// `None` (and SKIPPED) when there is no browser here and none is required. Screenshots
+    /// are named after `test`; the steps' only with `step_shots`.
+    pub async fn open(test: &str, base: &str, width: u32, step_shots: bool) -> Option<Owner> {
         let (chromium, driver) = match find_browser() {
             Ok(found) => found,
             Err(why) if std::env::var("JASIYO_REQUIRE_BROWSER").is_ok_and(|v| v == "1") => {
@@ -43,7 +46,7 @@ impl Owner {
         };
         let browser = Browser::start(&chromium, &driver, width, 800).await;
         let http = reqwest::Client::builder().no_proxy().build().unwrap();
-        Some(Owner { browser, width, base: base.to_string(), shots: Shots::in_dir("dashboard-screenshots", test), http })
+        Some(Owner { browser, width, base: base.to_string(), shots: Shots::in_dir("dashboard-screenshots", test), step_shots, http })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -106,9 +109,13 @@ impl Owner {
         self.browser.click(&format!("{form} button[type=submit]")).await;
     }
 
-    /// A screenshot of this step, named with the width.
-    pub async fn shot(&self, step: &str) -> PathBuf {
-        self.shots.save(&self.browser, &format!("{step}-{}px", self.width)).await
+    /// A screenshot of this step, named with the width (none unless this owner saves its
+    /// steps).
+    pub async fn shot(&self, step: &str) -> Option<PathBuf> {
+        if !self.step_shots {
+            return None;
+        }
+        Some(self.shots.save(&self.browser, &format!("{step}-{}px", self.width)).await)
     }
 
     pub async fn close(self) {
