@@ -108,6 +108,8 @@ impl Agent {
             router_status,
             problem,
             state,
+            protocol: jasiyo_shared::PROTOCOL_VERSION,
+            fallback_logged: false,
         };
         Ok(Agent { link, applier, journal, edge })
     }

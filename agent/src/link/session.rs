@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use jasiyo_shared::{AgentMessage, CloudMessage, Delivery, Hello, Outcome, PROTOCOL_VERSION, RouterStatus, Seq, Welcome, codec};
+use jasiyo_shared::{AgentMessage, CloudMessage, Delivery, Hello, Outcome, RouterStatus, Seq, Welcome, codec};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -48,7 +48,7 @@ pub(crate) async fn run<S>(link: &mut Link, ws: WebSocketStream<S>, shutdown: &C
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut session = Session { link, ws, sent: HashSet::new(), reports_sent: HashSet::new(), nonce: 0 };
+    let mut session = Session { link, ws, sent: HashSet::new(), reports_sent: HashSet::new(), nonce: 0, v2: false };
     let welcome = tokio::select! {
         welcome = session.handshake() => welcome,
         _ = shutdown.cancelled() => {
@@ -78,13 +78,22 @@ struct Session<'a, S> {
     /// Reports sent on this connection and not yet acknowledged.
     reports_sent: HashSet<u64>,
     nonce: u64,
+    /// The cloud welcomed this connection in protocol 2: it takes protocol-2 messages.
+    v2: bool,
+}
+
+/// The cloud's welcome, and its clock if it sent it (protocol 2).
+struct Welcomed {
+    welcome: Welcome,
+    /// The cloud's clock in the welcome (Unix ms).
+    cloud_now_ms: Option<i64>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
     /// Sends the hello and waits for the welcome.
-    async fn handshake(&mut self) -> Result<Welcome, LinkError> {
+    async fn handshake(&mut self) -> Result<Welcomed, LinkError> {
         let hello = Hello {
-            protocol: PROTOCOL_VERSION,
+            protocol: self.link.protocol,
             agent_version: AGENT_VERSION.to_string(),
             journal_high: self.link.journal.high()?,
             journal_reset: self.link.journal_reset,
@@ -95,10 +104,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
     }
 
     /// Reads until the welcome or a rejection; heartbeats may come first, nothing else may.
-    async fn await_welcome(&mut self) -> Result<Welcome, LinkError> {
+    async fn await_welcome(&mut self) -> Result<Welcomed, LinkError> {
         loop {
             match self.recv().await? {
-                CloudMessage::Welcome(welcome) => return Ok(welcome),
+                CloudMessage::Welcome(welcome) => return Ok(Welcomed { welcome, cloud_now_ms: None }),
+                CloudMessage::WelcomeAt(at) => return Ok(Welcomed { welcome: at.welcome(), cloud_now_ms: Some(at.now_ms) }),
                 CloudMessage::Rejected(reason) => return Err(LinkError::Rejected(reason)),
                 CloudMessage::Ping { nonce } => self.send(&AgentMessage::Pong { nonce }).await?,
                 CloudMessage::Pong { .. } => {}
@@ -108,7 +118,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
     }
 
     /// After the welcome: catch up on results, then serve until the link fails or shutdown.
-    async fn serve(&mut self, welcome: Welcome, shutdown: &CancellationToken) -> Result<(), LinkError> {
+    async fn serve(&mut self, welcomed: Welcomed, shutdown: &CancellationToken) -> Result<(), LinkError> {
+        let Welcomed { welcome, cloud_now_ms } = welcomed;
         if welcome.router_id != self.link.router_id {
             return Err(LinkError::WrongRouter { welcomed: welcome.router_id, configured: self.link.router_id });
         }
@@ -116,7 +127,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         let silence_limit = heartbeat * 3;
         self.link.journal_reset = false;
         self.link.state.send_replace(LinkState::Connected);
-        info!(heartbeat_ms = heartbeat.as_millis() as u64, "connected to the cloud");
+        self.v2 = cloud_now_ms.is_some();
+        info!(heartbeat_ms = heartbeat.as_millis() as u64, protocol = if self.v2 { 2 } else { 1 }, "connected to the cloud");
         // Problems that change after this mark are sent as they change; the status below
         // carries the current one.
         let mut problem = self.link.problem.clone();
@@ -200,7 +212,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             CloudMessage::Ping { nonce } => self.send(&AgentMessage::Pong { nonce }).await,
             CloudMessage::Pong { .. } => Ok(()),
             CloudMessage::Rejected(reason) => Err(LinkError::Rejected(reason)),
-            CloudMessage::Welcome(_) => {
+            CloudMessage::Welcome(_) | CloudMessage::WelcomeAt(_) => {
                 warn!("second welcome on one connection; ignored");
                 Ok(())
             }
@@ -344,6 +356,7 @@ fn name(message: &CloudMessage) -> &'static str {
         CloudMessage::Ping { .. } => "ping",
         CloudMessage::Pong { .. } => "pong",
         CloudMessage::ReportAck { .. } => "report_ack",
+        CloudMessage::WelcomeAt(_) => "welcome_at",
     }
 }
 

@@ -6,9 +6,7 @@ use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::{FutureExt, SinkExt};
-use jasiyo_shared::{
-    AgentMessage, CloudMessage, CodecError, Delivery, Hello, Outcome, RouterId, RouterStatus, Seq, Welcome, decode, encode,
-};
+use jasiyo_shared::{AgentMessage, CloudMessage, CodecError, Delivery, Hello, Outcome, RouterId, RouterStatus, Seq, decode, encode};
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -21,6 +19,7 @@ use crate::store::{StoreError, now_ms};
 
 mod hello;
 mod limited;
+mod v2;
 
 use hello::{read_hello, send};
 
@@ -121,6 +120,8 @@ struct Session<'a> {
     pending_status: Option<(RouterStatus, Instant)>,
     /// Commands whose result came again on this connection, already stored.
     duplicates: BTreeSet<Seq>,
+    /// The protocol version the agent said in its hello: nothing newer is sent to it.
+    protocol: u16,
 }
 
 impl<'a> Session<'a> {
@@ -145,6 +146,7 @@ impl<'a> Session<'a> {
             limiter,
             pending_status: None,
             duplicates: BTreeSet::new(),
+            protocol: jasiyo_shared::MIN_PROTOCOL_VERSION,
         }
     }
 
@@ -158,9 +160,10 @@ impl<'a> Session<'a> {
         }
         store.router_connected(self.router, self.registration.session, &hello.agent_version, now_ms()).await?;
         let heartbeat = self.hub.config.heartbeat;
-        let welcome = Welcome { router_id: self.router, heartbeat_ms: heartbeat.as_millis().min(u32::MAX as u128) as u32 };
-        self.send(&CloudMessage::Welcome(welcome)).await?;
-        tracing::info!(agent_version = %hello.agent_version, journal_high = ?hello.journal_high, "agent connected");
+        self.protocol = hello.protocol;
+        let heartbeat_ms = heartbeat.as_millis().min(u32::MAX as u128) as u32;
+        self.send(&hello::welcome(self.router, heartbeat_ms, hello.protocol, now_ms())).await?;
+        tracing::info!(agent_version = %hello.agent_version, protocol = hello.protocol, journal_high = ?hello.journal_high, "agent connected");
         self.hub.emit(HubEvent::Connected(self.router));
         self.top_up().await?;
 
@@ -299,6 +302,8 @@ impl<'a> Session<'a> {
                 self.send(&CloudMessage::ReportAck { id }).await?;
                 self.hub.emit(HubEvent::Report(self.router, id));
             }
+            AgentMessage::Clock { skew_ms } => self.on_clock(skew_ms).await?,
+            AgentMessage::Usage(usage) => self.on_usage(usage).await?,
         }
         Ok(())
     }

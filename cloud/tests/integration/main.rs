@@ -19,6 +19,7 @@ mod dashboard_users;
 mod hotspot_files;
 mod http_api;
 mod hub_limits;
+mod hub_protocol;
 mod operator_tokens;
 mod portal_page;
 mod providers;
