@@ -6,11 +6,13 @@
 //! [`codec`] that turns them into binary frames. This crate has no runtime dependencies
 //! (no tokio, no I/O) so it compiles fast and cross-compiles with the agent.
 
+pub mod clock;
 pub mod codec;
 pub mod command;
 pub mod ids;
 pub mod message;
 
+pub use clock::{CLOCK_IN_STEP_MS, describe_skew};
 pub use codec::{CodecError, MAX_FRAME_BYTES, decode, encode};
 pub use command::{Command, HotspotUser, MacAddress, Outcome, SEQUENCE_CONFLICT, UnixTime};
 pub use ids::{CommandId, RouterId, Seq};

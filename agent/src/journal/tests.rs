@@ -201,3 +201,17 @@ fn another_command_under_a_known_number_is_a_conflict_not_a_duplicate() {
     assert_eq!(journal.record(&other).unwrap(), Recorded::Conflict { journalled: command_id(1) }, "acknowledged");
     assert_eq!(journal.pending(10).unwrap(), vec![], "the refused command is not journalled");
 }
+
+#[test]
+fn the_last_clock_skew_survives_reopening() {
+    let dir = TempDir::new().unwrap();
+    {
+        let (journal, _) = open(&dir);
+        assert_eq!(journal.clock_skew_ms().unwrap(), None, "unknown until measured");
+        journal.set_clock_skew_ms(-10_800_000).unwrap();
+        journal.set_clock_skew_ms(10_800_123).unwrap();
+    }
+    let (journal, reset) = open(&dir);
+    assert!(!reset);
+    assert_eq!(journal.clock_skew_ms().unwrap(), Some(10_800_123));
+}

@@ -110,6 +110,8 @@ pub(crate) struct Link {
     pub(crate) protocol: u16,
     /// The fall-back to an older protocol has been logged (it is logged once).
     pub(crate) fallback_logged: bool,
+    /// The router's clock and its skew to the cloud's, measured at each protocol-2 welcome.
+    pub(crate) clock: Arc<crate::Clock>,
 }
 
 /// Builds the upgrade request: the endpoint URL, the bearer token and the router id.

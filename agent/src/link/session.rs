@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use jasiyo_shared::{AgentMessage, CloudMessage, Delivery, Hello, Outcome, RouterStatus, Seq, Welcome, codec};
+use jasiyo_shared::{AgentMessage, CloudMessage, Delivery, Outcome, RouterStatus, Seq, codec};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -17,6 +17,9 @@ use tracing::{debug, info, warn};
 
 use super::{Link, LinkError, LinkState};
 use crate::journal::{Existing, Recorded};
+use handshake::Welcomed;
+
+mod handshake;
 
 /// Frames handled together at most.
 const MAX_BATCH: usize = 256;
@@ -82,44 +85,10 @@ struct Session<'a, S> {
     v2: bool,
 }
 
-/// The cloud's welcome, and its clock if it sent it (protocol 2).
-struct Welcomed {
-    welcome: Welcome,
-    /// The cloud's clock in the welcome (Unix ms).
-    cloud_now_ms: Option<i64>,
-}
-
 impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
-    /// Sends the hello and waits for the welcome.
-    async fn handshake(&mut self) -> Result<Welcomed, LinkError> {
-        let hello = Hello {
-            protocol: self.link.protocol,
-            agent_version: AGENT_VERSION.to_string(),
-            journal_high: self.link.journal.high()?,
-            journal_reset: self.link.journal_reset,
-        };
-        debug!(?hello, "saying hello");
-        self.send(&AgentMessage::Hello(hello)).await?;
-        tokio::time::timeout(WELCOME_TIMEOUT, self.await_welcome()).await.map_err(|_| LinkError::HandshakeTimeout(WELCOME_TIMEOUT))?
-    }
-
-    /// Reads until the welcome or a rejection; heartbeats may come first, nothing else may.
-    async fn await_welcome(&mut self) -> Result<Welcomed, LinkError> {
-        loop {
-            match self.recv().await? {
-                CloudMessage::Welcome(welcome) => return Ok(Welcomed { welcome, cloud_now_ms: None }),
-                CloudMessage::WelcomeAt(at) => return Ok(Welcomed { welcome: at.welcome(), cloud_now_ms: Some(at.now_ms) }),
-                CloudMessage::Rejected(reason) => return Err(LinkError::Rejected(reason)),
-                CloudMessage::Ping { nonce } => self.send(&AgentMessage::Pong { nonce }).await?,
-                CloudMessage::Pong { .. } => {}
-                other => return Err(LinkError::Protocol(format!("expected a welcome, got {}", name(&other)))),
-            }
-        }
-    }
-
     /// After the welcome: catch up on results, then serve until the link fails or shutdown.
     async fn serve(&mut self, welcomed: Welcomed, shutdown: &CancellationToken) -> Result<(), LinkError> {
-        let Welcomed { welcome, cloud_now_ms } = welcomed;
+        let Welcomed { welcome, skew_ms } = welcomed;
         if welcome.router_id != self.link.router_id {
             return Err(LinkError::WrongRouter { welcomed: welcome.router_id, configured: self.link.router_id });
         }
@@ -127,7 +96,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         let silence_limit = heartbeat * 3;
         self.link.journal_reset = false;
         self.link.state.send_replace(LinkState::Connected);
-        self.v2 = cloud_now_ms.is_some();
+        self.v2 = skew_ms.is_some();
+        if let Some(skew_ms) = skew_ms {
+            self.on_skew(skew_ms).await?;
+        }
         info!(heartbeat_ms = heartbeat.as_millis() as u64, protocol = if self.v2 { 2 } else { 1 }, "connected to the cloud");
         // Problems that change after this mark are sent as they change; the status below
         // carries the current one.
@@ -288,7 +260,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             last_error: (!errors.is_empty()).then(|| errors.join("; ")),
             ..router
         };
-        self.send(&AgentMessage::Status(status)).await
+        self.feed(&AgentMessage::Status(status)).await?;
+        if self.v2 {
+            self.feed(&AgentMessage::Clock { skew_ms: self.link.clock.skew_ms() }).await?;
+        }
+        self.flush().await
     }
 
     async fn send(&mut self, message: &AgentMessage) -> Result<(), LinkError> {

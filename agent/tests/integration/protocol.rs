@@ -80,3 +80,31 @@ async fn a_cloud_asking_for_a_version_this_agent_does_not_speak_is_not_followed(
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
+
+#[tokio::test]
+async fn a_protocol_2_cloud_is_told_the_clock_skew_with_each_status() {
+    const HOUR_MS: i64 = 3_600_000;
+    for (offset_secs, skew_ms) in [(3 * 3600, 3 * HOUR_MS), (-3 * 3600, -3 * HOUR_MS), (0, 0)] {
+        let cloud = FakeCloud::start().await;
+        let dir = TempDir::new().unwrap();
+        let router = RouterId::new();
+        let mut cfg = config(&cloud, router, dir.path());
+        cfg.clock_offset_secs = offset_secs;
+        cfg.status_interval = Duration::from_millis(50);
+        let agent = start(cfg);
+
+        let mut conn = cloud.accept().await;
+        assert_eq!(conn.welcome_at(router, now_ms()).await.protocol, 2);
+        // Every status is followed by the skew, measured at the welcome.
+        for _ in 0..2 {
+            assert!(matches!(conn.recv().await, AgentMessage::Status(_)));
+            match conn.recv().await {
+                AgentMessage::Clock { skew_ms: reported } => {
+                    assert!((reported - skew_ms).abs() < 2_000, "offset {offset_secs} s: reported {reported} ms, expected {skew_ms}")
+                }
+                other => panic!("expected the clock after the status, got {other:?}"),
+            }
+        }
+        agent.stop().await;
+    }
+}

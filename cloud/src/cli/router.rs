@@ -184,7 +184,11 @@ fn print_routers(routers: &[Router], stale_after_ms: i64, json: bool, out: &mut 
         writeln!(out, "{}", serde_json::to_string(&rows)?)?;
         return Ok(());
     }
-    writeln!(out, "{:<36}  {:<16}  {:<8}  {:<10}  {:<12}  {:>7}  IDENTITY", "ID", "NAME", "LINK", "AGENT", "LAST SEEN", "JOURNAL")?;
+    writeln!(
+        out,
+        "{:<36}  {:<16}  {:<8}  {:<10}  {:<12}  {:>7}  {:<16}  IDENTITY",
+        "ID", "NAME", "LINK", "AGENT", "LAST SEEN", "JOURNAL", "CLOCK"
+    )?;
     for r in routers {
         let link = if r.revoked_at.is_some() {
             "revoked"
@@ -197,13 +201,14 @@ fn print_routers(routers: &[Router], stale_after_ms: i64, json: bool, out: &mut 
         let status = r.status.as_ref();
         writeln!(
             out,
-            "{:<36}  {:<16}  {:<8}  {:<10}  {:<12}  {:>7}  {}",
+            "{:<36}  {:<16}  {:<8}  {:<10}  {:<12}  {:>7}  {:<16}  {}",
             r.id,
             r.name,
             link,
             r.agent_version.as_deref().unwrap_or("-"),
             seen,
             status.map_or("-".to_string(), |s| s.journal_depth.to_string()),
+            r.clock_skew_ms.map_or("-".to_string(), crate::model::describe_skew),
             status.and_then(|s| s.identity.as_deref()).unwrap_or("-"),
         )?;
     }

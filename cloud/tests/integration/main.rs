@@ -25,6 +25,7 @@ mod portal_page;
 mod providers;
 mod public_edge;
 mod raw_agent;
+mod router_clock;
 mod sealing;
 mod store_contract;
 mod tenant_api;

@@ -5,6 +5,7 @@
 mod alerts_mail;
 mod backbone;
 mod benchmarks;
+mod clock;
 mod crash;
 mod dashboard_browser;
 mod dashboard_mail;

@@ -272,6 +272,7 @@ pub fn config(cloud: &FakeCloud, router_id: RouterId, data_dir: &Path) -> AgentC
         ca_file: None,
         reconnect: ReconnectPolicy::fast_for_tests(),
         status_interval: Duration::from_secs(3600),
+        clock_offset_secs: 0,
     }
 }
 

@@ -5,6 +5,11 @@
 use jasiyo_shared::UserUsage;
 
 use super::{End, Session};
+use crate::hub::HubEvent;
+use crate::store::now_ms;
+
+/// A skew that moved less than this since the last one written is not written again.
+const SKEW_RESOLUTION_MS: i64 = 1000;
 
 impl Session<'_> {
     /// Whether the agent said protocol 2 or later; a message it may not send is struck.
@@ -22,7 +27,24 @@ impl Session<'_> {
         if !self.speaks_v2("clock")? {
             return Ok(());
         }
-        tracing::debug!(skew_ms, "agent clock");
+        // An agent measures its skew at the welcome and repeats it with each status: one
+        // write per session, unless it changes (which a well-behaved agent's does not
+        // until it reconnects, so a change counts against it).
+        if self.skew_written.is_some_and(|written| (written - skew_ms).abs() < SKEW_RESOLUTION_MS) {
+            return Ok(());
+        }
+        if self.skew_written.is_some() {
+            self.strike()?;
+        }
+        self.hub.store.record_clock_skew(self.router, skew_ms, now_ms()).await?;
+        self.skew_written = Some(skew_ms);
+        let clock = crate::model::describe_skew(skew_ms);
+        if skew_ms.abs() > crate::model::CLOCK_IN_STEP_MS {
+            tracing::warn!(router = %self.router, skew_ms, %clock, "router clock is off");
+        } else {
+            tracing::debug!(skew_ms, %clock, "router clock");
+        }
+        self.hub.emit(HubEvent::Clock(self.router));
         Ok(())
     }
 
