@@ -27,6 +27,9 @@ pub struct AgentConfig {
     pub reconnect: ReconnectPolicy,
     /// How often to report the router's status while connected.
     pub status_interval: Duration,
+    /// For tests only: seconds added to the router's wall clock as the agent reads it, to
+    /// run an agent with a wrong clock (`JASIYO_AGENT_CLOCK_OFFSET_SECS`). 0 in production.
+    pub clock_offset_secs: i64,
 }
 
 impl AgentConfig {

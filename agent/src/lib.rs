@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+pub mod clock;
 pub mod config;
 pub mod edge;
 pub mod env_file;
@@ -22,6 +23,7 @@ use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
+pub use clock::Clock;
 pub use config::{AgentConfig, ReconnectPolicy, Token};
 pub use edge::{Edge, EdgeConfig};
 pub use executor::{ApplyFuture, ExecError, Executor, LoggingExecutor};
@@ -56,7 +58,7 @@ impl Agent {
     /// `<data_dir>/journal` (moving a damaged one aside and starting fresh). Commands go to
     /// `executor`.
     pub fn open(config: AgentConfig, executor: Arc<dyn Executor>) -> anyhow::Result<Agent> {
-        Self::open_with(config, move |_, _, _| {
+        Self::open_with(config, move |_, _, _, _| {
             Ok(Backend { executor, edge: None, status: watch::channel(RouterStatus::default()).1, problem: watch::channel(None).1 })
         })
     }
@@ -66,15 +68,15 @@ impl Agent {
     pub fn open_routeros(config: AgentConfig, routeros: RouterOsConfig, edge_config: EdgeConfig) -> anyhow::Result<Agent> {
         let router = Router::new(routeros).context("invalid RouterOS API settings")?;
         info!(router_api = router.addr(), "commands will be applied on RouterOS");
-        Self::open_with(config, move |journal, reset, results| {
-            let edge = Edge::new(router, journal.clone(), edge_config, reset, results);
+        Self::open_with(config, move |journal, reset, results, clock| {
+            let edge = Edge::new(router, journal.clone(), edge_config, reset, results, clock);
             Ok(Backend { executor: edge.clone(), status: edge.status(), problem: edge.problem(), edge: Some(edge) })
         })
     }
 
     fn open_with(
         config: AgentConfig,
-        backend: impl FnOnce(&Journal, bool, Arc<Notify>) -> anyhow::Result<Backend>,
+        backend: impl FnOnce(&Journal, bool, Arc<Notify>, Arc<Clock>) -> anyhow::Result<Backend>,
     ) -> anyhow::Result<Agent> {
         let endpoint = config.endpoint()?;
         let request = link::build_request(&endpoint, config.router_id, &config.token)
@@ -87,13 +89,17 @@ impl Agent {
         }
         info!(router = %config.router_id, %endpoint, journal_depth = journal.depth(), "agent ready");
 
+        let clock = Arc::new(Clock::new(config.clock_offset_secs, last_skew(&journal)));
+        if config.clock_offset_secs != 0 {
+            warn!(offset_secs = config.clock_offset_secs, "the clock is offset for a test (JASIYO_AGENT_CLOCK_OFFSET_SECS)");
+        }
         let work = Arc::new(Notify::new());
         let results = Arc::new(Notify::new());
         let (last_error_tx, last_error) = watch::channel(None);
         // Waiters see `Connecting` until the first attempt ends: a `Disconnected` state
         // always means a real attempt failed (or the agent stopped).
         let (state, _) = watch::channel(LinkState::Connecting);
-        let Backend { executor, edge, status: router_status, problem } = backend(&journal, journal_reset, results.clone())?;
+        let Backend { executor, edge, status: router_status, problem } = backend(&journal, journal_reset, results.clone(), clock.clone())?;
         let applier = Applier::new(journal.clone(), executor, work.clone(), results.clone(), &config.reconnect, last_error_tx);
         let link = Link {
             request,
@@ -109,6 +115,9 @@ impl Agent {
             router_status,
             problem,
             state,
+            protocol: jasiyo_shared::PROTOCOL_VERSION,
+            fallback_logged: false,
+            clock,
         };
         Ok(Agent { link, applier, journal, edge })
     }
@@ -136,5 +145,16 @@ impl Agent {
         journal.off_thread(|j| j.flush()).await.context("cannot flush the journal")?;
         info!("agent stopped; journal flushed");
         Ok(())
+    }
+}
+
+/// The clock skew last measured and kept in the journal, or 0 (unknown).
+fn last_skew(journal: &Journal) -> i64 {
+    match journal.clock_skew_ms() {
+        Ok(skew) => skew.unwrap_or(0),
+        Err(e) => {
+            warn!(error = %e, "cannot read the last clock skew; taking the router's clock as right until the cloud is reached");
+            0
+        }
     }
 }

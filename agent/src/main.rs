@@ -52,6 +52,10 @@ struct RunArgs {
     ca_file: Option<PathBuf>,
     #[command(flatten)]
     routeros: RouterOsArgs,
+    /// For tests only: seconds added to this machine's clock as the agent reads it, to try
+    /// a router with a wrong clock. Never set it in production.
+    #[arg(long, env = "JASIYO_AGENT_CLOCK_OFFSET_SECS", hide = true, default_value_t = 0, allow_hyphen_values = true)]
+    clock_offset_secs: i64,
 }
 
 /// Where the router's API is. Without `--routeros-addr` the agent only logs commands (for
@@ -163,6 +167,7 @@ async fn run() -> anyhow::Result<()> {
         ca_file: args.ca_file,
         reconnect: ReconnectPolicy::default(),
         status_interval: AgentConfig::DEFAULT_STATUS_INTERVAL,
+        clock_offset_secs: args.clock_offset_secs,
     };
     let agent = match args.routeros.config()? {
         Some(routeros) => {

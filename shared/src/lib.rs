@@ -6,19 +6,32 @@
 //! [`codec`] that turns them into binary frames. This crate has no runtime dependencies
 //! (no tokio, no I/O) so it compiles fast and cross-compiles with the agent.
 
+pub mod clock;
 pub mod codec;
 pub mod command;
 pub mod ids;
 pub mod message;
 
+pub use clock::{CLOCK_IN_STEP_MS, describe_skew};
 pub use codec::{CodecError, MAX_FRAME_BYTES, decode, encode};
 pub use command::{Command, HotspotUser, MacAddress, Outcome, SEQUENCE_CONFLICT, UnixTime};
 pub use ids::{CommandId, RouterId, Seq};
-pub use message::{AgentEvent, AgentMessage, CloudMessage, Delivery, Hello, RejectReason, Report, RouterStatus, Welcome};
+pub use message::{
+    AgentEvent, AgentMessage, CloudMessage, Delivery, Hello, MAX_USAGE_PER_MESSAGE, RejectReason, Report, RouterStatus, UserUsage, Welcome,
+    WelcomeAt,
+};
 
-/// The protocol version spoken by this build. A hello with any other version is refused
-/// with [`RejectReason::UnsupportedVersion`].
-pub const PROTOCOL_VERSION: u16 = 1;
+/// The newest protocol version spoken by this build; an agent says it in its hello.
+///
+/// 1: the first. 2: adds the cloud's clock in the welcome ([`WelcomeAt`]), the agent's clock
+/// skew ([`AgentMessage::Clock`]) and data used per user ([`AgentMessage::Usage`]).
+pub const PROTOCOL_VERSION: u16 = 2;
+
+/// The oldest protocol version this build still speaks: a cloud accepts hellos from
+/// [`MIN_PROTOCOL_VERSION`] to [`PROTOCOL_VERSION`] (any other gets
+/// [`RejectReason::UnsupportedVersion`]), and an agent refused by an older cloud falls back
+/// to it.
+pub const MIN_PROTOCOL_VERSION: u16 = 1;
 
 /// The path on the cloud that agents dial (`wss://<cloud>/agent/v1/ws`).
 pub const AGENT_WS_PATH: &str = "/agent/v1/ws";

@@ -7,6 +7,14 @@
 //! [`AgentMessage::Result`]; the cloud confirms a stored result with
 //! [`CloudMessage::ResultAck`] so the agent may forget it. Both sides send `Ping` and expect
 //! `Pong` to notice dead links.
+//!
+//! Protocol 2 adds, as variants appended at the end (postcard numbers variants by position
+//! and has no field names, so nothing is ever inserted or changed in place):
+//! [`CloudMessage::WelcomeAt`] (the welcome with the cloud's clock, sent instead of
+//! `Welcome` to an agent speaking 2), [`AgentMessage::Clock`] (the agent's clock skew, sent
+//! with each `Status`) and [`AgentMessage::Usage`] (data used per hotspot user). A cloud
+//! never sends a protocol-2 message to an agent that said 1, and an agent never sends one to
+//! a cloud that welcomed it with a plain `Welcome`.
 
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +54,34 @@ pub enum AgentMessage {
     Status(RouterStatus),
     /// Something the agent did on its own (expiry, repairs). Repeated until acknowledged.
     Report(Report),
+    /// Protocol 2: how far the agent's clock is from the cloud's, measured at the last
+    /// welcome. Sent with each `Status`.
+    Clock {
+        /// The agent's clock minus the cloud's, in milliseconds (positive: the router is
+        /// fast).
+        skew_ms: i64,
+    },
+    /// Protocol 2: bytes counted by the router for the hotspot users the agent manages,
+    /// only those whose totals changed since the last report; at most
+    /// [`MAX_USAGE_PER_MESSAGE`] per message.
+    Usage(Vec<UserUsage>),
+}
+
+/// The most [`UserUsage`] entries one [`AgentMessage::Usage`] carries; more go in several
+/// messages. Keeps a message well under [`crate::MAX_FRAME_BYTES`] (a name is at most a few
+/// dozen bytes).
+pub const MAX_USAGE_PER_MESSAGE: usize = 200;
+
+/// A hotspot user's data totals as the router counts them (RouterOS `bytes-in`/`bytes-out`
+/// of `/ip/hotspot/user`, which reset when the user is removed or the counters reset).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserUsage {
+    /// The hotspot user's name.
+    pub name: String,
+    /// Bytes received from the user's devices (upload).
+    pub bytes_in: u64,
+    /// Bytes sent to the user's devices (download).
+    pub bytes_out: u64,
 }
 
 /// Something the agent did without being asked, kept in its journal until the cloud
@@ -132,6 +168,26 @@ pub enum CloudMessage {
         /// The report's id.
         id: u64,
     },
+    /// Protocol 2: the hello was accepted; sent instead of `Welcome` to an agent speaking 2.
+    WelcomeAt(WelcomeAt),
+}
+
+/// The cloud's answer to an accepted protocol-2 hello: a [`Welcome`] with the cloud's clock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WelcomeAt {
+    /// The router this connection was authenticated as.
+    pub router_id: RouterId,
+    /// As [`Welcome::heartbeat_ms`].
+    pub heartbeat_ms: u32,
+    /// The cloud's clock when it sent this (Unix milliseconds).
+    pub now_ms: i64,
+}
+
+impl WelcomeAt {
+    /// The parts every welcome has.
+    pub fn welcome(&self) -> Welcome {
+        Welcome { router_id: self.router_id, heartbeat_ms: self.heartbeat_ms }
+    }
 }
 
 /// The cloud's answer to an accepted hello.

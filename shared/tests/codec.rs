@@ -55,6 +55,8 @@ fn every_agent_message() -> Vec<AgentMessage> {
             at: UnixTime(1_800_000_001),
             event: AgentEvent::Drift { restored: vec!["a".into()], removed: vec!["b".into()], adopted: vec![] },
         }),
+        AgentMessage::Clock { skew_ms: -10_800_000 },
+        AgentMessage::Usage(vec![UserUsage { name: "JX7K2P".into(), bytes_in: 1_100_000, bytes_out: 12_400_000 }]),
     ]
 }
 
@@ -67,6 +69,7 @@ fn every_cloud_message() -> Vec<CloudMessage> {
         CloudMessage::Ping { nonce: 5 },
         CloudMessage::Pong { nonce: 6 },
         CloudMessage::ReportAck { id: 9 },
+        CloudMessage::WelcomeAt(WelcomeAt { router_id: RouterId::new(), heartbeat_ms: 15_000, now_ms: 1_800_000_000_000 }),
     ];
     for (i, command) in every_command().into_iter().enumerate() {
         messages.push(CloudMessage::Deliver(Delivery { seq: Seq(i as u64 + 1), id: CommandId::new(), command }));
@@ -178,4 +181,28 @@ fn hello_version_is_readable_even_when_the_rest_is_not() {
     let ping = encode(&AgentMessage::Ping { nonce: 3 }).unwrap();
     assert_eq!(peek_hello_version(&ping), None);
     assert_eq!(peek_hello_version(&[]), None);
+}
+
+/// Protocol 2's messages are appended: every protocol-1 message keeps its encoding (its
+/// variant's position), so a protocol-1 peer still reads everything it is sent.
+#[test]
+fn protocol_2_appends_and_leaves_protocol_1_encodings_alone() {
+    let first_byte = |m: &AgentMessage| encode(m).unwrap()[0];
+    let agent = every_agent_message();
+    let tags: Vec<u8> = agent.iter().map(first_byte).collect();
+    assert_eq!(tags, [0, 1, 2, 2, 3, 4, 5, 6, 6, 7, 8]);
+    let welcome = encode(&CloudMessage::Welcome(Welcome { router_id: RouterId::new(), heartbeat_ms: 1 })).unwrap();
+    assert_eq!(welcome[0], 0);
+    let at = WelcomeAt { router_id: RouterId::new(), heartbeat_ms: 1, now_ms: 5 };
+    assert_eq!(encode(&CloudMessage::WelcomeAt(at.clone())).unwrap()[0], 7);
+    assert_eq!(at.welcome(), Welcome { router_id: at.router_id, heartbeat_ms: 1 });
+    const { assert!(MIN_PROTOCOL_VERSION < PROTOCOL_VERSION) };
+}
+
+#[test]
+fn a_full_usage_message_fits_in_a_frame() {
+    let usage: Vec<UserUsage> =
+        (0..MAX_USAGE_PER_MESSAGE).map(|i| UserUsage { name: format!("{i:0>64}"), bytes_in: u64::MAX, bytes_out: u64::MAX }).collect();
+    let frame = encode(&AgentMessage::Usage(usage)).unwrap();
+    assert!(frame.len() < MAX_FRAME_BYTES / 2, "{} bytes", frame.len());
 }

@@ -280,6 +280,19 @@ impl TestAgent {
         edge: EdgeConfig,
         status_interval: Duration,
     ) -> TestAgent {
+        Self::start_routeros_tuned(cloud_url, creds, data_dir, router, edge, |config| config.status_interval = status_interval)
+    }
+
+    /// Like [`TestAgent::start_routeros`], with the agent's configuration changed by `tune`
+    /// (a status interval, a wrong clock).
+    pub fn start_routeros_tuned(
+        cloud_url: &str,
+        creds: &RouterCreds,
+        data_dir: &Path,
+        router: SocketAddr,
+        edge: EdgeConfig,
+        tune: impl FnOnce(&mut AgentConfig),
+    ) -> TestAgent {
         let routeros = RouterOsConfig {
             addr: router.to_string(),
             username: "admin".into(),
@@ -288,7 +301,7 @@ impl TestAgent {
             timeout: Duration::from_secs(2),
         };
         let mut config = agent_config(cloud_url, creds, data_dir);
-        config.status_interval = status_interval;
+        tune(&mut config);
         let agent = Agent::open_routeros(config, routeros, edge).expect("open agent");
         let state = agent.link_state();
         let shutdown = CancellationToken::new();
@@ -322,6 +335,7 @@ fn agent_config(cloud_url: &str, creds: &RouterCreds, data_dir: &Path) -> AgentC
         ca_file: None,
         reconnect: ReconnectPolicy::fast_for_tests(),
         status_interval: STATUS_INTERVAL,
+        clock_offset_secs: 0,
     }
 }
 

@@ -7,7 +7,7 @@
 use jasiyo_shared::{Command, HotspotUser, MacAddress, Outcome, Seq};
 use tracing::info;
 
-use super::{Edge, EdgeError, spec_for, unix_now};
+use super::{Edge, EdgeError, spec_for};
 use crate::executor::{ApplyFuture, ExecError, Executor};
 use crate::routeros::{ApiError, UserRow};
 
@@ -60,7 +60,7 @@ fn router_message(error: &ApiError) -> String {
 
 impl Edge {
     async fn upsert(&self, user: &HotspotUser) -> Result<Option<String>, EdgeError> {
-        if user.expires_at.is_some_and(|at| at <= unix_now()) {
+        if user.expires_at.is_some_and(|at| at <= self.now()) {
             let name = user.name.clone();
             let _turn = self.turn.read().await;
             self.remove_everywhere(&user.name).await?;

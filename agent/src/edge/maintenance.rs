@@ -9,7 +9,7 @@ use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use super::{Edge, unix_now};
+use super::Edge;
 use crate::link::backoff::Backoff;
 use crate::routeros::Connections;
 
@@ -74,7 +74,7 @@ impl Edge {
             schedule.next_reconcile = now;
         }
         // A failing expiry waits out its own pause (see `expiries`), not this loop's.
-        self.expire_once(unix_now()).await;
+        self.expire_once(self.now()).await;
         self.publish_problem();
         if now >= schedule.next_reconcile {
             self.reconcile_on_schedule(schedule, now).await;
@@ -86,7 +86,7 @@ impl Edge {
     }
 
     async fn reconcile_on_schedule(&self, schedule: &mut Schedule, now: Instant) {
-        match self.reconcile_once(unix_now()).await {
+        match self.reconcile_once(self.now()).await {
             Ok(_) => {
                 schedule.reconcile_retry.reset();
                 schedule.next_reconcile = now + self.config.reconcile_every;

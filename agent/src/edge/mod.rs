@@ -23,12 +23,13 @@ pub mod reconcile;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use jasiyo_shared::{AgentEvent, HotspotUser, RouterStatus, UnixTime};
 use tokio::sync::{Notify, RwLock, watch};
 use tracing::{info, warn};
 
+use crate::clock::Clock;
 use crate::journal::{Journal, JournalError};
 use crate::routeros::{ApiError, Router, UserSpec};
 
@@ -94,11 +95,20 @@ pub struct Edge {
     adopt_unknown: AtomicBool,
     /// The entitlements' expiries, in time order (mirrors the journal).
     expiries: std::sync::Mutex<expiries::Expiries>,
+    /// Expiries are in the cloud's time: compared against the router's clock less its skew.
+    clock: Arc<Clock>,
 }
 
 impl Edge {
     /// The edge over `router`, keeping entitlements in `journal`.
-    pub fn new(router: Router, journal: Journal, config: EdgeConfig, journal_reset: bool, reports: Arc<Notify>) -> Arc<Edge> {
+    pub fn new(
+        router: Router,
+        journal: Journal,
+        config: EdgeConfig,
+        journal_reset: bool,
+        reports: Arc<Notify>,
+        clock: Arc<Clock>,
+    ) -> Arc<Edge> {
         let mut known = expiries::Expiries::default();
         match journal.entitlements() {
             Ok(users) => users.iter().for_each(|u| known.set(&u.name, u.expires_at)),
@@ -115,6 +125,7 @@ impl Edge {
             config,
             adopt_unknown: AtomicBool::new(journal_reset),
             expiries: std::sync::Mutex::new(known),
+            clock,
         })
     }
 
@@ -153,6 +164,7 @@ impl Edge {
     /// When an expiry is next due, or a failed one next retried.
     fn next_expiry_attempt(&self) -> Option<tokio::time::Instant> {
         let expiries = self.expiries();
+        let instant_at = |at| self.clock.instant_at(at);
         let due = expiries.earliest().map(instant_at);
         due.into_iter().chain(expiries.next_retry(instant_at)).min()
     }
@@ -163,9 +175,15 @@ impl Edge {
 
     async fn report(&self, event: AgentEvent) -> Result<(), JournalError> {
         info!(?event, "reporting to the cloud");
-        self.journal.off_thread(move |j| j.add_report(UnixTime(unix_now().0), event)).await?;
+        let at = self.now();
+        self.journal.off_thread(move |j| j.add_report(at, event)).await?;
         self.reports.notify_one();
         Ok(())
+    }
+
+    /// Now in the cloud's time (expiries and reports count in it).
+    pub fn now(&self) -> UnixTime {
+        self.clock.cloud_now()
     }
 
     /// Removes a user we manage and ends its sessions; returns the sessions ended.
@@ -198,16 +216,4 @@ pub fn spec_for(user: &HotspotUser) -> UserSpec {
         limit_bytes_total: user.limit_bytes_total,
         comment: marker::comment_for(user),
     }
-}
-
-/// Now, as the protocol counts time.
-pub fn unix_now() -> UnixTime {
-    UnixTime(SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0))
-}
-
-/// The tokio instant at which the wall clock reads `at` (now, if that has passed).
-fn instant_at(at: UnixTime) -> tokio::time::Instant {
-    let target = UNIX_EPOCH + Duration::from_secs(at.0.max(0) as u64);
-    let wait = target.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO);
-    tokio::time::Instant::now() + wait
 }

@@ -1,11 +1,28 @@
 //! The journal's two other trees: the hotspot users the agent enforces, and its reports
-//! until the cloud has stored them.
+//! until the cloud has stored them; and, in the default tree, the last clock skew measured
+//! to the cloud (used until the next is measured, e.g. after a restart with the WAN down).
 
 use jasiyo_shared::{AgentEvent, HotspotUser, Report, Seq, UnixTime};
 
 use super::{Journal, JournalError, decode, encode, seq_of};
 
+/// The default tree's key of the last clock skew measured (ms, big-endian i64).
+const CLOCK_SKEW_KEY: &[u8] = b"clock_skew_ms";
+
 impl Journal {
+    /// The last clock skew to the cloud recorded (ms), if any.
+    pub fn clock_skew_ms(&self) -> Result<Option<i64>, JournalError> {
+        let bytes = self.db.get(CLOCK_SKEW_KEY)?;
+        Ok(bytes.and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok()).map(i64::from_be_bytes))
+    }
+
+    /// Records the clock skew to the cloud just measured (flushed before returning).
+    pub fn set_clock_skew_ms(&self, skew_ms: i64) -> Result<(), JournalError> {
+        self.db.insert(CLOCK_SKEW_KEY, &skew_ms.to_be_bytes())?;
+        self.db.flush()?;
+        Ok(())
+    }
+
     /// Remembers a hotspot user this agent must keep on the router until its expiry
     /// (flushed before returning).
     pub fn put_entitlement(&self, user: &HotspotUser) -> Result<(), JournalError> {

@@ -298,3 +298,17 @@ fn starts_that_die_opening_the_journal_move_it_aside() {
     assert!(std::fs::read_dir(dir.path()).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().starts_with("journal.corrupt-")));
     assert!(!marker.exists());
 }
+
+#[test]
+fn the_last_clock_skew_survives_reopening() {
+    let dir = TempDir::new().unwrap();
+    {
+        let (journal, _) = open(&dir);
+        assert_eq!(journal.clock_skew_ms().unwrap(), None, "unknown until measured");
+        journal.set_clock_skew_ms(-10_800_000).unwrap();
+        journal.set_clock_skew_ms(10_800_123).unwrap();
+    }
+    let (journal, reset) = open(&dir);
+    assert!(!reset);
+    assert_eq!(journal.clock_skew_ms().unwrap(), Some(10_800_123));
+}

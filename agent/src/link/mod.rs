@@ -17,7 +17,7 @@ use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode, header};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream, tungstenite};
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, error, info, info_span, warn};
+use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use crate::config::{ReconnectPolicy, Token};
 use crate::journal::{Journal, JournalError};
@@ -105,6 +105,13 @@ pub(crate) struct Link {
     /// What keeps the edge from doing its job; a change is reported at once.
     pub(crate) problem: watch::Receiver<Option<String>>,
     pub(crate) state: watch::Sender<LinkState>,
+    /// The protocol version said in the next hello: [`jasiyo_shared::PROTOCOL_VERSION`], or
+    /// an older one an older cloud asked for (see [`Link::fall_back`]).
+    pub(crate) protocol: u16,
+    /// The fall-back to an older protocol has been logged (it is logged once).
+    pub(crate) fallback_logged: bool,
+    /// The router's clock and its skew to the cloud's, measured at each protocol-2 welcome.
+    pub(crate) clock: Arc<crate::Clock>,
 }
 
 /// Builds the upgrade request: the endpoint URL, the bearer token and the router id.
@@ -134,6 +141,15 @@ impl Link {
             if ended.connected_for.is_some_and(|up| up >= self.policy.stable_after) {
                 backoff.reset();
             }
+            if ended.connected_for.is_some() {
+                // The cloud may come back upgraded: say the newest version again.
+                self.protocol = jasiyo_shared::PROTOCOL_VERSION;
+            }
+            if let Err(LinkError::Rejected(RejectReason::UnsupportedVersion { cloud, .. })) = &ended.result {
+                if self.fall_back(*cloud) {
+                    continue;
+                }
+            }
             let delay = backoff.next_delay();
             let reason = match ended.result {
                 Ok(()) => "session ended".to_string(),
@@ -150,6 +166,28 @@ impl Link {
         }
         self.state.send_replace(LinkState::Disconnected { reason: "agent shutting down".into() });
         info!(router = %self.router_id, "link stopped");
+    }
+
+    /// An older cloud refused our protocol and speaks `cloud`: speak that from the next
+    /// hello, if this build still can. Says whether it will (then reconnect at once).
+    fn fall_back(&mut self, cloud: u16) -> bool {
+        if cloud >= self.protocol || cloud < jasiyo_shared::MIN_PROTOCOL_VERSION {
+            return false;
+        }
+        if self.fallback_logged {
+            debug!(router = %self.router_id, from = self.protocol, to = cloud, "the cloud speaks an older protocol; speaking it");
+        } else {
+            warn!(
+                router = %self.router_id,
+                from = self.protocol,
+                to = cloud,
+                "the cloud speaks an older protocol: reconnecting in protocol {cloud}, without clock skew or data usage reports \
+                 (expiries use this router's clock as it is) until the cloud is upgraded"
+            );
+            self.fallback_logged = true;
+        }
+        self.protocol = cloud;
+        true
     }
 
     /// One connection: dial, then run a session until it ends. The "one step" of the

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use jasiyo_shared::{AgentMessage, CloudMessage, Delivery, Hello, Outcome, PROTOCOL_VERSION, RouterStatus, Seq, Welcome, codec};
+use jasiyo_shared::{AgentMessage, CloudMessage, Delivery, Outcome, RouterStatus, Seq, codec};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -17,6 +17,9 @@ use tracing::{debug, info, warn};
 
 use super::{Link, LinkError, LinkState};
 use crate::journal::{Existing, Recorded};
+use handshake::Welcomed;
+
+mod handshake;
 
 /// Frames handled together at most.
 const MAX_BATCH: usize = 256;
@@ -48,7 +51,7 @@ pub(crate) async fn run<S>(link: &mut Link, ws: WebSocketStream<S>, shutdown: &C
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut session = Session { link, ws, sent: HashSet::new(), reports_sent: HashSet::new(), nonce: 0 };
+    let mut session = Session { link, ws, sent: HashSet::new(), reports_sent: HashSet::new(), nonce: 0, v2: false };
     let welcome = tokio::select! {
         welcome = session.handshake() => welcome,
         _ = shutdown.cancelled() => {
@@ -78,37 +81,14 @@ struct Session<'a, S> {
     /// Reports sent on this connection and not yet acknowledged.
     reports_sent: HashSet<u64>,
     nonce: u64,
+    /// The cloud welcomed this connection in protocol 2: it takes protocol-2 messages.
+    v2: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
-    /// Sends the hello and waits for the welcome.
-    async fn handshake(&mut self) -> Result<Welcome, LinkError> {
-        let hello = Hello {
-            protocol: PROTOCOL_VERSION,
-            agent_version: AGENT_VERSION.to_string(),
-            journal_high: self.link.journal.high()?,
-            journal_reset: self.link.journal_reset,
-        };
-        debug!(?hello, "saying hello");
-        self.send(&AgentMessage::Hello(hello)).await?;
-        tokio::time::timeout(WELCOME_TIMEOUT, self.await_welcome()).await.map_err(|_| LinkError::HandshakeTimeout(WELCOME_TIMEOUT))?
-    }
-
-    /// Reads until the welcome or a rejection; heartbeats may come first, nothing else may.
-    async fn await_welcome(&mut self) -> Result<Welcome, LinkError> {
-        loop {
-            match self.recv().await? {
-                CloudMessage::Welcome(welcome) => return Ok(welcome),
-                CloudMessage::Rejected(reason) => return Err(LinkError::Rejected(reason)),
-                CloudMessage::Ping { nonce } => self.send(&AgentMessage::Pong { nonce }).await?,
-                CloudMessage::Pong { .. } => {}
-                other => return Err(LinkError::Protocol(format!("expected a welcome, got {}", name(&other)))),
-            }
-        }
-    }
-
     /// After the welcome: catch up on results, then serve until the link fails or shutdown.
-    async fn serve(&mut self, welcome: Welcome, shutdown: &CancellationToken) -> Result<(), LinkError> {
+    async fn serve(&mut self, welcomed: Welcomed, shutdown: &CancellationToken) -> Result<(), LinkError> {
+        let Welcomed { welcome, skew_ms } = welcomed;
         if welcome.router_id != self.link.router_id {
             return Err(LinkError::WrongRouter { welcomed: welcome.router_id, configured: self.link.router_id });
         }
@@ -116,7 +96,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         let silence_limit = heartbeat * 3;
         self.link.journal_reset = false;
         self.link.state.send_replace(LinkState::Connected);
-        info!(heartbeat_ms = heartbeat.as_millis() as u64, "connected to the cloud");
+        self.v2 = skew_ms.is_some();
+        if let Some(skew_ms) = skew_ms {
+            self.on_skew(skew_ms).await?;
+        }
+        info!(heartbeat_ms = heartbeat.as_millis() as u64, protocol = if self.v2 { 2 } else { 1 }, "connected to the cloud");
         // Problems that change after this mark are sent as they change; the status below
         // carries the current one.
         let mut problem = self.link.problem.clone();
@@ -200,7 +184,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             CloudMessage::Ping { nonce } => self.send(&AgentMessage::Pong { nonce }).await,
             CloudMessage::Pong { .. } => Ok(()),
             CloudMessage::Rejected(reason) => Err(LinkError::Rejected(reason)),
-            CloudMessage::Welcome(_) => {
+            CloudMessage::Welcome(_) | CloudMessage::WelcomeAt(_) => {
                 warn!("second welcome on one connection; ignored");
                 Ok(())
             }
@@ -276,7 +260,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             last_error: (!errors.is_empty()).then(|| errors.join("; ")),
             ..router
         };
-        self.send(&AgentMessage::Status(status)).await
+        self.feed(&AgentMessage::Status(status)).await?;
+        if self.v2 {
+            self.feed(&AgentMessage::Clock { skew_ms: self.link.clock.skew_ms() }).await?;
+        }
+        self.flush().await
     }
 
     async fn send(&mut self, message: &AgentMessage) -> Result<(), LinkError> {
@@ -344,6 +332,7 @@ fn name(message: &CloudMessage) -> &'static str {
         CloudMessage::Ping { .. } => "ping",
         CloudMessage::Pong { .. } => "pong",
         CloudMessage::ReportAck { .. } => "report_ack",
+        CloudMessage::WelcomeAt(_) => "welcome_at",
     }
 }
 

@@ -78,6 +78,7 @@ fn tls_config(port: u16, router_id: RouterId, data_dir: &TempDir, ca_file: Optio
         ca_file,
         reconnect: ReconnectPolicy::fast_for_tests(),
         status_interval: Duration::from_secs(3600),
+        clock_offset_secs: 0,
     }
 }
 

@@ -91,6 +91,23 @@ impl Alerts {
             }
         }
 
+        // The skew its agent last measured: it stays the router's best known clock while the
+        // router is offline (that has its own alert), and clears when it comes back in step.
+        for router in routers.values().filter(|r| r.clock_off()) {
+            let skew = router.clock_skew_ms.unwrap_or_default();
+            found.push(Finding {
+                tenant: router.tenant_id,
+                kind: AlertKind::ClockSkew,
+                subject: router.id.to_string(),
+                detail: format!(
+                    "Router {}'s clock is {} (more than a minute off). Expiries still hold, but set up NTP on the router \
+                     (/system/ntp/client).",
+                    router.name,
+                    crate::model::describe_skew(skew)
+                ),
+            });
+        }
+
         for stuck in store.stuck_commands(now_ms - STUCK_AFTER_MS).await? {
             let Some(router) = routers.get(&stuck.router_id) else { continue };
             if router.is_online(now_ms, self.stale_after_ms) {

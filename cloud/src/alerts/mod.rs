@@ -40,12 +40,20 @@ pub enum AlertKind {
     ProviderAuth,
     /// Commands unfinished for long while their router is online.
     CommandsStuck,
+    /// A router's clock is more than a minute off the cloud's, as its agent measured it.
+    ClockSkew,
 }
 
 impl AlertKind {
     /// Every kind.
-    pub const ALL: [AlertKind; 5] =
-        [AlertKind::RouterOffline, AlertKind::NoSales, AlertKind::PaymentsFailing, AlertKind::ProviderAuth, AlertKind::CommandsStuck];
+    pub const ALL: [AlertKind; 6] = [
+        AlertKind::RouterOffline,
+        AlertKind::NoSales,
+        AlertKind::PaymentsFailing,
+        AlertKind::ProviderAuth,
+        AlertKind::CommandsStuck,
+        AlertKind::ClockSkew,
+    ];
 
     /// As stored and sent.
     pub fn as_str(self) -> &'static str {
@@ -55,6 +63,7 @@ impl AlertKind {
             AlertKind::PaymentsFailing => "payments_failing",
             AlertKind::ProviderAuth => "provider_auth",
             AlertKind::CommandsStuck => "commands_stuck",
+            AlertKind::ClockSkew => "clock_skew",
         }
     }
 
@@ -71,6 +80,7 @@ impl AlertKind {
             AlertKind::PaymentsFailing => "Payments failing",
             AlertKind::ProviderAuth => "Provider credentials refused",
             AlertKind::CommandsStuck => "Commands stuck",
+            AlertKind::ClockSkew => "Clock skew",
         }
     }
 }

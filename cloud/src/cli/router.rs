@@ -228,8 +228,8 @@ fn print_routers(
     }
     writeln!(
         out,
-        "{:<36}  {:<16}  {:<8}  {:<24}  {:<10}  {:<12}  {:>7}  IDENTITY",
-        "ID", "NAME", "LINK", "SINCE", "AGENT", "LAST SEEN", "JOURNAL"
+        "{:<36}  {:<16}  {:<8}  {:<24}  {:<10}  {:<12}  {:>7}  {:<16}  IDENTITY",
+        "ID", "NAME", "LINK", "SINCE", "AGENT", "LAST SEEN", "JOURNAL", "CLOCK"
     )?;
     for r in routers {
         let link = r.link(now, stale_after_ms);
@@ -246,7 +246,7 @@ fn print_routers(
         let status = r.status.as_ref();
         writeln!(
             out,
-            "{:<36}  {:<16}  {:<8}  {:<24}  {:<10}  {:<12}  {:>7}  {}",
+            "{:<36}  {:<16}  {:<8}  {:<24}  {:<10}  {:<12}  {:>7}  {:<16}  {}",
             r.id,
             r.name,
             state,
@@ -254,6 +254,7 @@ fn print_routers(
             r.agent_version.as_deref().unwrap_or("-"),
             seen,
             status.map_or("-".to_string(), |s| s.journal_depth.to_string()),
+            r.clock_skew_ms.map_or("-".to_string(), crate::model::describe_skew),
             status.and_then(|s| s.identity.as_deref()).unwrap_or("-"),
         )?;
     }

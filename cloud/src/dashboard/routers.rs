@@ -210,6 +210,12 @@ pub fn router_page(frame: &Frame, detail: &RouterDetail) -> Markup {
             @if let Some(notice) = &detail.notice { div.ok-msg { (notice) } }
             @if let Some(fresh) = &detail.fresh { (fresh_box(fresh, &frame.nonce)) }
             p.muted { "Id " code { (id) } " · last seen " (line.seen) }
+            @if let Some(skew) = line.router.clock_skew_ms {
+                p #clock class=(if line.router.clock_off() { "err" } else { "muted" }) {
+                    "clock: " (crate::model::describe_skew(skew))
+                    @if line.router.clock_off() { " (set up NTP on the router; expiries still hold)" }
+                }
+            }
             @if let Some(error) = line.router.status.as_ref().and_then(|s| s.last_error.as_deref()) { div.err { "The agent reports: " (error) } }
             div.scroll { table #status { thead { tr { @for h in STATUS_HEAD { th { (h) } } } } tbody { tr { (status_cells(line)) } } } }
             h2 { "Command queue" }

@@ -74,6 +74,10 @@ pub enum HubEvent {
     Limited(RouterId),
     /// An agent's session was ended because its router's token was revoked or rotated.
     TokenChanged(RouterId),
+    /// An agent's clock skew was stored (protocol 2).
+    Clock(RouterId),
+    /// An agent's report of data used per user was stored (protocol 2).
+    Usage(RouterId),
 }
 
 /// The hub, shared by the HTTP layer and whoever enqueues commands.

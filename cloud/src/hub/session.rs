@@ -5,10 +5,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket};
-use futures_util::{FutureExt, SinkExt};
-use jasiyo_shared::{
-    AgentMessage, CloudMessage, CodecError, Delivery, Hello, Outcome, RouterId, RouterStatus, Seq, Welcome, decode, encode,
-};
+use futures_util::FutureExt;
+use jasiyo_shared::{AgentMessage, CloudMessage, CodecError, Delivery, Hello, Outcome, RouterId, RouterStatus, Seq, decode};
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -21,6 +19,8 @@ use crate::store::{StoreError, now_ms};
 
 mod hello;
 mod limited;
+mod v2;
+mod wire;
 
 use hello::{read_hello, send};
 
@@ -121,6 +121,10 @@ struct Session<'a> {
     pending_status: Option<(RouterStatus, Instant)>,
     /// Commands whose result came again on this connection, already stored.
     duplicates: BTreeSet<Seq>,
+    /// The protocol version the agent said in its hello: nothing newer is sent to it.
+    protocol: u16,
+    /// The clock skew last written for this router in this session.
+    skew_written: Option<i64>,
 }
 
 impl<'a> Session<'a> {
@@ -145,6 +149,8 @@ impl<'a> Session<'a> {
             limiter,
             pending_status: None,
             duplicates: BTreeSet::new(),
+            protocol: jasiyo_shared::MIN_PROTOCOL_VERSION,
+            skew_written: None,
         }
     }
 
@@ -158,9 +164,10 @@ impl<'a> Session<'a> {
         }
         store.router_connected(self.router, self.registration.session, &hello.agent_version, now_ms()).await?;
         let heartbeat = self.hub.config.heartbeat;
-        let welcome = Welcome { router_id: self.router, heartbeat_ms: heartbeat.as_millis().min(u32::MAX as u128) as u32 };
-        self.send(&CloudMessage::Welcome(welcome)).await?;
-        tracing::info!(agent_version = %hello.agent_version, journal_high = ?hello.journal_high, "agent connected");
+        self.protocol = hello.protocol;
+        let heartbeat_ms = heartbeat.as_millis().min(u32::MAX as u128) as u32;
+        self.send(&hello::welcome(self.router, heartbeat_ms, hello.protocol, now_ms())).await?;
+        tracing::info!(agent_version = %hello.agent_version, protocol = hello.protocol, journal_high = ?hello.journal_high, "agent connected");
         self.hub.emit(HubEvent::Connected(self.router));
         self.top_up().await?;
 
@@ -299,6 +306,8 @@ impl<'a> Session<'a> {
                 self.send(&CloudMessage::ReportAck { id }).await?;
                 self.hub.emit(HubEvent::Report(self.router, id));
             }
+            AgentMessage::Clock { skew_ms } => self.on_clock(skew_ms).await?,
+            AgentMessage::Usage(usage) => self.on_usage(usage).await?,
         }
         Ok(())
     }
@@ -358,42 +367,5 @@ impl<'a> Session<'a> {
         self.flush().await?;
         self.hub.store.mark_delivered(self.router, &seqs, now_ms()).await?;
         Ok(())
-    }
-
-    async fn on_tick(&mut self) -> Result<(), End> {
-        let silent = self.last_heard.elapsed();
-        if silent >= self.hub.config.stale_after() {
-            return Err(End::Silent);
-        }
-        if silent >= self.hub.config.heartbeat {
-            // The agent pings every heartbeat; probe only when it has gone quiet.
-            self.nonce += 1;
-            self.send(&CloudMessage::Ping { nonce: self.nonce }).await?;
-        }
-        Ok(())
-    }
-
-    async fn send(&mut self, message: &CloudMessage) -> Result<(), End> {
-        self.feed(message).await?;
-        self.flush().await
-    }
-
-    /// Queues a message; it goes out at the next [`Session::flush`] (or when the buffer
-    /// fills), so a batch of deliveries or acknowledgements is one write to the socket.
-    async fn feed(&mut self, message: &CloudMessage) -> Result<(), End> {
-        let frame = encode(message).map_err(End::Frame)?;
-        let feed = self.socket.feed(Message::Binary(frame.into()));
-        // A peer that stops reading must not hold the session for ever.
-        match tokio::time::timeout(self.hub.config.stale_after(), feed).await {
-            Ok(fed) => fed.map_err(End::Link),
-            Err(_) => Err(End::Silent),
-        }
-    }
-
-    async fn flush(&mut self) -> Result<(), End> {
-        match tokio::time::timeout(self.hub.config.stale_after(), self.socket.flush()).await {
-            Ok(flushed) => flushed.map_err(End::Link),
-            Err(_) => Err(End::Silent),
-        }
     }
 }

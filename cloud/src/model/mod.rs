@@ -17,5 +17,5 @@ pub use ids::{AccountId, PaymentId, PlanId, TenantId};
 pub use payment::{Entitlement, NewPayment, Payment, PaymentEvent, PaymentState};
 pub use plan::{MAX_PLAN_NAME_LEN, MAX_PRICE_KES, MIN_PLAN_DURATION, NewPlan, Plan, PlanError, PlanInput, PlanMove};
 pub use provider::{ProviderKind, StoredProvider};
-pub use router::{Link, Router, RouterEvent};
+pub use router::{CLOCK_IN_STEP_MS, Link, Router, RouterEvent, describe_skew};
 pub use tenant::{MAX_LOGO_BYTES, PortalLook, Tenant, logo_data_uri};

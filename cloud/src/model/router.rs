@@ -37,9 +37,21 @@ pub struct Router {
     pub status: Option<RouterStatus>,
     /// When that status arrived.
     pub status_at: Option<i64>,
+    /// The router's clock minus the cloud's (ms), as its agent last measured it (agents of
+    /// protocol 2 and later); positive: the router is fast.
+    pub clock_skew_ms: Option<i64>,
+    /// When that was reported (Unix ms).
+    pub clock_skew_at: Option<i64>,
 }
 
+pub use jasiyo_shared::{CLOCK_IN_STEP_MS, describe_skew};
+
 impl Router {
+    /// Whether the router's clock is known to be off by more than [`CLOCK_IN_STEP_MS`].
+    pub fn clock_off(&self) -> bool {
+        self.clock_skew_ms.is_some_and(|skew| skew.abs() > CLOCK_IN_STEP_MS)
+    }
+
     /// Whether the agent is connected: a session is registered and it was heard from
     /// recently. The second half keeps this true even if a cloud instance died without
     /// closing its sessions.

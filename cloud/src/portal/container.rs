@@ -80,7 +80,7 @@ pub fn container_script(install: &ContainerInstall<'_>) -> String {
          :if ([:len [/file find where name=($disk . \"/\" . $image)]] = 0) do={{ :error (\"Upload \" . $image . \" to \" . $disk . \" first (or set disk at the top of this script).\") }}\n\
          :if ([:len [/container find where comment=\"{MARK}\"]] > 0) do={{ :error {exists} }}\n\
          \n\
-         :if ([:len [/system ntp client get servers]] = 0) do={{ /system ntp client set servers=pool.ntp.org }}\n\
+         :if ([:len [/system ntp client get servers]] = 0) do={{ /system ntp client set servers=0.pool.ntp.org,1.pool.ntp.org }}\n\
          /system ntp client set enabled=yes\n\
          \n\
          :local password {password}\n\

@@ -105,6 +105,8 @@ pub trait Store:
     async fn routers_seen(&self, ids: &[RouterId], now_ms: i64) -> StoreResult<()>;
     /// Stores the status an agent reported.
     async fn record_status(&self, id: RouterId, status: &RouterStatus, now_ms: i64) -> StoreResult<()>;
+    /// Stores the clock skew an agent reported (its clock minus the cloud's, ms).
+    async fn record_clock_skew(&self, id: RouterId, skew_ms: i64, now_ms: i64) -> StoreResult<()>;
 
     /// Appends a command to the router's outbox with the next sequence number.
     async fn enqueue_command(&self, router: RouterId, command: &Command, now_ms: i64) -> StoreResult<StoredCommand>;

@@ -13,7 +13,9 @@ use jasiyo_cloud::payments::{Payments, PaymentsConfig};
 use jasiyo_cloud::store::testing::{Backend, fresh_database_url};
 use jasiyo_cloud::store::{Store, now_ms};
 use jasiyo_cloud::token::AgentToken;
-use jasiyo_shared::{AGENT_WS_PATH, AgentMessage, CloudMessage, Hello, PROTOCOL_VERSION, ROUTER_ID_HEADER, RouterId, Seq, decode, encode};
+use jasiyo_shared::{
+    AGENT_WS_PATH, AgentMessage, CloudMessage, Hello, PROTOCOL_VERSION, ROUTER_ID_HEADER, RouterId, Seq, Welcome, WelcomeAt, decode, encode,
+};
 use tokio::net::TcpStream;
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -144,21 +146,34 @@ impl RawAgent {
         }
     }
 
-    /// Connects and says hello, reporting `journal_high`; returns once welcomed.
+    /// Connects and says hello in the newest protocol, reporting `journal_high`; returns
+    /// once welcomed.
     pub async fn welcomed(cloud: &Cloud, router: RouterId, token: &str, journal_high: Option<Seq>) -> RawAgent {
-        RawAgent::welcomed_at(cloud.addr, router, token, journal_high).await
+        RawAgent::welcomed_in(cloud.addr, router, token, journal_high, PROTOCOL_VERSION).await.0
     }
 
     /// [`RawAgent::welcomed`] by a cloud serving at `addr`.
     pub async fn welcomed_at(addr: SocketAddr, router: RouterId, token: &str, journal_high: Option<Seq>) -> RawAgent {
+        RawAgent::welcomed_in(addr, router, token, journal_high, PROTOCOL_VERSION).await.0
+    }
+
+    /// Connects to the cloud at `addr` and says hello in `protocol`; returns once welcomed,
+    /// with the welcome.
+    pub async fn welcomed_in(
+        addr: SocketAddr,
+        router: RouterId,
+        token: &str,
+        journal_high: Option<Seq>,
+        protocol: u16,
+    ) -> (RawAgent, CloudMessage) {
         let mut agent = RawAgent::connect_to(addr, router, token).await.expect("accepted");
-        let hello = Hello { protocol: PROTOCOL_VERSION, agent_version: "raw".into(), journal_high, journal_reset: false };
+        let hello = Hello { protocol, agent_version: "raw".into(), journal_high, journal_reset: false };
         agent.send(&AgentMessage::Hello(hello)).await;
         match agent.recv().await {
-            Some(CloudMessage::Welcome(welcome)) => assert_eq!(welcome.router_id, router),
+            Some(welcome @ CloudMessage::Welcome(Welcome { router_id, .. })) if router_id == router => (agent, welcome),
+            Some(welcome @ CloudMessage::WelcomeAt(WelcomeAt { router_id, .. })) if router_id == router => (agent, welcome),
             other => panic!("expected a welcome, got {other:?}"),
         }
-        agent
     }
 
     /// Sends a message.

@@ -1035,6 +1035,7 @@ mod worker {
         let welcome = step("waiting for Welcome", async {
             match recv(&mut ws).await? {
                 CloudMessage::Welcome(welcome) => Ok(welcome),
+                CloudMessage::WelcomeAt(at) => Ok(at.welcome()),
                 CloudMessage::Rejected(reason) => bail!("rejected: {reason}"),
                 other => bail!("expected Welcome, got {other:?}"),
             }
@@ -1094,7 +1095,7 @@ mod worker {
             }
             CloudMessage::Ping { nonce } => send(ws, &AgentMessage::Pong { nonce }).await,
             CloudMessage::Pong { .. } | CloudMessage::ResultAck { .. } | CloudMessage::ReportAck { .. } => Ok(()),
-            CloudMessage::Welcome(_) => bail!("a second Welcome"),
+            CloudMessage::Welcome(_) | CloudMessage::WelcomeAt(_) => bail!("a second Welcome"),
             CloudMessage::Rejected(reason) => bail!("rejected mid-session: {reason}"),
         }
     }

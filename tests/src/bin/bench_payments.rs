@@ -105,6 +105,7 @@ async fn setup(database_url: Option<String>, routers: usize) -> anyhow::Result<B
             ca_file: None,
             reconnect: ReconnectPolicy::fast_for_tests(),
             status_interval: Duration::from_secs(60),
+            clock_offset_secs: 0,
         };
         let routeros = RouterOsConfig {
             addr: emulator.addr().to_string(),

@@ -283,14 +283,14 @@ async fn bad_agents_are_refused(world: World) {
     // Garbage after a good hello ends that session.
     let mut ws = dial(&cloud, &id, &creds.token).await.unwrap();
     ws.send(hello(PROTOCOL_VERSION)).await.unwrap();
-    assert!(matches!(next_cloud_message(&mut ws).await, Some(CloudMessage::Welcome(_))));
+    assert!(matches!(next_cloud_message(&mut ws).await, Some(CloudMessage::WelcomeAt(_))));
     ws.send(Message::Binary(vec![0xde, 0xad, 0xbe, 0xef, 0x00].into())).await.unwrap();
     assert_eq!(next_cloud_message(&mut ws).await, None);
 
     // An oversized frame ends the session too.
     let mut ws = dial(&cloud, &id, &creds.token).await.unwrap();
     ws.send(hello(PROTOCOL_VERSION)).await.unwrap();
-    assert!(matches!(next_cloud_message(&mut ws).await, Some(CloudMessage::Welcome(_))));
+    assert!(matches!(next_cloud_message(&mut ws).await, Some(CloudMessage::WelcomeAt(_))));
     let _ = ws.send(Message::Binary(vec![0u8; jasiyo_shared::MAX_FRAME_BYTES * 2].into())).await;
     assert_eq!(next_cloud_message(&mut ws).await, None);
 
@@ -318,10 +318,10 @@ async fn second_connection_replaces_first(world: World) {
     let id = creds.id.to_string();
     let mut first = dial(&cloud, &id, &creds.token).await.unwrap();
     first.send(hello(PROTOCOL_VERSION)).await.unwrap();
-    assert!(matches!(next_cloud_message(&mut first).await, Some(CloudMessage::Welcome(_))));
+    assert!(matches!(next_cloud_message(&mut first).await, Some(CloudMessage::WelcomeAt(_))));
     let mut second = dial(&cloud, &id, &creds.token).await.unwrap();
     second.send(hello(PROTOCOL_VERSION)).await.unwrap();
-    assert!(matches!(next_cloud_message(&mut second).await, Some(CloudMessage::Welcome(_))));
+    assert!(matches!(next_cloud_message(&mut second).await, Some(CloudMessage::WelcomeAt(_))));
     assert_eq!(next_cloud_message(&mut first).await, None, "the first connection is closed");
     // Commands go to the second.
     cloud.hub.enqueue(creds.id, &remove_user(1)).await.unwrap();

@@ -36,11 +36,24 @@ pub(crate) struct Shop {
 }
 
 pub(crate) async fn shop_with(world: World, kind: ProviderKind, tune: impl FnOnce(&mut jasiyo_cloud::payments::PaymentsConfig)) -> Shop {
+    shop_custom(world, kind, tune, 3600, 0).await
+}
+
+/// A shop whose plan lasts `plan_secs` and whose router's clock (as its agent reads it) is
+/// `clock_offset_secs` off.
+pub(crate) async fn shop_custom(
+    world: World,
+    kind: ProviderKind,
+    tune: impl FnOnce(&mut jasiyo_cloud::payments::PaymentsConfig),
+    plan_secs: u64,
+    clock_offset_secs: i64,
+) -> Shop {
     let cloud = world.cloud_with_payments(tune).await;
     let store = cloud.store().clone();
     let creds = world.add_router(store.as_ref(), "Kibanda").await;
     let tenant = store.find_tenant("test-tenant").await.unwrap().unwrap();
-    let plan = NewPlan { name: "1 hour".into(), price_kes: 20, duration_secs: 3600, data_mb: Some(500), rate_limit: None, profile: None };
+    let plan =
+        NewPlan { name: "1 hour".into(), price_kes: 20, duration_secs: plan_secs, data_mb: Some(500), rate_limit: None, profile: None };
     let plan = store.create_plan(tenant.id, &plan, now_ms()).await.unwrap();
     let pay = PaymentEmulator::start(EmulatorAccounts::default()).await;
     let sealed = cloud.payments.seal(&provider_config(kind, &pay)).unwrap();
@@ -50,7 +63,9 @@ pub(crate) async fn shop_with(world: World, kind: ProviderKind, tune: impl FnOnc
     pay.set_paystack_webhook(&webhook_url);
     let router = RouterOsEmulator::start(EmulatorConfig::default()).await;
     router.add_host(MAC, IP);
-    let mut agent = TestAgent::start_routeros(&cloud.ws_url(), &creds, &world.agent_dir("r"), router.addr(), fast_edge());
+    let mut agent = TestAgent::start_routeros_tuned(&cloud.ws_url(), &creds, &world.agent_dir("r"), router.addr(), fast_edge(), |c| {
+        c.clock_offset_secs = clock_offset_secs
+    });
     agent.connected().await;
     let view_keys = Default::default();
     Shop { world, cloud, creds, router, agent, pay, plan: plan.id.to_string(), http: reqwest::Client::new(), webhook_url, view_keys }

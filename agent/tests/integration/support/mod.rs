@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use jasiyo_agent::{Agent, AgentConfig, ApplyFuture, ExecError, Executor, LinkState, ReconnectPolicy, Token};
-use jasiyo_shared::{AgentMessage, CloudMessage, Command, CommandId, Delivery, Hello, Outcome, RouterId, Seq, Welcome, codec};
+use jasiyo_shared::{AgentMessage, CloudMessage, Command, CommandId, Delivery, Hello, Outcome, RouterId, Seq, Welcome, WelcomeAt, codec};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
@@ -128,6 +128,14 @@ impl Conn {
     pub async fn welcome_with_heartbeat(&mut self, router_id: RouterId, heartbeat_ms: u32) -> Hello {
         let hello = self.hello().await;
         self.send(CloudMessage::Welcome(Welcome { router_id, heartbeat_ms })).await;
+        hello
+    }
+
+    /// Reads the hello and welcomes the agent as a protocol-2 cloud whose clock reads
+    /// `now_ms`.
+    pub async fn welcome_at(&mut self, router_id: RouterId, now_ms: i64) -> Hello {
+        let hello = self.hello().await;
+        self.send(CloudMessage::WelcomeAt(WelcomeAt { router_id, heartbeat_ms: 60_000, now_ms })).await;
         hello
     }
 
@@ -264,6 +272,7 @@ pub fn config(cloud: &FakeCloud, router_id: RouterId, data_dir: &Path) -> AgentC
         ca_file: None,
         reconnect: ReconnectPolicy::fast_for_tests(),
         status_interval: Duration::from_secs(3600),
+        clock_offset_secs: 0,
     }
 }
 

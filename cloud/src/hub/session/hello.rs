@@ -1,10 +1,13 @@
-//! The agent's hello, read before a session starts.
+//! The agent's hello, read before a session starts, and the welcome that answers it in the
+//! agent's protocol version.
 
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
 use jasiyo_shared::codec::peek_hello_version;
-use jasiyo_shared::{AgentMessage, CloudMessage, Hello, PROTOCOL_VERSION, RejectReason, decode, encode};
+use jasiyo_shared::{
+    AgentMessage, CloudMessage, Hello, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, RejectReason, RouterId, Welcome, WelcomeAt, decode, encode,
+};
 
 use super::End;
 
@@ -17,7 +20,7 @@ pub(super) async fn read_hello(socket: &mut WebSocket, timeout: Duration) -> Res
         Ok(None) => return Err(RejectReason::BadHello("closed before hello".into())),
     };
     match peek_hello_version(&frame) {
-        Some(PROTOCOL_VERSION) => {}
+        Some(version) if (MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&version) => {}
         Some(agent) => return Err(RejectReason::UnsupportedVersion { agent, cloud: PROTOCOL_VERSION }),
         None => return Err(RejectReason::BadHello("first message is not a hello".into())),
     }
@@ -25,6 +28,16 @@ pub(super) async fn read_hello(socket: &mut WebSocket, timeout: Duration) -> Res
         Ok(AgentMessage::Hello(hello)) => Ok(hello),
         Ok(_) => Err(RejectReason::BadHello("first message is not a hello".into())),
         Err(error) => Err(RejectReason::BadHello(error.to_string())),
+    }
+}
+
+/// The welcome for an agent speaking `protocol`: with the cloud's clock (`now_ms`) from
+/// protocol 2 on, the plain one before.
+pub(super) fn welcome(router_id: RouterId, heartbeat_ms: u32, protocol: u16, now_ms: i64) -> CloudMessage {
+    if protocol >= 2 {
+        CloudMessage::WelcomeAt(WelcomeAt { router_id, heartbeat_ms, now_ms })
+    } else {
+        CloudMessage::Welcome(Welcome { router_id, heartbeat_ms })
     }
 }
 

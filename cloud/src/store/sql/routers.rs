@@ -177,6 +177,16 @@ pub(super) async fn record_status(store: &This, id: RouterId, status: &RouterSta
     Ok(())
 }
 
+pub(super) async fn record_clock_skew(store: &This, id: RouterId, skew_ms: i64, now_ms: i64) -> StoreResult<()> {
+    sqlx::query("UPDATE routers SET clock_skew_ms = $2, clock_skew_at = $3, last_seen_at = $3 WHERE id = $1")
+        .bind(id.to_string())
+        .bind(skew_ms)
+        .bind(now_ms)
+        .execute(store.writes())
+        .await?;
+    Ok(())
+}
+
 pub(super) async fn ping(store: &This) -> StoreResult<()> {
     sqlx::query("SELECT 1").execute(store.reads()).await?;
     sqlx::query("SELECT 1").execute(store.writes()).await?;

@@ -39,7 +39,8 @@ impl TryFrom<TenantRow> for Tenant {
 }
 
 /// `routers`.
-pub(crate) const ROUTER_COLUMNS: &str = "id, tenant_id, name, token_hash, created_at, revoked_at, online_session, last_seen_at, connected_at, disconnected_at, agent_version, status_json, status_at";
+pub(crate) const ROUTER_COLUMNS: &str = "id, tenant_id, name, token_hash, created_at, revoked_at, online_session, last_seen_at, connected_at, disconnected_at, \
+     agent_version, status_json, status_at, clock_skew_ms, clock_skew_at";
 
 /// A `routers` row.
 #[derive(sqlx::FromRow)]
@@ -57,6 +58,8 @@ pub(crate) struct RouterRow {
     agent_version: Option<String>,
     status_json: Option<String>,
     status_at: Option<i64>,
+    clock_skew_ms: Option<i64>,
+    clock_skew_at: Option<i64>,
 }
 
 impl TryFrom<RouterRow> for Router {
@@ -76,6 +79,8 @@ impl TryFrom<RouterRow> for Router {
             agent_version: row.agent_version,
             status: row.status_json.map(|s| parse_json("router status", &s)).transpose()?,
             status_at: row.status_at,
+            clock_skew_ms: row.clock_skew_ms,
+            clock_skew_at: row.clock_skew_at,
         })
     }
 }

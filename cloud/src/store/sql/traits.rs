@@ -76,6 +76,10 @@ impl Store for This {
         routers::record_status(self, id, status, now_ms).await
     }
 
+    async fn record_clock_skew(&self, id: RouterId, skew_ms: i64, now_ms: i64) -> StoreResult<()> {
+        routers::record_clock_skew(self, id, skew_ms, now_ms).await
+    }
+
     async fn enqueue_command(&self, router: RouterId, command: &Command, now_ms: i64) -> StoreResult<StoredCommand> {
         outbox::enqueue_command(self, router, command, now_ms).await
     }

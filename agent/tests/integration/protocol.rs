@@ -1,0 +1,110 @@
+//! Protocol versions: the agent says 2; an old cloud that refuses it gets protocol 1 (and
+//! nothing of protocol 2); a cloud that may have been upgraded is offered 2 again.
+
+use std::time::Duration;
+
+use crate::support::*;
+use jasiyo_agent::{LinkState, ReconnectPolicy};
+use jasiyo_shared::{AgentMessage, CloudMessage, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, RejectReason, RouterId};
+use tempfile::TempDir;
+
+/// Reconnection slow enough that a reconnect within [`WAIT`] proves the fall-back did not
+/// wait for the backoff.
+fn slow_retries(mut config: jasiyo_agent::AgentConfig) -> jasiyo_agent::AgentConfig {
+    config.reconnect =
+        ReconnectPolicy { initial: Duration::from_secs(60), max: Duration::from_secs(60), stable_after: Duration::from_secs(60) };
+    config
+}
+
+#[tokio::test]
+async fn an_old_cloud_that_refuses_protocol_2_is_spoken_to_in_protocol_1() {
+    let cloud = FakeCloud::start().await;
+    let dir = TempDir::new().unwrap();
+    let router = RouterId::new();
+    let mut agent = start(slow_retries(config(&cloud, router, dir.path())));
+
+    let mut conn = cloud.accept().await;
+    let hello = conn.hello().await;
+    assert_eq!(hello.protocol, 2);
+    assert_eq!(PROTOCOL_VERSION, 2);
+    // What a protocol-1 cloud says to any other version.
+    conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 2, cloud: 1 })).await;
+
+    // At once, not after the minute of backoff.
+    let mut conn = cloud.accept().await;
+    let hello = conn.welcome(router).await;
+    assert_eq!(hello.protocol, MIN_PROTOCOL_VERSION);
+    agent.wait_state(|s| *s == LinkState::Connected).await;
+    // A status, and nothing of protocol 2 with it (an old cloud could not read it).
+    assert!(matches!(conn.recv().await, AgentMessage::Status(_)));
+    conn.expect_nothing_pending(7).await;
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn after_a_session_in_protocol_1_the_next_connection_offers_2_again() {
+    let cloud = FakeCloud::start().await;
+    let dir = TempDir::new().unwrap();
+    let router = RouterId::new();
+    let agent = start(config(&cloud, router, dir.path()));
+
+    let mut conn = cloud.accept().await;
+    conn.hello().await;
+    conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 2, cloud: 1 })).await;
+    let mut conn = cloud.accept().await;
+    assert_eq!(conn.welcome(router).await.protocol, 1);
+    drop(conn); // the cloud restarts, perhaps upgraded
+
+    let mut conn = cloud.accept().await;
+    assert_eq!(conn.welcome_at(router, now_ms()).await.protocol, 2);
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn a_cloud_asking_for_a_version_this_agent_does_not_speak_is_not_followed() {
+    let cloud = FakeCloud::start().await;
+    let dir = TempDir::new().unwrap();
+    let router = RouterId::new();
+    let mut agent = start(observable(config(&cloud, router, dir.path())));
+
+    let mut conn = cloud.accept().await;
+    conn.hello().await;
+    conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 2, cloud: 0 })).await;
+    let state = agent.wait_state(|s| matches!(s, LinkState::Disconnected { .. })).await;
+    assert!(matches!(&state, LinkState::Disconnected { reason } if reason.contains("rejected")), "{state:?}");
+    let mut conn = cloud.accept().await;
+    assert_eq!(conn.welcome(router).await.protocol, 2, "still the newest: 0 is not a version it can speak");
+    agent.stop().await;
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+#[tokio::test]
+async fn a_protocol_2_cloud_is_told_the_clock_skew_with_each_status() {
+    const HOUR_MS: i64 = 3_600_000;
+    for (offset_secs, skew_ms) in [(3 * 3600, 3 * HOUR_MS), (-3 * 3600, -3 * HOUR_MS), (0, 0)] {
+        let cloud = FakeCloud::start().await;
+        let dir = TempDir::new().unwrap();
+        let router = RouterId::new();
+        let mut cfg = config(&cloud, router, dir.path());
+        cfg.clock_offset_secs = offset_secs;
+        cfg.status_interval = Duration::from_millis(50);
+        let agent = start(cfg);
+
+        let mut conn = cloud.accept().await;
+        assert_eq!(conn.welcome_at(router, now_ms()).await.protocol, 2);
+        // Every status is followed by the skew, measured at the welcome.
+        for _ in 0..2 {
+            assert!(matches!(conn.recv().await, AgentMessage::Status(_)));
+            match conn.recv().await {
+                AgentMessage::Clock { skew_ms: reported } => {
+                    assert!((reported - skew_ms).abs() < 2_000, "offset {offset_secs} s: reported {reported} ms, expected {skew_ms}")
+                }
+                other => panic!("expected the clock after the status, got {other:?}"),
+            }
+        }
+        agent.stop().await;
+    }
+}

@@ -1,0 +1,64 @@
+//! Protocol versions on the hub, on both databases: an agent of protocol 1 (in the field)
+//! gets the plain welcome and nothing of protocol 2; an agent of protocol 2 gets the
+//! cloud's clock; any other version is refused with the versions named.
+
+use jasiyo_cloud::hub::AgentLimits;
+use jasiyo_cloud::store::now_ms;
+use jasiyo_shared::{AgentMessage, CloudMessage, Hello, PROTOCOL_VERSION, RejectReason, UserUsage};
+
+use crate::raw_agent::{Cloud, RawAgent, World};
+
+async fn a_protocol_1_agent_gets_the_plain_welcome(world: World) {
+    let cloud = Cloud::start(world.store.clone(), AgentLimits::default()).await;
+    let (id, token) = world.router("r1").await;
+    let (mut agent, welcome) = RawAgent::welcomed_in(cloud.addr, id, token.expose(), None, 1).await;
+    assert!(matches!(welcome, CloudMessage::Welcome(_)), "{welcome:?}");
+    // Whatever it does next, the cloud answers in protocol 1 (it can read nothing newer).
+    agent.send(&AgentMessage::Status(Default::default())).await;
+    let seen = agent.until_pong(1).await;
+    assert!(seen.iter().all(|m| !matches!(m, CloudMessage::WelcomeAt(_))), "{seen:?}");
+    // A protocol-2 message from it is not acted on.
+    agent.send(&AgentMessage::Clock { skew_ms: 3_600_000 }).await;
+    agent.send(&AgentMessage::Usage(vec![UserUsage { name: "u".into(), bytes_in: 1, bytes_out: 2 }])).await;
+    agent.until_pong(2).await;
+    let router = world.store.router(id).await.unwrap().unwrap();
+    assert_eq!(router.agent_version.as_deref(), Some("raw"));
+    cloud.stop();
+}
+
+async fn a_protocol_2_agent_gets_the_clouds_clock(world: World) {
+    let cloud = Cloud::start(world.store.clone(), AgentLimits::default()).await;
+    let (id, token) = world.router("r1").await;
+    let before = now_ms();
+    let (_agent, welcome) = RawAgent::welcomed_in(cloud.addr, id, token.expose(), None, 2).await;
+    let after = now_ms();
+    match welcome {
+        CloudMessage::WelcomeAt(at) => {
+            assert_eq!(at.router_id, id);
+            assert!((before..=after).contains(&at.now_ms), "{} not in {before}..={after}", at.now_ms);
+            assert!(at.heartbeat_ms > 0);
+        }
+        other => panic!("expected the welcome with the clock, got {other:?}"),
+    }
+    cloud.stop();
+}
+
+async fn other_versions_are_refused_naming_both(world: World) {
+    let cloud = Cloud::start(world.store.clone(), AgentLimits::default()).await;
+    let (id, token) = world.router("r1").await;
+    for version in [0, PROTOCOL_VERSION + 1] {
+        let mut agent = RawAgent::connect(&cloud, id, token.expose()).await.unwrap();
+        let hello = Hello { protocol: version, agent_version: "raw".into(), journal_high: None, journal_reset: false };
+        agent.send(&AgentMessage::Hello(hello)).await;
+        let expected = RejectReason::UnsupportedVersion { agent: version, cloud: PROTOCOL_VERSION };
+        assert_eq!(agent.recv().await, Some(CloudMessage::Rejected(expected)));
+    }
+    cloud.stop();
+}
+
+jasiyo_cloud::on_each_backend!(
+    World::new;
+    a_protocol_1_agent_gets_the_plain_welcome,
+    a_protocol_2_agent_gets_the_clouds_clock,
+    other_versions_are_refused_naming_both
+);
