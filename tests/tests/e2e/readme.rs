@@ -149,6 +149,8 @@ struct Fixture {
     payment: String,
     /// A payment still waiting for the provider's word (a complaint to settle).
     open_payment: String,
+    /// A plan of tenant `T`.
+    plan: String,
     postgres: Option<String>,
     certs: PathBuf,
 }
@@ -160,7 +162,8 @@ fn argv(line: &str, f: &Fixture) -> Vec<String> {
         .replace("<router-id>", &f.router)
         .replace("<id>", &f.router)
         .replace("<payment-id>", &f.payment)
-        .replace("<open-payment-id>", &f.open_payment);
+        .replace("<open-payment-id>", &f.open_payment)
+        .replace("<plan-id>", &f.plan);
     let line = line.replace("<agent token>", &f.token);
     let line = line.replace("<token-id>", &operator_token_id(&hash_token(README_OPERATOR_TOKEN)));
     let mut words = Vec::new();
@@ -212,7 +215,7 @@ fn argv(line: &str, f: &Fixture) -> Vec<String> {
 /// Prepares the data directory every command starts from: tenant `T` with a plan, a router
 /// (its id and token), a paid payment and an open one, and an operator token, made with
 /// the binary and the library as an operator and a customer would.
-async fn prepare(dir: &Path) -> (String, String, String, String) {
+async fn prepare(dir: &Path) -> (String, String, String, String, String) {
     let cloud = |args: &[&str]| {
         let out = std::process::Command::new(binary("jasiyo-cloud")).args(args).envs(base_env(dir)).output().unwrap();
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -221,11 +224,18 @@ async fn prepare(dir: &Path) -> (String, String, String, String) {
     cloud(&["tenant", "create", "--name", "T", "--json"]);
     let router = cloud(&["router", "add", "--tenant", "T", "--name", "gate", "--json"]);
     let (id, token) = (router["id"].as_str().unwrap().to_string(), router["token"].as_str().unwrap().to_string());
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(binary("jasiyo-cloud")).args(args).envs(base_env(dir)).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(&["plan", "add", "--tenant", "T", "--name", "Daily", "--price", "50", "--duration", "1d"]);
+    let plans = cloud(&["plan", "list", "--tenant", "T", "--json"]);
+    let plan = plans.as_array().and_then(|p| p.first()).and_then(|p| p["id"].as_str()).expect("a plan").to_string();
     let store = jasiyo_cloud::store::connect(None, dir).await.unwrap();
     let payment = paid_payment(store.as_ref(), id.parse().unwrap(), 1_000, 4_000).await;
     let open = open_payment(store.as_ref(), id.parse().unwrap(), 5_000, "complaint").await;
     store.create_operator_token("readme", &hash_token(README_OPERATOR_TOKEN), 1_000).await.unwrap();
-    (id, token, payment.to_string(), open.to_string())
+    (id, token, payment.to_string(), open.to_string(), plan)
 }
 
 /// The environment every command runs in: the data directory, and nothing of the
@@ -302,7 +312,7 @@ async fn every_readme_command_is_accepted() {
     let root = TempDir::new().unwrap();
     let prepared = root.path().join("prepared");
     std::fs::create_dir_all(&prepared).unwrap();
-    let (router, token, payment, open_payment) = prepare(&prepared).await;
+    let (router, token, payment, open_payment, plan) = prepare(&prepared).await;
     let certs = root.path().join("certs");
     std::fs::create_dir_all(&certs).unwrap();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent/tests/fixtures");
@@ -310,7 +320,7 @@ async fn every_readme_command_is_accepted() {
         std::fs::copy(fixtures.join(from), certs.join(to)).unwrap();
     }
     let postgres = fresh_postgres_url().await;
-    let mut fixture = Fixture { data_dir: PathBuf::new(), router, token, payment, open_payment, postgres, certs };
+    let mut fixture = Fixture { data_dir: PathBuf::new(), router, token, payment, open_payment, plan, postgres, certs };
 
     // The commands run in README order, as a reader following it would: each variant on a
     // fresh copy of the directory as the commands before it left it (so `router add` finds
@@ -360,6 +370,7 @@ fn optional_groups_and_placeholders_are_read_as_documented() {
         token: "TOK".into(),
         payment: "P1".into(),
         open_payment: "P2".into(),
+        plan: "PL".into(),
         postgres: None,
         certs: PathBuf::from("/c"),
     };
