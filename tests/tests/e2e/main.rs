@@ -18,3 +18,4 @@ mod readme;
 mod routeros_emulator;
 mod routeros_peers;
 mod settlement;
+mod usage;
