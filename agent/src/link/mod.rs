@@ -185,7 +185,7 @@ impl Link {
                 from = self.protocol,
                 to = cloud,
                 "the cloud speaks an older protocol: reconnecting in protocol {cloud}, without clock skew or data usage reports \
-                 (expiries use this router's clock as it is) until the cloud is upgraded"
+                 (expiries use the last skew measured, else this router's clock) until the cloud is upgraded"
             );
             self.fallback_logged = true;
         }
