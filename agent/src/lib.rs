@@ -32,7 +32,7 @@ pub use link::LinkState;
 pub use routeros::{Router, RouterOsConfig};
 
 use executor::Applier;
-use jasiyo_shared::RouterStatus;
+use jasiyo_shared::{RouterStatus, UserUsage};
 use link::Link;
 
 /// A ready-to-run agent: configuration checked, journal open.
@@ -51,6 +51,8 @@ struct Backend {
     status: watch::Receiver<RouterStatus>,
     /// What keeps the backend from doing its job, if anything.
     problem: watch::Receiver<Option<String>>,
+    /// Data counters of the hotspot users the backend manages.
+    usage: watch::Receiver<Vec<UserUsage>>,
 }
 
 impl Agent {
@@ -59,7 +61,13 @@ impl Agent {
     /// `executor`.
     pub fn open(config: AgentConfig, executor: Arc<dyn Executor>) -> anyhow::Result<Agent> {
         Self::open_with(config, move |_, _, _, _| {
-            Ok(Backend { executor, edge: None, status: watch::channel(RouterStatus::default()).1, problem: watch::channel(None).1 })
+            Ok(Backend {
+                executor,
+                edge: None,
+                status: watch::channel(RouterStatus::default()).1,
+                problem: watch::channel(None).1,
+                usage: watch::channel(Vec::new()).1,
+            })
         })
     }
 
@@ -70,7 +78,7 @@ impl Agent {
         info!(router_api = router.addr(), "commands will be applied on RouterOS");
         Self::open_with(config, move |journal, reset, results, clock| {
             let edge = Edge::new(router, journal.clone(), edge_config, reset, results, clock);
-            Ok(Backend { executor: edge.clone(), status: edge.status(), problem: edge.problem(), edge: Some(edge) })
+            Ok(Backend { executor: edge.clone(), status: edge.status(), problem: edge.problem(), usage: edge.usage(), edge: Some(edge) })
         })
     }
 
@@ -99,7 +107,8 @@ impl Agent {
         // Waiters see `Connecting` until the first attempt ends: a `Disconnected` state
         // always means a real attempt failed (or the agent stopped).
         let (state, _) = watch::channel(LinkState::Connecting);
-        let Backend { executor, edge, status: router_status, problem } = backend(&journal, journal_reset, results.clone(), clock.clone())?;
+        let Backend { executor, edge, status: router_status, problem, usage } =
+            backend(&journal, journal_reset, results.clone(), clock.clone())?;
         let applier = Applier::new(journal.clone(), executor, work.clone(), results.clone(), &config.reconnect, last_error_tx);
         let link = Link {
             request,
@@ -118,6 +127,7 @@ impl Agent {
             protocol: jasiyo_shared::PROTOCOL_VERSION,
             fallback_logged: false,
             clock,
+            usage,
         };
         Ok(Agent { link, applier, journal, edge })
     }

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use jasiyo_shared::{AgentEvent, HotspotUser, RouterStatus, UnixTime};
+use jasiyo_shared::{AgentEvent, HotspotUser, RouterStatus, UnixTime, UserUsage};
 use tokio::sync::{Notify, RwLock, watch};
 use tracing::{info, warn};
 
@@ -97,6 +97,8 @@ pub struct Edge {
     expiries: std::sync::Mutex<expiries::Expiries>,
     /// Expiries are in the cloud's time: compared against the router's clock less its skew.
     clock: Arc<Clock>,
+    /// The data counters of the users we manage, as the last reconciliation read them.
+    usage: watch::Sender<Vec<UserUsage>>,
 }
 
 impl Edge {
@@ -126,12 +128,19 @@ impl Edge {
             adopt_unknown: AtomicBool::new(journal_reset),
             expiries: std::sync::Mutex::new(known),
             clock,
+            usage: watch::channel(Vec::new()).0,
         })
     }
 
     /// The router's latest status as the edge saw it.
     pub fn status(&self) -> watch::Receiver<RouterStatus> {
         self.status.subscribe()
+    }
+
+    /// The data counters (`bytes-in`, `bytes-out`) of the users we manage, by name, as the
+    /// router last reported them (at each reconciliation).
+    pub fn usage(&self) -> watch::Receiver<Vec<UserUsage>> {
+        self.usage.subscribe()
     }
 
     /// What keeps the edge from doing its job, if anything: changes when a problem appears,

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use jasiyo_shared::command::Password;
-use jasiyo_shared::{AgentEvent, HotspotUser, UnixTime};
+use jasiyo_shared::{AgentEvent, HotspotUser, UnixTime, UserUsage};
 use tracing::info;
 
 use super::{Edge, EdgeError, marker, spec_for};
@@ -45,6 +45,7 @@ impl Edge {
                 Some((row, marker))
             })
             .collect();
+        self.publish_usage(&ours);
         // A command still waiting to be applied may be the one that made (or will change
         // or remove) a user: leave those users to it.
         let pending = self.journal.off_thread(|j| j.pending_user_names()).await?;
@@ -93,6 +94,24 @@ impl Edge {
             self.changed.notify_one();
         }
         Ok(drift)
+    }
+}
+
+impl Edge {
+    /// Publishes the counters of the users we manage (those the router counts for).
+    fn publish_usage(&self, ours: &[(UserRow, marker::Marker)]) {
+        let mut usage: Vec<UserUsage> = ours
+            .iter()
+            .filter_map(|(row, _)| Some(UserUsage { name: row.name.clone(), bytes_in: row.bytes_in?, bytes_out: row.bytes_out? }))
+            .collect();
+        usage.sort_by(|a, b| a.name.cmp(&b.name));
+        self.usage.send_if_modified(|current| {
+            let changed = *current != usage;
+            if changed {
+                *current = usage;
+            }
+            changed
+        });
     }
 }
 

@@ -112,6 +112,9 @@ pub(crate) struct Link {
     pub(crate) fallback_logged: bool,
     /// The router's clock and its skew to the cloud's, measured at each protocol-2 welcome.
     pub(crate) clock: Arc<crate::Clock>,
+    /// The data counters of the users the edge manages, reported to a protocol-2 cloud as
+    /// they change.
+    pub(crate) usage: watch::Receiver<Vec<jasiyo_shared::UserUsage>>,
 }
 
 /// Builds the upgrade request: the endpoint URL, the bearer token and the router id.
@@ -182,7 +185,7 @@ impl Link {
                 from = self.protocol,
                 to = cloud,
                 "the cloud speaks an older protocol: reconnecting in protocol {cloud}, without clock skew or data usage reports \
-                 (expiries use this router's clock as it is) until the cloud is upgraded"
+                 (expiries use the last skew measured, else this router's clock) until the cloud is upgraded"
             );
             self.fallback_logged = true;
         }

@@ -2,7 +2,7 @@
 //! acknowledgements and results out, heartbeats both ways, status now and then (and at once
 //! when a problem appears or clears).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
@@ -20,6 +20,7 @@ use crate::journal::{Existing, Recorded};
 use handshake::Welcomed;
 
 mod handshake;
+mod usage;
 
 /// Frames handled together at most.
 const MAX_BATCH: usize = 256;
@@ -51,7 +52,8 @@ pub(crate) async fn run<S>(link: &mut Link, ws: WebSocketStream<S>, shutdown: &C
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut session = Session { link, ws, sent: HashSet::new(), reports_sent: HashSet::new(), nonce: 0, v2: false };
+    let mut session =
+        Session { link, ws, sent: HashSet::new(), reports_sent: HashSet::new(), nonce: 0, v2: false, usage_sent: HashMap::new() };
     let welcome = tokio::select! {
         welcome = session.handshake() => welcome,
         _ = shutdown.cancelled() => {
@@ -83,6 +85,8 @@ struct Session<'a, S> {
     nonce: u64,
     /// The cloud welcomed this connection in protocol 2: it takes protocol-2 messages.
     v2: bool,
+    /// The data counters sent on this connection, by user: only changes are sent again.
+    usage_sent: HashMap<String, (u64, u64)>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
@@ -108,6 +112,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         self.send_new_results().await?;
         self.send_new_reports().await?;
         self.send_status().await?;
+        let mut usage = self.link.usage.clone();
+        usage.mark_unchanged();
+        if self.v2 {
+            self.send_usage().await?;
+        }
 
         let start = tokio::time::Instant::now();
         let every = self.link.status_interval.max(MIN_HEARTBEAT); // a zero period would panic
@@ -146,6 +155,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
                 _ = status.tick() => self.send_status().await?,
                 // A closed channel (no edge) disables this branch for the round.
                 Ok(()) = problem.changed() => self.send_status().await?,
+                Ok(()) = usage.changed(), if self.v2 => self.send_usage().await?,
                 _ = &mut dead => return Err(LinkError::DeadLink(silence_limit)),
             }
         }

@@ -53,6 +53,10 @@ pub struct UserRow {
     pub limit_bytes_total: Option<u64>,
     /// Comment.
     pub comment: Option<String>,
+    /// Bytes the router received from the user's devices (`bytes-in`: their upload).
+    pub bytes_in: Option<u64>,
+    /// Bytes the router sent to the user's devices (`bytes-out`: their download).
+    pub bytes_out: Option<u64>,
 }
 
 impl UserRow {
@@ -67,6 +71,8 @@ impl UserRow {
             limit_uptime_secs: get("limit-uptime").and_then(|v| parse_interval(&v)).filter(|&s| s > 0),
             limit_bytes_total: get("limit-bytes-total").and_then(|v| v.parse().ok()).filter(|&b| b > 0),
             comment: get("comment"),
+            bytes_in: get("bytes-in").and_then(|v| v.parse().ok()),
+            bytes_out: get("bytes-out").and_then(|v| v.parse().ok()),
         }
     }
 
@@ -247,5 +253,23 @@ impl Router {
             cpu_load: get("cpu-load").and_then(|c| c.parse().ok()),
             free_memory: get("free-memory").and_then(|m| m.parse().ok()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UserRow;
+
+    fn attrs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn a_users_counters_are_read_from_print() {
+        let row =
+            UserRow::from_attributes(&attrs(&[(".id", "*1"), ("name", "KX7Q2M"), ("bytes-in", "1100000"), ("bytes-out", "12400000")]));
+        assert_eq!((row.bytes_in, row.bytes_out), (Some(1_100_000), Some(12_400_000)));
+        let row = UserRow::from_attributes(&attrs(&[(".id", "*2"), ("name", "X"), ("bytes-in", "lots")]));
+        assert_eq!((row.bytes_in, row.bytes_out), (None, None), "unreadable or missing: unknown, not zero");
     }
 }

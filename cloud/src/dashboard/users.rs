@@ -1,5 +1,5 @@
-//! Hotspot users: every paid plan's user with its device, phone, plan, times and its state
-//! on the router, and the owner's actions on each (extend, end now, move to a device).
+//! Hotspot users: every paid plan's user with its device, phone, plan, times, the data it
+//! used (when its router reports it) and its state on the router, and the owner's actions on each (extend, end now, move to a device).
 
 use maud::{Markup, html};
 
@@ -54,7 +54,7 @@ pub fn users(frame: &Frame, view: &UsersPage<'_>) -> Markup {
             }
             div.scroll {
                 table #users {
-                    thead { tr { th { "User" } th { "Plan" } th { "Router" } th { "Device" } th { "Phone" } th { "Bought" } th { "Ends" } th { "On the router" } th { "Actions" } } }
+                    thead { tr { th { "User" } th { "Plan" } th { "Router" } th { "Device" } th { "Phone" } th { "Bought" } th { "Ends" } th { "Data used" } th { "On the router" } th { "Actions" } } }
                     tbody {
                         @for (line, created, expires) in view.users {
                             @let (state, class) = router_state(line, view.now_secs);
@@ -67,6 +67,7 @@ pub fn users(frame: &Frame, view: &UsersPage<'_>) -> Markup {
                                 td { @if staff { (masked_phone(&line.msisdn)) } @else { (line.msisdn) } }
                                 td { (created) }
                                 td { (expires) }
+                                td.data { (line.usage.map_or_else(|| "-".to_string(), |u| u.describe())) }
                                 td { span class={ "st " (class) } { (state) } }
                                 td {
                                     form.row method="post" action={ "/dashboard/users/" (id) "/extend" } {
@@ -90,7 +91,7 @@ pub fn users(frame: &Frame, view: &UsersPage<'_>) -> Markup {
                                 }
                             }
                         }
-                        @if view.users.is_empty() { tr { td colspan="9" .muted { "No hotspot users." } } }
+                        @if view.users.is_empty() { tr { td colspan="10" .muted { "No hotspot users." } } }
                     }
                 }
             }

@@ -241,7 +241,7 @@ pub async fn users(operator: Operator, State(state): State<AppState>, Query(quer
             let e = &l.entitlement;
             json!({ "id": e.id, "payment_id": e.payment_id, "router_id": e.router_id, "router_name": l.router_name, "username": e.username,
                 "plan_name": l.plan_name, "device_mac": e.device_mac, "msisdn": l.msisdn, "created_at": e.created_at, "expires_at": e.expires_at,
-                "command_state": l.command, "command_kind": l.command_kind })
+                "command_state": l.command, "command_kind": l.command_kind, "data_used": l.usage })
         })
         .collect();
     Ok(Json(without_passwords(json!(users))))

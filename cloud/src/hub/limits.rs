@@ -7,6 +7,9 @@
 //! - Reports are written at most [`AgentLimits::reports_per_minute`] (as a burst, then at
 //!   that rate); one beyond is dropped unacknowledged: an honest agent keeps it in its
 //!   journal and sends it again on its next connection.
+//! - Data usage messages (protocol 2) are written at most
+//!   [`AgentLimits::usage_per_minute`] (as a burst, then at that rate), each of at most
+//!   [`jasiyo_shared::MAX_USAGE_PER_MESSAGE`] users; one beyond is dropped (a strike).
 //! - Results for commands the cloud has are bounded by the commands it sent. What an agent
 //!   could repeat at will counts as a strike: a result for a command the router does not
 //!   have, a result already stored sent again on the same connection (once is the protocol:
@@ -44,6 +47,9 @@ pub struct AgentLimits {
     pub max_report_bytes: usize,
     /// A result's message or note is cut to this many characters.
     pub max_outcome_chars: usize,
+    /// Data usage messages written per minute, at most (and as a burst). An honest agent
+    /// sends a few per reconciliation (every few minutes) and on each connection.
+    pub usage_per_minute: u32,
 }
 
 impl Default for AgentLimits {
@@ -55,6 +61,7 @@ impl Default for AgentLimits {
             max_status_bytes: 4 * 1024,
             max_report_bytes: 48 * 1024,
             max_outcome_chars: 2 * 1024,
+            usage_per_minute: 60,
         }
     }
 }
@@ -92,6 +99,7 @@ impl Bucket {
 #[derive(Clone, Debug)]
 pub(super) struct Limiter {
     reports: Bucket,
+    usage: Bucket,
     strikes: Bucket,
     /// When the next status may be written.
     status_due: Instant,
@@ -115,6 +123,7 @@ impl Limiter {
     pub(super) fn new(limits: &AgentLimits) -> Self {
         Limiter {
             reports: Bucket::full(limits.reports_per_minute),
+            usage: Bucket::full(limits.usage_per_minute),
             strikes: Bucket::full(limits.strikes_per_minute),
             status_due: Instant::now(),
         }
@@ -142,6 +151,11 @@ impl Limiter {
     /// A kept status is written now: the next may come a period later.
     pub(super) fn status_written(&mut self, limits: &AgentLimits) {
         self.status_due = Instant::now() + limits.status_every;
+    }
+
+    /// Whether a data usage message of `users` users may be written.
+    pub(super) fn usage(&mut self, users: usize) -> bool {
+        users <= jasiyo_shared::MAX_USAGE_PER_MESSAGE && self.usage.take()
     }
 
     /// Whether `report` may be written.

@@ -4,7 +4,7 @@
 //! event in one transaction. Every query is scoped to the tenant in SQL.
 
 use async_trait::async_trait;
-use jasiyo_shared::{Command, RouterId};
+use jasiyo_shared::{Command, RouterId, UserUsage};
 use uuid::Uuid;
 
 use super::StoreResult;
@@ -36,6 +36,38 @@ pub struct UserLine {
     pub command: Option<CommandState>,
     /// That command's kind (`upsert_hotspot_user`, `remove_hotspot_user`).
     pub command_kind: Option<String>,
+    /// The data it used, once its router reported it.
+    pub usage: Option<DataUsed>,
+}
+
+/// A hotspot user's data, as its router counted it and its agent last reported it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DataUsed {
+    /// Bytes from the user's devices (their upload; RouterOS `bytes-in`).
+    pub bytes_in: u64,
+    /// Bytes to the user's devices (their download; RouterOS `bytes-out`).
+    pub bytes_out: u64,
+    /// When it was reported (Unix ms).
+    pub at: i64,
+}
+
+impl DataUsed {
+    /// In words: "12.4 MB down, 1.1 MB up".
+    pub fn describe(&self) -> String {
+        format!("{} down, {} up", bytes_in_words(self.bytes_out), bytes_in_words(self.bytes_in))
+    }
+}
+
+/// A byte count in words, in decimal units as phones and plans count them ("12.4 MB").
+pub fn bytes_in_words(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
 }
 
 /// A change to a user: its new expiry (Unix seconds), the commands that carry it to the
@@ -70,4 +102,24 @@ pub trait UserStore: Send + Sync {
         change: &UserChange<'_>,
         now_ms: i64,
     ) -> StoreResult<Option<(PaymentId, Entitlement)>>;
+    /// Records the data its users used, as `router`'s agent reported it: only `router`'s
+    /// own users (of its tenant) are touched, a name it does not have changes nothing.
+    /// Returns how many users were updated.
+    async fn record_usage(&self, router: RouterId, usage: &[UserUsage], now_ms: i64) -> StoreResult<u64>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_in_words() {
+        assert_eq!(bytes_in_words(0), "0 B");
+        assert_eq!(bytes_in_words(999), "999 B");
+        assert_eq!(bytes_in_words(1_100_000), "1.1 MB");
+        assert_eq!(bytes_in_words(12_400_000), "12.4 MB");
+        assert_eq!(bytes_in_words(3_250_000_000), "3.2 GB");
+        let used = DataUsed { bytes_in: 1_100_000, bytes_out: 12_400_000, at: 0 };
+        assert_eq!(used.describe(), "12.4 MB down, 1.1 MB up");
+    }
 }

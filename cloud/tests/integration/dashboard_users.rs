@@ -34,6 +34,12 @@ async fn owners_change_their_users(site: Site) {
     site.store.record_result(router.id, seq, &Outcome::Applied { note: None }, now_ms()).await.unwrap();
     assert!(a.get("/dashboard/users").await.body.contains("applied"));
 
+    // The router reports the data the user used: the page shows it.
+    let usage = [jasiyo_shared::UserUsage { name: "KX7Q2M".into(), bytes_in: 1_100_000, bytes_out: 12_400_000 }];
+    site.store.record_usage(router.id, &usage, now_ms()).await.unwrap();
+    let page = a.get("/dashboard/users").await.body;
+    assert!(page.contains("Data used") && page.contains("12.4 MB down, 1.1 MB up"), "{page}");
+
     // Another tenant's session posting to this user changes nothing.
     let csrf_b = b.get("/dashboard/users").await.csrf();
     let refused = b.post(&format!("/dashboard/users/{id}/extend"), &[("csrf", csrf_b.as_str()), ("by", "1d")]).await;

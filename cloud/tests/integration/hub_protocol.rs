@@ -56,8 +56,36 @@ async fn other_versions_are_refused_naming_both(world: World) {
     cloud.stop();
 }
 
+async fn a_protocol_2_agents_usage_is_stored_within_limits(world: World) {
+    use jasiyo_cloud::hub::HubEvent;
+    use jasiyo_cloud::store::users::UserFilter;
+    use jasiyo_shared::MAX_USAGE_PER_MESSAGE;
+
+    let cloud = Cloud::start(world.store.clone(), AgentLimits::default()).await;
+    let (id, token) = world.router("r1").await;
+    jasiyo_cloud::store::testing::paid_payment(world.store.as_ref(), id, now_ms(), now_ms() / 1000 + 3600).await;
+    let tenant = world.store.find_tenant("t").await.unwrap().unwrap().id;
+    let mut events = cloud.hub.subscribe();
+    let mut agent = RawAgent::welcomed(&cloud, id, token.expose(), None).await;
+
+    // Too many users in one message: dropped, counted against the agent.
+    let flood: Vec<UserUsage> =
+        (0..=MAX_USAGE_PER_MESSAGE).map(|i| UserUsage { name: format!("U{i}"), bytes_in: 1, bytes_out: 1 }).collect();
+    agent.send(&AgentMessage::Usage(flood)).await;
+    crate::raw_agent::next_event(&mut events, "the flood limited", |e| *e == HubEvent::Limited(id)).await;
+
+    agent.send(&AgentMessage::Usage(vec![UserUsage { name: "KX7Q2M".into(), bytes_in: 1_100_000, bytes_out: 12_400_000 }])).await;
+    crate::raw_agent::next_event(&mut events, "the usage stored", |e| *e == HubEvent::Usage(id)).await;
+    let users = world.store.tenant_users(tenant, &UserFilter::default(), None, 10).await.unwrap();
+    let used = users[0].usage.expect("data used recorded");
+    assert_eq!((used.bytes_in, used.bytes_out), (1_100_000, 12_400_000));
+    assert_eq!(used.describe(), "12.4 MB down, 1.1 MB up");
+    cloud.stop();
+}
+
 jasiyo_cloud::on_each_backend!(
     World::new;
+    a_protocol_2_agents_usage_is_stored_within_limits,
     a_protocol_1_agent_gets_the_plain_welcome,
     a_protocol_2_agent_gets_the_clouds_clock,
     other_versions_are_refused_naming_both

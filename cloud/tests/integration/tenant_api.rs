@@ -128,4 +128,44 @@ async fn a_tenant_token_runs_the_dashboard_operations(api: Api) {
     assert_eq!(active, Value::Array(vec![]), "an ended user leaves the active list");
 }
 
-jasiyo_cloud::on_each_backend!(api; a_tenant_token_runs_the_dashboard_operations);
+/// Data used, as a router's agent reports it: only that router's users take it (the same
+/// user name on another router, or another tenant's, is untouched), and the API shows it.
+async fn a_routers_usage_report_reaches_only_its_own_users(api: Api) {
+    use jasiyo_shared::UserUsage;
+    let a = api.store.create_tenant("A", now_ms()).await.unwrap();
+    let b = api.store.create_tenant("B", now_ms()).await.unwrap();
+    let shop = api.store.create_router(a.id, "shop", "hash-1", now_ms()).await.unwrap().id;
+    let kiosk = api.store.create_router(a.id, "kiosk", "hash-2", now_ms()).await.unwrap().id;
+    let theirs = api.store.create_router(b.id, "theirs", "hash-3", now_ms()).await.unwrap().id;
+    for router in [shop, kiosk, theirs] {
+        // The same user name on each router.
+        paid_payment(api.store.as_ref(), router, now_ms(), now_ms() / 1000 + 3600).await;
+    }
+    let usage = [
+        UserUsage { name: "KX7Q2M".into(), bytes_in: 1_100_000, bytes_out: 12_400_000 },
+        UserUsage { name: "NOSUCH".into(), bytes_in: 1, bytes_out: 1 },
+    ];
+    assert_eq!(api.store.record_usage(shop, &usage, now_ms()).await.unwrap(), 1, "the shop's one user; no other");
+
+    let token_a = api.token(OperatorScope::Tenant(a.id)).await;
+    let (_, users) = api.call("GET", "/api/v1/users", &token_a, "").await;
+    let used = |router: &str| users.as_array().unwrap().iter().find(|u| u["router_name"] == router).unwrap()["data_used"].clone();
+    assert_eq!(used("shop")["bytes_in"], 1_100_000);
+    assert_eq!(used("shop")["bytes_out"], 12_400_000);
+    assert_eq!(used("kiosk"), Value::Null, "the same name on another router is another user");
+    let token_b = api.token(OperatorScope::Tenant(b.id)).await;
+    let (_, users) = api.call("GET", "/api/v1/users", &token_b, "").await;
+    assert_eq!(users[0]["data_used"], Value::Null, "another tenant's user is untouched");
+
+    // A later report replaces the totals (they are the router's running counters).
+    let later = [UserUsage { name: "KX7Q2M".into(), bytes_in: 2_000_000, bytes_out: 30_000_000 }];
+    api.store.record_usage(shop, &later, now_ms()).await.unwrap();
+    let (_, users) = api.call("GET", "/api/v1/users", &token_a, "").await;
+    let shop_user = users.as_array().unwrap().iter().find(|u| u["router_name"] == "shop").unwrap();
+    assert_eq!(
+        (shop_user["data_used"]["bytes_in"].as_i64(), shop_user["data_used"]["bytes_out"].as_i64()),
+        (Some(2_000_000), Some(30_000_000))
+    );
+}
+
+jasiyo_cloud::on_each_backend!(api; a_tenant_token_runs_the_dashboard_operations, a_routers_usage_report_reaches_only_its_own_users);

@@ -13,6 +13,7 @@
 //!   filled in, redirects).
 //! - [`query`]: print queries; [`state`] and [`user_table`]: the tables; [`time`]: time values.
 
+mod counters;
 mod login;
 mod menus;
 mod outbox;
@@ -218,6 +219,8 @@ impl RouterOsEmulator {
                 limit_bytes_total: user.limit_bytes_total.filter(|b| *b != 0),
                 comment: user.comment,
                 disabled: user.disabled,
+                bytes_in: 0,
+                bytes_out: 0,
             };
             s.users.push(UserRecord { row, extra: Vec::new() });
             id

@@ -26,6 +26,12 @@ pub struct HotspotUserRow {
     pub comment: Option<String>,
     /// `disabled=yes`.
     pub disabled: bool,
+    /// Bytes received from the user's devices (upload), as `bytes-in` prints it: counted
+    /// by the router, read-only to the API (tests set it, see
+    /// [`RouterOsEmulator::set_user_bytes`](super::RouterOsEmulator::set_user_bytes)).
+    pub bytes_in: u64,
+    /// Bytes sent to the user's devices (download), as `bytes-out` prints it.
+    pub bytes_out: u64,
 }
 
 /// A user planted by a test (not made through the API), see
@@ -221,9 +227,10 @@ impl UserRecord {
             out.push(pair("limit-bytes-total", &bytes.to_string()));
         }
         out.extend(self.extra.iter().cloned());
-        for (name, value) in
-            [("uptime", "0s"), ("bytes-in", "0"), ("bytes-out", "0"), ("packets-in", "0"), ("packets-out", "0"), ("dynamic", "false")]
-        {
+        out.push(pair("uptime", "0s"));
+        out.push(pair("bytes-in", &r.bytes_in.to_string()));
+        out.push(pair("bytes-out", &r.bytes_out.to_string()));
+        for (name, value) in [("packets-in", "0"), ("packets-out", "0"), ("dynamic", "false")] {
             out.push(pair(name, value));
         }
         out.push(pair("disabled", bool_text(r.disabled)));

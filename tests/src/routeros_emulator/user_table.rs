@@ -76,6 +76,8 @@ mod tests {
             limit_bytes_total: None,
             comment: None,
             disabled: false,
+            bytes_in: 0,
+            bytes_out: 0,
         };
         UserRecord { row, extra: Vec::new() }
     }

@@ -97,6 +97,8 @@ fn add_user(state: &mut RouterState, request: &Request) -> Outcome {
         limit_bytes_total: None,
         comment: None,
         disabled: false,
+        bytes_in: 0,
+        bytes_out: 0,
     };
     let mut record = UserRecord { row, extra: Vec::new() };
     apply_user_arguments(state, &mut record, request)?;

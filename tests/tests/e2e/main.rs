@@ -20,3 +20,4 @@ mod readme;
 mod routeros_emulator;
 mod routeros_peers;
 mod settlement;
+mod usage;

@@ -10,7 +10,7 @@ use crate::store::now_ms;
 
 impl Session<'_> {
     /// The router's counters, locked for one decision.
-    fn limiter(&self) -> std::sync::MutexGuard<'_, crate::hub::limits::Limiter> {
+    pub(super) fn limiter(&self) -> std::sync::MutexGuard<'_, crate::hub::limits::Limiter> {
         self.limiter.lock().unwrap_or_else(|p| p.into_inner())
     }
 

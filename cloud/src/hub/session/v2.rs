@@ -8,6 +8,9 @@ use super::{End, Session};
 use crate::hub::HubEvent;
 use crate::store::now_ms;
 
+/// The longest user name looked up (RouterOS names are short; ours are 6 characters).
+const MAX_NAME_BYTES: usize = 64;
+
 /// A skew that moved less than this since the last one written is not written again.
 const SKEW_RESOLUTION_MS: i64 = 1000;
 
@@ -53,7 +56,16 @@ impl Session<'_> {
         if !self.speaks_v2("usage")? {
             return Ok(());
         }
-        tracing::debug!(users = usage.len(), "agent usage");
+        let allowed = self.limiter().usage(usage.len());
+        if !allowed {
+            tracing::warn!(router = %self.router, users = usage.len(), "data usage over the limits; dropped");
+            return self.strike();
+        }
+        // A name longer than any hotspot user's is no user of ours: not looked up.
+        let usage: Vec<UserUsage> = usage.into_iter().filter(|u| u.name.len() <= MAX_NAME_BYTES).collect();
+        let updated = self.hub.store.record_usage(self.router, &usage, now_ms()).await?;
+        tracing::debug!(users = usage.len(), updated, "data used");
+        self.hub.emit(HubEvent::Usage(self.router));
         Ok(())
     }
 }

@@ -10,7 +10,8 @@ use crate::model::{CommandState, Entitlement, PaymentId, TenantId};
 use crate::store::StoreResult;
 use crate::store::sql::Backend;
 use crate::store::sql::rows::{ENTITLEMENT_COLUMNS, EntitlementRow, parse_payment, prefixed};
-use crate::store::users::{UserChange, UserFilter, UserLine, UserStore};
+use crate::store::users::{DataUsed, UserChange, UserFilter, UserLine, UserStore};
+use jasiyo_shared::{RouterId, UserUsage};
 
 /// The listing's columns beside the entitlement's.
 #[derive(FromRow)]
@@ -20,11 +21,15 @@ struct ExtraRow {
     router_name: String,
     command_state: Option<String>,
     command_kind: Option<String>,
+    bytes_in: Option<i64>,
+    bytes_out: Option<i64>,
+    usage_at: Option<i64>,
 }
 
 fn select() -> String {
     format!(
-        "SELECT {}, p.msisdn AS msisdn, pl.name AS plan_name, r.name AS router_name, c.state AS command_state, c.kind AS command_kind \
+        "SELECT {}, p.msisdn AS msisdn, pl.name AS plan_name, r.name AS router_name, c.state AS command_state, c.kind AS command_kind, \
+         ent.bytes_in AS bytes_in, ent.bytes_out AS bytes_out, ent.usage_at AS usage_at \
          FROM entitlements ent JOIN payments p ON p.id = ent.payment_id JOIN plans pl ON pl.id = p.plan_id \
          JOIN routers r ON r.id = ent.router_id \
          LEFT JOIN commands c ON c.router_id = ent.router_id AND c.seq = ent.command_seq WHERE p.tenant_id = ",
@@ -41,6 +46,12 @@ fn line(row: &<Db as sqlx::Database>::Row) -> StoreResult<UserLine> {
         router_name: extra.router_name,
         command: extra.command_state.as_deref().and_then(CommandState::parse),
         command_kind: extra.command_kind,
+        usage: match (extra.bytes_in, extra.bytes_out, extra.usage_at) {
+            (Some(bytes_in), Some(bytes_out), Some(at)) => {
+                Some(DataUsed { bytes_in: bytes_in.max(0) as u64, bytes_out: bytes_out.max(0) as u64, at })
+            }
+            _ => None,
+        },
     })
 }
 
@@ -128,5 +139,29 @@ impl UserStore for This {
         let entitlement = row.try_into()?;
         tx.commit().await?;
         Ok(Some((payment, entitlement)))
+    }
+
+    async fn record_usage(&self, router: RouterId, usage: &[UserUsage], now_ms: i64) -> StoreResult<u64> {
+        // The router's own entitlements, and only those its tenant paid for: a report from
+        // one router can never touch another's (or another tenant's) users.
+        let sql = "UPDATE entitlements SET bytes_in = $3, bytes_out = $4, usage_at = $5 \
+                   WHERE router_id = $1 AND username = $2 \
+                   AND EXISTS (SELECT 1 FROM payments p JOIN routers r ON r.id = $1 \
+                               WHERE p.id = entitlements.payment_id AND p.tenant_id = r.tenant_id)";
+        let mut tx = self.writes().begin().await?;
+        let mut updated = 0;
+        for u in usage {
+            let result = sqlx::query(sql)
+                .bind(router.to_string())
+                .bind(&u.name)
+                .bind(i64::try_from(u.bytes_in).unwrap_or(i64::MAX))
+                .bind(i64::try_from(u.bytes_out).unwrap_or(i64::MAX))
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+            updated += result.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(updated)
     }
 }

@@ -1,0 +1,6 @@
+-- The data a hotspot user used, as its router counts it (RouterOS `bytes-in`: from the
+-- user, their upload; `bytes-out`: to the user, their download), reported by the router's
+-- agent (protocol 2), and when it was reported (Unix ms). NULL: never reported.
+ALTER TABLE entitlements ADD COLUMN bytes_in INTEGER;
+ALTER TABLE entitlements ADD COLUMN bytes_out INTEGER;
+ALTER TABLE entitlements ADD COLUMN usage_at INTEGER;
