@@ -6,6 +6,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::profile::HotspotProfile;
+
 /// Seconds since the Unix epoch (UTC). Absolute times travel in this form so that a router
 /// whose clock is right enforces expiry on time even while the cloud is unreachable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -40,6 +42,16 @@ pub enum Command {
         /// The device's MAC address.
         mac: MacAddress,
     },
+    /// Protocol 2: create or update the user profile a plan's users share (its speed and how
+    /// many devices may use one login), then the user in it, as
+    /// [`Command::UpsertHotspotUser`] would. `user.profile` names `profile`. An agent of
+    /// protocol 1 is sent [`Command::for_protocol`]'s plain user instead.
+    UpsertHotspotUserInProfile {
+        /// The user, in `profile`.
+        user: HotspotUser,
+        /// Its profile, one of ours ([`HotspotProfile::PREFIX`]).
+        profile: HotspotProfile,
+    },
 }
 
 impl Command {
@@ -50,13 +62,14 @@ impl Command {
             Command::RemoveHotspotUser { .. } => "remove_hotspot_user",
             Command::LoginDevice { .. } => "login_device",
             Command::EndSession { .. } => "end_session",
+            Command::UpsertHotspotUserInProfile { .. } => "upsert_hotspot_user_in_profile",
         }
     }
 
     /// The hotspot user this command creates, removes or logs in as, if any.
     pub fn user_name(&self) -> Option<&str> {
         match self {
-            Command::UpsertHotspotUser(user) => Some(&user.name),
+            Command::UpsertHotspotUser(user) | Command::UpsertHotspotUserInProfile { user, .. } => Some(&user.name),
             Command::RemoveHotspotUser { name } => Some(name),
             Command::LoginDevice { user, .. } => Some(user),
             Command::EndSession { .. } => None,
@@ -66,7 +79,7 @@ impl Command {
     /// The device this command acts on, if any.
     pub fn device(&self) -> Option<MacAddress> {
         match self {
-            Command::UpsertHotspotUser(user) => user.mac,
+            Command::UpsertHotspotUser(user) | Command::UpsertHotspotUserInProfile { user, .. } => user.mac,
             Command::LoginDevice { mac, .. } | Command::EndSession { mac } => Some(*mac),
             Command::RemoveHotspotUser { .. } => None,
         }
@@ -88,6 +101,42 @@ impl Command {
             Command::RemoveHotspotUser { name } => validate_name("name", name),
             Command::LoginDevice { user, .. } => validate_name("user", user),
             Command::EndSession { .. } => Ok(()),
+            Command::UpsertHotspotUserInProfile { user, profile } => {
+                user.validate()?;
+                profile.validate()?;
+                if user.profile.as_deref() != Some(profile.name.as_str()) {
+                    return Err(InvalidCommand("the user must be in the profile sent with it".into()));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The user this command creates or updates, if it does.
+    pub fn hotspot_user(&self) -> Option<&HotspotUser> {
+        match self {
+            Command::UpsertHotspotUser(user) | Command::UpsertHotspotUserInProfile { user, .. } => Some(user),
+            _ => None,
+        }
+    }
+
+    /// The oldest protocol that has this command.
+    pub fn protocol(&self) -> u16 {
+        match self {
+            Command::UpsertHotspotUserInProfile { .. } => 2,
+            _ => 1,
+        }
+    }
+
+    /// This command as an agent speaking `protocol` can take it. A user in a profile becomes
+    /// the plain user in the router's default profile for protocol 1: the agent creates it
+    /// as before, without the plan's speed and device limits (as before those existed).
+    pub fn for_protocol(self, protocol: u16) -> Command {
+        match self {
+            Command::UpsertHotspotUserInProfile { user, .. } if protocol < 2 => {
+                Command::UpsertHotspotUser(HotspotUser { profile: None, ..user })
+            }
+            other => other,
         }
     }
 }
@@ -132,7 +181,7 @@ impl HotspotUser {
     }
 }
 
-fn validate_name(field: &str, value: &str) -> Result<(), InvalidCommand> {
+pub(crate) fn validate_name(field: &str, value: &str) -> Result<(), InvalidCommand> {
     if value.is_empty() || value.len() > 64 {
         return Err(InvalidCommand(format!("{field} must be 1 to 64 bytes long")));
     }

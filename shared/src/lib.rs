@@ -11,10 +11,11 @@ pub mod codec;
 pub mod command;
 pub mod ids;
 pub mod message;
+pub mod profile;
 
 pub use clock::{CLOCK_IN_STEP_MS, describe_skew};
 pub use codec::{CodecError, MAX_FRAME_BYTES, decode, encode};
-pub use command::{Command, HotspotUser, MacAddress, Outcome, SEQUENCE_CONFLICT, UnixTime};
+pub use command::{Command, HotspotProfile, HotspotUser, MacAddress, Outcome, SEQUENCE_CONFLICT, UnixTime};
 pub use ids::{CommandId, RouterId, Seq};
 pub use message::{
     AgentEvent, AgentMessage, CloudMessage, Delivery, Hello, MAX_USAGE_PER_MESSAGE, RejectReason, Report, RouterStatus, UserUsage, Welcome,

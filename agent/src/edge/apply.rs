@@ -4,7 +4,7 @@
 //! with the router's own message. A user of the same name that does not carry our marker
 //! is the owner's own: it is never changed or removed, and the command fails saying so.
 
-use jasiyo_shared::{Command, HotspotUser, MacAddress, Outcome, Seq};
+use jasiyo_shared::{Command, HotspotProfile, HotspotUser, MacAddress, Outcome, Seq};
 use tracing::info;
 
 use super::{Edge, EdgeError, spec_for};
@@ -16,6 +16,10 @@ impl Executor for Edge {
         Box::pin(async move {
             let result = match command {
                 Command::UpsertHotspotUser(user) => self.upsert(user).await,
+                Command::UpsertHotspotUserInProfile { user, profile } => match self.write_profile(profile).await {
+                    Ok(()) => self.upsert(user).await,
+                    Err(e) => Err(e),
+                },
                 Command::RemoveHotspotUser { name } => self.remove(name).await,
                 Command::LoginDevice { user, password, mac, ip } => {
                     let _turn = self.turn.read().await;
@@ -100,6 +104,28 @@ impl Edge {
                 .await?;
         }
         result
+    }
+
+    /// Makes the router's profile match `profile` (one of ours, by its name): add, set, or
+    /// nothing. A plan's users share it; the user command that carries it comes next.
+    async fn write_profile(&self, profile: &HotspotProfile) -> Result<(), EdgeError> {
+        if !profile.name.starts_with(HotspotProfile::PREFIX) {
+            return Err(EdgeError::NotOurs(profile.name.clone()));
+        }
+        let _turn = self.turn.read().await;
+        match self.router.find_profile(&profile.name).await? {
+            Some(row) if row.matches(profile) => Ok(()),
+            Some(row) => Ok(self.router.set_profile(&row.id, profile).await?),
+            None => match self.router.add_profile(profile).await {
+                Ok(()) => Ok(()),
+                // Added meanwhile (another command for the same plan): bring it to these settings.
+                Err(e) if e.is_trap_containing("already") => {
+                    let row = self.router.find_profile(&profile.name).await?.ok_or(e)?;
+                    Ok(self.router.set_profile(&row.id, profile).await?)
+                }
+                Err(e) => Err(e.into()),
+            },
+        }
     }
 
     /// Makes the router's user match `user`: add, set, or nothing.

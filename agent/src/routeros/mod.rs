@@ -14,6 +14,7 @@ pub mod client;
 pub mod codec;
 pub mod error;
 pub mod ops;
+pub mod profiles;
 pub mod router;
 pub mod sentence;
 pub mod time;

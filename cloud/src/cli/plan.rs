@@ -31,10 +31,15 @@ pub enum PlanCommand {
         /// Data allowance in MB.
         #[arg(long)]
         data_mb: Option<u64>,
-        /// Rate limit shown to customers (`2M/5M`); apply it with a RouterOS profile.
+        /// Speed limit (`2M/5M`: upload/download). Applied on the router through a profile
+        /// the agent keeps for the plan (unless --profile names one of yours).
         #[arg(long)]
         rate_limit: Option<String>,
-        /// RouterOS hotspot user profile for this plan's users.
+        /// Devices one login may use at once (RouterOS shared-users; 1 when not set).
+        #[arg(long)]
+        shared_users: Option<u32>,
+        /// Your own RouterOS hotspot user profile for this plan's users (then its own
+        /// settings apply, not --rate-limit or --shared-users).
         #[arg(long)]
         profile: Option<String>,
         /// Print JSON.
@@ -73,9 +78,9 @@ pub enum PlanCommand {
 /// Runs `plan ...`.
 pub(super) async fn run(store: &dyn Store, command: PlanCommand, out: &mut dyn Write) -> anyhow::Result<()> {
     match command {
-        PlanCommand::Add { tenant, name, price, duration, data_mb, rate_limit, profile, json } => {
+        PlanCommand::Add { tenant, name, price, duration, data_mb, rate_limit, shared_users, profile, json } => {
             let tenant = store.find_tenant(&tenant).await?.with_context(|| format!("no tenant {tenant:?}"))?;
-            let input = PlanInput { name, price_kes: price, duration, data_mb, rate_limit, profile };
+            let input = PlanInput { name, price_kes: price, duration, data_mb, rate_limit, profile, shared_users };
             let plan = add_plan(store, tenant.id, input).await?;
             if json {
                 writeln!(out, "{}", serde_json::to_string(&plan)?)?;

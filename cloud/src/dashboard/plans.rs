@@ -37,6 +37,9 @@ pub struct PlanFields {
     /// RouterOS user profile.
     #[serde(default)]
     pub profile: String,
+    /// Devices per login (empty: one).
+    #[serde(default)]
+    pub shared_users: String,
 }
 
 impl PlanFields {
@@ -49,6 +52,7 @@ impl PlanFields {
             data_mb: plan.data_mb.map(|m| m.to_string()).unwrap_or_default(),
             rate_limit: plan.rate_limit.clone().unwrap_or_default(),
             profile: plan.profile.clone().unwrap_or_default(),
+            shared_users: plan.shared_users.map(|n| n.to_string()).unwrap_or_default(),
         }
     }
 }
@@ -66,9 +70,11 @@ fn plan_form(frame: &Frame, action: &str, fields: &PlanFields, button: &str) -> 
             input #duration name="duration" required value=(fields.duration) placeholder="1h, 1day, 30m";
             label for="data_mb" { "Data allowance in MB (empty: unlimited)" }
             input #data_mb name="data_mb" inputmode="numeric" value=(fields.data_mb);
-            label for="rate_limit" { "Speed limit (RouterOS rate limit, e.g. 2M/5M)" }
+            label for="rate_limit" { "Speed limit, upload/download (e.g. 2M/5M; empty: no limit)" }
             input #rate_limit name="rate_limit" value=(fields.rate_limit);
-            label for="profile" { "RouterOS user profile (empty: default)" }
+            label for="shared_users" { "Devices per login (empty: 1)" }
+            input #shared_users name="shared_users" inputmode="numeric" value=(fields.shared_users);
+            label for="profile" { "Your own RouterOS user profile (optional; its settings then apply instead of the two above)" }
             input #profile name="profile" value=(fields.profile);
             p { button type="submit" { (button) } }
         }
@@ -121,7 +127,7 @@ pub fn plans_page(frame: &Frame, plans: &[Plan], fields: &PlanFields, error: Opt
             @if let Some(error) = error { div.err { (error) } }
             div.scroll {
                 table #plans {
-                    thead { tr { th { "Order" } th { "Name" } th.num { "Price" } th { "Duration" } th { "Data" } th { "Speed" } th { "Profile" } th { "On sale" } th {} } }
+                    thead { tr { th { "Order" } th { "Name" } th.num { "Price" } th { "Duration" } th { "Data" } th { "Speed" } th { "Devices" } th { "Profile" } th { "On sale" } th {} } }
                     tbody {
                         @for (index, plan) in plans.iter().enumerate() {
                             tr {
@@ -131,7 +137,8 @@ pub fn plans_page(frame: &Frame, plans: &[Plan], fields: &PlanFields, error: Opt
                                 td { (duration_text(plan.duration_secs)) }
                                 td { (plan.data_mb.map_or("unlimited".to_string(), |m| format!("{m} MB"))) }
                                 td { (plan.rate_limit.as_deref().unwrap_or("-")) }
-                                td { (plan.profile.as_deref().unwrap_or("default")) }
+                                td { (plan.shared_users.unwrap_or(1)) }
+                                td { (plan.profile.clone().or_else(|| plan.managed_profile().map(|p| p.name)).unwrap_or_else(|| "default".into())) }
                                 td { @if plan.active { span.st.ok { "on sale" } } @else { span.st { "disabled" } } }
                                 td {
                                     form method="post" action={ "/dashboard/plans/" (plan.id) "/active" } {

@@ -37,6 +37,7 @@ pub struct Entry {
 fn command_name(command: &StoredCommand) -> String {
     let what = match command.command.kind() {
         "upsert_hotspot_user" => "create the hotspot user",
+        "upsert_hotspot_user_in_profile" => "create the hotspot user in its plan's profile",
         "login_device" => "log the device in",
         other => other,
     };

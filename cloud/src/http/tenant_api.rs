@@ -161,9 +161,10 @@ pub struct NewPlanBody {
     data_mb: Option<u64>,
     rate_limit: Option<String>,
     profile: Option<String>,
+    shared_users: Option<u32>,
 }
 
-/// `POST /api/v1/plans` `{"name", "price_kes", "duration": "1h", "data_mb"?, "rate_limit"?, "profile"?}`.
+/// `POST /api/v1/plans` `{"name", "price_kes", "duration": "1h", "data_mb"?, "rate_limit"?, "shared_users"?, "profile"?}`.
 pub async fn add_plan_api(
     operator: Operator,
     State(state): State<AppState>,
@@ -180,6 +181,7 @@ pub async fn add_plan_api(
         data_mb: body.data_mb,
         rate_limit: body.rate_limit,
         profile: body.profile,
+        shared_users: body.shared_users,
     };
     let plan = add_plan(state.hub.store().as_ref(), tenant.id, input).await.map_err(|e| match e {
         crate::payments::AddPlanError::Store(crate::store::StoreError::Database(e)) => ApiError::Internal(e.into()),

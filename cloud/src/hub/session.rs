@@ -359,7 +359,8 @@ impl<'a> Session<'a> {
         // Send first, record after: the state is for people, and the write must not delay
         // the delivery (delivery is at-least-once whatever the record says).
         for stored in commands {
-            let delivery = Delivery { seq: stored.seq, id: stored.id, command: stored.command };
+            // An older agent gets the command in the form its protocol has (see `Command::for_protocol`).
+            let delivery = Delivery { seq: stored.seq, id: stored.id, command: stored.command.for_protocol(self.protocol) };
             self.cursor = Some(stored.seq);
             self.in_flight.insert(stored.seq);
             self.feed(&CloudMessage::Deliver(delivery)).await?;

@@ -149,7 +149,7 @@ impl Payments {
             plan_user(&plan, &entitlement.username, &entitlement.password, Some(mac), entitlement.expires_at, payment.receipt.as_deref());
         let moves = DeviceMove {
             end_old: entitlement.device_mac.map(|old| Command::EndSession { mac: old }),
-            upsert: Command::UpsertHotspotUser(user),
+            upsert: super::settle::plan_upsert(&plan, user),
             login: ip.map(|ip| Command::LoginDevice {
                 user: entitlement.username.clone(),
                 password: Password(entitlement.password.clone()),

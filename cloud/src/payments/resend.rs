@@ -81,7 +81,7 @@ impl Payments {
             entitlement.expires_at,
             payment.receipt.as_deref(),
         );
-        let command = jasiyo_shared::Command::UpsertHotspotUser(user);
+        let command = super::settle::plan_upsert(&plan, user);
         let stored = self.store.enqueue_command(payment.router_id, &command, now_ms()).await?;
         // Not one transaction with the enqueue: a crash in between leaves an extra upsert
         // (idempotent on the router) without its line on the timeline, nothing worse.

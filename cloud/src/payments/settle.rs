@@ -310,7 +310,8 @@ fn failure_state(reason: &FailureReason) -> (PaymentState, String) {
 const CODE_CHARS: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 
 /// The hotspot user a plan buys: its profile, data limit and (as the router's own backstop)
-/// an uptime limit of the plan's length, bound to `mac`, ending at `expires_at` (Unix
+/// an uptime limit of the plan's length, bound to `mac` (unless the plan lets several
+/// devices share the login), ending at `expires_at` (Unix
 /// seconds), named in the comment with the receipt. The portal's "already paid?" rebinds
 /// the same user to a new device with it.
 pub(crate) fn plan_user(
@@ -324,8 +325,9 @@ pub(crate) fn plan_user(
     HotspotUser {
         name: name.to_string(),
         password: Password(password.to_string()),
-        profile: plan.profile.clone(),
-        mac,
+        profile: plan.profile.clone().or_else(|| plan.managed_profile().map(|p| p.name)),
+        // A login several devices may share is not bound to the first one.
+        mac: mac.filter(|_| plan.shared_users.unwrap_or(1) <= 1),
         expires_at: Some(UnixTime(expires_at)),
         // The router's own backstop: online time can never exceed the plan's length, so
         // access ends even if the agent is down at expiry (and never early: uptime only
@@ -333,6 +335,16 @@ pub(crate) fn plan_user(
         limit_uptime_secs: Some(plan.duration_secs),
         limit_bytes_total: plan.data_mb.map(|mb| mb * 1024 * 1024),
         comment: Some(format!("{} {}", plan.name, receipt.unwrap_or("")).trim().chars().take(120).collect()),
+    }
+}
+
+/// The command putting `user` (made by [`plan_user`]) on the router: with the profile we keep
+/// for its plan, when there is one (its speed and devices per login), so the router has the
+/// profile before the user goes in it.
+pub(crate) fn plan_upsert(plan: &Plan, user: HotspotUser) -> Command {
+    match plan.managed_profile() {
+        Some(profile) if user.profile.as_deref() == Some(profile.name.as_str()) => Command::UpsertHotspotUserInProfile { user, profile },
+        _ => Command::UpsertHotspotUser(user),
     }
 }
 
@@ -346,7 +358,7 @@ fn provision_for(payment: &Payment, plan: &Plan, receipt: Option<&str>) -> Provi
         (Some(mac), Some(ip)) => Some(Command::LoginDevice { user: username.clone(), password: Password(password.clone()), mac, ip }),
         _ => None,
     };
-    Provision { username, password, expires_at, upsert: Command::UpsertHotspotUser(user), login }
+    Provision { username, password, expires_at, upsert: plan_upsert(plan, user), login }
 }
 
 #[cfg(test)]

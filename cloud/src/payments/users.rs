@@ -57,7 +57,7 @@ impl Payments {
         // The router's uptime backstop grows with the extension.
         user.limit_uptime_secs = Some((expires_at - e.created_at / 1000).max(0) as u64);
         let words = format!("extended by {} by the owner", humantime::format_duration(by));
-        let change = UserChange { expires_at, commands: &[Command::UpsertHotspotUser(user)], event: ("user_extended", &words) };
+        let change = UserChange { expires_at, commands: &[super::settle::plan_upsert(&plan, user)], event: ("user_extended", &words) };
         self.apply_user_change(tenant, id, &change).await
     }
 

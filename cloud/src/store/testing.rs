@@ -92,7 +92,15 @@ pub async fn open_payment(store: &dyn Store, router: RouterId, created_ms: i64, 
     let plan = match plans.into_iter().find(|p| p.name == "1h") {
         Some(plan) => plan,
         None => {
-            let plan = NewPlan { name: "1h".into(), price_kes: 20, duration_secs: 3600, data_mb: None, rate_limit: None, profile: None };
+            let plan = NewPlan {
+                name: "1h".into(),
+                price_kes: 20,
+                duration_secs: 3600,
+                data_mb: None,
+                rate_limit: None,
+                profile: None,
+                shared_users: None,
+            };
             store.create_plan(router.tenant_id, &plan, created_ms).await.expect("create the plan")
         }
     };

@@ -94,7 +94,15 @@ async fn shop(store: &Arc<dyn Store>) -> (RouterId, RouterId, String) {
     let tenant = store.create_tenant("t", now_ms()).await.unwrap();
     let one = store.create_router(tenant.id, "one", "h1", now_ms()).await.unwrap().id;
     let two = store.create_router(tenant.id, "two", "h2", now_ms()).await.unwrap().id;
-    let plan = NewPlan { name: "1h".into(), price_kes: 20, duration_secs: 3600, data_mb: None, rate_limit: None, profile: None };
+    let plan = NewPlan {
+        shared_users: None,
+        name: "1h".into(),
+        price_kes: 20,
+        duration_secs: 3600,
+        data_mb: None,
+        rate_limit: None,
+        profile: None,
+    };
     let plan = store.create_plan(tenant.id, &plan, now_ms()).await.unwrap();
     (one, two, plan.id.to_string())
 }

@@ -157,7 +157,15 @@ async fn plans_are_created_edited_and_disabled(site: Site) {
     let router = site.store.create_router(tenant.id, "shop", "hash", now_ms()).await.unwrap();
     let csrf = browser.get("/dashboard/plans").await.csrf();
     let form = |name: &'static str, price: &'static str, duration: &'static str| {
-        vec![("name", name), ("price_kes", price), ("duration", duration), ("data_mb", ""), ("rate_limit", "2M/5M"), ("profile", "")]
+        vec![
+            ("name", name),
+            ("price_kes", price),
+            ("duration", duration),
+            ("data_mb", ""),
+            ("rate_limit", "2M/5M"),
+            ("shared_users", "2"),
+            ("profile", ""),
+        ]
     };
     let mut with_csrf = form("1 hour", "20", "1h");
     with_csrf.push(("csrf", &csrf));
@@ -173,7 +181,13 @@ async fn plans_are_created_edited_and_disabled(site: Site) {
     let plans = site.store.list_plans(tenant.id).await.unwrap();
     assert_eq!(plans.len(), 2);
     let hour = plans.iter().find(|p| p.name == "1 hour").unwrap().clone();
-    assert_eq!((hour.price_kes, hour.duration_secs, hour.rate_limit.as_deref()), (20, 3600, Some("2M/5M")));
+    assert_eq!((hour.price_kes, hour.duration_secs, hour.rate_limit.as_deref(), hour.shared_users), (20, 3600, Some("2M/5M"), Some(2)));
+    let mut shared_own = form("Own profile", "20", "1h");
+    shared_own.retain(|(k, _)| *k != "profile");
+    shared_own.extend([("profile", "vip"), ("csrf", &csrf)]);
+    let refused = browser.post("/dashboard/plans", &shared_own).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("Devices per login is 1 to"), "{}", refused.body);
 
     let edit = browser.get(&format!("/dashboard/plans/{}", hour.id)).await;
     assert!(edit.body.contains("value=\"1h\""), "{}", edit.body);

@@ -38,7 +38,8 @@ pub async fn shop(site: &Site, business: &str) -> Shop {
 }
 
 pub async fn plan(store: &dyn Store, tenant: &Tenant, name: &str, price_kes: u32) -> Plan {
-    let new = NewPlan { name: name.into(), price_kes, duration_secs: 3600, data_mb: None, rate_limit: None, profile: None };
+    let new =
+        NewPlan { shared_users: None, name: name.into(), price_kes, duration_secs: 3600, data_mb: None, rate_limit: None, profile: None };
     store.create_plan(tenant.id, &new, 0).await.unwrap()
 }
 

@@ -1,10 +1,12 @@
 //! Protocol versions on the hub, on both databases: an agent of protocol 1 (in the field)
 //! gets the plain welcome and nothing of protocol 2; an agent of protocol 2 gets the
-//! cloud's clock; any other version is refused with the versions named.
+//! cloud's clock; any other version is refused with the versions named; a protocol-2 command
+//! reaches a protocol-1 agent in the form it can take.
 
 use jasiyo_cloud::hub::AgentLimits;
 use jasiyo_cloud::store::now_ms;
-use jasiyo_shared::{AgentMessage, CloudMessage, Hello, PROTOCOL_VERSION, RejectReason, UserUsage};
+use jasiyo_shared::command::Password;
+use jasiyo_shared::{AgentMessage, CloudMessage, Command, Hello, HotspotProfile, HotspotUser, PROTOCOL_VERSION, RejectReason, UserUsage};
 
 use crate::raw_agent::{Cloud, RawAgent, World};
 
@@ -83,8 +85,43 @@ async fn a_protocol_2_agents_usage_is_stored_within_limits(world: World) {
     cloud.stop();
 }
 
+/// A user in its plan's profile (protocol 2) reaches a protocol-1 agent as the plain user in the
+/// default profile, and a protocol-2 agent as it is, under the same sequence number and id.
+async fn a_user_in_a_profile_reaches_each_protocol_as_it_can_take_it(world: World) {
+    let cloud = Cloud::start(world.store.clone(), AgentLimits::default()).await;
+    let profile = HotspotProfile { name: "jasiyo-0123abcd".into(), rate_limit: Some("2M/5M".into()), shared_users: 2 };
+    let user = HotspotUser {
+        name: "ABC123".into(),
+        password: Password("4821".into()),
+        profile: Some(profile.name.clone()),
+        mac: None,
+        expires_at: None,
+        limit_uptime_secs: Some(3600),
+        limit_bytes_total: None,
+        comment: None,
+    };
+    let command = Command::UpsertHotspotUserInProfile { user: user.clone(), profile };
+    for protocol in [1, 2] {
+        let (id, token) = world.router(&format!("r{protocol}")).await;
+        let stored = cloud.hub.enqueue(id, &command).await.unwrap();
+        let (mut agent, _) = RawAgent::welcomed_in(cloud.addr, id, token.expose(), None, protocol).await;
+        let delivery = loop {
+            match agent.recv().await.expect("a delivery") {
+                CloudMessage::Deliver(delivery) => break delivery,
+                _ => continue,
+            }
+        };
+        assert_eq!((delivery.seq, delivery.id), (stored.seq, stored.id));
+        let expected =
+            if protocol == 1 { Command::UpsertHotspotUser(HotspotUser { profile: None, ..user.clone() }) } else { command.clone() };
+        assert_eq!(delivery.command, expected, "protocol {protocol}");
+    }
+    cloud.stop();
+}
+
 jasiyo_cloud::on_each_backend!(
     World::new;
+    a_user_in_a_profile_reaches_each_protocol_as_it_can_take_it,
     a_protocol_2_agents_usage_is_stored_within_limits,
     a_protocol_1_agent_gets_the_plain_welcome,
     a_protocol_2_agent_gets_the_clouds_clock,

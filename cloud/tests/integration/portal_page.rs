@@ -46,6 +46,7 @@ async fn shop(backend: Backend, owner: &str) -> Option<Shop> {
     let router = store.create_router(tenant.id, "Kibanda", &token.hash(), now_ms()).await.unwrap().id;
     for (name, price, secs, mb) in [("Daily", 50, 86_400, Some(2048)), ("1 hour", 20, 3600, Some(500)), ("30 minutes", 10, 1800, None)] {
         let plan = NewPlan {
+            shared_users: None,
             name: name.into(),
             price_kes: price,
             duration_secs: secs,

@@ -261,7 +261,15 @@ async fn a_paid_payment_is_provisioned_once(Fixture { store, .. }: Fixture) {
 
     let tenant = store.create_tenant("t", 1).await.unwrap();
     let r = router_for(&*store, tenant.id, "r").await;
-    let plan = NewPlan { name: "1h".into(), price_kes: 10, duration_secs: 3600, data_mb: None, rate_limit: None, profile: None };
+    let plan = NewPlan {
+        shared_users: None,
+        name: "1h".into(),
+        price_kes: 10,
+        duration_secs: 3600,
+        data_mb: None,
+        rate_limit: None,
+        profile: None,
+    };
     let plan = store.create_plan(tenant.id, &plan, 1).await.unwrap();
     let mac: MacAddress = "02:00:00:00:00:01".parse().unwrap();
     let new = |key: &str| NewPayment {

@@ -86,7 +86,15 @@ async fn setup(database_url: Option<String>, routers: usize) -> anyhow::Result<B
     tokio::spawn(app.run(shutdown.clone()));
 
     let tenant = store.create_tenant("bench", now_ms()).await?;
-    let plan = NewPlan { name: "1 hour".into(), price_kes: 10, duration_secs: 3600, data_mb: None, rate_limit: None, profile: None };
+    let plan = NewPlan {
+        shared_users: None,
+        name: "1 hour".into(),
+        price_kes: 10,
+        duration_secs: 3600,
+        data_mb: None,
+        rate_limit: None,
+        profile: None,
+    };
     let plan = store.create_plan(tenant.id, &plan, now_ms()).await?;
     let pay = PaymentEmulator::start(EmulatorAccounts::default()).await;
     let config = jasiyo_tests::harness::provider_config(ProviderKind::Daraja, &pay);

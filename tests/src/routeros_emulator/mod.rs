@@ -237,6 +237,11 @@ impl RouterOsEmulator {
         self.state().profiles.iter().map(|p| p.name.clone()).collect()
     }
 
+    /// A profile's settings as `print` shows them (defaults included), if it exists.
+    pub fn profile(&self, name: &str) -> Option<Vec<(String, String)>> {
+        self.state().profiles.iter().find(|p| p.name == name).map(|p| p.to_attributes())
+    }
+
     /// Makes a device visible to the hotspot (needed before `active/login`). A MAC already
     /// known gets the new address.
     pub fn add_host(&self, mac: &str, ip: &str) {

@@ -23,7 +23,7 @@ const PLAN_SECS: u64 = 15;
 const HOUR_MS: i64 = 3_600_000;
 
 async fn a_paid_customer_gets_the_full_plan_on_a_router_whose_clock_is_off(world: World, offset_hours: i64) {
-    let s = shop_custom(world, ProviderKind::Daraja, |_| {}, PLAN_SECS, offset_hours * 3600).await;
+    let s = shop_custom(world, ProviderKind::Daraja, |_| {}, PLAN_SECS, offset_hours * 3600, |_| {}).await;
     let router = s.creds.id;
 
     // The skew is measured at the welcome and stored with the router's status.

@@ -95,7 +95,15 @@ async fn cloud_killed_during_the_push_loses_no_customer(world: World) {
     let store = world.store().await;
     let creds = world.add_router(store.as_ref(), "till").await;
     let tenant = store.find_tenant("test-tenant").await.unwrap().unwrap();
-    let plan = NewPlan { name: "1 hour".into(), price_kes: 20, duration_secs: 3600, data_mb: None, rate_limit: None, profile: None };
+    let plan = NewPlan {
+        shared_users: None,
+        name: "1 hour".into(),
+        price_kes: 20,
+        duration_secs: 3600,
+        data_mb: None,
+        rate_limit: None,
+        profile: None,
+    };
     let plan = store.create_plan(tenant.id, &plan, now_ms()).await.unwrap();
     let pay = PaymentEmulator::start(EmulatorAccounts::default()).await;
     let config = jasiyo_tests::harness::provider_config(ProviderKind::Daraja, &pay);

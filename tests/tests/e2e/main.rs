@@ -15,6 +15,7 @@ mod hotspot_pages;
 mod install_scripts;
 mod payment_emulator;
 mod payments;
+mod plan_profiles;
 mod portal_browser;
 mod readme;
 mod routeros_emulator;

@@ -36,7 +36,7 @@ pub(crate) struct Shop {
 }
 
 pub(crate) async fn shop_with(world: World, kind: ProviderKind, tune: impl FnOnce(&mut jasiyo_cloud::payments::PaymentsConfig)) -> Shop {
-    shop_custom(world, kind, tune, 3600, 0).await
+    shop_custom(world, kind, tune, 3600, 0, |_| {}).await
 }
 
 /// A shop whose plan lasts `plan_secs` and whose router's clock (as its agent reads it) is
@@ -47,13 +47,22 @@ pub(crate) async fn shop_custom(
     tune: impl FnOnce(&mut jasiyo_cloud::payments::PaymentsConfig),
     plan_secs: u64,
     clock_offset_secs: i64,
+    tune_plan: impl FnOnce(&mut NewPlan),
 ) -> Shop {
     let cloud = world.cloud_with_payments(tune).await;
     let store = cloud.store().clone();
     let creds = world.add_router(store.as_ref(), "Kibanda").await;
     let tenant = store.find_tenant("test-tenant").await.unwrap().unwrap();
-    let plan =
-        NewPlan { name: "1 hour".into(), price_kes: 20, duration_secs: plan_secs, data_mb: Some(500), rate_limit: None, profile: None };
+    let mut plan = NewPlan {
+        shared_users: None,
+        name: "1 hour".into(),
+        price_kes: 20,
+        duration_secs: plan_secs,
+        data_mb: Some(500),
+        rate_limit: None,
+        profile: None,
+    };
+    tune_plan(&mut plan);
     let plan = store.create_plan(tenant.id, &plan, now_ms()).await.unwrap();
     let pay = PaymentEmulator::start(EmulatorAccounts::default()).await;
     let sealed = cloud.payments.seal(&provider_config(kind, &pay)).unwrap();

@@ -128,6 +128,7 @@ async fn portal(test: &str, width: u32, tune: impl FnOnce(&mut PaymentsConfig)) 
         [("Daily", 50, 86_400, Some(2048), None), ("1 hour", 20, 3600, Some(500), Some("2M/5M")), ("30 minutes", 10, 1800, None, None)]
     {
         let plan = NewPlan {
+            shared_users: None,
             name: name.into(),
             price_kes: price,
             duration_secs: secs,

@@ -167,7 +167,15 @@ async fn a_dead_provider_delays_no_other_tenant(world: World) {
     let store = s.store().clone();
     let other = store.create_tenant("other-tenant", now_ms()).await.unwrap();
     let router = store.create_router(other.id, "kiosk", &AgentToken::generate().hash(), now_ms()).await.unwrap();
-    let plan = NewPlan { name: "1 hour".into(), price_kes: 20, duration_secs: 3600, data_mb: None, rate_limit: None, profile: None };
+    let plan = NewPlan {
+        shared_users: None,
+        name: "1 hour".into(),
+        price_kes: 20,
+        duration_secs: 3600,
+        data_mb: None,
+        rate_limit: None,
+        profile: None,
+    };
     let plan = store.create_plan(other.id, &plan, now_ms()).await.unwrap();
     let pay = PaymentEmulator::start(EmulatorAccounts::default()).await;
     let sealed = s.cloud.payments.seal(&provider_config(ProviderKind::Daraja, &pay)).unwrap();

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::payments::shop_custom;
 
 async fn the_data_a_customer_used_reaches_the_owner(world: World) {
-    let s = shop_custom(world, ProviderKind::Daraja, |_| {}, 3600, 0).await;
+    let s = shop_custom(world, ProviderKind::Daraja, |_| {}, 3600, 0, |_| {}).await;
     let (id, reference) = s.pay("0712 345 678").await;
     s.pay.resolve(&reference, Resolution::Approve, Delivery::Normal).await.unwrap();
     let view = s.until_view(id, "online", |v| v["stage"] == "online").await;

@@ -37,6 +37,10 @@ fn input(fields: &PlanFields) -> Result<PlanInput, String> {
         data_mb,
         rate_limit: optional(&fields.rate_limit),
         profile: optional(&fields.profile),
+        shared_users: match fields.shared_users.trim() {
+            "" => None,
+            n => Some(n.parse::<u32>().map_err(|_| "Devices per login is a whole number, or empty.".to_string())?),
+        },
     })
 }
 

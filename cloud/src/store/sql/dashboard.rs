@@ -131,8 +131,8 @@ impl DashboardStore for This {
 
     async fn update_plan(&self, tenant: TenantId, id: PlanId, plan: &NewPlan) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE plans SET name = $3, price_kes = $4, duration_secs = $5, data_mb = $6, rate_limit = $7, profile = $8 \
-             WHERE tenant_id = $1 AND id = $2",
+            "UPDATE plans SET name = $3, price_kes = $4, duration_secs = $5, data_mb = $6, rate_limit = $7, profile = $8, \
+             shared_users = $9 WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant.to_string())
         .bind(id.to_string())
@@ -142,6 +142,7 @@ impl DashboardStore for This {
         .bind(plan.data_mb.map(|v| v as i64))
         .bind(&plan.rate_limit)
         .bind(&plan.profile)
+        .bind(plan.shared_users.map(i64::from))
         .execute(self.writes())
         .await
         .map_err(|e| conflict_or(e, format!("plan {:?}", plan.name)))?;

@@ -21,8 +21,8 @@ pub(super) async fn create_plan(store: &This, tenant: TenantId, plan: &NewPlan, 
     let mut tx = store.writes().begin().await?;
     let mut order = plan_order::hold(&mut tx, tenant).await?;
     sqlx::query(
-        "INSERT INTO plans (id, tenant_id, name, price_kes, duration_secs, data_mb, rate_limit, profile, active, created_at, position) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, 0)",
+        "INSERT INTO plans (id, tenant_id, name, price_kes, duration_secs, data_mb, rate_limit, profile, active, created_at, position, \
+         shared_users) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, 0, $10)",
     )
     .bind(id.to_string())
     .bind(tenant.to_string())
@@ -33,6 +33,7 @@ pub(super) async fn create_plan(store: &This, tenant: TenantId, plan: &NewPlan, 
     .bind(&plan.rate_limit)
     .bind(&plan.profile)
     .bind(now_ms)
+    .bind(plan.shared_users.map(i64::from))
     .execute(&mut *tx)
     .await
     .map_err(|e| conflict_or(e, format!("plan {:?}", plan.name)))?;

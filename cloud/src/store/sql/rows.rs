@@ -154,7 +154,7 @@ impl TryFrom<EventRow> for RouterEvent {
 
 /// `plans`, always selected as `pl` with the prefix `pl_` (payments have a `plan_id`).
 pub(crate) const PLAN_COLUMNS: &str =
-    "id, tenant_id, name, price_kes, duration_secs, data_mb, rate_limit, profile, active, created_at, position";
+    "id, tenant_id, name, price_kes, duration_secs, data_mb, rate_limit, profile, shared_users, active, created_at, position";
 
 /// A `plans` row, its columns prefixed `pl_`.
 #[derive(sqlx::FromRow)]
@@ -167,6 +167,7 @@ pub(crate) struct PlanRow {
     pl_data_mb: Option<i64>,
     pl_rate_limit: Option<String>,
     pl_profile: Option<String>,
+    pl_shared_users: Option<i64>,
     pl_active: i64,
     pl_created_at: i64,
     pl_position: i64,
@@ -184,6 +185,7 @@ impl TryFrom<PlanRow> for Plan {
             data_mb: row.pl_data_mb.map(|v| v as u64),
             rate_limit: row.pl_rate_limit,
             profile: row.pl_profile,
+            shared_users: row.pl_shared_users.map(|n| count("plan shared users", n)).transpose()?,
             active: row.pl_active != 0,
             created_at: row.pl_created_at,
             position: count("plan position", row.pl_position)?,
