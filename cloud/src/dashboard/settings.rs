@@ -101,6 +101,8 @@ pub fn settings_page(frame: &Frame, data: &SettingsData) -> Markup {
 pub struct ProviderData {
     /// The current provider and when it was set (in the tenant's time zone).
     pub current: Option<(ProviderKind, String)>,
+    /// Earlier settings, newest first: which provider, and when (in the tenant's time zone).
+    pub history: Vec<(ProviderKind, String)>,
     /// The webhook URL to register, when one was just made (shown once).
     pub webhook_url: Option<String>,
     /// A message after a change.
@@ -138,6 +140,14 @@ pub fn provider_page(frame: &Frame, data: &ProviderData) -> Markup {
                         }
                     }
                     None => { p { "No provider is set: the portal cannot take payments yet." } }
+                }
+            }
+            @if !data.history.is_empty() {
+                div.box #history {
+                    h2 { "History" }
+                    ul {
+                        @for (kind, when) in &data.history { li { (when) ": " b { (kind.as_str()) } " set" } }
+                    }
                 }
             }
             @if let Some(url) = &data.webhook_url {

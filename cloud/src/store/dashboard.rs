@@ -98,6 +98,8 @@ pub trait DashboardStore: Send + Sync {
     async fn move_plan(&self, tenant: TenantId, id: PlanId, to: PlanMove) -> StoreResult<Option<u32>>;
     /// The tenant's current provider and when it was last set (Unix ms).
     async fn current_provider(&self, tenant: TenantId) -> StoreResult<Option<(ProviderKind, i64)>>;
+    /// When the tenant's provider was set, and to which, newest first, at most `limit`.
+    async fn provider_changes(&self, tenant: TenantId, limit: u32) -> StoreResult<Vec<(ProviderKind, i64)>>;
     /// The commands with these sequence numbers in `router`'s outbox, if the router is the
     /// tenant's (another tenant's router gives none), in sequence order.
     async fn tenant_commands(&self, tenant: TenantId, router: RouterId, seqs: &[u64]) -> StoreResult<Vec<StoredCommand>>;

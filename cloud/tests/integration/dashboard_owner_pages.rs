@@ -308,6 +308,15 @@ async fn provider_secrets_are_never_shown(site: Site) {
     set_provider(site.store.as_ref(), &sealer, "http://127.0.0.1", tenant.id, &daraja("http://127.0.0.1:9".into()), false).await.unwrap();
     let check = browser.post("/dashboard/settings/provider/check", &[("csrf", &csrf)]).await;
     assert!(check.body.contains("daraja did not accept the connection"), "{}", check.body);
+
+    // The switch history: every setting, newest first, the tenant's own only.
+    let page = browser.get("/dashboard/settings/provider").await;
+    let history = &page.body[page.body.find("id=\"history\"").expect("a history")..];
+    let order: Vec<usize> = [": <b>daraja</b>", ": <b>paystack</b>"].iter().map(|k| history.find(k).expect(k)).collect();
+    assert!(order[0] < order[1], "newest first: {history}");
+    assert_eq!(history.matches("</li>").count(), 4, "two paystack, two daraja: {history}");
+    let (mut other, _) = owner(&site, "Elsewhere").await;
+    assert!(!other.get("/dashboard/settings/provider").await.body.contains("id=\"history\""), "another tenant's history is not shown");
 }
 
 async fn staff_are_refused_the_owners_changes(site: Site) {

@@ -118,10 +118,13 @@ pub(super) async fn time_zone(
 
 async fn provider(store: &dyn Store, member: &Member, mut data: ProviderData, status: StatusCode, headers: &HeaderMap) -> Response {
     let tz = crate::time::zone_or_default(&member.tenant.time_zone);
-    data.current = match store.current_provider(member.tenant.id).await {
-        Ok(current) => current.map(|(kind, at)| (kind, crate::time::show_ms(at, &tz))),
+    let (current, history) = match tokio::try_join!(store.current_provider(member.tenant.id), store.provider_changes(member.tenant.id, 20))
+    {
+        Ok(found) => found,
         Err(error) => return internal(error),
     };
+    data.current = current.map(|(kind, at)| (kind, crate::time::show_ms(at, &tz)));
+    data.history = history.into_iter().map(|(kind, at)| (kind, crate::time::show_ms(at, &tz))).collect();
     let frame = member.who.frame();
     render(&frame, status, provider_page(&frame, &data), headers)
 }

@@ -174,6 +174,20 @@ impl DashboardStore for This {
         .transpose()
     }
 
+    async fn provider_changes(&self, tenant: TenantId, limit: u32) -> StoreResult<Vec<(ProviderKind, i64)>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT kind, at FROM provider_changes WHERE tenant_id = $1 ORDER BY at DESC LIMIT $2")
+                .bind(tenant.to_string())
+                .bind(i64::from(limit))
+                .fetch_all(self.reads())
+                .await?;
+        rows.into_iter()
+            .map(|(kind, at)| {
+                ProviderKind::parse(&kind).map(|k| (k, at)).ok_or_else(|| StoreError::Corrupt(format!("provider kind {kind:?}")))
+            })
+            .collect()
+    }
+
     async fn tenant_commands(&self, tenant: TenantId, router: RouterId, seqs: &[u64]) -> StoreResult<Vec<StoredCommand>> {
         if seqs.is_empty() {
             return Ok(Vec::new());

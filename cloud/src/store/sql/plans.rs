@@ -97,6 +97,12 @@ pub(super) async fn set_provider(
     if stored.rows_affected() == 0 {
         return Err(StoreError::Conflict(format!("no webhook token kept for {}: make a new one", kind.as_str())));
     }
+    sqlx::query("INSERT INTO provider_changes (tenant_id, kind, at) VALUES ($1, $2, $3)")
+        .bind(tenant.to_string())
+        .bind(kind.as_str())
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
     // These settings are current again: older ones of the same provider are not needed.
     sqlx::query("DELETE FROM provider_history WHERE tenant_id = $1 AND kind = $2")
         .bind(tenant.to_string())
