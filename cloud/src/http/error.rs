@@ -23,6 +23,9 @@ pub enum ApiError {
     /// Something failed on our side.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+    /// The thing's state does not allow the change (nothing was changed).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl From<StoreError> for ApiError {
@@ -41,6 +44,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "request failed");
                 StatusCode::INTERNAL_SERVER_ERROR

@@ -6,8 +6,8 @@
 //! - [`hotspot`]: routers fetching their hotspot files.
 //! - [`callbacks`]: payment providers' callbacks and webhooks.
 //! - [`agents`]: agents phoning home (WebSocket).
-//! - [`operator`]: the operator's API; [`tenant_api`]: a tenant's payments, plans and
-//!   hotspot users over the same tokens.
+//! - [`operator`]: the operator's API; [`tenant_api`]: the owners' dashboard operations
+//!   (payments, plans, users, routers, provider, alerts, portal look) over the same tokens.
 //! - [`dashboard`]: the router owners' dashboard.
 
 mod agents;
@@ -30,7 +30,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::FromRef;
 use axum::http::{HeaderMap, header};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 
 pub use client::{ClientAddr, TrustedProxies};
 pub use server::ServerTimeouts;
@@ -106,17 +106,30 @@ pub fn router(state: AppState) -> Router {
         // Payment providers.
         .route("/callbacks/{provider}/{token}", post(callbacks::callback))
         // The operator's API.
-        .route("/api/v1/routers", get(operator::list_routers))
+        .route("/api/v1/routers", get(operator::list_routers).post(tenant_api::routers::add))
         .route("/api/v1/routers/{router}/commands", get(operator::list_commands).post(operator::enqueue))
-        .route("/api/v1/payments", get(tenant_api::payments))
-        .route("/api/v1/payments/{payment}", get(tenant_api::payment))
-        .route("/api/v1/payments/{payment}/recheck", post(tenant_api::recheck))
-        .route("/api/v1/provider/check", post(tenant_api::check_provider))
-        .route("/api/v1/plans", get(tenant_api::plans).post(tenant_api::add_plan_api))
-        .route("/api/v1/plans/{id}/move", post(tenant_api::move_plan_api))
-        .route("/api/v1/users", get(tenant_api::users))
-        .route("/api/v1/users/{id}/extend", post(tenant_api::extend_user))
-        .route("/api/v1/users/{id}/end", post(tenant_api::end_user))
+        .route("/api/v1/routers/{router}/rotate", post(tenant_api::routers::rotate))
+        .route("/api/v1/routers/{router}/revoke", post(tenant_api::routers::revoke))
+        .route("/api/v1/routers/{router}/commands/{seq}/retry", post(tenant_api::routers::retry))
+        .route("/api/v1/payments", get(tenant_api::payments::payments))
+        .route("/api/v1/payments/{payment}", get(tenant_api::payments::payment))
+        .route("/api/v1/payments/{payment}/recheck", post(tenant_api::payments::recheck))
+        .route("/api/v1/payments/{payment}/settle", post(tenant_api::payments::settle))
+        .route("/api/v1/payments/{payment}/resend", post(tenant_api::payments::resend))
+        .route("/api/v1/provider", get(tenant_api::provider::provider).put(tenant_api::provider::set_provider))
+        .route("/api/v1/provider/check", post(tenant_api::provider::check_provider))
+        .route("/api/v1/plans", get(tenant_api::plans::plans).post(tenant_api::plans::add_plan_api))
+        .route("/api/v1/plans/{id}", put(tenant_api::plans::edit_plan_api))
+        .route("/api/v1/plans/{id}/active", post(tenant_api::plans::set_plan_active))
+        .route("/api/v1/plans/{id}/move", post(tenant_api::plans::move_plan_api))
+        .route("/api/v1/users", get(tenant_api::users::users))
+        .route("/api/v1/users/{id}/extend", post(tenant_api::users::extend_user))
+        .route("/api/v1/users/{id}/end", post(tenant_api::users::end_user))
+        .route("/api/v1/users/{id}/move", post(tenant_api::users::move_user))
+        .route("/api/v1/alerts", get(tenant_api::alerts::alerts))
+        .route("/api/v1/alerts/thresholds", put(tenant_api::alerts::set_thresholds))
+        .route("/api/v1/alerts/webhook", put(tenant_api::alerts::set_webhook))
+        .route("/api/v1/portal-look", get(tenant_api::look::look).put(tenant_api::look::set_look))
         // Router owners.
         .merge(dashboard::routes())
         .with_state(state)

@@ -21,6 +21,20 @@ pub struct Thresholds {
     pub failures: i64,
 }
 
+impl Thresholds {
+    /// Thresholds an owner asked for, each within its range, or what is wrong.
+    pub fn checked(offline_minutes: i64, quiet_hours: i64, failures: i64) -> Result<Thresholds, String> {
+        let number = |n: i64, what: &str, max: i64| {
+            if (1..=max).contains(&n) { Ok(n) } else { Err(format!("{what} is a whole number from 1 to {max}.")) }
+        };
+        Ok(Thresholds {
+            offline_minutes: number(offline_minutes, "The offline time", 10_080)?,
+            quiet_hours: number(quiet_hours, "The hours without sales", 168)?,
+            failures: number(failures, "The number of failed payments", 10_000)?,
+        })
+    }
+}
+
 impl Default for Thresholds {
     fn default() -> Thresholds {
         Thresholds { offline_minutes: 10, quiet_hours: 6, failures: 5 }

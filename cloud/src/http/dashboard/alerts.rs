@@ -104,15 +104,9 @@ pub(super) struct ThresholdsForm {
 
 /// The thresholds the form describes, or what is wrong.
 fn thresholds(form: &ThresholdsForm) -> Result<Thresholds, String> {
-    let number = |text: &str, what: &str, max: i64| match text.trim().parse::<i64>() {
-        Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ => Err(format!("{what} is a whole number from 1 to {max}.")),
-    };
-    Ok(Thresholds {
-        offline_minutes: number(&form.offline_minutes, "The offline time", 10_080)?,
-        quiet_hours: number(&form.quiet_hours, "The hours without sales", 168)?,
-        failures: number(&form.failures, "The number of failed payments", 10_000)?,
-    })
+    // Out of range parses as 0, which the check refuses with the range.
+    let number = |text: &str| text.trim().parse::<i64>().unwrap_or(0);
+    Thresholds::checked(number(&form.offline_minutes), number(&form.quiet_hours), number(&form.failures))
 }
 
 pub(super) async fn set_thresholds(

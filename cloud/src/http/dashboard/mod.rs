@@ -22,7 +22,7 @@ mod platform;
 mod portal_look;
 mod routers;
 pub mod session;
-mod settings;
+pub(crate) mod settings;
 mod transaction_actions;
 pub(crate) mod transactions;
 mod users;

@@ -15,7 +15,7 @@ use super::routers::{internal, not_found};
 use super::session::{Form, Member, NoFields, Owner};
 use crate::accounts::Accounts;
 use crate::dashboard::settings::{ProviderData, SettingsData, provider_page, settings_page};
-use crate::model::{AccountId, Role};
+use crate::model::{AccountId, Role, TenantId};
 use crate::payments::{Payments, SetProviderError};
 use crate::providers::{DarajaAccount, ProviderConfig, ProviderKind, Secret};
 use crate::store::{Store, now_ms};
@@ -133,9 +133,10 @@ pub(super) async fn provider_page_get(State(store): State<Arc<dyn Store>>, Owner
     provider(store.as_ref(), &member, ProviderData::default(), StatusCode::OK, &headers).await
 }
 
-/// The provider form: every provider's fields, the ones of `kind` used.
+/// The provider form: every provider's fields, the ones of `kind` used (`daraja_paybill`,
+/// `daraja_till`, `payhero`, `paystack`). `/api/v1/provider` takes the same fields as JSON.
 #[derive(Deserialize)] // Debug hides nothing here: never derive it.
-pub(super) struct ProviderForm {
+pub(crate) struct ProviderForm {
     #[serde(default)]
     kind: String,
     #[serde(default)]
@@ -156,12 +157,27 @@ pub(super) struct ProviderForm {
     channel_id: String,
     #[serde(default)]
     secret_key: String,
-    #[serde(default)]
-    rotate_webhook: String,
+    /// A new webhook URL: `yes` on the form, `true` in JSON.
+    #[serde(default, deserialize_with = "yes")]
+    pub(crate) rotate_webhook: bool,
+}
+
+/// A tick box's `yes` (a form) or `true` (JSON).
+fn yes<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Tick {
+        Bool(bool),
+        Text(String),
+    }
+    Ok(match Tick::deserialize(deserializer)? {
+        Tick::Bool(ticked) => ticked,
+        Tick::Text(text) => text == "yes",
+    })
 }
 
 /// The settings the form describes, or what is missing.
-fn config(form: &ProviderForm) -> Result<ProviderConfig, String> {
+pub(crate) fn config(form: &ProviderForm) -> Result<ProviderConfig, String> {
     let needed = |value: &str, what: &str| {
         let value = value.trim();
         if value.is_empty() { Err(format!("{what} is needed.")) } else { Ok(value.to_string()) }
@@ -191,6 +207,24 @@ fn config(form: &ProviderForm) -> Result<ProviderConfig, String> {
     }
 }
 
+/// `config` with the base URL of the tenant's stored settings of its kind: the form has no
+/// base URL, so one the operator set for this tenant (a sandbox) stays.
+pub(crate) async fn keeping_base_url(
+    payments: &Payments,
+    tenant: TenantId,
+    config: ProviderConfig,
+) -> Result<ProviderConfig, SetProviderError> {
+    match payments.stored_base_url(tenant, config.kind()).await {
+        Ok(url) => Ok(config.with_base_url(url)),
+        Err(SetProviderError::Seal(error)) => {
+            // Settings this key cannot open are replaced whole, as the owner means to.
+            tracing::warn!(%tenant, %error, "the provider's previous settings do not open; its base URL is not kept");
+            Ok(config)
+        }
+        Err(error) => Err(error),
+    }
+}
+
 pub(super) async fn set_provider(
     State(payments): State<Arc<Payments>>,
     State(accounts): State<Arc<Accounts>>,
@@ -206,17 +240,11 @@ pub(super) async fn set_provider(
             return provider(store, &member, data, StatusCode::UNPROCESSABLE_ENTITY, &headers).await;
         }
     };
-    // The form has no base URL: one the operator set for this tenant (a sandbox) stays.
-    let config = match payments.stored_base_url(member.tenant.id, config.kind()).await {
-        Ok(url) => config.with_base_url(url),
-        Err(SetProviderError::Seal(error)) => {
-            // Settings this key cannot open are replaced whole, as the owner means to.
-            tracing::warn!(tenant = %member.tenant.id, %error, "the provider's previous settings do not open; its base URL is not kept");
-            config
-        }
+    let config = match keeping_base_url(&payments, member.tenant.id, config).await {
+        Ok(config) => config,
         Err(error) => return internal(error),
     };
-    let rotate = form.rotate_webhook == "yes";
+    let rotate = form.rotate_webhook;
     let set = match payments.set_tenant_provider(member.tenant.id, &config, rotate).await {
         Ok(set) => set,
         Err(error) => return internal(error),
