@@ -31,3 +31,4 @@ mod router_clock;
 mod sealing;
 mod store_contract;
 mod tenant_api;
+mod tenant_api_parity;

@@ -19,13 +19,13 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-struct Api {
-    app: axum::Router,
-    store: Arc<dyn Store>,
+pub(crate) struct Api {
+    pub(crate) app: axum::Router,
+    pub(crate) store: Arc<dyn Store>,
     _dir: tempfile::TempDir,
 }
 
-async fn api(backend: Backend) -> Option<Api> {
+pub(crate) async fn api(backend: Backend) -> Option<Api> {
     let dir = tempfile::TempDir::new().unwrap();
     let store = fresh_store(backend, dir.path()).await?;
     let hub = Hub::start(store.clone(), HubConfig::default(), CancellationToken::new());
@@ -34,7 +34,7 @@ async fn api(backend: Backend) -> Option<Api> {
 }
 
 impl Api {
-    async fn token(&self, scope: OperatorScope) -> String {
+    pub(crate) async fn token(&self, scope: OperatorScope) -> String {
         let secret = AgentToken::generate();
         let token = OperatorToken {
             id: operator_token_id(&secret.hash()),
@@ -48,7 +48,7 @@ impl Api {
         secret.expose().to_string()
     }
 
-    async fn call(&self, method: &str, uri: &str, token: &str, body: &str) -> (StatusCode, Value) {
+    pub(crate) async fn call(&self, method: &str, uri: &str, token: &str, body: &str) -> (StatusCode, Value) {
         let request = Request::builder()
             .method(method)
             .uri(uri)
