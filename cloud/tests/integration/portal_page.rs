@@ -260,8 +260,9 @@ async fn recovery_moves_a_plan_to_the_new_device(backend: Backend) {
     let new_mac: MacAddress = NEW_MAC.parse().unwrap();
     assert_eq!(added.len(), 3, "{added:?}");
     assert_eq!(added[0], Command::EndSession { mac: OLD_MAC.parse().unwrap() }, "the old device is cut off first");
+    // The plan has a speed limit: the user goes in the plan's profile.
     match &added[1] {
-        Command::UpsertHotspotUser(user) => {
+        Command::UpsertHotspotUserInProfile { user, .. } => {
             assert_eq!((user.name.as_str(), user.mac, user.expires_at), (username.as_str(), Some(new_mac), Some(UnixTime(later))));
             assert_eq!(user.limit_bytes_total, Some(500 * 1024 * 1024));
         }
