@@ -20,6 +20,19 @@ async fn main() -> anyhow::Result<()> {
     };
     // Before listening: two different sealing keys must stop the service, not serve it.
     let sealing_key = jasiyo_cloud::cli::sealing_key(cli.sealing_key.as_deref())?;
+    // Nor may callbacks that no provider can reach.
+    let unreachable = jasiyo_cloud::payments::public_url::problems(serve.public_url.as_deref());
+    if !unreachable.is_empty() {
+        let list: Vec<String> = unreachable.iter().map(ToString::to_string).collect();
+        if !serve.allow_unreachable_callbacks {
+            anyhow::bail!(
+                "providers could not reach this cloud's callbacks: {}. Fix --public-url, or pass --allow-unreachable-callbacks to run anyway (locally, against emulators)",
+                list.join("; ")
+            );
+        }
+        eprintln!("WARNING: providers cannot reach this cloud's callbacks: {}", list.join("; "));
+        tracing::warn!(problems = ?list, "serving with callbacks providers cannot reach (--allow-unreachable-callbacks)");
+    }
     raise_open_file_limit();
     let listener = bind(serve.listen)?;
     let public_url = serve.public_url.clone().unwrap_or_else(|| format!("http://{}", listener.local_addr().expect("bound")));

@@ -40,7 +40,7 @@ impl CloudProcess {
         let mut child = Command::new(binary("jasiyo-cloud"))
             .args(["--database-url", database_url, "--data-dir"])
             .arg(data_dir)
-            .args(["serve", "--listen", listen, "--heartbeat-secs", "1"])
+            .args(["serve", "--listen", listen, "--heartbeat-secs", "1", "--allow-unreachable-callbacks"])
             .envs(envs.iter().copied())
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")

@@ -124,6 +124,9 @@ pub(super) async fn run(
     let key = super::sealing_key(sealing_key_flag)?;
     let sealer = Sealer::from_key_or_file(key.as_ref().map(|k| k.0.as_str()), key_file)?;
     let set = set_provider(store, &sealer, &public_url, tenant.id, &provider.into_config(), rotate_webhook).await?;
+    for problem in crate::payments::public_url::problems(Some(&public_url)) {
+        eprintln!("warning: {problem}; the provider's callbacks will not arrive until serve runs with a public https URL");
+    }
     if json {
         writeln!(out, "{}", json!({ "tenant": set.tenant, "provider": set.kind.as_str(), "webhook_url": set.webhook_url }))?;
     } else {

@@ -53,6 +53,11 @@ pub struct ServeArgs {
     /// post to its own network's services.
     #[arg(long, env = "JASIYO_ALLOW_PRIVATE_WEBHOOKS")]
     pub allow_private_webhooks: bool,
+    /// Start even when providers could not reach the callbacks: no `--public-url`, one that
+    /// is not `https://`, or one with a word Safaricom refuses (a loud warning instead of a
+    /// refusal). For running locally against the emulators.
+    #[arg(long, env = "JASIYO_ALLOW_UNREACHABLE_CALLBACKS")]
+    pub allow_unreachable_callbacks: bool,
     /// Once listening, write the bound address here (for scripts that pass `--listen 127.0.0.1:0`).
     #[arg(long, env = "JASIYO_READY_FILE")]
     pub ready_file: Option<PathBuf>,

@@ -22,6 +22,7 @@ pub mod offer;
 pub mod phone;
 pub mod plans;
 pub mod providers_config;
+pub mod public_url;
 pub mod reconcile;
 pub mod recover;
 pub mod resend;

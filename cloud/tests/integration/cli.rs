@@ -252,6 +252,39 @@ fn two_different_sealing_keys_are_refused() {
     assert!(stderr.contains("JASIYO_SECRET_KEY"), "{stderr}");
 }
 
+#[test]
+fn serve_refuses_callbacks_no_provider_can_reach() {
+    let dir = TempDir::new().unwrap();
+    let missing = serve_until_ready_with(&dir, &[], &[]).unwrap_err();
+    assert!(missing.contains("no public URL") && missing.contains("--allow-unreachable-callbacks"), "{missing}");
+    let words = serve_until_ready_with(&dir, &[], &["--public-url", "https://mpesa-wifi.example"]).unwrap_err();
+    assert!(words.contains("\"mpesa\", which Safaricom refuses"), "{words}");
+    let plain = serve_until_ready_with(&dir, &[], &["--public-url", "http://pay.example"]).unwrap_err();
+    assert!(plain.contains("not https://"), "{plain}");
+    serve_until_ready_with(&dir, &[], &["--public-url", "https://pay.example"]).expect("a public https URL serves");
+    serve_until_ready_with(&dir, &[], &["--public-url", "http://127.0.0.1:8080", "--allow-unreachable-callbacks"])
+        .expect("locally, with the flag, it serves (with a warning)");
+
+    // `provider set` sets, and says what would keep the callbacks from arriving.
+    ok_json(&dir, &["tenant", "create", "--name", "T", "--json"]);
+    let args = [
+        "provider",
+        "set",
+        "--tenant",
+        "T",
+        "--public-url",
+        "https://safaricom-wifi.example",
+        "--json",
+        "paystack",
+        "--secret-key",
+        SK_TEST,
+    ];
+    let out = cloud(&dir, &args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("warning: the public URL contains \"safaricom\""), "{said}");
+}
+
 /// Sets tenant "T"'s Paystack key again (the tenant exists); returns its id.
 fn set_paystack_again(dir: &TempDir, env: &[(&str, &str)]) -> TenantId {
     let set = ok_json_with(dir, env, &["provider", "set", "--tenant", "T", "--json", "paystack", "--secret-key", SK_TEST]);
@@ -261,6 +294,11 @@ fn set_paystack_again(dir: &TempDir, env: &[(&str, &str)]) -> TenantId {
 /// Starts `serve` on an ephemeral port and stops it once it is listening; `Err` with its
 /// stderr if it exited first.
 fn serve_until_ready(dir: &TempDir, env: &[(&str, &str)]) -> Result<(), String> {
+    serve_until_ready_with(dir, env, &["--allow-unreachable-callbacks"])
+}
+
+/// [`serve_until_ready`] with these flags instead of `--allow-unreachable-callbacks`.
+fn serve_until_ready_with(dir: &TempDir, env: &[(&str, &str)], flags: &[&str]) -> Result<(), String> {
     use std::io::BufRead;
     let ready = dir.path().join("cloud.addr");
     let ready_arg = ready.to_str().unwrap();
@@ -268,6 +306,7 @@ fn serve_until_ready(dir: &TempDir, env: &[(&str, &str)]) -> Result<(), String> 
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
         .args(["serve", "--listen", "127.0.0.1:0", "--ready-file", ready_arg])
+        .args(flags)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -469,7 +469,15 @@ mod bench {
                 .arg(database_url)
                 .arg("--data-dir")
                 .arg(dir)
-                .args(["serve", "--listen", "127.0.0.1:0", "--heartbeat-secs", &heartbeat_secs.to_string(), "--ready-file"])
+                .args([
+                    "serve",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--allow-unreachable-callbacks",
+                    "--heartbeat-secs",
+                    &heartbeat_secs.to_string(),
+                    "--ready-file",
+                ])
                 .arg(&ready)
                 .env("RUST_LOG", "warn")
                 .env("NO_COLOR", "1")
