@@ -156,6 +156,19 @@ pub struct Alerts {
     public_url: String,
     /// Wakes the delivery loop after a pass that opened or closed an alert.
     wake: Notify,
+    /// Each delivery outcome once recorded, for whoever watches ([`Alerts::delivery_outcomes`]).
+    outcomes: tokio::sync::broadcast::Sender<DeliveryOutcome>,
+}
+
+/// A delivery try, recorded: which alert, which channel, and what it said.
+#[derive(Clone, Debug)]
+pub struct DeliveryOutcome {
+    /// The alert.
+    pub alert: uuid::Uuid,
+    /// `mail` or `webhook`.
+    pub channel: &'static str,
+    /// What the try said, as recorded on the alert.
+    pub outcome: String,
 }
 
 impl Alerts {
@@ -171,7 +184,8 @@ impl Alerts {
         public_url: String,
     ) -> Arc<Alerts> {
         let stale_after_ms = stale_after.as_millis() as i64;
-        Arc::new(Alerts { store, mailer, sealer, config, stale_after_ms, public_url, wake: Notify::new() })
+        let outcomes = tokio::sync::broadcast::channel(64).0;
+        Arc::new(Alerts { store, mailer, sealer, config, stale_after_ms, public_url, wake: Notify::new(), outcomes })
     }
 
     /// The same service mailing through `mailer`.
@@ -184,7 +198,14 @@ impl Alerts {
             stale_after_ms: self.stale_after_ms,
             public_url: self.public_url.clone(),
             wake: Notify::new(),
+            outcomes: tokio::sync::broadcast::channel(64).0,
         })
+    }
+
+    /// Every delivery outcome from now on, as it is recorded (for tests and monitoring: the
+    /// event to wait on rather than polling the alerts).
+    pub fn delivery_outcomes(&self) -> tokio::sync::broadcast::Receiver<DeliveryOutcome> {
+        self.outcomes.subscribe()
     }
 
     /// The same service under `config`.

@@ -55,7 +55,10 @@ impl Alerts {
                 (format!("{error} (attempt {attempts} of {most}; trying again)"), Some(now_ms.saturating_add(wait)))
             }
         };
-        self.store.finish_delivery(alert.id, closing, channel, &outcome, retry_at, now_ms).await
+        self.store.finish_delivery(alert.id, closing, channel, &outcome, retry_at, now_ms).await?;
+        // Nobody listening is fine.
+        let _ = self.outcomes.send(super::DeliveryOutcome { alert: alert.id, channel: channel.as_str(), outcome });
+        Ok(())
     }
 
     /// Delivers until `stop`: every [`AlertsConfig::delivery_poll`](super::AlertsConfig::delivery_poll),

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use jasiyo_cloud::alerts::AlertsConfig;
+use jasiyo_cloud::alerts::{AlertsConfig, DeliveryOutcome};
 use jasiyo_cloud::app::App;
 use jasiyo_cloud::hub::HubConfig;
 use jasiyo_cloud::notify::SmtpMailer;
@@ -61,22 +61,26 @@ async fn an_offline_router_is_mailed_to_its_owner_once_and_when_back() {
     running.await.unwrap().unwrap();
 }
 
-/// Waits (up to 20 s, looking every 20 ms) until the tenant's open alert's delivery says
-/// something `done` accepts; that text.
+/// Waits (up to 20 s) for a mail delivery outcome that `done` accepts, as the delivery loop
+/// records it; that text, and the tenant's open alert's delivery as stored then.
 async fn until_delivery(
+    outcomes: &mut tokio::sync::broadcast::Receiver<DeliveryOutcome>,
     store: &dyn jasiyo_cloud::store::Store,
     tenant: jasiyo_cloud::model::TenantId,
     done: impl Fn(&str) -> bool,
-) -> String {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let open = store.open_alerts(Some(tenant)).await.unwrap();
-        if let Some(alert) = open.first().filter(|a| done(&a.open_delivery)) {
-            return alert.open_delivery.clone();
+) -> (String, String) {
+    let found = async {
+        loop {
+            match outcomes.recv().await {
+                Ok(outcome) if outcome.channel == "mail" && done(&outcome.outcome) => return outcome.outcome,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(closed) => panic!("no more outcomes: {closed}"),
+            }
         }
-        assert!(tokio::time::Instant::now() < deadline, "delivery never got there: {open:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    };
+    let outcome = tokio::time::timeout(Duration::from_secs(20), found).await.expect("the delivery outcome within 20 s");
+    let open = store.open_alerts(Some(tenant)).await.unwrap();
+    (outcome, open.first().expect("the open alert").open_delivery.clone())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,6 +102,7 @@ async fn a_mail_pending_when_the_cloud_stops_is_sent_once_after_a_restart() {
     let first = App::with_store(store.clone(), HubConfig::default(), listener)
         .with_mailer(Arc::new(SmtpMailer::new(&format!("smtp://{dead}"), "Jasiyo <noreply@jasiyo.test>").unwrap()))
         .with_alerts(config.clone());
+    let mut first_outcomes = first.alerts().delivery_outcomes();
     let base = format!("http://{}", first.local_addr());
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(first.run(shutdown.clone()));
@@ -116,7 +121,8 @@ async fn a_mail_pending_when_the_cloud_stops_is_sent_once_after_a_restart() {
     let tenant = store.find_tenant("Restart Mail").await.unwrap().unwrap();
     let router = store.create_router(tenant.id, "shop", "hash", now_ms()).await.unwrap();
     store.router_connected(router.id, uuid::Uuid::new_v4(), "1.0", now_ms() - 25 * 60_000).await.unwrap();
-    let failing = until_delivery(store.as_ref(), tenant.id, |d| d.starts_with("mail: failed")).await;
+    let (failing, stored) = until_delivery(&mut first_outcomes, store.as_ref(), tenant.id, |d| d.contains("trying again")).await;
+    assert!(stored.starts_with("mail: failed"), "{stored}");
     assert!(failing.contains("trying again"), "{failing}");
     shutdown.cancel();
     running.await.unwrap().unwrap();
@@ -128,11 +134,12 @@ async fn a_mail_pending_when_the_cloud_stops_is_sent_once_after_a_restart() {
         .with_mailer(Arc::new(SmtpMailer::new(&smtp.url(), "Jasiyo <noreply@jasiyo.test>").unwrap()))
         .with_alerts(config);
     let shutdown = CancellationToken::new();
+    let mut second_outcomes = second.alerts().delivery_outcomes();
     let running = tokio::spawn(second.run(shutdown.clone()));
     let mail = smtp.next_mail(Duration::from_secs(20)).await.expect("the pending mail is sent");
     assert_eq!(mail.to, vec!["atieno@example.com".to_string()]);
     assert!(mail.text().contains("Alert: Router offline"), "{}", mail.text());
-    let done = until_delivery(store.as_ref(), tenant.id, |d| d.starts_with("mail: sent")).await;
+    let (_, done) = until_delivery(&mut second_outcomes, store.as_ref(), tenant.id, |d| d.starts_with("mail: sent")).await;
     assert_eq!(done, "mail: sent to 1 owner(s); webhook: none set");
     assert!(smtp.try_next_mail().is_none(), "sent once");
     assert_eq!(store.open_alerts(Some(tenant.id)).await.unwrap().len(), 1, "still one alert");
