@@ -146,7 +146,11 @@ impl Payments {
         let provider = self.provider_from(&stored)?;
         let event = provider.parse_callback(headers, body)?;
         let mut payment = context.payment;
-        if payment.provider_ref.is_none() && payment.secondary_ref.is_none() {
+        // PayHero echoes our payment id as `ExternalReference`: that names the payment
+        // whatever references its push's answer did or did not bring.
+        let by_our_ref = event.our_ref.as_deref() == Some(payment.id.to_string().as_str());
+        let unknown_ref = event.provider_ref.is_empty() || event.our_ref.as_deref() == Some(event.provider_ref.as_str());
+        if payment.provider_ref.is_none() && payment.secondary_ref.is_none() && !unknown_ref {
             // The push's answer was never recorded (the process died during the call, or the
             // write failed). The token in the URL was made for this payment alone, so the
             // reference the callback brings is this payment's.
@@ -161,8 +165,11 @@ impl Payments {
         }
         let matches = payment.provider_ref.as_deref() == Some(event.provider_ref.as_str())
             || payment.secondary_ref.as_deref() == Some(event.provider_ref.as_str());
-        if !matches {
+        if !matches && !by_our_ref {
             return Err(Refused::WrongReference(event.provider_ref));
+        }
+        if !matches {
+            tracing::info!(payment = %payment.id, provider = kind.as_str(), reference = %event.provider_ref, "callback matched by our own reference");
         }
         let event = self.confirm_late_success(&payment, provider.as_ref(), event).await?;
         self.apply_with_plan(&payment, Some(context.plan), event, "callback").await?;

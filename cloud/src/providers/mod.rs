@@ -183,8 +183,9 @@ pub struct ProviderEvent {
     /// The provider reference it is about (see [`PushAccepted::provider_ref`]).
     ///
     /// One exception: PayHero callbacks do not carry PayHero's own `reference`, only
-    /// Safaricom's `CheckoutRequestID`, which is [`PushAccepted::secondary_ref`]; so look a
-    /// payment up by `provider_ref` or `secondary_ref`.
+    /// Safaricom's `CheckoutRequestID`, which is [`PushAccepted::secondary_ref`] (or, when
+    /// the callback has none, our `ExternalReference`); so look a payment up by
+    /// `provider_ref`, `secondary_ref` or [`Self::our_ref`].
     pub provider_ref: String,
     /// What it says.
     pub status: PaymentStatus,
@@ -200,6 +201,10 @@ pub struct ProviderEvent {
     /// The paying phone, normalised digits, when the provider says (Daraja's and PayHero's
     /// success callbacks): unsigned callbacks must name the phone the prompt went to.
     pub msisdn: Option<String>,
+    /// The reference we sent with the push, when the provider echoes it (PayHero's
+    /// `ExternalReference`: our payment id). A callback carrying it is matched by it as well
+    /// as by [`Self::provider_ref`].
+    pub our_ref: Option<String>,
 }
 
 /// A provider API call failed.

@@ -316,6 +316,12 @@ impl PaymentEmulator {
         self.shared.state().auto = auto;
     }
 
+    /// `true`: PayHero answers pushes with its `reference` only, no `CheckoutRequestID` (the
+    /// prompt still has one, which its callback carries beside our `ExternalReference`).
+    pub fn payhero_push_without_checkout_id(&self, without: bool) {
+        self.shared.state().payhero_without_checkout_id = without;
+    }
+
     /// Queues a fault for the next request it applies to.
     pub fn fail_next(&self, failure: InjectedFailure) {
         self.shared.state().failures.push_back(failure);

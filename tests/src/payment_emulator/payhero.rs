@@ -75,7 +75,7 @@ pub(crate) async fn push(State(shared): State<Arc<Shared>>, headers: HeaderMap, 
         Err(message) => return payhero_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", message),
     };
     let now = now_unix();
-    let (reference, checkout_id) = {
+    let (reference, checkout_id, answer_checkout_id) = {
         let mut state = shared.state();
         let reference = state.new_ref(10, true);
         let checkout_id = state.new_checkout_id(&payment.phone, now);
@@ -101,10 +101,13 @@ pub(crate) async fn push(State(shared): State<Arc<Shared>>, headers: HeaderMap, 
             email: None,
             metadata: Value::Null,
         });
-        (reference, checkout_id)
+        (reference, checkout_id, !state.payhero_without_checkout_id)
     };
     shared.bump();
-    let body = json!({"success": true, "status": "QUEUED", "reference": reference, "CheckoutRequestID": checkout_id});
+    let mut body = json!({"success": true, "status": "QUEUED", "reference": reference});
+    if answer_checkout_id {
+        body["CheckoutRequestID"] = json!(checkout_id);
+    }
     // 201 as PayHero's docs show for a created payment (unverified against live traffic).
     answer_new_prompt(&shared, reference, StatusCode::CREATED, body)
 }

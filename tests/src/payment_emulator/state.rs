@@ -137,6 +137,9 @@ pub(crate) struct State {
     receipts: HashSet<String>,
     pub failures: VecDeque<InjectedFailure>,
     pub auto: Option<(Resolution, Delivery)>,
+    /// PayHero answers pushes without `CheckoutRequestID` (its callbacks still carry one,
+    /// with our `ExternalReference`).
+    pub payhero_without_checkout_id: bool,
     pub callbacks: Vec<CallbackRecord>,
     /// Feeds ids that must differ between prompts.
     seq: u64,

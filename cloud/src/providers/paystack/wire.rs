@@ -105,6 +105,7 @@ pub(crate) fn verify_event(provider_ref: &str, reply: &Reply) -> Result<Provider
                 code: "not_found".to_owned(),
                 description: message.to_owned(),
                 msisdn: None,
+                our_ref: None,
             });
         }
         return Err(api_error(reply));
@@ -136,6 +137,7 @@ pub(crate) fn verify_event(provider_ref: &str, reply: &Reply) -> Result<Provider
         code: state,
         description: text,
         msisdn: None,
+        our_ref: None,
     })
 }
 
