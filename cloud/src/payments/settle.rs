@@ -146,9 +146,13 @@ impl Payments {
         let provider = self.provider_from(&stored)?;
         let event = provider.parse_callback(headers, body)?;
         let mut payment = context.payment;
-        // PayHero echoes our payment id as `ExternalReference`: that names the payment
-        // whatever references its push's answer did or did not bring.
-        let by_our_ref = event.our_ref.as_deref() == Some(payment.id.to_string().as_str());
+        // PayHero echoes our payment id as `ExternalReference`: that names the payment when
+        // the provider's reference cannot (the push's answer brought no CheckoutRequestID, or
+        // the callback has none); one naming another payment, or a CheckoutRequestID other
+        // than the one the payment knows, is refused.
+        let own_id = payment.id.to_string();
+        let names_us = event.our_ref.as_deref() == Some(own_id.as_str());
+        let names_another = event.our_ref.is_some() && !names_us;
         let unknown_ref = event.provider_ref.is_empty() || event.our_ref.as_deref() == Some(event.provider_ref.as_str());
         if payment.provider_ref.is_none() && payment.secondary_ref.is_none() && !unknown_ref {
             // The push's answer was never recorded (the process died during the call, or the
@@ -165,7 +169,8 @@ impl Payments {
         }
         let matches = payment.provider_ref.as_deref() == Some(event.provider_ref.as_str())
             || payment.secondary_ref.as_deref() == Some(event.provider_ref.as_str());
-        if !matches && !by_our_ref {
+        let contradicted = !unknown_ref && (payment.secondary_ref.is_some() || !kind.callback_carries_secondary_ref());
+        if names_another || !(matches || (names_us && !contradicted)) {
             return Err(Refused::WrongReference(event.provider_ref));
         }
         if !matches {

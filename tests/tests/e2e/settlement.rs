@@ -112,6 +112,13 @@ async fn a_payhero_push_without_checkout_id_is_matched(world: World) {
     let prompt = s.pay.wait_for_prompt("0722000604", WAIT).await.unwrap();
     let open = s.until_payment(&key, "prompt sent", |p| p.provider_ref.is_some()).await;
     assert_eq!((open.provider_ref.as_deref(), open.secondary_ref.as_deref()), (Some(prompt.provider_ref.as_str()), None));
+    // At the payment's own URL, a success naming another payment of ours is refused.
+    let forged = json!({"forward_url":"","response":{"Amount":20,"CheckoutRequestID":prompt.checkout_request_id,
+        "ExternalReference":uuid::Uuid::new_v4().to_string(),"MerchantRequestID":"1","MpesaReceiptNumber":"FORGED0002",
+        "Phone":"+254722000604","ResultCode":0,"ResultDesc":"ok","Status":"Success"},"status":true});
+    let url = prompt.callback_url.clone().expect("a callback URL");
+    assert_eq!(s.http.post(url).json(&forged).send().await.unwrap().status().as_u16(), 400);
+    assert!(s.until_payment(&key, "still open", |_| true).await.state.is_open());
 
     s.pay.resolve(&prompt.provider_ref, Resolution::Approve, Delivery::Normal).await.unwrap();
     assert_eq!(s.pay.callbacks().last().and_then(|c| c.status), Some(200), "the callback was taken");
