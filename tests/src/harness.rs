@@ -428,7 +428,7 @@ pub fn provider_config(
     kind: jasiyo_cloud::providers::ProviderKind,
     pay: &crate::payment_emulator::PaymentEmulator,
 ) -> jasiyo_cloud::providers::ProviderConfig {
-    use jasiyo_cloud::providers::{DarajaAccount, ProviderConfig, ProviderKind, Secret};
+    use jasiyo_cloud::providers::{DarajaAccount, PayHeroChannel, ProviderConfig, ProviderKind, Secret};
     let a = pay.accounts();
     let base_url = Some(pay.base_url());
     match kind {
@@ -444,6 +444,7 @@ pub fn provider_config(
             username: Secret(a.payhero.username.clone()),
             password: Secret(a.payhero.password.clone()),
             channel_id: a.payhero.channel_id,
+            channel: if a.payhero.wallet_channel { PayHeroChannel::Wallet } else { PayHeroChannel::Mpesa },
             base_url,
         },
         ProviderKind::Paystack => ProviderConfig::Paystack { secret_key: Secret(a.paystack.secret_key.clone()), base_url },

@@ -513,6 +513,7 @@ fn payhero(mock: &Mock, http: reqwest::Client) -> Arc<dyn Provider> {
         username: Secret("ph_user".into()),
         password: Secret("ph_pass".into()),
         channel_id: 911,
+        channel: Default::default(),
         base_url: Some(mock.base.clone()),
     };
     providers::build(&config, &http, Arc::new(MemoryTokens::default()))
@@ -540,6 +541,24 @@ async fn payhero_push_sends_the_documented_request() {
             "external_reference": push_request().payment_id.to_string(),
             "callback_url": "https://cloud.example/callbacks/daraja/tok123"})
     );
+}
+
+#[tokio::test]
+async fn payhero_wallet_channel_pushes_name_sasapay_and_its_network_code() {
+    let mock = Mock::start().await;
+    mock.json(PAYMENTS, 201, json!({"success": true, "status": "QUEUED", "reference": "E8UWT7CLUX", "CheckoutRequestID": "ws_CO_1"}));
+    let config = ProviderConfig::Payhero {
+        username: Secret("ph_user".into()),
+        password: Secret("ph_pass".into()),
+        channel_id: 912,
+        channel: providers::PayHeroChannel::Wallet,
+        base_url: Some(mock.base.clone()),
+    };
+    let client = providers::build(&config, &http(), Arc::new(MemoryTokens::default()));
+    assert_eq!(client.initiate(&push_request()).await.unwrap().provider_ref, "E8UWT7CLUX");
+    let [seen] = mock.seen(PAYMENTS).try_into().unwrap();
+    let body = seen.json();
+    assert_eq!((&body["channel_id"], &body["provider"], &body["network_code"]), (&json!(912), &json!("sasapay"), &json!("63902")), "{body}");
 }
 
 #[tokio::test]

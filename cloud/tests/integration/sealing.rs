@@ -34,7 +34,7 @@ fn paystack(key: &str) -> ProviderConfig {
 }
 
 fn payhero() -> ProviderConfig {
-    ProviderConfig::Payhero { username: Secret("u".into()), password: Secret("p".into()), channel_id: 7, base_url: None }
+    ProviderConfig::Payhero { username: Secret("u".into()), password: Secret("p".into()), channel_id: 7, channel: Default::default(), base_url: None }
 }
 
 async fn sealed_settings_copied_to_another_tenant_or_kind_do_not_open(w: World) {

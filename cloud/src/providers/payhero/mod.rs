@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 pub use callback::PayHeroCallback;
 
 use super::{
-    CallbackError, Provider, ProviderConfig, ProviderError, ProviderEvent, ProviderKind, PushAccepted, PushRequest, Reply, Secret,
+    CallbackError, PayHeroChannel, Provider, ProviderConfig, ProviderError, ProviderEvent, ProviderKind, PushAccepted, PushRequest, Reply, Secret,
     base_url, check_msisdn, transport_error,
 };
 
@@ -34,6 +34,7 @@ pub struct PayHero {
     username: Secret,
     password: Secret,
     channel_id: u64,
+    channel: PayHeroChannel,
 }
 
 impl PayHero {
@@ -42,10 +43,10 @@ impl PayHero {
     /// # Panics
     /// If `config` is not [`ProviderConfig::Payhero`] (`build()` never does that).
     pub fn new(config: ProviderConfig, http: reqwest::Client) -> Self {
-        let ProviderConfig::Payhero { username, password, channel_id, base_url: base } = config else {
+        let ProviderConfig::Payhero { username, password, channel_id, channel, base_url: base } = config else {
             panic!("PayHero::new needs PayHero settings, got {:?}", config.kind());
         };
-        PayHero { http, base: base_url(base.as_deref(), PRODUCTION_URL), username, password, channel_id }
+        PayHero { http, base: base_url(base.as_deref(), PRODUCTION_URL), username, password, channel_id, channel }
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Reply, ProviderError> {
@@ -114,14 +115,17 @@ impl Provider for PayHero {
 
     async fn initiate(&self, request: &PushRequest) -> Result<PushAccepted, ProviderError> {
         check_msisdn(&request.msisdn)?;
-        let body = json!({
+        let mut body = json!({
             "amount": request.amount_kes,
             "phone_number": local_phone(&request.msisdn),
             "channel_id": self.channel_id,
-            "provider": "m-pesa",
+            "provider": self.channel.provider_field(),
             "external_reference": request.payment_id.to_string(),
             "callback_url": request.callback_url,
         });
+        if let Some(code) = self.channel.network_code() {
+            body["network_code"] = json!(code);
+        }
         let reply = self.send(self.http.post(format!("{}/api/v2/payments", self.base)).json(&body)).await?;
         if !reply.status.is_success() {
             return Err(api_error(&reply));
