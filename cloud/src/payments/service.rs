@@ -17,7 +17,8 @@ use super::view::PaymentView;
 use crate::hub::Hub;
 use crate::model::TenantId;
 use crate::model::{NewPayment, Payment, PaymentId, PaymentState, StoredProvider};
-use crate::providers::{self, HttpSettings, Provider, ProviderConfig, ProviderError, ProviderKind, PushRequest};
+use crate::providers::paystack::EmailDomain;
+use crate::providers::{self, HttpSettings, Provider, ProviderConfig, ProviderError, ProviderKind, ProviderOptions, PushRequest};
 use crate::store::payments::{PaymentProgress, PortalQuery};
 use crate::store::{Store, StoreError, now_ms};
 use crate::token::{AgentToken, hash_token};
@@ -49,6 +50,9 @@ pub struct PaymentsConfig {
     pub recover_limits: LimitConfig,
     /// Provider HTTP settings.
     pub http: HttpSettings,
+    /// What the operator sets for every provider (Paystack's customer e-mail domain, by
+    /// default from `public_url`).
+    pub providers: ProviderOptions,
     /// How often the reconciler looks for due checks.
     pub reconcile_tick: Duration,
     /// How many portal long polls may be held at once.
@@ -58,8 +62,10 @@ pub struct PaymentsConfig {
 impl PaymentsConfig {
     /// Production defaults for a cloud reachable at `public_url`.
     pub fn new(public_url: impl Into<String>) -> PaymentsConfig {
+        let public_url = public_url.into();
         PaymentsConfig {
-            public_url: public_url.into(),
+            providers: ProviderOptions { paystack_email_domain: EmailDomain::for_public_url(&public_url) },
+            public_url,
             portal_wait: Duration::from_secs(90),
             first_check_after: Duration::from_secs(25),
             check_every: Duration::from_secs(20),
@@ -224,7 +230,7 @@ impl Payments {
             return Ok(provider.clone());
         }
         let config = super::providers_config::open_settings(&self.sealer, stored).map_err(|e| PortalError::Internal(e.into()))?;
-        let provider = providers::build(&config, &self.http, self.tokens.clone());
+        let provider = providers::build_with(&config, &self.http, self.tokens.clone(), &self.config.providers);
         cache.insert(key, (stored.sealed.clone(), provider.clone()));
         Ok(provider)
     }

@@ -373,12 +373,31 @@ impl ProviderKind {
     }
 }
 
-/// Builds the provider for a tenant's settings.
+/// What the operator sets for every tenant's provider (not a tenant setting).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProviderOptions {
+    /// The domain of Paystack's customer e-mails.
+    pub paystack_email_domain: paystack::EmailDomain,
+}
+
+/// Builds the provider for a tenant's settings, with default [`ProviderOptions`].
 pub fn build(config: &ProviderConfig, http: &reqwest::Client, tokens: Arc<dyn TokenCache>) -> Arc<dyn Provider> {
+    build_with(config, http, tokens, &ProviderOptions::default())
+}
+
+/// Builds the provider for a tenant's settings under the operator's `options`.
+pub fn build_with(
+    config: &ProviderConfig,
+    http: &reqwest::Client,
+    tokens: Arc<dyn TokenCache>,
+    options: &ProviderOptions,
+) -> Arc<dyn Provider> {
     match config {
         ProviderConfig::Daraja { .. } => Arc::new(daraja::Daraja::new(config.clone(), http.clone(), tokens)),
         ProviderConfig::Payhero { .. } => Arc::new(payhero::PayHero::new(config.clone(), http.clone())),
-        ProviderConfig::Paystack { .. } => Arc::new(paystack::Paystack::new(config.clone(), http.clone())),
+        ProviderConfig::Paystack { .. } => {
+            Arc::new(paystack::Paystack::new(config.clone(), http.clone()).with_email_domain(options.paystack_email_domain.clone()))
+        }
     }
 }
 

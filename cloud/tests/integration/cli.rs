@@ -452,3 +452,17 @@ fn payhero_channel_type_is_a_provider_setting() {
     assert_eq!(payhero(&[]), jasiyo_cloud::providers::PayHeroChannel::Mpesa);
     assert_eq!(payhero(&["--wallet"]), jasiyo_cloud::providers::PayHeroChannel::Wallet);
 }
+
+/// Issue 22, item 6: the Paystack customer e-mail domain is checked when `serve` starts.
+#[test]
+fn a_reserved_paystack_email_domain_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_jasiyo-cloud"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--paystack-email-domain", "hotspot.jasiyo.invalid"])
+        .env("JASIYO_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("--paystack-email-domain") && said.contains("reserved .invalid"), "{said}");
+}

@@ -134,7 +134,10 @@ async fn the_provider_is_set_without_echoing_secrets(api: Api) {
     let payhero = r#"{"kind":"payhero","username":"u","password":"p4ss","channel_id":"42"}"#;
     let (status, body) = api.call("PUT", "/api/v1/provider", &token_a, payhero).await;
     assert_eq!((status, body["provider"].as_str(), body["webhook_url"].clone()), (StatusCode::OK, Some("payhero"), Value::Null), "{body}");
-    assert!(matches!(api.provider_config(a.id, ProviderKind::Payhero).await, ProviderConfig::Payhero { channel: PayHeroChannel::Mpesa, .. }));
+    assert!(matches!(
+        api.provider_config(a.id, ProviderKind::Payhero).await,
+        ProviderConfig::Payhero { channel: PayHeroChannel::Mpesa, .. }
+    ));
     let wallet = r#"{"kind":"payhero","username":"u","password":"p4ss","channel_id":"43","payhero_wallet":true}"#;
     assert_eq!(api.call("PUT", "/api/v1/provider", &token_a, wallet).await.0, StatusCode::OK);
     let config = api.provider_config(a.id, ProviderKind::Payhero).await;

@@ -322,6 +322,12 @@ impl PaymentEmulator {
         self.shared.state().payhero_without_checkout_id = without;
     }
 
+    /// `true`: Paystack charges made from now on pass the fees to the customer: their
+    /// transaction's `amount` is the `requested_amount` plus the fees (1.5%, as cents).
+    pub fn paystack_fees_on_customer(&self, on: bool) {
+        self.shared.state().paystack_fees_on_customer = on;
+    }
+
     /// Queues a fault for the next request it applies to.
     pub fn fail_next(&self, failure: InjectedFailure) {
         self.shared.state().failures.push_back(failure);

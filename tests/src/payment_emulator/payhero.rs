@@ -107,6 +107,7 @@ pub(crate) async fn push(State(shared): State<Arc<Shared>>, headers: HeaderMap, 
             paystack_id: 0,
             email: None,
             metadata: Value::Null,
+            fees_on_customer: false,
         });
         (reference, checkout_id, !state.payhero_without_checkout_id)
     };

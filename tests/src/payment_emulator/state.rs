@@ -125,6 +125,8 @@ pub(crate) struct Record {
     /// Paystack: the customer's email and the request's metadata.
     pub email: Option<String>,
     pub metadata: Value,
+    /// Paystack: the customer pays the fees, so `amount` is the `requested_amount` plus fees.
+    pub fees_on_customer: bool,
 }
 
 #[derive(Default)]
@@ -140,6 +142,8 @@ pub(crate) struct State {
     /// PayHero answers pushes without `CheckoutRequestID` (its callbacks still carry one,
     /// with our `ExternalReference`).
     pub payhero_without_checkout_id: bool,
+    /// Paystack charges from now on pass their fees to the customer.
+    pub paystack_fees_on_customer: bool,
     pub callbacks: Vec<CallbackRecord>,
     /// Feeds ids that must differ between prompts.
     seq: u64,

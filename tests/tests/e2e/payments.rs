@@ -249,6 +249,21 @@ async fn lost_callbacks_are_resolved_by_reconciliation(world: World, kind: Provi
     s.stop().await;
 }
 
+/// Paystack passes its fees to the customer (`amount` = requested + fees): the payment is
+/// still paid, by the webhook and by Verify, since the amount checked is the one requested.
+async fn paystack_fees_paid_by_the_customer_do_not_refuse_a_payment(world: World) {
+    let s = shop(world, ProviderKind::Paystack).await;
+    s.pay.paystack_fees_on_customer(true);
+    let (id, reference) = s.pay("0722000112").await;
+    s.pay.resolve(&reference, Resolution::Approve, Delivery::Normal).await.unwrap();
+    assert_eq!(s.pay.callbacks().last().and_then(|c| c.status), Some(200), "the webhook was taken");
+    assert_eq!(s.until_view(id, "online", |v| v["stage"] == "online").await["status"], "paid");
+    let (id, reference) = s.pay_from("0722000113", "02:AA:BB:CC:DD:13").await;
+    s.pay.resolve(&reference, Resolution::Approve, Delivery::Lost).await.unwrap();
+    assert_eq!(s.until_view(id, "paid by Verify", |v| v["status"] == "paid" || v["stage"] == "failed").await["status"], "paid");
+    s.stop().await;
+}
+
 /// Ten identical callbacks at once: one payment, one entitlement, one user.
 async fn duplicate_callbacks_have_one_effect(world: World, kind: ProviderKind) {
     let s = shop(world, kind).await;
@@ -573,6 +588,7 @@ mod paystack {
         provider_errors_surface_clearly(ProviderKind::Paystack),
         portal_guards(ProviderKind::Paystack),
         payments_in_flight_survive_a_provider_switch(ProviderKind::Paystack),
+        paystack_fees_paid_by_the_customer_do_not_refuse_a_payment,
     );
 }
 

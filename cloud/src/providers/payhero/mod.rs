@@ -17,8 +17,8 @@ use serde_json::{Value, json};
 pub use callback::PayHeroCallback;
 
 use super::{
-    CallbackError, PayHeroChannel, Provider, ProviderConfig, ProviderError, ProviderEvent, ProviderKind, PushAccepted, PushRequest, Reply, Secret,
-    base_url, check_msisdn, transport_error,
+    CallbackError, PayHeroChannel, Provider, ProviderConfig, ProviderError, ProviderEvent, ProviderKind, PushAccepted, PushRequest, Reply,
+    Secret, base_url, check_msisdn, transport_error,
 };
 
 /// PayHero calls the `callback_url` given with each push.
