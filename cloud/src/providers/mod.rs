@@ -15,6 +15,7 @@ pub mod paystack;
 pub(crate) use fields::{Reply, base_url, check_msisdn, code_text, digits_text, now_ms, transport_error, whole_kes};
 
 pub use crate::model::ProviderKind;
+pub use payhero::PayHeroChannel;
 
 use std::fmt;
 use std::sync::Arc;
@@ -46,37 +47,6 @@ pub enum DarajaAccount {
         /// The till number customers pay.
         till_number: String,
     },
-}
-
-/// Which kind of PayHero payment channel `channel_id` names: the `provider` (and network
-/// code) a push must name (reference B.2: `m-pesa` for an M-Pesa paybill or till channel,
-/// `sasapay` with `network_code` `63902` for a PayHero wallet channel).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PayHeroChannel {
-    /// An M-Pesa paybill or till channel (`provider: "m-pesa"`), the default.
-    #[default]
-    Mpesa,
-    /// A PayHero wallet channel (`provider: "sasapay"`, `network_code: "63902"`).
-    Wallet,
-}
-
-impl PayHeroChannel {
-    /// The push's `provider` field.
-    pub fn provider_field(self) -> &'static str {
-        match self {
-            PayHeroChannel::Mpesa => "m-pesa",
-            PayHeroChannel::Wallet => "sasapay",
-        }
-    }
-
-    /// The push's `network_code` field, where the channel needs one.
-    pub fn network_code(self) -> Option<&'static str> {
-        match self {
-            PayHeroChannel::Mpesa => None,
-            PayHeroChannel::Wallet => Some("63902"),
-        }
-    }
 }
 
 /// A tenant's provider settings, as stored (encrypted) and as given to the CLI.
@@ -404,23 +374,6 @@ pub fn build_with(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn payhero_settings_stored_without_a_channel_are_mpesa() {
-        let old = serde_json::json!({"provider": "payhero", "username": "u", "password": "p", "channel_id": 7, "base_url": null});
-        let config: ProviderConfig = serde_json::from_value(old).unwrap();
-        assert!(matches!(config, ProviderConfig::Payhero { channel: PayHeroChannel::Mpesa, .. }), "{config:?}");
-        let wallet = ProviderConfig::Payhero {
-            username: Secret("u".into()),
-            password: Secret("p".into()),
-            channel_id: 7,
-            channel: PayHeroChannel::Wallet,
-            base_url: None,
-        };
-        let json = serde_json::to_value(&wallet).unwrap();
-        assert_eq!(json["channel"], "wallet");
-        assert_eq!(serde_json::from_value::<ProviderConfig>(json).unwrap(), wallet);
-    }
 
     #[test]
     fn secrets_do_not_show_in_debug() {

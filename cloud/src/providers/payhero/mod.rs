@@ -3,10 +3,12 @@
 //! password on every call.
 //!
 //! - `callback`: the callback.
+//! - `channel`: the payment channel's kind (M-Pesa or wallet).
 //! - `status`: the transaction-status answer.
 //! - `wallet`: the service wallet's balance, the "test connection" call.
 
 mod callback;
+mod channel;
 mod status;
 mod wallet;
 
@@ -15,10 +17,11 @@ use http::HeaderMap;
 use serde_json::{Value, json};
 
 pub use callback::PayHeroCallback;
+pub use channel::PayHeroChannel;
 
 use super::{
-    CallbackError, PayHeroChannel, Provider, ProviderConfig, ProviderError, ProviderEvent, ProviderKind, PushAccepted, PushRequest, Reply,
-    Secret, base_url, check_msisdn, transport_error,
+    CallbackError, Provider, ProviderConfig, ProviderError, ProviderEvent, ProviderKind, PushAccepted, PushRequest, Reply, Secret,
+    base_url, check_msisdn, transport_error,
 };
 
 /// PayHero calls the `callback_url` given with each push.
