@@ -114,6 +114,8 @@ pub const TEST_SECRET_KEY: [u8; 32] = [42; 32];
 pub fn fast_payments(public_url: &str) -> PaymentsConfig {
     let mut config = PaymentsConfig::new(public_url);
     config.first_check_after = Duration::from_millis(300);
+    // Paystack's 180 s customer window only where a test is about it.
+    config.paystack_window = Duration::ZERO;
     config.check_every = Duration::from_millis(300);
     config.give_up_after = Duration::from_secs(20);
     config.reconcile_tick = Duration::from_millis(100);

@@ -220,6 +220,7 @@ impl Payments {
 
     /// [`Payments::apply`] with the payment's plan when the caller already has it.
     async fn apply_with_plan(&self, payment: &Payment, plan: Option<Plan>, event: ProviderEvent, source: &str) -> Result<(), Refused> {
+        let event = self.within_window(payment, event);
         if let Some(paid) = event.amount_kes
             && event.status == PaymentStatus::Paid
             && paid != payment.amount_kes

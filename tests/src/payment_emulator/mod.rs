@@ -328,6 +328,12 @@ impl PaymentEmulator {
         self.shared.state().paystack_fees_on_customer = on;
     }
 
+    /// `true`: Verify answers `abandoned` for a Paystack charge the customer has not
+    /// completed yet (Paystack's word for it), instead of `ongoing`.
+    pub fn paystack_pending_reads_abandoned(&self, on: bool) {
+        self.shared.state().paystack_pending_reads_abandoned = on;
+    }
+
     /// Queues a fault for the next request it applies to.
     pub fn fail_next(&self, failure: InjectedFailure) {
         self.shared.state().failures.push_back(failure);

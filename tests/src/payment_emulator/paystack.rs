@@ -162,7 +162,8 @@ pub(crate) async fn verify(State(shared): State<Arc<Shared>>, Path(reference): P
     let Some(record) = state.record(&reference).filter(|r| r.prompt.provider == Provider::Paystack) else {
         return paystack_error(StatusCode::BAD_REQUEST, "Transaction reference not found");
     };
-    json_response(StatusCode::OK, json!({"status": true, "message": "Verification successful", "data": transaction(record)}))
+    let data = transaction(record, state.paystack_pending_reads_abandoned);
+    json_response(StatusCode::OK, json!({"status": true, "message": "Verification successful", "data": data}))
 }
 
 /// Why a failed mobile-money charge failed, as `gateway_response` words it.
@@ -176,10 +177,12 @@ fn gateway_response(resolution: Resolution) -> &'static str {
     }
 }
 
-/// The transaction object of Verify and of the webhook's `data`.
-fn transaction(record: &Record) -> Value {
+/// The transaction object of Verify and of the webhook's `data`; a pending charge is
+/// `abandoned` (the customer has not completed it) when `pending_abandoned`, else `ongoing`.
+fn transaction(record: &Record, pending_abandoned: bool) -> Value {
     let prompt = &record.prompt;
     let (status, gateway) = match prompt.state {
+        PromptState::Pending if pending_abandoned => ("abandoned", None),
         PromptState::Pending => ("ongoing", None),
         PromptState::Resolved(Resolution::Approve) => ("success", Some(gateway_response(Resolution::Approve))),
         PromptState::Resolved(other) => ("failed", Some(gateway_response(other))),
@@ -246,7 +249,7 @@ pub(crate) fn webhook(record: &Record, resolution: Resolution, secret_key: &str)
     if resolution != Resolution::Approve {
         return None;
     }
-    let body = json!({"event": "charge.success", "data": transaction(record)}).to_string();
+    let body = json!({"event": "charge.success", "data": transaction(record, false)}).to_string();
     let signature = signature(secret_key, body.as_bytes());
     Some((body, signature))
 }

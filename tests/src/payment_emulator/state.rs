@@ -144,6 +144,9 @@ pub(crate) struct State {
     pub payhero_without_checkout_id: bool,
     /// Paystack charges from now on pass their fees to the customer.
     pub paystack_fees_on_customer: bool,
+    /// Paystack's Verify calls a charge not yet completed `abandoned` (as it does while
+    /// the customer has not answered), not `ongoing`.
+    pub paystack_pending_reads_abandoned: bool,
     pub callbacks: Vec<CallbackRecord>,
     /// Feeds ids that must differ between prompts.
     seq: u64,
