@@ -45,6 +45,8 @@ pub struct CloudConfig {
     /// Whether a key file that group or others can read is accepted (with a warning)
     /// instead of refused.
     pub key_file_access: KeyFileAccess,
+    /// The domain of Paystack's customer e-mails (`None`: from the public URL).
+    pub paystack_email_domain: Option<crate::providers::paystack::EmailDomain>,
 }
 
 /// A built, not yet running, cloud.
@@ -68,6 +70,18 @@ impl App {
         crate::payments::providers_config::reseal_legacy(store.as_ref(), &sealer).await.context("sealing provider settings again")?;
         crate::alerts::secret::seal_clear_secrets(store.as_ref(), &sealer).await.context("sealing alert webhook secrets")?;
         let mut payments = PaymentsConfig::new(config.public_url);
+        if let Some(domain) = config.paystack_email_domain {
+            payments.providers.paystack_email_domain = domain;
+        }
+        let domain = &payments.providers.paystack_email_domain;
+        if domain.is_local_fallback() {
+            tracing::warn!(
+                domain = domain.as_str(),
+                "Paystack customer e-mails use a local domain: set --paystack-email-domain (or a public URL with a DNS name)"
+            );
+        } else {
+            tracing::info!(domain = domain.as_str(), "Paystack customer e-mail domain");
+        }
         payments.limits = config.limits;
         payments.holds = config.holds;
         let app = Self::with_options(store, config.hub, sealer, payments, listener)?;

@@ -47,6 +47,7 @@ async fn main() -> anyhow::Result<()> {
         limits: serve.limits.limits(),
         holds: serve.limits.holds(),
         key_file_access: if serve.allow_readable_key_file { KeyFileAccess::AllowReadable } else { KeyFileAccess::OwnerOnly },
+        paystack_email_domain: serve.paystack_email_domain.clone(),
     };
     let mut app = App::build(config, listener).await?;
     if serve.allow_private_webhooks {

@@ -114,6 +114,8 @@ pub const TEST_SECRET_KEY: [u8; 32] = [42; 32];
 pub fn fast_payments(public_url: &str) -> PaymentsConfig {
     let mut config = PaymentsConfig::new(public_url);
     config.first_check_after = Duration::from_millis(300);
+    // Paystack's 180 s customer window only where a test is about it.
+    config.paystack_window = Duration::ZERO;
     config.check_every = Duration::from_millis(300);
     config.give_up_after = Duration::from_secs(20);
     config.reconcile_tick = Duration::from_millis(100);
@@ -428,7 +430,7 @@ pub fn provider_config(
     kind: jasiyo_cloud::providers::ProviderKind,
     pay: &crate::payment_emulator::PaymentEmulator,
 ) -> jasiyo_cloud::providers::ProviderConfig {
-    use jasiyo_cloud::providers::{DarajaAccount, ProviderConfig, ProviderKind, Secret};
+    use jasiyo_cloud::providers::{DarajaAccount, PayHeroChannel, ProviderConfig, ProviderKind, Secret};
     let a = pay.accounts();
     let base_url = Some(pay.base_url());
     match kind {
@@ -444,6 +446,7 @@ pub fn provider_config(
             username: Secret(a.payhero.username.clone()),
             password: Secret(a.payhero.password.clone()),
             channel_id: a.payhero.channel_id,
+            channel: if a.payhero.wallet_channel { PayHeroChannel::Wallet } else { PayHeroChannel::Mpesa },
             base_url,
         },
         ProviderKind::Paystack => ProviderConfig::Paystack { secret_key: Secret(a.paystack.secret_key.clone()), base_url },

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::payments::sealer::Sealer;
 use crate::payments::set_provider;
-use crate::providers::{DarajaAccount, ProviderConfig, ProviderKind, Secret};
+use crate::providers::{DarajaAccount, PayHeroChannel, ProviderConfig, ProviderKind, Secret};
 use crate::store::Store;
 
 /// `provider ...`
@@ -72,6 +72,10 @@ pub enum ProviderArgs {
         /// Payment channel id.
         #[arg(long)]
         channel_id: u64,
+        /// The channel is a PayHero wallet channel (pushes name `sasapay`, network code
+        /// 63902), not an M-Pesa paybill or till channel (the default).
+        #[arg(long)]
+        wallet: bool,
         /// API base URL (default: PayHero production).
         #[arg(long)]
         base_url: Option<String>,
@@ -102,9 +106,13 @@ impl ProviderArgs {
                 },
                 base_url,
             },
-            ProviderArgs::Payhero { username, password, channel_id, base_url } => {
-                ProviderConfig::Payhero { username: Secret(username), password: Secret(password), channel_id, base_url }
-            }
+            ProviderArgs::Payhero { username, password, channel_id, wallet, base_url } => ProviderConfig::Payhero {
+                username: Secret(username),
+                password: Secret(password),
+                channel_id,
+                channel: if wallet { PayHeroChannel::Wallet } else { PayHeroChannel::Mpesa },
+                base_url,
+            },
             ProviderArgs::Paystack { secret_key, base_url } => ProviderConfig::Paystack { secret_key: Secret(secret_key), base_url },
         }
     }

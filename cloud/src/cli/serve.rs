@@ -22,6 +22,11 @@ pub struct ServeArgs {
     /// `http://` + the address actually listened on.
     #[arg(long, env = "JASIYO_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// The domain of the customer e-mail Paystack's charge requires (`<phone>@<domain>`): one
+    /// you control, since Paystack may send receipts there. Default: `hotspot.` + the public
+    /// URL's host (`hotspot.localhost` when that host is an IP address).
+    #[arg(long, env = "JASIYO_PAYSTACK_EMAIL_DOMAIN")]
+    pub paystack_email_domain: Option<crate::providers::paystack::EmailDomain>,
     /// The heartbeat on agent links.
     #[command(flatten)]
     pub heartbeat: HeartbeatArgs,

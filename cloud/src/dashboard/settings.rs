@@ -179,6 +179,7 @@ pub fn provider_page(frame: &Frame, data: &ProviderData) -> Markup {
                     (field("username", "API username", true))
                     (field("password", "API password", true))
                     (field("channel_id", "Channel id", false))
+                    label { input type="checkbox" name="payhero_wallet" value="yes" style="width:auto"; " A PayHero wallet channel (not an M-Pesa paybill or till)" }
                 }
                 fieldset {
                     legend { "Paystack" }

@@ -32,6 +32,7 @@ pub mod settle;
 mod token_cache;
 pub mod users;
 pub mod view;
+mod window;
 
 pub use offer::Offer;
 pub use plans::{AddPlanError, add_plan, edit_plan, move_plan};

@@ -214,7 +214,13 @@ mod tests {
         assert!(store.provider_by_callback_token(&hash_token(token)).await.unwrap().is_none(), "the old URL is refused");
 
         // Away to PayHero and back: the Paystack URL made last is kept.
-        let payhero = ProviderConfig::Payhero { username: Secret("u".into()), password: Secret("p".into()), channel_id: 1, base_url: None };
+        let payhero = ProviderConfig::Payhero {
+            username: Secret("u".into()),
+            password: Secret("p".into()),
+            channel_id: 1,
+            channel: Default::default(),
+            base_url: None,
+        };
         set_provider(store.as_ref(), &sealer, "https://cloud.example/", tenant.id, &payhero, false).await.unwrap();
         let back = set_provider(store.as_ref(), &sealer, "https://cloud.example/", tenant.id, &renewed, false).await.unwrap();
         assert_eq!(back.webhook_url, None);

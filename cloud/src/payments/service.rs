@@ -17,7 +17,8 @@ use super::view::PaymentView;
 use crate::hub::Hub;
 use crate::model::TenantId;
 use crate::model::{NewPayment, Payment, PaymentId, PaymentState, StoredProvider};
-use crate::providers::{self, HttpSettings, Provider, ProviderConfig, ProviderError, ProviderKind, PushRequest};
+use crate::providers::paystack::EmailDomain;
+use crate::providers::{self, HttpSettings, Provider, ProviderConfig, ProviderError, ProviderKind, ProviderOptions, PushRequest};
 use crate::store::payments::{PaymentProgress, PortalQuery};
 use crate::store::{Store, StoreError, now_ms};
 use crate::token::{AgentToken, hash_token};
@@ -27,8 +28,12 @@ use crate::token::{AgentToken, hash_token};
 pub struct PaymentsConfig {
     /// How providers reach this cloud (`https://cloud.example`): callback URLs start here.
     pub public_url: String,
-    /// How long the portal waits for the customer before saying so (the countdown).
+    /// How long the portal waits for the customer before saying so (the countdown; at
+    /// least the provider's own window, see `paystack_window`).
     pub portal_wait: Duration,
+    /// How long Paystack gives a mobile-money customer (about 180 s): `abandoned` is not a
+    /// failure before then, and reconciliation does not ask Verify before then.
+    pub paystack_window: Duration,
     /// When reconciliation first asks the provider about a payment without a final word.
     pub first_check_after: Duration,
     /// How often it asks again.
@@ -49,6 +54,9 @@ pub struct PaymentsConfig {
     pub recover_limits: LimitConfig,
     /// Provider HTTP settings.
     pub http: HttpSettings,
+    /// What the operator sets for every provider (Paystack's customer e-mail domain, by
+    /// default from `public_url`).
+    pub providers: ProviderOptions,
     /// How often the reconciler looks for due checks.
     pub reconcile_tick: Duration,
     /// How many portal long polls may be held at once.
@@ -58,9 +66,12 @@ pub struct PaymentsConfig {
 impl PaymentsConfig {
     /// Production defaults for a cloud reachable at `public_url`.
     pub fn new(public_url: impl Into<String>) -> PaymentsConfig {
+        let public_url = public_url.into();
         PaymentsConfig {
-            public_url: public_url.into(),
+            providers: ProviderOptions { paystack_email_domain: EmailDomain::for_public_url(&public_url) },
+            public_url,
             portal_wait: Duration::from_secs(90),
+            paystack_window: Duration::from_secs(180),
             first_check_after: Duration::from_secs(25),
             check_every: Duration::from_secs(20),
             give_up_after: Duration::from_secs(5 * 60),
@@ -224,7 +235,7 @@ impl Payments {
             return Ok(provider.clone());
         }
         let config = super::providers_config::open_settings(&self.sealer, stored).map_err(|e| PortalError::Internal(e.into()))?;
-        let provider = providers::build(&config, &self.http, self.tokens.clone());
+        let provider = providers::build_with(&config, &self.http, self.tokens.clone(), &self.config.providers);
         cache.insert(key, (stored.sealed.clone(), provider.clone()));
         Ok(provider)
     }
@@ -289,7 +300,7 @@ impl Payments {
             client_ip: request.client_ip.clone(),
             idempotency_key: key.to_string(),
             callback_token_hash: callback_token.hash(),
-            first_check_at: now + self.config.first_check_after.as_millis() as i64,
+            first_check_at: self.first_check_at(provider.kind(), now),
         };
         // One prompt at a time per phone and per device on this router, held by the
         // database (concurrent requests cannot both pass a read).
@@ -319,7 +330,7 @@ impl Payments {
         };
         match provider.initiate(&push).await {
             Ok(accepted) => {
-                let next = now_ms() + self.config.first_check_after.as_millis() as i64;
+                let next = self.first_check_at(provider.kind(), now_ms());
                 self.store.mark_prompt_sent(payment.id, &accepted.provider_ref, accepted.secondary_ref.as_deref(), next, now_ms()).await?;
                 self.changed();
                 // What was just written, without reading it back.

@@ -146,7 +146,15 @@ impl Payments {
         let provider = self.provider_from(&stored)?;
         let event = provider.parse_callback(headers, body)?;
         let mut payment = context.payment;
-        if payment.provider_ref.is_none() && payment.secondary_ref.is_none() {
+        // PayHero echoes our payment id as `ExternalReference`: that names the payment when
+        // the provider's reference cannot (the push's answer brought no CheckoutRequestID, or
+        // the callback has none); one naming another payment, or a CheckoutRequestID other
+        // than the one the payment knows, is refused.
+        let own_id = payment.id.to_string();
+        let names_us = event.our_ref.as_deref() == Some(own_id.as_str());
+        let names_another = event.our_ref.is_some() && !names_us;
+        let unknown_ref = event.provider_ref.is_empty() || event.our_ref.as_deref() == Some(event.provider_ref.as_str());
+        if payment.provider_ref.is_none() && payment.secondary_ref.is_none() && !unknown_ref {
             // The push's answer was never recorded (the process died during the call, or the
             // write failed). The token in the URL was made for this payment alone, so the
             // reference the callback brings is this payment's.
@@ -161,8 +169,12 @@ impl Payments {
         }
         let matches = payment.provider_ref.as_deref() == Some(event.provider_ref.as_str())
             || payment.secondary_ref.as_deref() == Some(event.provider_ref.as_str());
-        if !matches {
+        let contradicted = !unknown_ref && (payment.secondary_ref.is_some() || !kind.callback_carries_secondary_ref());
+        if names_another || !(matches || (names_us && !contradicted)) {
             return Err(Refused::WrongReference(event.provider_ref));
+        }
+        if !matches {
+            tracing::info!(payment = %payment.id, provider = kind.as_str(), reference = %event.provider_ref, "callback matched by our own reference");
         }
         let event = self.confirm_late_success(&payment, provider.as_ref(), event).await?;
         self.apply_with_plan(&payment, Some(context.plan), event, "callback").await?;
@@ -208,6 +220,7 @@ impl Payments {
 
     /// [`Payments::apply`] with the payment's plan when the caller already has it.
     async fn apply_with_plan(&self, payment: &Payment, plan: Option<Plan>, event: ProviderEvent, source: &str) -> Result<(), Refused> {
+        let event = self.within_window(payment, event);
         if let Some(paid) = event.amount_kes
             && event.status == PaymentStatus::Paid
             && paid != payment.amount_kes

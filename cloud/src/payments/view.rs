@@ -128,7 +128,8 @@ impl Payments {
             _ => Stage::Failed,
         };
         let waited = (now_ms() - payment.created_at).max(0) as u64 / 1000;
-        let wait_secs = if payment.state.is_open() { self.config.portal_wait.as_secs().saturating_sub(waited) } else { 0 };
+        let wait = self.portal_wait_for(payment.provider).as_secs();
+        let wait_secs = if payment.state.is_open() { wait.saturating_sub(waited) } else { 0 };
         PaymentView {
             id: payment.id,
             status: payment.state,

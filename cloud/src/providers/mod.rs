@@ -15,6 +15,7 @@ pub mod paystack;
 pub(crate) use fields::{Reply, base_url, check_msisdn, code_text, digits_text, now_ms, transport_error, whole_kes};
 
 pub use crate::model::ProviderKind;
+pub use payhero::PayHeroChannel;
 
 use std::fmt;
 use std::sync::Arc;
@@ -75,6 +76,9 @@ pub enum ProviderConfig {
         password: Secret,
         /// The payment channel id.
         channel_id: u64,
+        /// What kind of channel it is (settings stored before this existed are M-Pesa).
+        #[serde(default)]
+        channel: PayHeroChannel,
         /// API base URL (default `https://backend.payhero.co.ke`).
         base_url: Option<String>,
     },
@@ -183,8 +187,9 @@ pub struct ProviderEvent {
     /// The provider reference it is about (see [`PushAccepted::provider_ref`]).
     ///
     /// One exception: PayHero callbacks do not carry PayHero's own `reference`, only
-    /// Safaricom's `CheckoutRequestID`, which is [`PushAccepted::secondary_ref`]; so look a
-    /// payment up by `provider_ref` or `secondary_ref`.
+    /// Safaricom's `CheckoutRequestID`, which is [`PushAccepted::secondary_ref`] (or, when
+    /// the callback has none, our `ExternalReference`); so look a payment up by
+    /// `provider_ref`, `secondary_ref` or [`Self::our_ref`].
     pub provider_ref: String,
     /// What it says.
     pub status: PaymentStatus,
@@ -200,6 +205,10 @@ pub struct ProviderEvent {
     /// The paying phone, normalised digits, when the provider says (Daraja's and PayHero's
     /// success callbacks): unsigned callbacks must name the phone the prompt went to.
     pub msisdn: Option<String>,
+    /// The reference we sent with the push, when the provider echoes it (PayHero's
+    /// `ExternalReference`: our payment id). A callback carrying it is matched by it as well
+    /// as by [`Self::provider_ref`].
+    pub our_ref: Option<String>,
 }
 
 /// A provider API call failed.
@@ -334,12 +343,31 @@ impl ProviderKind {
     }
 }
 
-/// Builds the provider for a tenant's settings.
+/// What the operator sets for every tenant's provider (not a tenant setting).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProviderOptions {
+    /// The domain of Paystack's customer e-mails.
+    pub paystack_email_domain: paystack::EmailDomain,
+}
+
+/// Builds the provider for a tenant's settings, with default [`ProviderOptions`].
 pub fn build(config: &ProviderConfig, http: &reqwest::Client, tokens: Arc<dyn TokenCache>) -> Arc<dyn Provider> {
+    build_with(config, http, tokens, &ProviderOptions::default())
+}
+
+/// Builds the provider for a tenant's settings under the operator's `options`.
+pub fn build_with(
+    config: &ProviderConfig,
+    http: &reqwest::Client,
+    tokens: Arc<dyn TokenCache>,
+    options: &ProviderOptions,
+) -> Arc<dyn Provider> {
     match config {
         ProviderConfig::Daraja { .. } => Arc::new(daraja::Daraja::new(config.clone(), http.clone(), tokens)),
         ProviderConfig::Payhero { .. } => Arc::new(payhero::PayHero::new(config.clone(), http.clone())),
-        ProviderConfig::Paystack { .. } => Arc::new(paystack::Paystack::new(config.clone(), http.clone())),
+        ProviderConfig::Paystack { .. } => {
+            Arc::new(paystack::Paystack::new(config.clone(), http.clone()).with_email_domain(options.paystack_email_domain.clone()))
+        }
     }
 }
 

@@ -174,6 +174,7 @@ impl fmt::Debug for ProviderEvent {
             .field("receipt", &hidden(&self.receipt))
             .field("code", &self.code)
             .field("description", &self.description)
+            .field("our_ref", &self.our_ref)
             .finish_non_exhaustive()
     }
 }

@@ -115,6 +115,7 @@ fn tokens_passwords_and_receipts_never_show_in_debug_output() {
         amount_kes: Some(20),
         receipt: Some("SECRETr".into()),
         msisdn: None,
+        our_ref: None,
         code: "0".into(),
         description: "ok".into(),
     });

@@ -464,3 +464,44 @@ fn times_are_shown_as_dates_in_the_tenants_zone() {
     let refused = fails(&dir, &["tenant", "create", "--name", "Nowhere", "--time-zone", "Mars/Olympus"]);
     assert!(refused.contains("unknown time zone"), "{refused}");
 }
+
+/// Issue 22, item 6: `provider set payhero --wallet` stores a wallet channel; without the
+/// flag, an M-Pesa channel (as before).
+#[test]
+fn payhero_channel_type_is_a_provider_setting() {
+    let dir = TempDir::new().unwrap();
+    ok_json(&dir, &["tenant", "create", "--name", "T", "--json"]);
+    let payhero = |extra: &[&str]| {
+        let mut args = vec!["provider", "set", "--tenant", "T", "--json", "payhero", "--username", "u", "--password", "p"];
+        args.extend(["--channel-id", "911"]);
+        args.extend(extra);
+        let set = ok_json(&dir, &args);
+        let tenant: TenantId = set["tenant"].as_str().unwrap().parse().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let stored = runtime.block_on(async {
+            let store = jasiyo_cloud::store::connect(None, dir.path()).await.unwrap();
+            store.provider_settings(tenant, ProviderKind::Payhero).await.unwrap().expect("settings stored")
+        });
+        let key = key_file(&dir).expect("the key file seals");
+        match jasiyo_cloud::payments::providers_config::open_settings(&Sealer::new(key), &stored).unwrap() {
+            ProviderConfig::Payhero { channel, .. } => channel,
+            other => panic!("not PayHero: {other:?}"),
+        }
+    };
+    assert_eq!(payhero(&[]), jasiyo_cloud::providers::PayHeroChannel::Mpesa);
+    assert_eq!(payhero(&["--wallet"]), jasiyo_cloud::providers::PayHeroChannel::Wallet);
+}
+
+/// Issue 22, item 6: the Paystack customer e-mail domain is checked when `serve` starts.
+#[test]
+fn a_reserved_paystack_email_domain_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_jasiyo-cloud"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--paystack-email-domain", "hotspot.jasiyo.invalid"])
+        .env("JASIYO_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("--paystack-email-domain") && said.contains("reserved .invalid"), "{said}");
+}

@@ -57,6 +57,7 @@ fn payhero(base: &str, password: &str) -> ProviderConfig {
         username: Secret(PAYHERO_AUTH.0.into()),
         password: Secret(password.into()),
         channel_id: 911,
+        channel: Default::default(),
         base_url: Some(base.into()),
     }
 }

@@ -513,6 +513,7 @@ fn payhero(mock: &Mock, http: reqwest::Client) -> Arc<dyn Provider> {
         username: Secret("ph_user".into()),
         password: Secret("ph_pass".into()),
         channel_id: 911,
+        channel: Default::default(),
         base_url: Some(mock.base.clone()),
     };
     providers::build(&config, &http, Arc::new(MemoryTokens::default()))
@@ -539,6 +540,28 @@ async fn payhero_push_sends_the_documented_request() {
         json!({"amount": 20, "phone_number": "0708374149", "channel_id": 911, "provider": "m-pesa",
             "external_reference": push_request().payment_id.to_string(),
             "callback_url": "https://cloud.example/callbacks/daraja/tok123"})
+    );
+}
+
+#[tokio::test]
+async fn payhero_wallet_channel_pushes_name_sasapay_and_its_network_code() {
+    let mock = Mock::start().await;
+    mock.json(PAYMENTS, 201, json!({"success": true, "status": "QUEUED", "reference": "E8UWT7CLUX", "CheckoutRequestID": "ws_CO_1"}));
+    let config = ProviderConfig::Payhero {
+        username: Secret("ph_user".into()),
+        password: Secret("ph_pass".into()),
+        channel_id: 912,
+        channel: providers::PayHeroChannel::Wallet,
+        base_url: Some(mock.base.clone()),
+    };
+    let client = providers::build(&config, &http(), Arc::new(MemoryTokens::default()));
+    assert_eq!(client.initiate(&push_request()).await.unwrap().provider_ref, "E8UWT7CLUX");
+    let [seen] = mock.seen(PAYMENTS).try_into().unwrap();
+    let body = seen.json();
+    assert_eq!(
+        (&body["channel_id"], &body["provider"], &body["network_code"]),
+        (&json!(912), &json!("sasapay"), &json!("63902")),
+        "{body}"
     );
 }
 
@@ -629,11 +652,26 @@ async fn paystack_charge_sends_cents_and_a_synthetic_email() {
     assert_eq!(seen.method, "POST");
     assert_eq!(seen.header("authorization"), format!("Bearer {SECRET_KEY}"));
     let body = seen.json();
-    assert_eq!(body["email"], "254708374149@hotspot.jasiyo.invalid");
+    assert_eq!(body["email"], "254708374149@hotspot.localhost", "the default domain");
     assert_eq!(body["amount"], 2000);
     assert_eq!(body["currency"], "KES");
     assert_eq!(body["mobile_money"], json!({"phone": "+254708374149", "provider": "mpesa"}));
     assert_eq!(body["reference"], reference.as_str());
+}
+
+#[tokio::test]
+async fn paystack_customer_emails_are_on_the_operators_domain() {
+    let mock = Mock::start().await;
+    let reference = push_request().payment_id.to_string();
+    mock.json("/charge", 200, json!({"status": true, "data": {"reference": reference, "status": "pay_offline"}}));
+    let config = ProviderConfig::Paystack { secret_key: Secret(SECRET_KEY.into()), base_url: Some(mock.base.clone()) };
+    let domain = paystack::EmailDomain::parse("customers.kibanda.co.ke").unwrap();
+    let options = providers::ProviderOptions { paystack_email_domain: domain };
+    let client = providers::build_with(&config, &http(), Arc::new(MemoryTokens::default()), &options);
+    client.initiate(&push_request()).await.unwrap();
+    let [seen] = mock.seen("/charge").try_into().unwrap();
+    assert_eq!(seen.json()["email"], "254708374149@customers.kibanda.co.ke");
+    assert!(paystack::EmailDomain::parse("hotspot.jasiyo.invalid").is_err(), "a reserved name is refused");
 }
 
 #[tokio::test]

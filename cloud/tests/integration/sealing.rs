@@ -34,7 +34,13 @@ fn paystack(key: &str) -> ProviderConfig {
 }
 
 fn payhero() -> ProviderConfig {
-    ProviderConfig::Payhero { username: Secret("u".into()), password: Secret("p".into()), channel_id: 7, base_url: None }
+    ProviderConfig::Payhero {
+        username: Secret("u".into()),
+        password: Secret("p".into()),
+        channel_id: 7,
+        channel: Default::default(),
+        base_url: None,
+    }
 }
 
 async fn sealed_settings_copied_to_another_tenant_or_kind_do_not_open(w: World) {
@@ -84,6 +90,7 @@ async fn settings_sealed_before_binding_open_and_are_sealed_again_at_start(w: Wo
         timeouts: Default::default(),
         limits: Default::default(),
         holds: Default::default(),
+        paystack_email_domain: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     drop(App::build(config, listener).await.unwrap());
@@ -122,6 +129,7 @@ async fn the_service_refuses_a_key_file_others_can_read() {
         timeouts: Default::default(),
         limits: Default::default(),
         holds: Default::default(),
+        paystack_email_domain: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let error = App::build(config(KeyFileAccess::OwnerOnly), listener).await.err().expect("refused").to_string();

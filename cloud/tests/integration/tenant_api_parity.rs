@@ -3,7 +3,10 @@
 //! nothing, and another tenant's token gets 404 for this tenant's ids.
 
 use axum::http::StatusCode;
-use jasiyo_cloud::model::{PaymentState, Tenant};
+use jasiyo_cloud::model::{PaymentState, Tenant, TenantId};
+use jasiyo_cloud::payments::providers_config::open_settings;
+use jasiyo_cloud::payments::sealer::Sealer;
+use jasiyo_cloud::providers::{PayHeroChannel, ProviderConfig, ProviderKind};
 use jasiyo_cloud::store::now_ms;
 use jasiyo_cloud::store::testing::{open_payment, paid_payment};
 use jasiyo_cloud::token::OperatorScope;
@@ -13,6 +16,14 @@ use serde_json::Value;
 use super::tenant_api::{Api, api};
 
 /// Two tenants, a router of A's, and a token for each.
+impl Api {
+    /// The tenant's stored settings for `kind`, opened with the key [`super::tenant_api::api`] uses.
+    async fn provider_config(&self, tenant: TenantId, kind: ProviderKind) -> ProviderConfig {
+        let stored = self.store.provider_settings(tenant, kind).await.unwrap().expect("settings stored");
+        open_settings(&Sealer::new([7; 32]), &stored).unwrap()
+    }
+}
+
 async fn two(api: &Api) -> (Tenant, RouterId, String, String) {
     let a = api.store.create_tenant("A", now_ms()).await.unwrap();
     let b = api.store.create_tenant("B", now_ms()).await.unwrap();
@@ -123,12 +134,20 @@ async fn the_provider_is_set_without_echoing_secrets(api: Api) {
     let payhero = r#"{"kind":"payhero","username":"u","password":"p4ss","channel_id":"42"}"#;
     let (status, body) = api.call("PUT", "/api/v1/provider", &token_a, payhero).await;
     assert_eq!((status, body["provider"].as_str(), body["webhook_url"].clone()), (StatusCode::OK, Some("payhero"), Value::Null), "{body}");
+    assert!(matches!(
+        api.provider_config(a.id, ProviderKind::Payhero).await,
+        ProviderConfig::Payhero { channel: PayHeroChannel::Mpesa, .. }
+    ));
+    let wallet = r#"{"kind":"payhero","username":"u","password":"p4ss","channel_id":"43","payhero_wallet":true}"#;
+    assert_eq!(api.call("PUT", "/api/v1/provider", &token_a, wallet).await.0, StatusCode::OK);
+    let config = api.provider_config(a.id, ProviderKind::Payhero).await;
+    assert!(matches!(config, ProviderConfig::Payhero { channel: PayHeroChannel::Wallet, channel_id: 43, .. }), "{config:?}");
 
     let (status, history) = api.call("GET", "/api/v1/provider", &token_a, "").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(history["current"]["provider"], "payhero");
     let kinds: Vec<_> = history["changes"].as_array().unwrap().iter().map(|c| c["provider"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["payhero", "paystack", "paystack"], "{history}");
+    assert_eq!(kinds, ["payhero", "payhero", "paystack", "paystack"], "{history}");
     assert!(!history.to_string().contains("p4ss"));
     let (_, theirs) = api.call("GET", "/api/v1/provider", &token_b, "").await;
     assert_eq!((theirs["current"].clone(), theirs["changes"].clone()), (Value::Null, Value::Array(vec![])));

@@ -51,11 +51,14 @@ pub struct PayHeroAccount {
     pub password: String,
     /// The registered payment channel, `channel_id`.
     pub channel_id: u64,
+    /// The channel is a PayHero wallet channel: pushes must name `provider: "sasapay"` and
+    /// `network_code: "63902"`; otherwise an M-Pesa channel (`provider: "m-pesa"`).
+    pub wallet_channel: bool,
 }
 
 impl Default for PayHeroAccount {
     fn default() -> PayHeroAccount {
-        PayHeroAccount { username: "ph_user".into(), password: "ph_pass".into(), channel_id: 911 }
+        PayHeroAccount { username: "ph_user".into(), password: "ph_pass".into(), channel_id: 911, wallet_channel: false }
     }
 }
 

@@ -202,6 +202,7 @@ pub(crate) async fn push(State(shared): State<Arc<Shared>>, headers: HeaderMap, 
             paystack_id: 0,
             email: None,
             metadata: Value::Null,
+            fees_on_customer: false,
         });
         (checkout_id, merchant_id)
     };
@@ -344,6 +345,7 @@ mod tests {
             paystack_id: 0,
             email: None,
             metadata: Value::Null,
+            fees_on_customer: false,
         };
         let body = callback_body(&record, Resolution::Approve);
         assert!(body.contains(r#"{"Name":"Amount","Value":50.00}"#), "{body}");

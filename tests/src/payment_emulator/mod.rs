@@ -316,6 +316,24 @@ impl PaymentEmulator {
         self.shared.state().auto = auto;
     }
 
+    /// `true`: PayHero answers pushes with its `reference` only, no `CheckoutRequestID` (the
+    /// prompt still has one, which its callback carries beside our `ExternalReference`).
+    pub fn payhero_push_without_checkout_id(&self, without: bool) {
+        self.shared.state().payhero_without_checkout_id = without;
+    }
+
+    /// `true`: Paystack charges made from now on pass the fees to the customer: their
+    /// transaction's `amount` is the `requested_amount` plus the fees (1.5%, as cents).
+    pub fn paystack_fees_on_customer(&self, on: bool) {
+        self.shared.state().paystack_fees_on_customer = on;
+    }
+
+    /// `true`: Verify answers `abandoned` for a Paystack charge the customer has not
+    /// completed yet (Paystack's word for it), instead of `ongoing`.
+    pub fn paystack_pending_reads_abandoned(&self, on: bool) {
+        self.shared.state().paystack_pending_reads_abandoned = on;
+    }
+
     /// Queues a fault for the next request it applies to.
     pub fn fail_next(&self, failure: InjectedFailure) {
         self.shared.state().failures.push_back(failure);

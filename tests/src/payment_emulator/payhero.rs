@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use super::accounts::PayHeroAccount;
 use super::daraja::is_http_url;
 use super::numbers::payhero_msisdn;
 use super::server::{answer_new_prompt, basic_credentials, injected, json_response, payhero_error};
@@ -36,16 +37,22 @@ struct Payment {
     callback_url: Option<String>,
 }
 
-fn validate(channel_id: u64, request: &Value) -> Result<Payment, &'static str> {
+fn validate(account: &PayHeroAccount, request: &Value) -> Result<Payment, &'static str> {
     let amount = request.get("amount").and_then(Value::as_u64).filter(|a| *a >= 1).ok_or("amount must be a whole number of shillings")?;
     let phone = request.get("phone_number").and_then(Value::as_str).and_then(payhero_msisdn).ok_or("invalid phone_number")?;
     match request.get("channel_id").and_then(Value::as_u64) {
-        Some(id) if id == channel_id => {}
+        Some(id) if id == account.channel_id => {}
         Some(_) => return Err("payment channel not found"),
         None => return Err("channel_id must be an integer"),
     }
-    if request.get("provider").and_then(Value::as_str) != Some("m-pesa") {
-        return Err("invalid provider");
+    let provider = request.get("provider").and_then(Value::as_str);
+    let network_code = request.get("network_code").and_then(Value::as_str);
+    let (wanted, code) = if account.wallet_channel { ("sasapay", Some("63902")) } else { ("m-pesa", None) };
+    if provider != Some(wanted) {
+        return Err("invalid provider for this payment channel");
+    }
+    if code.is_some() && network_code != code {
+        return Err("invalid network_code");
     }
     let optional_text = |key: &str| match request.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -70,12 +77,12 @@ pub(crate) async fn push(State(shared): State<Arc<Shared>>, headers: HeaderMap, 
         return unauthorized();
     }
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let payment = match validate(shared.accounts.payhero.channel_id, &request) {
+    let payment = match validate(&shared.accounts.payhero, &request) {
         Ok(payment) => payment,
         Err(message) => return payhero_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", message),
     };
     let now = now_unix();
-    let (reference, checkout_id) = {
+    let (reference, checkout_id, answer_checkout_id) = {
         let mut state = shared.state();
         let reference = state.new_ref(10, true);
         let checkout_id = state.new_checkout_id(&payment.phone, now);
@@ -100,11 +107,15 @@ pub(crate) async fn push(State(shared): State<Arc<Shared>>, headers: HeaderMap, 
             paystack_id: 0,
             email: None,
             metadata: Value::Null,
+            fees_on_customer: false,
         });
-        (reference, checkout_id)
+        (reference, checkout_id, !state.payhero_without_checkout_id)
     };
     shared.bump();
-    let body = json!({"success": true, "status": "QUEUED", "reference": reference, "CheckoutRequestID": checkout_id});
+    let mut body = json!({"success": true, "status": "QUEUED", "reference": reference});
+    if answer_checkout_id {
+        body["CheckoutRequestID"] = json!(checkout_id);
+    }
     // 201 as PayHero's docs show for a created payment (unverified against live traffic).
     answer_new_prompt(&shared, reference, StatusCode::CREATED, body)
 }

@@ -39,8 +39,20 @@ struct Charge {
     metadata: Value,
 }
 
+/// `local@domain`, the domain of two or more DNS labels and not under the reserved
+/// `.invalid` (stricter than Paystack is known to be: unverified).
+fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else { return false };
+    let labels: Vec<&str> = domain.split('.').collect();
+    !local.is_empty()
+        && !local.contains(char::is_whitespace)
+        && labels.len() >= 2
+        && labels.iter().all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        && !domain.to_ascii_lowercase().ends_with(".invalid")
+}
+
 fn validate(request: &Value) -> Result<Charge, &'static str> {
-    let email = request.get("email").and_then(Value::as_str).filter(|e| e.contains('@')).ok_or("Invalid Email Address Passed")?;
+    let email = request.get("email").and_then(Value::as_str).filter(|e| valid_email(e)).ok_or("Invalid Email Address Passed")?;
     let cents = whole_amount(request.get("amount")).ok_or("Invalid Amount Sent")?;
     if cents < MIN_CENTS {
         return Err("Amount cannot be less than KES 3.00");
@@ -110,6 +122,7 @@ pub(crate) async fn charge(State(shared): State<Arc<Shared>>, headers: HeaderMap
             paystack_id: 4_000_000_000 + state.next_seq(),
             email: Some(charge.email),
             metadata: charge.metadata,
+            fees_on_customer: state.paystack_fees_on_customer,
         };
         state.add(record);
         reference
@@ -149,7 +162,8 @@ pub(crate) async fn verify(State(shared): State<Arc<Shared>>, Path(reference): P
     let Some(record) = state.record(&reference).filter(|r| r.prompt.provider == Provider::Paystack) else {
         return paystack_error(StatusCode::BAD_REQUEST, "Transaction reference not found");
     };
-    json_response(StatusCode::OK, json!({"status": true, "message": "Verification successful", "data": transaction(record)}))
+    let data = transaction(record, state.paystack_pending_reads_abandoned);
+    json_response(StatusCode::OK, json!({"status": true, "message": "Verification successful", "data": data}))
 }
 
 /// Why a failed mobile-money charge failed, as `gateway_response` words it.
@@ -163,15 +177,19 @@ fn gateway_response(resolution: Resolution) -> &'static str {
     }
 }
 
-/// The transaction object of Verify and of the webhook's `data`.
-fn transaction(record: &Record) -> Value {
+/// The transaction object of Verify and of the webhook's `data`; a pending charge is
+/// `abandoned` (the customer has not completed it) when `pending_abandoned`, else `ongoing`.
+fn transaction(record: &Record, pending_abandoned: bool) -> Value {
     let prompt = &record.prompt;
     let (status, gateway) = match prompt.state {
+        PromptState::Pending if pending_abandoned => ("abandoned", None),
         PromptState::Pending => ("ongoing", None),
         PromptState::Resolved(Resolution::Approve) => ("success", Some(gateway_response(Resolution::Approve))),
         PromptState::Resolved(other) => ("failed", Some(gateway_response(other))),
     };
-    let cents = prompt.amount_kes * 100;
+    let requested = prompt.amount_kes * 100;
+    let fees = requested * 15 / 1000;
+    let cents = if record.fees_on_customer { requested + fees } else { requested };
     let paid_at = (status == "success").then(|| iso_utc(record.resolved_unix.unwrap_or(record.created_unix)));
     let created_at = iso_utc(record.created_unix);
     let local = format!("0{}", &prompt.msisdn[3..]);
@@ -183,7 +201,7 @@ fn transaction(record: &Record) -> Value {
         "reference": prompt.provider_ref,
         "receipt_number": prompt.receipt,
         "amount": cents,
-        "requested_amount": cents,
+        "requested_amount": requested,
         "message": null,
         "gateway_response": gateway,
         "paid_at": paid_at,
@@ -195,7 +213,7 @@ fn transaction(record: &Record) -> Value {
         "ip_address": null,
         "metadata": record.metadata,
         "log": null,
-        "fees": cents * 15 / 1000,
+        "fees": fees,
         "authorization": {
             "authorization_code": format!("AUTH_{}", record.paystack_id),
             "bin": format!("{}XXX", &local[..3]),
@@ -231,7 +249,7 @@ pub(crate) fn webhook(record: &Record, resolution: Resolution, secret_key: &str)
     if resolution != Resolution::Approve {
         return None;
     }
-    let body = json!({"event": "charge.success", "data": transaction(record)}).to_string();
+    let body = json!({"event": "charge.success", "data": transaction(record, false)}).to_string();
     let signature = signature(secret_key, body.as_bytes());
     Some((body, signature))
 }

@@ -125,6 +125,8 @@ pub(crate) struct Record {
     /// Paystack: the customer's email and the request's metadata.
     pub email: Option<String>,
     pub metadata: Value,
+    /// Paystack: the customer pays the fees, so `amount` is the `requested_amount` plus fees.
+    pub fees_on_customer: bool,
 }
 
 #[derive(Default)]
@@ -137,6 +139,14 @@ pub(crate) struct State {
     receipts: HashSet<String>,
     pub failures: VecDeque<InjectedFailure>,
     pub auto: Option<(Resolution, Delivery)>,
+    /// PayHero answers pushes without `CheckoutRequestID` (its callbacks still carry one,
+    /// with our `ExternalReference`).
+    pub payhero_without_checkout_id: bool,
+    /// Paystack charges from now on pass their fees to the customer.
+    pub paystack_fees_on_customer: bool,
+    /// Paystack's Verify calls a charge not yet completed `abandoned` (as it does while
+    /// the customer has not answered), not `ongoing`.
+    pub paystack_pending_reads_abandoned: bool,
     pub callbacks: Vec<CallbackRecord>,
     /// Feeds ids that must differ between prompts.
     seq: u64,

@@ -833,6 +833,7 @@ async fn payhero_wallets_and_paystack_balance_answer_only_the_right_credentials(
             username: Secret("ph_user".into()),
             password: Secret(password.into()),
             channel_id: 911,
+            channel: Default::default(),
             base_url: base_url.clone(),
         };
         PayHero::new(config, reqwest::Client::new())
@@ -848,4 +849,38 @@ async fn payhero_wallets_and_paystack_balance_answer_only_the_right_credentials(
     assert_eq!(said, "Paystack: Balances retrieved (KES 12345.00)");
     let refused = paystack("sk_test_wrong").check().await.expect("Paystack has a check");
     assert!(matches!(refused, Err(ProviderError::Auth(ref m)) if m.contains("Invalid key")), "{refused:?}");
+}
+
+/// A wallet channel wants `provider: "sasapay"` with network code 63902 (reference B.2): the
+/// cloud's client with a wallet channel is taken, one sending `m-pesa` to it is refused.
+#[tokio::test]
+async fn payhero_wallet_channels_want_sasapay_and_its_network_code() {
+    use jasiyo_cloud::providers::payhero::PayHero;
+    use jasiyo_cloud::providers::{PayHeroChannel, Provider, ProviderConfig, ProviderError, PushRequest, Secret};
+    use jasiyo_tests::payment_emulator::PayHeroAccount;
+
+    let accounts = EmulatorAccounts { payhero: PayHeroAccount { wallet_channel: true, ..PayHeroAccount::default() }, ..Default::default() };
+    let emulator = PaymentEmulator::start(accounts).await;
+    let client = |channel| {
+        let config = ProviderConfig::Payhero {
+            username: Secret("ph_user".into()),
+            password: Secret("ph_pass".into()),
+            channel_id: 911,
+            channel,
+            base_url: Some(emulator.base_url()),
+        };
+        PayHero::new(config, reqwest::Client::new())
+    };
+    let request = |msisdn: &str| PushRequest {
+        payment_id: uuid::Uuid::new_v4(),
+        amount_kes: 10,
+        msisdn: msisdn.into(),
+        account_reference: "Hotspot".into(),
+        description: "1 hour".into(),
+        callback_url: "http://127.0.0.1:9/callbacks/payhero/t".into(),
+    };
+    let refused = client(PayHeroChannel::Mpesa).initiate(&request("254722000701")).await;
+    assert!(matches!(refused, Err(ProviderError::Rejected { ref message, .. }) if message.contains("invalid provider")), "{refused:?}");
+    let accepted = client(PayHeroChannel::Wallet).initiate(&request("254722000702")).await.expect("a wallet push is taken");
+    assert_eq!(emulator.prompt(&accepted.provider_ref).map(|p| p.msisdn).as_deref(), Some("254722000702"));
 }

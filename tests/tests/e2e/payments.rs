@@ -249,6 +249,49 @@ async fn lost_callbacks_are_resolved_by_reconciliation(world: World, kind: Provi
     s.stop().await;
 }
 
+/// Paystack passes its fees to the customer (`amount` = requested + fees): the payment is
+/// still paid, by the webhook and by Verify, since the amount checked is the one requested.
+async fn paystack_fees_paid_by_the_customer_do_not_refuse_a_payment(world: World) {
+    let s = shop(world, ProviderKind::Paystack).await;
+    s.pay.paystack_fees_on_customer(true);
+    let (id, reference) = s.pay("0722000112").await;
+    s.pay.resolve(&reference, Resolution::Approve, Delivery::Normal).await.unwrap();
+    assert_eq!(s.pay.callbacks().last().and_then(|c| c.status), Some(200), "the webhook was taken");
+    assert_eq!(s.until_view(id, "online", |v| v["stage"] == "online").await["status"], "paid");
+    let (id, reference) = s.pay_from("0722000113", "02:AA:BB:CC:DD:13").await;
+    s.pay.resolve(&reference, Resolution::Approve, Delivery::Lost).await.unwrap();
+    assert_eq!(s.until_view(id, "paid by Verify", |v| v["status"] == "paid" || v["stage"] == "failed").await["status"], "paid");
+    s.stop().await;
+}
+
+/// Paystack's `abandoned` inside its 180 s window (4 s here) is not a failure: the portal
+/// counts down for the window, reconciliation first asks after it, and an operator's recheck
+/// that hears `abandoned` early leaves the payment open; the approval is then found.
+async fn paystack_abandoned_is_not_a_failure_inside_its_window(world: World) {
+    let window = Duration::from_secs(4);
+    let s = shop_with(world, ProviderKind::Paystack, |c| {
+        c.paystack_window = window;
+        c.portal_wait = Duration::from_secs(1);
+    })
+    .await;
+    s.pay.paystack_pending_reads_abandoned(true);
+    let (id, reference) = s.pay("0722000114").await;
+    let view = s.view(id).await;
+    assert!(view["wait_secs"].as_u64().unwrap() >= 2, "the countdown follows Paystack's window: {view}");
+    let payment = s.store().payment(id).await.unwrap().unwrap();
+    let first_check = payment.next_check_at.expect("a check is scheduled");
+    assert!(first_check >= payment.created_at + window.as_millis() as i64, "Verify is not asked inside the window: {payment:?}");
+
+    let rechecked = s.cloud.payments.recheck(id).await.unwrap();
+    assert!(rechecked.state.is_open(), "abandoned inside the window is not final: {rechecked:?}");
+    assert_eq!(s.view(id).await["status"], "pending");
+
+    s.pay.resolve(&reference, Resolution::Approve, Delivery::Lost).await.unwrap();
+    let view = s.until_view(id, "paid after the window", |v| v["status"] == "paid" || v["stage"] == "failed").await;
+    assert_eq!(view["status"], "paid", "{view}");
+    s.stop().await;
+}
+
 /// Ten identical callbacks at once: one payment, one entitlement, one user.
 async fn duplicate_callbacks_have_one_effect(world: World, kind: ProviderKind) {
     let s = shop(world, kind).await;
@@ -573,6 +616,8 @@ mod paystack {
         provider_errors_surface_clearly(ProviderKind::Paystack),
         portal_guards(ProviderKind::Paystack),
         payments_in_flight_survive_a_provider_switch(ProviderKind::Paystack),
+        paystack_fees_paid_by_the_customer_do_not_refuse_a_payment,
+        paystack_abandoned_is_not_a_failure_inside_its_window,
     );
 }
 

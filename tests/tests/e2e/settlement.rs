@@ -100,6 +100,34 @@ async fn a_silent_provider_is_asked_again(world: World, kind: ProviderKind) {
     s.stop().await;
 }
 
+/// PayHero answered the push with its `reference` only, no `CheckoutRequestID`: the
+/// callback, which carries Safaricom's `CheckoutRequestID` and our `ExternalReference`, is
+/// matched by our reference and the customer is served.
+async fn a_payhero_push_without_checkout_id_is_matched(world: World) {
+    let s = shop_with(world, ProviderKind::Payhero, |_| {}).await;
+    s.pay.payhero_push_without_checkout_id(true);
+    let key = uuid();
+    let (status, body) = s.start_payment("0722000604", &key).await;
+    assert_eq!(status, 201, "{body}");
+    let prompt = s.pay.wait_for_prompt("0722000604", WAIT).await.unwrap();
+    let open = s.until_payment(&key, "prompt sent", |p| p.provider_ref.is_some()).await;
+    assert_eq!((open.provider_ref.as_deref(), open.secondary_ref.as_deref()), (Some(prompt.provider_ref.as_str()), None));
+    // At the payment's own URL, a success naming another payment of ours is refused.
+    let forged = json!({"forward_url":"","response":{"Amount":20,"CheckoutRequestID":prompt.checkout_request_id,
+        "ExternalReference":uuid::Uuid::new_v4().to_string(),"MerchantRequestID":"1","MpesaReceiptNumber":"FORGED0002",
+        "Phone":"+254722000604","ResultCode":0,"ResultDesc":"ok","Status":"Success"},"status":true});
+    let url = prompt.callback_url.clone().expect("a callback URL");
+    assert_eq!(s.http.post(url).json(&forged).send().await.unwrap().status().as_u16(), 400);
+    assert!(s.until_payment(&key, "still open", |_| true).await.state.is_open());
+
+    s.pay.resolve(&prompt.provider_ref, Resolution::Approve, Delivery::Normal).await.unwrap();
+    assert_eq!(s.pay.callbacks().last().and_then(|c| c.status), Some(200), "the callback was taken");
+    let paid = s.until_payment(&key, "paid", |p| p.state == PaymentState::Paid).await;
+    assert!(paid.receipt.is_some(), "the callback's receipt is recorded: {paid:?}");
+    assert!(s.router.wait_until(WAIT, |r| r.users().len() == 1).await, "the user reached the router");
+    s.stop().await;
+}
+
 /// A status query settles the payment (Daraja's carries no receipt), then the callback
 /// comes with the receipt: it is recorded, so "Already paid?" works for this customer.
 async fn a_late_receipt_is_recorded(world: World) {
@@ -292,6 +320,7 @@ mod payhero {
         World::new;
         unanswered_push_settled_by_callback(ProviderKind::Payhero),
         a_silent_provider_is_asked_again(ProviderKind::Payhero),
+        a_payhero_push_without_checkout_id_is_matched,
     );
 }
 

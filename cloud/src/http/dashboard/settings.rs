@@ -17,7 +17,7 @@ use crate::accounts::Accounts;
 use crate::dashboard::settings::{ProviderData, SettingsData, provider_page, settings_page};
 use crate::model::{AccountId, Role, TenantId};
 use crate::payments::{Payments, SetProviderError};
-use crate::providers::{DarajaAccount, ProviderConfig, ProviderKind, Secret};
+use crate::providers::{DarajaAccount, PayHeroChannel, ProviderConfig, ProviderKind, Secret};
 use crate::store::{Store, now_ms};
 
 async fn index(store: &dyn Store, member: &Member, mut data: SettingsData, status: StatusCode, headers: &HeaderMap) -> Response {
@@ -155,6 +155,9 @@ pub(crate) struct ProviderForm {
     password: String,
     #[serde(default)]
     channel_id: String,
+    /// PayHero: the channel is a wallet channel (`yes` on the form, `true` in JSON).
+    #[serde(default, deserialize_with = "yes")]
+    payhero_wallet: bool,
     #[serde(default)]
     secret_key: String,
     /// A new webhook URL: `yes` on the form, `true` in JSON.
@@ -200,6 +203,7 @@ pub(crate) fn config(form: &ProviderForm) -> Result<ProviderConfig, String> {
             username: secret(&form.username, "The API username")?,
             password: secret(&form.password, "The API password")?,
             channel_id: form.channel_id.trim().parse().map_err(|_| "The channel id is a number.".to_string())?,
+            channel: if form.payhero_wallet { PayHeroChannel::Wallet } else { PayHeroChannel::Mpesa },
             base_url: None,
         }),
         "paystack" => Ok(ProviderConfig::Paystack { secret_key: secret(&form.secret_key, "The secret key")?, base_url: None }),

@@ -104,6 +104,7 @@ impl StkCallback {
             code: self.result_code,
             description: self.result_desc,
             msisdn: self.phone,
+            our_ref: None,
         }
     }
 }

@@ -225,6 +225,7 @@ impl Provider for Daraja {
             code,
             description: description.to_owned(),
             msisdn: None,
+            our_ref: None,
         };
         if let Some((code, message)) = wire::query_pending(&reply) {
             tracing::debug!(provider = "daraja", provider_ref, code = %code, "query: not final yet");

@@ -42,8 +42,9 @@ impl PayHeroCallback {
         let response = root.get("response").filter(|r| r.is_object()).ok_or_else(|| malformed("no response object"))?;
         let text = |key: &str| response.get(key).and_then(code_text).unwrap_or_default();
         let checkout_request_id = text("CheckoutRequestID");
-        if checkout_request_id.is_empty() {
-            return Err(malformed("no CheckoutRequestID"));
+        let external_reference = text("ExternalReference");
+        if checkout_request_id.is_empty() && external_reference.is_empty() {
+            return Err(malformed("neither CheckoutRequestID nor ExternalReference"));
         }
         let result_code = text("ResultCode");
         if result_code.is_empty() {
@@ -58,7 +59,7 @@ impl PayHeroCallback {
         Ok(PayHeroCallback {
             ok: root.get("status").and_then(Value::as_bool).unwrap_or(result_code == "0"),
             state: text("Status"),
-            external_reference: text("ExternalReference"),
+            external_reference,
             result_desc: text("ResultDesc"),
             receipt: Some(text("MpesaReceiptNumber")).filter(|r| !r.is_empty()),
             phone: response.get("Phone").and_then(digits_text),
@@ -69,19 +70,26 @@ impl PayHeroCallback {
     }
 
     /// The normalised event, keyed by the CheckoutRequestID (the callback has no PayHero
-    /// `reference`). A result code 0 that the rest of the callback contradicts
+    /// `reference`), or by our `ExternalReference` when there is none; the
+    /// `ExternalReference` is its `our_ref` either way. A result code 0 that the rest of the callback contradicts
     /// (`status:false` or Status "Failed") is reported as pending: ask the status endpoint.
     pub fn into_event(self) -> ProviderEvent {
         let contradicted = !self.ok || self.state.eq_ignore_ascii_case("failed");
         let status = match result_status(&self.result_code, &self.result_desc) {
             PaymentStatus::Paid if contradicted => {
-                tracing::warn!(provider = "payhero", provider_ref = %self.checkout_request_id, "ResultCode 0 in a failed callback");
+                tracing::warn!(provider = "payhero", checkout = %self.checkout_request_id, external_reference = %self.external_reference, "ResultCode 0 in a failed callback");
                 PaymentStatus::Pending
             }
             status => status,
         };
+        let our_ref = Some(self.external_reference).filter(|r| !r.is_empty());
+        let provider_ref = match self.checkout_request_id {
+            id if id.is_empty() => our_ref.clone().unwrap_or_default(),
+            id => id,
+        };
         ProviderEvent {
-            provider_ref: self.checkout_request_id,
+            provider_ref,
+            our_ref,
             status,
             amount_kes: self.amount_kes,
             receipt: self.receipt,
@@ -154,6 +162,17 @@ mod tests {
             assert_eq!(event.status, PaymentStatus::Failed(reason), "{body}");
             assert_eq!(event.receipt, None);
         }
+    }
+
+    #[test]
+    fn our_external_reference_is_carried_and_keys_a_callback_without_checkout_id() {
+        let event = PayHeroCallback::parse(DOCS_SUCCESS.as_bytes()).unwrap().into_event();
+        assert_eq!(event.our_ref.as_deref(), Some("INV-009"));
+        let body = r#"{"response":{"Amount":10,"ExternalReference":"p-9","MpesaReceiptNumber":"SAE3YULR0Y","ResultCode":0,
+            "ResultDesc":"ok","Status":"Success"},"status":true}"#;
+        let event = PayHeroCallback::parse(body.as_bytes()).unwrap().into_event();
+        assert_eq!((event.provider_ref.as_str(), event.our_ref.as_deref()), ("p-9", Some("p-9")));
+        assert_eq!(event.status, PaymentStatus::Paid);
     }
 
     #[test]

@@ -3,10 +3,12 @@
 //! password on every call.
 //!
 //! - `callback`: the callback.
+//! - `channel`: the payment channel's kind (M-Pesa or wallet).
 //! - `status`: the transaction-status answer.
 //! - `wallet`: the service wallet's balance, the "test connection" call.
 
 mod callback;
+mod channel;
 mod status;
 mod wallet;
 
@@ -15,6 +17,7 @@ use http::HeaderMap;
 use serde_json::{Value, json};
 
 pub use callback::PayHeroCallback;
+pub use channel::PayHeroChannel;
 
 use super::{
     CallbackError, Provider, ProviderConfig, ProviderError, ProviderEvent, ProviderKind, PushAccepted, PushRequest, Reply, Secret,
@@ -34,6 +37,7 @@ pub struct PayHero {
     username: Secret,
     password: Secret,
     channel_id: u64,
+    channel: PayHeroChannel,
 }
 
 impl PayHero {
@@ -42,10 +46,10 @@ impl PayHero {
     /// # Panics
     /// If `config` is not [`ProviderConfig::Payhero`] (`build()` never does that).
     pub fn new(config: ProviderConfig, http: reqwest::Client) -> Self {
-        let ProviderConfig::Payhero { username, password, channel_id, base_url: base } = config else {
+        let ProviderConfig::Payhero { username, password, channel_id, channel, base_url: base } = config else {
             panic!("PayHero::new needs PayHero settings, got {:?}", config.kind());
         };
-        PayHero { http, base: base_url(base.as_deref(), PRODUCTION_URL), username, password, channel_id }
+        PayHero { http, base: base_url(base.as_deref(), PRODUCTION_URL), username, password, channel_id, channel }
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Reply, ProviderError> {
@@ -114,14 +118,17 @@ impl Provider for PayHero {
 
     async fn initiate(&self, request: &PushRequest) -> Result<PushAccepted, ProviderError> {
         check_msisdn(&request.msisdn)?;
-        let body = json!({
+        let mut body = json!({
             "amount": request.amount_kes,
             "phone_number": local_phone(&request.msisdn),
             "channel_id": self.channel_id,
-            "provider": "m-pesa",
+            "provider": self.channel.provider_field(),
             "external_reference": request.payment_id.to_string(),
             "callback_url": request.callback_url,
         });
+        if let Some(code) = self.channel.network_code() {
+            body["network_code"] = json!(code);
+        }
         let reply = self.send(self.http.post(format!("{}/api/v2/payments", self.base)).json(&body)).await?;
         if !reply.status.is_success() {
             return Err(api_error(&reply));

@@ -39,6 +39,7 @@ pub(crate) fn status_event(provider_ref: &str, body: &Value) -> ProviderEvent {
         code: state,
         description,
         msisdn: None,
+        our_ref: None,
     }
 }
 

@@ -2,8 +2,10 @@
 //! webhook, and Verify. Bearer secret key on every call; the same key signs webhooks.
 //!
 //! - `wire`: the charge and Verify answers.
+//! - `email`: the customer e-mail the charge requires.
 //! - `webhook`: the signed webhook.
 
+mod email;
 mod webhook;
 mod wire;
 
@@ -11,6 +13,7 @@ use async_trait::async_trait;
 use http::HeaderMap;
 use serde_json::{Value, json};
 
+pub use email::EmailDomain;
 pub use webhook::{SIGNATURE_HEADER, sign};
 
 use super::{
@@ -23,15 +26,13 @@ pub const CALLBACK_SCOPE: super::CallbackScope = super::CallbackScope::PerTenant
 
 /// Production API (test and live differ only by the key).
 pub const PRODUCTION_URL: &str = "https://api.paystack.co";
-/// Domain of the synthetic customer e-mail Paystack requires (`<msisdn>@…`); `.invalid`
-/// never resolves, so nothing is ever mailed.
-pub const EMAIL_DOMAIN: &str = "hotspot.jasiyo.invalid";
 
 /// One tenant's Paystack client.
 pub struct Paystack {
     http: reqwest::Client,
     base: String,
     secret_key: Secret,
+    email_domain: EmailDomain,
 }
 
 impl Paystack {
@@ -43,7 +44,13 @@ impl Paystack {
         let ProviderConfig::Paystack { secret_key, base_url: base } = config else {
             panic!("Paystack::new needs Paystack settings, got {:?}", config.kind());
         };
-        Paystack { http, base: base_url(base.as_deref(), PRODUCTION_URL), secret_key }
+        Paystack { http, base: base_url(base.as_deref(), PRODUCTION_URL), secret_key, email_domain: EmailDomain::default() }
+    }
+
+    /// The same client, making customer e-mails on `domain`.
+    pub fn with_email_domain(mut self, domain: EmailDomain) -> Self {
+        self.email_domain = domain;
+        self
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Reply, ProviderError> {
@@ -79,7 +86,7 @@ impl Provider for Paystack {
         check_msisdn(&request.msisdn)?;
         let reference = request.payment_id.to_string();
         let body = json!({
-            "email": format!("{}@{EMAIL_DOMAIN}", request.msisdn),
+            "email": self.email_domain.address(&request.msisdn),
             "amount": u64::from(request.amount_kes) * 100,
             "currency": "KES",
             "mobile_money": {"phone": format!("+{}", request.msisdn), "provider": "mpesa"},

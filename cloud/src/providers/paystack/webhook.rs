@@ -59,6 +59,7 @@ pub(crate) fn webhook_event(secret: &Secret, signature: Option<&[u8]>, body: &[u
         code: event.to_owned(),
         description: data.get("gateway_response").and_then(Value::as_str).unwrap_or_default().to_owned(),
         msisdn: None,
+        our_ref: None,
     })
 }
 
@@ -97,6 +98,7 @@ mod tests {
                 code: "charge.success".into(),
                 description: "Approved".into(),
                 msisdn: None,
+                our_ref: None,
             }
         );
         // Upper-case hex is the same signature.

@@ -4,13 +4,17 @@ use serde_json::Value;
 
 use crate::providers::{FailureReason, PaymentStatus, ProviderError, ProviderEvent, PushAccepted, Reply};
 
-/// Whole shillings from Paystack's `amount` in cents, which must be KES and whole.
+/// Whole shillings from the amount we asked for, in cents, which must be KES and whole:
+/// `requested_amount` where the transaction has it (when the customer pays the fees,
+/// `amount` is that plus the fees, and a correct payment must not look wrong), else
+/// `amount`.
 pub(super) fn kes_from_cents(data: &Value) -> Result<u32, String> {
     let currency = data.get("currency").and_then(Value::as_str).unwrap_or_default();
     if currency != "KES" {
         return Err(format!("currency {currency:?}, not KES"));
     }
-    let cents = data.get("amount").and_then(Value::as_u64).ok_or("no amount in cents")?;
+    let requested = data.get("requested_amount").and_then(Value::as_u64).filter(|cents| *cents > 0);
+    let cents = requested.or_else(|| data.get("amount").and_then(Value::as_u64)).ok_or("no amount in cents")?;
     if cents % 100 != 0 {
         return Err(format!("amount {cents} cents is not whole shillings"));
     }
@@ -105,6 +109,7 @@ pub(crate) fn verify_event(provider_ref: &str, reply: &Reply) -> Result<Provider
                 code: "not_found".to_owned(),
                 description: message.to_owned(),
                 msisdn: None,
+                our_ref: None,
             });
         }
         return Err(api_error(reply));
@@ -136,6 +141,7 @@ pub(crate) fn verify_event(provider_ref: &str, reply: &Reply) -> Result<Provider
         code: state,
         description: text,
         msisdn: None,
+        our_ref: None,
     })
 }
 
@@ -184,6 +190,16 @@ mod tests {
 
     fn reply(status: u16, body: Value) -> Reply {
         Reply { status: StatusCode::from_u16(status).unwrap(), body }
+    }
+
+    #[test]
+    fn the_amount_checked_is_the_amount_requested() {
+        let paid = |data: Value| kes_from_cents(&data);
+        // The customer paid the fees: 2000 requested, 2030 taken.
+        assert_eq!(paid(json!({"currency":"KES","amount":2030,"requested_amount":2000,"fees":30})), Ok(20));
+        assert_eq!(paid(json!({"currency":"KES","amount":2000})), Ok(20), "no requested_amount: the amount");
+        assert!(paid(json!({"currency":"KES","amount":2000,"requested_amount":1050})).is_err(), "not whole shillings");
+        assert!(paid(json!({"currency":"NGN","amount":2000,"requested_amount":2000})).is_err());
     }
 
     #[test]
