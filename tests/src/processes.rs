@@ -87,30 +87,26 @@ pub struct AgentProcess {
 impl AgentProcess {
     /// Starts an agent (logging executor) for `creds`.
     pub fn spawn(cloud_url: &str, creds: &RouterCreds, data_dir: &Path) -> AgentProcess {
-        let mut child = Command::new(binary("jasiyo-agent"))
+        let mut command = Command::new(binary("jasiyo-agent"));
+        command
             .arg("run")
             .args(["--cloud-url", cloud_url, "--router-id", &creds.id.to_string(), "--data-dir"])
             .arg(data_dir)
-            .env("JASIYO_TOKEN", &creds.token)
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn jasiyo-agent");
-        let lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        AgentProcess { child, lines }
+            .env("JASIYO_TOKEN", &creds.token);
+        AgentProcess::start(command)
     }
 
     /// Starts `jasiyo-agent run` with nothing but `JASIYO_ENV_FILE=env_file` (and logging) in
     /// its environment.
     pub fn spawn_from_env_file(env_file: &Path) -> AgentProcess {
-        let mut child = Command::new(binary("jasiyo-agent"))
-            .arg("run")
-            .env_clear()
-            .env("JASIYO_ENV_FILE", env_file)
+        let mut command = Command::new(binary("jasiyo-agent"));
+        command.arg("run").env_clear().env("JASIYO_ENV_FILE", env_file);
+        AgentProcess::start(command)
+    }
+
+    /// Runs `command` with logging on, its log read as events.
+    fn start(mut command: Command) -> AgentProcess {
+        let mut child = command
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())

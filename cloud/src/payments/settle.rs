@@ -338,7 +338,8 @@ pub(crate) fn plan_user(
     HotspotUser {
         name: name.to_string(),
         password: Password(password.to_string()),
-        profile: plan.profile.clone().or_else(|| plan.managed_profile().map(|p| p.name)),
+        // The owner's own profile; one of ours is set by [`plan_upsert`].
+        profile: plan.profile.clone(),
         // A login several devices may share is not bound to the first one.
         mac: mac.filter(|_| plan.shared_users.unwrap_or(1) <= 1),
         expires_at: Some(UnixTime(expires_at)),
@@ -351,13 +352,13 @@ pub(crate) fn plan_user(
     }
 }
 
-/// The command putting `user` (made by [`plan_user`]) on the router: with the profile we keep
-/// for its plan, when there is one (its speed and devices per login), so the router has the
-/// profile before the user goes in it.
+/// The command putting `user` (made by [`plan_user`]) on the router: in the profile we keep
+/// for its plan, when there is one (its speed and devices per login), sent with the user so
+/// the router has the profile before the user goes in it.
 pub(crate) fn plan_upsert(plan: &Plan, user: HotspotUser) -> Command {
     match plan.managed_profile() {
-        Some(profile) if user.profile.as_deref() == Some(profile.name.as_str()) => Command::UpsertHotspotUserInProfile { user, profile },
-        _ => Command::UpsertHotspotUser(user),
+        Some(profile) => Command::UpsertHotspotUserInProfile { user: HotspotUser { profile: Some(profile.name.clone()), ..user }, profile },
+        None => Command::UpsertHotspotUser(user),
     }
 }
 
