@@ -117,8 +117,9 @@ pub struct ReconnectPolicy {
     pub initial: Duration,
     /// The longest delay between attempts.
     pub max: Duration,
-    /// A session that stayed up this long counts as healthy: the next failure starts again
-    /// from `initial`.
+    /// A welcomed session (a successful hello) that stayed up this long starts the backoff
+    /// again from `initial`, so a short cut after a healthy link costs well under a second.
+    /// A shorter one (welcomed, then dropped at once: a flapping cloud) keeps it growing.
     pub stable_after: Duration,
 }
 
@@ -140,7 +141,7 @@ impl ReconnectPolicy {
 
 impl Default for ReconnectPolicy {
     fn default() -> Self {
-        ReconnectPolicy { initial: Duration::from_millis(500), max: Duration::from_secs(60), stable_after: Duration::from_secs(30) }
+        ReconnectPolicy { initial: Duration::from_millis(500), max: Duration::from_secs(60), stable_after: Duration::from_secs(2) }
     }
 }
 

@@ -21,15 +21,7 @@ impl Executor for Edge {
                     Err(e) => Err(e),
                 },
                 Command::RemoveHotspotUser { name } => self.remove(name).await,
-                Command::LoginDevice { user, password, mac, ip } => {
-                    let _turn = self.turn.read().await;
-                    match self.router.login_device(user, &password.0, *mac, *ip).await {
-                        Ok(()) => Ok(None),
-                        // The portal page's own form login got there first: the device is in.
-                        Err(e) if ALREADY_IN.iter().any(|text| e.is_trap_containing(text)) => Ok(Some("already logged in".into())),
-                        Err(e) => Err(EdgeError::from(e)),
-                    }
-                }
+                Command::LoginDevice { user, password, mac, ip } => self.login(user, &password.0, *mac, *ip).await,
                 Command::EndSession { mac } => self.end_session(*mac).await,
             };
             match result {
@@ -44,10 +36,6 @@ impl Executor for Edge {
         })
     }
 }
-
-/// What RouterOS says when a device it is asked to log in is already logged in, or being
-/// logged in by the hotspot's own login page at that moment (the words vary by version).
-const ALREADY_IN: [&str; 3] = ["already authorized", "already logged in", "already authorizing"];
 
 /// Whether a router user carries our marker (see [`super::marker`]).
 fn ours(row: &UserRow) -> bool {

@@ -4,6 +4,7 @@
 //! - [`apply`]: the [`Executor`](crate::Executor) for RouterOS (idempotent upserts and removals).
 //! - [`enforce`]: removing users at their expiry and ending their sessions; [`expiries`]:
 //!   when each is due, and the pause before retrying one that failed.
+//! - [`login`]: logging a device in, idempotently (a repeat finds it already in).
 //! - [`reconcile`]: repairing drift between the router and the journal.
 //! - [`maintenance`]: the loop that runs expiries, reconciliation and status refreshes on
 //!   time, and reconciles as soon as the router is back after losing its connection.
@@ -17,6 +18,7 @@
 pub mod apply;
 pub mod enforce;
 pub mod expiries;
+pub mod login;
 pub mod maintenance;
 pub mod marker;
 pub mod reconcile;

@@ -1,7 +1,9 @@
 //! The agent driving a router end to end: cloud -> agent -> RouterOS API emulator, with
 //! the router failing in the ways real ones do, expiry enforced at the edge while the cloud
-//! is away, and drift repaired. [`recovery`]: getting over a refusing or vanished router.
+//! is away, and drift repaired. [`recovery`]: getting over a refusing or vanished router;
+//! [`login`]: logging a device in again finds it in.
 
+mod login;
 mod recovery;
 
 use std::time::Duration;
@@ -263,30 +265,6 @@ async fn the_owners_own_users_are_never_touched(world: World) {
     s.cloud.stop().await;
 }
 
-/// The portal page's form login and the agent's API login of the same device race: the
-/// router's "already authorized" for the second is success, not a failed command.
-async fn a_device_logged_in_by_its_page_first_is_success(world: World) {
-    let s = setup(world).await;
-    let mut agent = s.agent();
-    agent.connected().await;
-    s.router.add_host("02:00:00:00:00:31", "10.5.50.31");
-    s.cloud.hub.enqueue(s.creds.id, &Command::UpsertHotspotUser(user("racer"))).await.unwrap();
-    s.router.add_active("racer", "02:00:00:00:00:31", "10.5.50.31");
-    let login = Command::LoginDevice {
-        user: "racer".into(),
-        password: Password("pw-1234".into()),
-        mac: "02:00:00:00:00:31".parse().unwrap(),
-        ip: "10.5.50.31".parse().unwrap(),
-    };
-    s.cloud.hub.enqueue(s.creds.id, &login).await.unwrap();
-    s.cloud.until_finished(s.creds.id, 2).await;
-    let commands = s.cloud.store().list_commands(s.creds.id, 10).await.unwrap();
-    let outcome = commands.iter().find(|c| c.seq == Seq(2)).unwrap().outcome.clone();
-    assert_eq!(outcome, Some(Outcome::Applied { note: Some("already logged in".into()) }));
-    agent.stop().await;
-    s.cloud.stop().await;
-}
-
 /// A refusal by the router is the command's final outcome, in the router's own words.
 async fn permanent_traps_are_reported_as_failed(world: World) {
     let s = setup(world).await;
@@ -372,7 +350,6 @@ jasiyo_cloud::on_each_backend!(
     expiry_is_enforced_while_the_cloud_is_away,
     reconciliation_repairs_drift,
     the_owners_own_users_are_never_touched,
-    a_device_logged_in_by_its_page_first_is_success,
     permanent_traps_are_reported_as_failed,
     dropped_router_connections_are_survived,
     router_status_reaches_the_cloud,
