@@ -11,11 +11,13 @@ use tokio::process::{Child, ChildStderr, Command};
 
 use crate::harness::{RouterCreds, WAIT};
 
-/// Path of a workspace binary in the same target directory as the running test.
+/// Path of a workspace binary in the same target directory as the running test or binary.
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    // target/<profile>/deps/<test> -> target/<profile>/<name>
-    let path = exe.parent().and_then(Path::parent).expect("target dir").join(name);
+    let beside = exe.parent().expect("exe dir").join(name);
+    // A binary of this crate (target/<profile>/chaos) finds its siblings beside it; a test,
+    // target/<profile>/deps/<test>, one level up.
+    let path = if beside.exists() { beside } else { exe.parent().and_then(Path::parent).expect("target dir").join(name) };
     assert!(path.exists(), "{} is missing: run `cargo build --bins` before the tests", path.display());
     path
 }
@@ -92,6 +94,20 @@ impl AgentProcess {
             .arg("run")
             .args(["--cloud-url", cloud_url, "--router-id", &creds.id.to_string(), "--data-dir"])
             .arg(data_dir)
+            .env("JASIYO_TOKEN", &creds.token);
+        AgentProcess::start(command)
+    }
+
+    /// Starts an agent for `creds` driving the RouterOS API at `routeros` (the emulator's
+    /// default `admin`/`secret` login), with its production reconnect policy.
+    pub fn spawn_routeros(cloud_url: &str, creds: &RouterCreds, data_dir: &Path, routeros: SocketAddr) -> AgentProcess {
+        let mut command = Command::new(binary("jasiyo-agent"));
+        command
+            .arg("run")
+            .args(["--cloud-url", cloud_url, "--router-id", &creds.id.to_string(), "--data-dir"])
+            .arg(data_dir)
+            .args(["--routeros-addr", &routeros.to_string(), "--routeros-user", "admin"])
+            .env("JASIYO_ROUTEROS_PASSWORD", "secret")
             .env("JASIYO_TOKEN", &creds.token);
         AgentProcess::start(command)
     }

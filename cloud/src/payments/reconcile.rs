@@ -151,6 +151,7 @@ impl Payments {
     /// that hangs until its timeout holds up only its own payments, whose leases keep later
     /// passes off them.
     pub async fn run_reconciler(self: Arc<Self>, tick: Duration, shutdown: CancellationToken) {
+        self.hasten_recent_checks().await;
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut passes = tokio::task::JoinSet::new();
@@ -172,6 +173,21 @@ impl Payments {
         }
         // Checks cut short here are claimed again when their lease runs out.
         passes.shutdown().await;
+    }
+}
+
+impl Payments {
+    /// At start-up: the payments of the last few minutes that are still open are asked about
+    /// at once, not at their scheduled check. A callback sent while this cloud was down (or
+    /// restarting) was lost; its customer is still looking at the portal.
+    async fn hasten_recent_checks(&self) {
+        let now = now_ms();
+        let since = now - self.config.give_up_after.as_millis() as i64;
+        match self.store.hasten_checks(since, now).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "open payments from before the start asked about at once"),
+            Err(error) => tracing::warn!(%error, "could not bring open payments' checks forward"),
+        }
     }
 }
 

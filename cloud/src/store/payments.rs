@@ -246,6 +246,10 @@ pub trait PaymentStore: Send + Sync {
     /// one whose checker died is asked about again after the lease. The checker then sets
     /// the real next check with [`Self::schedule_check`].
     async fn claim_due_payments(&self, now_ms: i64, lease_until_ms: i64, limit: u32) -> StoreResult<Vec<Payment>>;
+    /// Brings the next check of every open payment created since `since_ms` forward to
+    /// `now_ms` (a cloud starting up: callbacks sent while it was down were lost, and the
+    /// customers are still waiting). Returns how many.
+    async fn hasten_checks(&self, since_ms: i64, now_ms: i64) -> StoreResult<u64>;
     /// Records the provider's reference that a callback brought for a payment that has none
     /// (its push's answer was never written): `provider_ref` and/or `secondary_ref`, and the
     /// payment is pending if it was initiated. False when it already had one.

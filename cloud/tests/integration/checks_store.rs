@@ -1,7 +1,8 @@
 //! Reconciliation's store side on both databases: due checks are claimed under a lease, so
 //! instances sharing a database never ask about one payment at the same time, and a claim
 //! whose checker died comes back when its lease runs out; a callback's reference is adopted
-//! only by a payment that has none; a late receipt fills only a paid payment's empty one.
+//! only by a payment that has none; a late receipt fills only a paid payment's empty one;
+//! a cloud starting up asks about recent open payments at once.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -92,8 +93,23 @@ async fn prompt_slots_are_claimed_all_or_none(f: Fixture) {
     assert!(store.claim_prompt(router, &phone_only, c, 2_002, 300_000).await.unwrap(), "the phone was left free");
 }
 
+/// A cloud starting up asks at once about the open payments of the last few minutes (their
+/// callbacks may have come while it was down); paid ones and older ones keep their schedule.
+async fn checks_of_recent_open_payments_are_brought_forward(f: Fixture) {
+    let store = &f.stores[0];
+    let router = store.payment(f.payments[0]).await.unwrap().unwrap().router_id;
+    let paid = paid_payment(store.as_ref(), router, 2_000, 2_500).await;
+    let old = open_payment(store.as_ref(), router, 500, "old").await;
+    let hastened = store.hasten_checks(1_000, 3_000).await.unwrap();
+    assert_eq!(hastened, f.payments.len() as u64, "the recent open ones");
+    let due: HashSet<PaymentId> = store.claim_due_payments(3_000, 90_000, 100).await.unwrap().iter().map(|p| p.id).collect();
+    assert_eq!(due, f.payments.iter().copied().collect::<HashSet<_>>());
+    assert!(!due.contains(&paid) && !due.contains(&old));
+}
+
 jasiyo_cloud::on_each_backend!(
     fixture;
+    checks_of_recent_open_payments_are_brought_forward,
     prompt_slots_are_claimed_all_or_none,
     instances_never_claim_one_payment_twice,
     a_reference_is_adopted_once,

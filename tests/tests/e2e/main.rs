@@ -6,6 +6,7 @@ mod agent_settings;
 mod alerts_mail;
 mod backbone;
 mod benchmarks;
+mod chaos;
 mod clock;
 mod crash;
 mod dashboard_browser;

@@ -35,6 +35,18 @@ pub(super) async fn claim_due_payments(store: &This, now_ms: i64, lease_until_ms
     Ok(due)
 }
 
+pub(super) async fn hasten_checks(store: &This, since_ms: i64, now_ms: i64) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "UPDATE payments SET next_check_at = $2 WHERE next_check_at > $2 AND created_at >= $1 \
+         AND state IN ('initiated', 'pending')",
+    )
+    .bind(since_ms)
+    .bind(now_ms)
+    .execute(store.writes())
+    .await?;
+    Ok(done.rows_affected())
+}
+
 pub(super) async fn adopt_reference(
     store: &This,
     id: PaymentId,

@@ -303,6 +303,10 @@ impl PaymentStore for This {
         checks::claim_due_payments(self, now_ms, lease_until_ms, limit).await
     }
 
+    async fn hasten_checks(&self, since_ms: i64, now_ms: i64) -> StoreResult<u64> {
+        checks::hasten_checks(self, since_ms, now_ms).await
+    }
+
     async fn adopt_reference(
         &self,
         id: PaymentId,

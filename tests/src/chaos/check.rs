@@ -1,0 +1,255 @@
+//! After the stream: wait (bounded) until the system is quiet, then check the invariants
+//! from the emulators' own records and the cloud's database, and sum up.
+//!
+//! - Every prompt the provider reports as approved is a payment the cloud holds as paid,
+//!   once, with one user on the router whose expiry is the plan's length after payment.
+//! - Every other payment is not paid and has no user.
+//! - The router holds no user that is not a paid payment's; no phone got two prompts.
+//! - Every command has its result; none is left in the outbox.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::time::Duration;
+
+use jasiyo_cloud::model::{CommandState, Payment, PaymentState, ProviderKind};
+use tokio::time::Instant;
+
+use super::ChaosConfig;
+use super::driver::Customer;
+use super::faults::Injected;
+use super::stack::{PLAN_SECS, Stack};
+use crate::payment_emulator::{PromptState, Resolution};
+
+/// What a chaos run found.
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// Customers by what they did (or what stopped them).
+    pub outcomes: BTreeMap<String, usize>,
+    /// Faults injected by kind.
+    pub faults: BTreeMap<&'static str, usize>,
+    /// Paid by the provider, no user on the router.
+    pub lost: usize,
+    /// Served more than once: a second paid payment for one prompt, or a second prompt.
+    pub doubled: usize,
+    /// Provider success -> user on the router, callbacks delivered (ms, sorted).
+    pub latencies_ms: Vec<f64>,
+    /// The same for payments whose callback was lost (settled by reconciliation).
+    pub reconciled_ms: Vec<f64>,
+    /// From the end of the last fault to quiet.
+    pub converged_after: Option<Duration>,
+    /// The run's length.
+    pub elapsed: Duration,
+    /// Every invariant broken, with the payment's timeline.
+    pub violations: Vec<String>,
+}
+
+impl Summary {
+    /// Whether every invariant held.
+    pub fn ok(&self) -> bool {
+        self.violations.is_empty() && self.lost == 0 && self.doubled == 0 && self.converged_after.is_some()
+    }
+}
+
+/// Waits for quiet, then checks.
+pub async fn check(
+    stack: &Stack,
+    customers: &[Customer],
+    injected: Injected,
+    config: &ChaosConfig,
+    started: Instant,
+) -> anyhow::Result<Summary> {
+    let mut summary = Summary { faults: injected.counts.iter().map(|(f, n)| (f.label(), *n)).collect(), ..Summary::default() };
+    let quiet = settle(stack, customers, config.settle_limit).await?;
+    let last_fault = injected.last_over.unwrap_or(started);
+    summary.elapsed = started.elapsed();
+    let prompts: HashMap<String, _> = stack.pay.prompts().into_iter().map(|p| (p.provider_ref.clone(), p)).collect();
+    let mut per_phone: HashMap<&str, usize> = HashMap::new();
+    for prompt in prompts.values() {
+        *per_phone.entry(prompt.msisdn.as_str()).or_default() += 1;
+    }
+    let router_users: HashMap<String, _> = stack.router.users().into_iter().map(|u| (u.name.clone(), u)).collect();
+    let first_seen = stack.first_seen.lock().expect("first-seen lock").clone();
+    let mut paid_users = 0;
+    for customer in customers {
+        let label = match (&customer.refused, &customer.provider_ref) {
+            (Some(_), _) => "refused by the portal".to_string(),
+            (None, None) => "no prompt (push failed)".to_string(),
+            (None, Some(_)) => customer.answer.label(),
+        };
+        *summary.outcomes.entry(label).or_default() += 1;
+        if per_phone.get(customer.msisdn.as_str()).copied().unwrap_or(0) > 1 {
+            summary.doubled += 1;
+            summary.violations.push(format!("customer {}: {} prompts to one phone", customer.n, per_phone[customer.msisdn.as_str()]));
+        }
+        let payment = stack.store.payment_by_idempotency(stack.creds.id, &customer.key).await?;
+        let provider_paid = customer
+            .provider_ref
+            .as_ref()
+            .and_then(|r| prompts.get(r))
+            .is_some_and(|p| p.state == PromptState::Resolved(Resolution::Approve));
+        let Some(payment) = payment else {
+            if customer.provider_ref.is_some() {
+                summary.violations.push(format!("customer {}: a prompt reached the phone but the cloud has no payment", customer.n));
+                summary.lost += usize::from(provider_paid);
+            }
+            continue;
+        };
+        let by_ref = match &customer.provider_ref {
+            Some(r) => stack.store.payment_by_provider_ref(ProviderKind::Daraja, r).await?,
+            None => None,
+        };
+        if by_ref.as_ref().is_some_and(|p| p.id != payment.id) {
+            summary.doubled += 1;
+            summary.violations.push(format!("customer {}: the prompt's reference names another payment", customer.n));
+        }
+        let entitlement = stack.store.entitlement_for_payment(payment.id).await?;
+        let problem = match (provider_paid, payment.state, &entitlement) {
+            (true, PaymentState::Paid, Some(e)) => match router_users.get(&e.username) {
+                None => {
+                    summary.lost += 1;
+                    Some(format!("user {} is not on the router", e.username))
+                }
+                Some(user) => {
+                    paid_users += 1;
+                    if let (Some(approved), Some(seen)) = (customer.approved_at, first_seen.get(&e.username)) {
+                        let ms = seen.saturating_duration_since(approved).as_secs_f64() * 1000.0;
+                        match customer.answer {
+                            super::driver::Answer::ApproveCallbackLost => summary.reconciled_ms.push(ms),
+                            _ => summary.latencies_ms.push(ms),
+                        }
+                    }
+                    expiry_problem(&payment, user.comment.as_deref(), e.expires_at)
+                }
+            },
+            (true, state, _) => {
+                summary.lost += 1;
+                Some(format!("paid by the provider, {} in the cloud, entitlement {}", state.as_str(), entitlement.is_some()))
+            }
+            (false, PaymentState::Paid, _) => {
+                summary.doubled += 1;
+                Some("paid in the cloud, not by the provider".to_string())
+            }
+            (false, _, Some(e)) => Some(format!("not paid, but has user {}", e.username)),
+            (false, _, None) => None,
+        };
+        if let Some(problem) = problem {
+            summary.violations.push(format!("customer {}: {problem}\n{}", customer.n, timeline(stack, &payment).await));
+        }
+    }
+    if router_users.len() != paid_users {
+        summary.doubled += router_users.len().saturating_sub(paid_users);
+        summary.violations.push(format!("{} users on the router for {paid_users} paid payments", router_users.len()));
+    }
+    for command in stack.store.list_commands(stack.creds.id, 1_000_000).await? {
+        match (command.state, &command.outcome) {
+            (CommandState::Applied, Some(_)) => {}
+            (CommandState::Failed, Some(outcome)) => {
+                summary.violations.push(format!("command {} ({}) failed: {outcome:?}", command.seq.0, command.command.kind()))
+            }
+            (state, _) => summary.violations.push(format!("command {} ({}) left {state:?}", command.seq.0, command.command.kind())),
+        }
+    }
+    if quiet {
+        summary.converged_after = Some(last_repair(stack).await?.saturating_duration_since(last_fault));
+    }
+    summary.latencies_ms.sort_by(f64::total_cmp);
+    summary.reconciled_ms.sort_by(f64::total_cmp);
+    Ok(summary)
+}
+
+/// Waits until every approved prompt's user is on the router and the outbox is empty, or
+/// `limit` passes. Says whether it got quiet.
+async fn settle(stack: &Stack, customers: &[Customer], limit: Duration) -> anyhow::Result<bool> {
+    let approved = customers.iter().filter(|c| c.approved_at.is_some()).count();
+    let deadline = Instant::now() + limit;
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    while Instant::now() < deadline {
+        tick.tick().await;
+        if stack.router.users().len() < approved {
+            continue;
+        }
+        let commands = stack.store.list_commands(stack.creds.id, 1_000_000).await?;
+        if commands.iter().all(|c| matches!(c.state, CommandState::Applied | CommandState::Failed)) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The last moment anything was still being put right: a user appearing on the router or
+/// a command finishing.
+async fn last_repair(stack: &Stack) -> anyhow::Result<Instant> {
+    let (now, now_unix_ms) = (Instant::now(), jasiyo_cloud::store::now_ms());
+    let seen = stack.first_seen.lock().expect("first-seen lock").values().max().copied();
+    let finished = stack.store.list_commands(stack.creds.id, 1_000_000).await?.iter().filter_map(|c| c.finished_at).max();
+    let finished = finished.map(|at| now - Duration::from_millis((now_unix_ms - at).max(0) as u64));
+    Ok(seen.into_iter().chain(finished).max().unwrap_or(now))
+}
+
+/// Whether the router user's expiry (in its marker) is the cloud's, and the plan's length
+/// after payment.
+fn expiry_problem(payment: &Payment, comment: Option<&str>, expires_at: i64) -> Option<String> {
+    let on_router = comment.and_then(|c| c.strip_prefix("jasiyo exp=")).and_then(|rest| rest.split([' ', '|']).next()?.parse::<i64>().ok());
+    if on_router != Some(expires_at) {
+        return Some(format!("expiry on the router {on_router:?}, in the cloud {expires_at}"));
+    }
+    let paid_at = payment.paid_at.unwrap_or(payment.created_at);
+    let length = expires_at - paid_at / 1000;
+    (length.abs_diff(PLAN_SECS as i64) > 5).then(|| format!("{length} s of access for a {PLAN_SECS} s plan"))
+}
+
+/// The payment's story, for a violation.
+async fn timeline(stack: &Stack, payment: &Payment) -> String {
+    let mut lines = vec![format!("  payment {} {} ref {:?}", payment.id, payment.state.as_str(), payment.provider_ref)];
+    for event in stack.store.payment_events(payment.id).await.unwrap_or_default() {
+        lines.push(format!("  {} {} {}", event.at, event.kind, event.detail));
+    }
+    lines.join("\n")
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let total: usize = self.outcomes.values().sum();
+        writeln!(f, "  payments: {total} in {:.0} s", self.elapsed.as_secs_f64())?;
+        for (outcome, n) in &self.outcomes {
+            writeln!(f, "    {outcome:<28} {n}")?;
+        }
+        let faults: usize = self.faults.values().sum();
+        writeln!(f, "  faults: {faults}")?;
+        for (fault, n) in &self.faults {
+            writeln!(f, "    {fault:<28} {n}")?;
+        }
+        writeln!(f, "  LOST (paid, not served): {}   DOUBLED: {}", self.lost, self.doubled)?;
+        let (l, r) = (&self.latencies_ms, &self.reconciled_ms);
+        writeln!(
+            f,
+            "  provider success -> user on router: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms ({} payments)",
+            percentile(l, 0.5),
+            percentile(l, 0.99),
+            percentile(l, 1.0),
+            l.len()
+        )?;
+        writeln!(
+            f,
+            "    callback lost, found by reconciliation: p50 {:.0} ms, max {:.0} ms ({})",
+            percentile(r, 0.5),
+            percentile(r, 1.0),
+            r.len()
+        )?;
+        match self.converged_after {
+            Some(after) => writeln!(f, "  converged {:.1} s after the last fault", after.as_secs_f64())?,
+            None => writeln!(f, "  DID NOT CONVERGE")?,
+        }
+        for violation in &self.violations {
+            writeln!(f, "  VIOLATION {violation}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,153 @@
+//! The customers: each arrives on the hotspot (its device in the router's host table),
+//! starts a payment through the portal API (retrying with the same idempotency key while
+//! the cloud is down, as the portal page does), and answers the prompt on the phone the way
+//! the mix draws for it. What happened to each is kept for the checker.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use rand::rngs::StdRng;
+use serde_json::json;
+use tokio::time::Instant;
+
+use super::ChaosConfig;
+use super::stack::Stack;
+use crate::payment_emulator::{Delivery, Resolution};
+
+/// How long a customer keeps trying to start a payment, and waits for the prompt.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// What the phone does with the prompt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// Approves; the callback is sent once.
+    Approve,
+    /// Approves; the provider sends the callback three times at once.
+    ApproveDuplicated,
+    /// Approves; the callback never comes (reconciliation must find it).
+    ApproveCallbackLost,
+    /// Approves; the callback comes this long after.
+    ApproveCallbackLate(Duration),
+    /// Cancels, enters a wrong PIN, lets it time out, or has too little money.
+    Decline(Resolution),
+}
+
+impl Answer {
+    /// Whether the customer paid.
+    pub fn pays(self) -> bool {
+        !matches!(self, Answer::Decline(_))
+    }
+
+    /// A short label for the summary.
+    pub fn label(self) -> String {
+        match self {
+            Answer::Approve => "approved".into(),
+            Answer::ApproveDuplicated => "approved, callback x3".into(),
+            Answer::ApproveCallbackLost => "approved, callback lost".into(),
+            Answer::ApproveCallbackLate(_) => "approved, callback late".into(),
+            Answer::Decline(resolution) => resolution.as_str().replace('_', " "),
+        }
+    }
+
+    fn draw(rng: &mut StdRng) -> Answer {
+        match rng.random_range(0..100) {
+            0..55 => Answer::Approve,
+            55..63 => Answer::ApproveDuplicated,
+            63..70 => Answer::ApproveCallbackLost,
+            70..76 => Answer::ApproveCallbackLate(Duration::from_millis(rng.random_range(500..5000))),
+            76..84 => Answer::Decline(Resolution::Cancel),
+            84..90 => Answer::Decline(Resolution::WrongPin),
+            90..95 => Answer::Decline(Resolution::Timeout),
+            _ => Answer::Decline(Resolution::InsufficientFunds),
+        }
+    }
+}
+
+/// One customer and what became of them.
+#[derive(Clone, Debug)]
+pub struct Customer {
+    /// Its number in the stream.
+    pub n: usize,
+    /// The portal's idempotency key.
+    pub key: String,
+    /// The paying phone, `2547...`.
+    pub msisdn: String,
+    /// What the phone was to do.
+    pub answer: Answer,
+    /// What the portal API said when asked to start the payment, if it refused for good.
+    pub refused: Option<String>,
+    /// The provider's reference of the prompt, once it reached the phone.
+    pub provider_ref: Option<String>,
+    /// When the prompt was approved (the provider's success).
+    pub approved_at: Option<Instant>,
+}
+
+/// Runs the stream: `config.payments` customers at `config.rate` per second.
+pub async fn drive(stack: &Arc<Stack>, config: &ChaosConfig, mut rng: StdRng) -> Vec<Customer> {
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("http client");
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / config.rate.max(0.001)));
+    let mut tasks = Vec::with_capacity(config.payments);
+    for n in 0..config.payments {
+        tick.tick().await;
+        let answer = Answer::draw(&mut rng);
+        let (stack, http) = (stack.clone(), http.clone());
+        tasks.push(tokio::spawn(async move { customer(&stack, &http, n, answer, config_seed_key(n)).await }));
+    }
+    let mut customers = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        customers.push(task.await.expect("customer task"));
+    }
+    customers
+}
+
+fn config_seed_key(n: usize) -> String {
+    format!("chaos-{n}-{}", uuid::Uuid::new_v4().simple())
+}
+
+async fn customer(stack: &Stack, http: &reqwest::Client, n: usize, answer: Answer, key: String) -> Customer {
+    let phone = format!("0722{:06}", n % 1_000_000);
+    let msisdn = format!("254{}", &phone[1..]);
+    let mac = format!("02:C0:{:02X}:{:02X}:{:02X}:{:02X}", (n >> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
+    let ip = format!("10.{}.{}.{}", 10 + (n >> 16) % 200, (n >> 8) & 0xff, 1 + n % 250);
+    stack.router.add_host(&mac, &ip);
+    let mut record = Customer { n, key: key.clone(), msisdn: msisdn.clone(), answer, refused: None, provider_ref: None, approved_at: None };
+    let body = json!({ "plan_id": stack.plan_id, "phone": phone, "mac": mac, "ip": ip, "idempotency_key": key });
+    let url = format!("{}/api/portal/{}/payments", stack.base_url(), stack.creds.id);
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        match http.post(&url).json(&body).send().await {
+            Ok(response) if response.status().is_success() => break,
+            Ok(response) if response.status().is_client_error() => {
+                let text = response.text().await.unwrap_or_default();
+                record.refused = Some(text);
+                return record;
+            }
+            // The cloud is down or restarting, or the provider failed: the page tries again.
+            _ if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(250)).await,
+            Ok(response) => {
+                record.refused = Some(format!("HTTP {} after {PATIENCE:?}", response.status()));
+                return record;
+            }
+            Err(error) => {
+                record.refused = Some(format!("{error} after {PATIENCE:?}"));
+                return record;
+            }
+        }
+    }
+    let Some(prompt) = stack.pay.wait_for_prompt(&msisdn, PATIENCE).await else { return record };
+    record.provider_ref = Some(prompt.provider_ref.clone());
+    let (resolution, delivery) = match answer {
+        Answer::Approve => (Resolution::Approve, Delivery::Normal),
+        Answer::ApproveDuplicated => (Resolution::Approve, Delivery::Duplicate(3)),
+        Answer::ApproveCallbackLost => (Resolution::Approve, Delivery::Lost),
+        Answer::ApproveCallbackLate(after) => (Resolution::Approve, Delivery::Late(after)),
+        Answer::Decline(resolution) => (resolution, Delivery::Normal),
+    };
+    if answer.pays() {
+        record.approved_at = Some(Instant::now());
+    }
+    // A callback the cloud could not take (it was down) is lost, as with the real provider.
+    let _ = stack.pay.resolve(&prompt.provider_ref, resolution, delivery).await;
+    record
+}

@@ -1,0 +1,108 @@
+//! The fault injector: while the customers stream in, at moments drawn from the seed, one
+//! fault at a time from the kinds below. Each is over (the process restarted, the link
+//! healed) before the next is drawn, so faults overlap the traffic, not each other.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rand::Rng;
+use rand::rngs::StdRng;
+use tokio::time::Instant;
+
+use super::ChaosConfig;
+use super::stack::Stack;
+
+/// A kind of fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Fault {
+    /// The cloud SIGKILLed and started again.
+    CloudKilled,
+    /// The agent SIGKILLed and started again.
+    AgentKilled,
+    /// The router's API down (connections dropped and refused) for a while.
+    RouterDown,
+    /// The agent's link cut.
+    LinkCut,
+    /// The agent's link frozen (nothing flows, nothing closes) past the heartbeat's limit.
+    LinkFrozen,
+    /// The provider answering HTTP 500 for a few requests.
+    ProviderErrors,
+    /// The provider not answering one request at all.
+    ProviderHang,
+    /// The database not answering the cloud for a while.
+    DatabasePaused,
+}
+
+impl Fault {
+    const ALL: [Fault; 8] = [
+        Fault::CloudKilled,
+        Fault::AgentKilled,
+        Fault::RouterDown,
+        Fault::LinkCut,
+        Fault::LinkFrozen,
+        Fault::ProviderErrors,
+        Fault::ProviderHang,
+        Fault::DatabasePaused,
+    ];
+
+    /// Its name in the summary.
+    pub fn label(self) -> &'static str {
+        match self {
+            Fault::CloudKilled => "cloud killed",
+            Fault::AgentKilled => "agent killed",
+            Fault::RouterDown => "router down",
+            Fault::LinkCut => "link cut",
+            Fault::LinkFrozen => "link frozen",
+            Fault::ProviderErrors => "provider 500s",
+            Fault::ProviderHang => "provider hang",
+            Fault::DatabasePaused => "database paused",
+        }
+    }
+}
+
+/// Faults injected, by kind, and when the last one was over.
+#[derive(Debug, Default)]
+pub struct Injected {
+    /// How many of each kind.
+    pub counts: BTreeMap<Fault, usize>,
+    /// When the last fault was over (the start of the run if there was none).
+    pub last_over: Option<Instant>,
+}
+
+/// Injects `config.faults` faults over the stream's length and returns what it did.
+pub async fn inject(stack: &Stack, config: &ChaosConfig, mut rng: StdRng) -> Injected {
+    let mut injected = Injected::default();
+    if config.faults == 0 {
+        return injected;
+    }
+    let length = config.stream_length();
+    let started = Instant::now();
+    let mut moments: Vec<Duration> = (0..config.faults).map(|_| length.mul_f64(rng.random_range(0.0..1.0))).collect();
+    moments.sort();
+    for moment in moments {
+        tokio::time::sleep_until(started + moment).await;
+        let fault = Fault::ALL[rng.random_range(0..Fault::ALL.len())];
+        let down = Duration::from_millis(rng.random_range(100..1500));
+        let at = started.elapsed();
+        match fault {
+            Fault::CloudKilled => stack.kill_cloud(down).await,
+            Fault::AgentKilled => stack.kill_agent(down).await,
+            Fault::RouterDown => stack.router_outage(down * 2).await,
+            Fault::LinkCut => stack.cut_link(),
+            // Three heartbeats (1 s each) of silence, and then some.
+            Fault::LinkFrozen => stack.freeze_link(Duration::from_millis(rng.random_range(3500..5000))).await,
+            Fault::ProviderErrors => stack.provider_errors(rng.random_range(1..5)),
+            Fault::ProviderHang => stack.provider_hang(),
+            Fault::DatabasePaused => {
+                if let Err(error) = stack.pause_database(down * 2).await {
+                    eprintln!("chaos: pausing the database failed: {error:#}");
+                    continue;
+                }
+            }
+        }
+        eprintln!("chaos: {:>7.1} s  {}", at.as_secs_f64(), fault.label());
+        *injected.counts.entry(fault).or_default() += 1;
+        injected.last_over = Some(Instant::now());
+    }
+    injected
+}

@@ -1,0 +1,63 @@
+//! The chaos run: real `jasiyo-cloud` and `jasiyo-agent` processes, the RouterOS and payment
+//! emulators, and the agent's link through a relay, under a stream of customers paying
+//! through the real portal API while a fault injector kills, cuts, freezes and fails parts
+//! of the system at moments drawn from a printed seed. When the stream ends and the faults
+//! stop, the checker waits for quiet and verifies that every payment the provider reports
+//! as paid is paid once in the cloud and has exactly one user on the router, and nothing
+//! else is.
+//!
+//! - [`stack`]: the processes and emulators, and the faults they can be put through.
+//! - [`driver`]: the customers, each with an outcome drawn from the mix.
+//! - [`faults`]: the injector.
+//! - [`check`]: the invariants and the summary.
+
+pub mod check;
+pub mod driver;
+pub mod faults;
+pub mod stack;
+
+use std::time::Duration;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+pub use check::Summary;
+
+/// What one chaos run does.
+#[derive(Clone, Debug)]
+pub struct ChaosConfig {
+    /// Customers in the stream.
+    pub payments: usize,
+    /// Customers arriving per second.
+    pub rate: f64,
+    /// Faults injected while the stream runs, spread over it at random.
+    pub faults: usize,
+    /// The seed every random choice comes from (customers' outcomes, faults and moments).
+    pub seed: u64,
+    /// How long the checker waits for the system to settle after the last fault.
+    pub settle_limit: Duration,
+}
+
+impl ChaosConfig {
+    /// How long the stream of customers lasts.
+    pub fn stream_length(&self) -> Duration {
+        Duration::from_secs_f64(self.payments as f64 / self.rate.max(0.001))
+    }
+}
+
+/// Runs one chaos run on `database_url` (a fresh database) with files under `dir`.
+pub async fn run(config: &ChaosConfig, database_url: &str, dir: &std::path::Path) -> anyhow::Result<Summary> {
+    let stack = std::sync::Arc::new(stack::Stack::start(database_url, dir).await?);
+    tokio::spawn(stack::watch_users(std::sync::Arc::downgrade(&stack)));
+    let started = tokio::time::Instant::now();
+    let injector = {
+        let (stack, config) = (stack.clone(), config.clone());
+        tokio::spawn(async move { faults::inject(&stack, &config, StdRng::seed_from_u64(config.seed ^ 0xfa17)).await })
+    };
+    let customers = driver::drive(&stack, config, StdRng::seed_from_u64(config.seed)).await;
+    let injected = injector.await?;
+    stack.heal().await;
+    let summary = check::check(&stack, &customers, injected, config, started).await?;
+    stack.stop().await;
+    Ok(summary)
+}

@@ -1,0 +1,267 @@
+//! What a chaos run runs: the cloud and the agent as real processes (restarted after each
+//! kill, the cloud on the same address so callback URLs stay good), the agent's link
+//! through a [`Relay`], and the RouterOS and payment emulators. Each fault the injector can
+//! choose is a method here.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use jasiyo_cloud::model::{NewPlan, ProviderKind};
+use jasiyo_cloud::payments::sealer::Sealer;
+use jasiyo_cloud::store::{Store, now_ms};
+use jasiyo_cloud::token::AgentToken;
+use tokio::process::Child;
+use tokio::sync::Mutex as AsyncMutex;
+use tokio::time::Instant;
+
+use crate::harness::{RouterCreds, TEST_SECRET_KEY, World, provider_config};
+use crate::payment_emulator::{EmulatorAccounts, InjectedFailure, PaymentEmulator};
+use crate::processes::{AgentProcess, CloudProcess};
+use crate::relay::Relay;
+use crate::routeros_emulator::{EmulatorConfig, RouterOsEmulator};
+
+/// The price of the plan every customer buys, and its length.
+pub const PLAN_PRICE_KES: u32 = 20;
+/// The plan's length.
+pub const PLAN_SECS: u64 = 3600;
+
+/// The running system under test.
+pub struct Stack {
+    /// A store of our own on the cloud's database (another pool, as another process).
+    pub store: Arc<dyn Store>,
+    /// The router every customer is on.
+    pub creds: RouterCreds,
+    /// The plan every customer buys.
+    pub plan_id: String,
+    /// Daraja, emulated.
+    pub pay: PaymentEmulator,
+    /// The MikroTik, emulated.
+    pub router: RouterOsEmulator,
+    /// Between the agent and the cloud.
+    pub relay: Relay,
+    /// The cloud's address (kept across restarts).
+    pub cloud_addr: SocketAddr,
+    /// When each user name was first seen on the router.
+    pub first_seen: Arc<Mutex<HashMap<String, Instant>>>,
+    database_url: String,
+    dir: PathBuf,
+    env: Vec<(String, String)>,
+    cloud: AsyncMutex<Option<CloudProcess>>,
+    agent: AsyncMutex<Option<Child>>,
+}
+
+impl Stack {
+    /// Sets up the tenant, plan, provider and router on `database_url`, then starts
+    /// everything and waits until the agent is connected.
+    pub async fn start(database_url: &str, dir: &Path) -> anyhow::Result<Stack> {
+        let world =
+            World { dir: tempfile::TempDir::new_in(dir)?, database_url: database_url.to_string(), backend: backend_of(database_url) };
+        let store = world.store().await;
+        let creds = world.add_router(store.as_ref(), "chaos").await;
+        let tenant = store.find_tenant("test-tenant").await?.expect("tenant just made");
+        let plan = NewPlan {
+            shared_users: None,
+            name: "1 hour".into(),
+            price_kes: PLAN_PRICE_KES,
+            duration_secs: PLAN_SECS,
+            data_mb: None,
+            rate_limit: None,
+            profile: None,
+        };
+        let plan = store.create_plan(tenant.id, &plan, now_ms()).await?;
+        let pay = PaymentEmulator::start(EmulatorAccounts::default()).await;
+        let config = provider_config(ProviderKind::Daraja, &pay);
+        let sealed = Sealer::new(TEST_SECRET_KEY).seal(&serde_json::to_vec(&config)?)?;
+        store.set_provider(tenant.id, ProviderKind::Daraja, &sealed, Some(&AgentToken::generate().hash()), now_ms()).await?;
+        let router = RouterOsEmulator::start(EmulatorConfig::default()).await;
+        let env = cloud_env();
+        let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let cloud = CloudProcess::spawn_with(database_url, world.dir.path(), "127.0.0.1:0", &env_refs).await;
+        let cloud_addr = cloud.addr;
+        let relay = Relay::start(cloud_addr).await;
+        let first_seen = Arc::new(Mutex::new(HashMap::new()));
+        let dir = world.dir.keep();
+        let stack = Stack {
+            store,
+            creds,
+            plan_id: plan.id.to_string(),
+            pay,
+            router,
+            relay,
+            cloud_addr,
+            first_seen,
+            database_url: database_url.to_string(),
+            dir,
+            env,
+            cloud: AsyncMutex::new(Some(cloud)),
+            agent: AsyncMutex::new(None),
+        };
+        stack.start_agent().await;
+        let connected = stack.wait_connected(Duration::from_secs(30)).await;
+        anyhow::ensure!(connected, "the agent never connected");
+        Ok(stack)
+    }
+
+    /// The portal API's base URL.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.cloud_addr)
+    }
+
+    async fn start_agent(&self) {
+        let agent = AgentProcess::spawn_routeros(&self.relay.ws_url(), &self.creds, &self.dir.join("agent"), self.router.addr());
+        *self.agent.lock().await = Some(agent.detach_output());
+    }
+
+    /// Whether the cloud shows the router connected within `limit`.
+    pub async fn wait_connected(&self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        while Instant::now() < deadline {
+            tick.tick().await;
+            if let Ok(Some(router)) = self.store.router(self.creds.id).await
+                && router.online_session.is_some()
+            {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// SIGKILL the cloud, wait `down`, start it again on the same address.
+    pub async fn kill_cloud(&self, down: Duration) {
+        let mut cloud = self.cloud.lock().await;
+        if let Some(old) = cloud.take() {
+            old.kill().await;
+        }
+        tokio::time::sleep(down).await;
+        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        *cloud = Some(CloudProcess::spawn_with(&self.database_url, &self.dir, &self.cloud_addr.to_string(), &env).await);
+    }
+
+    /// SIGKILL the agent, wait `down`, start it again on the same journal.
+    pub async fn kill_agent(&self, down: Duration) {
+        if let Some(mut old) = self.agent.lock().await.take() {
+            let _ = old.kill().await;
+        }
+        tokio::time::sleep(down).await;
+        self.start_agent().await;
+    }
+
+    /// The router reboots: its API connections drop and it refuses new ones for `down`.
+    pub async fn router_outage(&self, down: Duration) {
+        self.router.set_refuse_connections(true);
+        self.router.kill_connections();
+        tokio::time::sleep(down).await;
+        self.router.set_refuse_connections(false);
+    }
+
+    /// Every connection through the relay is cut (the agent sees a reset).
+    pub fn cut_link(&self) {
+        self.relay.cut();
+    }
+
+    /// Bytes stop flowing both ways, nothing closes, for `held`.
+    pub async fn freeze_link(&self, held: Duration) {
+        self.relay.set_frozen(true);
+        tokio::time::sleep(held).await;
+        self.relay.set_frozen(false);
+    }
+
+    /// The provider answers its next `count` requests with HTTP 500.
+    pub fn provider_errors(&self, count: usize) {
+        for _ in 0..count {
+            self.pay.fail_next(InjectedFailure::ServerError);
+        }
+    }
+
+    /// The provider never answers its next request (the cloud's timeout ends the wait).
+    pub fn provider_hang(&self) {
+        self.pay.fail_next(InjectedFailure::Hang);
+    }
+
+    /// The database stops answering the cloud for `held`: on PostgreSQL its connections are
+    /// terminated (they fail, and are made again); on SQLite a write lock is held.
+    pub async fn pause_database(&self, held: Duration) -> anyhow::Result<()> {
+        use sqlx::Connection;
+        if self.database_url.starts_with("sqlite:") {
+            let mut connection = sqlx::SqliteConnection::connect(&self.database_url).await?;
+            sqlx::query("BEGIN IMMEDIATE").execute(&mut connection).await?;
+            tokio::time::sleep(held).await;
+            sqlx::query("ROLLBACK").execute(&mut connection).await?;
+        } else {
+            let mut admin = sqlx::PgConnection::connect(&self.database_url).await?;
+            let terminate = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                             WHERE datname = current_database() AND pid <> pg_backend_pid()";
+            let deadline = Instant::now() + held;
+            // Terminated connections are made again at once: keep terminating them.
+            while Instant::now() < deadline {
+                sqlx::query(terminate).execute(&mut admin).await?;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends every lasting fault: the link flows, the router takes connections.
+    pub async fn heal(&self) {
+        self.relay.set_frozen(false);
+        self.router.set_refuse_connections(false);
+    }
+
+    /// Stops the processes and emulators.
+    pub async fn stop(&self) {
+        if let Some(mut agent) = self.agent.lock().await.take() {
+            let _ = agent.kill().await;
+        }
+        if let Some(cloud) = self.cloud.lock().await.take() {
+            cloud.kill().await;
+        }
+    }
+}
+
+/// The cloud's settings for the run: every customer comes from 127.0.0.1 and pays once,
+/// so the per-address and per-router limits (meant for strangers) are lifted.
+fn cloud_env() -> Vec<(String, String)> {
+    let key = base64::engine::general_purpose::STANDARD.encode(TEST_SECRET_KEY);
+    let mut env = vec![("JASIYO_SEALING_KEY".to_string(), key)];
+    for name in [
+        "LIMIT_PER_IP",
+        "LIMIT_PER_ROUTER",
+        "LIMIT_PER_TENANT",
+        "LIMIT_GLOBAL",
+        "FREE_CANCELS",
+        "LONG_POLLS_PER_CLIENT",
+        "LONG_POLLS_TOTAL",
+    ] {
+        env.push((format!("JASIYO_{name}"), "1000000".to_string()));
+    }
+    env
+}
+
+fn backend_of(url: &str) -> jasiyo_cloud::store::testing::Backend {
+    use jasiyo_cloud::store::testing::Backend;
+    if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres }
+}
+
+/// Records when each user name first appears on the router, on every change it makes,
+/// until the emulator stops.
+pub async fn watch_users(stack: std::sync::Weak<Stack>) {
+    let Some(mut changes) = stack.upgrade().map(|s| s.router.changes()) else { return };
+    loop {
+        let now = Instant::now();
+        {
+            let Some(stack) = stack.upgrade() else { return };
+            let mut seen = stack.first_seen.lock().expect("first-seen lock");
+            for user in stack.router.users() {
+                seen.entry(user.name).or_insert(now);
+            }
+        }
+        if changes.changed().await.is_err() {
+            return;
+        }
+    }
+}
