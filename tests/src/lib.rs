@@ -1,6 +1,7 @@
 //! End-to-end test support for Jasiyo, and the emulators that tests and the demo run
 //! against.
 //!
+//! - [`demo`]: the local demo's emulated MikroTik (hotspot login page) and live view.
 //! - [`harness`]: a cloud and agents in-process, on ephemeral ports and temporary
 //!   directories, torn down through their shutdown tokens.
 //! - [`relay`]: a TCP relay between agent and cloud that tests cut, freeze and re-point.
@@ -13,6 +14,7 @@
 //! - [`payment_emulator`]: Daraja, PayHero and Paystack at their real paths, with prompts
 //!   resolved by tests or a phone page, callbacks sent back, and fault switches.
 
+pub mod demo;
 pub mod harness;
 pub mod payment_emulator;
 pub mod processes;

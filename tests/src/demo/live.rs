@@ -1,0 +1,99 @@
+//! The demo's live view: one line per event on the terminal, each with the time since the
+//! customer's payment began, so a newcomer watches the money side (from the cloud, see
+//! [`super::cloud_watch`]) and the router side (from the emulated router itself, here)
+//! move together.
+//!
+//! ```text
+//!   +0.00s  cloud   payment 3f2a… initiated: 10 KES via daraja (1 hour)
+//!   +0.04s  cloud   prompt sent to the phone
+//!   +5.31s  cloud   callback from the provider: 0 The service request is processed successfully.
+//!   +5.31s  cloud   paid: receipt JDFH5P09NN
+//!   +5.33s  cloud   command #1 delivered to the agent (create the hotspot user)
+//!   +5.36s  router  hotspot user NRSB23 added (limit-uptime 1h)
+//!   +5.38s  cloud   command #1 applied on the router
+//! ```
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use jasiyo_cloud::store::now_ms;
+use tokio_util::sync::CancellationToken;
+
+use crate::routeros_emulator::RouterOsEmulator;
+
+/// Writes the live view's lines to stdout, timed from the newest payment's start.
+#[derive(Default)]
+pub struct Printer {
+    /// When the newest payment began (Unix ms), once there is one.
+    payment_started: Mutex<Option<i64>>,
+}
+
+impl Printer {
+    /// A new payment began at `at` (Unix ms): later lines are timed from it.
+    pub fn payment_started(&self, at: i64) {
+        let mut started = self.payment_started.lock().expect("printer lock");
+        if started.is_none_or(|s| s < at) {
+            *started = Some(at);
+        }
+    }
+
+    /// A line from the cloud's side, for an event that happened at `at` (Unix ms).
+    pub fn cloud_at(&self, at: i64, text: &str) {
+        self.line(at, "cloud ", text);
+    }
+
+    /// A line from the router's side, happening now.
+    pub fn router(&self, text: &str) {
+        self.line(now_ms(), "router", text);
+    }
+
+    fn line(&self, at: i64, side: &str, text: &str) {
+        let since = match *self.payment_started.lock().expect("printer lock") {
+            Some(start) => format!("{:+7.2}s", (at - start) as f64 / 1000.0),
+            None => format!("{:>8}", "-"),
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{since}  {side}  {text}");
+        let _ = out.flush();
+    }
+}
+
+/// Prints what changes on the emulated router (hotspot users added or removed, devices
+/// logged in or out) until `stop`: woken by the emulator's change counter, never polling.
+pub async fn watch_router(router: Arc<RouterOsEmulator>, printer: Arc<Printer>, stop: CancellationToken) {
+    let mut changes = router.changes();
+    let mut users: HashSet<String> = router.users().into_iter().map(|u| u.name).collect();
+    let mut sessions: HashSet<(String, String)> = router.active().into_iter().map(|a| (a.mac_address, a.user)).collect();
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            changed = changes.changed() => if changed.is_err() { return },
+        }
+        let now_users = router.users();
+        for user in &now_users {
+            if users.insert(user.name.clone()) {
+                let limit = user.limit_uptime.as_deref().map(|l| format!(" (limit-uptime {l})")).unwrap_or_default();
+                printer.router(&format!("hotspot user {} added{limit}", user.name));
+            }
+        }
+        let names: HashSet<String> = now_users.into_iter().map(|u| u.name).collect();
+        for gone in users.difference(&names) {
+            printer.router(&format!("hotspot user {gone} removed"));
+        }
+        users = names;
+        let active = router.active();
+        for session in &active {
+            let key = (session.mac_address.clone(), session.user.clone());
+            // Logins through the stand-in page print their own line.
+            if sessions.insert(key) && session.login_by != "http-chap" {
+                printer.router(&format!("device {} logged in as {} by the agent (API)", session.mac_address, session.user));
+            }
+        }
+        let now: HashSet<(String, String)> = active.into_iter().map(|a| (a.mac_address, a.user)).collect();
+        for (mac, user) in sessions.difference(&now) {
+            printer.router(&format!("device {mac} ({user}) logged out"));
+        }
+        sessions = now;
+    }
+}
