@@ -224,3 +224,61 @@ async fn a_newcomer_pays_in_the_browser_and_is_online() {
     assert!(!again.lines.lock().unwrap().iter().any(|l| l.contains("first run")), "no new tenant on a restart");
     again.interrupt().await;
 }
+
+/// The demo router's login page, as the portal posts to it: a CHAP hash or a PAP password
+/// must match the emulated router's user, and only then is the device logged in there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_routers_login_page_checks_chap_and_pap() {
+    use jasiyo_tests::demo::hotspot::{self, Chap, Device};
+    use jasiyo_tests::demo::live::Printer;
+    use jasiyo_tests::routeros_emulator::{EmulatorConfig, NewUser, RouterOsEmulator};
+
+    let router = Arc::new(RouterOsEmulator::start(EmulatorConfig::default()).await);
+    router.add_user_by_hand(NewUser { limit_uptime: Some("1h30m".into()), ..NewUser::new("K7PQ2M", "482913") });
+    router.add_user_by_hand(NewUser::new("PAPPAP", "111111"));
+    let chap = Chap::random();
+    let serve = |mac: &str, ip: &str| {
+        let app = hotspot::router(router.clone(), Device { mac: mac.into(), ip: ip.into() }, chap.clone(), Arc::new(Printer::default()));
+        async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            url
+        }
+    };
+    let phone = serve("02:00:00:00:00:01", "10.5.50.2").await;
+    let laptop = serve("02:00:00:00:00:02", "10.5.50.3").await;
+    let http = reqwest::Client::new();
+    let post = |base: &str, user: &str, password: &str| {
+        http.post(format!("{base}/login")).form(&[("username", user), ("password", password), ("dst", "http://example.com/")]).send()
+    };
+
+    for (user, password) in [("K7PQ2M", chap.hash("000000")), ("K7PQ2M", "000000".into()), ("NOSUCH", chap.hash("482913"))] {
+        let refused = post(&phone, user, &password).await.unwrap();
+        assert_eq!(refused.status(), 403, "{user} {password}");
+        assert!(refused.text().await.unwrap().contains("invalid username or password"));
+    }
+    // A hash made with another challenge does not pass either.
+    let stale = Chap { challenge: vec![0; 16], ..chap.clone() }.hash("482913");
+    assert_eq!(post(&phone, "K7PQ2M", &stale).await.unwrap().status(), 403);
+    assert!(router.active().is_empty(), "nobody logged in on refused logins");
+    assert!(http.get(format!("{phone}/status")).send().await.unwrap().text().await.unwrap().contains("Not logged in"));
+
+    let online = post(&phone, "K7PQ2M", &chap.hash("482913")).await.unwrap();
+    assert_eq!(online.status(), 200);
+    let page = online.text().await.unwrap();
+    assert!(page.contains("You are online") && page.contains("K7PQ2M") && page.contains("1h30m left"), "{page}");
+    let sessions = router.active();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(
+        (sessions[0].user.as_str(), sessions[0].mac_address.as_str(), sessions[0].address.as_str()),
+        ("K7PQ2M", "02:00:00:00:00:01", "10.5.50.2")
+    );
+    assert!(http.get(format!("{phone}/status")).send().await.unwrap().text().await.unwrap().contains("You are online"));
+
+    // PAP (a page without CHAP variables sends the password itself), on the other device.
+    let pap = post(&laptop, "PAPPAP", "111111").await.unwrap();
+    assert_eq!(pap.status(), 200);
+    assert!(pap.text().await.unwrap().contains("no time limit"));
+    assert!(router.active().iter().any(|a| a.user == "PAPPAP" && a.mac_address == "02:00:00:00:00:02"));
+}
