@@ -175,6 +175,11 @@ async fn a_newcomer_pays_in_the_browser_and_is_online() {
     browser.goto(&phone).await;
     browser.wait("!!document.querySelector('button.approve')", "the prompt on the phone", STEP, &shots).await;
     shots.save(&browser, "phone").await;
+    let choices = browser
+        .eval("return document.querySelectorAll('button.cancel, button.wrong-pin, button.timeout').length;", serde_json::json!([]))
+        .await;
+    assert_eq!(choices, 3, "cancel, wrong PIN and no answer can be chosen too");
+    let approved = std::time::Instant::now();
     browser.click("button.approve").await;
     browser.wait("!document.querySelector('button.approve')", "the prompt answered", STEP, &shots).await;
 
@@ -184,6 +189,7 @@ async fn a_newcomer_pays_in_the_browser_and_is_online() {
         "location.href.indexOf('{login}') === 0 && document.body.getAttribute('data-state') === 'online' && !!document.getElementById('online')"
     );
     browser.wait(&online, "the demo router's \"You are online\" page", STEP, &shots).await;
+    eprintln!("demo: from approving on the phone to \"You are online\" in {:?}", approved.elapsed());
     shots.save(&browser, "online").await;
     assert_eq!(browser.text("#online").await, "You are online");
     assert_eq!(browser.text("#left").await, "1h left", "the first plan is an hour");
