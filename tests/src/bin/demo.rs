@@ -84,7 +84,8 @@ async fn main() -> anyhow::Result<()> {
     });
     let watching_router = tokio::spawn(watch_router(router.clone(), printer.clone(), stop.clone()));
     let watch = CloudWatch { base: flags.cloud_url.clone(), token: flags.api_token.clone(), router: flags.router_id.clone() };
-    let watching_cloud = tokio::spawn(watch_cloud(watch, printer, stop.clone()));
+    let watching_cloud = tokio::spawn(watch_cloud(watch, printer.clone(), stop.clone()));
+    let printing = tokio::spawn(printer.run(stop.clone()));
 
     let portal = portal_url(&flags.cloud_url, &flags.router_id, &device, &login_url, &chap);
     tracing::info!(router_api = %router.addr(), login = %login_url, "demo router up");
@@ -97,7 +98,7 @@ async fn main() -> anyhow::Result<()> {
 
     shutdown_signal().await;
     stop.cancel();
-    let _ = tokio::join!(serving, watching_router, watching_cloud);
+    let _ = tokio::join!(serving, watching_router, watching_cloud, printing);
     if let Ok(router) = Arc::try_unwrap(router) {
         router.stop().await;
     }

@@ -16,21 +16,38 @@
 use std::collections::HashSet;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use jasiyo_cloud::store::now_ms;
 use tokio_util::sync::CancellationToken;
 
 use crate::routeros_emulator::RouterOsEmulator;
 
-/// Writes the live view's lines to stdout, timed from the newest payment's start.
+/// How long a line is held before it is printed, so that the cloud's lines (read from its
+/// API a little after they happened) and the router's come out in the order they happened.
+const HOLD_MS: i64 = 500;
+/// How often held lines are looked at.
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+
+/// One line waiting to be printed.
+struct Held {
+    at: i64,
+    side: &'static str,
+    text: String,
+}
+
+/// Writes the live view's lines to stdout in time order, timed from the newest payment's
+/// start. Lines are printed by [`Printer::run`].
 #[derive(Default)]
 pub struct Printer {
     /// When the newest payment began (Unix ms), once there is one.
     payment_started: Mutex<Option<i64>>,
+    /// Lines not yet printed.
+    held: Mutex<Vec<Held>>,
 }
 
 impl Printer {
-    /// A new payment began at `at` (Unix ms): later lines are timed from it.
+    /// A new payment began at `at` (Unix ms): lines are timed from it.
     pub fn payment_started(&self, at: i64) {
         let mut started = self.payment_started.lock().expect("printer lock");
         if started.is_none_or(|s| s < at) {
@@ -40,22 +57,49 @@ impl Printer {
 
     /// A line from the cloud's side, for an event that happened at `at` (Unix ms).
     pub fn cloud_at(&self, at: i64, text: &str) {
-        self.line(at, "cloud ", text);
+        self.hold(at, "cloud ", text);
     }
 
     /// A line from the router's side, happening now.
     pub fn router(&self, text: &str) {
-        self.line(now_ms(), "router", text);
+        self.hold(now_ms(), "router", text);
     }
 
-    fn line(&self, at: i64, side: &str, text: &str) {
-        let since = match *self.payment_started.lock().expect("printer lock") {
-            Some(start) => format!("{:+7.2}s", (at - start) as f64 / 1000.0),
-            None => format!("{:>8}", "-"),
+    fn hold(&self, at: i64, side: &'static str, text: &str) {
+        self.held.lock().expect("printer lock").push(Held { at, side, text: text.to_string() });
+    }
+
+    /// Prints the lines held long enough (every line with `all`), oldest first.
+    pub fn flush(&self, all: bool) {
+        let due = now_ms() - HOLD_MS;
+        let mut ready: Vec<Held> = {
+            let mut held = self.held.lock().expect("printer lock");
+            let (ready, keep) = std::mem::take(&mut *held).into_iter().partition(|h| all || h.at <= due);
+            *held = keep;
+            ready
         };
+        // Stable: lines of the same millisecond keep the order they were noted in.
+        ready.sort_by_key(|h| h.at);
+        let started = *self.payment_started.lock().expect("printer lock");
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{since}  {side}  {text}");
+        for line in ready {
+            let since = match started {
+                Some(start) => format!("{:+7.2}s", (line.at - start) as f64 / 1000.0),
+                None => format!("{:>8}", "-"),
+            };
+            let _ = writeln!(out, "{since}  {}  {}", line.side, line.text);
+        }
         let _ = out.flush();
+    }
+
+    /// Prints held lines as they come due, until `stop`; then the rest.
+    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return self.flush(true),
+                _ = tokio::time::sleep(FLUSH_EVERY) => self.flush(false),
+            }
+        }
     }
 }
 
