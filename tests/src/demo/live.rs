@@ -4,13 +4,15 @@
 //! move together.
 //!
 //! ```text
-//!   +0.00s  cloud   payment 3f2a… initiated: 10 KES via daraja (1 hour)
-//!   +0.04s  cloud   prompt sent to the phone
+//!   +0.00s  cloud   payment 3f2a6c1d… initiated: 10 KES for "1 hour" via daraja
+//!   +0.01s  cloud   prompt sent to the phone (provider reference ws_CO_0712…)
 //!   +5.31s  cloud   callback from the provider: 0 The service request is processed successfully.
 //!   +5.31s  cloud   paid: receipt JDFH5P09NN
+//!   +5.31s  cloud   hotspot login made: user NRSB23 until 1796648939
 //!   +5.33s  cloud   command #1 delivered to the agent (create the hotspot user)
-//!   +5.36s  router  hotspot user NRSB23 added (limit-uptime 1h)
-//!   +5.38s  cloud   command #1 applied on the router
+//!   +5.34s  router  hotspot user NRSB23 added (limit-uptime 1h)
+//!   +5.35s  cloud   command #1 applied on the router
+//!   +5.36s  router  device 02:00:00:00:00:01 logged in as NRSB23 by the agent (API)
 //! ```
 
 use std::collections::HashSet;
@@ -71,7 +73,16 @@ impl Printer {
 
     /// Prints the lines held long enough (every line with `all`), oldest first.
     pub fn flush(&self, all: bool) {
-        let due = now_ms() - HOLD_MS;
+        let mut out = std::io::stdout().lock();
+        for line in self.take_due(all, now_ms()) {
+            let _ = writeln!(out, "{line}");
+        }
+        let _ = out.flush();
+    }
+
+    /// The lines held long enough at `now` (every line with `all`), oldest first, as printed.
+    fn take_due(&self, all: bool, now: i64) -> Vec<String> {
+        let due = now - HOLD_MS;
         let mut ready: Vec<Held> = {
             let mut held = self.held.lock().expect("printer lock");
             let (ready, keep) = std::mem::take(&mut *held).into_iter().partition(|h| all || h.at <= due);
@@ -81,15 +92,16 @@ impl Printer {
         // Stable: lines of the same millisecond keep the order they were noted in.
         ready.sort_by_key(|h| h.at);
         let started = *self.payment_started.lock().expect("printer lock");
-        let mut out = std::io::stdout().lock();
-        for line in ready {
-            let since = match started {
-                Some(start) => format!("{:+7.2}s", (line.at - start) as f64 / 1000.0),
-                None => format!("{:>8}", "-"),
-            };
-            let _ = writeln!(out, "{since}  {}  {}", line.side, line.text);
-        }
-        let _ = out.flush();
+        ready
+            .into_iter()
+            .map(|line| {
+                let since = match started {
+                    Some(start) => format!("{:+7.2}s", (line.at - start) as f64 / 1000.0),
+                    None => format!("{:>8}", "-"),
+                };
+                format!("{since}  {}  {}", line.side, line.text)
+            })
+            .collect()
     }
 
     /// Prints held lines as they come due, until `stop`; then the rest.
@@ -139,5 +151,23 @@ pub async fn watch_router(router: Arc<RouterOsEmulator>, printer: Arc<Printer>, 
             printer.router(&format!("device {mac} ({user}) logged out"));
         }
         sessions = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_come_out_in_the_order_things_happened_once_held_long_enough() {
+        let printer = Printer::default();
+        let now = 1_000_000;
+        printer.hold(now - 900, "router", "user added");
+        printer.cloud_at(now - 2_000, "paid");
+        printer.cloud_at(now - 100, "applied");
+        assert_eq!(printer.take_due(false, now), ["       -  cloud   paid", "       -  router  user added"]);
+        printer.payment_started(now - 3_000);
+        assert_eq!(printer.take_due(false, now), Vec::<String>::new(), "applied is held a little longer");
+        assert_eq!(printer.take_due(true, now), ["  +2.90s  cloud   applied"]);
     }
 }
