@@ -1,5 +1,6 @@
-//! `routeros-emulator`: the RouterOS API emulator as a process, for the demo and for
-//! poking at it with real clients. Prints the bound address, runs until Ctrl-C.
+//! `routeros-emulator`: the RouterOS API emulator as a process, for poking at it with real
+//! clients (the demo runs it inside `jasiyo-demo`, with the hotspot's login page). Prints
+//! the bound address, runs until Ctrl-C.
 
 use clap::Parser;
 use jasiyo_tests::routeros_emulator::{EmulatorConfig, RouterOsEmulator};

@@ -14,8 +14,12 @@ use super::state::Shared;
 use super::{Delivery, PromptState, Provider, Resolution, delivery};
 
 /// The buttons offered for each prompt.
-const ACTIONS: [(Resolution, &str); 3] =
-    [(Resolution::Approve, "Approve"), (Resolution::Cancel, "Cancel"), (Resolution::WrongPin, "Wrong PIN")];
+const ACTIONS: [(Resolution, &str); 4] = [
+    (Resolution::Approve, "Approve"),
+    (Resolution::Cancel, "Cancel"),
+    (Resolution::WrongPin, "Wrong PIN"),
+    (Resolution::Timeout, "No answer (timeout)"),
+];
 
 /// `GET /phone`.
 pub(crate) async fn page(State(shared): State<Arc<Shared>>) -> Response {

@@ -11,6 +11,7 @@ mod clock;
 mod crash;
 mod dashboard_browser;
 mod dashboard_mail;
+mod demo_browser;
 mod edge;
 mod hotspot_pages;
 mod install_scripts;

@@ -125,6 +125,26 @@ impl Browser {
         self.cmd("POST", "/url", Some(json!({ "url": url }))).await;
     }
 
+    /// The current tab's handle.
+    pub async fn tab(&self) -> String {
+        self.cmd("GET", "/window", None).await.as_str().expect("a window handle").to_string()
+    }
+
+    /// Opens a new tab and switches to it (a customer's second tab); returns its handle.
+    pub async fn new_tab(&self) -> String {
+        let handle = self.cmd("POST", "/window/new", Some(json!({ "type": "tab" }))).await["handle"]
+            .as_str()
+            .expect("a new tab's handle")
+            .to_string();
+        self.switch_to(&handle).await;
+        handle
+    }
+
+    /// Switches to the tab `handle`.
+    pub async fn switch_to(&self, handle: &str) {
+        self.cmd("POST", "/window", Some(json!({ "handle": handle }))).await;
+    }
+
     /// Reloads the page.
     pub async fn refresh(&self) {
         self.cmd("POST", "/refresh", None).await;

@@ -1,0 +1,187 @@
+//! The router's hotspot login endpoint (`$(link-login-only)`) as the demo serves it: the
+//! captive portal posts the customer's login here once the plan is paid, as it would to a
+//! MikroTik. It checks the CHAP hash (or a PAP password) against the emulated router's
+//! hotspot user, logs the demo's device in on the emulated router, and shows "You are
+//! online" with the time the user has left.
+//!
+//! A browser on the demo's machine has no hotspot MAC or IP of its own, so the stand-in
+//! serves one device: the one the printed portal URL names. Its CHAP id and challenge are
+//! made once per run and put in that URL, as RouterOS puts them on its `login.html`.
+//!
+//! - `POST /login` (or `GET` with the same fields as a query): `username`, `password`
+//!   (CHAP: MD5 hex of id, password and challenge), `dst`.
+//! - `GET /status`: the device's session, or that it is not logged in.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use md5::{Digest, Md5};
+use rand::Rng;
+
+use super::live::Printer;
+use crate::routeros_emulator::{RouterOsEmulator, format_interval, parse_interval};
+
+/// The one device the demo plays: the customer's phone on the hotspot.
+#[derive(Clone, Debug)]
+pub struct Device {
+    /// Its MAC, upper-case with colons.
+    pub mac: String,
+    /// Its address on the hotspot network.
+    pub ip: String,
+}
+
+/// The CHAP id and challenge of this run, as raw bytes.
+#[derive(Clone, Debug)]
+pub struct Chap {
+    /// One byte.
+    pub id: Vec<u8>,
+    /// Sixteen bytes.
+    pub challenge: Vec<u8>,
+}
+
+impl Chap {
+    /// A fresh id and challenge.
+    pub fn random() -> Chap {
+        let mut rng = rand::rng();
+        Chap { id: vec![rng.random()], challenge: (0..16).map(|_| rng.random()).collect() }
+    }
+
+    /// How RouterOS writes bytes into `$(chap-id)` and `$(chap-challenge)`: octal escapes.
+    pub fn octal(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("\\{b:03o}")).collect()
+    }
+
+    /// The hash a CHAP login sends for `password`: hex MD5 of id, password, challenge.
+    pub fn hash(&self, password: &str) -> String {
+        let mut md5 = Md5::new();
+        md5.update(&self.id);
+        md5.update(password.as_bytes());
+        md5.update(&self.challenge);
+        hex::encode(md5.finalize())
+    }
+}
+
+/// What the endpoint works with.
+struct Stand {
+    router: Arc<RouterOsEmulator>,
+    device: Device,
+    chap: Chap,
+    printer: Arc<Printer>,
+}
+
+/// The stand-in's routes, over the emulated router the agent drives.
+pub fn router(router: Arc<RouterOsEmulator>, device: Device, chap: Chap, printer: Arc<Printer>) -> axum::Router {
+    let stand = Arc::new(Stand { router, device, chap, printer });
+    axum::Router::new()
+        .route(
+            "/login",
+            get(|s: State<Arc<Stand>>, Query(f): Query<HashMap<String, String>>| async move { login(&s, &f) })
+                .post(|s: State<Arc<Stand>>, Form(f): Form<HashMap<String, String>>| async move { login(&s, &f) }),
+        )
+        .route("/status", get(|s: State<Arc<Stand>>| async move { status(&s) }))
+        .with_state(stand)
+}
+
+/// Why a login is refused, in the words of RouterOS's login page.
+const BAD_LOGIN: &str = "invalid username or password";
+
+fn login(stand: &Stand, fields: &HashMap<String, String>) -> Response {
+    let name = fields.get("username").map(String::as_str).unwrap_or("");
+    let given = fields.get("password").map(String::as_str).unwrap_or("");
+    let Some(user) = stand.router.user(name).filter(|u| !u.disabled) else {
+        stand.printer.router(&format!("hotspot login refused for {name:?}: no such user"));
+        return refused(BAD_LOGIN);
+    };
+    let chap = given.len() == 32 && given.bytes().all(|b| b.is_ascii_hexdigit());
+    let matches = if chap { stand.chap.hash(&user.password).eq_ignore_ascii_case(given) } else { user.password == given };
+    if !matches {
+        stand.printer.router(&format!("hotspot login refused for {name}: wrong password"));
+        return refused(BAD_LOGIN);
+    }
+    let Device { mac, ip } = &stand.device;
+    if user.mac_address.as_ref().is_some_and(|bound| bound != mac) {
+        return refused("your MAC address is not allowed");
+    }
+    let how = if chap { "CHAP" } else { "PAP" };
+    match stand.router.active().into_iter().find(|a| &a.mac_address == mac) {
+        Some(session) if session.user == user.name => {
+            stand.printer.router(&format!("browser login of {mac} as {name} ({how}): already logged in by the agent"));
+        }
+        // As on a router, a device keeps the session it has; the page shows that one.
+        Some(session) => {
+            stand.printer.router(&format!("browser login of {mac} as {name}: the device is still logged in as {}", session.user));
+            let limit = stand.router.user(&session.user).and_then(|u| u.limit_uptime);
+            return online(&session.user, limit.as_deref());
+        }
+        None => {
+            stand.router.add_active(&user.name, mac, ip);
+            stand.printer.router(&format!("device {mac} logged in as {name} through the login page ({how})"));
+        }
+    }
+    online(&user.name, user.limit_uptime.as_deref())
+}
+
+fn status(stand: &Stand) -> Response {
+    match stand.router.active().into_iter().find(|a| a.mac_address == stand.device.mac) {
+        Some(session) => {
+            let limit = stand.router.user(&session.user).and_then(|u| u.limit_uptime);
+            online(&session.user, limit.as_deref())
+        }
+        None => page("Not logged in", "offline", "<h1>Not logged in</h1><p>Open the portal link to buy a plan.</p>").into_response(),
+    }
+}
+
+/// "You are online", with the user and the time left (the router's `limit-uptime`: online
+/// time only counts while logged in, and the session has just begun).
+fn online(user: &str, limit_uptime: Option<&str>) -> Response {
+    let left = match limit_uptime.and_then(parse_interval) {
+        Some(ms) => format!("{} left", format_interval(ms)),
+        None => "no time limit".to_string(),
+    };
+    let body = format!(
+        "<h1 id=online>You are online</h1><p>Logged in as <b id=user>{}</b></p><p id=left>{}</p>\
+         <p class=note>This is the demo's stand-in for the router's login page.</p>",
+        escape(user),
+        escape(&left)
+    );
+    page("You are online", "online", &body).into_response()
+}
+
+fn refused(why: &str) -> Response {
+    let body = format!("<h1>Login failed</h1><p id=error>{}</p>", escape(why));
+    (StatusCode::FORBIDDEN, page("Login failed", "failed", &body)).into_response()
+}
+
+fn page(title: &str, state: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=en><head><meta charset=utf-8>\
+         <meta name=viewport content=\"width=device-width,initial-scale=1\"><title>{title}</title>\
+         <style>body{{font-family:sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem}}\
+         #online{{color:#1a7f37}}.note{{color:#666;font-size:.8rem}}</style></head>\
+         <body data-state={state}>{body}</body></html>"
+    ))
+}
+
+/// Escapes text for HTML content.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chap_is_md5_of_id_password_challenge() {
+        let chap = Chap { id: vec![0o371], challenge: vec![0o357, 0o015] };
+        let mut md5 = Md5::new();
+        md5.update([0o371u8, b'1', b'2', 0o357, 0o015]);
+        assert_eq!(chap.hash("12"), hex::encode(md5.finalize()));
+        assert_eq!(Chap::octal(&chap.challenge), "\\357\\015");
+        assert_ne!(chap.hash("13"), chap.hash("12"));
+    }
+}
