@@ -6,12 +6,17 @@
 //! process died during the push, or whose push answer was never written, is asked about
 //! too (by our own reference where the provider takes one: Paystack). Due payments are
 //! claimed under a lease (instances sharing a database do not ask twice; a checker that
-//! died is replaced when the lease runs out). Tenants are checked side by side, a few of a
-//! tenant's payments at a time, so one tenant's slow or dead provider delays no one else,
-//! and one payment's error is logged and retried without stopping the others.
+//! died is replaced when the lease runs out). Tenants are checked side by side, up to
+//! [`PaymentsConfig::checks_per_tenant`](super::PaymentsConfig) of a tenant's payments at a
+//! time (1,000 open payments after a restart are asked about within half a minute at a
+//! second per answer), so one tenant's slow or dead provider delays no one else. A provider
+//! that says it is busy (Daraja's "Spike Arrest") ends that tenant's pass: the rest of its
+//! payments are asked about at the next check. One payment's error is logged and retried
+//! without stopping the others.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -34,8 +39,10 @@ enum Asked {
     /// Nothing can be asked: the provider chose the reference and its answer to the push
     /// was never recorded. Only its callback can tell.
     CannotAsk,
-    /// No answer (busy, unavailable, timed out, settings unreadable): asked again later.
+    /// No answer (unavailable, timed out, settings unreadable): asked again later.
     NoAnswer,
+    /// The provider is busy (rate-limited): asked again later, and its other payments too.
+    Busy,
 }
 
 impl Payments {
@@ -50,9 +57,10 @@ impl Payments {
             by_tenant.entry(payment.tenant_id).or_default().push(payment);
         }
         let per_tenant = self.config.checks_per_tenant.max(1);
-        let tenants = by_tenant.into_values().map(|payments| {
-            let checks = payments.into_iter().map(|payment| self.check_logged(payment, lease));
-            futures_util::stream::iter(checks).buffer_unordered(per_tenant).collect::<Vec<()>>()
+        let tenants = by_tenant.into_values().map(|payments| async move {
+            let busy = AtomicBool::new(false);
+            let checks = payments.into_iter().map(|payment| self.check_logged(payment, lease, &busy));
+            futures_util::stream::iter(checks).buffer_unordered(per_tenant).collect::<Vec<()>>().await
         });
         futures_util::future::join_all(tenants).await;
         Ok(count)
@@ -61,13 +69,24 @@ impl Payments {
     /// [`Self::check`], its error logged: the payment's lease runs out and it is claimed again.
     /// A check that could not finish before `lease` (Unix ms) runs out is not started: the
     /// payment is claimed again after the lease, and never asked about twice at once.
-    async fn check_logged(&self, payment: Payment, lease: i64) {
+    /// Once `busy` is set (the tenant's provider said so), the payment is not asked about
+    /// now but at its next regular check.
+    async fn check_logged(&self, payment: Payment, lease: i64, busy: &AtomicBool) {
         if now_ms() + (self.config.http.timeout * 2).as_millis() as i64 >= lease {
             tracing::debug!(payment = %payment.id, "lease too short to check now; left for the next claim");
             return;
         }
-        if let Err(error) = self.check(&payment).await {
-            tracing::warn!(payment = %payment.id, error = %format!("{error:#}"), "payment check failed");
+        if busy.load(Ordering::Relaxed) {
+            let next = now_ms() + self.config.check_every.as_millis() as i64;
+            if let Err(error) = self.store.schedule_check(payment.id, Some(next), payment.checks).await {
+                tracing::warn!(payment = %payment.id, %error, "could not put off a check");
+            }
+            return;
+        }
+        match self.check(&payment).await {
+            Ok(Asked::Busy) => busy.store(true, Ordering::Relaxed),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(payment = %payment.id, error = %format!("{error:#}"), "payment check failed"),
         }
     }
 
@@ -76,19 +95,20 @@ impl Payments {
         (self.config.http.timeout * 4).max(Duration::from_secs(60))
     }
 
-    /// Asks about one payment and schedules its next check, or gives up on it.
-    async fn check(&self, payment: &Payment) -> anyhow::Result<()> {
+    /// Asks about one payment and schedules its next check, or gives up on it. Returns
+    /// what asking gave.
+    async fn check(&self, payment: &Payment) -> anyhow::Result<Asked> {
         if !payment.state.is_open() {
             self.store.schedule_check(payment.id, None, payment.checks).await?;
-            return Ok(());
+            return Ok(Asked::Final);
         }
         let asked = self.ask(payment).await?;
         if matches!(asked, Asked::Final) {
-            return Ok(());
+            return Ok(asked);
         }
         let still_open = self.store.payment(payment.id).await?.is_some_and(|p| p.state.is_open());
         if !still_open {
-            return Ok(());
+            return Ok(asked);
         }
         let age = Duration::from_millis((now_ms() - payment.created_at).max(0) as u64);
         let (give_up, delay) = match asked {
@@ -108,7 +128,7 @@ impl Payments {
             let next = now_ms() + delay.as_millis() as i64;
             self.store.schedule_check(payment.id, Some(next), payment.checks + 1).await?;
         }
-        Ok(())
+        Ok(asked)
     }
 
     /// Asks the provider about `payment` and applies a final answer.
@@ -137,7 +157,7 @@ impl Payments {
             }
             Err(ProviderError::Busy(why)) => {
                 tracing::info!(payment = %payment.id, %why, "provider busy; asking later");
-                Ok(Asked::NoAnswer)
+                Ok(Asked::Busy)
             }
             Err(error) => {
                 tracing::warn!(payment = %payment.id, %error, "status query failed; asking later");

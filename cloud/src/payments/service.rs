@@ -77,7 +77,7 @@ impl PaymentsConfig {
             give_up_after: Duration::from_secs(5 * 60),
             keep_asking_for: Duration::from_secs(24 * 3600),
             max_check_every: Duration::from_secs(30 * 60),
-            checks_per_tenant: 4,
+            checks_per_tenant: 32,
             limits: LimitConfig::default(),
             recover_limits: LimitConfig::default(),
             http: HttpSettings::default(),

@@ -310,6 +310,17 @@ impl PaymentEmulator {
         delivery::resolve(&self.shared, provider_ref, resolution, delivery).await
     }
 
+    /// Every provider request from now on takes `latency` before it is answered (real
+    /// Daraja takes about a second).
+    pub fn set_latency(&self, latency: Duration) {
+        *self.shared.latency.lock().expect("latency lock") = latency;
+    }
+
+    /// The most provider requests that were ever being answered at once.
+    pub fn peak_requests(&self) -> usize {
+        self.shared.requests.lock().expect("requests lock").1
+    }
+
     /// `Some`: every new prompt is resolved this way right after its push is answered (the
     /// callback never overtakes the push's response). `None`: prompts wait.
     pub fn set_auto(&self, auto: Option<(Resolution, Delivery)>) {

@@ -46,7 +46,26 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/phone", get(phone::page))
         .route("/phone/{provider_ref}/{action}", post(phone::act))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), latency))
         .with_state(shared)
+}
+
+/// Every provider request (not the phone page) waits the emulator's latency first, as the
+/// real APIs take their time; the requests in flight (and their peak) are counted.
+async fn latency(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if request.uri().path().starts_with("/phone") {
+        return next.run(request).await;
+    }
+    let _in_flight = shared.in_flight();
+    let wait = shared.latency();
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
+    next.run(request).await
 }
 
 /// Daraja's answer to an unknown path (the other providers' are unverified; theirs would

@@ -28,6 +28,19 @@ pub(crate) struct Shared {
     pub http: reqwest::Client,
     /// Stops the server, hung requests and late callbacks.
     pub stop: CancellationToken,
+    /// How long every provider request takes.
+    pub latency: Mutex<Duration>,
+    /// Provider requests being answered now, and the most there ever were at once.
+    pub requests: Mutex<(usize, usize)>,
+}
+
+/// A provider request in flight; counted out when dropped.
+pub(crate) struct InFlight<'a>(&'a Shared);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.requests.lock().expect("requests lock").0 -= 1;
+    }
 }
 
 impl Shared {
@@ -46,7 +59,22 @@ impl Shared {
             callbacks_sent: AtomicUsize::new(0),
             http,
             stop: CancellationToken::new(),
+            latency: Mutex::new(Duration::ZERO),
+            requests: Mutex::new((0, 0)),
         }
+    }
+
+    /// How long every provider request takes.
+    pub fn latency(&self) -> Duration {
+        *self.latency.lock().expect("latency lock")
+    }
+
+    /// Counts a provider request in (and out when the guard drops).
+    pub fn in_flight(&self) -> InFlight<'_> {
+        let mut requests = self.requests.lock().expect("requests lock");
+        requests.0 += 1;
+        requests.1 = requests.1.max(requests.0);
+        InFlight(self)
     }
 
     pub fn state(&self) -> MutexGuard<'_, State> {

@@ -2,7 +2,10 @@
 //! and the provider emulators: a push whose answer never came is still settled, by its
 //! callback or by reconciliation; a provider that does not answer is asked again after the
 //! cut-off; a receipt that comes after a status query settled the payment is kept; a signed
-//! webhook for a sale that is not ours is acknowledged and changes nothing.
+//! webhook for a sale that is not ours is acknowledged and changes nothing. [`backlog`]: a
+//! backlog of open payments is asked about side by side.
+
+mod backlog;
 
 use std::time::Duration;
 
