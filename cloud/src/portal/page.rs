@@ -10,6 +10,7 @@
 //! per-response nonce in the Content-Security-Policy keeps any other script from running.
 
 use std::net::Ipv4Addr;
+use std::sync::LazyLock;
 
 use jasiyo_shared::{MacAddress, RouterId};
 use serde::Serialize;
@@ -20,7 +21,12 @@ use crate::model::{Plan, PortalLook};
 const SKELETON: &str = include_str!("page.html");
 /// The page's CSS (its plan rules also draw the dashboard's preview: [`super::plan_card`]).
 pub(super) const CSS: &str = include_str!("page.css");
-const JS: &str = include_str!("page.js");
+/// The page's one script, in three files for reading (words, helpers, flow), run as one
+/// function so that nothing leaks into the page's globals.
+static JS: LazyLock<String> = LazyLock::new(|| {
+    ["(function () {\n'use strict';\n", include_str!("page_words.js"), include_str!("page_util.js"), include_str!("page.js"), "})();\n"]
+        .concat()
+});
 
 /// What the router's `login.html` passed on (see [`super::hotspot`]), checked.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -189,12 +195,14 @@ pub fn render(
         .map(|p| json!({"id": p.id, "name": p.name, "price_kes": p.price_kes, "duration_secs": p.duration_secs, "data_mb": p.data_mb, "rate_limit": p.rate_limit}))
         .collect();
     let boot = json!({ "router": router, "owner": owner, "plans": plans, "wait": wait_secs, "hs": vars, "lang": look.language });
+    let lang = if look.language.as_deref() == Some("sw") { "sw" } else { "en" };
     // The look was checked when the owner set it; it is escaped here all the same.
     let color = look.color.as_deref().filter(|c| c.len() == 7 && c[1..].bytes().all(|b| b.is_ascii_hexdigit()));
     fill(SKELETON, |name| match name {
         "owner" => html_escape(owner),
         "css" => color.map(|c| CSS.replace("#0b6e4f", c)).unwrap_or_else(|| CSS.to_string()),
-        "js" => JS.to_string(),
+        "js" => JS.clone(),
+        "lang" => lang.to_string(),
         "boot" => script_json(&boot.to_string()),
         "nonce" => nonce.to_string(),
         "logo" => look.logo.as_deref().map(|uri| format!("<img class=\"logo\" src=\"{}\" alt=\"\">", html_escape(uri))).unwrap_or_default(),
@@ -206,6 +214,26 @@ pub fn render(
             .unwrap_or_default(),
         other => unreachable!("unknown placeholder {other}"),
     })
+}
+
+/// Whether a browser's `Accept-Language` puts Swahili before English (`sw-KE,sw;q=0.9,en`;
+/// `en-US,sw` does not): the page then opens in Swahili (see `page_util.js`'s `browserSw`,
+/// which reads `navigator.languages` the same way).
+pub fn prefers_swahili(accept_language: &str) -> bool {
+    let mut ranked: Vec<(f32, usize, &str)> = accept_language
+        .split(',')
+        .enumerate()
+        .filter_map(|(at, item)| {
+            let mut parts = item.split(';').map(str::trim);
+            let tag = parts.next().filter(|t| !t.is_empty())?;
+            let q = parts.find_map(|p| p.strip_prefix("q=")).map_or(Some(1.0), |q| q.parse::<f32>().ok())?;
+            Some((q, at, tag))
+        })
+        .filter(|(q, _, _)| *q > 0.0)
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let primary = |tag: &str| tag.split('-').next().unwrap_or("").to_ascii_lowercase();
+    ranked.iter().map(|(_, _, tag)| primary(tag)).find(|p| p == "sw" || p == "en").is_some_and(|p| p == "sw")
 }
 
 /// Replaces each `{{name}}` of `template` in one pass (inserted text is never rescanned).
@@ -305,6 +333,16 @@ mod tests {
         let orig = HotspotVars::from_query("link-orig=http%3A%2F%2Fexample.com%2F%22%3E%3Cb%3E").orig;
         assert_eq!(orig.as_deref(), Some("http://example.com/%22%3E%3Cb%3E"), "any web page, written safely");
         assert_eq!(HotspotVars::from_query("link-orig=data%3Atext%2Fhtml%2Cx").orig, None, "only http(s)");
+    }
+
+    #[test]
+    fn swahili_when_the_browser_puts_it_first() {
+        for yes in ["sw", "sw-KE,en;q=0.8", "en;q=0.5, sw-TZ", "fr-FR,sw;q=0.9,en;q=0.8", "SW"] {
+            assert!(prefers_swahili(yes), "{yes}");
+        }
+        for no in ["", "en-US,en;q=0.9", "en-KE,sw;q=0.9", "fr", "sw;q=0,en", "sw;q=abc", "swe,en"] {
+            assert!(!prefers_swahili(no), "{no}");
+        }
     }
 
     #[test]

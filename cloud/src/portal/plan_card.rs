@@ -34,13 +34,23 @@ pub fn css(scope: &str) -> String {
     out
 }
 
-/// What the portal writes under a plan's name: `1 hour · 500 MB · up to 5 Mbps`.
+/// What the portal writes under a plan's name: `1 hour · 500 MB · up to 5 Mbps`, without
+/// the duration when the name already says it (`30 minutes`: `Unlimited data`).
 pub fn details(plan: &Plan) -> String {
-    let mut parts = vec![duration(plan.duration_secs), data(plan.data_mb)];
+    let time = duration(plan.duration_secs);
+    let mut parts = if says(&plan.name, &time) { vec![] } else { vec![time] };
+    parts.push(data(plan.data_mb));
     if let Some(speed) = plan.rate_limit.as_deref().and_then(speed) {
         parts.push(speed);
     }
     parts.join(" \u{b7} ")
+}
+
+/// `page.js`'s `says`: whether `name` has `words` in it as whole words, ignoring case and
+/// spacing (`1 hour bundle` says `1 hour`; `11 hours` does not).
+fn says(name: &str, words: &str) -> bool {
+    let spaced = |s: &str| format!(" {} ", s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase());
+    spaced(name).contains(&spaced(words))
 }
 
 fn plural(n: u64, one: &str, many: &str) -> String {
@@ -126,6 +136,8 @@ mod tests {
         assert_eq!(speed("1.5M/2.5M 4M/8M").as_deref(), Some("up to 2.5 Mbps"));
         assert_eq!(speed("fast"), None);
         assert_eq!(speed("5X"), None);
+        assert!(says("30 Minutes", "30 minutes") && says("1 hour  bundle", "1 hour"));
+        assert!(!says("11 hours", "1 hour") && !says("Daily", "1 day"));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! `target/portal-screenshots/`. `JASIYO_BENCH_PORTAL_RUNS` sets the runs of the benchmark
 //! test (`scripts/bench-portal` sets 50).
 
+mod customer;
 pub(crate) mod webdriver;
 
 use std::collections::HashMap;
@@ -47,43 +48,62 @@ struct LoginPost {
 
 type Posts = Arc<Mutex<Vec<LoginPost>>>;
 
+/// What the stand-in shares with its handlers: the logins posted, and whether to answer
+/// `204 No Content`, which leaves the browser on the page that posted (to look at it after
+/// its login went).
+#[derive(Clone, Default)]
+struct Logins {
+    posts: Posts,
+    stay: Arc<std::sync::atomic::AtomicBool>,
+    posted: Arc<tokio::sync::Notify>,
+}
+
 /// The router's `link-login-only` endpoint as far as the page can tell: records the login
 /// and answers like `alogin.html` (on to `dst`); `/orig` is the page the customer wanted.
 struct StandIn {
     addr: SocketAddr,
     posts: Posts,
+    stay: Arc<std::sync::atomic::AtomicBool>,
+    posted: Arc<tokio::sync::Notify>,
 }
 
 async fn stand_in() -> StandIn {
-    async fn login(State(posts): State<Posts>, method: &'static str, fields: HashMap<String, String>) -> Html<String> {
+    async fn login(State(logins): State<Logins>, method: &'static str, fields: HashMap<String, String>) -> axum::response::Response {
+        use axum::response::IntoResponse;
         let dst = fields.get("dst").cloned().unwrap_or_default();
-        posts.lock().unwrap().push(LoginPost { method, fields });
+        logins.posts.lock().unwrap().push(LoginPost { method, fields });
+        logins.posted.notify_one();
+        if logins.stay.load(std::sync::atomic::Ordering::SeqCst) {
+            return axum::http::StatusCode::NO_CONTENT.into_response();
+        }
         let dst = if dst.starts_with("http://") { dst.replace('"', "%22") } else { "/status".into() };
         Html(format!(
             "<!DOCTYPE html><title>Logged in</title><meta http-equiv=\"refresh\" content=\"0;url={dst}\"><p>You are logged in</p>"
         ))
+        .into_response()
     }
-    let posts: Posts = Arc::default();
+    let logins = Logins::default();
     let app = axum::Router::new()
         .route(
             "/login",
-            axum::routing::post(|s: State<Posts>, Form(f): Form<HashMap<String, String>>| login(s, "POST", f))
-                .get(|s: State<Posts>, Query(f): Query<HashMap<String, String>>| login(s, "GET", f)),
+            axum::routing::post(|s: State<Logins>, Form(f): Form<HashMap<String, String>>| login(s, "POST", f))
+                .get(|s: State<Logins>, Query(f): Query<HashMap<String, String>>| login(s, "GET", f)),
         )
         .route(
             "/orig",
             axum::routing::get(|| async { Html("<!DOCTYPE html><title>Original</title><h1 id=\"orig\">The page you wanted</h1>") }),
         )
-        .with_state(posts.clone());
+        .with_state(logins.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    StandIn { addr, posts }
+    StandIn { addr, posts: logins.posts, stay: logins.stay, posted: logins.posted }
 }
 
 /// One hotspot with a customer's browser on it.
 struct Portal {
     world: World,
+    tenant: jasiyo_cloud::model::TenantId,
     cloud: TestCloud,
     creds: RouterCreds,
     router: RouterOsEmulator,
@@ -108,6 +128,11 @@ const DEVICE: Open<'static> = Open { mac: MAC, ip: IP, chap: false, login: true 
 
 /// `None` (and SKIPPED) when there is no browser here and none is required.
 async fn portal(test: &str, width: u32, tune: impl FnOnce(&mut PaymentsConfig)) -> Option<Portal> {
+    portal_sized(test, width, 740, tune).await
+}
+
+/// [`portal`] on a screen `width`×`height`.
+async fn portal_sized(test: &str, width: u32, height: u32, tune: impl FnOnce(&mut PaymentsConfig)) -> Option<Portal> {
     let (chromium, driver) = match find_browser() {
         Ok(found) => found,
         Err(why) if std::env::var("JASIYO_REQUIRE_BROWSER").is_ok_and(|v| v == "1") => panic!("JASIYO_REQUIRE_BROWSER=1 but {why}"),
@@ -146,9 +171,10 @@ async fn portal(test: &str, width: u32, tune: impl FnOnce(&mut PaymentsConfig)) 
     let mut agent = TestAgent::start_routeros(&cloud.ws_url(), &creds, &world.agent_dir("r"), router.addr(), fast_edge());
     agent.connected().await;
     let login = stand_in().await;
-    let browser = Browser::start(&chromium, &driver, width, 740).await;
+    let browser = Browser::start(&chromium, &driver, width, height).await;
     Some(Portal {
         world,
+        tenant: tenant.id,
         cloud,
         creds,
         router,
@@ -241,6 +267,16 @@ impl Portal {
         self.login.posts.lock().unwrap().last().cloned().expect("a login was posted")
     }
 
+    /// Waits until the page has posted `n` logins to the router.
+    async fn until_posted(&self, n: usize) {
+        let posted = async {
+            while self.login.posts.lock().unwrap().len() < n {
+                self.login.posted.notified().await;
+            }
+        };
+        tokio::time::timeout(WAIT, posted).await.unwrap_or_else(|_| panic!("no login posted"));
+    }
+
     async fn newest_payment(&self) -> Payment {
         self.cloud.store().list_payments(self.creds.id, 1).await.unwrap().remove(0)
     }
@@ -272,7 +308,8 @@ async fn plans_phone_checks_swahili_and_a_narrow_screen() {
         .await;
     assert_eq!(names, json!(["30 minutes", "1 hour", "Daily"]));
     let details = p.browser.text("label[for=plan-1] .pdet").await;
-    assert_eq!(details, "1 hour · 500 MB · up to 5 Mbps");
+    assert_eq!(details, "500 MB · up to 5 Mbps", "the name says the duration already");
+    assert_eq!(p.browser.text("label[for=plan-2] .pdet").await, "1 day · 2 GB");
     let fits = p.browser.eval("return document.documentElement.scrollWidth <= window.innerWidth;", json!([])).await;
     assert_eq!(fits, json!(true), "nothing scrolls sideways at 320 px");
     let labelled = p.browser.eval("return Array.prototype.every.call(document.querySelectorAll('input'), function (i) { return i.labels && i.labels.length > 0; });", json!([])).await;
@@ -390,6 +427,9 @@ async fn cancel_then_retry_then_online() {
     p.until_reason("cancelled").await;
     assert_eq!(p.browser.text("#msg").await, "You cancelled the M-Pesa prompt. No money was taken.");
     assert_eq!(p.browser.eval("return document.activeElement.id;", json!([])).await, "retry", "Try again has the focus");
+    // Try again says what it will do, beside the way to change plan or number.
+    assert_eq!(p.browser.text("#retry").await, "Send a new KES 10 prompt to 0722 000 111");
+    assert_eq!(p.browser.text("#back").await, "Change plan or number");
     assert_eq!(p.browser.eval("return document.body.getAttribute('data-updates');", json!([])).await, "poll", "fell back to polling");
     p.shot("cancelled").await;
     p.browser.click("#retry").await;
