@@ -8,7 +8,7 @@ function screen(name, state) {
 }
 
 /* Messages are kept as keys so a language switch rewords them. */
-var current = { msg: null, notice: null, payErr: null, recErr: null, phoneErr: null, hint: null, waitText: 'check' };
+var current = { msg: null, notice: null, payErr: null, recErr: null, phoneErr: null, hint: null, waitText: 'check', amount: null };
 function setText(el, key, args) {
   if (key) { put(el, t(key, args)); show(el, true); } else { el.textContent = ''; show(el, false); }
 }
@@ -37,8 +37,8 @@ function prompted(a) {
   return { n: (p && p.price_kes) || '', p: r.msisdn ? local(r.msisdn) : a.phone };
 }
 function sentTo() {
-  var on = !!attempt && !!planById(attempt.plan);
-  if (on) { put($('sent'), t('sent', prompted(attempt))); }
+  var on = !!attempt && !!planById(attempt.plan), said;
+  if (on) { said = prompted(attempt); said.n = current.amount || said.n; put($('sent'), t('sent', said)); }
   show($('sent'), on);
 }
 
@@ -147,6 +147,7 @@ function follow(id, view, resumed, paid, key) {
   var hash = '#p=' + id + (viewKey ? '&k=' + viewKey : '');
   try { if (window.history && history.replaceState) { history.replaceState(null, '', hash); } else { location.hash = hash.substring(1); } } catch (e) {}
   current.msg = null;
+  current.amount = null;
   current.waitText = paid ? 'received' : 'check';
   current.late = false;
   current.resumed = !!resumed;
@@ -225,6 +226,8 @@ function released() { try { return JSON.parse(load(KEY + ':released') || 'null')
 
 function onView(v) {
   clearTimeout(timer);
+  /* The prompt's own amount (a payment followed again may be for another plan). */
+  if (v.amount_kes && v.amount_kes !== current.amount) { current.amount = v.amount_kes; sentTo(); }
   if (v.status === 'initiated' || v.status === 'pending') {
     steps('waiting_for_approval');
     /* M-Pesa did not answer the request: the prompt may still come. Never a second push. */
