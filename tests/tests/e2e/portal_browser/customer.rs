@@ -10,7 +10,7 @@ use jasiyo_cloud::store::now_ms;
 use jasiyo_tests::payment_emulator::{Delivery, Resolution};
 use serde_json::json;
 
-use super::{DEVICE, portal, portal_sized};
+use super::harness::{DEVICE, portal, portal_sized};
 
 /// The shimmer's animation as the browser computes it.
 const SHIMMER: &str = "return getComputedStyle(document.querySelector('.shimmer i')).animationName;";
