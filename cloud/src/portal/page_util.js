@@ -1,5 +1,7 @@
-/* The captive portal's helpers: the second part of its one script (see page.rs): boot data,
-   storage, language, formatting, phone numbers, MD5 for CHAP, HTTP. */
+/* The captive portal's helpers: the second part of its one script (see page.rs). ES5 only
+   (old Android captive browsers), no modules, no external files. The server puts everything
+   it knows in #boot (JSON). Here: storage, language, formatting, phone numbers, MD5 for
+   CHAP, HTTP. */
 var boot = JSON.parse(document.getElementById('boot').textContent);
 var hs = boot.hs;
 var KEY = 'jasiyo:' + boot.router;
