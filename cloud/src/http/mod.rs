@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/portal/{router}/recover", post(portal_api::recover))
         .route("/api/portal/payments/{payment}", get(portal_api::poll))
         .route("/api/portal/payments/{payment}/next", get(portal_api::next))
+        .route("/api/portal/payments/{payment}/release", post(portal_api::release))
         // Routers fetching their hotspot files.
         .route("/hotspot/{router}/{file}", get(hotspot::hotspot_file))
         // Payment providers.

@@ -1,5 +1,6 @@
 //! The portal API the captive portal page calls, under `/api/portal`: plans, starting a
-//! payment, following it (poll and long poll), and "already paid?". Errors are JSON
+//! payment, following it (poll and long poll), starting again with another number, and
+//! "already paid?". Errors are JSON
 //! `{"error": <code>, "message": <words for the customer>}`.
 
 use std::sync::Arc;
@@ -131,6 +132,19 @@ pub async fn poll(State(payments): State<Arc<Payments>>, Path(payment): Path<Str
     let id: PaymentId = payment.parse().map_err(|_| not_found())?;
     let view = payments.view(id, view_key(&headers)).await?.ok_or_else(not_found)?;
     Ok(Json(view).into_response())
+}
+
+/// `POST /api/portal/payments/{id}/release` (with its view key): "wrong number? start
+/// again". The device may start another payment; this one goes on and is honoured if
+/// approved. `{"released": false}` when there was nothing to let go.
+pub async fn release(
+    State(payments): State<Arc<Payments>>,
+    Path(payment): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, PortalError> {
+    let id: PaymentId = payment.parse().map_err(|_| PortalError::BadRequest("no such payment".into()))?;
+    let released = payments.release_device(id, view_key(&headers)).await?;
+    Ok(Json(json!({ "released": released })).into_response())
 }
 
 /// The longest one request is held.

@@ -11,7 +11,7 @@ use jasiyo_shared::RouterId;
 
 use super::html::html_response;
 use crate::payments::Payments;
-use crate::portal::page::{HotspotVars, html_escape, render};
+use crate::portal::page::{HotspotVars, html_escape, prefers_swahili, render};
 
 /// A plain page for when there is no portal to show.
 fn notice(status: StatusCode, text: &str, headers: &HeaderMap) -> Response {
@@ -40,8 +40,14 @@ pub async fn page(
             return notice(StatusCode::SERVICE_UNAVAILABLE, "Something went wrong on our side. Please reload this page.", &headers);
         }
     };
+    // Swahili first for a browser that prefers it; else the owner's language.
+    let mut look = offer.look;
+    let accept = headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if prefers_swahili(accept) {
+        look.language = Some("sw".into());
+    }
     let wait = payments.config().portal_wait.as_secs();
     let vars = HotspotVars::from_query(query.as_deref().unwrap_or(""));
     let nonce = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 16]>());
-    html_response(StatusCode::OK, render(router, &offer.owner, offer.plans, wait, &vars, &nonce, &offer.look), Some(&nonce), &headers)
+    html_response(StatusCode::OK, render(router, &offer.owner, offer.plans, wait, &vars, &nonce, &look), Some(&nonce), &headers)
 }

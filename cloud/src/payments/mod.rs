@@ -6,6 +6,7 @@
 //! - [`settle`]: a provider's word (callback or query) applied exactly once; paid payments
 //!   provisioned in the same transaction.
 //! - [`reconcile`]: asking providers about payments whose callback never came.
+//! - [`release`]: "wrong number? start again", the device let go of its open prompt.
 //! - [`recover`]: "already paid?", moving a paid plan to the customer's new device;
 //!   [`complaints`]: the operator's recheck and settle; [`resend`]: a paid user sent to
 //!   its router again.
@@ -25,6 +26,7 @@ pub mod providers_config;
 pub mod public_url;
 pub mod reconcile;
 pub mod recover;
+pub mod release;
 pub mod resend;
 pub mod sealer;
 pub mod service;

@@ -126,7 +126,7 @@ const ALOGIN: &str = concat!(
     "<p><a href=\"$(link-status)\">Time left / Muda uliobaki</a></p>\n</body></html>\n"
 );
 
-/// `status.html`: for a logged-in device: time and data left, log out. The log-out form
+/// `status.html`: for a logged-in device: the time left first, data left, log out. The log-out form
 /// sends `erase-cookie=on`, or the router's login cookie would log the device straight back
 /// in (RouterOS: "erase-cookie ... may be either on or true").
 const STATUS: &str = concat!(
@@ -134,8 +134,8 @@ const STATUS: &str = concat!(
     "<title>$(identity)</title>\n",
     "<style>body{font-family:sans-serif;margin:0;padding:1.5em;color:#15201b;background:#f3f5f4}h1{font-size:1.3em;color:#0b6e4f}a{color:#0b6e4f}</style>\n",
     "</head><body>\n<h1>You're online / Uko mtandaoni</h1>\n",
+    "$(if session-time-left)<p style=\"font-size:1.2em\">Time left / Muda uliobaki: <b>$(session-time-left)</b></p>\n$(endif)",
     "<p>Online for / Muda mtandaoni: $(uptime)</p>\n",
-    "$(if session-time-left)<p>Time left / Muda uliobaki: $(session-time-left)</p>\n$(endif)",
     "$(if remain-bytes-total)<p>Data left / Data iliyobaki: $(remain-bytes-total) bytes</p>\n$(endif)",
     "<p>Used / Umetumia: $(bytes-in-nice) / $(bytes-out-nice)</p>\n",
     "<form action=\"$(link-logout)\" method=\"get\"><input type=\"hidden\" name=\"erase-cookie\" value=\"on\">",

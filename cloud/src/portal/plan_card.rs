@@ -1,5 +1,5 @@
 //! One plan as the portal's page shows it, for the dashboard's preview: the words its
-//! script writes under a plan's name (in English; `page.js`: `duration`, `data`, `speed`),
+//! script writes under a plan's name (in English; `page_util.js`: `duration`, `data`, `speed`, `says`),
 //! and the page's own CSS rules for its plan buttons, so the preview is drawn by the same
 //! rules as the portal and cannot drift from them.
 
@@ -34,20 +34,30 @@ pub fn css(scope: &str) -> String {
     out
 }
 
-/// What the portal writes under a plan's name: `1 hour · 500 MB · up to 5 Mbps`.
+/// What the portal writes under a plan's name: `1 hour · 500 MB · up to 5 Mbps`, without
+/// the duration when the name already says it (`30 minutes`: `Unlimited data`).
 pub fn details(plan: &Plan) -> String {
-    let mut parts = vec![duration(plan.duration_secs), data(plan.data_mb)];
+    let time = duration(plan.duration_secs);
+    let mut parts = if says(&plan.name, &time) { vec![] } else { vec![time] };
+    parts.push(data(plan.data_mb));
     if let Some(speed) = plan.rate_limit.as_deref().and_then(speed) {
         parts.push(speed);
     }
     parts.join(" \u{b7} ")
 }
 
+/// `page_util.js`'s `says`: whether `name` has `words` in it as whole words, ignoring case and
+/// spacing (`1 hour bundle` says `1 hour`; `11 hours` does not).
+fn says(name: &str, words: &str) -> bool {
+    let spaced = |s: &str| format!(" {} ", s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase());
+    spaced(name).contains(&spaced(words))
+}
+
 fn plural(n: u64, one: &str, many: &str) -> String {
     if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
 }
 
-/// `page.js`'s `duration`: whole weeks, else days, hours and minutes.
+/// `page_util.js`'s `duration`: whole weeks, else days, hours and minutes.
 fn duration(secs: u64) -> String {
     let (weeks, days, hours, minutes) = (secs / 604_800, secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
     if secs.is_multiple_of(604_800) && weeks > 0 {
@@ -66,7 +76,7 @@ fn duration(secs: u64) -> String {
     out.join(" ")
 }
 
-/// `page.js`'s `data`: MB, GB to a tenth from 1024 MB, or unlimited.
+/// `page_util.js`'s `data`: MB, GB to a tenth from 1024 MB, or unlimited.
 fn data(mb: Option<u64>) -> String {
     match mb {
         None => "Unlimited data".into(),
@@ -78,7 +88,7 @@ fn data(mb: Option<u64>) -> String {
     }
 }
 
-/// `page.js`'s `speed`: the download half of a RouterOS rate limit (`rx/tx`, the second
+/// `page_util.js`'s `speed`: the download half of a RouterOS rate limit (`rx/tx`, the second
 /// figure), or nothing when it does not read as a rate.
 fn speed(rate: &str) -> Option<String> {
     let first = rate.split(' ').next().unwrap_or("");
@@ -126,6 +136,8 @@ mod tests {
         assert_eq!(speed("1.5M/2.5M 4M/8M").as_deref(), Some("up to 2.5 Mbps"));
         assert_eq!(speed("fast"), None);
         assert_eq!(speed("5X"), None);
+        assert!(says("30 Minutes", "30 minutes") && says("1 hour  bundle", "1 hour"));
+        assert!(!says("11 hours", "1 hour") && !says("Daily", "1 day"));
     }
 
     #[test]

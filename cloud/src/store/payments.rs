@@ -183,6 +183,10 @@ pub trait PaymentStore: Send + Sync {
     /// payment's open prompt is left alone, and then the result is false.
     async fn claim_prompt(&self, router: RouterId, holders: &[String], payment: PaymentId, now_ms: i64, until_ms: i64)
     -> StoreResult<bool>;
+    /// Lets go of the device's prompt slot (`mac:<mac>`) on `router` if `payment` holds it
+    /// (the customer started again on that device): the device may then start another
+    /// payment; the phone's slot stays held. True when the slot was released.
+    async fn release_device_claim(&self, router: RouterId, holder: &str, payment: PaymentId) -> StoreResult<bool>;
     /// Records a new payment (state `initiated`). A repeated idempotency key for the router
     /// is [`super::StoreError::Conflict`].
     async fn create_payment(&self, payment: &NewPayment, now_ms: i64) -> StoreResult<Payment>;

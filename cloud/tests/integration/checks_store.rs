@@ -2,7 +2,8 @@
 //! instances sharing a database never ask about one payment at the same time, and a claim
 //! whose checker died comes back when its lease runs out; a callback's reference is adopted
 //! only by a payment that has none; a late receipt fills only a paid payment's empty one;
-//! a cloud starting up asks about recent open payments at once.
+//! a cloud starting up asks about recent open payments at once. Prompt slots: claimed all
+//! or none, and a device's released only by the payment holding it.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -107,10 +108,29 @@ async fn checks_of_recent_open_payments_are_brought_forward(f: Fixture) {
     assert!(!due.contains(&paid) && !due.contains(&old));
 }
 
+/// "Start again" lets go of the device's slot, and only while its own payment holds it; the
+/// phone's slot stays held.
+async fn a_device_slot_is_released_only_by_its_holder(f: Fixture) {
+    let store = &f.stores[0];
+    let router = store.payment(f.payments[0]).await.unwrap().unwrap().router_id;
+    let (a, b, c) = (PaymentId::random(), PaymentId::random(), PaymentId::random());
+    let mac = "mac:02:00:00:00:00:02";
+    let slots = |phone: &str| vec![format!("phone:{phone}"), mac.to_string()];
+    assert!(store.claim_prompt(router, &slots("254700000011"), a, 2_000, 300_000).await.unwrap());
+    assert!(!store.release_device_claim(router, mac, b).await.unwrap(), "not b's to release");
+    assert!(!store.claim_prompt(router, &slots("254700000012"), b, 2_001, 300_000).await.unwrap(), "still held by a");
+    assert!(!store.release_device_claim(router, "phone:254700000011", b).await.unwrap());
+    assert!(store.release_device_claim(router, mac, a).await.unwrap());
+    assert!(!store.release_device_claim(router, mac, a).await.unwrap(), "once");
+    assert!(store.claim_prompt(router, &slots("254700000012"), b, 2_002, 300_000).await.unwrap(), "the device is free");
+    assert!(!store.claim_prompt(router, &slots("254700000011"), c, 2_003, 300_000).await.unwrap(), "a's phone is not");
+}
+
 jasiyo_cloud::on_each_backend!(
     fixture;
     checks_of_recent_open_payments_are_brought_forward,
     prompt_slots_are_claimed_all_or_none,
+    a_device_slot_is_released_only_by_its_holder,
     instances_never_claim_one_payment_twice,
     a_reference_is_adopted_once,
     a_late_receipt_fills_only_an_empty_one,

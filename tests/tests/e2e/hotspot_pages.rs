@@ -119,8 +119,10 @@ fn the_status_page_logs_out_for_good() {
     let mut vars = device();
     vars.insert("link-logout".into(), "http://10.5.50.1/logout".into());
     vars.insert("uptime".into(), "5m".into());
+    vars.insert("session-time-left".into(), "55m".into());
     let out = serve(&files, "/status", true, &vars);
     assert_eq!(out.status, 200);
+    assert!(out.body.contains("Time left / Muda uliobaki: <b>55m</b>"), "the time left, first: {}", out.body);
     // The log-out form erases the router's login cookie, or the device is logged straight back in.
     let form = out.body.split("<form").nth(1).expect("a log-out form");
     assert!(form.contains("action=\"http://10.5.50.1/logout\""), "{form}");

@@ -23,4 +23,5 @@ mod readme;
 mod routeros_emulator;
 mod routeros_peers;
 mod settlement;
+mod start_again;
 mod usage;

@@ -7,258 +7,22 @@
 //! makes a missing browser a failure. Screenshots of every state land in
 //! `target/portal-screenshots/`. `JASIYO_BENCH_PORTAL_RUNS` sets the runs of the benchmark
 //! test (`scripts/bench-portal` sets 50).
+//!
+//! The world the tests share is in [`harness`]; [`customer`] holds what a customer on a
+//! cheap phone sees (issue 17), [`trouble`] the provider's failures.
 
+mod customer;
+mod harness;
+mod trouble;
 pub(crate) mod webdriver;
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{Form, Query, State};
-use axum::response::Html;
-use jasiyo_cloud::model::{NewPlan, Payment};
-use jasiyo_cloud::payments::PaymentsConfig;
-use jasiyo_cloud::providers::ProviderKind;
-use jasiyo_cloud::store::now_ms;
-use jasiyo_cloud::store::testing::Backend;
-use jasiyo_cloud::token::AgentToken;
+use harness::*;
 use jasiyo_tests::harness::*;
-use jasiyo_tests::payment_emulator::{Delivery, EmulatorAccounts, InjectedFailure, PaymentEmulator, Prompt, Resolution};
-use jasiyo_tests::routeros_emulator::{EmulatorConfig, RouterOsEmulator};
+use jasiyo_tests::payment_emulator::{Delivery, Resolution};
 use md5::{Digest, Md5};
 use serde_json::{Value, json};
-use webdriver::{Browser, Shots, find_browser};
-
-/// The phone's device on the hotspot.
-const MAC: &str = "02:AA:BB:CC:DD:01";
-const IP: &str = "10.5.50.21";
-/// What the router put on its page for CHAP: an id and a 16-byte challenge, octal-escaped.
-const CHAP_ID: &str = "\\371";
-const CHAP_CHALLENGE: &str = "\\357\\015\\330\\013\\021\\234\\145\\245\\303\\253\\142\\246\\133\\175\\375\\316";
-
-/// What the page posted to the router's login URL.
-#[derive(Clone, Debug)]
-struct LoginPost {
-    method: &'static str,
-    fields: HashMap<String, String>,
-}
-
-type Posts = Arc<Mutex<Vec<LoginPost>>>;
-
-/// The router's `link-login-only` endpoint as far as the page can tell: records the login
-/// and answers like `alogin.html` (on to `dst`); `/orig` is the page the customer wanted.
-struct StandIn {
-    addr: SocketAddr,
-    posts: Posts,
-}
-
-async fn stand_in() -> StandIn {
-    async fn login(State(posts): State<Posts>, method: &'static str, fields: HashMap<String, String>) -> Html<String> {
-        let dst = fields.get("dst").cloned().unwrap_or_default();
-        posts.lock().unwrap().push(LoginPost { method, fields });
-        let dst = if dst.starts_with("http://") { dst.replace('"', "%22") } else { "/status".into() };
-        Html(format!(
-            "<!DOCTYPE html><title>Logged in</title><meta http-equiv=\"refresh\" content=\"0;url={dst}\"><p>You are logged in</p>"
-        ))
-    }
-    let posts: Posts = Arc::default();
-    let app = axum::Router::new()
-        .route(
-            "/login",
-            axum::routing::post(|s: State<Posts>, Form(f): Form<HashMap<String, String>>| login(s, "POST", f))
-                .get(|s: State<Posts>, Query(f): Query<HashMap<String, String>>| login(s, "GET", f)),
-        )
-        .route(
-            "/orig",
-            axum::routing::get(|| async { Html("<!DOCTYPE html><title>Original</title><h1 id=\"orig\">The page you wanted</h1>") }),
-        )
-        .with_state(posts.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    StandIn { addr, posts }
-}
-
-/// One hotspot with a customer's browser on it.
-struct Portal {
-    world: World,
-    cloud: TestCloud,
-    creds: RouterCreds,
-    router: RouterOsEmulator,
-    agent: Option<TestAgent>,
-    pay: PaymentEmulator,
-    plans: HashMap<String, String>,
-    login: StandIn,
-    browser: Browser,
-    shots: Shots,
-    http: reqwest::Client,
-}
-
-/// How a page is opened: which device, and what the router's `login.html` passed on.
-struct Open<'a> {
-    mac: &'a str,
-    ip: &'a str,
-    chap: bool,
-    login: bool,
-}
-
-const DEVICE: Open<'static> = Open { mac: MAC, ip: IP, chap: false, login: true };
-
-/// `None` (and SKIPPED) when there is no browser here and none is required.
-async fn portal(test: &str, width: u32, tune: impl FnOnce(&mut PaymentsConfig)) -> Option<Portal> {
-    let (chromium, driver) = match find_browser() {
-        Ok(found) => found,
-        Err(why) if std::env::var("JASIYO_REQUIRE_BROWSER").is_ok_and(|v| v == "1") => panic!("JASIYO_REQUIRE_BROWSER=1 but {why}"),
-        Err(why) => {
-            eprintln!("SKIPPED: browser test {test}: {why}");
-            return None;
-        }
-    };
-    let world = World::new(Backend::Sqlite).await?;
-    let cloud = world.cloud_with_payments(tune).await;
-    let store = cloud.store().clone();
-    let tenant = store.create_tenant("Mama Mboga WiFi", now_ms()).await.unwrap();
-    let token = AgentToken::generate();
-    let id = store.create_router(tenant.id, "Kibanda", &token.hash(), now_ms()).await.unwrap().id;
-    let creds = RouterCreds { id, token: token.expose().to_string() };
-    let mut plans = HashMap::new();
-    for (name, price, secs, mb, rate) in
-        [("Daily", 50, 86_400, Some(2048), None), ("1 hour", 20, 3600, Some(500), Some("2M/5M")), ("30 minutes", 10, 1800, None, None)]
-    {
-        let plan = NewPlan {
-            shared_users: None,
-            name: name.into(),
-            price_kes: price,
-            duration_secs: secs,
-            data_mb: mb,
-            rate_limit: rate.map(Into::into),
-            profile: None,
-        };
-        plans.insert(name.to_string(), store.create_plan(tenant.id, &plan, now_ms()).await.unwrap().id.to_string());
-    }
-    let pay = PaymentEmulator::start(EmulatorAccounts::default()).await;
-    let sealed = cloud.payments.seal(&provider_config(ProviderKind::Daraja, &pay)).unwrap();
-    store.set_provider(tenant.id, ProviderKind::Daraja, &sealed, Some(&AgentToken::generate().hash()), now_ms()).await.unwrap();
-    let router = RouterOsEmulator::start(EmulatorConfig::default()).await;
-    router.add_host(MAC, IP);
-    let mut agent = TestAgent::start_routeros(&cloud.ws_url(), &creds, &world.agent_dir("r"), router.addr(), fast_edge());
-    agent.connected().await;
-    let login = stand_in().await;
-    let browser = Browser::start(&chromium, &driver, width, 740).await;
-    Some(Portal {
-        world,
-        cloud,
-        creds,
-        router,
-        agent: Some(agent),
-        pay,
-        plans,
-        login,
-        browser,
-        shots: Shots::new(test),
-        http: reqwest::Client::new(),
-    })
-}
-
-/// `%XX` for everything but unreserved characters, as RouterOS's `-esc` variables are.
-fn esc(text: &str) -> String {
-    text.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
-}
-
-/// The CHAP password RouterOS expects: MD5 of id, password and challenge bytes.
-fn chap_md5(password: &str) -> String {
-    let octal = |s: &str| s.split('\\').filter(|o| !o.is_empty()).map(|o| u8::from_str_radix(o, 8).unwrap()).collect::<Vec<u8>>();
-    let mut md5 = Md5::new();
-    md5.update(octal(CHAP_ID));
-    md5.update(password.as_bytes());
-    md5.update(octal(CHAP_CHALLENGE));
-    hex::encode(md5.finalize())
-}
-
-impl Portal {
-    fn orig(&self) -> String {
-        format!("http://{}/orig?from=hotspot", self.login.addr)
-    }
-
-    /// The portal URL the router's `login.html` would send this device to.
-    fn url(&self, open: &Open<'_>) -> String {
-        let mut query = vec![format!("mac={}", esc(open.mac)), format!("ip={}", esc(open.ip))];
-        if open.login {
-            query.push(format!("link-login-only={}", esc(&format!("http://{}/login", self.login.addr))));
-            query.push(format!("link-orig={}", esc(&self.orig())));
-        }
-        if open.chap {
-            query.push(format!("chap-id={}", esc(CHAP_ID)));
-            query.push(format!("chap-challenge={}", esc(CHAP_CHALLENGE)));
-        }
-        format!("{}/portal/{}?{}", self.cloud.http_url(), self.creds.id, query.join("&"))
-    }
-
-    async fn open(&self, open: &Open<'_>) {
-        self.browser.goto(&self.url(open)).await;
-        self.until("document.body.getAttribute('data-state') === 'choose'", "the plans").await;
-    }
-
-    async fn until(&self, condition: &str, what: &str) {
-        self.browser.wait(condition, what, WAIT, &self.shots).await;
-    }
-
-    async fn until_state(&self, state: &str) {
-        self.until(&format!("document.body.getAttribute('data-state') === '{state}'"), state).await;
-    }
-
-    async fn until_reason(&self, reason: &str) {
-        let condition =
-            format!("document.body.getAttribute('data-state') === 'failed' && document.body.getAttribute('data-reason') === '{reason}'");
-        self.until(&condition, reason).await;
-    }
-
-    async fn shot(&self, name: &str) -> PathBuf {
-        self.shots.save(&self.browser, name).await
-    }
-
-    /// Picks a plan, types a phone number and presses Pay.
-    async fn choose_and_pay(&self, plan: &str, phone: &str) {
-        self.browser.click(&format!("#plans input[value=\"{}\"]", self.plans[plan])).await;
-        self.browser.type_into("#phone", phone).await;
-        self.browser.click("#pay").await;
-    }
-
-    /// The prompt on `phone`'s handset.
-    async fn prompt(&self, phone: &str) -> Prompt {
-        self.pay.wait_for_prompt(phone, WAIT).await.unwrap_or_else(|| panic!("no prompt reached {phone}"))
-    }
-
-    /// Waits until the browser is at the page the customer wanted (the router sent it on
-    /// after the login), and returns what the page posted to the router.
-    async fn until_at_orig(&self) -> LoginPost {
-        let condition = format!("location.href === '{}' && !!document.getElementById('orig')", self.orig());
-        self.until(&condition, "the original page").await;
-        self.login.posts.lock().unwrap().last().cloned().expect("a login was posted")
-    }
-
-    async fn newest_payment(&self) -> Payment {
-        self.cloud.store().list_payments(self.creds.id, 1).await.unwrap().remove(0)
-    }
-
-    async fn login_of(&self, payment: &Payment) -> (String, String) {
-        let e = self.cloud.store().entitlement_for_payment(payment.id).await.unwrap().expect("paid");
-        (e.username, e.password)
-    }
-
-    async fn stop(self) {
-        self.browser.close().await;
-        if let Some(agent) = self.agent {
-            agent.stop().await;
-        }
-        self.cloud.stop().await;
-        drop(self.world);
-    }
-}
 
 /// Plans in order, mistakes in the phone number explained before anything is sent, the
 /// Airtel hint, Swahili (remembered), and a 320-pixel-wide screen.
@@ -272,7 +36,8 @@ async fn plans_phone_checks_swahili_and_a_narrow_screen() {
         .await;
     assert_eq!(names, json!(["30 minutes", "1 hour", "Daily"]));
     let details = p.browser.text("label[for=plan-1] .pdet").await;
-    assert_eq!(details, "1 hour · 500 MB · up to 5 Mbps");
+    assert_eq!(details, "500 MB · up to 5 Mbps", "the name says the duration already");
+    assert_eq!(p.browser.text("label[for=plan-2] .pdet").await, "1 day · 2 GB");
     let fits = p.browser.eval("return document.documentElement.scrollWidth <= window.innerWidth;", json!([])).await;
     assert_eq!(fits, json!(true), "nothing scrolls sideways at 320 px");
     let labelled = p.browser.eval("return Array.prototype.every.call(document.querySelectorAll('input'), function (i) { return i.labels && i.labels.length > 0; });", json!([])).await;
@@ -390,6 +155,9 @@ async fn cancel_then_retry_then_online() {
     p.until_reason("cancelled").await;
     assert_eq!(p.browser.text("#msg").await, "You cancelled the M-Pesa prompt. No money was taken.");
     assert_eq!(p.browser.eval("return document.activeElement.id;", json!([])).await, "retry", "Try again has the focus");
+    // Try again says what it will do, beside the way to change plan or number.
+    assert_eq!(p.browser.text("#retry").await, "Send a new KES 10 prompt to 0722 000 111");
+    assert_eq!(p.browser.text("#back").await, "Change plan or number");
     assert_eq!(p.browser.eval("return document.body.getAttribute('data-updates');", json!([])).await, "poll", "fell back to polling");
     p.shot("cancelled").await;
     p.browser.click("#retry").await;
@@ -521,56 +289,6 @@ async fn already_paid_moves_the_plan_to_this_device() {
         "the old device's session ended, this one is logged in: {:?}",
         p.router.active()
     );
-    p.stop().await;
-}
-
-/// The provider busy, then failing, then too many tries: each its own message, no prompt
-/// reaches the phone, and no dead end.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn provider_trouble_and_rate_limits_are_explained() {
-    let Some(p) = portal("provider", 360, |c| c.limits.per_phone = 2).await else { return };
-    p.open(&DEVICE).await;
-    p.pay.fail_next(InjectedFailure::DarajaLockSubscriber);
-    p.choose_and_pay("1 hour", "0722000666").await;
-    p.until_reason("provider_busy").await;
-    assert_eq!(p.browser.text("#msg").await, "M-Pesa is busy right now. Please try again in a minute.");
-    // Credentials refused (the push, then the fresh token Daraja's client asks for).
-    p.pay.fail_next(InjectedFailure::Unauthorized);
-    p.pay.fail_next(InjectedFailure::Unauthorized);
-    p.browser.click("#retry").await;
-    p.until_reason("provider_error").await;
-    assert!(p.browser.text("#msg").await.contains("No money was taken"));
-    p.shot("provider-error").await;
-    p.browser.click("#retry").await;
-    p.until_reason("rate_limited").await;
-    assert!(p.browser.text("#msg").await.starts_with("Too many tries."));
-    p.shot("rate-limited").await;
-    assert!(p.pay.prompts().iter().all(|prompt| prompt.msisdn != "254722000666"), "no prompt reached the phone");
-    p.browser.click("#back").await;
-    p.until_state("choose").await;
-    p.stop().await;
-}
-
-/// M-Pesa does not answer the push (its gateway timed out after passing it on): the page
-/// does not say "failed" (a second push could charge twice) but "if your phone shows it,
-/// approve it", and keeps following the payment; the customer approves and is online.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unconfirmed_prompt_is_followed_to_online() {
-    let Some(p) = portal("unconfirmed", 360, |c| c.http.timeout = Duration::from_millis(500)).await else { return };
-    p.open(&DEVICE).await;
-    p.pay.fail_next(InjectedFailure::AnswerLost);
-    p.choose_and_pay("1 hour", "0722000667").await;
-    let prompt = p.prompt("0722000667").await;
-    p.until("document.getElementById('waittitle').textContent.indexOf('did not confirm') >= 0", "the unconfirmed notice").await;
-    assert_eq!(
-        p.browser.text("#waittitle").await,
-        "M-Pesa did not confirm the prompt. If your phone shows it, enter your PIN; do not pay again."
-    );
-    assert_eq!(p.browser.eval("return document.body.getAttribute('data-state');", json!([])).await, "wait");
-    p.shot("unconfirmed").await;
-    p.pay.resolve(&prompt.provider_ref, Resolution::Approve, Delivery::Normal).await.unwrap();
-    p.until_at_orig().await;
-    assert_eq!(p.pay.prompts().len(), 1, "never a second prompt");
     p.stop().await;
 }
 

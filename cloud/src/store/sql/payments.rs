@@ -60,6 +60,17 @@ pub(super) async fn create_payment(store: &This, p: &NewPayment, now_ms: i64) ->
     row.try_into()
 }
 
+/// Lets the device's claim (`holder`, `mac:<mac>`) go if `payment` holds it; true when it did.
+pub(super) async fn release_device_claim(store: &This, router: RouterId, holder: &str, payment: PaymentId) -> StoreResult<bool> {
+    let done = sqlx::query("DELETE FROM prompt_claims WHERE router_id = $1 AND holder = $2 AND payment_id = $3")
+        .bind(router.to_string())
+        .bind(holder)
+        .bind(payment.to_string())
+        .execute(store.writes())
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 /// How long a claim stands for a payment whose row is not there yet (being created).
 const CLAIM_BEFORE_ROW_MS: i64 = 10_000;
 
@@ -159,7 +170,8 @@ struct PortalRow {
 pub(super) async fn portal_context(store: &This, q: PortalQuery<'_>) -> StoreResult<Option<PortalContext>> {
     // A suspended tenant's routers sell nothing: they read as revoked.
     // The in-flight lookups each have their own index (an OR across them would scan the
-    // table).
+    // table). The device's is its prompt claim: a page that let its prompt go
+    // ([`release_device_claim`]) no longer holds the device, while the phone stays held.
     static SQL: LazyLock<String> = LazyLock::new(|| {
         let open = "state IN ('initiated', 'pending') AND created_at >= $6 ORDER BY created_at DESC LIMIT 1";
         format!(
@@ -168,7 +180,8 @@ pub(super) async fn portal_context(store: &This, q: PortalQuery<'_>) -> StoreRes
              c.kind AS provider_kind, c.sealed AS provider_sealed, \
              (SELECT id FROM payments WHERE router_id = $1 AND idempotency_key = $3) AS existing, \
              (SELECT id FROM payments WHERE msisdn = $4 AND router_id = $1 AND {open}) AS in_flight_phone, \
-             (SELECT id FROM payments WHERE device_mac = $5 AND router_id = $1 AND {open}) AS in_flight_device \
+             (SELECT p.id FROM prompt_claims c JOIN payments p ON p.id = c.payment_id \
+              WHERE c.router_id = $1 AND c.holder = 'mac:' || $5 AND p.{open}) AS in_flight_device \
              FROM routers r \
              LEFT JOIN plans pl ON pl.id = $2 AND pl.tenant_id = r.tenant_id \
              LEFT JOIN provider_configs c ON c.tenant_id = r.tenant_id \

@@ -225,6 +225,10 @@ impl PaymentStore for This {
         payments::claim_prompt(self, router, holders, payment, now_ms, until_ms).await
     }
 
+    async fn release_device_claim(&self, router: RouterId, holder: &str, payment: PaymentId) -> StoreResult<bool> {
+        payments::release_device_claim(self, router, holder, payment).await
+    }
+
     async fn create_payment(&self, payment: &NewPayment, now_ms: i64) -> StoreResult<Payment> {
         payments::create_payment(self, payment, now_ms).await
     }

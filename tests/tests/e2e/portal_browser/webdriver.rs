@@ -203,6 +203,12 @@ impl Browser {
         }
     }
 
+    /// Runs a Chrome DevTools Protocol command on the page (emulated media, time zone, a
+    /// script run before each document's own) and returns its result.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.cmd("POST", "/goog/cdp/execute", Some(json!({"cmd": cmd, "params": params}))).await
+    }
+
     /// Makes requests to URLs matching these patterns fail, as a hostile network would.
     pub async fn block_urls(&self, patterns: &[&str]) {
         self.cmd("POST", "/goog/cdp/execute", Some(json!({"cmd": "Network.enable", "params": {}}))).await;
