@@ -53,6 +53,9 @@ async fn main() -> anyhow::Result<()> {
     if serve.allow_private_webhooks {
         app = app.with_alerts(jasiyo_cloud::alerts::AlertsConfig { allow_private_webhooks: true, ..Default::default() });
     }
+    if let Some(addr) = serve.metrics_listen {
+        app = app.with_metrics_listener(tokio::net::TcpListener::bind(addr).await?);
+    }
     if let Some(url) = &serve.smtp_url {
         app = app.with_mailer(std::sync::Arc::new(jasiyo_cloud::notify::SmtpMailer::new(url, &serve.mail_from)?));
     }

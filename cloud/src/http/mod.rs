@@ -89,6 +89,7 @@ impl FromRef<AppState> for Arc<Payments> {
 
 /// All routes.
 pub fn router(state: AppState) -> Router {
+    let metrics = state.hub.metrics().clone();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -133,6 +134,8 @@ pub fn router(state: AppState) -> Router {
         // Router owners.
         .merge(dashboard::routes())
         .with_state(state)
+        // Outermost: every request is counted under its route template and status.
+        .layer(axum::middleware::from_fn_with_state(metrics, crate::metrics::http::track))
 }
 
 /// Alive: answers without touching anything (cheap enough to ask every second).

@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod counters;
 pub mod dashboard;
 pub mod look;
+pub mod ops;
 pub mod payments;
 mod pg_conns;
 mod pg_paid;
@@ -66,6 +67,7 @@ pub trait Store:
     + users::UserStore
     + alerts::AlertStore
     + platform::PlatformStore
+    + ops::OpsStore
     + look::LookStore
     + Send
     + Sync
