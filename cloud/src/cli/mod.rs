@@ -56,6 +56,9 @@ pub struct Cli {
     /// the environment (deprecated).
     #[arg(long, env = "JASIYO_SEALING_KEY", hide_env_values = true, global = true)]
     pub sealing_key: Option<String>,
+    /// The log's format on standard error: `text` lines, or `json` (one object per line).
+    #[arg(long, env = "JASIYO_LOG_FORMAT", value_enum, default_value_t, global = true)]
+    pub log_format: crate::logging::LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: CliCommand,

@@ -27,6 +27,7 @@ mod portal_page;
 mod providers;
 mod public_edge;
 mod raw_agent;
+mod request_ids;
 mod router_clock;
 mod sealing;
 mod store_contract;

@@ -13,6 +13,7 @@ mod dashboard_mail;
 mod edge;
 mod hotspot_pages;
 mod install_scripts;
+mod logs;
 mod metrics;
 mod payment_emulator;
 mod payments;
