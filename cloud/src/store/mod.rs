@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod backup;
 pub mod counters;
 pub mod dashboard;
 pub mod look;

@@ -4,6 +4,7 @@
 
 mod agent_tokens;
 mod alerts_delivery;
+mod backups;
 mod budgets;
 mod checks_store;
 mod cli;

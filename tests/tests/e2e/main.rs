@@ -5,6 +5,7 @@
 mod agent_settings;
 mod alerts_mail;
 mod backbone;
+mod backups;
 mod benchmarks;
 mod clock;
 mod crash;
