@@ -20,6 +20,7 @@ mod payment_emulator;
 mod payments;
 mod plan_profiles;
 mod portal_browser;
+mod prometheus;
 mod readme;
 mod routeros_emulator;
 mod routeros_peers;
