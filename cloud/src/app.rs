@@ -59,6 +59,8 @@ pub struct App {
     alerts: Arc<Alerts>,
     timeouts: ServerTimeouts,
     tasks: CancellationToken,
+    /// Where `/metrics` is served, if anywhere (never on the public listener).
+    metrics_listener: Option<TcpListener>,
 }
 
 impl App {
@@ -119,6 +121,8 @@ impl App {
     ) -> anyhow::Result<App> {
         let tasks = CancellationToken::new();
         let tick = payments.reconcile_tick;
+        // One set of metrics for the whole cloud: the payments configuration's.
+        let hub = HubConfig { metrics: payments.metrics.clone(), ..hub };
         let accounts = Accounts::new(store.clone(), AccountsConfig::new(payments.public_url.clone()), Arc::new(NoMailer));
         let hub = Hub::start(store.clone(), hub, tasks.clone());
         let alerts = Alerts::new(
@@ -132,7 +136,33 @@ impl App {
         let payments = Payments::new(store, hub.clone(), sealer, payments)?;
         tokio::spawn(payments.clone().run_reconciler(tick, tasks.clone()));
         tokio::spawn(forget_counters(payments.clone(), tasks.clone()));
-        Ok(App { listener, hub, payments, proxies: Arc::default(), accounts, alerts, timeouts: ServerTimeouts::default(), tasks })
+        Ok(App {
+            listener,
+            hub,
+            payments,
+            proxies: Arc::default(),
+            accounts,
+            alerts,
+            timeouts: ServerTimeouts::default(),
+            tasks,
+            metrics_listener: None,
+        })
+    }
+
+    /// Serves `GET /metrics` on `listener` (see [`crate::metrics`]).
+    pub fn with_metrics_listener(mut self, listener: TcpListener) -> App {
+        self.metrics_listener = Some(listener);
+        self
+    }
+
+    /// The metrics listener's address, if one was given.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().map(|l| l.local_addr().expect("a bound listener has an address"))
+    }
+
+    /// The cloud's metrics.
+    pub fn metrics(&self) -> crate::metrics::Metrics {
+        self.hub.metrics().clone()
     }
 
     /// The accounts service.
@@ -174,7 +204,16 @@ impl App {
     }
 
     /// Serves until `shutdown` is cancelled, then closes agent sessions and returns.
-    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+    pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        if let Some(listener) = self.metrics_listener.take() {
+            tracing::info!(addr = %listener.local_addr()?, "metrics listening");
+            let serving = crate::metrics::serve::serve(listener, self.metrics(), self.hub.clone(), self.tasks.clone());
+            tokio::spawn(async move {
+                if let Err(error) = serving.await {
+                    tracing::error!(%error, "the metrics listener failed");
+                }
+            });
+        }
         let app = router(AppState {
             hub: self.hub.clone(),
             payments: self.payments.clone(),

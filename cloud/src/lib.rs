@@ -25,6 +25,8 @@ pub mod cli;
 pub mod dashboard;
 pub mod http;
 pub mod hub;
+pub mod logging;
+pub mod metrics;
 pub mod model;
 pub mod notify;
 pub mod payments;

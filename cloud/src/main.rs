@@ -6,15 +6,11 @@ use jasiyo_cloud::cli::{Cli, CliCommand};
 use jasiyo_cloud::payments::sealer::KeyFileAccess;
 use jasiyo_cloud::{App, CloudConfig};
 use tokio_util::sync::CancellationToken;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr)
-        .init();
+    jasiyo_cloud::logging::install(cli.log_format);
     let CliCommand::Serve(serve) = &cli.command else {
         return jasiyo_cloud::cli::run_admin(cli, &mut std::io::stdout()).await;
     };
@@ -30,7 +26,10 @@ async fn main() -> anyhow::Result<()> {
                 list.join("; ")
             );
         }
-        eprintln!("WARNING: providers cannot reach this cloud's callbacks: {}", list.join("; "));
+        // A plain line stands out for a person; a JSON log must hold nothing but JSON.
+        if cli.log_format == jasiyo_cloud::logging::LogFormat::Text {
+            eprintln!("WARNING: providers cannot reach this cloud's callbacks: {}", list.join("; "));
+        }
         tracing::warn!(problems = ?list, "serving with callbacks providers cannot reach (--allow-unreachable-callbacks)");
     }
     raise_open_file_limit();
@@ -52,6 +51,9 @@ async fn main() -> anyhow::Result<()> {
     let mut app = App::build(config, listener).await?;
     if serve.allow_private_webhooks {
         app = app.with_alerts(jasiyo_cloud::alerts::AlertsConfig { allow_private_webhooks: true, ..Default::default() });
+    }
+    if let Some(addr) = serve.metrics_listen {
+        app = app.with_metrics_listener(tokio::net::TcpListener::bind(addr).await?);
     }
     if let Some(url) = &serve.smtp_url {
         app = app.with_mailer(std::sync::Arc::new(jasiyo_cloud::notify::SmtpMailer::new(url, &serve.mail_from)?));

@@ -125,7 +125,7 @@ pub fn fast_payments(public_url: &str) -> PaymentsConfig {
 
 /// Hub settings for tests: heartbeats fast enough to see a dead link in well under a second.
 pub fn fast_hub() -> HubConfig {
-    HubConfig { heartbeat: Duration::from_millis(200), hello_timeout: Duration::from_secs(2), window: 8 }
+    HubConfig { heartbeat: Duration::from_millis(200), hello_timeout: Duration::from_secs(2), window: 8, ..HubConfig::default() }
 }
 
 /// A cloud running in this process.
@@ -139,6 +139,8 @@ pub struct TestCloud {
     /// Its alerts: its own evaluator runs once an hour here, so tests drive passes
     /// themselves ([`jasiyo_cloud::alerts::Alerts::evaluate_once`]).
     pub alerts: Arc<jasiyo_cloud::alerts::Alerts>,
+    /// Where it serves `/metrics` (its own listener, as `serve --metrics-listen` gives it).
+    pub metrics_addr: SocketAddr,
     shutdown: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -169,19 +171,28 @@ impl TestCloud {
         tune(&mut payments);
         let mut app = App::with_options(store, hub, Sealer::new(TEST_SECRET_KEY), payments, listener)
             .expect("build app")
-            .with_alerts(jasiyo_cloud::alerts::AlertsConfig { tick: Duration::from_secs(3600), ..Default::default() });
+            .with_alerts(jasiyo_cloud::alerts::AlertsConfig { tick: Duration::from_secs(3600), ..Default::default() })
+            .with_metrics_listener(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap());
+        let metrics_addr = app.metrics_addr().expect("a metrics listener");
         if let Some(mailer) = mailer {
             app = app.with_mailer(mailer);
         }
         let (hub, payments, alerts) = (app.hub(), app.payments(), app.alerts());
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(app.run(shutdown.clone()));
-        TestCloud { addr, hub, payments, alerts, shutdown, task }
+        TestCloud { addr, hub, payments, alerts, metrics_addr, shutdown, task }
     }
 
     /// `http://` base URL.
     pub fn http_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The text `/metrics` answers now.
+    pub async fn metrics(&self) -> String {
+        let response = reqwest::get(format!("http://{}/metrics", self.metrics_addr)).await.expect("GET /metrics");
+        assert!(response.status().is_success(), "GET /metrics: {}", response.status());
+        response.text().await.unwrap()
     }
 
     /// `ws://` base URL for agents.

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStderr, Command};
@@ -27,6 +28,10 @@ pub struct CloudProcess {
     child: Child,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where it serves `/metrics`, when started with `--metrics-listen`.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Every line it wrote to standard error so far.
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl CloudProcess {
@@ -53,20 +58,29 @@ impl CloudProcess {
             .spawn()
             .expect("spawn jasiyo-cloud");
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut metrics_addr = None;
         let addr = tokio::time::timeout(WAIT, async {
             while let Some(line) = lines.next_line().await.unwrap() {
-                if let Some(addr) = line.split("addr=").nth(1)
-                    && line.contains("cloud listening")
-                {
-                    return addr.trim().parse::<SocketAddr>().expect("address in log line");
+                log.lock().unwrap().push(line.clone());
+                if line.contains("metrics listening") {
+                    metrics_addr = Some(logged_addr(&line));
+                }
+                if line.contains("cloud listening") {
+                    return logged_addr(&line);
                 }
             }
             panic!("jasiyo-cloud exited before listening");
         })
         .await
         .expect("jasiyo-cloud did not start listening");
-        tokio::spawn(drain(lines, "cloud"));
-        CloudProcess { child, addr }
+        tokio::spawn(keep(lines, log.clone(), "cloud"));
+        CloudProcess { child, addr, metrics_addr, log }
+    }
+
+    /// Every line it wrote to standard error so far.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
     }
 
     /// `ws://` base URL.
@@ -98,18 +112,24 @@ impl AgentProcess {
         AgentProcess::start(command)
     }
 
-    /// Starts an agent for `creds` driving the RouterOS API at `routeros` (the emulator's
-    /// default `admin`/`secret` login), with its production reconnect policy.
-    pub fn spawn_routeros(cloud_url: &str, creds: &RouterCreds, data_dir: &Path, routeros: SocketAddr) -> AgentProcess {
+    /// [`AgentProcess::spawn`] with extra environment variables (`JASIYO_ROUTEROS_ADDR`...).
+    pub fn spawn_with(cloud_url: &str, creds: &RouterCreds, data_dir: &Path, envs: &[(&str, &str)]) -> AgentProcess {
         let mut command = Command::new(binary("jasiyo-agent"));
         command
             .arg("run")
             .args(["--cloud-url", cloud_url, "--router-id", &creds.id.to_string(), "--data-dir"])
             .arg(data_dir)
-            .args(["--routeros-addr", &routeros.to_string(), "--routeros-user", "admin"])
-            .env("JASIYO_ROUTEROS_PASSWORD", "secret")
-            .env("JASIYO_TOKEN", &creds.token);
+            .env("JASIYO_TOKEN", &creds.token)
+            .envs(envs.iter().copied());
         AgentProcess::start(command)
+    }
+
+    /// Starts an agent for `creds` driving the RouterOS API at `routeros` (the emulator's
+    /// default `admin`/`secret` login), with its production reconnect policy.
+    pub fn spawn_routeros(cloud_url: &str, creds: &RouterCreds, data_dir: &Path, routeros: SocketAddr) -> AgentProcess {
+        let addr = routeros.to_string();
+        let envs = [("JASIYO_ROUTEROS_ADDR", addr.as_str()), ("JASIYO_ROUTEROS_USER", "admin"), ("JASIYO_ROUTEROS_PASSWORD", "secret")];
+        AgentProcess::spawn_with(cloud_url, creds, data_dir, &envs)
     }
 
     /// Starts `jasiyo-agent run` with nothing but `JASIYO_ENV_FILE=env_file` (and logging) in
@@ -145,11 +165,39 @@ impl AgentProcess {
         let _ = self.child.kill().await;
     }
 
+    /// Keeps reading its output in the background into the returned list, and hands back
+    /// the process.
+    pub fn keep_output(self) -> (Child, Arc<Mutex<Vec<String>>>) {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        tokio::spawn(keep(self.lines, log.clone(), "agent"));
+        (self.child, log)
+    }
+
     /// Keeps reading its output in the background (so it never blocks on a full pipe)
     /// and hands back the process.
     pub fn detach_output(self) -> Child {
         tokio::spawn(drain(self.lines, "agent"));
         self.child
+    }
+}
+
+/// The `addr` field of a log line, as text (`addr=...`) or JSON (`"addr":"..."`).
+fn logged_addr(line: &str) -> SocketAddr {
+    let text = match serde_json::from_str::<serde_json::Value>(line) {
+        Ok(json) => json["addr"].as_str().map(str::to_string),
+        Err(_) => line.split("addr=").nth(1).map(|rest| rest.split_whitespace().next().unwrap_or("").to_string()),
+    };
+    text.and_then(|addr| addr.parse().ok()).unwrap_or_else(|| panic!("no address in log line {line}"))
+}
+
+/// Reads a process's output to the end into `log` (so it never blocks on a full pipe).
+async fn keep<R: tokio::io::AsyncBufRead + Unpin>(mut lines: Lines<R>, log: Arc<Mutex<Vec<String>>>, who: &'static str) {
+    let verbose = std::env::var_os("JASIYO_TEST_VERBOSE").is_some();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if verbose {
+            eprintln!("[{who}] {line}");
+        }
+        log.lock().unwrap().push(line);
     }
 }
 

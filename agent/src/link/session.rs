@@ -22,6 +22,10 @@ use handshake::Welcomed;
 mod handshake;
 mod usage;
 
+/// The note of the result sent for a command delivered again after the cloud acknowledged
+/// its result (the journal keeps only that it was done, not how).
+pub const DONE_BEFORE: &str = "done before; its result was acknowledged earlier (the cloud was restored or failed over?)";
+
 /// Frames handled together at most.
 const MAX_BATCH: usize = 256;
 
@@ -224,8 +228,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
                     self.sent.insert(seq);
                     self.feed(&AgentMessage::Result { seq, outcome }).await?;
                 }
+                // Only a cloud that lost the result it acknowledged (restored from a backup,
+                // failed over) asks again: without an answer the command would stay open
+                // there forever. Its outcome is no longer kept, only that it was carried out.
                 Recorded::Duplicate(Existing::Acknowledged) => {
-                    debug!(seq = seq.0, %id, "delivered again after its result was acknowledged");
+                    debug!(seq = seq.0, %id, "delivered again after its result was acknowledged; answering that it was done");
+                    self.sent.insert(seq);
+                    self.feed(&AgentMessage::Result { seq, outcome: Outcome::Applied { note: Some(DONE_BEFORE.into()) } }).await?;
                 }
                 // Never the journalled command's outcome as this one's: this one is refused,
                 // and the cloud records why.

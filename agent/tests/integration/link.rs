@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 use jasiyo_agent::{LinkState, ReconnectPolicy};
-use jasiyo_shared::{AgentMessage, CloudMessage, PROTOCOL_VERSION, RejectReason, RouterId, Seq};
+use jasiyo_shared::{AgentMessage, CloudMessage, Outcome, PROTOCOL_VERSION, RejectReason, RouterId, Seq};
 use tempfile::TempDir;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::http::StatusCode;
@@ -73,10 +73,13 @@ async fn duplicates_are_acknowledged_but_never_applied_twice() {
     assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Received { seq: Seq(1) });
     assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Result { seq: Seq(1), outcome: applied() });
 
-    // Delivered again after the acknowledgement: only received.
+    // Delivered again after the acknowledgement (only a cloud that lost it, restored from a
+    // backup, asks again): received, and said to be done, not applied again.
     conn.send(CloudMessage::ResultAck { seq: Seq(1) }).await;
     conn.deliver(&command).await;
     assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Received { seq: Seq(1) });
+    let done_before = Outcome::Applied { note: Some(jasiyo_agent::link::session::DONE_BEFORE.into()) };
+    assert_eq!(conn.recv_skipping_chatter().await, AgentMessage::Result { seq: Seq(1), outcome: done_before });
     conn.expect_nothing_pending(7).await;
 
     assert_eq!(agent.executor.count(1), 1);

@@ -4,6 +4,7 @@
 //! only parses the global flags and dispatches (`sealing.rs` resolves the global sealing key).
 
 mod account;
+mod backup;
 mod operator;
 mod outbox;
 mod payment;
@@ -29,6 +30,7 @@ use crate::payments::sealer::Sealer;
 use crate::payments::{Payments, PaymentsConfig};
 use crate::store::{self, Store};
 pub use account::AccountCommand;
+pub use backup::{BackupArgs, RestoreArgs};
 pub use operator::{OperatorCommand, TokenCommand};
 pub use outbox::{CommandCommand, EnqueueKind};
 pub use payment::PaymentCommand;
@@ -56,6 +58,9 @@ pub struct Cli {
     /// the environment (deprecated).
     #[arg(long, env = "JASIYO_SEALING_KEY", hide_env_values = true, global = true)]
     pub sealing_key: Option<String>,
+    /// The log's format on standard error: `text` lines, or `json` (one object per line).
+    #[arg(long, env = "JASIYO_LOG_FORMAT", value_enum, default_value_t, global = true)]
+    pub log_format: crate::logging::LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: CliCommand,
@@ -90,6 +95,10 @@ pub enum CliCommand {
     /// Dashboard accounts: operators, and password-reset links.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Copy the SQLite database to a file, while the cloud runs.
+    Backup(BackupArgs),
+    /// Put a backup in place of the SQLite database (checked first; the cloud stopped).
+    Restore(RestoreArgs),
 }
 
 /// The payments service over `store`, for the management commands that talk to providers
@@ -104,10 +113,17 @@ fn payments_service(store: Arc<dyn Store>, sealing_key_flag: Option<&str>, key_f
 /// Runs one management subcommand (not `serve`) against the configured database,
 /// writing its output to `out`.
 pub async fn run_admin(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
+    // These two work on the database file itself, without opening (and migrating) it.
+    match cli.command {
+        CliCommand::Backup(args) => return backup::run_backup(cli.database_url.as_deref(), &cli.data_dir, args, out).await,
+        CliCommand::Restore(args) => return backup::run_restore(cli.database_url.as_deref(), &cli.data_dir, args, out).await,
+        _ => {}
+    }
     let shared = store::connect(cli.database_url.as_deref(), &cli.data_dir).await?;
     let store = shared.as_ref();
     match cli.command {
         CliCommand::Serve(_) => bail!("serve is not a management command"),
+        CliCommand::Backup(_) | CliCommand::Restore(_) => unreachable!("handled above"),
         CliCommand::Tenant(command) => tenant::run(store, command, out).await,
         CliCommand::Router(command) => router::run(store, command, out).await,
         CliCommand::Command(command) => outbox::run(store, command, out).await,

@@ -18,6 +18,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "JASIYO_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Serve Prometheus metrics at `/metrics` on this address (e.g. `127.0.0.1:9464`), apart
+    /// from `--listen`. Without it no metrics are served: they are never on the public address.
+    #[arg(long, env = "JASIYO_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// How providers and agents reach this cloud (callback URLs start with it). Default:
     /// `http://` + the address actually listened on.
     #[arg(long, env = "JASIYO_PUBLIC_URL")]

@@ -20,6 +20,7 @@ mod html;
 mod operator;
 mod portal_api;
 mod portal_page;
+pub mod request_id;
 pub mod server;
 mod tenant_api;
 
@@ -89,6 +90,8 @@ impl FromRef<AppState> for Arc<Payments> {
 
 /// All routes.
 pub fn router(state: AppState) -> Router {
+    let metrics = state.hub.metrics().clone();
+    let proxies = state.proxies.clone();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -134,6 +137,10 @@ pub fn router(state: AppState) -> Router {
         // Router owners.
         .merge(dashboard::routes())
         .with_state(state)
+        // Outermost: every request is counted under its route template and status.
+        .layer(axum::middleware::from_fn_with_state(metrics, crate::metrics::http::track))
+        // Around that: the request id, on the response and on every log line of the request.
+        .layer(axum::middleware::from_fn_with_state(proxies, request_id::request_id))
 }
 
 /// Alive: answers without touching anything (cheap enough to ask every second).

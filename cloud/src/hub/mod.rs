@@ -35,11 +35,13 @@ pub struct HubConfig {
     pub hello_timeout: Duration,
     /// Commands sent but not yet confirmed durable, per router, at most.
     pub window: u32,
+    /// Where sessions and command results are counted.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Default for HubConfig {
     fn default() -> Self {
-        Self { heartbeat: Duration::from_secs(15), hello_timeout: Duration::from_secs(10), window: 32 }
+        Self { heartbeat: Duration::from_secs(15), hello_timeout: Duration::from_secs(10), window: 32, metrics: Default::default() }
     }
 }
 
@@ -155,6 +157,11 @@ impl Hub {
         self.events.subscribe()
     }
 
+    /// Where the hub counts (shared with the rest of the cloud).
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.config.metrics
+    }
+
     /// How many agents are connected to this instance.
     pub fn connected(&self) -> usize {
         self.registry.len()
@@ -180,6 +187,11 @@ impl Hub {
 
     /// Tells observers (tests, long polls) what happened.
     pub(crate) fn emit(&self, event: HubEvent) {
+        match event {
+            HubEvent::Connected(_) => self.metrics().hub().session_started(),
+            HubEvent::Refused(_) => self.metrics().hub().refused(),
+            _ => {}
+        }
         // Nobody listening is normal.
         let _ = self.events.send(event);
     }

@@ -1,8 +1,9 @@
 //! One agent's session: hello, then delivery of its outbox, acknowledgements and
 //! heartbeats until the link ends.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::FutureExt;
@@ -111,6 +112,9 @@ struct Session<'a> {
     cursor: Option<Seq>,
     /// Sent but not yet confirmed durable.
     in_flight: BTreeSet<Seq>,
+    /// When each command sent in this session and still without a result was enqueued
+    /// (Unix ms), for the enqueue-to-result latency.
+    enqueued: HashMap<Seq, i64>,
     last_heard: Instant,
     nonce: u64,
     /// The hash of the token this session was opened with: a different one in the store
@@ -143,6 +147,7 @@ impl<'a> Session<'a> {
             registration,
             cursor: None,
             in_flight: BTreeSet::new(),
+            enqueued: HashMap::new(),
             last_heard: Instant::now(),
             nonce: 0,
             token_hash,
@@ -314,6 +319,11 @@ impl<'a> Session<'a> {
 
     /// Logs a recorded result and acknowledges it.
     async fn on_result(&mut self, seq: Seq, outcome: Outcome, recorded: ResultRecorded) -> Result<(), End> {
+        let metrics = self.hub.metrics().hub();
+        metrics.command_result(result_label(&outcome, recorded));
+        if let Some(at) = self.enqueued.remove(&seq).filter(|_| recorded == ResultRecorded::New) {
+            metrics.command_latency(Duration::from_millis((now_ms() - at).max(0) as u64));
+        }
         match recorded {
             ResultRecorded::New => match &outcome {
                 Outcome::Applied { .. } => tracing::info!(seq = seq.0, "command applied"),
@@ -363,10 +373,21 @@ impl<'a> Session<'a> {
             let delivery = Delivery { seq: stored.seq, id: stored.id, command: stored.command.for_protocol(self.protocol) };
             self.cursor = Some(stored.seq);
             self.in_flight.insert(stored.seq);
+            self.enqueued.insert(stored.seq, stored.created_at);
             self.feed(&CloudMessage::Deliver(delivery)).await?;
         }
         self.flush().await?;
         self.hub.store.mark_delivered(self.router, &seqs, now_ms()).await?;
         Ok(())
+    }
+}
+
+/// The word a result is counted under (`commands{result}`).
+fn result_label(outcome: &Outcome, recorded: ResultRecorded) -> &'static str {
+    match (recorded, outcome) {
+        (ResultRecorded::New, Outcome::Applied { .. }) => "applied",
+        (ResultRecorded::New, Outcome::Failed { .. }) => "failed",
+        (ResultRecorded::Duplicate, _) => "duplicate",
+        (ResultRecorded::UnknownCommand, _) => "unknown",
     }
 }

@@ -12,11 +12,13 @@
 //!   its router again.
 //! - [`providers_config`], [`plans`]: what an operator sets up: a tenant's provider (sealed
 //!   credentials, callback token) and its plans.
+//! - `counted`: what the service counts for the operator's metrics.
 //! - [`phone`], [`limits`], [`sealer`]: the pieces; [`budgets`]: the limits an attempt
 //!   spends, in memory and shared by instances; [`held`]: the portal's held long polls.
 
 pub mod budgets;
 pub mod complaints;
+mod counted;
 pub mod held;
 pub mod limits;
 pub mod offer;

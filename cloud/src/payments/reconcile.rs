@@ -45,6 +45,18 @@ enum Asked {
     Busy,
 }
 
+impl Asked {
+    /// The word it is counted under (`reconcile_queries{answer}`).
+    fn label(&self) -> &'static str {
+        match self {
+            Asked::Final => "final",
+            Asked::NotYet => "not_yet",
+            Asked::CannotAsk => "cannot_ask",
+            Asked::NoAnswer => "no_answer",
+        }
+    }
+}
+
 impl Payments {
     /// Asks about every payment whose check is due. Returns how many were asked about.
     pub async fn reconcile_once(&self) -> anyhow::Result<usize> {
@@ -103,6 +115,7 @@ impl Payments {
             return Ok(Asked::Final);
         }
         let asked = self.ask(payment).await?;
+        self.metrics().reconcile_query(payment.provider.as_str(), asked.label());
         if matches!(asked, Asked::Final) {
             return Ok(asked);
         }
@@ -122,6 +135,7 @@ impl Payments {
             let reason = if matches!(asked, Asked::NotYet) { "timeout" } else { "no answer from the provider" };
             if self.store.mark_failed(payment.id, PaymentState::TimedOut, reason, None, now_ms()).await? {
                 self.changed_payment(payment.id);
+                self.count_final(payment, PaymentState::TimedOut.as_str(), "reconciliation");
                 tracing::info!(payment = %payment.id, reason, "no final word from the provider; timed out");
             }
         } else {
@@ -143,7 +157,7 @@ impl Payments {
         let Some(reference) = payment.provider_ref.clone().or_else(|| provider.reference_before_answer(payment.id.0)) else {
             return Ok(Asked::CannotAsk);
         };
-        match provider.query(&reference).await {
+        match self.timed_query(provider.as_ref(), &reference).await {
             Ok(event) if event.status == PaymentStatus::Pending => {
                 self.apply(payment, event, "query").await.map_err(|refused| anyhow::anyhow!("{refused}"))?;
                 Ok(Asked::NotYet)

@@ -61,6 +61,8 @@ pub struct PaymentsConfig {
     pub reconcile_tick: Duration,
     /// How many portal long polls may be held at once.
     pub holds: HoldLimits,
+    /// Where payments, provider calls and refusals are counted.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl PaymentsConfig {
@@ -83,6 +85,7 @@ impl PaymentsConfig {
             http: HttpSettings::default(),
             reconcile_tick: Duration::from_secs(1),
             holds: HoldLimits::default(),
+            metrics: crate::metrics::Metrics::default(),
         }
     }
 }
@@ -262,7 +265,9 @@ impl Payments {
         let now = now_ms();
         let mac_text = mac.map(|m| m.to_string());
         // The caller's limits first, before anything is looked up: a flood costs no query.
-        self.check_attempt(msisdn.as_str(), mac_text.as_deref(), request.client_ip.as_deref()).await?;
+        self.check_attempt(msisdn.as_str(), mac_text.as_deref(), request.client_ip.as_deref())
+            .await
+            .inspect_err(|e| self.count_refusal(e))?;
         let query = PortalQuery {
             router: router_id,
             plan: request.plan_id.parse().ok(),
@@ -282,7 +287,7 @@ impl Payments {
         }
         // A valid attempt that will prompt: only now does it spend the shared budgets.
         let caller = (msisdn.as_str(), mac_text.as_deref(), request.client_ip.as_deref());
-        self.check_shared_budgets(router_id, context.tenant_id, caller).await?;
+        self.check_shared_budgets(router_id, context.tenant_id, caller).await.inspect_err(|e| self.count_refusal(e))?;
         let stored = context.provider.ok_or(PortalError::NoProvider)?;
         let provider = self.provider_from(&stored)?;
 
@@ -320,6 +325,7 @@ impl Payments {
             Err(e) => return Err(e.into()),
         };
         tracing::info!(payment = %payment.id, router = %router_id, amount = plan.price_kes, provider = provider.kind().as_str(), "payment initiated");
+        self.metrics().payment(provider.kind().as_str(), "started");
         let push = PushRequest {
             payment_id: payment.id.0,
             amount_kes: plan.price_kes,
@@ -328,7 +334,7 @@ impl Payments {
             description: "WiFi".into(),
             callback_url: callback_url(&self.config.public_url, provider.kind(), callback_token.expose()),
         };
-        match provider.initiate(&push).await {
+        match self.timed_push(provider.as_ref(), &push).await {
             Ok(accepted) => {
                 let next = self.first_check_at(provider.kind(), now_ms());
                 self.store.mark_prompt_sent(payment.id, &accepted.provider_ref, accepted.secondary_ref.as_deref(), next, now_ms()).await?;
@@ -347,6 +353,7 @@ impl Payments {
             }
             Err(error) => {
                 tracing::warn!(payment = %payment.id, %error, "STK push refused");
+                self.metrics().payment(provider.kind().as_str(), "push_refused");
                 self.store.mark_failed(payment.id, PaymentState::Failed, &format!("provider: {error}"), None, now_ms()).await?;
                 self.changed();
                 return Err(PortalError::Provider(error));

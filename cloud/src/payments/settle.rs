@@ -92,6 +92,7 @@ impl Payments {
             }
             Err(refused) => {
                 tracing::warn!(provider = kind.as_str(), reason = %refused, "callback refused; nothing changed");
+                self.metrics().callback_refused(kind.as_str(), refused.label());
                 Err(refused)
             }
         }
@@ -238,6 +239,7 @@ impl Payments {
                 let (state, text) = failure_state(&reason);
                 if self.store.mark_failed(payment.id, state, &text, Some(heard), now_ms()).await? {
                     tracing::info!(payment = %payment.id, reason = %text, "payment failed");
+                    self.count_final(payment, state.as_str(), heard.source);
                     self.changed_payment(payment.id);
                 }
                 Ok(())
@@ -269,6 +271,7 @@ impl Payments {
                 Ok(PaidOutcome::Provisioned(entitlement)) => {
                     // The receipt is left out: with the phone it moves the plan ("Already paid?").
                     tracing::info!(payment = %payment.id, router = %payment.router_id, user = %entitlement.username, "payment paid; user provisioned");
+                    self.count_final(payment, "paid", heard.source);
                     self.hub.wake(payment.router_id);
                     self.changed_payment(payment.id);
                     return Ok(());

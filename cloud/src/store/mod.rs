@@ -3,9 +3,11 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod backup;
 pub mod counters;
 pub mod dashboard;
 pub mod look;
+pub mod ops;
 pub mod payments;
 mod pg_conns;
 mod pg_paid;
@@ -66,6 +68,7 @@ pub trait Store:
     + users::UserStore
     + alerts::AlertStore
     + platform::PlatformStore
+    + ops::OpsStore
     + look::LookStore
     + Send
     + Sync

@@ -45,6 +45,9 @@ mod events;
 #[path = "sql/look.rs"]
 mod look;
 #[allow(clippy::duplicate_mod)]
+#[path = "sql/ops.rs"]
+mod ops;
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/outbox.rs"]
 mod outbox;
 #[allow(clippy::duplicate_mod)]
@@ -88,6 +91,12 @@ impl PostgresStore {
         let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(Self { pool: Conns::new(pool) })
+    }
+
+    /// The pool's occupancy (connections kept for single statements count as in use).
+    fn pool_occupancy(&self) -> super::ops::PoolStats {
+        let pool = self.pool.pool();
+        super::ops::PoolStats { size: pool.size(), idle: pool.num_idle() as u32, max: pool.options().get_max_connections() }
     }
 }
 

@@ -45,6 +45,9 @@ mod events;
 #[path = "sql/look.rs"]
 mod look;
 #[allow(clippy::duplicate_mod)]
+#[path = "sql/ops.rs"]
+mod ops;
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/outbox.rs"]
 mod outbox;
 #[allow(clippy::duplicate_mod)]
@@ -100,6 +103,17 @@ impl SqliteStore {
         // Opened up front, so serving never needs a new file descriptor.
         let pool = SqlitePoolOptions::new().max_connections(6).min_connections(6).connect_with(options).await?;
         Ok(Self { pool, writes })
+    }
+
+    /// The readers' and the writer's pools together (the metrics' `db_connections`).
+    fn pool_occupancy(&self) -> super::ops::PoolStats {
+        let [reads, writes] = [&self.pool, &self.writes];
+        let max = |pool: &SqlitePool| pool.options().get_max_connections();
+        super::ops::PoolStats {
+            size: reads.size() + writes.size(),
+            idle: (reads.num_idle() + writes.num_idle()) as u32,
+            max: max(reads) + max(writes),
+        }
     }
 }
 

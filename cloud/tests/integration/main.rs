@@ -4,6 +4,7 @@
 
 mod agent_tokens;
 mod alerts_delivery;
+mod backups;
 mod budgets;
 mod checks_store;
 mod cli;
@@ -27,6 +28,7 @@ mod portal_page;
 mod providers;
 mod public_edge;
 mod raw_agent;
+mod request_ids;
 mod router_clock;
 mod sealing;
 mod store_contract;

@@ -113,7 +113,7 @@ impl Shop {
     }
 
     /// Pays from the device with this MAC and IP.
-    async fn pay_at(&self, phone: &str, mac: &str, ip: &str) -> (PaymentId, String) {
+    pub(crate) async fn pay_at(&self, phone: &str, mac: &str, ip: &str) -> (PaymentId, String) {
         let (status, view) = self.start_payment_at(phone, &uuid(), mac, ip).await;
         assert_eq!(status, 201, "{view}");
         let id: PaymentId = view["id"].as_str().unwrap().parse().unwrap();

@@ -153,6 +153,8 @@ struct Fixture {
     plan: String,
     postgres: Option<String>,
     certs: PathBuf,
+    /// A backup of the prepared data directory (what `restore --from` restores).
+    backup: PathBuf,
 }
 
 /// Splits a command line as a POSIX shell would for these lines (double quotes only) and
@@ -199,7 +201,10 @@ fn argv(line: &str, f: &Fixture) -> Vec<String> {
             ("--mac", "M") => "AA:BB:CC:DD:EE:01".to_string(),
             ("--ip", "I") => "10.5.50.9".to_string(),
             ("--limit-bytes-total", "N") => "1000000".to_string(),
-            ("--listen", _) => "127.0.0.1:0".to_string(),
+            ("--listen" | "--metrics-listen", _) => "127.0.0.1:0".to_string(),
+            // A new file for each run (a backup never overwrites one), and a real backup.
+            ("--to", _) => f.data_dir.with_file_name("backup.db").display().to_string(),
+            ("--from", _) => f.backup.display().to_string(),
             ("--base-url", "URL") => "https://sandbox.safaricom.co.ke".to_string(),
             ("--database-url", url) if url.starts_with("postgres://") => f.postgres.clone().unwrap_or_default(),
             // Certificate files are named as in the README and lie in the working directory.
@@ -320,7 +325,9 @@ async fn every_readme_command_is_accepted() {
         std::fs::copy(fixtures.join(from), certs.join(to)).unwrap();
     }
     let postgres = fresh_postgres_url().await;
-    let mut fixture = Fixture { data_dir: PathBuf::new(), router, token, payment, open_payment, plan, postgres, certs };
+    let backup = root.path().join("backup.db");
+    jasiyo_cloud::store::backup::backup(&prepared.join("jasiyo.db"), &backup).await.unwrap();
+    let mut fixture = Fixture { data_dir: PathBuf::new(), router, token, payment, open_payment, plan, postgres, certs, backup };
 
     // The commands run in README order, as a reader following it would: each variant on a
     // fresh copy of the directory as the commands before it left it (so `router add` finds
@@ -373,6 +380,7 @@ fn optional_groups_and_placeholders_are_read_as_documented() {
         plan: "PL".into(),
         postgres: None,
         certs: PathBuf::from("/c"),
+        backup: PathBuf::from("/b.db"),
     };
     assert_eq!(
         argv(r#"jasiyo-cloud router add --tenant "Mama Mboga WiFi" --name <id> --token <agent token> --mac M"#, &f),
