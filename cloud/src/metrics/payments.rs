@@ -67,7 +67,7 @@ impl PaymentMetrics {
         registry.register("callbacks_refused", "Provider callbacks refused, by provider and reason", metrics.callbacks_refused.clone());
         registry.register(
             "reconcile_queries",
-            "Reconciliation's status questions by provider and answer (final, not_yet, no_answer, cannot_ask)",
+            "Reconciliation's status questions by provider and answer (final, not_yet, no_answer, busy, cannot_ask)",
             metrics.reconcile_queries.clone(),
         );
         registry.register("rate_limited", "Payment attempts refused by a rate limit, by limit", metrics.rate_limited.clone());

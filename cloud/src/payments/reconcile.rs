@@ -53,6 +53,7 @@ impl Asked {
             Asked::NotYet => "not_yet",
             Asked::CannotAsk => "cannot_ask",
             Asked::NoAnswer => "no_answer",
+            Asked::Busy => "busy",
         }
     }
 }

@@ -38,8 +38,7 @@ async fn run(backend: Backend, args: &Args) -> anyhow::Result<()> {
             c.reconcile_tick = Duration::from_secs(1); // production values from here on
             c.http.timeout = Duration::from_secs(15);
             c.check_every = Duration::from_secs(20);
-            (c.limits.per_ip, c.limits.per_router, c.limits.per_tenant, c.limits.global) =
-                (usize::MAX, usize::MAX, usize::MAX, usize::MAX);
+            (c.limits.per_ip, c.limits.per_router, c.limits.per_tenant, c.limits.global) = (usize::MAX, usize::MAX, usize::MAX, usize::MAX);
         })
         .await;
     let store = world.store().await;
