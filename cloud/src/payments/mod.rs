@@ -2,7 +2,8 @@
 //!
 //! - [`offer`]: what a router's portal offers (owner, plans).
 //! - [`service`]: starting payments (validation, guards, the provider's STK push); [`view`]:
-//!   what the portal sees of them.
+//!   what the portal sees of them; [`answer`]: the push's answer written down, retried in
+//!   the background when the database is away.
 //! - [`settle`]: a provider's word (callback or query) applied exactly once; paid payments
 //!   provisioned in the same transaction.
 //! - [`reconcile`]: asking providers about payments whose callback never came.
@@ -16,6 +17,7 @@
 //! - [`phone`], [`limits`], [`sealer`]: the pieces; [`budgets`]: the limits an attempt
 //!   spends, in memory and shared by instances; [`held`]: the portal's held long polls.
 
+pub mod answer;
 pub mod budgets;
 pub mod complaints;
 mod counted;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use jasiyo_shared::{MacAddress, RouterId};
 
+use super::answer::PushAnswer;
 use super::held::{HeldPolls, HoldLimits};
 use super::limits::{LimitConfig, LimitHit, RateLimits};
 use super::phone::{Msisdn, PhoneError};
@@ -336,13 +337,19 @@ impl Payments {
         };
         match self.timed_push(provider.as_ref(), &push).await {
             Ok(accepted) => {
-                let next = self.first_check_at(provider.kind(), now_ms());
-                self.store.mark_prompt_sent(payment.id, &accepted.provider_ref, accepted.secondary_ref.as_deref(), next, now_ms()).await?;
-                self.changed();
-                // What was just written, without reading it back.
-                payment.state = PaymentState::Pending;
-                payment.provider_ref = Some(accepted.provider_ref);
-                payment.secondary_ref = accepted.secondary_ref;
+                let answer = PushAnswer {
+                    payment: payment.id,
+                    provider_ref: accepted.provider_ref,
+                    secondary_ref: accepted.secondary_ref,
+                    next_check_ms: self.first_check_at(provider.kind(), now_ms()),
+                };
+                if self.record_push_answer(answer.clone()).await {
+                    self.changed();
+                    // What was just written, without reading it back.
+                    payment.state = PaymentState::Pending;
+                    payment.provider_ref = Some(answer.provider_ref);
+                    payment.secondary_ref = answer.secondary_ref;
+                }
             }
             // No answer (timeout, server error): the push may still have reached the phone,
             // so the payment stays open; its callback or reconciliation settles it.

@@ -72,7 +72,7 @@ pub async fn check(
     let mut paid_users = 0;
     for customer in customers {
         let label = match (&customer.refused, &customer.provider_ref) {
-            (Some(_), _) => "refused by the portal".to_string(),
+            (Some(why), _) => format!("refused by the portal: {why}"),
             (None, None) => "no prompt (push failed)".to_string(),
             (None, Some(_)) => customer.answer.label(),
         };

@@ -91,8 +91,10 @@ pub async fn drive(stack: &Arc<Stack>, config: &ChaosConfig, mut rng: StdRng) ->
     for n in 0..config.payments {
         tick.tick().await;
         let answer = Answer::draw(&mut rng);
+        // A person reads the prompt and types the PIN.
+        let typing = Duration::from_millis(rng.random_range(1000..8000));
         let (stack, http) = (stack.clone(), http.clone());
-        tasks.push(tokio::spawn(async move { customer(&stack, &http, n, answer, config_seed_key(n)).await }));
+        tasks.push(tokio::spawn(async move { customer(&stack, &http, n, answer, typing, config_seed_key(n)).await }));
     }
     let mut customers = Vec::with_capacity(tasks.len());
     for task in tasks {
@@ -105,7 +107,7 @@ fn config_seed_key(n: usize) -> String {
     format!("chaos-{n}-{}", uuid::Uuid::new_v4().simple())
 }
 
-async fn customer(stack: &Stack, http: &reqwest::Client, n: usize, answer: Answer, key: String) -> Customer {
+async fn customer(stack: &Stack, http: &reqwest::Client, n: usize, answer: Answer, typing: Duration, key: String) -> Customer {
     let phone = format!("0722{:06}", n % 1_000_000);
     let msisdn = format!("254{}", &phone[1..]);
     let mac = format!("02:C0:{:02X}:{:02X}:{:02X}:{:02X}", (n >> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
@@ -118,9 +120,16 @@ async fn customer(stack: &Stack, http: &reqwest::Client, n: usize, answer: Answe
     loop {
         match http.post(&url).json(&body).send().await {
             Ok(response) if response.status().is_success() => break,
+            // "A prompt is already on its way": the claim of an attempt whose payment was
+            // never written (the database failed between the two) holds for 10 s; the
+            // customer taps Pay again a little later.
+            Ok(response) if response.status() == reqwest::StatusCode::CONFLICT && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
             Ok(response) if response.status().is_client_error() => {
-                let text = response.text().await.unwrap_or_default();
-                record.refused = Some(text);
+                let status = response.status().as_u16();
+                let body: serde_json::Value = response.json().await.unwrap_or_default();
+                record.refused = Some(format!("{status} {}", body["error"].as_str().unwrap_or("")));
                 return record;
             }
             // The cloud is down or restarting, or the provider failed: the page tries again.
@@ -137,6 +146,7 @@ async fn customer(stack: &Stack, http: &reqwest::Client, n: usize, answer: Answe
     }
     let Some(prompt) = stack.pay.wait_for_prompt(&msisdn, PATIENCE).await else { return record };
     record.provider_ref = Some(prompt.provider_ref.clone());
+    tokio::time::sleep(typing).await;
     let (resolution, delivery) = match answer {
         Answer::Approve => (Resolution::Approve, Delivery::Normal),
         Answer::ApproveDuplicated => (Resolution::Approve, Delivery::Duplicate(3)),
