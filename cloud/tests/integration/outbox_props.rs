@@ -143,7 +143,12 @@ impl Agent<'_> {
                 }
             }
             Step::Repeat(pick) => {
-                let done: Vec<Seq> = self.journal.iter().filter(|(s, acked)| **acked && !self.repeated.contains(s) && !self.sent.contains(s)).map(|(s, _)| *s).collect();
+                let done: Vec<Seq> = self
+                    .journal
+                    .iter()
+                    .filter(|(s, acked)| **acked && !self.repeated.contains(s) && !self.sent.contains(s))
+                    .map(|(s, _)| *s)
+                    .collect();
                 if let Some(&seq) = done.get(pick as usize % done.len().max(1)) {
                     self.repeated.insert(seq);
                     let other = Outcome::Failed { message: "a repeat with another outcome".into() };
