@@ -39,10 +39,6 @@ fuzz_target!(|data: &[u8]| {
     assert_same_meaning(&token_update_script(&fuzzed), &token_update_script(&reference), &markers);
 
     let portal = PortalHost::parse("https://pay.example").expect("a plain URL");
-    assert_same_meaning(
-        &install_script(&portal, router, name, download),
-        &install_script(&portal, router, "NAME0", "DOWNLOAD0"),
-        &markers,
-    );
+    assert_same_meaning(&install_script(&portal, router, name, download), &install_script(&portal, router, "NAME0", "DOWNLOAD0"), &markers);
     assert_same_meaning(&install_command(&portal, router, download), &install_command(&portal, router, "DOWNLOAD0"), &markers);
 });
