@@ -29,6 +29,6 @@ fuzz_target!(|query: &str| {
 });
 
 fn hex_bytes(text: &str) -> usize {
-    assert!(text.len() % 2 == 0 && text.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{text}");
+    assert!(text.len().is_multiple_of(2) && text.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{text}");
     text.len() / 2
 }
