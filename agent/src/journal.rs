@@ -366,6 +366,8 @@ fn decode<T: for<'de> Deserialize<'de>>(seq: u64, bytes: &[u8]) -> Result<T, Jou
 }
 
 mod opening;
+#[cfg(test)]
+mod replay_props;
 mod tables;
 #[cfg(test)]
 mod tests;

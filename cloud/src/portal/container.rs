@@ -189,7 +189,15 @@ fn settings_file(install: &ContainerInstall<'_>) -> String {
         format!("JASIYO_ROUTEROS_PASSWORD={}", install.api_password),
         "JASIYO_DATA_DIR=/data".to_string(),
     ];
-    let escaped: Vec<String> = lines.iter().map(|line| ros_string(line).trim_matches('"').to_string()).collect();
+    // Each line's literal without its own quotes: exactly one off each end (a line ending in
+    // an escaped `"` keeps its backslash's partner).
+    let escaped: Vec<String> = lines
+        .iter()
+        .map(|line| {
+            let literal = ros_string(line);
+            literal.strip_prefix('"').and_then(|l| l.strip_suffix('"')).unwrap_or(&literal).to_string()
+        })
+        .collect();
     format!("\"{}\\n\"", escaped.join("\\n"))
 }
 
@@ -229,5 +237,27 @@ mod tests {
         assert_eq!(script.matches("tok123").count(), 1);
         assert!(!script.contains("\n/system reset"), "a name cannot add a line");
         assert!(script.contains("user=0:0"));
+    }
+
+    /// Found by the `script_escaping` fuzz target: a value ending in `"` lost its closing
+    /// quote's escape partner, leaving a `\` that ate the line break after it, so the
+    /// agent's settings file ran two settings together.
+    #[test]
+    fn a_value_ending_in_a_quote_keeps_its_line() {
+        let router = RouterId::new();
+        let script = token_update_script(&ContainerInstall {
+            cloud_url: "https://pay.example/\"",
+            router,
+            router_name: "r",
+            token: "tok\"",
+            api_password: "pw\"",
+        });
+        let contents = format!(
+            "contents=\"JASIYO_CLOUD_URL=https://pay.example/\\\"\\nJASIYO_ROUTER_ID={router}\\nJASIYO_TOKEN=tok\\\"\\n\
+             JASIYO_ROUTEROS_ADDR=172.17.0.1:8728\\nJASIYO_ROUTEROS_USER=jasiyo\\nJASIYO_ROUTEROS_PASSWORD=pw\\\"\\n\
+             JASIYO_DATA_DIR=/data\\n\"\n"
+        );
+        assert!(script.contains(&contents), "{script}");
+        assert!(script.contains("password=\"pw\\\"\"\n"), "{script}");
     }
 }

@@ -152,8 +152,9 @@ const ERROR: &str = concat!(
 );
 
 /// A RouterOS string literal: `"`, `\`, `$` and `?` escaped (the last would open the
-/// terminal's help).
-pub(crate) fn ros_string(text: &str) -> String {
+/// terminal's help). Public for the fuzz targets (`fuzz/`), not part of the crate's API.
+#[doc(hidden)]
+pub fn ros_string(text: &str) -> String {
     let mut out = String::from("\"");
     for c in text.chars() {
         match c {

@@ -24,6 +24,8 @@ mod http_api;
 mod hub_limits;
 mod hub_protocol;
 mod operator_tokens;
+mod outbox_props;
+mod payment_props;
 mod portal_page;
 mod providers;
 mod public_edge;
