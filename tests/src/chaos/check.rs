@@ -123,7 +123,12 @@ pub async fn check(
             },
             (true, state, _) => {
                 summary.lost += 1;
-                Some(format!("paid by the provider, {} in the cloud, entitlement {}", state.as_str(), entitlement.is_some()))
+                let why = if payment.provider_ref.is_none() && payment.secondary_ref.is_none() {
+                    " (the push's answer was never written and no callback came: Daraja can be asked only by its reference)"
+                } else {
+                    ""
+                };
+                Some(format!("{}: paid by the provider, {} in the cloud{why}", customer.answer.label(), state.as_str()))
             }
             (false, PaymentState::Paid, _) => {
                 summary.doubled += 1;
