@@ -12,6 +12,7 @@
 //! - [`routeros_emulator`]: a RouterOS API server with hotspot menus and fault switches.
 //! - [`routeros_script`]: a syntax check of our RouterOS scripts against the command lists of
 //!   real RouterOS versions.
+//! - [`shop`]: a plan and a Daraja provider for tests that run the cloud as a process.
 //! - [`smtp_server`]: an SMTP server that keeps the mail it accepts, for the dashboard's mail.
 //! - [`payment_emulator`]: Daraja, PayHero and Paystack at their real paths, with prompts
 //!   resolved by tests or a phone page, callbacks sent back, and fault switches.
@@ -24,4 +25,5 @@ pub mod processes;
 pub mod relay;
 pub mod routeros_emulator;
 pub mod routeros_script;
+pub mod shop;
 pub mod smtp_server;

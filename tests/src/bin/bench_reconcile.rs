@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use jasiyo_cloud::model::{NewPlan, PaymentState, ProviderKind};
+use jasiyo_cloud::model::PaymentState;
 use jasiyo_cloud::store::now_ms;
 use jasiyo_cloud::store::testing::Backend;
-use jasiyo_cloud::token::AgentToken;
-use jasiyo_tests::harness::{World, provider_config};
+use jasiyo_tests::harness::World;
 use jasiyo_tests::payment_emulator::{Delivery, EmulatorAccounts, PaymentEmulator, Resolution};
+use jasiyo_tests::shop::daraja_shop;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -43,20 +43,8 @@ async fn run(backend: Backend, args: &Args) -> anyhow::Result<()> {
         .await;
     let store = world.store().await;
     let creds = world.add_router(store.as_ref(), "r1").await;
-    let tenant = store.find_tenant("test-tenant").await?.context("tenant")?;
-    let plan = NewPlan {
-        shared_users: None,
-        name: "1 hour".into(),
-        price_kes: 20,
-        duration_secs: 3600,
-        data_mb: None,
-        rate_limit: None,
-        profile: None,
-    };
-    let plan = store.create_plan(tenant.id, &plan, now_ms()).await?;
     let pay = PaymentEmulator::start(EmulatorAccounts::default()).await;
-    let sealed = cloud.payments.seal(&provider_config(ProviderKind::Daraja, &pay))?;
-    store.set_provider(tenant.id, ProviderKind::Daraja, &sealed, Some(&AgentToken::generate().hash()), now_ms()).await?;
+    let plan = daraja_shop(store.as_ref(), &pay).await?;
     pay.set_auto(Some((Resolution::Approve, Delivery::Lost)));
     let http = reqwest::Client::new();
     let url = format!("{}/api/portal/{}/payments", cloud.http_url(), creds.id);

@@ -9,24 +9,19 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine;
-use jasiyo_cloud::model::{NewPlan, ProviderKind};
-use jasiyo_cloud::payments::sealer::Sealer;
-use jasiyo_cloud::store::{Store, now_ms};
-use jasiyo_cloud::token::AgentToken;
+use jasiyo_cloud::store::Store;
 use tokio::process::Child;
 use tokio::sync::Mutex as AsyncMutex;
 use tokio::time::Instant;
 
-use crate::harness::{RouterCreds, TEST_SECRET_KEY, World, provider_config};
+use crate::harness::{RouterCreds, World};
 use crate::payment_emulator::{EmulatorAccounts, InjectedFailure, PaymentEmulator};
 use crate::processes::{AgentProcess, CloudProcess};
 use crate::relay::Relay;
 use crate::routeros_emulator::{EmulatorConfig, RouterOsEmulator};
+use crate::shop::{daraja_shop, sealing_key_env};
 
-/// The price of the plan every customer buys, and its length.
-pub const PLAN_PRICE_KES: u32 = 20;
-/// The plan's length.
+/// The length of the plan every customer buys ([`daraja_shop`]'s).
 pub const PLAN_SECS: u64 = 3600;
 
 /// The running system under test.
@@ -62,21 +57,8 @@ impl Stack {
             World { dir: tempfile::TempDir::new_in(dir)?, database_url: database_url.to_string(), backend: backend_of(database_url) };
         let store = world.store().await;
         let creds = world.add_router(store.as_ref(), "chaos").await;
-        let tenant = store.find_tenant("test-tenant").await?.expect("tenant just made");
-        let plan = NewPlan {
-            shared_users: None,
-            name: "1 hour".into(),
-            price_kes: PLAN_PRICE_KES,
-            duration_secs: PLAN_SECS,
-            data_mb: None,
-            rate_limit: None,
-            profile: None,
-        };
-        let plan = store.create_plan(tenant.id, &plan, now_ms()).await?;
         let pay = PaymentEmulator::start(EmulatorAccounts::default()).await;
-        let config = provider_config(ProviderKind::Daraja, &pay);
-        let sealed = Sealer::new(TEST_SECRET_KEY).seal(&serde_json::to_vec(&config)?)?;
-        store.set_provider(tenant.id, ProviderKind::Daraja, &sealed, Some(&AgentToken::generate().hash()), now_ms()).await?;
+        let plan = daraja_shop(store.as_ref(), &pay).await?;
         let router = RouterOsEmulator::start(EmulatorConfig::default()).await;
         let env = cloud_env();
         let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -226,8 +208,8 @@ impl Stack {
 /// The cloud's settings for the run: every customer comes from 127.0.0.1 and pays once,
 /// so the per-address and per-router limits (meant for strangers) are lifted.
 fn cloud_env() -> Vec<(String, String)> {
-    let key = base64::engine::general_purpose::STANDARD.encode(TEST_SECRET_KEY);
-    let mut env = vec![("JASIYO_SEALING_KEY".to_string(), key)];
+    let (name, key) = sealing_key_env();
+    let mut env = vec![(name.to_string(), key)];
     for name in [
         "LIMIT_PER_IP",
         "LIMIT_PER_ROUTER",

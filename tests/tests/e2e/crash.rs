@@ -85,31 +85,16 @@ async fn postgres_agent_survives_sigkill_storm() {
 /// (the one in the callback URL the provider was given); the customer approves the prompt on
 /// the phone; the callback settles the payment, once, and the user is queued for the router.
 async fn cloud_killed_during_the_push_loses_no_customer(world: World) {
-    use base64::Engine;
-    use jasiyo_cloud::model::{NewPlan, PaymentState, ProviderKind};
-    use jasiyo_cloud::payments::sealer::Sealer;
-    use jasiyo_cloud::token::AgentToken;
-    use jasiyo_tests::harness::{TEST_SECRET_KEY, WAIT};
+    use jasiyo_cloud::model::PaymentState;
+    use jasiyo_tests::harness::WAIT;
     use jasiyo_tests::payment_emulator::{Delivery, EmulatorAccounts, InjectedFailure, PaymentEmulator, Resolution};
+    use jasiyo_tests::shop::{daraja_shop, sealing_key_env};
 
     let store = world.store().await;
     let creds = world.add_router(store.as_ref(), "till").await;
-    let tenant = store.find_tenant("test-tenant").await.unwrap().unwrap();
-    let plan = NewPlan {
-        shared_users: None,
-        name: "1 hour".into(),
-        price_kes: 20,
-        duration_secs: 3600,
-        data_mb: None,
-        rate_limit: None,
-        profile: None,
-    };
-    let plan = store.create_plan(tenant.id, &plan, now_ms()).await.unwrap();
     let pay = PaymentEmulator::start(EmulatorAccounts::default()).await;
-    let config = jasiyo_tests::harness::provider_config(ProviderKind::Daraja, &pay);
-    let sealed = Sealer::new(TEST_SECRET_KEY).seal(&serde_json::to_vec(&config).unwrap()).unwrap();
-    store.set_provider(tenant.id, ProviderKind::Daraja, &sealed, Some(&AgentToken::generate().hash()), now_ms()).await.unwrap();
-    let key = base64::engine::general_purpose::STANDARD.encode(TEST_SECRET_KEY);
+    let plan = daraja_shop(store.as_ref(), &pay).await.unwrap();
+    let (_, key) = sealing_key_env();
     let env = [("JASIYO_SEALING_KEY", key.as_str())];
 
     let cloud = CloudProcess::spawn_with(&world.database_url, world.dir.path(), "127.0.0.1:0", &env).await;

@@ -7,15 +7,11 @@
 //! customer's hotspot password, the receipt, the provider's credentials, the callback URL's
 //! token, the portal's view key or the sealing key.
 
-use base64::Engine;
-use jasiyo_cloud::model::{NewPlan, ProviderKind};
-use jasiyo_cloud::payments::sealer::Sealer;
-use jasiyo_cloud::store::now_ms;
-use jasiyo_cloud::token::AgentToken;
 use jasiyo_tests::harness::*;
 use jasiyo_tests::payment_emulator::{Delivery, EmulatorAccounts, PaymentEmulator, Resolution};
 use jasiyo_tests::processes::{AgentProcess, CloudProcess};
 use jasiyo_tests::routeros_emulator::{EmulatorConfig, RouterOsEmulator};
+use jasiyo_tests::shop::{daraja_shop, sealing_key_env};
 use serde_json::{Value, json};
 
 use crate::metrics::value;
@@ -27,22 +23,9 @@ const ROUTEROS_PASSWORD: &str = "ros-Pw-71c9e2";
 async fn a_payment_logs_json_and_no_secret(world: World) {
     let store = world.store().await;
     let creds = world.add_router(store.as_ref(), "till").await;
-    let tenant = store.find_tenant("test-tenant").await.unwrap().unwrap();
-    let plan = NewPlan {
-        shared_users: None,
-        name: "1 hour".into(),
-        price_kes: 20,
-        duration_secs: 3600,
-        data_mb: None,
-        rate_limit: None,
-        profile: None,
-    };
-    let plan = store.create_plan(tenant.id, &plan, now_ms()).await.unwrap();
     let pay = PaymentEmulator::start(EmulatorAccounts::default()).await;
-    let config = provider_config(ProviderKind::Daraja, &pay);
-    let sealed = Sealer::new(TEST_SECRET_KEY).seal(&serde_json::to_vec(&config).unwrap()).unwrap();
-    store.set_provider(tenant.id, ProviderKind::Daraja, &sealed, Some(&AgentToken::generate().hash()), now_ms()).await.unwrap();
-    let key = base64::engine::general_purpose::STANDARD.encode(TEST_SECRET_KEY);
+    let plan = daraja_shop(store.as_ref(), &pay).await.unwrap();
+    let (_, key) = sealing_key_env();
     let env = [("JASIYO_SEALING_KEY", key.as_str()), ("JASIYO_LOG_FORMAT", "json"), ("JASIYO_METRICS_LISTEN", "127.0.0.1:0")];
     let cloud = CloudProcess::spawn_with(&world.database_url, world.dir.path(), "127.0.0.1:0", &env).await;
     let router = RouterOsEmulator::start(EmulatorConfig { password: ROUTEROS_PASSWORD.into(), ..EmulatorConfig::default() }).await;
