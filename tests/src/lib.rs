@@ -3,6 +3,7 @@
 //!
 //! - [`chaos`]: the chaos run (real processes, a stream of customers, random faults, and
 //!   the check that nothing paid was lost or served twice).
+//! - [`cluster`]: `scripts/cluster` (instances behind HAProxy) driven by a test.
 //! - [`demo`]: the local demo's emulated MikroTik (hotspot login page) and live view.
 //! - [`harness`]: a cloud and agents in-process, on ephemeral ports and temporary
 //!   directories, torn down through their shutdown tokens.
@@ -18,6 +19,7 @@
 //!   resolved by tests or a phone page, callbacks sent back, and fault switches.
 
 pub mod chaos;
+pub mod cluster;
 pub mod demo;
 pub mod harness;
 pub mod payment_emulator;

@@ -9,6 +9,7 @@ mod backups;
 mod benchmarks;
 mod chaos;
 mod clock;
+mod cluster;
 mod crash;
 mod dashboard_browser;
 mod dashboard_mail;
