@@ -202,6 +202,9 @@ type SharedLimiter = Arc<Mutex<limits::Limiter>>;
 
 /// Writes "last seen now" for every live session once per heartbeat, in one batch, so a
 /// router list shows the truth even if this instance later dies without closing sessions.
+/// The same statement finds sessions whose router the database says is linked through a
+/// newer session (a reconnect that landed on another instance while this one had not yet
+/// noticed the old link die) and ends them: one link per router wins, within a heartbeat.
 async fn flush_last_seen(hub: std::sync::Weak<Hub>, shutdown: CancellationToken) {
     let Some(period) = hub.upgrade().map(|hub| hub.config.heartbeat) else { return };
     let mut tick = tokio::time::interval(period);
@@ -212,12 +215,17 @@ async fn flush_last_seen(hub: std::sync::Weak<Hub>, shutdown: CancellationToken)
             _ = tick.tick() => {}
         }
         let Some(hub) = hub.upgrade() else { return };
-        let live = hub.registry.routers();
+        let live = hub.registry.recorded_sessions();
         if live.is_empty() {
             continue;
         }
-        if let Err(error) = hub.store.routers_seen(&live, now_ms()).await {
-            tracing::warn!(%error, routers = live.len(), "could not record last-seen times");
+        match hub.store.sessions_seen(&live, now_ms()).await {
+            Ok(stale) => {
+                for (router, session) in live.into_iter().filter(|(router, _)| stale.contains(router)) {
+                    hub.registry.end_replaced(router, session);
+                }
+            }
+            Err(error) => tracing::warn!(%error, routers = live.len(), "could not record last-seen times"),
         }
     }
 }

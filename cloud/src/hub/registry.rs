@@ -1,4 +1,5 @@
-//! Which routers have a live session on this instance, and how to wake each one.
+//! Which routers have a live session on this instance, how to wake each one, and how a
+//! session replaced by a newer link (here or on another instance) is ended.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,6 +13,9 @@ struct Entry {
     session: Uuid,
     wake: Arc<Notify>,
     cancel: CancellationToken,
+    /// Whether the database names this session as the router's link yet (after its hello):
+    /// only then can it be found replaced by a newer one.
+    recorded: bool,
 }
 
 /// Live sessions by router. A second session for a router replaces (and cancels) the first.
@@ -39,12 +43,33 @@ impl Registry {
         let session = Uuid::new_v4();
         let wake = Arc::new(Notify::new());
         let cancel = parent.child_token();
-        let entry = Entry { session, wake: wake.clone(), cancel: cancel.clone() };
+        let entry = Entry { session, wake: wake.clone(), cancel: cancel.clone(), recorded: false };
         if let Some(old) = self.lock().insert(router, entry) {
             tracing::info!(router = %router, old_session = %old.session, "a new connection replaces the old one");
             old.cancel.cancel();
         }
         Registration { registry: self, router, session, wake, cancel }
+    }
+
+    /// Notes that the database now names `session` as the router's link.
+    pub fn recorded(&self, router: RouterId, session: Uuid) {
+        if let Some(entry) = self.lock().get_mut(&router).filter(|entry| entry.session == session) {
+            entry.recorded = true;
+        }
+    }
+
+    /// The sessions the database names (or named) as their router's link.
+    pub fn recorded_sessions(&self) -> Vec<(RouterId, Uuid)> {
+        self.lock().iter().filter(|(_, entry)| entry.recorded).map(|(router, entry)| (*router, entry.session)).collect()
+    }
+
+    /// Ends `session` of `router` if it is still live here: the database names a newer link
+    /// for the router (on another instance, when two raced), so this one is stale.
+    pub fn end_replaced(&self, router: RouterId, session: Uuid) {
+        if let Some(entry) = self.lock().get(&router).filter(|entry| entry.session == session && entry.recorded) {
+            tracing::info!(router = %router, session = %session, "a newer link (on another instance) replaces this one");
+            entry.cancel.cancel();
+        }
     }
 
     /// Wakes the router's session, if it has one here.

@@ -168,6 +168,7 @@ impl<'a> Session<'a> {
             super::rollback::move_past(&self.hub, self.router, high).await?;
         }
         store.router_connected(self.router, self.registration.session, &hello.agent_version, now_ms()).await?;
+        self.hub.registry.recorded(self.router, self.registration.session);
         let heartbeat = self.hub.config.heartbeat;
         self.protocol = hello.protocol;
         let heartbeat_ms = heartbeat.as_millis().min(u32::MAX as u128) as u32;

@@ -106,6 +106,10 @@ pub trait Store:
     async fn router_disconnected(&self, id: RouterId, session: Uuid, now_ms: i64) -> StoreResult<()>;
     /// Marks these routers as heard from now (one batch for many live sessions).
     async fn routers_seen(&self, ids: &[RouterId], now_ms: i64) -> StoreResult<()>;
+    /// Marks these routers as heard from now where their link is still the given session
+    /// (one batch for an instance's live sessions), and returns those where it is not: a
+    /// newer link, on this or another instance, replaced it, and the session is stale.
+    async fn sessions_seen(&self, sessions: &[(RouterId, Uuid)], now_ms: i64) -> StoreResult<Vec<RouterId>>;
     /// Stores the status an agent reported.
     async fn record_status(&self, id: RouterId, status: &RouterStatus, now_ms: i64) -> StoreResult<()>;
     /// Stores the clock skew an agent reported (its clock minus the cloud's, ms).

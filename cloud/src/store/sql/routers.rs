@@ -167,6 +167,23 @@ pub(super) async fn routers_seen(store: &This, ids: &[RouterId], now_ms: i64) ->
     Ok(())
 }
 
+pub(super) async fn sessions_seen(store: &This, sessions: &[(RouterId, Uuid)], now_ms: i64) -> StoreResult<Vec<RouterId>> {
+    let mut stale = Vec::new();
+    for chunk in sessions.chunks(250) {
+        let mut query = sqlx::QueryBuilder::<Db>::new("UPDATE routers SET last_seen_at = ");
+        query.push_bind(now_ms).push(" WHERE (id, online_session) IN (VALUES ");
+        let mut pairs = query.separated(", ");
+        for (id, session) in chunk {
+            pairs.push("(").push_bind_unseparated(id.to_string()).push_unseparated(", ");
+            pairs.push_bind_unseparated(session.to_string()).push_unseparated(")");
+        }
+        query.push(") RETURNING id");
+        let kept: Vec<String> = query.build_query_scalar().fetch_all(store.writes()).await?;
+        stale.extend(chunk.iter().map(|(id, _)| *id).filter(|id| !kept.contains(&id.to_string())));
+    }
+    Ok(stale)
+}
+
 pub(super) async fn record_status(store: &This, id: RouterId, status: &RouterStatus, now_ms: i64) -> StoreResult<()> {
     sqlx::query("UPDATE routers SET status_json = $2, status_at = $3, last_seen_at = $3 WHERE id = $1")
         .bind(id.to_string())

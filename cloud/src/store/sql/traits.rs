@@ -72,6 +72,10 @@ impl Store for This {
         routers::routers_seen(self, ids, now_ms).await
     }
 
+    async fn sessions_seen(&self, sessions: &[(RouterId, Uuid)], now_ms: i64) -> StoreResult<Vec<RouterId>> {
+        routers::sessions_seen(self, sessions, now_ms).await
+    }
+
     async fn record_status(&self, id: RouterId, status: &RouterStatus, now_ms: i64) -> StoreResult<()> {
         routers::record_status(self, id, status, now_ms).await
     }
