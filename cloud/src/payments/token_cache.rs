@@ -69,4 +69,26 @@ impl TokenCache for StoreTokens {
             tracing::warn!(error = %e, "token cache delete failed");
         }
     }
+
+    async fn claim_refresh(&self, key: &str, holder: &str, lease_until_ms: i64) -> bool {
+        match self.store.claim_token_refresh(&refresh_key(key), holder, crate::store::now_ms(), lease_until_ms).await {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tracing::warn!(error = %e, "token refresh claim failed; fetching anyway");
+                true
+            }
+        }
+    }
+
+    async fn release_refresh(&self, key: &str, holder: &str) {
+        if let Err(e) = self.store.forget_token(&refresh_key(key), holder).await {
+            tracing::warn!(error = %e, "token refresh claim release failed");
+        }
+    }
+}
+
+/// The cache row that records who is fetching `key`'s next token (the holder in place of a
+/// token, the lease in place of an expiry).
+fn refresh_key(key: &str) -> String {
+    format!("{key}#refresh")
 }

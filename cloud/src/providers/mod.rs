@@ -259,6 +259,15 @@ pub trait TokenCache: Send + Sync {
     /// Forgets `token` for `key` (the provider said it is invalid). Must leave a different
     /// token alone: another instance may already have stored a fresh one.
     async fn drop_token(&self, key: &str, token: &str);
+    /// Claims the fetching of a new token for `key` until `lease_until_ms` for `holder`, so
+    /// that instances sharing the cache fetch one at a time (each new token invalidates the
+    /// last). False while another holder's unexpired claim stands. Where nothing is shared
+    /// (or the claim cannot be recorded), every fetch may go ahead.
+    async fn claim_refresh(&self, _key: &str, _holder: &str, _lease_until_ms: i64) -> bool {
+        true
+    }
+    /// Ends `holder`'s claim on `key` (its fetch is done, stored or failed).
+    async fn release_refresh(&self, _key: &str, _holder: &str) {}
 }
 
 /// HTTP settings shared by all providers.

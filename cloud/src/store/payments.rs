@@ -301,4 +301,8 @@ pub trait PaymentStore: Send + Sync {
     async fn cache_token(&self, key: &str, token: &str, expires_at_ms: i64) -> StoreResult<()>;
     /// Forgets a provider token if it is still the cached one.
     async fn forget_token(&self, key: &str, token: &str) -> StoreResult<()>;
+    /// Records `holder` under `key` until `lease_until_ms` unless another holder's entry is
+    /// still unexpired at `now_ms`; true when recorded (the claim is `holder`'s). Ended with
+    /// [`Self::forget_token`]`(key, holder)`.
+    async fn claim_token_refresh(&self, key: &str, holder: &str, now_ms: i64, lease_until_ms: i64) -> StoreResult<bool>;
 }

@@ -11,6 +11,7 @@ mod chaos;
 mod clock;
 mod cluster;
 mod crash;
+mod daraja_token;
 mod dashboard_browser;
 mod dashboard_mail;
 mod demo_browser;

@@ -37,6 +37,12 @@ const QUERY_PATH: &str = "/mpesa/stkpushquery/v1/query";
 /// A cached token is used only if it stays valid this much longer; otherwise a new one is
 /// fetched (tokens live an hour).
 pub const TOKEN_REFRESH_MARGIN_MS: i64 = 5 * 60 * 1000;
+
+/// How long an instance may take to fetch a token before others stop waiting for it.
+const REFRESH_LEASE_MS: i64 = 15_000;
+
+/// How often an instance waiting for another's token looks for it.
+const REFRESH_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 /// Assumed lifetime when the OAuth answer has no readable `expires_in`.
 const DEFAULT_EXPIRES_IN_SECS: i64 = 3599;
 
@@ -93,7 +99,23 @@ impl Daraja {
         if let Some(token) = cached().await.filter(usable) {
             return Ok(token);
         }
-        self.fetch_token().await
+        // One fetch at a time across instances too: each new token invalidates the last.
+        let holder = uuid::Uuid::new_v4().to_string();
+        let lease_until = now_ms() + REFRESH_LEASE_MS;
+        if !self.tokens.claim_refresh(&self.cache_key, &holder, lease_until).await {
+            // Another instance is fetching one: use it once it is stored. Its lease bounds
+            // the wait; if it died or failed, fetch after all.
+            while now_ms() < lease_until {
+                tokio::time::sleep(REFRESH_POLL).await;
+                if let Some(token) = cached().await.filter(usable) {
+                    return Ok(token);
+                }
+            }
+            tracing::warn!(provider = "daraja", short_code = %self.short_code, "another instance's token fetch did not finish; fetching one here");
+        }
+        let fetched = self.fetch_token().await;
+        self.tokens.release_refresh(&self.cache_key, &holder).await;
+        fetched
     }
 
     /// `GET /oauth/v1/generate` with Basic auth; stores the token in the shared cache.

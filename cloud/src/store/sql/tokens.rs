@@ -153,3 +153,18 @@ pub(super) async fn forget_token(store: &This, key: &str, token: &str) -> StoreR
     sqlx::query("DELETE FROM provider_tokens WHERE cache_key = $1 AND token = $2").bind(key).bind(token).execute(store.writes()).await?;
     Ok(())
 }
+
+pub(super) async fn claim_token_refresh(store: &This, key: &str, holder: &str, now_ms: i64, lease_until_ms: i64) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "INSERT INTO provider_tokens (cache_key, token, expires_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (cache_key) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at \
+         WHERE provider_tokens.expires_at <= $4",
+    )
+    .bind(key)
+    .bind(holder)
+    .bind(lease_until_ms)
+    .bind(now_ms)
+    .execute(store.writes())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

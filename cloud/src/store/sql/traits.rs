@@ -371,4 +371,8 @@ impl PaymentStore for This {
     async fn forget_token(&self, key: &str, token: &str) -> StoreResult<()> {
         tokens::forget_token(self, key, token).await
     }
+
+    async fn claim_token_refresh(&self, key: &str, holder: &str, now_ms: i64, lease_until_ms: i64) -> StoreResult<bool> {
+        tokens::claim_token_refresh(self, key, holder, now_ms, lease_until_ms).await
+    }
 }
