@@ -234,6 +234,7 @@ pub(crate) async fn query(State(shared): State<Arc<Shared>>, headers: HeaderMap,
         Ok(id) => id,
         Err(refusal) => return refusal.answer(),
     };
+    *shared.status_queries.lock().expect("queries lock").entry(checkout_id.clone()).or_default() += 1;
     let state = shared.state();
     let Some(record) = state.record(&checkout_id).filter(|r| r.prompt.provider == Provider::Daraja) else {
         return Refusal::Merchant("The transaction does not Exist").answer();

@@ -365,6 +365,12 @@ impl PaymentEmulator {
         self.shared.state().callbacks.clone()
     }
 
+    /// Well-formed Daraja status queries about `provider_ref` so far (answered or not), so
+    /// tests can prove a payment is asked about by one instance at a time.
+    pub fn status_queries(&self, provider_ref: &str) -> usize {
+        self.shared.status_queries.lock().expect("queries lock").get(provider_ref).copied().unwrap_or(0)
+    }
+
     /// Requests to Daraja's OAuth endpoint, good or bad, so tests can prove token sharing.
     pub fn token_requests(&self) -> usize {
         self.shared.token_requests.load(Ordering::SeqCst)

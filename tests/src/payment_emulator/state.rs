@@ -23,6 +23,8 @@ pub(crate) struct Shared {
     pub state: Mutex<State>,
     pub changes: watch::Sender<u64>,
     pub token_requests: AtomicUsize,
+    /// Status queries by the provider's reference (Daraja STK query so far).
+    pub status_queries: Mutex<std::collections::HashMap<String, usize>>,
     pub callbacks_sent: AtomicUsize,
     /// Sends callbacks.
     pub http: reqwest::Client,
@@ -56,6 +58,7 @@ impl Shared {
             state: Mutex::new(State::default()),
             changes: watch::channel(0).0,
             token_requests: AtomicUsize::new(0),
+            status_queries: Mutex::default(),
             callbacks_sent: AtomicUsize::new(0),
             http,
             stop: CancellationToken::new(),
