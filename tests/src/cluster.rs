@@ -71,6 +71,24 @@ impl Cluster {
         std::fs::read_to_string(self.dir.join(format!("cloud{n}.log"))).unwrap_or_default().lines().map(str::to_string).collect()
     }
 
+    /// The process ids of the instances (instance 1 first) and then of HAProxy, from the
+    /// script's state file.
+    pub fn pids(&self) -> Vec<u32> {
+        let state = std::fs::read_to_string(self.dir.join("state")).unwrap_or_default();
+        let pid = |key: &str| state.lines().find_map(|line| line.strip_prefix(key)?.strip_prefix(' ')?.trim().parse().ok());
+        (1..=self.instances.len()).map(|n| format!("pid{n}")).chain(["haproxy_pid".to_string()]).filter_map(|key| pid(&key)).collect()
+    }
+
+    /// CPU seconds (user and system) process `pid` has used so far, from `/proc` (whose
+    /// counts are in USER_HZ, 100 a second on Linux).
+    pub fn cpu_seconds(pid: u32) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Fields after the command name (which may hold spaces) start at the state, field 3.
+        let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        (ticks(11) + ticks(12)) as f64 / 100.0
+    }
+
     /// How many times each instance's log says `router`'s agent connected, instance 1 first.
     pub fn connections(&self, router: &str) -> Vec<usize> {
         (1..=self.instances.len())

@@ -6,6 +6,11 @@
 //! Reported: payments per second at full concurrency, and the latency from the moment the
 //! approval's callback is sent to the moment the user exists on the router, at a steady
 //! rate (p50/p99).
+//!
+//! With `--cluster N` the cloud is not in this process but N `jasiyo-cloud serve` processes
+//! on one PostgreSQL behind HAProxy (`scripts/cluster`): customers and agents go through the
+//! balancer, callbacks too, and the cloud's CPU time and PostgreSQL transactions per payment
+//! are reported beside the rates.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,6 +22,7 @@ use jasiyo_cloud::App;
 use jasiyo_cloud::hub::HubConfig;
 use jasiyo_cloud::model::NewPlan;
 use jasiyo_cloud::payments::PaymentsConfig;
+use jasiyo_cloud::payments::providers_config::seal_settings;
 use jasiyo_cloud::payments::sealer::Sealer;
 use jasiyo_cloud::providers::ProviderKind;
 use jasiyo_cloud::store::{connect, now_ms};
@@ -50,10 +56,19 @@ struct Args {
     /// A PostgreSQL server URL (a fresh database is created on it).
     #[arg(long, env = "TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     postgres: String,
+    /// Run the cloud as this many processes behind HAProxy (`scripts/cluster`; PostgreSQL
+    /// only) instead of in this process.
+    #[arg(long)]
+    cluster: Option<usize>,
 }
+
+/// The sealing key of the bench's provider settings, given to cluster instances too.
+const BENCH_KEY: [u8; 32] = [9; 32];
 
 struct Bench {
     base: String,
+    /// The cloud's processes when it runs as a cluster.
+    cluster: Option<jasiyo_tests::cluster::Cluster>,
     routers: Vec<BenchRouter>,
     plan_id: String,
     http: reqwest::Client,
@@ -68,9 +83,8 @@ struct BenchRouter {
     emulator: RouterOsEmulator,
 }
 
-async fn setup(database_url: Option<String>, routers: usize) -> anyhow::Result<Bench> {
-    let dir = tempfile::TempDir::new()?;
-    let store = connect(database_url.as_deref(), dir.path()).await?;
+/// The cloud in this process: its address.
+async fn cloud_here(store: Arc<dyn jasiyo_cloud::store::Store>, shutdown: &CancellationToken) -> anyhow::Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let mut payments = PaymentsConfig::new(format!("http://{addr}"));
@@ -79,11 +93,40 @@ async fn setup(database_url: Option<String>, routers: usize) -> anyhow::Result<B
     payments.limits.per_ip = usize::MAX;
     // One tenant's routers take every payment of the run: no budget is the bottleneck measured.
     (payments.limits.per_router, payments.limits.per_tenant, payments.limits.global) = (usize::MAX, usize::MAX, usize::MAX);
-    let app =
-        App::with_options(store.clone(), HubConfig { window: 256, ..HubConfig::default() }, Sealer::new([9; 32]), payments, listener)?;
-    let service = app.payments();
-    let shutdown = CancellationToken::new();
+    let app = App::with_options(store, HubConfig { window: 256, ..HubConfig::default() }, Sealer::new(BENCH_KEY), payments, listener)?;
     tokio::spawn(app.run(shutdown.clone()));
+    Ok(addr.to_string())
+}
+
+/// The cloud as `n` processes behind HAProxy on `database_url`, with the limits lifted as
+/// in [`cloud_here`] (through their flags' environment variables).
+async fn cloud_cluster(dir: &std::path::Path, database_url: &str, n: usize) -> jasiyo_tests::cluster::Cluster {
+    use base64::Engine;
+    let key = base64::engine::general_purpose::STANDARD.encode(BENCH_KEY);
+    let many = "1000000000";
+    let env = [
+        ("JASIYO_SEALING_KEY", key.as_str()),
+        ("JASIYO_LIMIT_PER_IP", many),
+        ("JASIYO_LIMIT_PER_ROUTER", many),
+        ("JASIYO_LIMIT_PER_TENANT", many),
+        ("JASIYO_LIMIT_GLOBAL", many),
+        ("RUST_LOG", "warn"),
+    ];
+    jasiyo_tests::cluster::Cluster::start(&dir.join("cluster"), database_url, n, &env).await
+}
+
+async fn setup(database_url: Option<String>, routers: usize, cluster: Option<usize>) -> anyhow::Result<Bench> {
+    let dir = tempfile::TempDir::new()?;
+    let store = connect(database_url.as_deref(), dir.path()).await?;
+    let shutdown = CancellationToken::new();
+    let (addr, cluster) = match (cluster, database_url.as_deref()) {
+        (Some(n), Some(url)) => {
+            let cluster = cloud_cluster(dir.path(), url, n).await;
+            (cluster.balancer.clone(), Some(cluster))
+        }
+        (Some(_), None) => anyhow::bail!("--cluster runs on PostgreSQL only"),
+        (None, _) => (cloud_here(store.clone(), &shutdown).await?, None),
+    };
 
     let tenant = store.create_tenant("bench", now_ms()).await?;
     let plan = NewPlan {
@@ -98,7 +141,8 @@ async fn setup(database_url: Option<String>, routers: usize) -> anyhow::Result<B
     let plan = store.create_plan(tenant.id, &plan, now_ms()).await?;
     let pay = PaymentEmulator::start(EmulatorAccounts::default()).await;
     let config = jasiyo_tests::harness::provider_config(ProviderKind::Daraja, &pay);
-    store.set_provider(tenant.id, ProviderKind::Daraja, &service.seal(&config)?, Some(&AgentToken::generate().hash()), now_ms()).await?;
+    let sealed = seal_settings(&Sealer::new(BENCH_KEY), tenant.id, &config)?;
+    store.set_provider(tenant.id, ProviderKind::Daraja, &sealed, Some(&AgentToken::generate().hash()), now_ms()).await?;
 
     let mut bench_routers = Vec::new();
     for n in 0..routers {
@@ -130,6 +174,7 @@ async fn setup(database_url: Option<String>, routers: usize) -> anyhow::Result<B
     }
     Ok(Bench {
         base: format!("http://{addr}"),
+        cluster,
         routers: bench_routers,
         plan_id: plan.id.to_string(),
         http: reqwest::Client::new(),
@@ -178,7 +223,8 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 async fn run(label: &str, database_url: Option<String>, args: &Args) -> anyhow::Result<()> {
-    let bench = Arc::new(setup(database_url, args.routers.max(1)).await?);
+    let bench = Arc::new(setup(database_url.clone(), args.routers.max(1), args.cluster).await?);
+    let costs_before = Costs::read(&bench, database_url.as_deref()).await;
     // Throughput: `concurrency` customers at a time.
     let started = Instant::now();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -204,6 +250,7 @@ async fn run(label: &str, database_url: Option<String>, args: &Args) -> anyhow::
         failures += worker.await?;
     }
     let throughput = args.payments as f64 / started.elapsed().as_secs_f64();
+    let costs = Costs::read(&bench, database_url.as_deref()).await.per_payment(&costs_before, args.payments);
 
     // Latency at a steady rate.
     let count = (args.rate * args.seconds) as usize;
@@ -241,14 +288,67 @@ async fn run(label: &str, database_url: Option<String>, args: &Args) -> anyhow::
         percentile(&latencies, 1.0)
     );
     println!("  users on the router: {users} (= {} payments), failures: {failures}", args.payments + count);
+    if let Some(cluster) = &bench.cluster {
+        println!(
+            "  per payment in the throughput run: cloud CPU {:.2} ms over {} instance(s), HAProxy CPU {:.2} ms, PostgreSQL transactions {:.1}",
+            costs.cloud_cpu * 1000.0,
+            cluster.instances.len(),
+            costs.balancer_cpu * 1000.0,
+            costs.transactions
+        );
+    }
     Ok(())
+}
+
+/// What the cloud's processes and its database have spent so far (cluster runs only).
+#[derive(Default)]
+struct Costs {
+    cloud_cpu: f64,
+    balancer_cpu: f64,
+    transactions: f64,
+}
+
+impl Costs {
+    async fn read(bench: &Bench, database_url: Option<&str>) -> Costs {
+        let (Some(cluster), Some(url)) = (&bench.cluster, database_url) else { return Costs::default() };
+        // PostgreSQL's counters reach pg_stat_database within a second of each commit.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let pids = cluster.pids();
+        let (instances, balancer) = pids.split_at(pids.len().saturating_sub(1));
+        let cpu = |pids: &[u32]| pids.iter().map(|pid| jasiyo_tests::cluster::Cluster::cpu_seconds(*pid)).sum::<f64>();
+        let name = url.rsplit('/').next().unwrap_or_default().to_string();
+        let transactions = async {
+            let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(url).await.ok()?;
+            let row: (i64,) = sqlx::query_as("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1")
+                .bind(&name)
+                .fetch_one(&mut db)
+                .await
+                .ok()?;
+            Some(row.0 as f64)
+        };
+        Costs { cloud_cpu: cpu(instances), balancer_cpu: cpu(balancer), transactions: transactions.await.unwrap_or(f64::NAN) }
+    }
+
+    fn per_payment(self, before: &Costs, payments: usize) -> Costs {
+        let n = payments.max(1) as f64;
+        Costs {
+            cloud_cpu: (self.cloud_cpu - before.cloud_cpu) / n,
+            balancer_cpu: (self.balancer_cpu - before.balancer_cpu) / n,
+            transactions: (self.transactions - before.transactions) / n,
+        }
+    }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    println!("bench-payments: Daraja emulator, in-process cloud + agent + RouterOS emulator");
-    if args.backend == "sqlite" || args.backend == "both" {
+    match args.cluster {
+        Some(n) => {
+            println!("bench-payments: Daraja emulator, agent and RouterOS emulator in-process; the cloud as {n} process(es) behind HAProxy")
+        }
+        None => println!("bench-payments: Daraja emulator, in-process cloud + agent + RouterOS emulator"),
+    }
+    if (args.backend == "sqlite" || args.backend == "both") && args.cluster.is_none() {
         run("SQLite", None, &args).await?;
     }
     if args.backend == "postgres" || args.backend == "both" {
