@@ -2,7 +2,7 @@
 //! agents connected to this instance, routers online and offline, outbox depth and the age
 //! of the oldest undelivered command (in total, and for the [`TOP_ROUTERS`] worst routers
 //! only: a fleet of 20,000 routers must not make 20,000 series), the reconciliation
-//! backlog, and the database pool's connections.
+//! backlog, and the database pool's connections (and, counted by the store, its waits).
 
 use std::sync::atomic::AtomicU64;
 
@@ -32,6 +32,7 @@ pub struct StoreGauges {
     checks_due: Gauge,
     payments_open: Gauge,
     db_connections: Family<[(&'static str, &'static str); 1], Gauge>,
+    db_pool_wait: super::db::PoolWaits,
 }
 
 impl StoreGauges {
@@ -46,6 +47,7 @@ impl StoreGauges {
             checks_due: Gauge::default(),
             payments_open: Gauge::default(),
             db_connections: Family::default(),
+            db_pool_wait: super::db::PoolWaits::default(),
         };
         registry.register("agents_connected", "Agents connected to this instance", gauges.agents_connected.clone());
         registry.register("routers", "Routers not revoked, by state (online, offline)", gauges.routers.clone());
@@ -76,6 +78,11 @@ impl StoreGauges {
             "Database pool connections by state (idle, in_use, max); in_use at max means callers wait for one",
             gauges.db_connections.clone(),
         );
+        registry.register(
+            "db_pool_wait_seconds",
+            "Time statements and transactions waited for a database connection (kept or from the pool)",
+            gauges.db_pool_wait.clone(),
+        );
         gauges
     }
 
@@ -83,6 +90,7 @@ impl StoreGauges {
     pub async fn refresh(&self, hub: &Hub) -> crate::store::StoreResult<()> {
         self.agents_connected.set(hub.connected() as i64);
         let store = hub.store();
+        self.db_pool_wait.follow(|| store.pool_waits());
         let stale_after = hub.stale_after().as_millis() as i64;
         let snapshot = store.ops_snapshot(now_ms(), stale_after, TOP_ROUTERS).await?;
         self.set(&snapshot, now_ms());

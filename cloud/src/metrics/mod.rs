@@ -5,13 +5,14 @@
 //! payments service and the HTTP layer, which count as things happen ([`payments`],
 //! [`hub`], [`http`]). What is a state rather than an event (routers online, outbox
 //! depths, the reconciliation backlog, the database pool) is read from the store when
-//! scraped ([`gauges`]). [`serve`] answers `GET /metrics` on its own listener, given only
+//! scraped ([`gauges`]); the database pool's waits are counted by the store ([`db`]). [`serve`] answers `GET /metrics` on its own listener, given only
 //! with `serve --metrics-listen`: the numbers are never on the public address.
 //!
 //! Series are bounded: labels are providers, outcomes, reasons and route templates, never
 //! payment ids or raw paths; per-router series exist only for the few routers with the
 //! deepest or oldest outboxes ([`gauges::TOP_ROUTERS`]).
 
+pub mod db;
 pub mod gauges;
 pub mod http;
 pub mod hub;

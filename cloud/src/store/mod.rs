@@ -15,6 +15,7 @@ pub mod platform;
 mod postgres;
 mod sql;
 mod sqlite;
+mod sqlite_conns;
 pub mod testing;
 pub mod users;
 

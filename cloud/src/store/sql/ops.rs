@@ -43,6 +43,10 @@ impl OpsStore for This {
     fn pool_stats(&self) -> PoolStats {
         self.pool_occupancy()
     }
+
+    fn pool_waits(&self) -> std::sync::Arc<crate::tally::Tally> {
+        self.pool_wait_tally()
+    }
 }
 
 impl This {
