@@ -1,6 +1,7 @@
 //! Durations counted into fixed buckets with atomics, for histograms whose observations
 //! are made where the metrics handle is not at hand: the database pool's waits (counted in
-//! the store). `metrics` encodes a [`Tally`] as a Prometheus histogram.
+//! the store), and observations counted elsewhere that arrive as bucket counts (the
+//! agents' apply times). `metrics` encodes a [`Tally`] as a Prometheus histogram.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -41,6 +42,16 @@ impl Tally {
         let bucket = self.bounds.iter().position(|bound| secs <= *bound).unwrap_or(self.bounds.len());
         self.counts[bucket].fetch_add(1, Ordering::Relaxed);
         self.sum_nanos.fetch_add(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// Adds observations counted elsewhere: `counts` per bucket of this tally's bounds (one
+    /// more for above the last; extra entries are ignored, missing ones count zero), whose
+    /// times add up to `sum`.
+    pub fn add(&self, counts: &[u64], sum: Duration) {
+        for (slot, n) in self.counts.iter().zip(counts) {
+            slot.fetch_add(*n, Ordering::Relaxed);
+        }
+        self.sum_nanos.fetch_add(u64::try_from(sum.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
     /// Runs `work`, counting how long it took.

@@ -1,5 +1,6 @@
 //! The database pool's waits as a Prometheus histogram: the store counts them into a
-//! [`Tally`] as statements take connections; this encodes it when scraped.
+//! [`Tally`] as statements take connections; this encodes it when scraped. Also any other
+//! tally as a histogram ([`TallyHistogram`]).
 
 use std::sync::{Arc, OnceLock};
 
@@ -16,6 +17,21 @@ impl PoolWaits {
     /// Reads from `tally` from now on (the first one given stays).
     pub fn follow(&self, tally: impl FnOnce() -> Arc<Tally>) {
         self.0.get_or_init(tally);
+    }
+}
+
+/// A [`Tally`] always there, as a histogram (the agents' apply times).
+#[derive(Clone, Debug)]
+pub struct TallyHistogram(pub Arc<Tally>);
+
+impl EncodeMetric for TallyHistogram {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        let snapshot = self.0.snapshot();
+        encoder.encode_histogram::<NoLabelSet>(snapshot.sum, snapshot.count, &snapshot.buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
     }
 }
 

@@ -30,6 +30,7 @@ pub struct StoreGauges {
     top_depth: Family<[(&'static str, String); 1], Gauge>,
     top_oldest: Family<[(&'static str, String); 1], Seconds>,
     checks_due: Gauge,
+    top_errors: Family<[(&'static str, String); 1], Gauge>,
     payments_open: Gauge,
     db_connections: Family<[(&'static str, &'static str); 1], Gauge>,
     db_pool_wait: super::db::PoolWaits,
@@ -45,6 +46,7 @@ impl StoreGauges {
             top_depth: Family::default(),
             top_oldest: Family::default(),
             checks_due: Gauge::default(),
+            top_errors: Family::default(),
             payments_open: Gauge::default(),
             db_connections: Family::default(),
             db_pool_wait: super::db::PoolWaits::default(),
@@ -71,6 +73,11 @@ impl StoreGauges {
             "reconcile_backlog",
             "Payments whose status check is due now and not yet asked (a growing number: reconciliation falls behind)",
             gauges.checks_due.clone(),
+        );
+        registry.register(
+            "agent_top_routeros_errors",
+            "RouterOS errors since their agent started, for the routers with the most (top 10 only)",
+            gauges.top_errors.clone(),
         );
         registry.register("payments_open", "Payments without a final word yet", gauges.payments_open.clone());
         registry.register(
@@ -115,6 +122,10 @@ impl StoreGauges {
         self.top_oldest.clear();
         for router in &snapshot.oldest {
             self.top_oldest.get_or_create(&[("router", router.router.to_string())]).set(age(Some(router.oldest_at)));
+        }
+        self.top_errors.clear();
+        for (router, errors) in &snapshot.most_errors {
+            self.top_errors.get_or_create(&[("router", router.to_string())]).set(*errors);
         }
         self.checks_due.set(snapshot.checks_due);
         self.payments_open.set(snapshot.payments_open);

@@ -23,7 +23,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use jasiyo_shared::{Command, Outcome, Report, RouterId, RouterStatus, Seq};
+use jasiyo_shared::{AgentCounters, Command, Outcome, Report, RouterId, RouterStatus, Seq};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -107,8 +107,9 @@ pub trait Store:
     async fn router_disconnected(&self, id: RouterId, session: Uuid, now_ms: i64) -> StoreResult<()>;
     /// Marks these routers as heard from now (one batch for many live sessions).
     async fn routers_seen(&self, ids: &[RouterId], now_ms: i64) -> StoreResult<()>;
-    /// Stores the status an agent reported.
-    async fn record_status(&self, id: RouterId, status: &RouterStatus, now_ms: i64) -> StoreResult<()>;
+    /// Stores the status an agent reported, with its counters (protocol 3) when it sent
+    /// them (else the last ones stay).
+    async fn record_status(&self, id: RouterId, status: &RouterStatus, counters: Option<&AgentCounters>, now_ms: i64) -> StoreResult<()>;
     /// Stores the clock skew an agent reported (its clock minus the cloud's, ms).
     async fn record_clock_skew(&self, id: RouterId, skew_ms: i64, now_ms: i64) -> StoreResult<()>;
 

@@ -37,6 +37,9 @@ pub struct OpsSnapshot {
     pub checks_due: i64,
     /// Payments without a final word.
     pub payments_open: i64,
+    /// The routers not revoked whose agents reported the most RouterOS errors since they
+    /// started (protocol 3), most first, with that count; none with zero.
+    pub most_errors: Vec<(RouterId, i64)>,
 }
 
 /// The connection pool's occupancy (summed over a backend's pools).
