@@ -36,3 +36,20 @@ pub fn agent_counters(counters: Option<&AgentCounters>) -> Markup {
         p.muted { "Counted since the agent started." }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shows_the_counters_or_says_there_are_none() {
+        let mut counters = AgentCounters { commands_applied: 12, last_apply_ms: Some(8), recent_max_ms: Some(40), ..Default::default() };
+        counters.routeros_errors.connection = 3;
+        counters.router_reconnects = 2;
+        let page = agent_counters(Some(&counters)).into_string();
+        assert!(page.contains("<td class=\"num\">12</td>"), "{page}");
+        assert!(page.contains("8 ms · - · 40 ms"), "{page}");
+        assert!(page.contains("3 (3 connection)"), "{page}");
+        assert!(agent_counters(None).into_string().contains("does not report its counters"));
+    }
+}
