@@ -137,8 +137,7 @@ mod tests {
     #[test]
     fn span_fields_are_at_the_top_level_with_the_event_s() {
         let lines = Lines::default();
-        let subscriber =
-            tracing_subscriber::fmt().with_writer(lines.clone()).fmt_fields(JsonFields::new()).event_format(FlatJson).finish();
+        let subscriber = tracing_subscriber::fmt().with_writer(lines.clone()).fmt_fields(JsonFields::new()).event_format(FlatJson).finish();
         tracing::subscriber::with_default(subscriber, || {
             let request = info_span!("request", request_id = "r-1", seq = 1u64);
             let _request = request.enter();

@@ -66,11 +66,7 @@ impl Tally {
     pub fn snapshot(&self) -> TallySnapshot {
         let bounds = self.bounds.iter().copied().chain([f64::MAX]);
         let buckets: Vec<(f64, u64)> = bounds.zip(&self.counts).map(|(bound, count)| (bound, count.load(Ordering::Relaxed))).collect();
-        TallySnapshot {
-            sum: self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9,
-            count: buckets.iter().map(|(_, n)| n).sum(),
-            buckets,
-        }
+        TallySnapshot { sum: self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9, count: buckets.iter().map(|(_, n)| n).sum(), buckets }
     }
 }
 

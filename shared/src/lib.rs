@@ -16,8 +16,8 @@ pub mod profile;
 
 pub use clock::{CLOCK_IN_STEP_MS, describe_skew};
 pub use codec::{CodecError, MAX_FRAME_BYTES, decode, encode};
-pub use counters::{APPLY_BUCKETS_MS, AgentCounters, RECENT_APPLIES, RouterOsErrors};
 pub use command::{Command, HotspotProfile, HotspotUser, MacAddress, Outcome, SEQUENCE_CONFLICT, UnixTime};
+pub use counters::{APPLY_BUCKETS_MS, AgentCounters, RECENT_APPLIES, RouterOsErrors};
 pub use ids::{CommandId, RouterId, Seq};
 pub use message::{
     AgentEvent, AgentMessage, CloudMessage, Delivery, Hello, MAX_USAGE_PER_MESSAGE, RejectReason, Report, RouterStatus, UserUsage, Welcome,

@@ -11,8 +11,7 @@ pub fn agent_counters(counters: Option<&AgentCounters>) -> Markup {
         return html! { p.muted #agent { "This agent does not report its counters (it predates protocol 3)." } };
     };
     let ms = |v: Option<u32>| v.map_or("-".to_string(), |ms| format!("{ms} ms"));
-    let errors: Vec<String> =
-        c.routeros_errors.by_kind().iter().filter(|(_, n)| *n > 0).map(|(kind, n)| format!("{n} {kind}")).collect();
+    let errors: Vec<String> = c.routeros_errors.by_kind().iter().filter(|(_, n)| *n > 0).map(|(kind, n)| format!("{n} {kind}")).collect();
     html! {
         h2 { "Agent" }
         div.scroll {

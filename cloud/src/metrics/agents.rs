@@ -115,7 +115,8 @@ pub fn difference(before: Option<&AgentCounters>, now: &AgentCounters) -> AgentC
     delta.router_reconnects -= before.router_reconnects;
     delta.apply_buckets = buckets.map(|(b, n)| n - b).collect();
     let e = &mut delta.routeros_errors;
-    (e.refused, e.fatal, e.timeout, e.connection) = (n.refused - b.refused, n.fatal - b.fatal, n.timeout - b.timeout, n.connection - b.connection);
+    (e.refused, e.fatal, e.timeout, e.connection) =
+        (n.refused - b.refused, n.fatal - b.fatal, n.timeout - b.timeout, n.connection - b.connection);
     (e.protocol, e.login, e.tls) = (n.protocol - b.protocol, n.login - b.login, n.tls - b.tls);
     delta
 }

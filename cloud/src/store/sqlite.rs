@@ -14,8 +14,8 @@ use super::sql::rows::{parse_payment, parse_router};
 use super::sql::{Backend, RECEIPT_SHARED, conflict_or, receipt_recorded_again, receipt_shared};
 use super::sqlite_conns::Timed;
 use super::{OutboxSignal, StoreResult};
-use crate::tally::{POOL_WAIT_BOUNDS, Tally};
 use crate::model::PaymentId;
+use crate::tally::{POOL_WAIT_BOUNDS, Tally};
 
 // The shared SQL (`sql/`), compiled for SQLite: its files are written against these names.
 type Db = Sqlite;

@@ -81,9 +81,7 @@ async fn a_payment_logs_json_and_no_secret(world: World) {
         }
     }
     let about_payment = |line: &&Value| line["payment"] == payment.as_str();
-    assert!(
-        lines.iter().filter(about_payment).any(|l| l["message"] == "payment initiated" && l["request_id"] == request_id.as_str())
-    );
+    assert!(lines.iter().filter(about_payment).any(|l| l["message"] == "payment initiated" && l["request_id"] == request_id.as_str()));
     assert!(
         lines.iter().filter(about_payment).any(|l| l["message"] == "payment paid; user provisioned" && l["router"] == creds.id.to_string())
     );

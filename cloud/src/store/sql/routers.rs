@@ -183,8 +183,8 @@ pub(super) async fn record_status(
     .bind(now_ms)
     .bind(counters.map(to_json))
     .bind(counters.map(|c| i64::try_from(c.routeros_errors.total()).unwrap_or(i64::MAX)))
-        .execute(store.writes())
-        .await?;
+    .execute(store.writes())
+    .await?;
     Ok(())
 }
 
