@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use crate::config::ReconnectPolicy;
+use crate::counters::Counters;
 use crate::journal::{Journal, JournalError};
 use crate::link::backoff::Backoff;
 
@@ -92,6 +93,7 @@ pub struct Applier {
     results: Arc<Notify>,
     retry: Backoff,
     last_error: watch::Sender<Option<String>>,
+    counters: Arc<Counters>,
 }
 
 impl Applier {
@@ -107,7 +109,13 @@ impl Applier {
         last_error: watch::Sender<Option<String>>,
     ) -> Self {
         let retry = Backoff::new(policy.initial, policy.apply_retry_max());
-        Applier { journal, executor, work, results, retry, last_error }
+        Applier { journal, executor, work, results, retry, last_error, counters: Arc::new(Counters::new(0)) }
+    }
+
+    /// Counts each command's outcome and time into `counters` from now on.
+    pub fn counting(mut self, counters: Arc<Counters>) -> Applier {
+        self.counters = counters;
+        self
     }
 
     /// Applies the lowest pending commands, if any, and stores their outcomes with one
@@ -120,13 +128,19 @@ impl Applier {
         let Some(first) = batch.first().map(|d| d.seq) else {
             return Ok(Step::Idle);
         };
-        let applied = futures_util::future::join_all(batch.iter().map(|delivery| self.apply_one(delivery))).await;
+        let this = &*self;
+        let timed = |delivery| async move {
+            let started = std::time::Instant::now();
+            (this.apply_one(delivery).await, started.elapsed())
+        };
+        let applied = futures_util::future::join_all(batch.iter().map(timed)).await;
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut retry = None;
-        for (delivery, result) in batch.iter().zip(applied) {
+        for (delivery, (result, took)) in batch.iter().zip(applied) {
             match result {
                 Ok(outcome) => {
                     log_outcome(delivery, &outcome);
+                    self.counters.applied(matches!(outcome, Outcome::Failed { .. }), took);
                     outcomes.push((delivery.seq, outcome));
                 }
                 Err(e) => retry = retry.or(Some((delivery.seq, e))),

@@ -9,6 +9,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod counters;
 pub mod edge;
 pub mod env_file;
 pub mod executor;
@@ -25,6 +26,7 @@ use tracing::{Instrument, info, info_span, warn};
 
 pub use clock::Clock;
 pub use config::{AgentConfig, ReconnectPolicy, Token};
+pub use counters::Counters;
 pub use edge::{Edge, EdgeConfig};
 pub use executor::{ApplyFuture, ExecError, Executor, LoggingExecutor};
 pub use journal::Journal;
@@ -60,7 +62,7 @@ impl Agent {
     /// `<data_dir>/journal` (moving a damaged one aside and starting fresh). Commands go to
     /// `executor`.
     pub fn open(config: AgentConfig, executor: Arc<dyn Executor>) -> anyhow::Result<Agent> {
-        Self::open_with(config, move |_, _, _, _| {
+        Self::open_with(config, move |_, _, _, _, _| {
             Ok(Backend {
                 executor,
                 edge: None,
@@ -76,15 +78,15 @@ impl Agent {
     pub fn open_routeros(config: AgentConfig, routeros: RouterOsConfig, edge_config: EdgeConfig) -> anyhow::Result<Agent> {
         let router = Router::new(routeros).context("invalid RouterOS API settings")?;
         info!(router_api = router.addr(), "commands will be applied on RouterOS");
-        Self::open_with(config, move |journal, reset, results, clock| {
-            let edge = Edge::new(router, journal.clone(), edge_config, reset, results, clock);
+        Self::open_with(config, move |journal, reset, results, clock, counters| {
+            let edge = Edge::new(router.counting(counters), journal.clone(), edge_config, reset, results, clock);
             Ok(Backend { executor: edge.clone(), status: edge.status(), problem: edge.problem(), usage: edge.usage(), edge: Some(edge) })
         })
     }
 
     fn open_with(
         config: AgentConfig,
-        backend: impl FnOnce(&Journal, bool, Arc<Notify>, Arc<Clock>) -> anyhow::Result<Backend>,
+        backend: impl FnOnce(&Journal, bool, Arc<Notify>, Arc<Clock>, Arc<Counters>) -> anyhow::Result<Backend>,
     ) -> anyhow::Result<Agent> {
         let endpoint = config.endpoint()?;
         let request = link::build_request(&endpoint, config.router_id, &config.token)
@@ -107,9 +109,11 @@ impl Agent {
         // Waiters see `Connecting` until the first attempt ends: a `Disconnected` state
         // always means a real attempt failed (or the agent stopped).
         let (state, _) = watch::channel(LinkState::Connecting);
+        let counters = Arc::new(Counters::new(clock.local_ms()));
         let Backend { executor, edge, status: router_status, problem, usage } =
-            backend(&journal, journal_reset, results.clone(), clock.clone())?;
-        let applier = Applier::new(journal.clone(), executor, work.clone(), results.clone(), &config.reconnect, last_error_tx);
+            backend(&journal, journal_reset, results.clone(), clock.clone(), counters.clone())?;
+        let applier = Applier::new(journal.clone(), executor, work.clone(), results.clone(), &config.reconnect, last_error_tx)
+            .counting(counters.clone());
         let link = Link {
             request,
             router_id: config.router_id,
@@ -128,6 +132,7 @@ impl Agent {
             fallback_logged: false,
             clock,
             usage,
+            counters,
         };
         Ok(Agent { link, applier, journal, edge })
     }

@@ -16,6 +16,7 @@
 //! - [`store`]: SQLite and PostgreSQL persistence behind one trait.
 //! - [`cli`]: the operator's command line.
 //! - [`token`]: agent and operator tokens and their hashes.
+//! - [`tally`]: durations counted into buckets (the database pool's waits).
 //! - [`redact`]: what `Debug` and listings never show (tokens, passwords, receipts).
 
 pub mod accounts;
@@ -35,6 +36,7 @@ pub mod providers;
 pub mod redact;
 pub mod routers;
 pub mod store;
+pub mod tally;
 pub mod time;
 pub mod token;
 

@@ -9,6 +9,7 @@
 pub mod clock;
 pub mod codec;
 pub mod command;
+pub mod counters;
 pub mod ids;
 pub mod message;
 pub mod profile;
@@ -16,6 +17,7 @@ pub mod profile;
 pub use clock::{CLOCK_IN_STEP_MS, describe_skew};
 pub use codec::{CodecError, MAX_FRAME_BYTES, decode, encode};
 pub use command::{Command, HotspotProfile, HotspotUser, MacAddress, Outcome, SEQUENCE_CONFLICT, UnixTime};
+pub use counters::{APPLY_BUCKETS_MS, AgentCounters, RECENT_APPLIES, RouterOsErrors};
 pub use ids::{CommandId, RouterId, Seq};
 pub use message::{
     AgentEvent, AgentMessage, CloudMessage, Delivery, Hello, MAX_USAGE_PER_MESSAGE, RejectReason, Report, RouterStatus, UserUsage, Welcome,
@@ -25,8 +27,9 @@ pub use message::{
 /// The newest protocol version spoken by this build; an agent says it in its hello.
 ///
 /// 1: the first. 2: adds the cloud's clock in the welcome ([`WelcomeAt`]), the agent's clock
-/// skew ([`AgentMessage::Clock`]) and data used per user ([`AgentMessage::Usage`]).
-pub const PROTOCOL_VERSION: u16 = 2;
+/// skew ([`AgentMessage::Clock`]) and data used per user ([`AgentMessage::Usage`]). 3: adds
+/// the agent's own counters ([`AgentMessage::Counters`]).
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// The oldest protocol version this build still speaks: a cloud accepts hellos from
 /// [`MIN_PROTOCOL_VERSION`] to [`PROTOCOL_VERSION`] (any other gets

@@ -15,6 +15,9 @@
 //! with each `Status`) and [`AgentMessage::Usage`] (data used per hotspot user). A cloud
 //! never sends a protocol-2 message to an agent that said 1, and an agent never sends one to
 //! a cloud that welcomed it with a plain `Welcome`.
+//!
+//! Protocol 3 appends [`AgentMessage::Counters`]; an agent sends it only to a cloud that
+//! welcomed a protocol-3 hello (an older cloud refuses the hello and the agent falls back).
 
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +68,9 @@ pub enum AgentMessage {
     /// only those whose totals changed since the last report; at most
     /// [`MAX_USAGE_PER_MESSAGE`] per message.
     Usage(Vec<UserUsage>),
+    /// Protocol 3: the agent's own counters since it started, sent just before each
+    /// `Status` (see [`crate::counters`]).
+    Counters(crate::AgentCounters),
 }
 
 /// The most [`UserUsage`] entries one [`AgentMessage::Usage`] carries; more go in several

@@ -115,6 +115,8 @@ pub(crate) struct Link {
     /// The data counters of the users the edge manages, reported to a protocol-2 cloud as
     /// they change.
     pub(crate) usage: watch::Receiver<Vec<jasiyo_shared::UserUsage>>,
+    /// The agent's own counters, sent to a protocol-3 cloud with each status.
+    pub(crate) counters: Arc<crate::Counters>,
 }
 
 /// Builds the upgrade request: the endpoint URL, the bearer token and the router id.

@@ -56,8 +56,16 @@ pub(crate) async fn run<S>(link: &mut Link, ws: WebSocketStream<S>, shutdown: &C
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut session =
-        Session { link, ws, sent: HashSet::new(), reports_sent: HashSet::new(), nonce: 0, v2: false, usage_sent: HashMap::new() };
+    let mut session = Session {
+        link,
+        ws,
+        sent: HashSet::new(),
+        reports_sent: HashSet::new(),
+        nonce: 0,
+        v2: false,
+        v3: false,
+        usage_sent: HashMap::new(),
+    };
     let welcome = tokio::select! {
         welcome = session.handshake() => welcome,
         _ = shutdown.cancelled() => {
@@ -89,6 +97,8 @@ struct Session<'a, S> {
     nonce: u64,
     /// The cloud welcomed this connection in protocol 2: it takes protocol-2 messages.
     v2: bool,
+    /// The cloud welcomed a protocol-3 hello: it takes the agent's counters.
+    v3: bool,
     /// The data counters sent on this connection, by user: only changes are sent again.
     usage_sent: HashMap<String, (u64, u64)>,
 }
@@ -105,10 +115,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         self.link.journal_reset = false;
         self.link.state.send_replace(LinkState::Connected);
         self.v2 = skew_ms.is_some();
+        // A cloud that took our hello speaks the version it said (an older one refuses it).
+        self.v3 = self.v2 && self.link.protocol >= 3;
+        self.link.counters.cloud_connected();
         if let Some(skew_ms) = skew_ms {
             self.on_skew(skew_ms).await?;
         }
-        info!(heartbeat_ms = heartbeat.as_millis() as u64, protocol = if self.v2 { 2 } else { 1 }, "connected to the cloud");
+        info!(heartbeat_ms = heartbeat.as_millis() as u64, protocol = self.link.protocol, "connected to the cloud");
         // Problems that change after this mark are sent as they change; the status below
         // carries the current one.
         let mut problem = self.link.problem.clone();
@@ -279,6 +292,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             last_error: (!errors.is_empty()).then(|| errors.join("; ")),
             ..router
         };
+        // Before the status: the cloud writes them together.
+        if self.v3 {
+            self.feed(&AgentMessage::Counters(self.link.counters.snapshot())).await?;
+        }
         self.feed(&AgentMessage::Status(status)).await?;
         if self.v2 {
             self.feed(&AgentMessage::Clock { skew_ms: self.link.clock.skew_ms() }).await?;

@@ -14,6 +14,7 @@ use super::client::{Client, Response};
 use super::error::ApiError;
 use super::sentence::Request;
 use super::tls::{ADH_HINT, RouterTls, connector};
+use crate::counters::Counters;
 
 /// Where the router's API is and how to log in.
 #[derive(Clone, Debug)]
@@ -36,6 +37,8 @@ pub struct Router {
     tls: Option<(tokio_rustls::TlsConnector, rustls::pki_types::ServerName<'static>)>,
     current: tokio::sync::Mutex<Option<Arc<Client>>>,
     connections: Arc<watch::Sender<Connections>>,
+    /// Where failed calls and new connections are counted.
+    counters: Arc<Counters>,
 }
 
 /// How many API connections have been opened (and logged in) and lost so far.
@@ -51,7 +54,19 @@ impl Router {
     /// Checks the settings (TLS files are read now, so mistakes show at start-up).
     pub fn new(config: RouterOsConfig) -> Result<Router, ApiError> {
         let tls = config.tls.as_ref().map(connector).transpose()?;
-        Ok(Router { config, tls, current: tokio::sync::Mutex::new(None), connections: Arc::new(watch::channel(Connections::default()).0) })
+        Ok(Router {
+            config,
+            tls,
+            current: tokio::sync::Mutex::new(None),
+            connections: Arc::new(watch::channel(Connections::default()).0),
+            counters: Arc::new(Counters::new(0)),
+        })
+    }
+
+    /// Counts failed calls (by kind) and new connections into `counters` from now on.
+    pub fn counting(mut self, counters: Arc<Counters>) -> Router {
+        self.counters = counters;
+        self
     }
 
     /// The API address, for logs.
@@ -62,6 +77,14 @@ impl Router {
     /// Runs one command, connecting first if needed. A failure that killed the connection
     /// drops it, so the next call reconnects.
     pub async fn call(&self, request: Request) -> Result<Response, ApiError> {
+        let result = self.call_uncounted(request).await;
+        if let Err(error) = &result {
+            self.counters.routeros_error(error);
+        }
+        result
+    }
+
+    async fn call_uncounted(&self, request: Request) -> Result<Response, ApiError> {
         let client = self.client().await?;
         let result = client.call(request).await;
         if result.is_err() && client.dead().is_some() {
@@ -107,6 +130,7 @@ impl Router {
         tracing::info!(router_api = %self.config.addr, tls = self.tls.is_some(), "logged in to the router API");
         *current = Some(client.clone());
         self.connections.send_modify(|c| c.opened += 1);
+        self.counters.router_connected();
         let (connections, closed) = (self.connections.clone(), client.closed());
         tokio::spawn(async move {
             closed.await;

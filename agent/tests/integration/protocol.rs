@@ -1,5 +1,6 @@
-//! Protocol versions: the agent says 2; an old cloud that refuses it gets protocol 1 (and
-//! nothing of protocol 2); a cloud that may have been upgraded is offered 2 again.
+//! Protocol versions: the agent says 3; an old cloud that refuses it gets the version it
+//! speaks (and nothing newer); a cloud that may have been upgraded is offered 3 again; a
+//! protocol-3 cloud gets the agent's counters with each status, a protocol-2 one not.
 
 use std::time::Duration;
 
@@ -25,10 +26,10 @@ async fn an_old_cloud_that_refuses_protocol_2_is_spoken_to_in_protocol_1() {
 
     let mut conn = cloud.accept().await;
     let hello = conn.hello().await;
-    assert_eq!(hello.protocol, 2);
-    assert_eq!(PROTOCOL_VERSION, 2);
+    assert_eq!(hello.protocol, 3);
+    assert_eq!(PROTOCOL_VERSION, 3);
     // What a protocol-1 cloud says to any other version.
-    conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 2, cloud: 1 })).await;
+    conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 3, cloud: 1 })).await;
 
     // At once, not after the minute of backoff.
     let mut conn = cloud.accept().await;
@@ -50,13 +51,13 @@ async fn after_a_session_in_protocol_1_the_next_connection_offers_2_again() {
 
     let mut conn = cloud.accept().await;
     conn.hello().await;
-    conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 2, cloud: 1 })).await;
+    conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 3, cloud: 1 })).await;
     let mut conn = cloud.accept().await;
     assert_eq!(conn.welcome(router).await.protocol, 1);
     drop(conn); // the cloud restarts, perhaps upgraded
 
     let mut conn = cloud.accept().await;
-    assert_eq!(conn.welcome_at(router, now_ms()).await.protocol, 2);
+    assert_eq!(conn.welcome_at(router, now_ms()).await.protocol, 3);
     agent.stop().await;
 }
 
@@ -69,11 +70,11 @@ async fn a_cloud_asking_for_a_version_this_agent_does_not_speak_is_not_followed(
 
     let mut conn = cloud.accept().await;
     conn.hello().await;
-    conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 2, cloud: 0 })).await;
+    conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 3, cloud: 0 })).await;
     let state = agent.wait_state(|s| matches!(s, LinkState::Disconnected { .. })).await;
     assert!(matches!(&state, LinkState::Disconnected { reason } if reason.contains("rejected")), "{state:?}");
     let mut conn = cloud.accept().await;
-    assert_eq!(conn.welcome(router).await.protocol, 2, "still the newest: 0 is not a version it can speak");
+    assert_eq!(conn.welcome(router).await.protocol, 3, "still the newest: 0 is not a version it can speak");
     agent.stop().await;
 }
 
@@ -93,9 +94,14 @@ async fn a_protocol_2_cloud_is_told_the_clock_skew_with_each_status() {
         cfg.status_interval = Duration::from_millis(50);
         let agent = start(cfg);
 
+        // A protocol-2 cloud: the agent falls back to 2.
+        let mut conn = cloud.accept().await;
+        conn.hello().await;
+        conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 3, cloud: 2 })).await;
         let mut conn = cloud.accept().await;
         assert_eq!(conn.welcome_at(router, now_ms()).await.protocol, 2);
-        // Every status is followed by the skew, measured at the welcome.
+        // Every status is followed by the skew, measured at the welcome, and no counters
+        // come (a protocol-2 cloud could not read them).
         for _ in 0..2 {
             assert!(matches!(conn.recv().await, AgentMessage::Status(_)));
             match conn.recv().await {
@@ -107,4 +113,32 @@ async fn a_protocol_2_cloud_is_told_the_clock_skew_with_each_status() {
         }
         agent.stop().await;
     }
+}
+
+#[tokio::test]
+async fn a_protocol_3_cloud_gets_the_counters_before_each_status() {
+    let cloud = FakeCloud::start().await;
+    let dir = TempDir::new().unwrap();
+    let router = RouterId::new();
+    let mut cfg = config(&cloud, router, dir.path());
+    cfg.status_interval = Duration::from_millis(50);
+    let agent = start(cfg);
+
+    let mut conn = cloud.accept().await;
+    assert_eq!(conn.welcome_at(router, now_ms()).await.protocol, 3);
+    let mut since = None;
+    for _ in 0..2 {
+        match conn.recv().await {
+            AgentMessage::Counters(counters) => {
+                assert!(counters.well_formed(), "{counters:?}");
+                assert_eq!((counters.cloud_reconnects, counters.commands_applied), (0, 0));
+                assert!(since.is_none_or(|since| since == counters.since_ms), "one run, one start");
+                since = Some(counters.since_ms);
+            }
+            other => panic!("expected the counters before the status, got {other:?}"),
+        }
+        assert!(matches!(conn.recv().await, AgentMessage::Status(_)));
+        assert!(matches!(conn.recv().await, AgentMessage::Clock { .. }));
+    }
+    agent.stop().await;
 }

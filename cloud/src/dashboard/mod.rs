@@ -5,6 +5,7 @@
 //! Every page is one self-contained response (its CSS inline, no script it cannot do
 //! without, no download from elsewhere) that works at 360 px.
 
+pub mod agent_counters;
 pub mod alerts;
 pub mod auth;
 mod layout;

@@ -1,6 +1,6 @@
 //! The routers pages: the list (link state, last status), adding one (its token and
 //! install instructions shown once, then a wait for its agent), and one router (status,
-//! command queue with retry, agent reports, token rotation, revoke).
+//! command queue with retry, the agent's counters, agent reports, token rotation, revoke).
 
 use maud::{Markup, PreEscaped, html};
 
@@ -218,6 +218,7 @@ pub fn router_page(frame: &Frame, detail: &RouterDetail) -> Markup {
             }
             @if let Some(error) = line.router.status.as_ref().and_then(|s| s.last_error.as_deref()) { div.err { "The agent reports: " (error) } }
             div.scroll { table #status { thead { tr { @for h in STATUS_HEAD { th { (h) } } } } tbody { tr { (status_cells(line)) } } } }
+            (super::agent_counters::agent_counters(line.router.counters.as_ref()))
             h2 { "Command queue" }
             div.scroll {
                 table #commands {

@@ -18,6 +18,7 @@ use super::{Hub, HubEvent, OFFLINE_AFTER_HEARTBEATS};
 use crate::model::{ResultRecorded, Router};
 use crate::store::{StoreError, now_ms};
 
+mod counters;
 mod hello;
 mod limited;
 mod v2;
@@ -72,6 +73,7 @@ pub async fn run(hub: Arc<Hub>, authenticated: Router, mut socket: WebSocket) {
         let session = registration.session;
         let limiter = hub.limiter(router);
         let mut link = Session::new(hub.clone(), router, socket, registration, authenticated.token_hash, limiter);
+        link.counters = counters::Reported::from_store(authenticated.counters);
         let end = link.serve(hello).await;
         let end = end.err().unwrap_or(End::Closed);
         match &end {
@@ -129,6 +131,8 @@ struct Session<'a> {
     protocol: u16,
     /// The clock skew last written for this router in this session.
     skew_written: Option<i64>,
+    /// The agent's counters (protocol 3), waiting for their status and last written.
+    counters: counters::Reported,
 }
 
 impl<'a> Session<'a> {
@@ -156,6 +160,7 @@ impl<'a> Session<'a> {
             duplicates: BTreeSet::new(),
             protocol: jasiyo_shared::MIN_PROTOCOL_VERSION,
             skew_written: None,
+            counters: Default::default(),
         }
     }
 
@@ -314,6 +319,7 @@ impl<'a> Session<'a> {
             }
             AgentMessage::Clock { skew_ms } => self.on_clock(skew_ms).await?,
             AgentMessage::Usage(usage) => self.on_usage(usage).await?,
+            AgentMessage::Counters(counters) => self.on_counters(counters)?,
         }
         Ok(())
     }

@@ -2,7 +2,7 @@
 //! agents connected to this instance, routers online and offline, outbox depth and the age
 //! of the oldest undelivered command (in total, and for the [`TOP_ROUTERS`] worst routers
 //! only: a fleet of 20,000 routers must not make 20,000 series), the reconciliation
-//! backlog, and the database pool's connections.
+//! backlog, and the database pool's connections (and, counted by the store, its waits).
 
 use std::sync::atomic::AtomicU64;
 
@@ -30,8 +30,10 @@ pub struct StoreGauges {
     top_depth: Family<[(&'static str, String); 1], Gauge>,
     top_oldest: Family<[(&'static str, String); 1], Seconds>,
     checks_due: Gauge,
+    top_errors: Family<[(&'static str, String); 1], Gauge>,
     payments_open: Gauge,
     db_connections: Family<[(&'static str, &'static str); 1], Gauge>,
+    db_pool_wait: super::db::PoolWaits,
 }
 
 impl StoreGauges {
@@ -44,8 +46,10 @@ impl StoreGauges {
             top_depth: Family::default(),
             top_oldest: Family::default(),
             checks_due: Gauge::default(),
+            top_errors: Family::default(),
             payments_open: Gauge::default(),
             db_connections: Family::default(),
+            db_pool_wait: super::db::PoolWaits::default(),
         };
         registry.register("agents_connected", "Agents connected to this instance", gauges.agents_connected.clone());
         registry.register("routers", "Routers not revoked, by state (online, offline)", gauges.routers.clone());
@@ -70,11 +74,21 @@ impl StoreGauges {
             "Payments whose status check is due now and not yet asked (a growing number: reconciliation falls behind)",
             gauges.checks_due.clone(),
         );
+        registry.register(
+            "agent_top_routeros_errors",
+            "RouterOS errors since their agent started, for the routers with the most (top 10 only)",
+            gauges.top_errors.clone(),
+        );
         registry.register("payments_open", "Payments without a final word yet", gauges.payments_open.clone());
         registry.register(
             "db_connections",
             "Database pool connections by state (idle, in_use, max); in_use at max means callers wait for one",
             gauges.db_connections.clone(),
+        );
+        registry.register(
+            "db_pool_wait_seconds",
+            "Time statements and transactions waited for a database connection (kept or from the pool)",
+            gauges.db_pool_wait.clone(),
         );
         gauges
     }
@@ -83,6 +97,7 @@ impl StoreGauges {
     pub async fn refresh(&self, hub: &Hub) -> crate::store::StoreResult<()> {
         self.agents_connected.set(hub.connected() as i64);
         let store = hub.store();
+        self.db_pool_wait.follow(|| store.pool_waits());
         let stale_after = hub.stale_after().as_millis() as i64;
         let snapshot = store.ops_snapshot(now_ms(), stale_after, TOP_ROUTERS).await?;
         self.set(&snapshot, now_ms());
@@ -107,6 +122,10 @@ impl StoreGauges {
         self.top_oldest.clear();
         for router in &snapshot.oldest {
             self.top_oldest.get_or_create(&[("router", router.router.to_string())]).set(age(Some(router.oldest_at)));
+        }
+        self.top_errors.clear();
+        for (router, errors) in &snapshot.most_errors {
+            self.top_errors.get_or_create(&[("router", router.to_string())]).set(*errors);
         }
         self.checks_due.set(snapshot.checks_due);
         self.payments_open.set(snapshot.payments_open);

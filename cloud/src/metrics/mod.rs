@@ -3,15 +3,17 @@
 //!
 //! One [`Metrics`] handle (cheap to clone) is made per cloud and handed to the hub, the
 //! payments service and the HTTP layer, which count as things happen ([`payments`],
-//! [`hub`], [`http`]). What is a state rather than an event (routers online, outbox
+//! [`hub`], [`http`], and the agents' own counters as they report them: [`agents`]). What is a state rather than an event (routers online, outbox
 //! depths, the reconciliation backlog, the database pool) is read from the store when
-//! scraped ([`gauges`]). [`serve`] answers `GET /metrics` on its own listener, given only
+//! scraped ([`gauges`]); the database pool's waits are counted by the store ([`db`]). [`serve`] answers `GET /metrics` on its own listener, given only
 //! with `serve --metrics-listen`: the numbers are never on the public address.
 //!
 //! Series are bounded: labels are providers, outcomes, reasons and route templates, never
 //! payment ids or raw paths; per-router series exist only for the few routers with the
 //! deepest or oldest outboxes ([`gauges::TOP_ROUTERS`]).
 
+pub mod agents;
+pub mod db;
 pub mod gauges;
 pub mod http;
 pub mod hub;
@@ -22,6 +24,7 @@ use std::sync::Arc;
 
 use prometheus_client::registry::Registry;
 
+pub use agents::AgentMetrics;
 pub use gauges::StoreGauges;
 pub use http::HttpMetrics;
 pub use hub::HubMetrics;
@@ -35,6 +38,7 @@ struct Inner {
     registry: Registry,
     payments: PaymentMetrics,
     hub: HubMetrics,
+    agents: AgentMetrics,
     http: HttpMetrics,
     gauges: StoreGauges,
 }
@@ -45,9 +49,10 @@ impl Metrics {
         let mut registry = Registry::with_prefix("jasiyo");
         let payments = PaymentMetrics::register(&mut registry);
         let hub = HubMetrics::register(&mut registry);
+        let agents = AgentMetrics::register(&mut registry);
         let http = HttpMetrics::register(&mut registry);
         let gauges = StoreGauges::register(&mut registry);
-        Metrics(Arc::new(Inner { registry, payments, hub, http, gauges }))
+        Metrics(Arc::new(Inner { registry, payments, hub, agents, http, gauges }))
     }
 
     /// Payments, providers, callbacks, reconciliation and rate limits.
@@ -58,6 +63,11 @@ impl Metrics {
     /// Agents and their commands.
     pub fn hub(&self) -> &HubMetrics {
         &self.0.hub
+    }
+
+    /// The agents' own counters, summed over the fleet.
+    pub fn agents(&self) -> &AgentMetrics {
+        &self.0.agents
     }
 
     /// HTTP requests.

@@ -42,6 +42,9 @@ pub struct Router {
     pub clock_skew_ms: Option<i64>,
     /// When that was reported (Unix ms).
     pub clock_skew_at: Option<i64>,
+    /// The agent's own counters since it started, sent with its last status that had them
+    /// (agents of protocol 3 and later).
+    pub counters: Option<jasiyo_shared::AgentCounters>,
 }
 
 pub use jasiyo_shared::{CLOCK_IN_STEP_MS, describe_skew};

@@ -15,6 +15,7 @@ pub mod platform;
 mod postgres;
 mod sql;
 mod sqlite;
+mod sqlite_conns;
 pub mod testing;
 pub mod users;
 
@@ -22,7 +23,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use jasiyo_shared::{Command, Outcome, Report, RouterId, RouterStatus, Seq};
+use jasiyo_shared::{AgentCounters, Command, Outcome, Report, RouterId, RouterStatus, Seq};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -110,8 +111,9 @@ pub trait Store:
     /// (one batch for an instance's live sessions), and returns those where it is not: a
     /// newer link, on this or another instance, replaced it, and the session is stale.
     async fn sessions_seen(&self, sessions: &[(RouterId, Uuid)], now_ms: i64) -> StoreResult<Vec<RouterId>>;
-    /// Stores the status an agent reported.
-    async fn record_status(&self, id: RouterId, status: &RouterStatus, now_ms: i64) -> StoreResult<()>;
+    /// Stores the status an agent reported, with its counters (protocol 3) when it sent
+    /// them (else the last ones stay).
+    async fn record_status(&self, id: RouterId, status: &RouterStatus, counters: Option<&AgentCounters>, now_ms: i64) -> StoreResult<()>;
     /// Stores the clock skew an agent reported (its clock minus the cloud's, ms).
     async fn record_clock_skew(&self, id: RouterId, skew_ms: i64, now_ms: i64) -> StoreResult<()>;
 

@@ -1,6 +1,6 @@
 //! What the operator's metrics read from the database when scraped (`metrics::gauges`):
 //! routers online and offline, the outboxes' depth and age with the worst few routers, and
-//! the reconciliation backlog; and the connection pool's occupancy.
+//! the reconciliation backlog; and the connection pool's occupancy and waits.
 
 use async_trait::async_trait;
 use jasiyo_shared::RouterId;
@@ -37,6 +37,9 @@ pub struct OpsSnapshot {
     pub checks_due: i64,
     /// Payments without a final word.
     pub payments_open: i64,
+    /// The routers not revoked whose agents reported the most RouterOS errors since they
+    /// started (protocol 3), most first, with that count; none with zero.
+    pub most_errors: Vec<(RouterId, i64)>,
 }
 
 /// The connection pool's occupancy (summed over a backend's pools).
@@ -58,4 +61,7 @@ pub trait OpsStore: Send + Sync {
     async fn ops_snapshot(&self, now_ms: i64, stale_after_ms: i64, top: u32) -> StoreResult<OpsSnapshot>;
     /// The connection pool's occupancy now.
     fn pool_stats(&self) -> PoolStats;
+    /// How long statements and transactions have waited for a connection (kept by the
+    /// store, counted as they happen).
+    fn pool_waits(&self) -> std::sync::Arc<crate::tally::Tally>;
 }

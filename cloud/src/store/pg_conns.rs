@@ -22,6 +22,8 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgQueryResult, PgRow, PgStatement, PgTypeInfo};
 use sqlx::{Describe, Either, Execute, Executor, PgPool, Postgres, Transaction};
 
+use crate::tally::Tally;
+
 /// Connections kept idle at most; the rest go back to the pool.
 const KEEP_IDLE: usize = 8;
 
@@ -34,6 +36,8 @@ pub(super) struct Conns(Arc<Inner>);
 
 struct Inner {
     pool: PgPool,
+    /// How long taking a connection took (kept or from the pool), and beginning a transaction.
+    waits: Arc<Tally>,
     /// Newest last, with when each was given back.
     idle: Mutex<Vec<(PoolConnection<Postgres>, Instant)>>,
 }
@@ -45,8 +49,13 @@ impl std::fmt::Debug for Conns {
 }
 
 impl Conns {
-    pub fn new(pool: PgPool) -> Conns {
-        Conns(Arc::new(Inner { pool, idle: Mutex::default() }))
+    pub fn new(pool: PgPool, waits: Arc<Tally>) -> Conns {
+        Conns(Arc::new(Inner { pool, waits, idle: Mutex::default() }))
+    }
+
+    /// The waits for a connection counted so far.
+    pub fn waits(&self) -> Arc<Tally> {
+        self.0.waits.clone()
     }
 
     /// The pool itself (listeners, migrations).
@@ -54,12 +63,19 @@ impl Conns {
         &self.0.pool
     }
 
-    /// A transaction on a pooled connection.
+    /// A transaction on a pooled connection, the wait for it counted. (`Transaction::begin`
+    /// is what `Pool::begin` does after its own `acquire`.)
     pub async fn begin(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        self.0.pool.begin().await
+        let conn = self.0.waits.time(self.0.pool.acquire()).await?;
+        Transaction::begin(conn, None).await
     }
 
+    /// A connection for one statement, the wait for it counted (none for a kept one).
     async fn take(&self) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+        self.0.waits.clone().time(self.take_untimed()).await
+    }
+
+    async fn take_untimed(&self) -> Result<PoolConnection<Postgres>, sqlx::Error> {
         let kept = {
             let mut idle = self.0.idle.lock().unwrap_or_else(|p| p.into_inner());
             match idle.last() {

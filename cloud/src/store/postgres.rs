@@ -90,7 +90,14 @@ impl PostgresStore {
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(Self { pool: Conns::new(pool) })
+        let waits = std::sync::Arc::new(crate::tally::Tally::new(crate::tally::POOL_WAIT_BOUNDS));
+        Ok(Self { pool: Conns::new(pool, waits) })
+    }
+
+    /// How long statements and transactions waited for a connection (the metrics'
+    /// `db_pool_wait_seconds`).
+    fn pool_wait_tally(&self) -> std::sync::Arc<crate::tally::Tally> {
+        self.pool.waits()
     }
 
     /// The pool's occupancy (connections kept for single statements count as in use).

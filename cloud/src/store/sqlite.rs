@@ -1,6 +1,7 @@
 //! The embedded SQLite store: zero set-up, one file, for a single cloud instance.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use jasiyo_shared::{CommandId, RouterId};
@@ -11,8 +12,10 @@ use tokio_util::sync::CancellationToken;
 use super::payments::{Heard, PaidOutcome, Provision};
 use super::sql::rows::{parse_payment, parse_router};
 use super::sql::{Backend, RECEIPT_SHARED, conflict_or, receipt_recorded_again, receipt_shared};
+use super::sqlite_conns::Timed;
 use super::{OutboxSignal, StoreResult};
 use crate::model::PaymentId;
+use crate::tally::{POOL_WAIT_BOUNDS, Tally};
 
 // The shared SQL (`sql/`), compiled for SQLite: its files are written against these names.
 type Db = Sqlite;
@@ -85,8 +88,10 @@ const OUTBOX_POLL: Duration = Duration::from_millis(200);
 /// steps of milliseconds while another connection holds the write lock.
 #[derive(Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
-    writes: SqlitePool,
+    pool: Timed,
+    writes: Timed,
+    /// How long statements waited for a connection, both pools.
+    waits: Arc<Tally>,
 }
 
 impl SqliteStore {
@@ -102,12 +107,18 @@ impl SqliteStore {
         sqlx::migrate!("./migrations/sqlite").run(&writes).await?;
         // Opened up front, so serving never needs a new file descriptor.
         let pool = SqlitePoolOptions::new().max_connections(6).min_connections(6).connect_with(options).await?;
-        Ok(Self { pool, writes })
+        let waits = Arc::new(Tally::new(POOL_WAIT_BOUNDS));
+        Ok(Self { pool: Timed::new(pool, waits.clone()), writes: Timed::new(writes, waits.clone()), waits })
+    }
+
+    /// How long statements waited for a connection (the metrics' `db_pool_wait_seconds`).
+    fn pool_wait_tally(&self) -> Arc<Tally> {
+        self.waits.clone()
     }
 
     /// The readers' and the writer's pools together (the metrics' `db_connections`).
     fn pool_occupancy(&self) -> super::ops::PoolStats {
-        let [reads, writes] = [&self.pool, &self.writes];
+        let [reads, writes] = [self.pool.pool(), self.writes.pool()];
         let max = |pool: &SqlitePool| pool.options().get_max_connections();
         super::ops::PoolStats {
             size: reads.size() + writes.size(),
@@ -120,14 +131,14 @@ impl SqliteStore {
 #[async_trait::async_trait]
 impl Backend for SqliteStore {
     type Db = Sqlite;
-    type Reads = SqlitePool;
-    type Writes = SqlitePool;
+    type Reads = Timed;
+    type Writes = Timed;
 
-    fn reads(&self) -> &SqlitePool {
+    fn reads(&self) -> &Timed {
         &self.pool
     }
 
-    fn writes(&self) -> &SqlitePool {
+    fn writes(&self) -> &Timed {
         &self.writes
     }
 
@@ -248,7 +259,7 @@ impl Backend for SqliteStore {
     /// SQLite runs one write transaction at a time, so `gid`s become visible in order and
     /// none is skipped.
     fn watch_outbox(&self, signal: OutboxSignal, shutdown: CancellationToken) {
-        let pool = self.pool.clone();
+        let pool = self.pool.pool().clone();
         tokio::spawn(async move {
             let mut commands = PolledTable { table: "commands", high: 0 };
             let mut tokens = PolledTable { table: "router_token_events", high: 0 };

@@ -1,7 +1,8 @@
 //! Protocol versions on the hub, on both databases: an agent of protocol 1 (in the field)
 //! gets the plain welcome and nothing of protocol 2; an agent of protocol 2 gets the
 //! cloud's clock; any other version is refused with the versions named; a protocol-2 command
-//! reaches a protocol-1 agent in the form it can take.
+//! reaches a protocol-1 agent in the form it can take; the agent's counters (protocol 3) are
+//! taken from a protocol-3 agent only.
 
 use jasiyo_cloud::hub::AgentLimits;
 use jasiyo_cloud::store::now_ms;
@@ -85,6 +86,37 @@ async fn a_protocol_2_agents_usage_is_stored_within_limits(world: World) {
     cloud.stop();
 }
 
+/// The agent's counters (protocol 3) are stored with the status that follows them; a
+/// protocol-2 agent (in the field) keeps working, and counters from it are not taken.
+async fn counters_come_from_protocol_3_agents_only(world: World) {
+    use jasiyo_cloud::hub::HubEvent;
+    use jasiyo_shared::{AgentCounters, RouterStatus};
+
+    let cloud = Cloud::start(world.store.clone(), AgentLimits { status_every: std::time::Duration::ZERO, ..Default::default() }).await;
+    let mut events = cloud.hub.subscribe();
+    let mut counters = AgentCounters { since_ms: 1, commands_applied: 4, apply_buckets: vec![0; 11], ..Default::default() };
+    counters.apply_buckets[3] = 4;
+    counters.routeros_errors.connection = 2;
+    counters.router_reconnects = 1;
+    for protocol in [2, 3] {
+        let (id, token) = world.router(&format!("r{protocol}")).await;
+        let (mut agent, welcome) = RawAgent::welcomed_in(cloud.addr, id, token.expose(), None, protocol).await;
+        assert!(matches!(welcome, CloudMessage::WelcomeAt(_)), "{welcome:?}");
+        agent.send(&AgentMessage::Counters(counters.clone())).await;
+        let status = RouterStatus { journal_depth: 3, agent_version: "raw".into(), ..Default::default() };
+        agent.send(&AgentMessage::Status(status)).await;
+        crate::raw_agent::next_event(&mut events, "the status stored", |e| *e == HubEvent::Status(id)).await;
+        let router = world.store.router(id).await.unwrap().unwrap();
+        assert_eq!(router.status.map(|s| s.journal_depth), Some(3), "protocol {protocol}: the status is stored");
+        let expected = (protocol == 3).then(|| counters.clone());
+        assert_eq!(router.counters, expected, "protocol {protocol}");
+    }
+    let text = cloud.hub.metrics().render();
+    assert!(text.contains("jasiyo_agent_routeros_errors_total{kind=\"connection\"} 2\n"), "{text}");
+    assert!(text.contains("jasiyo_agent_apply_seconds_count 4\n"), "{text}");
+    cloud.stop();
+}
+
 /// A user in its plan's profile (protocol 2) reaches a protocol-1 agent as the plain user in the
 /// default profile, and a protocol-2 agent as it is, under the same sequence number and id.
 async fn a_user_in_a_profile_reaches_each_protocol_as_it_can_take_it(world: World) {
@@ -123,6 +155,7 @@ jasiyo_cloud::on_each_backend!(
     World::new;
     a_user_in_a_profile_reaches_each_protocol_as_it_can_take_it,
     a_protocol_2_agents_usage_is_stored_within_limits,
+    counters_come_from_protocol_3_agents_only,
     a_protocol_1_agent_gets_the_plain_welcome,
     a_protocol_2_agent_gets_the_clouds_clock,
     other_versions_are_refused_naming_both

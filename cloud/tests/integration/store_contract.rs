@@ -78,7 +78,7 @@ async fn sessions_and_status(Fixture { store, .. }: Fixture) {
     assert!(store.router(id).await.unwrap().unwrap().is_online(9_050, 100));
 
     let status = RouterStatus { identity: Some("Shop".into()), journal_depth: 4, agent_version: "0.1.1".into(), ..Default::default() };
-    store.record_status(id, &status, 9_100).await.unwrap();
+    store.record_status(id, &status, None, 9_100).await.unwrap();
     let router = store.router(id).await.unwrap().unwrap();
     assert_eq!(router.status, Some(status));
     assert_eq!(router.status_at, Some(9_100));

@@ -81,16 +81,24 @@ async fn a_payment_logs_json_and_no_secret(world: World) {
         }
     }
     let about_payment = |line: &&Value| line["payment"] == payment.as_str();
-    assert!(
-        lines.iter().filter(about_payment).any(|l| l["message"] == "payment initiated" && l["span"]["request_id"] == request_id.as_str())
-    );
+    assert!(lines.iter().filter(about_payment).any(|l| l["message"] == "payment initiated" && l["request_id"] == request_id.as_str()));
     assert!(
         lines.iter().filter(about_payment).any(|l| l["message"] == "payment paid; user provisioned" && l["router"] == creds.id.to_string())
     );
     assert!(
-        lines.iter().any(|l| l["span"]["router"] == creds.id.to_string() && l["seq"].is_u64()),
+        lines.iter().any(|l| l["span"] == "agent" && l["router"] == creds.id.to_string() && l["seq"].is_u64()),
         "a command's line names router and seq"
     );
+    // Span fields are flat: `jq .router` works on every line of an agent's session, and
+    // `jq .request_id` on every line of an HTTP request, not only where the event set them.
+    let in_span = |name: &'static str| move |l: &&Value| l["span"] == name;
+    assert!(lines.iter().any(|l| in_span("agent")(&l)) && lines.iter().any(|l| in_span("request")(&l)));
+    for line in lines.iter().filter(in_span("agent")) {
+        assert!(line["router"].is_string() && line.get("spans").is_none(), "{line}");
+    }
+    for line in lines.iter().filter(in_span("request")) {
+        assert!(line["request_id"].is_string(), "{line}");
+    }
 
     let callback_token = prompt.callback_url.as_deref().and_then(|url| url.rsplit('/').next()).expect("a callback URL").to_string();
     let accounts = pay.accounts();

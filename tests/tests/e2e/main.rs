@@ -2,6 +2,7 @@
 //! providers, over real sockets and processes. Each module is one part of the system;
 //! tests that run on both databases are listed with `jasiyo_cloud::on_each_backend!`.
 
+mod agent_counters;
 mod agent_settings;
 mod alerts_mail;
 mod backbone;

@@ -23,6 +23,7 @@ pub(crate) fn value(text: &str, series: &str) -> f64 {
 async fn a_payment_moves_the_counters(world: World) {
     let s = shop_with(world, ProviderKind::Daraja, |_| {}).await;
     let before = s.cloud.metrics().await;
+    let waits_before = value(&before, "jasiyo_db_pool_wait_seconds_count");
     assert_eq!(sample(&before, r#"jasiyo_payments_total{provider="daraja",outcome="paid"}"#), None, "nothing paid yet");
     assert_eq!(value(&before, "jasiyo_agents_connected"), 1.0);
     assert_eq!(value(&before, r#"jasiyo_routers{state="online"}"#), 1.0);
@@ -53,6 +54,12 @@ async fn a_payment_moves_the_counters(world: World) {
     assert!(!text.contains(&s.creds.id.to_string()), "no series names the router: {text}");
     assert!(!text.contains("not-a-token"));
     assert!(value(&text, r#"jasiyo_db_connections{state="max"}"#) >= 1.0);
+    // Every statement of the payment took a connection: the waits moved, and were counted
+    // into the buckets (the largest one holds them all).
+    let waits = value(&text, "jasiyo_db_pool_wait_seconds_count");
+    assert!(waits > waits_before + 10.0, "pool waits {waits_before} -> {waits}");
+    assert_eq!(value(&text, r#"jasiyo_db_pool_wait_seconds_bucket{le="+Inf"}"#), waits);
+    assert!(value(&text, "jasiyo_db_pool_wait_seconds_sum") > 0.0);
 
     // Metrics are only on their own listener.
     let public = s.http.get(format!("{}/metrics", s.cloud.http_url())).send().await.unwrap();

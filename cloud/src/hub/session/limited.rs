@@ -6,7 +6,6 @@ use jasiyo_shared::{Report, RouterStatus};
 use super::{End, Session};
 use crate::hub::HubEvent;
 use crate::hub::limits::StatusVerdict;
-use crate::store::now_ms;
 
 impl Session<'_> {
     /// The router's counters, locked for one decision.
@@ -21,8 +20,7 @@ impl Session<'_> {
         match verdict {
             StatusVerdict::Write => {
                 self.pending_status = None;
-                self.hub.store.record_status(self.router, &status, now_ms()).await?;
-                self.hub.emit(HubEvent::Status(self.router));
+                self.write_status(&status).await?;
             }
             StatusVerdict::Later(due) => {
                 tracing::debug!(router = %self.router, "status too soon after the last; written later");
@@ -53,8 +51,7 @@ impl Session<'_> {
     pub(super) async fn write_pending_status(&mut self) -> Result<(), End> {
         if let Some((status, _)) = self.pending_status.take() {
             self.limiter().status_written(&self.hub.limits);
-            self.hub.store.record_status(self.router, &status, now_ms()).await?;
-            self.hub.emit(HubEvent::Status(self.router));
+            self.write_status(&status).await?;
         }
         Ok(())
     }

@@ -28,6 +28,15 @@ impl OpsStore for This {
         .bind(now_ms)
         .fetch_one(self.reads())
         .await?;
+        let most_errors: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT id, routeros_errors FROM routers WHERE revoked_at IS NULL AND routeros_errors > 0 \
+             ORDER BY routeros_errors DESC, id LIMIT $1",
+        )
+        .bind(i64::from(top))
+        .fetch_all(self.reads())
+        .await?;
+        let most_errors =
+            most_errors.into_iter().map(|(id, n)| Ok((parse_uuid("router id", &id)?.into(), n))).collect::<StoreResult<_>>()?;
         Ok(OpsSnapshot {
             routers_online: online,
             routers_offline: live - online,
@@ -37,11 +46,16 @@ impl OpsStore for This {
             oldest,
             checks_due,
             payments_open,
+            most_errors,
         })
     }
 
     fn pool_stats(&self) -> PoolStats {
         self.pool_occupancy()
+    }
+
+    fn pool_waits(&self) -> std::sync::Arc<crate::tally::Tally> {
+        self.pool_wait_tally()
     }
 }
 

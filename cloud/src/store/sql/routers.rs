@@ -1,7 +1,7 @@
 //! Tenants and routers: registration, agent tokens, sessions, last seen and status.
 //! Compiled once per backend (see `sql/mod.rs`).
 
-use jasiyo_shared::{RouterId, RouterStatus, Seq};
+use jasiyo_shared::{AgentCounters, RouterId, RouterStatus, Seq};
 use uuid::Uuid;
 
 use super::{Db, This};
@@ -184,13 +184,24 @@ pub(super) async fn sessions_seen(store: &This, sessions: &[(RouterId, Uuid)], n
     Ok(stale)
 }
 
-pub(super) async fn record_status(store: &This, id: RouterId, status: &RouterStatus, now_ms: i64) -> StoreResult<()> {
-    sqlx::query("UPDATE routers SET status_json = $2, status_at = $3, last_seen_at = $3 WHERE id = $1")
-        .bind(id.to_string())
-        .bind(to_json(status))
-        .bind(now_ms)
-        .execute(store.writes())
-        .await?;
+pub(super) async fn record_status(
+    store: &This,
+    id: RouterId,
+    status: &RouterStatus,
+    counters: Option<&AgentCounters>,
+    now_ms: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE routers SET status_json = $2, status_at = $3, last_seen_at = $3, \
+         counters_json = COALESCE($4, counters_json), routeros_errors = COALESCE($5, routeros_errors) WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .bind(to_json(status))
+    .bind(now_ms)
+    .bind(counters.map(to_json))
+    .bind(counters.map(|c| i64::try_from(c.routeros_errors.total()).unwrap_or(i64::MAX)))
+    .execute(store.writes())
+    .await?;
     Ok(())
 }
 

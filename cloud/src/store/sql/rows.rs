@@ -40,7 +40,7 @@ impl TryFrom<TenantRow> for Tenant {
 
 /// `routers`.
 pub(crate) const ROUTER_COLUMNS: &str = "id, tenant_id, name, token_hash, created_at, revoked_at, online_session, last_seen_at, connected_at, disconnected_at, \
-     agent_version, status_json, status_at, clock_skew_ms, clock_skew_at";
+     agent_version, status_json, status_at, clock_skew_ms, clock_skew_at, counters_json";
 
 /// A `routers` row.
 #[derive(sqlx::FromRow)]
@@ -60,6 +60,7 @@ pub(crate) struct RouterRow {
     status_at: Option<i64>,
     clock_skew_ms: Option<i64>,
     clock_skew_at: Option<i64>,
+    counters_json: Option<String>,
 }
 
 impl TryFrom<RouterRow> for Router {
@@ -81,6 +82,7 @@ impl TryFrom<RouterRow> for Router {
             status_at: row.status_at,
             clock_skew_ms: row.clock_skew_ms,
             clock_skew_at: row.clock_skew_at,
+            counters: row.counters_json.map(|s| parse_json("agent counters", &s)).transpose()?,
         })
     }
 }

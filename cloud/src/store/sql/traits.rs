@@ -2,7 +2,7 @@
 //! of `sql/`. Compiled once per backend (see `sql/mod.rs`).
 
 use async_trait::async_trait;
-use jasiyo_shared::{Command, MacAddress, Outcome, Report, RouterId, RouterStatus, Seq};
+use jasiyo_shared::{AgentCounters, Command, MacAddress, Outcome, Report, RouterId, RouterStatus, Seq};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -76,8 +76,8 @@ impl Store for This {
         routers::sessions_seen(self, sessions, now_ms).await
     }
 
-    async fn record_status(&self, id: RouterId, status: &RouterStatus, now_ms: i64) -> StoreResult<()> {
-        routers::record_status(self, id, status, now_ms).await
+    async fn record_status(&self, id: RouterId, status: &RouterStatus, counters: Option<&AgentCounters>, now_ms: i64) -> StoreResult<()> {
+        routers::record_status(self, id, status, counters, now_ms).await
     }
 
     async fn record_clock_skew(&self, id: RouterId, skew_ms: i64, now_ms: i64) -> StoreResult<()> {
