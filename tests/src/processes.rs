@@ -83,6 +83,16 @@ impl CloudProcess {
         self.log.lock().unwrap().clone()
     }
 
+    /// Waits (up to [`WAIT`]) until a line it wrote contains `needle`: what the cloud logs
+    /// after the event a test waited on (an agent's result logged after the router changed).
+    pub async fn until_logged(&self, needle: &str) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while !self.log.lock().unwrap().iter().any(|line| line.contains(needle)) {
+            assert!(tokio::time::Instant::now() < deadline, "the cloud never logged {needle:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// `ws://` base URL.
     pub fn ws_url(&self) -> String {
         format!("ws://{}", self.addr)

@@ -73,6 +73,8 @@ async fn a_payment_logs_json_and_no_secret(world: World) {
         .unwrap();
     assert_eq!(value(&metrics, r#"jasiyo_payments_total{provider="daraja",outcome="paid"}"#), 1.0);
 
+    // The agent's results are logged when they reach the cloud, just after the router changed.
+    cloud.until_logged("command applied").await;
     let cloud_log = cloud.log();
     let lines: Vec<Value> = cloud_log.iter().map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))).collect();
     for line in &lines {
