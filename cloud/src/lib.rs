@@ -16,6 +16,7 @@
 //! - [`store`]: SQLite and PostgreSQL persistence behind one trait.
 //! - [`cli`]: the operator's command line.
 //! - [`token`]: agent and operator tokens and their hashes.
+//! - [`vouchers`]: printed codes sold for cash, loaded onto routers ahead of time.
 //! - [`redact`]: what `Debug` and listings never show (tokens, passwords, receipts).
 
 pub mod accounts;
@@ -37,5 +38,6 @@ pub mod routers;
 pub mod store;
 pub mod time;
 pub mod token;
+pub mod vouchers;
 
 pub use app::{App, CloudConfig};

@@ -17,6 +17,7 @@ mod sql;
 mod sqlite;
 pub mod testing;
 pub mod users;
+pub mod vouchers;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -70,6 +71,7 @@ pub trait Store:
     + platform::PlatformStore
     + ops::OpsStore
     + look::LookStore
+    + vouchers::VoucherStore
     + Send
     + Sync
     + 'static

@@ -75,6 +75,9 @@ mod traits;
 #[path = "sql/users.rs"]
 mod users;
 
+#[path = "sql/vouchers.rs"]
+mod vouchers;
+
 /// The NOTIFY channel on which enqueues and token changes are announced, with the router id
 /// as payload.
 pub(super) const OUTBOX_CHANNEL: &str = "jasiyo_outbox";

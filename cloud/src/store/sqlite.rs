@@ -75,6 +75,9 @@ mod traits;
 #[path = "sql/users.rs"]
 mod users;
 
+#[path = "sql/vouchers.rs"]
+mod vouchers;
+
 /// How often the outbox watcher looks for commands enqueued by other processes.
 const OUTBOX_POLL: Duration = Duration::from_millis(200);
 

@@ -36,3 +36,4 @@ mod sealing;
 mod store_contract;
 mod tenant_api;
 mod tenant_api_parity;
+mod vouchers_store;
