@@ -48,6 +48,9 @@ pub trait VoucherStore: Send + Sync {
     /// One of the tenant's batches.
     async fn voucher_batch(&self, tenant: TenantId, id: VoucherBatchId) -> StoreResult<Option<VoucherBatch>>;
 
+    /// A batch of whichever tenant (the operator's command line).
+    async fn voucher_batch_any(&self, id: VoucherBatchId) -> StoreResult<Option<VoucherBatch>>;
+
     /// A batch's codes in code order, each in its state at `now` (Unix s).
     async fn voucher_codes(&self, tenant: TenantId, id: VoucherBatchId, now: i64) -> StoreResult<Vec<VoucherLine>>;
 

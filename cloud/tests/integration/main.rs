@@ -9,6 +9,7 @@ mod budgets;
 mod checks_store;
 mod cli;
 mod cli_router_tokens;
+mod cli_vouchers;
 mod dashboard_alerts;
 mod dashboard_auth;
 mod dashboard_owner_pages;
