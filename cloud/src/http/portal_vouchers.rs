@@ -43,7 +43,8 @@ pub struct VoucherBody {
     mac: Option<String>,
 }
 
-/// `POST /api/portal/{router}/voucher`: `{"login": {"username", "password"}, "first_use"}`
+/// `POST /api/portal/{router}/voucher`: `{"login": {"username", "password"}, "first_use",
+/// "duration_secs"}`
 /// for a good code; the page then submits the hotspot login form with it.
 pub async fn voucher(
     State(payments): State<Arc<Payments>>,
@@ -55,6 +56,6 @@ pub async fn voucher(
     let Json(body) = body.map_err(|_| VoucherPortalError::Unknown)?;
     let request = VoucherRequest { code: body.code, mac: body.mac, client_ip: client.0.map(|ip| ip.to_string()) };
     let login = redeem(&payments, router, request).await?;
-    let body = json!({ "login": { "username": login.username, "password": login.password }, "first_use": login.first_use });
+    let body = json!({ "login": { "username": login.username, "password": login.password }, "first_use": login.first_use, "duration_secs": login.duration_secs });
     Ok(Json(body).into_response())
 }

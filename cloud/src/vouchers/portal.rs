@@ -38,6 +38,8 @@ pub struct VoucherLogin {
     pub password: String,
     /// Whether this was the code's first use.
     pub first_use: bool,
+    /// The plan's length: online time the code gives from its first login.
+    pub duration_secs: u64,
 }
 
 /// Why a code was refused; each maps to a code the page words in the customer's language.
@@ -93,7 +95,8 @@ pub async fn redeem(payments: &Payments, router: RouterId, request: VoucherReque
     match answer {
         Redeemed::Valid { first, plan_id } => {
             tracing::info!(%router, %mac, plan = %plan_id, first, "voucher accepted on the portal");
-            Ok(VoucherLogin { username: code.as_str().to_string(), password: code.as_str().to_string(), first_use: first })
+            let duration_secs = store.plan(plan_id).await?.map_or(0, |p| p.duration_secs);
+            Ok(VoucherLogin { username: code.as_str().to_string(), password: code.as_str().to_string(), first_use: first, duration_secs })
         }
         Redeemed::Unknown => Err(VoucherPortalError::Unknown),
         Redeemed::Expired => Err(VoucherPortalError::Expired),
