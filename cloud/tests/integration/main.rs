@@ -20,6 +20,7 @@ mod dashboard_transaction_actions;
 mod dashboard_transactions;
 mod dashboard_transactions_bench;
 mod dashboard_users;
+mod dashboard_vouchers;
 mod hotspot_files;
 mod http_api;
 mod hub_limits;
