@@ -151,6 +151,9 @@ struct Fixture {
     open_payment: String,
     /// A plan of tenant `T`.
     plan: String,
+    /// A voucher batch of tenant `T` on the router, and one of its codes.
+    voucher_batch: String,
+    voucher_code: String,
     postgres: Option<String>,
     certs: PathBuf,
     /// A backup of the prepared data directory (what `restore --from` restores).
@@ -165,7 +168,8 @@ fn argv(line: &str, f: &Fixture) -> Vec<String> {
         .replace("<id>", &f.router)
         .replace("<payment-id>", &f.payment)
         .replace("<open-payment-id>", &f.open_payment)
-        .replace("<plan-id>", &f.plan);
+        .replace("<plan-id>", &f.plan)
+        .replace("<batch-id>", &f.voucher_batch);
     let line = line.replace("<agent token>", &f.token);
     let line = line.replace("<token-id>", &operator_token_id(&hash_token(README_OPERATOR_TOKEN)));
     let mut words = Vec::new();
@@ -201,6 +205,9 @@ fn argv(line: &str, f: &Fixture) -> Vec<String> {
             ("--mac", "M") => "AA:BB:CC:DD:EE:01".to_string(),
             ("--ip", "I") => "10.5.50.9".to_string(),
             ("--limit-bytes-total", "N") => "1000000".to_string(),
+            ("--code", "C") => f.voucher_code.clone(),
+            // Always ahead, whenever the test runs.
+            ("--valid-until", _) => "2099-12-31".to_string(),
             ("--listen" | "--metrics-listen", _) => "127.0.0.1:0".to_string(),
             // A new file for each run (a backup never overwrites one), and a real backup.
             ("--to", _) => f.data_dir.with_file_name("backup.db").display().to_string(),
@@ -241,6 +248,15 @@ async fn prepare(dir: &Path) -> (String, String, String, String, String) {
     let open = open_payment(store.as_ref(), id.parse().unwrap(), 5_000, "complaint").await;
     store.create_operator_token("readme", &hash_token(README_OPERATOR_TOKEN), 1_000).await.unwrap();
     (id, token, payment.to_string(), open.to_string(), plan)
+}
+
+/// A voucher batch of three codes on the prepared router: its id and one code.
+fn prepare_vouchers(dir: &Path, router: &str) -> (String, String) {
+    let args = ["voucher", "create", "--tenant", "T", "--plan", "Daily", "--count", "3", "--router", router, "--json"];
+    let out = std::process::Command::new(binary("jasiyo-cloud")).args(args).envs(base_env(dir)).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let made: Value = serde_json::from_slice(&out.stdout).unwrap();
+    (made["batch"]["id"].as_str().unwrap().to_string(), made["codes"][0].as_str().unwrap().to_string())
 }
 
 /// The environment every command runs in: the data directory, and nothing of the
@@ -311,13 +327,14 @@ async fn run(argv: &[String], dir: &Path, work: &Path) -> Result<(), String> {
 async fn every_readme_command_is_accepted() {
     let commands = documented();
     let names: Vec<&str> = commands.iter().map(|c| c.text.split_whitespace().nth(1).unwrap_or("")).collect();
-    for expected in ["serve", "tenant", "router", "command", "operator", "plan", "provider", "payment", "run"] {
+    for expected in ["serve", "tenant", "router", "command", "operator", "plan", "provider", "payment", "voucher", "run"] {
         assert!(names.contains(&expected), "README shows no `{expected}` command: {names:?}");
     }
     let root = TempDir::new().unwrap();
     let prepared = root.path().join("prepared");
     std::fs::create_dir_all(&prepared).unwrap();
     let (router, token, payment, open_payment, plan) = prepare(&prepared).await;
+    let (voucher_batch, voucher_code) = prepare_vouchers(&prepared, &router);
     let certs = root.path().join("certs");
     std::fs::create_dir_all(&certs).unwrap();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent/tests/fixtures");
@@ -327,7 +344,19 @@ async fn every_readme_command_is_accepted() {
     let postgres = fresh_postgres_url().await;
     let backup = root.path().join("backup.db");
     jasiyo_cloud::store::backup::backup(&prepared.join("jasiyo.db"), &backup).await.unwrap();
-    let mut fixture = Fixture { data_dir: PathBuf::new(), router, token, payment, open_payment, plan, postgres, certs, backup };
+    let mut fixture = Fixture {
+        data_dir: PathBuf::new(),
+        router,
+        token,
+        payment,
+        open_payment,
+        plan,
+        voucher_batch,
+        voucher_code,
+        postgres,
+        certs,
+        backup,
+    };
 
     // The commands run in README order, as a reader following it would: each variant on a
     // fresh copy of the directory as the commands before it left it (so `router add` finds
@@ -378,6 +407,8 @@ fn optional_groups_and_placeholders_are_read_as_documented() {
         payment: "P1".into(),
         open_payment: "P2".into(),
         plan: "PL".into(),
+        voucher_batch: "VB".into(),
+        voucher_code: "VC".into(),
         postgres: None,
         certs: PathBuf::from("/c"),
         backup: PathBuf::from("/b.db"),
