@@ -2,8 +2,9 @@
 //! outbox and the agent onto the emulated router (the time it took is printed); a code
 //! typed on the portal API comes back as the hotspot login, which logs the device in
 //! through the router's login endpoint (the demo's stand-in for it, checking against the
-//! emulated router); wrong codes are refused and guessing is rate limited; revoking the
-//! batch removes every code from the router and ends the device's session.
+//! emulated router); wrong codes are refused and guessing is rate limited;
+//! a code used on the router itself is reported by the agent and counted as used; revoking
+//! the batch removes every code from the router and ends the device's session.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -116,6 +117,17 @@ async fn a_batch_loads_logs_in_and_is_revoked(world: World) {
     statuses.push(right.status().as_u16());
     assert_eq!(&statuses[..5], &[404; 5], "{statuses:?}");
     assert!(statuses[5..].iter().all(|s| *s == 429), "then rate limited, the right code too: {statuses:?}");
+
+    // A code used through the router's own login page (the cloud not asked): the agent
+    // reports its traffic, and the cloud counts it as used.
+    assert!(router.set_user_bytes(codes[3].as_str(), 1_000, 50_000));
+    let (code, batch_id) = (codes[3].clone(), batch.id);
+    cloud
+        .until("the router's use of a code reported", async |store: &dyn jasiyo_cloud::store::Store| {
+            let lines = store.voucher_codes(tenant, batch_id, jasiyo_cloud::store::now_ms() / 1000).await.unwrap();
+            lines.iter().any(|l| l.code == code && l.state == jasiyo_cloud::model::VoucherState::InUse && l.first_used_at.is_some())
+        })
+        .await;
 
     // Revoked: every code leaves the router, and the device's session ends.
     let started = Instant::now();
