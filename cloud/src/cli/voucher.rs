@@ -129,7 +129,11 @@ pub(super) async fn run(store: &dyn Store, command: VoucherCommand, out: &mut dy
                 writeln!(out, "{}", json!({ "batch": found, "plan": plan, "counts": counts, "codes": lines }))?;
             } else {
                 writeln!(out, "batch {} of plan {plan}: {} codes on {} router(s)", found.id, found.count, found.routers.len())?;
-                writeln!(out, "unused {}  in use {}  expired {}  revoked {}", counts.unused, counts.in_use, counts.expired, counts.revoked)?;
+                writeln!(
+                    out,
+                    "unused {}  in use {}  expired {}  revoked {}",
+                    counts.unused, counts.in_use, counts.expired, counts.revoked
+                )?;
                 for line in lines {
                     let mac = line.device_mac.map(|m| m.to_string()).unwrap_or_default();
                     writeln!(out, "{}  {:<8}  {mac}", line.code.as_str(), line.state.as_str())?;
@@ -160,7 +164,11 @@ async fn batch_of(store: &dyn Store, id: VoucherBatchId) -> anyhow::Result<(Vouc
 async fn find_plan(store: &dyn Store, tenant: TenantId, plan: &str) -> anyhow::Result<PlanId> {
     let plans = store.list_plans(tenant).await?;
     let by_id: Option<PlanId> = plan.parse().ok();
-    plans.into_iter().find(|p| Some(p.id) == by_id || p.name == plan).map(|p| p.id).with_context(|| format!("no plan {plan:?} for this tenant"))
+    plans
+        .into_iter()
+        .find(|p| Some(p.id) == by_id || p.name == plan)
+        .map(|p| p.id)
+        .with_context(|| format!("no plan {plan:?} for this tenant"))
 }
 
 async fn find_routers(store: &dyn Store, tenant: TenantId, names: &[String]) -> anyhow::Result<Vec<RouterId>> {

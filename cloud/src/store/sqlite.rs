@@ -75,6 +75,7 @@ mod traits;
 #[path = "sql/users.rs"]
 mod users;
 
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/vouchers.rs"]
 mod vouchers;
 

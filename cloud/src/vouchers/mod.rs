@@ -108,7 +108,9 @@ pub async fn create_batch(
                 tracing::info!(%tenant, batch = %batch.id, plan = %plan.id, codes = codes.len(), routers = batch.routers.len(), "voucher batch created");
                 return Ok((batch, codes));
             }
-            Err(StoreError::Conflict(_)) => tracing::warn!(%tenant, "a new voucher code collided with an existing one; drawing the batch again"),
+            Err(StoreError::Conflict(_)) => {
+                tracing::warn!(%tenant, "a new voucher code collided with an existing one; drawing the batch again")
+            }
             Err(other) => return Err(other.into()),
         }
     }

@@ -32,8 +32,23 @@ fn vouchers_from_the_command_line() {
     let created = json(
         &dir,
         &[
-            "voucher", "create", "--tenant", "Kibanda WiFi", "--plan", "1 hour", "--count", "30", "--prefix", "kb", "--price", "50",
-            "--valid-until", "2099-01-31", "--router", "gate", "--json",
+            "voucher",
+            "create",
+            "--tenant",
+            "Kibanda WiFi",
+            "--plan",
+            "1 hour",
+            "--count",
+            "30",
+            "--prefix",
+            "kb",
+            "--price",
+            "50",
+            "--valid-until",
+            "2099-01-31",
+            "--router",
+            "gate",
+            "--json",
         ],
     );
     let batch = created["batch"]["id"].as_str().unwrap().to_string();
@@ -67,7 +82,10 @@ fn vouchers_from_the_command_line() {
     // Mistakes are refused clearly.
     let too_many = run(&dir, &["voucher", "create", "--tenant", "Kibanda WiFi", "--plan", "1 hour", "--count", "5001", "--router", "gate"]);
     assert!(too_many.unwrap_err().contains("5001"));
-    let short = run(&dir, &["voucher", "create", "--tenant", "Kibanda WiFi", "--plan", "1 hour", "--count", "1", "--length", "4", "--router", "gate"]);
+    let short = run(
+        &dir,
+        &["voucher", "create", "--tenant", "Kibanda WiFi", "--plan", "1 hour", "--count", "1", "--length", "4", "--router", "gate"],
+    );
     assert!(short.unwrap_err().contains("7 to 16"));
     let nowhere = run(&dir, &["voucher", "create", "--tenant", "Kibanda WiFi", "--plan", "1 hour", "--count", "1", "--router", "attic"]);
     assert!(nowhere.unwrap_err().contains("no router \"attic\""));

@@ -16,7 +16,15 @@ async fn owners_sell_vouchers_and_only_their_own(site: Site) {
     b.sign_up("Vouchers B", "b@vouchers.example").await;
     let tenant = site.store.find_tenant("Vouchers A").await.unwrap().unwrap();
     let router = site.store.create_router(tenant.id, "counter", "hash-a", now_ms()).await.unwrap();
-    let plan = NewPlan { name: "Day pass".into(), price_kes: 50, duration_secs: 86_400, data_mb: None, rate_limit: None, profile: None, shared_users: None };
+    let plan = NewPlan {
+        name: "Day pass".into(),
+        price_kes: 50,
+        duration_secs: 86_400,
+        data_mb: None,
+        rate_limit: None,
+        profile: None,
+        shared_users: None,
+    };
     let plan = site.store.create_plan(tenant.id, &plan, now_ms()).await.unwrap();
 
     let page = a.get("/dashboard/vouchers").await;
@@ -24,10 +32,20 @@ async fn owners_sell_vouchers_and_only_their_own(site: Site) {
     assert!(page.body.contains("New batch") && page.body.contains("counter") && page.body.contains("No voucher batches yet"));
     let csrf = page.csrf();
     let (plan_id, router_id) = (plan.id.to_string(), router.id.to_string());
-    let refused = a.post("/dashboard/vouchers", &[("csrf", &csrf), ("plan", &plan_id), ("count", "30"), ("length", "3"), ("router", &router_id)]).await;
+    let refused = a
+        .post("/dashboard/vouchers", &[("csrf", &csrf), ("plan", &plan_id), ("count", "30"), ("length", "3"), ("router", &router_id)])
+        .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.body.contains("7 to 16"), "{}", refused.body);
-    let form = [("csrf", csrf.as_str()), ("plan", &plan_id), ("count", "30"), ("prefix", "kb"), ("price", "50"), ("valid_until", "2099-01-31"), ("router", &router_id)];
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("plan", &plan_id),
+        ("count", "30"),
+        ("prefix", "kb"),
+        ("price", "50"),
+        ("valid_until", "2099-01-31"),
+        ("router", &router_id),
+    ];
     let created = a.post("/dashboard/vouchers", &form).await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
     let url = created.location().to_string();

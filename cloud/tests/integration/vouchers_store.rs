@@ -100,7 +100,8 @@ async fn a_batch_loads_counts_redeems_and_revokes(Fixture { store, .. }: Fixture
     // The whole batch: the other 24 (the used one too: its session ends).
     assert_eq!(revoke(store.as_ref(), tenant, batch.id, None).await.unwrap(), 24);
     assert_eq!(revoke(store.as_ref(), tenant, batch.id, None).await.unwrap(), 0, "revoking again does nothing");
-    let removals = store.list_commands(router, 100).await.unwrap().into_iter().filter(|c| c.command.kind() == "remove_hotspot_user").count();
+    let removals =
+        store.list_commands(router, 100).await.unwrap().into_iter().filter(|c| c.command.kind() == "remove_hotspot_user").count();
     assert_eq!(removals, 25);
     let listed = store.voucher_batches(tenant, now_ms() / 1000).await.unwrap();
     assert_eq!(listed[0].1.revoked, 25);
@@ -110,9 +111,8 @@ async fn a_batch_loads_counts_redeems_and_revokes(Fixture { store, .. }: Fixture
 async fn unsold_codes_expire(Fixture { store, .. }: Fixture) {
     let (tenant, router, plan) = shop(store.as_ref(), "Vouchers E").await;
     let until = now_ms() / 1000 + 60;
-    let (batch, codes) = create_batch(store.as_ref(), tenant, VoucherBatchInput { valid_until: Some(until), ..input(plan, router, 3) })
-        .await
-        .unwrap();
+    let (batch, codes) =
+        create_batch(store.as_ref(), tenant, VoucherBatchInput { valid_until: Some(until), ..input(plan, router, 3) }).await.unwrap();
     let later_ms = (until + 1) * 1000;
     assert_eq!(store.redeem_voucher(router, &codes[0], mac(1), later_ms).await.unwrap(), Redeemed::Expired);
     let counts = store.voucher_batches(tenant, until + 1).await.unwrap()[0].1;

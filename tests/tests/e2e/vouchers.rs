@@ -65,8 +65,8 @@ async fn a_batch_loads_logs_in_and_is_revoked(world: World) {
     let on_router = started.elapsed();
     cloud.until_finished(creds.id, CODES as usize).await;
     println!(
-        "VOUCHERS {}: {CODES} codes enqueued in {} ms, all on the router after {} ms, all results in the cloud after {} ms",
-        format!("{:?}", world.backend),
+        "VOUCHERS {:?}: {CODES} codes enqueued in {} ms, all on the router after {} ms, all results in the cloud after {} ms",
+        world.backend,
         enqueued.as_millis(),
         on_router.as_millis(),
         started.elapsed().as_millis()
@@ -139,7 +139,7 @@ async fn a_batch_loads_logs_in_and_is_revoked(world: World) {
         })
         .await;
     assert!(gone, "the codes were removed from the router");
-    println!("VOUCHERS {}: {CODES} codes removed from the router after {} ms", format!("{:?}", world.backend), started.elapsed().as_millis());
+    println!("VOUCHERS {:?}: {CODES} codes removed from the router after {} ms", world.backend, started.elapsed().as_millis());
     let revoked = http.post(&url).json(&json!({ "code": codes[2].as_str(), "mac": "02:00:00:00:16:05" })).send().await.unwrap();
     assert_eq!(revoked.status(), 410);
 

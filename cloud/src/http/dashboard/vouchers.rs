@@ -23,11 +23,14 @@ use crate::vouchers::{VoucherError, create_batch, csv, revoke as revoke_codes};
 async fn list(hub: &Hub, member: &Member, error: Option<&str>, status: StatusCode, headers: &HeaderMap) -> Response {
     let store = hub.store();
     let tenant = member.tenant.id;
-    let (batches, plans, routers) =
-        match tokio::try_join!(store.voucher_batches(tenant, now_ms() / 1000), store.list_plans(tenant), store.list_routers(Some(tenant))) {
-            Ok(loaded) => loaded,
-            Err(error) => return internal(error),
-        };
+    let (batches, plans, routers) = match tokio::try_join!(
+        store.voucher_batches(tenant, now_ms() / 1000),
+        store.list_plans(tenant),
+        store.list_routers(Some(tenant))
+    ) {
+        Ok(loaded) => loaded,
+        Err(error) => return internal(error),
+    };
     let tz = crate::time::zone_or_default(&member.tenant.time_zone);
     let name = |batch: &VoucherBatch| plans.iter().find(|p| p.id == batch.plan_id).map(|p| p.name.clone()).unwrap_or_default();
     let rows: Vec<BatchRow> = batches
@@ -127,7 +130,10 @@ pub(super) async fn batch(
         Err(response) => return response,
     };
     let store = hub.store();
-    let (lines, routers) = match tokio::try_join!(store.voucher_codes(member.tenant.id, batch.id, now_ms() / 1000), store.list_routers(Some(member.tenant.id))) {
+    let (lines, routers) = match tokio::try_join!(
+        store.voucher_codes(member.tenant.id, batch.id, now_ms() / 1000),
+        store.list_routers(Some(member.tenant.id))
+    ) {
         Ok(loaded) => loaded,
         Err(error) => return internal(error),
     };

@@ -123,16 +123,18 @@ impl VoucherStore for This {
             .execute(&mut *tx)
             .await?;
         for router in &batch.routers {
-            sqlx::query("INSERT INTO voucher_batch_routers (batch_id, router_id) SELECT $1, id FROM routers WHERE id = $2 AND tenant_id = $3")
-                .bind(batch.id.to_string())
-                .bind(router.to_string())
-                .bind(batch.tenant_id.to_string())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                .eq(&1)
-                .then_some(())
-                .ok_or_else(|| StoreError::NotFound(format!("router {router}")))?;
+            sqlx::query(
+                "INSERT INTO voucher_batch_routers (batch_id, router_id) SELECT $1, id FROM routers WHERE id = $2 AND tenant_id = $3",
+            )
+            .bind(batch.id.to_string())
+            .bind(router.to_string())
+            .bind(batch.tenant_id.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            .eq(&1)
+            .then_some(())
+            .ok_or_else(|| StoreError::NotFound(format!("router {router}")))?;
         }
         for chunk in codes.chunks(CODES_PER_INSERT) {
             let mut insert = sqlx::QueryBuilder::<Db>::new("INSERT INTO voucher_codes (tenant_id, code, batch_id, state) ");
@@ -166,7 +168,8 @@ impl VoucherStore for This {
         .await?;
         let mut counts: HashMap<String, VoucherCounts> = HashMap::new();
         for (batch, stored, valid_until, n) in counted {
-            let state = VoucherState::at(&stored, valid_until, now).ok_or_else(|| StoreError::Corrupt(format!("voucher state {stored:?}")))?;
+            let state =
+                VoucherState::at(&stored, valid_until, now).ok_or_else(|| StoreError::Corrupt(format!("voucher state {stored:?}")))?;
             let entry = counts.entry(batch).or_default();
             for _ in 0..n {
                 entry.add(state);
