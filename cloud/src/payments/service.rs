@@ -206,15 +206,9 @@ impl Payments {
         &self.config
     }
 
-    /// The limiter on codes customers type on the portal (M-Pesa receipts for "already
-    /// paid?", voucher codes): per code, per device and per address.
+    /// The limiter on codes typed on the portal (receipts, vouchers): per code, device, address.
     pub fn code_limits(&self) -> &RateLimits {
         &self.recover_limits
-    }
-
-    /// The agents' hub.
-    pub fn hub(&self) -> &Arc<Hub> {
-        &self.hub
     }
 
     /// The store.

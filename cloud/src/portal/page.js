@@ -356,16 +356,12 @@ function recover() {
 
 /* Have a voucher? A good code comes back as the login, posted like a paid one. */
 function voucher() {
-  if (busy) { return; }
-  current.vErr = null; setText($('verr'), null);
-  busy = true; $('vgo').disabled = true;
+  if (busy) { return; } current.vErr = null; setText($('verr'), null); busy = true; $('vgo').disabled = true;
   api('POST', '/api/portal/' + boot.router + '/voucher', { code: $('vcode').value, mac: hs.mac }, function (status, body) {
     busy = false; $('vgo').disabled = false;
     if (status === 200 && body && body.login) { body.login.expires_at = new Date().getTime() / 1000 + body.duration_secs; online(body.login); return; }
-    var code = (body && body.error) || (status === 0 ? 'network' : 'internal');
-    current.vErr = T.en[code] ? code : 'internal';
-    setText($('verr'), current.vErr);
-    document.body.setAttribute('data-reason', current.vErr);
+    current.vErr = body && T.en[body.error] ? body.error : (status === 0 ? 'network' : 'internal');
+    setText($('verr'), current.vErr); document.body.setAttribute('data-reason', current.vErr);
   });
 }
 
@@ -380,7 +376,7 @@ window.onpageshow = function () { if (lastLogin) { showCreds(lastLogin); } };
 $('paid').onclick = function () { screen('recover'); $('receipt').focus(); };
 $('recback').onclick = function () { screen('choose'); };
 $('vlink').onclick = function () { screen('voucher'); $('vcode').focus(); };
-$('vback').onclick = function () { screen('choose'); };
+$('vback').onclick = $('recback').onclick;
 $('vform').onsubmit = function (e) { if (e && e.preventDefault) { e.preventDefault(); } voucher(); return false; };
 $('recform').onsubmit = function (e) { if (e && e.preventDefault) { e.preventDefault(); } recover(); return false; };
 $('loginnow').onclick = function () { if (lastLogin) { submitLogin(lastLogin); loginState = 'sent'; showCreds(lastLogin); } };

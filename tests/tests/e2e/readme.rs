@@ -152,8 +152,7 @@ struct Fixture {
     /// A plan of tenant `T`.
     plan: String,
     /// A voucher batch of tenant `T` on the router, and one of its codes.
-    voucher_batch: String,
-    voucher_code: String,
+    voucher: [String; 2],
     postgres: Option<String>,
     certs: PathBuf,
     /// A backup of the prepared data directory (what `restore --from` restores).
@@ -169,7 +168,7 @@ fn argv(line: &str, f: &Fixture) -> Vec<String> {
         .replace("<payment-id>", &f.payment)
         .replace("<open-payment-id>", &f.open_payment)
         .replace("<plan-id>", &f.plan)
-        .replace("<batch-id>", &f.voucher_batch);
+        .replace("<batch-id>", &f.voucher[0]);
     let line = line.replace("<agent token>", &f.token);
     let line = line.replace("<token-id>", &operator_token_id(&hash_token(README_OPERATOR_TOKEN)));
     let mut words = Vec::new();
@@ -205,7 +204,7 @@ fn argv(line: &str, f: &Fixture) -> Vec<String> {
             ("--mac", "M") => "AA:BB:CC:DD:EE:01".to_string(),
             ("--ip", "I") => "10.5.50.9".to_string(),
             ("--limit-bytes-total", "N") => "1000000".to_string(),
-            ("--code", "C") => f.voucher_code.clone(),
+            ("--code", "C") => f.voucher[1].clone(),
             // Always ahead, whenever the test runs.
             ("--valid-until", _) => "2099-12-31".to_string(),
             ("--listen" | "--metrics-listen", _) => "127.0.0.1:0".to_string(),
@@ -225,9 +224,10 @@ fn argv(line: &str, f: &Fixture) -> Vec<String> {
 }
 
 /// Prepares the data directory every command starts from: tenant `T` with a plan, a router
-/// (its id and token), a paid payment and an open one, and an operator token, made with
-/// the binary and the library as an operator and a customer would.
-async fn prepare(dir: &Path) -> (String, String, String, String, String) {
+/// (its id and token), a paid payment and an open one, a voucher batch (its id and a code)
+/// and an operator token, made with the binary and the library as an operator and a
+/// customer would.
+async fn prepare(dir: &Path) -> (String, String, String, String, String, [String; 2]) {
     let cloud = |args: &[&str]| {
         let out = std::process::Command::new(binary("jasiyo-cloud")).args(args).envs(base_env(dir)).output().unwrap();
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -247,16 +247,9 @@ async fn prepare(dir: &Path) -> (String, String, String, String, String) {
     let payment = paid_payment(store.as_ref(), id.parse().unwrap(), 1_000, 4_000).await;
     let open = open_payment(store.as_ref(), id.parse().unwrap(), 5_000, "complaint").await;
     store.create_operator_token("readme", &hash_token(README_OPERATOR_TOKEN), 1_000).await.unwrap();
-    (id, token, payment.to_string(), open.to_string(), plan)
-}
-
-/// A voucher batch of three codes on the prepared router: its id and one code.
-fn prepare_vouchers(dir: &Path, router: &str) -> (String, String) {
-    let args = ["voucher", "create", "--tenant", "T", "--plan", "Daily", "--count", "3", "--router", router, "--json"];
-    let out = std::process::Command::new(binary("jasiyo-cloud")).args(args).envs(base_env(dir)).output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    let made: Value = serde_json::from_slice(&out.stdout).unwrap();
-    (made["batch"]["id"].as_str().unwrap().to_string(), made["codes"][0].as_str().unwrap().to_string())
+    let made = cloud(&["voucher", "create", "--tenant", "T", "--plan", "Daily", "--count", "3", "--router", &id, "--json"]);
+    let voucher = [made["batch"]["id"].as_str().unwrap().to_string(), made["codes"][0].as_str().unwrap().to_string()];
+    (id, token, payment.to_string(), open.to_string(), plan, voucher)
 }
 
 /// The environment every command runs in: the data directory, and nothing of the
@@ -333,8 +326,7 @@ async fn every_readme_command_is_accepted() {
     let root = TempDir::new().unwrap();
     let prepared = root.path().join("prepared");
     std::fs::create_dir_all(&prepared).unwrap();
-    let (router, token, payment, open_payment, plan) = prepare(&prepared).await;
-    let (voucher_batch, voucher_code) = prepare_vouchers(&prepared, &router);
+    let (router, token, payment, open_payment, plan, voucher) = prepare(&prepared).await;
     let certs = root.path().join("certs");
     std::fs::create_dir_all(&certs).unwrap();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent/tests/fixtures");
@@ -344,19 +336,7 @@ async fn every_readme_command_is_accepted() {
     let postgres = fresh_postgres_url().await;
     let backup = root.path().join("backup.db");
     jasiyo_cloud::store::backup::backup(&prepared.join("jasiyo.db"), &backup).await.unwrap();
-    let mut fixture = Fixture {
-        data_dir: PathBuf::new(),
-        router,
-        token,
-        payment,
-        open_payment,
-        plan,
-        voucher_batch,
-        voucher_code,
-        postgres,
-        certs,
-        backup,
-    };
+    let mut fixture = Fixture { data_dir: PathBuf::new(), router, token, payment, open_payment, plan, voucher, postgres, certs, backup };
 
     // The commands run in README order, as a reader following it would: each variant on a
     // fresh copy of the directory as the commands before it left it (so `router add` finds
@@ -407,8 +387,7 @@ fn optional_groups_and_placeholders_are_read_as_documented() {
         payment: "P1".into(),
         open_payment: "P2".into(),
         plan: "PL".into(),
-        voucher_batch: "VB".into(),
-        voucher_code: "VC".into(),
+        voucher: ["VB".into(), "VC".into()],
         postgres: None,
         certs: PathBuf::from("/c"),
         backup: PathBuf::from("/b.db"),
