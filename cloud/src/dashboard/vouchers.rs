@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use super::{Frame, Nav, csrf_field, page};
+use super::{Frame, Nav, csrf_field, kes, page};
 use crate::model::{Plan, Role, Router, VoucherBatch, VoucherCounts, VoucherLine};
 use crate::vouchers::short;
 
@@ -42,6 +42,12 @@ pub fn vouchers_page(frame: &Frame, view: &VouchersPage<'_>) -> Markup {
             h1 { "Vouchers" }
             p.muted { "Printed codes you sell for cash. Each batch is loaded onto your routers ahead of time, so codes work even while the internet link is down. A code's time starts at its first login." }
             @if let Some(error) = view.error { div.err role="alert" { (error) } }
+            @let sold: u32 = view.batches.iter().map(|r| r.counts.in_use).sum();
+            @let cash: i64 = view.batches.iter().map(|r| i64::from(r.counts.in_use) * i64::from(r.batch.price_kes.unwrap_or(0))).sum();
+            div.cards {
+                div.card { div.n #cash { (kes(cash)) } div.l { "Cash from vouchers used (kept apart from M-Pesa)" } }
+                div.card { div.n #sold { (sold) } div.l { "Vouchers used" } }
+            }
             @if owner { (create_form(frame, view)) }
             h2 { "Batches" }
             div.scroll {

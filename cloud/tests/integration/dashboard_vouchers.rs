@@ -58,6 +58,12 @@ async fn owners_sell_vouchers_and_only_their_own(site: Site) {
     let codes = site.store.voucher_codes(tenant.id, batch_id.parse().unwrap(), now_ms() / 1000).await.unwrap();
     assert!(codes.iter().all(|l| batch.body.contains(&l.code.grouped())));
 
+    // A code used on the portal: the cash it brought is counted apart from M-Pesa.
+    let mac = "02:00:00:00:00:09".parse().unwrap();
+    site.store.redeem_voucher(router.id, &codes[5].code, mac, now_ms()).await.unwrap();
+    let list = a.get("/dashboard/vouchers").await.body;
+    assert!(list.contains(r#"id="cash">KES 50<"#) && list.contains(r#"id="sold">1<"#), "{list}");
+
     // The print sheet: every code exactly once, 30 cards on two A4 pages, both languages.
     let print = a.get(&format!("{url}/print")).await;
     assert_eq!(print.status, StatusCode::OK);
