@@ -17,6 +17,7 @@
 //! - [`cli`]: the operator's command line.
 //! - [`token`]: agent and operator tokens and their hashes.
 //! - [`tally`]: durations counted into buckets (the database pool's waits).
+//! - [`vouchers`]: printed codes sold for cash, loaded onto routers ahead of time.
 //! - [`redact`]: what `Debug` and listings never show (tokens, passwords, receipts).
 
 pub mod accounts;
@@ -39,5 +40,6 @@ pub mod store;
 pub mod tally;
 pub mod time;
 pub mod token;
+pub mod vouchers;
 
 pub use app::{App, CloudConfig};

@@ -1,5 +1,5 @@
 //! The operator's command line: `serve`, and the commands that manage tenants, routers,
-//! outboxes, providers, plans and payments directly in the database (each with `--json` for
+//! outboxes, providers, plans, vouchers and payments directly in the database (each with `--json` for
 //! scripts). One subcommand per file, each with its arguments and a short handler; this file
 //! only parses the global flags and dispatches (`sealing.rs` resolves the global sealing key).
 
@@ -14,6 +14,7 @@ mod router;
 mod sealing;
 mod serve;
 mod tenant;
+mod voucher;
 mod zones;
 
 use std::io::Write;
@@ -40,6 +41,7 @@ pub use router::RouterCommand;
 pub use sealing::{DEPRECATED_SEALING_KEY_ENV, SEALING_KEY_ENV, sealing_key};
 pub use serve::{HeartbeatArgs, ServeArgs};
 pub use tenant::TenantCommand;
+pub use voucher::VoucherCommand;
 
 /// The Jasiyo cloud: hotspot payments and the hub routers phone home to.
 // Debug hides its secrets: crate::redact.
@@ -95,6 +97,9 @@ pub enum CliCommand {
     /// Dashboard accounts: operators, and password-reset links.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Vouchers: printed codes sold for cash, loaded onto routers ahead of time.
+    #[command(subcommand)]
+    Voucher(VoucherCommand),
     /// Copy the SQLite database to a file, while the cloud runs.
     Backup(BackupArgs),
     /// Put a backup in place of the SQLite database (checked first; the cloud stopped).
@@ -133,6 +138,7 @@ pub async fn run_admin(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
             provider::run(store, command, cli.sealing_key.as_deref(), &key_file, out).await
         }
         CliCommand::Plan(command) => plan::run(store, command, out).await,
+        CliCommand::Voucher(command) => voucher::run(store, command, out).await,
         CliCommand::Account(command) => account::run(shared.clone(), command, out).await,
         CliCommand::Payment(command) => {
             let key_file = cli.data_dir.join("secret.key");

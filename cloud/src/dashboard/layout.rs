@@ -18,6 +18,8 @@ pub enum Nav {
     Transactions,
     /// Hotspot users.
     Users,
+    /// Voucher batches.
+    Vouchers,
     /// Alerts.
     Alerts,
     /// Settings (provider, portal, staff, password).
@@ -31,6 +33,7 @@ const NAV: &[(Nav, &str, &str, &[Role])] = &[
     (Nav::Overview, "/dashboard", "Overview", &[Role::Owner, Role::Staff]),
     (Nav::Transactions, "/dashboard/transactions", "Transactions", &[Role::Owner, Role::Staff]),
     (Nav::Users, "/dashboard/users", "Hotspot users", &[Role::Owner, Role::Staff]),
+    (Nav::Vouchers, "/dashboard/vouchers", "Vouchers", &[Role::Owner, Role::Staff]),
     (Nav::Routers, "/dashboard/routers", "Routers", &[Role::Owner, Role::Staff]),
     (Nav::Plans, "/dashboard/plans", "Plans", &[Role::Owner]),
     (Nav::Alerts, "/dashboard/alerts", "Alerts", &[Role::Owner, Role::Staff]),

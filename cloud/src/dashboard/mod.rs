@@ -18,6 +18,8 @@ pub mod settings;
 pub mod transaction;
 pub mod transactions;
 pub mod users;
+pub mod voucher_print;
+pub mod vouchers;
 
 pub use layout::{Frame, Nav, page, plain_page};
 

@@ -2,7 +2,7 @@
 //! in this module, one file per audience, and calls the domain services (`payments`,
 //! `hub`); rendering is `portal`'s. Errors become HTTP responses only here.
 //!
-//! - [`portal_page`], [`portal_api`]: customers on the captive portal.
+//! - [`portal_page`], [`portal_api`], [`portal_vouchers`]: customers on the captive portal.
 //! - [`hotspot`]: routers fetching their hotspot files.
 //! - [`callbacks`]: payment providers' callbacks and webhooks.
 //! - [`agents`]: agents phoning home (WebSocket).
@@ -20,6 +20,7 @@ mod html;
 mod operator;
 mod portal_api;
 mod portal_page;
+mod portal_vouchers;
 pub mod request_id;
 pub mod server;
 mod tenant_api;
@@ -102,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/portal/{router}/plans", get(portal_api::plans))
         .route("/api/portal/{router}/payments", post(portal_api::initiate))
         .route("/api/portal/{router}/recover", post(portal_api::recover))
+        .route("/api/portal/{router}/voucher", post(portal_vouchers::voucher))
         .route("/api/portal/payments/{payment}", get(portal_api::poll))
         .route("/api/portal/payments/{payment}/next", get(portal_api::next))
         .route("/api/portal/payments/{payment}/release", post(portal_api::release))

@@ -53,3 +53,7 @@ uuid_id!(
     /// Identifies a dashboard account (an owner, staff member or operator).
     AccountId
 );
+uuid_id!(
+    /// Identifies a voucher batch.
+    VoucherBatchId
+);

@@ -206,6 +206,11 @@ impl Payments {
         &self.config
     }
 
+    /// The limiter on codes typed on the portal (receipts, vouchers): per code, device, address.
+    pub fn code_limits(&self) -> &RateLimits {
+        &self.recover_limits
+    }
+
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store

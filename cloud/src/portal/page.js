@@ -1,7 +1,7 @@
 /* The captive portal's screens and its flow: the last part of its one script (see
    page.rs): choosing, paying, waiting, starting again, results, logging in, "already paid?". */
-/* Screens: choose, wait, result, done, recover (body[data-state] tells tests which). */
-var screens = ['choose', 'wait', 'result', 'done', 'recover'];
+/* Screens: choose, wait, result, done, recover, voucher (body[data-state] tells tests which). */
+var screens = ['choose', 'wait', 'result', 'done', 'recover', 'voucher'];
 function screen(name, state) {
   for (var i = 0; i < screens.length; i++) { show($(screens[i]), screens[i] === name); }
   document.body.setAttribute('data-state', state || name);
@@ -24,6 +24,7 @@ function render() {
   setText($('phoneerr'), current.phoneErr);
   setText($('phonehint'), current.hint && 'op_hint', current.hint && { op: current.hint });
   setText($('recerr'), current.recErr);
+  setText($('verr'), current.vErr);
   setPayErr(current.payErr);
   if (current.msg) { put($('msg'), t(current.msg.key, current.msg.args)); }
   put($('waittitle'), t(current.waitText));
@@ -353,6 +354,17 @@ function recover() {
   });
 }
 
+/* Have a voucher? A good code comes back as the login, posted like a paid one. */
+function voucher() {
+  if (busy) { return; } current.vErr = null; setText($('verr'), null); busy = true; $('vgo').disabled = true;
+  api('POST', '/api/portal/' + boot.router + '/voucher', { code: $('vcode').value, mac: hs.mac }, function (status, body) {
+    busy = false; $('vgo').disabled = false;
+    if (status === 200 && body && body.login) { body.login.expires_at = new Date().getTime() / 1000 + body.duration_secs; online(body.login); return; }
+    current.vErr = body && T.en[body.error] ? body.error : (status === 0 ? 'network' : 'internal');
+    setText($('verr'), current.vErr); document.body.setAttribute('data-reason', current.vErr);
+  });
+}
+
 /* Wiring. */
 $('payform').onsubmit = function (e) { if (e && e.preventDefault) { e.preventDefault(); } pay(); return false; };
 $('phone').onblur = function () { if ($('phone').value) { checkPhone(true); } };
@@ -363,6 +375,9 @@ $('back').onclick = function () { current.msg = null; screen('choose'); $('phone
 window.onpageshow = function () { if (lastLogin) { showCreds(lastLogin); } };
 $('paid').onclick = function () { screen('recover'); $('receipt').focus(); };
 $('recback').onclick = function () { screen('choose'); };
+$('vlink').onclick = function () { screen('voucher'); $('vcode').focus(); };
+$('vback').onclick = $('recback').onclick;
+$('vform').onsubmit = function (e) { if (e && e.preventDefault) { e.preventDefault(); } voucher(); return false; };
 $('recform').onsubmit = function (e) { if (e && e.preventDefault) { e.preventDefault(); } recover(); return false; };
 $('loginnow').onclick = function () { if (lastLogin) { submitLogin(lastLogin); loginState = 'sent'; showCreds(lastLogin); } };
 $('restart').onclick = restart;

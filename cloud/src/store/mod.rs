@@ -18,6 +18,7 @@ mod sqlite;
 mod sqlite_conns;
 pub mod testing;
 pub mod users;
+pub mod vouchers;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -71,6 +72,7 @@ pub trait Store:
     + platform::PlatformStore
     + ops::OpsStore
     + look::LookStore
+    + vouchers::VoucherStore
     + Send
     + Sync
     + 'static

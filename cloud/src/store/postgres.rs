@@ -75,6 +75,10 @@ mod traits;
 #[path = "sql/users.rs"]
 mod users;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/vouchers.rs"]
+mod vouchers;
+
 /// The NOTIFY channel on which enqueues and token changes are announced, with the router id
 /// as payload.
 pub(super) const OUTBOX_CHANNEL: &str = "jasiyo_outbox";

@@ -78,6 +78,10 @@ mod traits;
 #[path = "sql/users.rs"]
 mod users;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/vouchers.rs"]
+mod vouchers;
+
 /// How often the outbox watcher looks for commands enqueued by other processes.
 const OUTBOX_POLL: Duration = Duration::from_millis(200);
 

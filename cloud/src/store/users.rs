@@ -104,7 +104,8 @@ pub trait UserStore: Send + Sync {
     ) -> StoreResult<Option<(PaymentId, Entitlement)>>;
     /// Records the data its users used, as `router`'s agent reported it: only `router`'s
     /// own users (of its tenant) are touched, a name it does not have changes nothing.
-    /// Returns how many users were updated.
+    /// An unused voucher code of a batch loaded on `router` that has traffic becomes in use
+    /// (first used now: a login on the router itself). Returns how many users were updated.
     async fn record_usage(&self, router: RouterId, usage: &[UserUsage], now_ms: i64) -> StoreResult<u64>;
 }
 

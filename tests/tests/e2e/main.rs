@@ -32,3 +32,4 @@ mod routeros_peers;
 mod settlement;
 mod start_again;
 mod usage;
+mod vouchers;

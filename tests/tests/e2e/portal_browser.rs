@@ -14,6 +14,7 @@
 mod customer;
 mod harness;
 mod trouble;
+mod vouchers;
 pub(crate) mod webdriver;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

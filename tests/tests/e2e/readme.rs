@@ -151,6 +151,8 @@ struct Fixture {
     open_payment: String,
     /// A plan of tenant `T`.
     plan: String,
+    /// A voucher batch of tenant `T` on the router, and one of its codes.
+    voucher: [String; 2],
     postgres: Option<String>,
     certs: PathBuf,
     /// A backup of the prepared data directory (what `restore --from` restores).
@@ -165,7 +167,8 @@ fn argv(line: &str, f: &Fixture) -> Vec<String> {
         .replace("<id>", &f.router)
         .replace("<payment-id>", &f.payment)
         .replace("<open-payment-id>", &f.open_payment)
-        .replace("<plan-id>", &f.plan);
+        .replace("<plan-id>", &f.plan)
+        .replace("<batch-id>", &f.voucher[0]);
     let line = line.replace("<agent token>", &f.token);
     let line = line.replace("<token-id>", &operator_token_id(&hash_token(README_OPERATOR_TOKEN)));
     let mut words = Vec::new();
@@ -201,6 +204,9 @@ fn argv(line: &str, f: &Fixture) -> Vec<String> {
             ("--mac", "M") => "AA:BB:CC:DD:EE:01".to_string(),
             ("--ip", "I") => "10.5.50.9".to_string(),
             ("--limit-bytes-total", "N") => "1000000".to_string(),
+            ("--code", "C") => f.voucher[1].clone(),
+            // Always ahead, whenever the test runs.
+            ("--valid-until", _) => "2099-12-31".to_string(),
             ("--listen" | "--metrics-listen", _) => "127.0.0.1:0".to_string(),
             // A new file for each run (a backup never overwrites one), and a real backup.
             ("--to", _) => f.data_dir.with_file_name("backup.db").display().to_string(),
@@ -218,9 +224,10 @@ fn argv(line: &str, f: &Fixture) -> Vec<String> {
 }
 
 /// Prepares the data directory every command starts from: tenant `T` with a plan, a router
-/// (its id and token), a paid payment and an open one, and an operator token, made with
-/// the binary and the library as an operator and a customer would.
-async fn prepare(dir: &Path) -> (String, String, String, String, String) {
+/// (its id and token), a paid payment and an open one, a voucher batch (its id and a code)
+/// and an operator token, made with the binary and the library as an operator and a
+/// customer would.
+async fn prepare(dir: &Path) -> (String, String, String, String, String, [String; 2]) {
     let cloud = |args: &[&str]| {
         let out = std::process::Command::new(binary("jasiyo-cloud")).args(args).envs(base_env(dir)).output().unwrap();
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -240,7 +247,9 @@ async fn prepare(dir: &Path) -> (String, String, String, String, String) {
     let payment = paid_payment(store.as_ref(), id.parse().unwrap(), 1_000, 4_000).await;
     let open = open_payment(store.as_ref(), id.parse().unwrap(), 5_000, "complaint").await;
     store.create_operator_token("readme", &hash_token(README_OPERATOR_TOKEN), 1_000).await.unwrap();
-    (id, token, payment.to_string(), open.to_string(), plan)
+    let made = cloud(&["voucher", "create", "--tenant", "T", "--plan", "Daily", "--count", "3", "--router", &id, "--json"]);
+    let voucher = [made["batch"]["id"].as_str().unwrap().to_string(), made["codes"][0].as_str().unwrap().to_string()];
+    (id, token, payment.to_string(), open.to_string(), plan, voucher)
 }
 
 /// The environment every command runs in: the data directory, and nothing of the
@@ -311,13 +320,13 @@ async fn run(argv: &[String], dir: &Path, work: &Path) -> Result<(), String> {
 async fn every_readme_command_is_accepted() {
     let commands = documented();
     let names: Vec<&str> = commands.iter().map(|c| c.text.split_whitespace().nth(1).unwrap_or("")).collect();
-    for expected in ["serve", "tenant", "router", "command", "operator", "plan", "provider", "payment", "run"] {
+    for expected in ["serve", "tenant", "router", "command", "operator", "plan", "provider", "payment", "voucher", "run"] {
         assert!(names.contains(&expected), "README shows no `{expected}` command: {names:?}");
     }
     let root = TempDir::new().unwrap();
     let prepared = root.path().join("prepared");
     std::fs::create_dir_all(&prepared).unwrap();
-    let (router, token, payment, open_payment, plan) = prepare(&prepared).await;
+    let (router, token, payment, open_payment, plan, voucher) = prepare(&prepared).await;
     let certs = root.path().join("certs");
     std::fs::create_dir_all(&certs).unwrap();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent/tests/fixtures");
@@ -327,7 +336,7 @@ async fn every_readme_command_is_accepted() {
     let postgres = fresh_postgres_url().await;
     let backup = root.path().join("backup.db");
     jasiyo_cloud::store::backup::backup(&prepared.join("jasiyo.db"), &backup).await.unwrap();
-    let mut fixture = Fixture { data_dir: PathBuf::new(), router, token, payment, open_payment, plan, postgres, certs, backup };
+    let mut fixture = Fixture { data_dir: PathBuf::new(), router, token, payment, open_payment, plan, voucher, postgres, certs, backup };
 
     // The commands run in README order, as a reader following it would: each variant on a
     // fresh copy of the directory as the commands before it left it (so `router add` finds
@@ -378,6 +387,7 @@ fn optional_groups_and_placeholders_are_read_as_documented() {
         payment: "P1".into(),
         open_payment: "P2".into(),
         plan: "PL".into(),
+        voucher: ["VB".into(), "VC".into()],
         postgres: None,
         certs: PathBuf::from("/c"),
         backup: PathBuf::from("/b.db"),

@@ -13,6 +13,7 @@
 //!   the time zone.
 //! - [`transactions`]: the payments list, its CSV export and one payment's timeline;
 //!   [`transaction_actions`]: recheck, settle by hand, resend to the router.
+//! - [`vouchers`]: voucher batches: create, list, one batch, revoke, CSV, print sheet.
 
 mod alerts;
 mod auth;
@@ -26,6 +27,7 @@ pub(crate) mod settings;
 mod transaction_actions;
 pub(crate) mod transactions;
 mod users;
+mod vouchers;
 
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
@@ -85,6 +87,11 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/transactions/{id}/recheck", post(transaction_actions::recheck))
         .route("/dashboard/transactions/{id}/settle", post(transaction_actions::settle))
         .route("/dashboard/transactions/{id}/resend", post(transaction_actions::resend))
+        .route("/dashboard/vouchers", get(vouchers::vouchers).post(vouchers::create))
+        .route("/dashboard/vouchers/{id}", get(vouchers::batch))
+        .route("/dashboard/vouchers/{id}/revoke", post(vouchers::revoke))
+        .route("/dashboard/vouchers/{id}/csv", get(vouchers::download))
+        .route("/dashboard/vouchers/{id}/print", get(vouchers::print))
 }
 
 /// A signed-in page as a response (its script allowed by the frame's nonce).

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::{Db, This, outbox, payments};
+use super::{Db, This, outbox, payments, vouchers};
 use crate::model::{CommandState, Entitlement, PaymentId, TenantId};
 use crate::store::StoreResult;
 use crate::store::sql::Backend;
@@ -160,6 +160,11 @@ impl UserStore for This {
                 .execute(&mut *tx)
                 .await?;
             updated += result.rows_affected();
+        }
+        // A voucher the router counted traffic for has been used, wherever it logged in.
+        let used = vouchers::note_used(&mut tx, router, usage, now_ms).await?;
+        if used > 0 {
+            tracing::info!(%router, codes = used, "vouchers first used on the router, as its agent reported");
         }
         tx.commit().await?;
         Ok(updated)
