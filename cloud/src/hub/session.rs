@@ -53,7 +53,8 @@ enum End {
 
 /// Serves one upgraded connection from an authenticated router (as it was read when its
 /// token was checked).
-pub async fn run(hub: Arc<Hub>, authenticated: Router, mut socket: WebSocket) {
+/// `handshake` is its place under the cap on handshakes, freed as the welcome goes out.
+pub async fn run(hub: Arc<Hub>, authenticated: Router, mut socket: WebSocket, handshake: super::HandshakeSlot) {
     let router = authenticated.id;
     let span = tracing::info_span!("agent", router = %router);
     async move {
@@ -72,7 +73,7 @@ pub async fn run(hub: Arc<Hub>, authenticated: Router, mut socket: WebSocket) {
         let session = registration.session;
         let limiter = hub.limiter(router);
         let mut link = Session::new(hub.clone(), router, socket, registration, authenticated.token_hash, limiter);
-        let end = link.serve(hello).await;
+        let end = link.serve(hello, handshake).await;
         let end = end.err().unwrap_or(End::Closed);
         match &end {
             End::Closed | End::Cancelled => tracing::info!(reason = %end, "agent session ended"),
@@ -159,7 +160,7 @@ impl<'a> Session<'a> {
         }
     }
 
-    async fn serve(&mut self, hello: Hello) -> Result<(), End> {
+    async fn serve(&mut self, hello: Hello, handshake: super::HandshakeSlot) -> Result<(), End> {
         if hello.journal_reset {
             tracing::warn!(journal_high = ?hello.journal_high, "agent started a fresh journal; re-delivering every open command");
         }
@@ -171,6 +172,9 @@ impl<'a> Session<'a> {
         let heartbeat = self.hub.config.heartbeat;
         self.protocol = hello.protocol;
         let heartbeat_ms = heartbeat.as_millis().min(u32::MAX as u128) as u32;
+        // The costly part (token, rollback, the connect write) is done: the place is free
+        // before the agent can hear it is welcome.
+        drop(handshake);
         self.send(&hello::welcome(self.router, heartbeat_ms, hello.protocol, now_ms())).await?;
         tracing::info!(agent_version = %hello.agent_version, protocol = hello.protocol, journal_high = ?hello.journal_high, "agent connected");
         self.hub.emit(HubEvent::Connected(self.router));

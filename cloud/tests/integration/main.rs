@@ -21,6 +21,7 @@ mod dashboard_transactions_bench;
 mod dashboard_users;
 mod hotspot_files;
 mod http_api;
+mod hub_handshakes;
 mod hub_limits;
 mod hub_protocol;
 mod operator_tokens;
