@@ -141,7 +141,7 @@ impl ReconnectPolicy {
 
 impl Default for ReconnectPolicy {
     fn default() -> Self {
-        ReconnectPolicy { initial: Duration::from_millis(500), max: Duration::from_secs(60), stable_after: Duration::from_secs(2) }
+        ReconnectPolicy { initial: Duration::from_millis(250), max: Duration::from_secs(60), stable_after: Duration::from_secs(2) }
     }
 }
 

@@ -3,6 +3,7 @@
 
 use clap::Parser;
 use jasiyo_cloud::cli::{Cli, CliCommand};
+use jasiyo_cloud::hub::HubConfig;
 use jasiyo_cloud::payments::sealer::KeyFileAccess;
 use jasiyo_cloud::{App, CloudConfig};
 use tokio_util::sync::CancellationToken;
@@ -39,7 +40,7 @@ async fn main() -> anyhow::Result<()> {
         database_url: cli.database_url.clone(),
         data_dir: cli.data_dir.clone(),
         public_url,
-        hub: serve.heartbeat.hub_config(),
+        hub: HubConfig { max_handshakes: serve.max_agent_handshakes as usize, ..serve.heartbeat.hub_config() },
         sealing_key,
         trusted_proxies: jasiyo_cloud::http::TrustedProxies::new(serve.trusted_proxies.clone()),
         timeouts: serve.timeouts.timeouts(),

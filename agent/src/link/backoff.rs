@@ -6,19 +6,30 @@ use rand::Rng;
 
 /// Delays that double after each failure from `initial` up to `max`. Each delay is drawn at
 /// random from the upper half of the current step (`[step/2, step]`), so that many agents
-/// cut off together (a cloud restart) do not all come back in the same instant.
+/// cut off together (a cloud restart) do not all come back in the same instant; with
+/// [`Backoff::spread_first`] the first from all of `[0, initial]`, so that one alone is back
+/// at once and a fleet still spreads out.
 #[derive(Clone, Debug)]
 pub struct Backoff {
     initial: Duration,
     max: Duration,
     step: Duration,
+    /// No delay drawn since the start or the last reset.
+    fresh: bool,
+    /// The first delay is drawn from `[0, initial]`.
+    spread_first: bool,
 }
 
 impl Backoff {
     /// A backoff starting at `initial` and never exceeding `max`.
     pub fn new(initial: Duration, max: Duration) -> Self {
         let initial = initial.min(max);
-        Backoff { initial, max, step: initial }
+        Backoff { initial, max, step: initial, fresh: true, spread_first: false }
+    }
+
+    /// Draws the first delay (after the start or a reset) from all of `[0, initial]`.
+    pub fn spread_first(self) -> Self {
+        Backoff { spread_first: true, ..self }
     }
 
     /// The upper bound of the next delay.
@@ -28,15 +39,25 @@ impl Backoff {
 
     /// The delay before the next attempt; the one after will be (about) twice as long.
     pub fn next_delay(&mut self) -> Duration {
-        let step = self.step;
+        let (step, first) = (self.step, std::mem::take(&mut self.fresh) && self.spread_first);
         self.step = step.saturating_mul(2).min(self.max);
         let nanos = u64::try_from(step.as_nanos()).unwrap_or(u64::MAX);
-        Duration::from_nanos(rand::rng().random_range(nanos / 2..=nanos))
+        Duration::from_nanos(rand::rng().random_range(if first { 0 } else { nanos / 2 }..=nanos))
+    }
+
+    /// The delay before the next attempt when the other side asked for `hint` (HTTP 503 with
+    /// `Retry-After`): the hint plus up to half of it again at random, so that those sent
+    /// away together come back spread out, and never less than the backoff's own delay.
+    pub fn next_delay_at_least(&mut self, hint: Duration) -> Duration {
+        let own = self.next_delay();
+        let nanos = u64::try_from(hint.as_nanos()).unwrap_or(u64::MAX);
+        own.max(Duration::from_nanos(rand::rng().random_range(nanos..=nanos.saturating_add(nanos / 2))))
     }
 
     /// Starts again from the initial delay (after a success).
     pub fn reset(&mut self) {
         self.step = self.initial;
+        self.fresh = true;
     }
 }
 
@@ -65,6 +86,36 @@ mod tests {
         assert_eq!(backoff.step(), 1000 * MS);
         let delay = backoff.next_delay();
         assert!(delay >= 500 * MS, "a capped delay keeps its lower jitter bound: {delay:?}");
+    }
+
+    #[test]
+    fn first_delays_spread_from_zero() {
+        let delays: Vec<Duration> = (0..200).map(|_| Backoff::new(1000 * MS, 10_000 * MS).spread_first().next_delay()).collect();
+        assert!(delays.iter().all(|d| *d <= 1000 * MS));
+        assert!(delays.iter().any(|d| *d < 250 * MS), "no first delay in the lowest quarter: {delays:?}");
+        assert!(delays.iter().any(|d| *d > 750 * MS), "no first delay in the highest quarter");
+        let mut backoff = Backoff::new(1000 * MS, 10_000 * MS).spread_first();
+        backoff.next_delay();
+        assert!(backoff.next_delay() >= 1000 * MS, "only the first is spread from zero");
+        backoff.reset();
+        let after_reset: Vec<Duration> = (0..200)
+            .map(|_| {
+                backoff.reset();
+                backoff.next_delay()
+            })
+            .collect();
+        assert!(after_reset.iter().any(|d| *d < 250 * MS), "a reset spreads the first again");
+    }
+
+    #[test]
+    fn a_retry_hint_is_honoured_with_jitter() {
+        let mut backoff = Backoff::new(10 * MS, 1000 * MS);
+        let delays: Vec<Duration> = (0..50).map(|_| backoff.next_delay_at_least(2000 * MS)).collect();
+        assert!(delays.iter().all(|d| *d >= 2000 * MS && *d <= 3000 * MS), "{delays:?}");
+        assert!(delays.iter().collect::<std::collections::HashSet<_>>().len() > 1, "no jitter");
+        let mut backoff = Backoff::new(5000 * MS, 5000 * MS);
+        backoff.next_delay();
+        assert!(backoff.next_delay_at_least(MS) >= 2500 * MS, "a smaller hint never shortens the backoff");
     }
 
     #[test]

@@ -26,6 +26,13 @@ use backoff::Backoff;
 /// How long dialling (TCP, TLS and the WebSocket upgrade) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Welcomed sessions in a row shorter than [`ReconnectPolicy::stable_after`] that still
+/// start the backoff again; after more, the cloud counts as flapping and the delays grow.
+const SHORT_SESSIONS_FORGIVEN: u32 = 5;
+
+/// The longest `Retry-After` honoured (a larger one is taken as this).
+const MAX_RETRY_HINT: Duration = Duration::from_secs(300);
+
 /// Where the link to the cloud stands, as published on [`crate::Agent::link_state`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LinkState {
@@ -49,6 +56,10 @@ pub enum LinkError {
     /// The cloud answered the upgrade with another HTTP status.
     #[error("the cloud answered the WebSocket upgrade with HTTP {0}")]
     HttpStatus(StatusCode),
+    /// The cloud is too busy for another connection now (HTTP 503, a restart's crowd of
+    /// agents) and said when to come back (`Retry-After`), if it did.
+    #[error("the cloud is busy (HTTP 503){}", come_back(.0))]
+    Busy(Option<Duration>),
     /// Dialling took longer than allowed.
     #[error("could not connect within {0:?}")]
     ConnectTimeout(Duration),
@@ -134,8 +145,10 @@ pub(crate) fn build_request(endpoint: &str, router_id: RouterId, token: &Token) 
 impl Link {
     /// Connects, runs sessions and reconnects until `shutdown`.
     pub(crate) async fn run(mut self, shutdown: CancellationToken) {
-        let mut backoff = Backoff::new(self.policy.initial, self.policy.max);
+        let mut backoff = Backoff::new(self.policy.initial, self.policy.max).spread_first();
         let mut attempt: u64 = 0;
+        // Welcomed sessions in a row that ended before `stable_after`.
+        let mut short_sessions: u32 = 0;
         while !shutdown.is_cancelled() {
             attempt += 1;
             let span = info_span!("link", router = %self.router_id, attempt);
@@ -143,8 +156,20 @@ impl Link {
             if shutdown.is_cancelled() {
                 break;
             }
-            if ended.connected_for.is_some_and(|up| up >= self.policy.stable_after) {
-                backoff.reset();
+            // A welcome proves the cloud is back: the next try is at once (spread), unless
+            // welcomed sessions keep dying young (a flapping cloud), when the delays grow.
+            match ended.connected_for {
+                Some(up) if up >= self.policy.stable_after => {
+                    short_sessions = 0;
+                    backoff.reset();
+                }
+                Some(_) => {
+                    short_sessions += 1;
+                    if short_sessions <= SHORT_SESSIONS_FORGIVEN {
+                        backoff.reset();
+                    }
+                }
+                None => {}
             }
             if ended.connected_for.is_some() {
                 // The cloud may come back upgraded: say the newest version again.
@@ -155,7 +180,10 @@ impl Link {
                     continue;
                 }
             }
-            let delay = backoff.next_delay();
+            let delay = match &ended.result {
+                Err(LinkError::Busy(Some(hint))) => backoff.next_delay_at_least(*hint),
+                _ => backoff.next_delay(),
+            };
             let reason = match ended.result {
                 Ok(()) => "session ended".to_string(),
                 Err(e) => {
@@ -217,10 +245,25 @@ impl Link {
             Err(_) => Err(LinkError::ConnectTimeout(CONNECT_TIMEOUT)),
             Ok(Ok((ws, _response))) => Ok(ws),
             Ok(Err(tungstenite::Error::Http(response))) if response.status() == StatusCode::UNAUTHORIZED => Err(LinkError::TokenRefused),
+            Ok(Err(tungstenite::Error::Http(response))) if response.status() == StatusCode::SERVICE_UNAVAILABLE => {
+                Err(LinkError::Busy(retry_after(response.headers())))
+            }
             Ok(Err(tungstenite::Error::Http(response))) => Err(LinkError::HttpStatus(response.status())),
             Ok(Err(e)) => Err(LinkError::WebSocket(e)),
         }
     }
+}
+
+/// How a 503's hint reads in a message.
+fn come_back(hint: &Option<Duration>) -> String {
+    hint.map(|hint| format!("; asked to come back in {} s", hint.as_secs())).unwrap_or_default()
+}
+
+/// The `Retry-After` of a 503, in its delay-seconds form (the HTTP-date form is not used by
+/// our cloud and is ignored), at most [`MAX_RETRY_HINT`].
+fn retry_after(headers: &tungstenite::http::HeaderMap) -> Option<Duration> {
+    let seconds: u64 = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds).min(MAX_RETRY_HINT))
 }
 
 /// Logs why a connection ended (loudly where a person must act) and when the next try is.

@@ -1,11 +1,11 @@
 //! The agent against a fake cloud over a real WebSocket: handshake, delivery, results,
 //! duplicates, reconnection and the ways a session can end.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::*;
-use jasiyo_agent::{LinkState, ReconnectPolicy};
-use jasiyo_shared::{AgentMessage, CloudMessage, Outcome, PROTOCOL_VERSION, RejectReason, RouterId, Seq};
+use jasiyo_agent::LinkState;
+use jasiyo_shared::{AgentMessage, CloudMessage, Outcome, PROTOCOL_VERSION, RouterId, Seq};
 use tempfile::TempDir;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::http::StatusCode;
@@ -217,30 +217,6 @@ async fn a_garbage_frame_ends_the_session_and_the_agent_reconnects() {
     let mut conn = cloud.accept().await;
     conn.welcome(router).await;
     conn.expect_nothing_pending(1).await;
-    agent.stop().await;
-}
-
-#[tokio::test]
-async fn a_rejection_is_reported_and_backed_off() {
-    let cloud = FakeCloud::start().await;
-    let dir = TempDir::new().unwrap();
-    let router = RouterId::new();
-    let mut cfg = config(&cloud, router, dir.path());
-    let initial = Duration::from_millis(300);
-    cfg.reconnect = ReconnectPolicy { initial, max: Duration::from_secs(1), stable_after: Duration::from_secs(60) };
-    let mut agent = start(cfg);
-
-    let mut conn = cloud.accept().await;
-    conn.hello().await;
-    conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: PROTOCOL_VERSION, cloud: 99 })).await;
-    let rejected_at = Instant::now();
-    let state = agent.wait_state(|s| matches!(s, LinkState::Disconnected { .. })).await;
-    assert!(matches!(&state, LinkState::Disconnected { reason } if reason.contains("rejected")), "{state:?}");
-
-    let mut conn = cloud.accept().await;
-    assert!(rejected_at.elapsed() >= initial / 2, "reconnected after {:?}", rejected_at.elapsed());
-    conn.welcome(router).await;
-    agent.wait_state(|s| *s == LinkState::Connected).await;
     agent.stop().await;
 }
 

@@ -3,6 +3,7 @@
 
 mod link;
 mod protocol;
+mod reconnect;
 mod routeros_tls;
 mod support;
 mod tls;

@@ -34,6 +34,10 @@ pub struct ServeArgs {
     /// The heartbeat on agent links.
     #[command(flatten)]
     pub heartbeat: HeartbeatArgs,
+    /// Agents between their upgrade and their welcome at most; more (a restart's whole fleet
+    /// dialling at once) are answered with HTTP 503 and a `Retry-After` they honour.
+    #[arg(long, env = "JASIYO_MAX_AGENT_HANDSHAKES", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_agent_handshakes: u64,
     /// Proxies or load balancers in front of the cloud, as CIDRs (`10.0.0.0/8,127.0.0.1/32`):
     /// only requests from these have their `X-Forwarded-For` / `Forwarded` / `X-Real-IP`
     /// believed for the client's address (rate limits count it). Default: none.

@@ -1,11 +1,13 @@
 //! `GET /agent/v1/ws`: checks the agent's router id and token, then upgrades to the
-//! WebSocket the hub serves.
+//! WebSocket the hub serves; with too many handshakes under way, answers 503 with a
+//! `Retry-After` instead.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jasiyo_shared::{MAX_FRAME_BYTES, ROUTER_ID_HEADER, RouterId};
 
@@ -14,6 +16,11 @@ use crate::model::Router;
 
 /// The agents' endpoint.
 pub async fn agent_ws(State(hub): State<Arc<Hub>>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
+    // Held until the welcome is sent: a crowd past the cap is asked to come back later.
+    let slot = match hub.begin_handshake() {
+        Ok(slot) => slot,
+        Err(retry_after) => return busy(retry_after),
+    };
     let router = match authenticate(&hub, &headers).await {
         Ok(router) => router,
         Err(refusal) => {
@@ -28,7 +35,14 @@ pub async fn agent_ws(State(hub): State<Arc<Hub>>, headers: HeaderMap, upgrade: 
         .write_buffer_size(0)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| serve_agent(hub, router, socket))
+        .on_upgrade(move |socket| serve_agent(hub, router, socket, slot))
+}
+
+/// HTTP 503 with `Retry-After` in seconds: too many agents are connecting at once.
+fn busy(retry_after: Duration) -> Response {
+    tracing::debug!(retry_after_secs = retry_after.as_secs(), "agent upgrade deferred: too many handshakes under way");
+    let headers = [(header::RETRY_AFTER, retry_after.as_secs().max(1).to_string())];
+    (StatusCode::SERVICE_UNAVAILABLE, headers, "too many agents connecting; retry later").into_response()
 }
 
 struct Refusal {

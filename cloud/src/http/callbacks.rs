@@ -26,7 +26,7 @@ pub async fn callback(
         tracing::warn!(%provider, "callback for an unknown provider");
         return refused();
     };
-    match payments.on_callback(kind, &token, &headers, &body).await {
+    match payments.on_callback_kept(kind, &token, &headers, &body).await {
         Ok(CallbackOutcome::Acknowledged(ack)) => (StatusCode::OK, Json(ack)).into_response(),
         Ok(CallbackOutcome::Ignored(_)) => (StatusCode::OK, Json(json!({"status": "ignored"}))).into_response(),
         Err(refused) => refused.into_response(),

@@ -2,6 +2,7 @@
 //! sessions, and the wiring that wakes a session when its router's outbox grows.
 
 mod auth;
+mod handshakes;
 mod limits;
 mod registry;
 mod rollback;
@@ -18,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::model::StoredCommand;
 use crate::store::{Store, StoreResult, now_ms};
 pub use auth::AuthError;
+pub use handshakes::HandshakeSlot;
 pub use limits::{AgentLimits, STATUS_TEXT_CHARS};
 pub use registry::Registry;
 pub use session::run as serve_agent;
@@ -35,13 +37,22 @@ pub struct HubConfig {
     pub hello_timeout: Duration,
     /// Commands sent but not yet confirmed durable, per router, at most.
     pub window: u32,
+    /// Agents between their upgrade request and their welcome, at most; more are answered
+    /// with HTTP 503 and a `Retry-After` (a restart's whole fleet dialling at once).
+    pub max_handshakes: usize,
     /// Where sessions and command results are counted.
     pub metrics: crate::metrics::Metrics,
 }
 
 impl Default for HubConfig {
     fn default() -> Self {
-        Self { heartbeat: Duration::from_secs(15), hello_timeout: Duration::from_secs(10), window: 32, metrics: Default::default() }
+        Self {
+            heartbeat: Duration::from_secs(15),
+            hello_timeout: Duration::from_secs(10),
+            window: 32,
+            max_handshakes: 512,
+            metrics: Default::default(),
+        }
     }
 }
 
@@ -92,6 +103,7 @@ pub struct Hub {
     /// Each router's write counters, kept across its reconnections.
     limiters: Mutex<HashMap<RouterId, SharedLimiter>>,
     registry: Registry,
+    handshakes: handshakes::Handshakes,
     events: broadcast::Sender<HubEvent>,
     shutdown: CancellationToken,
 }
@@ -113,6 +125,7 @@ impl Hub {
             limits,
             limiters: Mutex::default(),
             registry: Registry::default(),
+            handshakes: Default::default(),
             events,
             shutdown,
         });
@@ -160,6 +173,12 @@ impl Hub {
     /// Where the hub counts (shared with the rest of the cloud).
     pub fn metrics(&self) -> &crate::metrics::Metrics {
         &self.config.metrics
+    }
+
+    /// A place for one more agent handshake, or how long to tell the agent to wait (at
+    /// [`HubConfig::max_handshakes`] under way).
+    pub fn begin_handshake(&self) -> Result<HandshakeSlot, Duration> {
+        self.handshakes.begin(self.config.max_handshakes)
     }
 
     /// How many agents are connected to this instance.

@@ -7,54 +7,34 @@ use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::FutureExt;
-use jasiyo_shared::{AgentMessage, CloudMessage, CodecError, Delivery, Hello, Outcome, RouterId, RouterStatus, Seq, decode};
+use jasiyo_shared::{AgentMessage, CloudMessage, Delivery, Hello, Outcome, RouterId, RouterStatus, Seq, decode};
 use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::SharedLimiter;
 use super::limits::capped;
 use super::registry::Registration;
-use super::{Hub, HubEvent, OFFLINE_AFTER_HEARTBEATS};
+use super::{Hub, HubEvent};
 use crate::model::{ResultRecorded, Router};
 use crate::store::{StoreError, now_ms};
 
 mod counters;
+mod end;
 mod hello;
 mod limited;
 mod v2;
 mod wire;
 
+use end::End;
 use hello::{read_hello, send};
 
 /// Frames handled together at most.
 const MAX_BATCH: usize = 256;
 
-/// Why a session ended.
-#[derive(Debug, thiserror::Error)]
-enum End {
-    #[error("agent closed the link")]
-    Closed,
-    #[error("replaced by a newer connection, or shutting down")]
-    Cancelled,
-    #[error("no word from the agent for {} heartbeats", OFFLINE_AFTER_HEARTBEATS)]
-    Silent,
-    #[error("protocol error: {0}")]
-    Protocol(&'static str),
-    #[error("bad frame: {0}")]
-    Frame(#[from] CodecError),
-    #[error("link error: {0}")]
-    Link(#[from] axum::Error),
-    #[error("store error: {0}")]
-    Store(#[from] StoreError),
-    #[error("the router's token was revoked or rotated")]
-    TokenChanged,
-    #[error("too many messages dropped by the write limits")]
-    Abuse,
-}
-
 /// Serves one upgraded connection from an authenticated router (as it was read when its
 /// token was checked).
-pub async fn run(hub: Arc<Hub>, authenticated: Router, mut socket: WebSocket) {
+/// `handshake` is its place under the cap on handshakes, freed as the welcome goes out.
+pub async fn run(hub: Arc<Hub>, authenticated: Router, mut socket: WebSocket, handshake: super::HandshakeSlot) {
     let router = authenticated.id;
     let span = tracing::info_span!("agent", router = %router);
     async move {
@@ -74,7 +54,7 @@ pub async fn run(hub: Arc<Hub>, authenticated: Router, mut socket: WebSocket) {
         let limiter = hub.limiter(router);
         let mut link = Session::new(hub.clone(), router, socket, registration, authenticated.token_hash, limiter);
         link.counters = counters::Reported::from_store(authenticated.counters);
-        let end = link.serve(hello).await;
+        let end = link.serve(hello, handshake).await;
         let end = end.err().unwrap_or(End::Closed);
         match &end {
             End::Closed | End::Cancelled => tracing::info!(reason = %end, "agent session ended"),
@@ -164,7 +144,7 @@ impl<'a> Session<'a> {
         }
     }
 
-    async fn serve(&mut self, hello: Hello) -> Result<(), End> {
+    async fn serve(&mut self, hello: Hello, handshake: super::HandshakeSlot) -> Result<(), End> {
         if hello.journal_reset {
             tracing::warn!(journal_high = ?hello.journal_high, "agent started a fresh journal; re-delivering every open command");
         }
@@ -177,6 +157,9 @@ impl<'a> Session<'a> {
         let heartbeat = self.hub.config.heartbeat;
         self.protocol = hello.protocol;
         let heartbeat_ms = heartbeat.as_millis().min(u32::MAX as u128) as u32;
+        // The costly part (token, rollback, the connect write) is done: the place is free
+        // before the agent can hear it is welcome.
+        drop(handshake);
         self.send(&hello::welcome(self.router, heartbeat_ms, hello.protocol, now_ms())).await?;
         tracing::info!(agent_version = %hello.agent_version, protocol = hello.protocol, journal_high = ?hello.journal_high, "agent connected");
         self.hub.emit(HubEvent::Connected(self.router));

@@ -5,7 +5,8 @@
 //!   what the portal sees of them; [`answer`]: the push's answer written down, retried in
 //!   the background when the database is away.
 //! - [`settle`]: a provider's word (callback or query) applied exactly once; paid payments
-//!   provisioned in the same transaction.
+//!   provisioned in the same transaction; [`kept_callback`]: a callback the database could
+//!   not take, applied again in the background.
 //! - [`reconcile`]: asking providers about payments whose callback never came.
 //! - [`release`]: "wrong number? start again", the device let go of its open prompt.
 //! - [`recover`]: "already paid?", moving a paid plan to the customer's new device;
@@ -22,6 +23,7 @@ pub mod budgets;
 pub mod complaints;
 mod counted;
 pub mod held;
+pub mod kept_callback;
 pub mod limits;
 pub mod offer;
 pub mod phone;

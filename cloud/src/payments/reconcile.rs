@@ -31,6 +31,10 @@ use crate::store::now_ms;
 /// How many due payments one pass claims.
 const BATCH: u32 = 200;
 
+/// The shortest wait before asking again about a payment the provider did not answer about
+/// (a quarter of the payment's age, at least this; Daraja's "busy" has its own path).
+const NO_ANSWER_AGAIN: Duration = Duration::from_secs(2);
+
 /// What asking the provider about a payment gave.
 enum Asked {
     /// A final word, applied.
@@ -129,8 +133,15 @@ impl Payments {
         let (give_up, delay) = match asked {
             // The customer had their chance: a prompt lives about a minute.
             Asked::NotYet => (age >= self.config.give_up_after, self.config.check_every),
-            // The provider did not answer, or cannot be asked until its callback brings the
-            // reference: keep the payment open for hours, looking less often as time goes on.
+            // The provider did not answer (a 5xx, a timeout: often a moment's trouble, and a
+            // young payment's customer is still at the portal): soon again, then less often
+            // as the payment ages, up to hours.
+            Asked::NoAnswer => (
+                age >= self.config.keep_asking_for,
+                (age / 4).clamp(NO_ANSWER_AGAIN.min(self.config.check_every), self.config.max_check_every),
+            ),
+            // It cannot be asked until its callback brings the reference: keep the payment
+            // open for hours, looking less often as time goes on.
             _ => (age >= self.config.keep_asking_for, (age / 4).clamp(self.config.check_every, self.config.max_check_every)),
         };
         if give_up {

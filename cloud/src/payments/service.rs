@@ -75,7 +75,7 @@ impl PaymentsConfig {
             public_url,
             portal_wait: Duration::from_secs(90),
             paystack_window: Duration::from_secs(180),
-            first_check_after: Duration::from_secs(25),
+            first_check_after: Duration::from_secs(10),
             check_every: Duration::from_secs(20),
             give_up_after: Duration::from_secs(5 * 60),
             keep_asking_for: Duration::from_secs(24 * 3600),

@@ -88,8 +88,12 @@ pub struct Cloud {
 impl Cloud {
     /// Serves `store` on an ephemeral port with these agent limits.
     pub async fn start(store: Arc<dyn Store>, limits: AgentLimits) -> Cloud {
+        Cloud::start_with(store, HubConfig { heartbeat: Duration::from_secs(5), ..HubConfig::default() }, limits).await
+    }
+
+    /// [`Cloud::start`] with this hub configuration.
+    pub async fn start_with(store: Arc<dyn Store>, config: HubConfig, limits: AgentLimits) -> Cloud {
         let shutdown = CancellationToken::new();
-        let config = HubConfig { heartbeat: Duration::from_secs(5), ..HubConfig::default() };
         let hub = Hub::start_with_limits(store.clone(), config, limits, shutdown.clone());
         let payments = Payments::new(store, hub.clone(), Sealer::new([7; 32]), PaymentsConfig::new("http://127.0.0.1")).unwrap();
         let app = router(AppState::new(hub.clone(), payments));

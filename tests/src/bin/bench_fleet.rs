@@ -33,6 +33,9 @@ use tokio::process::{Child, ChildStdin};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+#[path = "bench_fleet/restart.rs"]
+mod restart;
+
 /// Benchmarks one `jasiyo-cloud` against a fleet of simulated agents.
 #[derive(Debug, Parser)]
 #[command(name = "bench-fleet", args_conflicts_with_subcommands = true)]
@@ -83,6 +86,10 @@ struct BenchArgs {
     /// Loopback addresses agents connect from (127.0.0.2 upwards), so ephemeral ports never run out.
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u8).range(1..=250))]
     source_addrs: u8,
+    /// After the idle phase, SIGKILL the cloud, start it again on the same address and report
+    /// how long until every agent is back (they reconnect as the real agent does).
+    #[arg(long)]
+    restart: bool,
     /// Keep the temporary directory (database, cloud log) and print where it is.
     #[arg(long)]
     keep: bool,
@@ -104,6 +111,9 @@ struct WorkerArgs {
     /// As for the bench.
     #[arg(long)]
     source_addrs: u8,
+    /// Dial again when a link ends, as the real agent does (the bench's `--restart`).
+    #[arg(long)]
+    reconnect: bool,
 }
 
 #[tokio::main]
@@ -150,6 +160,9 @@ enum Report {
     Delivered { router: RouterId, seq: u64, at_us: i64 },
     /// A connected agent's link ended: `dropped INDEX REASON`.
     Dropped { index: usize, reason: String },
+    /// An agent whose link ended was welcomed again at this wall-clock time, after `busy`
+    /// answers of HTTP 503: `back INDEX UNIX_MICROS BUSY`.
+    Back { index: usize, at_us: i64, busy: usize },
 }
 
 impl Report {
@@ -160,6 +173,7 @@ impl Report {
             Report::Connected { ok, last_us } => format!("connected {ok} {last_us}\n"),
             Report::Delivered { router, seq, at_us } => format!("delivered {router} {seq} {at_us}\n"),
             Report::Dropped { index, reason } => format!("dropped {index} {}\n", one_line(reason)),
+            Report::Back { index, at_us, busy } => format!("back {index} {at_us} {busy}\n"),
         }
     }
 
@@ -176,6 +190,12 @@ impl Report {
                 let (ok, last_us) = rest.split_once(' ')?;
                 Some(Report::Connected { ok: ok.parse().ok()?, last_us: last_us.parse().ok()? })
             }
+            "back" => match rest.split(' ').collect::<Vec<_>>()[..] {
+                [index, at_us, busy] => {
+                    Some(Report::Back { index: index.parse().ok()?, at_us: at_us.parse().ok()?, busy: busy.parse().ok()? })
+                }
+                _ => None,
+            },
             "delivered" => match rest.split(' ').collect::<Vec<_>>()[..] {
                 [router, seq, at_us] => {
                     Some(Report::Delivered { router: router.parse().ok()?, seq: seq.parse().ok()?, at_us: at_us.parse().ok()? })
@@ -246,9 +266,9 @@ mod bench {
         let provisioned = provision(&database_url, dir.path(), args.agents).await?;
         println!("provisioned {} routers in {:.1} s", provisioned.agents.len(), started.elapsed().as_secs_f64());
 
-        let cloud = Cloud::start(&cloud_bin, &database_url, dir.path(), args.heartbeat_secs).await?;
+        let mut cloud = Cloud::start(&cloud_bin, &database_url, dir.path(), args.heartbeat_secs).await?;
         println!("cloud pid {} listening on {}", cloud.pid, cloud.addr);
-        let result = measure(&args, &cloud, &provisioned, per_worker, worker_count).await;
+        let result = measure(&args, &mut cloud, &provisioned, per_worker, worker_count).await;
         // The log up to here is the measurement's; stop the cloud with the agents still
         // connected (which times its shutdown), then the workers.
         let log = cloud_log_summary(&cloud.log);
@@ -295,12 +315,13 @@ mod bench {
         pub dropped: BTreeMap<String, usize>,
         pub online_at_end: Option<usize>,
         pub cloud_log: String,
+        pub restart: Option<super::restart::Restart>,
         pub shutdown: Option<Duration>,
     }
 
     async fn measure(
         args: &BenchArgs,
-        cloud: &Cloud,
+        cloud: &mut Cloud,
         provisioned: &Provisioned,
         per_worker: usize,
         worker_count: usize,
@@ -354,6 +375,14 @@ mod bench {
         summary.rss_after_kib = proc_stats::rss_kib(cloud.pid)?;
         summary.rss_peak = proc_stats::status_field(cloud.pid, "VmHWM").unwrap_or_default();
 
+        if args.restart {
+            let limit = Duration::from_secs(120) + Duration::from_millis(20 * args.agents as u64);
+            summary.restart = Some(super::restart::run(cloud, &mut fleet, summary.connected, limit).await?);
+            api.clear();
+            for _ in 0..args.post_concurrency.max(1) {
+                api.push(ApiConn::open(cloud.addr, &provisioned.operator_token).await?);
+            }
+        }
         if args.commands > 0 {
             measure_commands(args, &mut fleet, &mut api, provisioned, cloud.pid, &mut summary).await?;
         }
@@ -457,13 +486,31 @@ mod bench {
         pub pid: u32,
         pub addr: SocketAddr,
         pub log: PathBuf,
+        /// How it was started, to start it again.
+        bin: PathBuf,
+        database_url: String,
+        dir: PathBuf,
+        heartbeat_secs: u64,
     }
 
     impl Cloud {
         async fn start(bin: &Path, database_url: &str, dir: &Path, heartbeat_secs: u64) -> anyhow::Result<Cloud> {
+            Cloud::start_on(bin, database_url, dir, heartbeat_secs, "127.0.0.1:0").await
+        }
+
+        /// SIGKILLs it and starts it again on the same address (its log goes on in the same file).
+        pub async fn restart(&mut self) -> anyhow::Result<()> {
+            self.child.kill().await?;
+            let _ = std::fs::remove_file(self.dir.join("addr"));
+            let listen = self.addr.to_string();
+            *self = Cloud::start_on(&self.bin, &self.database_url, &self.dir, self.heartbeat_secs, &listen).await?;
+            Ok(())
+        }
+
+        async fn start_on(bin: &Path, database_url: &str, dir: &Path, heartbeat_secs: u64, listen: &str) -> anyhow::Result<Cloud> {
             let ready = dir.join("addr");
             let log = dir.join("cloud.log");
-            let log_file = std::fs::File::create(&log)?;
+            let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log)?;
             let mut child = tokio::process::Command::new(bin)
                 .arg("--database-url")
                 .arg(database_url)
@@ -472,7 +519,7 @@ mod bench {
                 .args([
                     "serve",
                     "--listen",
-                    "127.0.0.1:0",
+                    listen,
                     "--allow-unreachable-callbacks",
                     "--heartbeat-secs",
                     &heartbeat_secs.to_string(),
@@ -501,7 +548,8 @@ mod bench {
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             };
-            Ok(Cloud { child, pid, addr, log })
+            let (bin, database_url, dir) = (bin.to_path_buf(), database_url.to_string(), dir.to_path_buf());
+            Ok(Cloud { child, pid, addr, log, bin, database_url, dir, heartbeat_secs })
         }
 
         /// SIGTERM, then waits (SIGKILL after 30 s); returns how long it took to exit.
@@ -593,6 +641,10 @@ mod bench {
         pub dropped: BTreeMap<String, usize>,
         pub deliveries: HashMap<(RouterId, u64), i64>,
         pub duplicate_deliveries: usize,
+        /// When each agent was last welcomed again after its link ended.
+        pub back: HashMap<usize, i64>,
+        /// Upgrades answered with 503 before those welcomes.
+        pub busy_answers: usize,
     }
 
     impl FleetState {
@@ -613,6 +665,10 @@ mod bench {
                     }
                 }
                 Report::Dropped { reason, .. } => *self.dropped.entry(reason).or_default() += 1,
+                Report::Back { index, at_us, busy } => {
+                    self.back.insert(index, at_us);
+                    self.busy_answers += busy;
+                }
             }
         }
     }
@@ -633,6 +689,7 @@ mod bench {
                     .arg(args.connect_concurrency.div_ceil(count).max(1).to_string())
                     .arg("--source-addrs")
                     .arg(args.source_addrs.to_string())
+                    .args(args.restart.then_some("--reconnect"))
                     .stdin(Stdio::piped())
                     .stdout(Stdio::piped())
                     .stderr(Stdio::inherit())
@@ -677,7 +734,7 @@ mod bench {
         }
 
         /// Applies reports until `done` holds (true) or `deadline` passes (false).
-        async fn pump_until(&mut self, deadline: Instant, done: impl Fn(&FleetState) -> bool) -> anyhow::Result<bool> {
+        pub async fn pump_until(&mut self, deadline: Instant, done: impl Fn(&FleetState) -> bool) -> anyhow::Result<bool> {
             while !done(&self.state) {
                 match tokio::time::timeout_at(deadline, self.events.recv()).await {
                     Err(_) => return Ok(false),
@@ -689,7 +746,7 @@ mod bench {
         }
 
         /// Applies the reports already received.
-        fn drain(&mut self) {
+        pub fn drain(&mut self) {
             while let Ok(Some(report)) = self.events.try_recv() {
                 self.state.apply(report);
             }
@@ -846,6 +903,9 @@ mod bench {
                 "idle CPU           cloud {:.2} % of one core over {:.1} s (bench workers {:.2} %)",
                 self.idle_cloud_cpu, self.idle_secs, self.idle_worker_cpu
             );
+            if let Some(restart) = &self.restart {
+                restart.print();
+            }
             if args.commands > 0 {
                 self.print_commands(args);
             }
@@ -919,10 +979,12 @@ mod bench {
 /// A worker: connects its agents, keeps them alive, reports deliveries.
 mod worker {
     use super::*;
+    use jasiyo_agent::link::backoff::Backoff;
     use jasiyo_shared::{AgentMessage, CloudMessage, Hello, MAX_FRAME_BYTES, Outcome, PROTOCOL_VERSION, decode, encode};
     use tokio::net::{TcpSocket, TcpStream};
     use tokio::sync::Semaphore;
     use tokio_tungstenite::WebSocketStream;
+    use tokio_tungstenite::tungstenite;
     use tokio_tungstenite::tungstenite::Message;
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -951,7 +1013,7 @@ mod worker {
         let total = agents.len();
         for agent in agents {
             let source = source_addr(agent.index, args.source_addrs);
-            tokio::spawn(agent_task(agent, args.cloud, source, gate.clone(), done_tx.clone(), out.clone()));
+            tokio::spawn(agent_task(agent, args.cloud, source, gate.clone(), done_tx.clone(), out.clone(), args.reconnect));
         }
         let (mut ok, mut last_us) = (0, 0);
         for _ in 0..total {
@@ -990,11 +1052,12 @@ mod worker {
         gate: Arc<Semaphore>,
         done: mpsc::UnboundedSender<Option<i64>>,
         out: mpsc::UnboundedSender<Report>,
+        reconnect: bool,
     ) {
         let permit = gate.acquire_owned().await.expect("the gate is never closed");
         let link = connect(&agent, cloud, source).await;
         drop(permit);
-        let (mut ws, heartbeat) = match link {
+        let (mut ws, mut heartbeat) = match link {
             Ok(link) => link,
             Err(error) => {
                 let _ = out.send(Report::Failed { index: agent.index, reason: format!("{error:#}") });
@@ -1003,8 +1066,45 @@ mod worker {
             }
         };
         let _ = done.send(Some(unix_us()));
-        let reason = serve(&mut ws, heartbeat, &agent, &out).await;
-        let _ = out.send(Report::Dropped { index: agent.index, reason });
+        loop {
+            let reason = serve(&mut ws, heartbeat, &agent, &out).await;
+            let _ = out.send(Report::Dropped { index: agent.index, reason });
+            if !reconnect {
+                return;
+            }
+            (ws, heartbeat) = come_back(&agent, cloud, source, &out).await;
+        }
+    }
+
+    /// Dials again until welcomed, the way the real agent does: its reconnect policy (the
+    /// first try spread over `[0, initial]`, then doubling delays with jitter) and a 503's
+    /// `Retry-After` honoured with jitter.
+    async fn come_back(agent: &AgentCred, cloud: SocketAddr, source: Ipv4Addr, out: &mpsc::UnboundedSender<Report>) -> (Ws, Duration) {
+        let policy = jasiyo_agent::ReconnectPolicy::default();
+        let mut backoff = Backoff::new(policy.initial, policy.max).spread_first();
+        let (mut hint, mut busy) = (None, 0);
+        loop {
+            let delay = match hint.take() {
+                Some(hint) => backoff.next_delay_at_least(hint),
+                None => backoff.next_delay(),
+            };
+            tokio::time::sleep(delay).await;
+            match connect(agent, cloud, source).await {
+                Ok(link) => {
+                    let _ = out.send(Report::Back { index: agent.index, at_us: unix_us(), busy });
+                    return link;
+                }
+                Err(error) => {
+                    if let Some(tungstenite::Error::Http(response)) = error.downcast_ref::<tungstenite::Error>()
+                        && response.status() == tungstenite::http::StatusCode::SERVICE_UNAVAILABLE
+                    {
+                        busy += 1;
+                        let seconds = response.headers().get("retry-after").and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+                        hint = seconds.map(Duration::from_secs);
+                    }
+                }
+            }
+        }
     }
 
     async fn step<T>(what: &str, work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
@@ -1265,6 +1365,7 @@ mod tests {
             Report::Connected { ok: 19_999, last_us: 1_700_000_000_000_000 },
             Report::Delivered { router, seq: 3, at_us: 1_700_000_000_000_000 },
             Report::Dropped { index: 0, reason: "the cloud closed the link".into() },
+            Report::Back { index: 12, at_us: 1_700_000_000_000_000, busy: 3 },
         ] {
             let line = report.to_line();
             assert_eq!(line.matches('\n').count(), 1, "{line:?}");

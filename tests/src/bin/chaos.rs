@@ -24,7 +24,7 @@ struct Args {
     #[arg(long)]
     seed: Option<u64>,
     /// How long to wait for quiet after the last fault, in seconds. Callbacks lost on purpose
-    /// are found by reconciliation, whose first check comes 25 s after the push.
+    /// are found by reconciliation, whose first check comes 10 s after the push.
     #[arg(long, default_value_t = 120)]
     settle_secs: u64,
     /// `sqlite`, `postgres` or `both`.

@@ -15,6 +15,7 @@ use jasiyo_cloud::model::{CommandState, Payment, PaymentState, ProviderKind};
 use tokio::time::Instant;
 
 use super::ChaosConfig;
+use super::breakdown::{self, Breakdown};
 use super::driver::Customer;
 use super::faults::Injected;
 use super::stack::{PLAN_SECS, Stack};
@@ -41,6 +42,8 @@ pub struct Summary {
     pub elapsed: Duration,
     /// Every invariant broken, with the payment's timeline.
     pub violations: Vec<String>,
+    /// Where the slow payments (callbacks delivered) spent their time.
+    pub breakdown: Breakdown,
 }
 
 impl Summary {
@@ -69,6 +72,8 @@ pub async fn check(
     }
     let router_users: HashMap<String, _> = stack.router.users().into_iter().map(|u| (u.name.clone(), u)).collect();
     let first_seen = stack.first_seen.lock().expect("first-seen lock").clone();
+    let commands: HashMap<u64, _> = stack.store.list_commands(stack.creds.id, 1_000_000).await?.into_iter().map(|c| (c.seq.0, c)).collect();
+    let clock = breakdown::Clock::now();
     let mut paid_users = 0;
     for customer in customers {
         let label = match (&customer.refused, &customer.provider_ref) {
@@ -117,6 +122,12 @@ pub async fn check(
                             super::driver::Answer::ApproveCallbackLost => summary.reconciled_ms.push(ms),
                             _ => summary.latencies_ms.push(ms),
                         }
+                        let lost = customer.answer == super::driver::Answer::ApproveCallbackLost;
+                        if !lost && ms >= breakdown::SLOW.as_millis() as f64 {
+                            let times = (approved, *seen);
+                            let slow = breakdown::stages(stack, customer.n, &payment, e, &commands, &injected.spans, times, clock).await;
+                            summary.breakdown.slow.push(slow);
+                        }
                     }
                     expiry_problem(&payment, user.comment.as_deref(), e.expires_at)
                 }
@@ -145,7 +156,7 @@ pub async fn check(
         summary.doubled += router_users.len().saturating_sub(paid_users);
         summary.violations.push(format!("{} users on the router for {paid_users} paid payments", router_users.len()));
     }
-    for command in stack.store.list_commands(stack.creds.id, 1_000_000).await? {
+    for command in commands.into_values() {
         match (command.state, &command.outcome) {
             (CommandState::Applied, Some(_)) => {}
             (CommandState::Failed, Some(outcome)) => {
@@ -252,6 +263,7 @@ impl fmt::Display for Summary {
             Some(after) => writeln!(f, "  converged {:.1} s after the last fault", after.as_secs_f64())?,
             None => writeln!(f, "  DID NOT CONVERGE")?,
         }
+        write!(f, "{}", self.breakdown)?;
         for violation in &self.violations {
             writeln!(f, "  VIOLATION {violation}")?;
         }

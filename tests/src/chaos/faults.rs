@@ -65,6 +65,8 @@ impl Fault {
 pub struct Injected {
     /// How many of each kind.
     pub counts: BTreeMap<Fault, usize>,
+    /// Each fault with when it began and when it was over, in order.
+    pub spans: Vec<(Fault, Instant, Instant)>,
     /// When the last fault was over (the start of the run if there was none).
     pub last_over: Option<Instant>,
 }
@@ -83,7 +85,7 @@ pub async fn inject(stack: &Stack, config: &ChaosConfig, mut rng: StdRng) -> Inj
         tokio::time::sleep_until(started + moment).await;
         let fault = Fault::ALL[rng.random_range(0..Fault::ALL.len())];
         let down = Duration::from_millis(rng.random_range(100..1500));
-        let at = started.elapsed();
+        let (at, began) = (started.elapsed(), Instant::now());
         match fault {
             Fault::CloudKilled => stack.kill_cloud(down).await,
             Fault::AgentKilled => stack.kill_agent(down).await,
@@ -103,6 +105,7 @@ pub async fn inject(stack: &Stack, config: &ChaosConfig, mut rng: StdRng) -> Inj
         eprintln!("chaos: {:>7.1} s  {}", at.as_secs_f64(), fault.label());
         *injected.counts.entry(fault).or_default() += 1;
         injected.last_over = Some(Instant::now());
+        injected.spans.push((fault, began, Instant::now()));
     }
     injected
 }

@@ -10,7 +10,9 @@
 //! - [`driver`]: the customers, each with an outcome drawn from the mix.
 //! - [`faults`]: the injector.
 //! - [`check`]: the invariants and the summary.
+//! - [`breakdown`]: where the slow payments spent their time.
 
+pub mod breakdown;
 pub mod check;
 pub mod driver;
 pub mod faults;

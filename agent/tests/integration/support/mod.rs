@@ -65,12 +65,24 @@ impl FakeCloud {
     }
 
     /// Waits for the agent's next connection and refuses the upgrade with `status`.
-    #[allow(clippy::result_large_err)] // the callback's signature is tungstenite's
     pub async fn refuse(&self, status: StatusCode) {
+        self.refuse_with(status, None).await;
+    }
+
+    /// Waits for the agent's next connection and answers it 503 with `Retry-After: secs`.
+    pub async fn busy(&self, retry_after_secs: u64) {
+        self.refuse_with(StatusCode::SERVICE_UNAVAILABLE, Some(retry_after_secs.to_string())).await;
+    }
+
+    #[allow(clippy::result_large_err)] // the callback's signature is tungstenite's
+    async fn refuse_with(&self, status: StatusCode, retry_after: Option<String>) {
         let (stream, _) = timeout(WAIT, self.listener.accept()).await.expect("agent connects").unwrap();
         let refused = tokio_tungstenite::accept_hdr_async(stream, |_: &Request, _: Response| {
             let mut response = ErrorResponse::new(Some("refused".into()));
             *response.status_mut() = status;
+            if let Some(retry_after) = retry_after {
+                response.headers_mut().insert("retry-after", retry_after.parse().unwrap());
+            }
             Err(response)
         })
         .await;
