@@ -32,6 +32,8 @@ pub struct CloudProcess {
     pub metrics_addr: Option<SocketAddr>,
     /// Every line it wrote to standard error so far.
     log: Arc<Mutex<Vec<String>>>,
+    /// Told of each line added to `log`.
+    logged: tokio::sync::watch::Sender<()>,
 }
 
 impl CloudProcess {
@@ -74,8 +76,9 @@ impl CloudProcess {
         })
         .await
         .expect("jasiyo-cloud did not start listening");
-        tokio::spawn(keep(lines, log.clone(), "cloud"));
-        CloudProcess { child, addr, metrics_addr, log }
+        let logged = tokio::sync::watch::Sender::new(());
+        tokio::spawn(keep(lines, log.clone(), Some(logged.clone()), "cloud"));
+        CloudProcess { child, addr, metrics_addr, log, logged }
     }
 
     /// Every line it wrote to standard error so far.
@@ -86,11 +89,13 @@ impl CloudProcess {
     /// Waits (up to [`WAIT`]) until a line it wrote contains `needle`: what the cloud logs
     /// after the event a test waited on (an agent's result logged after the router changed).
     pub async fn until_logged(&self, needle: &str) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while !self.log.lock().unwrap().iter().any(|line| line.contains(needle)) {
-            assert!(tokio::time::Instant::now() < deadline, "the cloud never logged {needle:?}");
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        let mut logged = self.logged.subscribe();
+        let found = async {
+            while !self.log.lock().unwrap().iter().any(|line| line.contains(needle)) {
+                logged.changed().await.expect("the log is kept while the process is");
+            }
+        };
+        tokio::time::timeout(WAIT, found).await.unwrap_or_else(|_| panic!("the cloud never logged {needle:?}"));
     }
 
     /// `ws://` base URL.
@@ -179,7 +184,7 @@ impl AgentProcess {
     /// the process.
     pub fn keep_output(self) -> (Child, Arc<Mutex<Vec<String>>>) {
         let log = Arc::new(Mutex::new(Vec::new()));
-        tokio::spawn(keep(self.lines, log.clone(), "agent"));
+        tokio::spawn(keep(self.lines, log.clone(), None, "agent"));
         (self.child, log)
     }
 
@@ -201,13 +206,22 @@ fn logged_addr(line: &str) -> SocketAddr {
 }
 
 /// Reads a process's output to the end into `log` (so it never blocks on a full pipe).
-async fn keep<R: tokio::io::AsyncBufRead + Unpin>(mut lines: Lines<R>, log: Arc<Mutex<Vec<String>>>, who: &'static str) {
+/// Keeps every line in `log`, telling `logged` (if any) of each.
+async fn keep<R: tokio::io::AsyncBufRead + Unpin>(
+    mut lines: Lines<R>,
+    log: Arc<Mutex<Vec<String>>>,
+    logged: Option<tokio::sync::watch::Sender<()>>,
+    who: &'static str,
+) {
     let verbose = std::env::var_os("JASIYO_TEST_VERBOSE").is_some();
     while let Ok(Some(line)) = lines.next_line().await {
         if verbose {
             eprintln!("[{who}] {line}");
         }
         log.lock().unwrap().push(line);
+        if let Some(logged) = &logged {
+            logged.send_replace(());
+        }
     }
 }
 

@@ -178,7 +178,7 @@ pub(super) async fn sessions_seen(store: &This, sessions: &[(RouterId, Uuid)], n
             pairs.push_bind_unseparated(session.to_string()).push_unseparated(")");
         }
         query.push(") RETURNING id");
-        let kept: Vec<String> = query.build_query_scalar().fetch_all(store.writes()).await?;
+        let kept: std::collections::HashSet<String> = query.build_query_scalar().fetch_all(store.writes()).await?.into_iter().collect();
         stale.extend(chunk.iter().map(|(id, _)| *id).filter(|id| !kept.contains(&id.to_string())));
     }
     Ok(stale)
