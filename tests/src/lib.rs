@@ -8,6 +8,7 @@
 //! - [`harness`]: a cloud and agents in-process, on ephemeral ports and temporary
 //!   directories, torn down through their shutdown tokens.
 //! - [`relay`]: a TCP relay between agent and cloud that tests cut, freeze and re-point.
+//! - [`private_postgres`]: a PostgreSQL server of a test's own, to crash and restart.
 //! - [`processes`]: the real `jasiyo-cloud` and `jasiyo-agent` binaries as child processes,
 //!   for crash tests.
 //! - [`routeros_emulator`]: a RouterOS API server with hotspot menus and fault switches.
@@ -23,6 +24,7 @@ pub mod cluster;
 pub mod demo;
 pub mod harness;
 pub mod payment_emulator;
+pub mod private_postgres;
 pub mod processes;
 pub mod relay;
 pub mod routeros_emulator;

@@ -14,6 +14,7 @@ mod cluster;
 mod crash;
 mod dashboard_browser;
 mod dashboard_mail;
+mod database_restart;
 mod demo_browser;
 mod edge;
 mod hotspot_pages;
