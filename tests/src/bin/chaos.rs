@@ -30,6 +30,10 @@ struct Args {
     /// `sqlite`, `postgres` or `both`.
     #[arg(long, default_value = "both")]
     backend: String,
+    /// Cloud instances: more than one run behind HAProxy (`scripts/cluster`; PostgreSQL only),
+    /// and each cloud kill takes one of them down.
+    #[arg(long, default_value_t = 1)]
+    instances: usize,
     /// A PostgreSQL server URL (a fresh database is created on it and dropped after).
     #[arg(long, env = "TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     postgres: String,
@@ -45,10 +49,13 @@ async fn main() -> anyhow::Result<()> {
         faults: args.faults,
         seed,
         settle_limit: Duration::from_secs(args.settle_secs),
+        instances: args.instances,
     };
+    anyhow::ensure!(args.instances >= 1, "--instances must be at least 1");
+    anyhow::ensure!(args.instances == 1 || args.backend == "postgres", "several instances need --backend postgres");
     println!(
-        "chaos: seed {seed}, {} customers at {}/s, {} faults (replay with --seed {seed})",
-        config.payments, config.rate, config.faults
+        "chaos: seed {seed}, {} customers at {}/s, {} faults, {} cloud instance(s) (replay with --seed {seed})",
+        config.payments, config.rate, config.faults, config.instances
     );
     let mut ok = true;
     if args.backend == "sqlite" || args.backend == "both" {

@@ -87,7 +87,11 @@ pub async fn inject(stack: &Stack, config: &ChaosConfig, mut rng: StdRng) -> Inj
         let down = Duration::from_millis(rng.random_range(100..1500));
         let (at, began) = (started.elapsed(), Instant::now());
         match fault {
-            Fault::CloudKilled => stack.kill_cloud(down).await,
+            Fault::CloudKilled => {
+                // Drawn only with several instances, so that a seed replays a one-process run.
+                let which = if stack.instances() > 1 { rng.random_range(0..stack.instances()) } else { 0 };
+                stack.kill_cloud(down, which).await
+            }
             Fault::AgentKilled => stack.kill_agent(down).await,
             Fault::RouterDown => stack.router_outage(down * 2).await,
             Fault::LinkCut => stack.cut_link(),

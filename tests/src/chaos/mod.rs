@@ -38,6 +38,9 @@ pub struct ChaosConfig {
     pub seed: u64,
     /// How long the checker waits for the system to settle after the last fault.
     pub settle_limit: Duration,
+    /// Cloud instances: 1 is one process; more run behind HAProxy (`scripts/cluster`, on
+    /// PostgreSQL), and a cloud kill takes one of them down.
+    pub instances: usize,
 }
 
 impl ChaosConfig {
@@ -49,7 +52,7 @@ impl ChaosConfig {
 
 /// Runs one chaos run on `database_url` (a fresh database) with files under `dir`.
 pub async fn run(config: &ChaosConfig, database_url: &str, dir: &std::path::Path) -> anyhow::Result<Summary> {
-    let stack = std::sync::Arc::new(stack::Stack::start(database_url, dir).await?);
+    let stack = std::sync::Arc::new(stack::Stack::start(database_url, dir, config.instances).await?);
     tokio::spawn(stack::watch_users(std::sync::Arc::downgrade(&stack)));
     let started = tokio::time::Instant::now();
     let injector = {

@@ -1,7 +1,9 @@
 //! What a chaos run runs: the cloud and the agent as real processes (restarted after each
 //! kill, the cloud on the same address so callback URLs stay good), the agent's link
-//! through a [`Relay`], and the RouterOS and payment emulators. Each fault the injector can
-//! choose is a method here.
+//! through a [`Relay`], and the RouterOS and payment emulators. The cloud is one process,
+//! or (on PostgreSQL) several instances behind HAProxy started by `scripts/cluster`, where a
+//! kill takes one instance down and customers, callbacks and the agent go through the
+//! balancer. Each fault the injector can choose is a method here.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -14,6 +16,7 @@ use tokio::process::Child;
 use tokio::sync::Mutex as AsyncMutex;
 use tokio::time::Instant;
 
+use crate::cluster::Cluster;
 use crate::harness::{RouterCreds, World};
 use crate::payment_emulator::{EmulatorAccounts, InjectedFailure, PaymentEmulator};
 use crate::processes::{AgentProcess, CloudProcess};
@@ -38,21 +41,30 @@ pub struct Stack {
     pub router: RouterOsEmulator,
     /// Between the agent and the cloud.
     pub relay: Relay,
-    /// The cloud's address (kept across restarts).
+    /// The cloud's address (kept across restarts), or the balancer's.
     pub cloud_addr: SocketAddr,
     /// When each user name was first seen on the router.
     pub first_seen: Arc<Mutex<HashMap<String, Instant>>>,
     database_url: String,
     dir: PathBuf,
     env: Vec<(String, String)>,
-    cloud: AsyncMutex<Option<CloudProcess>>,
+    cloud: Clouds,
     agent: AsyncMutex<Option<Child>>,
+}
+
+/// The cloud under test.
+enum Clouds {
+    /// One process (taken out while it is down).
+    One(AsyncMutex<Option<CloudProcess>>),
+    /// Instances behind HAProxy, driven through `scripts/cluster`.
+    Cluster(Cluster),
 }
 
 impl Stack {
     /// Sets up the tenant, plan, provider and router on `database_url`, then starts
-    /// everything and waits until the agent is connected.
-    pub async fn start(database_url: &str, dir: &Path) -> anyhow::Result<Stack> {
+    /// everything (`instances` clouds: more than one behind HAProxy, PostgreSQL only) and
+    /// waits until the agent is connected.
+    pub async fn start(database_url: &str, dir: &Path, instances: usize) -> anyhow::Result<Stack> {
         let world =
             World { dir: tempfile::TempDir::new_in(dir)?, database_url: database_url.to_string(), backend: backend_of(database_url) };
         let store = world.store().await;
@@ -62,8 +74,16 @@ impl Stack {
         let router = RouterOsEmulator::start(EmulatorConfig::default()).await;
         let env = cloud_env();
         let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let cloud = CloudProcess::spawn_with(database_url, world.dir.path(), "127.0.0.1:0", &env_refs).await;
-        let cloud_addr = cloud.addr;
+        let (cloud, cloud_addr) = if instances > 1 {
+            anyhow::ensure!(!database_url.starts_with("sqlite:"), "several instances need PostgreSQL");
+            let cluster = Cluster::start(&world.dir.path().join("cluster"), database_url, instances, &env_refs).await;
+            let balancer = cluster.balancer.parse()?;
+            (Clouds::Cluster(cluster), balancer)
+        } else {
+            let cloud = CloudProcess::spawn_with(database_url, world.dir.path(), "127.0.0.1:0", &env_refs).await;
+            let addr = cloud.addr;
+            (Clouds::One(AsyncMutex::new(Some(cloud))), addr)
+        };
         let relay = Relay::start(cloud_addr).await;
         let first_seen = Arc::new(Mutex::new(HashMap::new()));
         let dir = world.dir.keep();
@@ -79,7 +99,7 @@ impl Stack {
             database_url: database_url.to_string(),
             dir,
             env,
-            cloud: AsyncMutex::new(Some(cloud)),
+            cloud,
             agent: AsyncMutex::new(None),
         };
         stack.start_agent().await;
@@ -113,15 +133,34 @@ impl Stack {
         false
     }
 
-    /// SIGKILL the cloud, wait `down`, start it again on the same address.
-    pub async fn kill_cloud(&self, down: Duration) {
-        let mut cloud = self.cloud.lock().await;
-        if let Some(old) = cloud.take() {
-            old.kill().await;
+    /// How many cloud instances run.
+    pub fn instances(&self) -> usize {
+        match &self.cloud {
+            Clouds::One(_) => 1,
+            Clouds::Cluster(cluster) => cluster.instances.len(),
         }
-        tokio::time::sleep(down).await;
-        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        *cloud = Some(CloudProcess::spawn_with(&self.database_url, &self.dir, &self.cloud_addr.to_string(), &env).await);
+    }
+
+    /// SIGKILL the cloud (of several, instance `which`, counted from 0), wait `down`, start
+    /// it again on the same address.
+    pub async fn kill_cloud(&self, down: Duration, which: usize) {
+        match &self.cloud {
+            Clouds::One(cloud) => {
+                let mut cloud = cloud.lock().await;
+                if let Some(old) = cloud.take() {
+                    old.kill().await;
+                }
+                tokio::time::sleep(down).await;
+                let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                *cloud = Some(CloudProcess::spawn_with(&self.database_url, &self.dir, &self.cloud_addr.to_string(), &env).await);
+            }
+            Clouds::Cluster(cluster) => {
+                let n = (which % cluster.instances.len() + 1).to_string();
+                cluster.run(&["kill", &n]).await;
+                tokio::time::sleep(down).await;
+                cluster.run(&["restart", &n]).await;
+            }
+        }
     }
 
     /// SIGKILL the agent, wait `down`, start it again on the same journal.
@@ -199,8 +238,15 @@ impl Stack {
         if let Some(mut agent) = self.agent.lock().await.take() {
             let _ = agent.kill().await;
         }
-        if let Some(cloud) = self.cloud.lock().await.take() {
-            cloud.kill().await;
+        match &self.cloud {
+            Clouds::One(cloud) => {
+                if let Some(cloud) = cloud.lock().await.take() {
+                    cloud.kill().await;
+                }
+            }
+            Clouds::Cluster(cluster) => {
+                cluster.run(&["stop"]).await;
+            }
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The chaos run's short variant (the full one is `scripts/chaos`): real cloud and agent
 //! processes, a stream of customers through the portal API, and random faults (processes
 //! killed, link cut and frozen, router down, provider failing, database paused). Nothing
-//! paid may be lost and nothing served twice, on either database.
+//! paid may be lost and nothing served twice, on either database, nor with three instances
+//! behind HAProxy.
 
 use std::time::Duration;
 
@@ -9,22 +10,31 @@ use jasiyo_cloud::store::testing::Backend;
 use jasiyo_tests::chaos::{self, ChaosConfig};
 use jasiyo_tests::harness::World;
 
-async fn nothing_lost_nothing_doubled_under_faults(backend: Backend) {
+async fn nothing_lost_nothing_doubled_under_faults(backend: Backend, instances: usize) {
     let Some(world) = World::new(backend).await else { return };
     let seed = std::env::var("JASIYO_CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
-    let config = ChaosConfig { payments: 120, rate: 10.0, faults: 16, seed, settle_limit: Duration::from_secs(120) };
+    let config = ChaosConfig { payments: 120, rate: 10.0, faults: 16, seed, settle_limit: Duration::from_secs(120), instances };
     let summary = chaos::run(&config, &world.database_url, world.dir.path()).await.expect("chaos run");
-    println!("chaos ({backend:?}, seed {seed}, replay with JASIYO_CHAOS_SEED={seed}):\n{summary}");
+    println!("chaos ({backend:?}, {instances} instance(s), seed {seed}, replay with JASIYO_CHAOS_SEED={seed}):\n{summary}");
     assert!(summary.ok(), "seed {seed}:\n{summary}");
     assert!(summary.latencies_ms.len() + summary.reconciled_ms.len() >= 40, "too few paid customers to prove anything:\n{summary}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_nothing_lost_nothing_doubled_under_faults() {
-    nothing_lost_nothing_doubled_under_faults(Backend::Sqlite).await;
+    nothing_lost_nothing_doubled_under_faults(Backend::Sqlite, 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_nothing_lost_nothing_doubled_under_faults() {
-    nothing_lost_nothing_doubled_under_faults(Backend::Postgres).await;
+    nothing_lost_nothing_doubled_under_faults(Backend::Postgres, 1).await;
+}
+
+/// Three instances behind HAProxy (`scripts/cluster`), one of them killed at each cloud kill.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_nothing_lost_nothing_doubled_under_faults() {
+    if !jasiyo_tests::cluster::haproxy_installed() {
+        return;
+    }
+    nothing_lost_nothing_doubled_under_faults(Backend::Postgres, 3).await;
 }
