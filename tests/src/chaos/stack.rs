@@ -57,7 +57,7 @@ enum Clouds {
     /// One process (taken out while it is down).
     One(AsyncMutex<Option<CloudProcess>>),
     /// Instances behind HAProxy, driven through `scripts/cluster`.
-    Cluster(Cluster),
+    Cluster(Box<Cluster>),
 }
 
 impl Stack {
@@ -78,7 +78,7 @@ impl Stack {
             anyhow::ensure!(!database_url.starts_with("sqlite:"), "several instances need PostgreSQL");
             let cluster = Cluster::start(&world.dir.path().join("cluster"), database_url, instances, &env_refs).await;
             let balancer = cluster.balancer.parse()?;
-            (Clouds::Cluster(cluster), balancer)
+            (Clouds::Cluster(Box::new(cluster)), balancer)
         } else {
             let cloud = CloudProcess::spawn_with(database_url, world.dir.path(), "127.0.0.1:0", &env_refs).await;
             let addr = cloud.addr;
