@@ -53,11 +53,12 @@ pub struct Stack {
 }
 
 /// The cloud under test.
+#[expect(clippy::large_enum_variant, reason = "one per run: its size does not matter")]
 enum Clouds {
     /// One process (taken out while it is down).
     One(AsyncMutex<Option<CloudProcess>>),
     /// Instances behind HAProxy, driven through `scripts/cluster`.
-    Cluster(Box<Cluster>),
+    Cluster(Cluster),
 }
 
 impl Stack {
@@ -78,7 +79,7 @@ impl Stack {
             anyhow::ensure!(!database_url.starts_with("sqlite:"), "several instances need PostgreSQL");
             let cluster = Cluster::start(&world.dir.path().join("cluster"), database_url, instances, &env_refs).await;
             let balancer = cluster.balancer.parse()?;
-            (Clouds::Cluster(Box::new(cluster)), balancer)
+            (Clouds::Cluster(cluster), balancer)
         } else {
             let cloud = CloudProcess::spawn_with(database_url, world.dir.path(), "127.0.0.1:0", &env_refs).await;
             let addr = cloud.addr;
