@@ -11,7 +11,8 @@ use std::time::Duration;
 use anyhow::bail;
 use tokio::time::Instant;
 
-use crate::bench::{Cloud, Fleet};
+use crate::cloud::Cloud;
+use crate::fleet::Fleet;
 use crate::unix_us;
 
 /// What the restart showed.
