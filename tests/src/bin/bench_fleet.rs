@@ -90,6 +90,13 @@ struct BenchArgs {
     /// how long until every agent is back (they reconnect as the real agent does).
     #[arg(long)]
     restart: bool,
+    /// Run the cloud as this many instances on one PostgreSQL (`--database-url postgres://...`,
+    /// a database that exists) behind HAProxy (`scripts/cluster`): agents connect through the
+    /// balancer, and the operator API is asked on each instance in turn, so most commands are
+    /// enqueued on an instance other than the one holding their agent's link. Numbers are
+    /// summed over the instances; HAProxy's CPU is shown apart.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(2..=16))]
+    cluster: Option<u16>,
     /// Keep the temporary directory (database, cloud log) and print where it is.
     #[arg(long)]
     keep: bool,

@@ -146,3 +146,25 @@ fn the_balancer_configurations_are_valid() {
     let out = std::process::Command::new("/usr/sbin/nginx").arg("-t").arg("-c").arg(dir.path().join("nginx.conf")).output().unwrap();
     assert!(out.status.success(), "nginx -t: {}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// `bench-fleet --cluster 3` (the debug build, a small fleet): every agent connects through
+/// the balancer, and every command posted on one instance or another reaches its agent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_fleet_runs_against_three_instances() {
+    if !haproxy_installed() {
+        return;
+    }
+    let Some(world) = World::new(Backend::Postgres).await else { return };
+    let out = tokio::process::Command::new(jasiyo_tests::processes::binary("bench-fleet"))
+        .args(["--agents", "30", "--commands", "90", "--idle-secs", "1", "--heartbeat-secs", "1", "--cluster", "3"])
+        .args(["--database-url", &world.database_url])
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "bench-fleet --cluster 3:\n{text}");
+    assert!(text.contains("3 instances behind HAProxy"), "{text}");
+    assert!(text.contains("agents             30 connected of 30 (0 failed)"), "{text}");
+    assert!(text.contains("90 posted, 0 refused, 90 delivered, 0 lost, 0 unexpected deliveries"), "{text}");
+    assert!(text.contains("30 routers online"), "{text}");
+}

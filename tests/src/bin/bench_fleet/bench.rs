@@ -49,12 +49,24 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let provisioned = provision(&database_url, dir.path(), args.agents).await?;
     println!("provisioned {} routers in {:.1} s", provisioned.agents.len(), started.elapsed().as_secs_f64());
 
-    let mut cloud = Cloud::start(&cloud_bin, &database_url, dir.path(), args.heartbeat_secs).await?;
-    println!("cloud pid {} listening on {}", cloud.pid, cloud.addr);
+    let mut cloud = match args.cluster {
+        Some(n) => Cloud::start_cluster(&cloud_bin, &database_url, dir.path(), args.heartbeat_secs, n.into()).await?,
+        None => Cloud::start(&cloud_bin, &database_url, dir.path(), args.heartbeat_secs).await?,
+    };
+    match cloud.balancer_pid {
+        Some(balancer) => println!(
+            "{} instances (pids {:?}, API on {:?}) behind HAProxy (pid {balancer}) on {}",
+            cloud.pids.len(),
+            cloud.pids,
+            cloud.api_addrs,
+            cloud.addr
+        ),
+        None => println!("cloud pid {} listening on {}", cloud.pid(), cloud.addr),
+    }
     let result = measure(&args, &mut cloud, &provisioned, per_worker, worker_count).await;
     // The log up to here is the measurement's; stop the cloud with the agents still
     // connected (which times its shutdown), then the workers.
-    let log = cloud_log_summary(&cloud.log);
+    let log = cloud_log_summary(&cloud.logs);
     let stopped = cloud.stop().await;
     let (mut summary, fleet) = result?;
     fleet.stop().await;
@@ -85,6 +97,7 @@ pub struct Summary {
     pub cloud_threads: String,
     pub idle_secs: f64,
     pub idle_cloud_cpu: f64,
+    pub idle_balancer_cpu: Option<f64>,
     pub idle_worker_cpu: f64,
     pub posted: usize,
     pub post_errors: BTreeMap<String, usize>,
@@ -113,10 +126,10 @@ pub(crate) async fn measure(
     // Open the API connections first: if the cloud runs out of file descriptors while
     // agents connect, the operator API must still be reachable.
     let mut api = Vec::new();
-    for _ in 0..args.post_concurrency.max(1) {
-        api.push(ApiConn::open(cloud.addr, &provisioned.operator_token).await?);
+    for i in 0..args.post_concurrency.max(1) {
+        api.push(ApiConn::open(cloud.api_addrs[i % cloud.api_addrs.len()], &provisioned.operator_token).await?);
     }
-    summary.rss_before_kib = proc_stats::rss_kib(cloud.pid)?;
+    summary.rss_before_kib = cloud.rss_kib()?;
 
     let mut fleet = Fleet::spawn(args, cloud.addr, &provisioned.agents, worker_count).await?;
     println!("connecting {} agents ({} at a time)...", provisioned.agents.len(), args.connect_concurrency);
@@ -141,33 +154,36 @@ pub(crate) async fn measure(
     );
 
     tokio::time::sleep(SETTLE).await;
-    summary.rss_connected_kib = proc_stats::rss_kib(cloud.pid)?;
-    summary.cloud_fds = proc_stats::open_fds(cloud.pid).unwrap_or(0);
-    summary.cloud_threads = proc_stats::status_field(cloud.pid, "Threads").unwrap_or_default();
+    summary.rss_connected_kib = cloud.rss_kib()?;
+    summary.cloud_fds = cloud.open_fds();
+    summary.cloud_threads = cloud.status_field("Threads");
 
     println!("idling {} s with heartbeats running...", args.idle_secs);
     let pids = fleet.pids();
-    let (cloud_before, workers_before) = (proc_stats::cpu_ticks(cloud.pid)?, proc_stats::cpu_ticks_sum(&pids));
+    let balancer = cloud.balancer_pid.map_or(0, |pid| proc_stats::cpu_ticks(pid).unwrap_or(0));
+    let (cloud_before, workers_before) = (cloud.cpu_ticks()?, proc_stats::cpu_ticks_sum(&pids));
     let idle_started = Instant::now();
     tokio::time::sleep(Duration::from_secs(args.idle_secs)).await;
     summary.idle_secs = idle_started.elapsed().as_secs_f64();
-    let (cloud_after, workers_after) = (proc_stats::cpu_ticks(cloud.pid)?, proc_stats::cpu_ticks_sum(&pids));
+    let (cloud_after, workers_after) = (cloud.cpu_ticks()?, proc_stats::cpu_ticks_sum(&pids));
     let hz = proc_stats::clock_ticks_per_sec() as f64;
     summary.idle_cloud_cpu = (cloud_after - cloud_before) as f64 / hz / summary.idle_secs * 100.0;
     summary.idle_worker_cpu = workers_after.saturating_sub(workers_before) as f64 / hz / summary.idle_secs * 100.0;
-    summary.rss_after_kib = proc_stats::rss_kib(cloud.pid)?;
-    summary.rss_peak = proc_stats::status_field(cloud.pid, "VmHWM").unwrap_or_default();
+    let balancer_after = cloud.balancer_pid.map_or(0, |pid| proc_stats::cpu_ticks(pid).unwrap_or(0));
+    summary.idle_balancer_cpu = cloud.balancer_pid.map(|_| (balancer_after - balancer) as f64 / hz / summary.idle_secs * 100.0);
+    summary.rss_after_kib = cloud.rss_kib()?;
+    summary.rss_peak = cloud.status_field("VmHWM");
 
     if args.restart {
         let limit = Duration::from_secs(120) + Duration::from_millis(20 * args.agents as u64);
         summary.restart = Some(super::restart::run(cloud, &mut fleet, summary.connected, limit).await?);
         api.clear();
-        for _ in 0..args.post_concurrency.max(1) {
-            api.push(ApiConn::open(cloud.addr, &provisioned.operator_token).await?);
+        for i in 0..args.post_concurrency.max(1) {
+            api.push(ApiConn::open(cloud.api_addrs[i % cloud.api_addrs.len()], &provisioned.operator_token).await?);
         }
     }
     if args.commands > 0 {
-        measure_commands(args, &mut fleet, &mut api, provisioned, cloud.pid, &mut summary).await?;
+        measure_commands(args, &mut fleet, &mut api, provisioned, cloud, &mut summary).await?;
     }
     fleet.drain();
     summary.dropped = fleet.state.dropped.clone();
@@ -180,7 +196,7 @@ pub(crate) async fn measure_commands(
     fleet: &mut Fleet,
     api: &mut Vec<ApiConn>,
     provisioned: &Provisioned,
-    cloud_pid: u32,
+    cloud: &Cloud,
     summary: &mut Summary,
 ) -> anyhow::Result<()> {
     let targets: Vec<RouterId> = provisioned.agents.iter().filter(|a| !fleet.state.failed.contains(&a.index)).map(|a| a.router).collect();
@@ -188,7 +204,7 @@ pub(crate) async fn measure_commands(
         bail!("no agent connected: nothing to send commands to");
     }
     println!("posting {} commands ({} at a time)...", args.commands, api.len());
-    let cpu_before = proc_stats::cpu_ticks(cloud_pid)?;
+    let cpu_before = cloud.cpu_ticks()?;
     let posted = post_commands(std::mem::take(api), Arc::new(targets), args.commands).await;
     *api = posted.conns;
     summary.posted = posted.sent.len();
@@ -199,7 +215,7 @@ pub(crate) async fn measure_commands(
     let expected: HashMap<(RouterId, u64), i64> = posted.sent.iter().map(|&(r, s, at)| ((r, s), at)).collect();
     let deadline = Instant::now() + DELIVERY_GRACE;
     fleet.pump_until(deadline, |s| expected.keys().all(|k| s.deliveries.contains_key(k))).await?;
-    let busy_secs = (proc_stats::cpu_ticks(cloud_pid)? - cpu_before) as f64 / proc_stats::clock_ticks_per_sec() as f64;
+    let busy_secs = (cloud.cpu_ticks()? - cpu_before) as f64 / proc_stats::clock_ticks_per_sec() as f64;
     let first_sent = posted.sent.iter().map(|s| s.2).min().unwrap_or(0);
     let mut last_delivered = first_sent;
     let mut csv = String::from("sent_unix_us,router,seq,latency_ms\n");

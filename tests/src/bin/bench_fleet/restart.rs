@@ -40,7 +40,7 @@ pub async fn run(cloud: &mut Cloud, fleet: &mut Fleet, expected: usize, limit: D
     cloud.restart().await?;
     let ready_us = unix_us();
     let down_secs = killed.elapsed().as_secs_f64();
-    println!("cloud pid {} ready again after {down_secs:.2} s; waiting for the agents...", cloud.pid);
+    println!("cloud pid {} ready again after {down_secs:.2} s; waiting for the agents...", cloud.pid());
     let deadline = Instant::now() + limit;
     let all_back = fleet.pump_until(deadline, |s| s.back.len() >= expected).await?;
     let mut back_after_secs: Vec<f64> = fleet.state.back.values().map(|&at| (at - ready_us).max(0) as f64 / 1e6).collect();

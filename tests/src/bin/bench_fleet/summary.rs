@@ -27,6 +27,12 @@ impl Summary {
         let line = "=".repeat(78);
         println!("\n{line}\nbench-fleet summary\n{line}");
         println!("cloud              {} ({backend}, heartbeat {} s)", cloud_bin.display(), args.heartbeat_secs);
+        if let Some(n) = args.cluster {
+            println!(
+                "cluster            {n} instances behind HAProxy (scripts/cluster); agents through the balancer, API requests \
+                 on each instance in turn; memory, CPU and fds below are the instances' sums"
+            );
+        }
         println!(
             "open-file limit    {} per process; agents in {} worker process(es) of up to {}",
             self.nofile, self.workers, self.per_worker
@@ -67,6 +73,9 @@ impl Summary {
             "idle CPU           cloud {:.2} % of one core over {:.1} s (bench workers {:.2} %)",
             self.idle_cloud_cpu, self.idle_secs, self.idle_worker_cpu
         );
+        if let Some(balancer) = self.idle_balancer_cpu {
+            println!("                   HAProxy {balancer:.2} % of one core over the same time");
+        }
         if let Some(restart) = &self.restart {
             restart.print();
         }
