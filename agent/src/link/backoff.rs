@@ -39,17 +39,26 @@ impl Backoff {
 
     /// The delay before the next attempt; the one after will be (about) twice as long.
     pub fn next_delay(&mut self) -> Duration {
+        let delay = self.draw();
+        self.step = self.step.saturating_mul(2).min(self.max);
+        delay
+    }
+
+    /// A delay from the current step, without growing it.
+    fn draw(&mut self) -> Duration {
         let (step, first) = (self.step, std::mem::take(&mut self.fresh) && self.spread_first);
-        self.step = step.saturating_mul(2).min(self.max);
         let nanos = u64::try_from(step.as_nanos()).unwrap_or(u64::MAX);
         Duration::from_nanos(rand::rng().random_range(if first { 0 } else { nanos / 2 }..=nanos))
     }
 
     /// The delay before the next attempt when the other side asked for `hint` (HTTP 503 with
     /// `Retry-After`): the hint plus up to half of it again at random, so that those sent
-    /// away together come back spread out, and never less than the backoff's own delay.
+    /// away together come back spread out, and never less than the backoff's own delay. The
+    /// step does not grow: a busy cloud that said when to come back is not a failing link,
+    /// and an agent sent away a few times during a fleet's return must not then wait out
+    /// the long delays of one whose attempts keep failing.
     pub fn next_delay_at_least(&mut self, hint: Duration) -> Duration {
-        let own = self.next_delay();
+        let own = self.draw();
         let nanos = u64::try_from(hint.as_nanos()).unwrap_or(u64::MAX);
         own.max(Duration::from_nanos(rand::rng().random_range(nanos..=nanos.saturating_add(nanos / 2))))
     }
@@ -116,6 +125,19 @@ mod tests {
         let mut backoff = Backoff::new(5000 * MS, 5000 * MS);
         backoff.next_delay();
         assert!(backoff.next_delay_at_least(MS) >= 2500 * MS, "a smaller hint never shortens the backoff");
+    }
+
+    #[test]
+    fn a_retry_hint_does_not_grow_the_backoff() {
+        let mut backoff = Backoff::new(100 * MS, 10_000 * MS);
+        backoff.next_delay();
+        assert_eq!(backoff.step(), 200 * MS);
+        for _ in 0..10 {
+            backoff.next_delay_at_least(1000 * MS);
+        }
+        assert_eq!(backoff.step(), 200 * MS, "sent away ten times with a hint, the own step is where it was");
+        let delay = backoff.next_delay();
+        assert!(delay <= 200 * MS, "the next failure waits the step it had: {delay:?}");
     }
 
     #[test]
