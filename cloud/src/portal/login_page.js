@@ -36,10 +36,13 @@ function submitCode() {
   return true;
 }
 
-(function () {
-  var probe = new Image();
-  probe.onload = onward;
-  probe.onerror = offline;
+/* The probe starts once the page has loaded: an image still loading would hold the page's
+   load event (and a captive browser's spinner) until the probe gave up. */
+function probe() {
+  var image = new Image();
+  image.onload = onward;
+  image.onerror = offline;
   setTimeout(offline, hs.waitMs);
-  probe.src = hs.probe + '?t=' + new Date().getTime() + '-' + Math.floor(Math.random() * 1e9);
-})();
+  image.src = hs.probe + '?t=' + new Date().getTime() + '-' + Math.floor(Math.random() * 1e9);
+}
+if (document.readyState === 'complete') { probe(); } else { window.addEventListener('load', probe); }

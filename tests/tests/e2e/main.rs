@@ -32,4 +32,5 @@ mod routeros_peers;
 mod settlement;
 mod start_again;
 mod usage;
+mod voucher_fallback;
 mod vouchers;
