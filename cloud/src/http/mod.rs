@@ -99,6 +99,7 @@ pub fn router(state: AppState) -> Router {
         // Agents.
         .route(jasiyo_shared::AGENT_WS_PATH, get(agents::agent_ws))
         // Customers on the captive portal.
+        .route("/portal/ping.gif", get(portal_page::ping))
         .route("/portal/{router}", get(portal_page::page))
         .route("/api/portal/{router}/plans", get(portal_api::plans))
         .route("/api/portal/{router}/payments", post(portal_api::initiate))

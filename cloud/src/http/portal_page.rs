@@ -1,5 +1,6 @@
 //! `GET /portal/{router}`: the captive portal page for a router, with the hotspot
-//! variables its `login.html` passed on; rendering is [`crate::portal::page`]'s.
+//! variables its `login.html` passed on; rendering is [`crate::portal::page`]'s. And
+//! `GET /portal/ping.gif`, which that `login.html` loads to learn whether the cloud is there.
 
 use std::sync::Arc;
 
@@ -50,4 +51,26 @@ pub async fn page(
     let vars = HotspotVars::from_query(query.as_deref().unwrap_or(""));
     let nonce = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 16]>());
     html_response(StatusCode::OK, render(router, &offer.owner, offer.plans, wait, &vars, &nonce, &look), Some(&nonce), &headers)
+}
+
+/// A transparent 1×1 GIF: what the router's `login.html` loads to learn that the portal is
+/// there ([`crate::portal::login_page`]).
+const PIXEL: [u8; 43] = [
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x21, 0xf9, 0x04,
+    0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+];
+
+/// `GET /portal/ping.gif`: the pixel while the portal can serve (its database answers),
+/// else 503, which the page takes as "offline" at once. Never cached: each probe must reach
+/// the cloud.
+pub async fn ping(State(payments): State<Arc<Payments>>) -> Response {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    if let Err(error) = payments.store().ping().await {
+        tracing::warn!(%error, "portal probe: the database does not answer");
+        return (StatusCode::SERVICE_UNAVAILABLE, [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))]).into_response();
+    }
+    let headers =
+        [(header::CONTENT_TYPE, HeaderValue::from_static("image/gif")), (header::CACHE_CONTROL, HeaderValue::from_static("no-store"))];
+    (headers, PIXEL.as_slice()).into_response()
 }

@@ -1,10 +1,11 @@
 //! The router side of the portal: the hotspot pages an owner installs on the router, and
 //! the RouterOS script that installs them with the walled-garden entries.
 //!
-//! The router's `login.html` sends the device straight on to the cloud portal, carrying the
-//! hotspot variables URL-escaped (`$(mac-esc)`, `$(link-login-only-esc)`, ...). The portal
-//! needs two walled-garden entries for its host, because the HTTP-level walled garden only
-//! sees plain HTTP:
+//! The router's `login.html` ([`super::login_page`]) sends the device on to the cloud portal,
+//! carrying the hotspot variables URL-escaped (`$(mac-esc)`, `$(link-login-only-esc)`, ...),
+//! or, when the cloud does not answer, offers a voucher form that logs in through the router.
+//! The portal needs two walled-garden entries for its host, because the HTTP-level walled
+//! garden only sees plain HTTP:
 //!
 //! ```text
 //! /ip hotspot walled-garden add dst-host=<portal host> comment="jasiyo portal"
@@ -66,6 +67,11 @@ impl PortalHost {
         format!("{}/portal/{router}", self.base)
     }
 
+    /// What the router's `login.html` loads to learn whether the cloud is there.
+    pub fn probe_url(&self) -> String {
+        format!("{}{}", self.base, super::login_page::PROBE_PATH)
+    }
+
     /// The walled-garden commands the portal needs (also what the README documents).
     pub fn walled_garden(&self) -> [String; 2] {
         let ip_target = if self.is_address { format!("dst-address={}", self.host) } else { format!("dst-host={}", self.host) };
@@ -79,7 +85,7 @@ impl PortalHost {
 /// One hotspot page for `router`, or `None` for a name that is not one of [`PAGES`].
 pub fn page(name: &str, portal: &PortalHost, router: RouterId) -> Option<String> {
     Some(match name {
-        "login.html" => login_html(&portal.portal_url(router)),
+        "login.html" => super::login_page::login_html(&portal.portal_url(router), &portal.probe_url()),
         "alogin.html" => ALOGIN.to_string(),
         "status.html" => STATUS.to_string(),
         "error.html" => ERROR.to_string(),
@@ -88,32 +94,6 @@ pub fn page(name: &str, portal: &PortalHost, router: RouterId) -> Option<String>
         "api.json" => super::router_pages::API_JSON.to_string(),
         _ => return None,
     })
-}
-
-/// `login.html`: straight on to the portal with the hotspot variables, URL-escaped by the
-/// router. A refresh rather than script, so even a browser without JavaScript gets there.
-fn login_html(portal_url: &str) -> String {
-    let query = [
-        ("mac", "mac-esc"),
-        ("ip", "ip-esc"),
-        ("link-login-only", "link-login-only-esc"),
-        ("link-orig", "link-orig-esc"),
-        ("chap-id", "chap-id-esc"),
-        ("chap-challenge", "chap-challenge-esc"),
-        ("error", "error-esc"),
-    ]
-    .iter()
-    .map(|(name, var)| format!("{name}=$({var})"))
-    .collect::<Vec<_>>()
-    .join("&amp;");
-    let target = format!("{portal_url}?{query}");
-    format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n\
-         <title>WiFi</title>\n<meta http-equiv=\"refresh\" content=\"0;url={target}\">\n</head>\n\
-         <body style=\"font-family:sans-serif;margin:2em\">\n\
-         <p><a href=\"{target}\">Continue to the WiFi payment page</a></p>\n\
-         <p><a href=\"{target}\">Endelea kwenye ukurasa wa malipo ya WiFi</a></p>\n</body></html>\n"
-    )
 }
 
 /// `alogin.html`: shown by the router after a login; on to where the customer was going.

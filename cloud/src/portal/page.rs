@@ -21,18 +21,18 @@ use crate::model::{Plan, PortalLook};
 const SKELETON: &str = include_str!("page.html");
 /// The page's CSS (its plan rules also draw the dashboard's preview: [`super::plan_card`]).
 pub(super) const CSS: &str = include_str!("page.css");
-/// The page's one script, in three files for reading (words, helpers, flow), run as one
+/// The page's one script, in four files for reading (words, MD5, helpers, flow), run as one
 /// function so that nothing leaks into the page's globals; sent without its comments and
 /// indentation (see [`compact`]).
 static JS: LazyLock<String> = LazyLock::new(|| {
-    let files = [include_str!("page_words.js"), include_str!("page_util.js"), include_str!("page.js")];
+    let files = [include_str!("page_words.js"), include_str!("md5.js"), include_str!("page_util.js"), include_str!("page.js")];
     compact(&["(function () {\n'use strict';\n", &files.concat(), "})();\n"].concat())
 });
 
 /// The script without its `/* */` comments, indentation and blank lines: a sixth less to
 /// send over a hotspot's slow uplink. Line breaks stay (ES5 semicolon insertion never sees a
 /// change), and the script's strings and regular expressions hold no `/*`.
-fn compact(script: &str) -> String {
+pub(super) fn compact(script: &str) -> String {
     let mut bare = String::with_capacity(script.len());
     let mut rest = script;
     while let Some(start) = rest.find("/*") {

@@ -1,7 +1,7 @@
 /* The captive portal's helpers: the second part of its one script (see page.rs). ES5 only
    (old Android captive browsers), no modules, no external files. The server puts everything
-   it knows in #boot (JSON). Here: storage, language, formatting, phone numbers, MD5 for
-   CHAP, HTTP. */
+   it knows in #boot (JSON). Here: storage, language, formatting, phone numbers, CHAP's
+   bytes (MD5 itself is md5.js, shared with the router's login page), HTTP. */
 var boot = JSON.parse(document.getElementById('boot').textContent);
 var hs = boot.hs;
 var KEY = 'jasiyo:' + boot.router;
@@ -113,36 +113,6 @@ function operator(msisdn) {
   return null;
 }
 
-/* MD5 of a binary string (char codes 0-255), hex: for RouterOS CHAP logins. */
-function md5(s) {
-  var n = s.length, x = [], i, j, K = [], S = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
-  var a = 1732584193, b = -271733879, c = -1732584194, d = 271733878, aa, bb, cc, dd, f, g, tmp, r, hex = '';
-  function add(p, q) { var l = (p & 0xffff) + (q & 0xffff); return (((p >> 16) + (q >> 16) + (l >> 16)) << 16) | (l & 0xffff); }
-  for (i = 0; i < 64; i++) { K[i] = Math.floor(Math.abs(Math.sin(i + 1)) * 4294967296) | 0; }
-  var total = (((n + 8) >> 6) + 1) * 16;
-  for (i = 0; i < total; i++) { x[i] = 0; }
-  for (i = 0; i < n; i++) { x[i >> 2] |= (s.charCodeAt(i) & 0xff) << ((i % 4) * 8); }
-  x[n >> 2] |= 0x80 << ((n % 4) * 8);
-  x[total - 2] = n * 8;
-  for (i = 0; i < total; i += 16) {
-    aa = a; bb = b; cc = c; dd = d;
-    for (j = 0; j < 64; j++) {
-      r = j >> 4;
-      if (r === 0) { f = (b & c) | (~b & d); g = j; }
-      else if (r === 1) { f = (d & b) | (~d & c); g = (5 * j + 1) % 16; }
-      else if (r === 2) { f = b ^ c ^ d; g = (3 * j + 5) % 16; }
-      else { f = c ^ (b | ~d); g = (7 * j) % 16; }
-      tmp = d; d = c; c = b;
-      f = add(add(a, f), add(K[j], x[i + g]));
-      b = add(b, (f << S[r * 4 + j % 4]) | (f >>> (32 - S[r * 4 + j % 4])));
-      a = tmp;
-    }
-    a = add(a, aa); b = add(b, bb); c = add(c, cc); d = add(d, dd);
-  }
-  var words = [a, b, c, d];
-  for (i = 0; i < 4; i++) { for (j = 0; j < 4; j++) { tmp = (words[i] >>> (j * 8)) & 0xff; hex += (tmp < 16 ? '0' : '') + tmp.toString(16); } }
-  return hex;
-}
 function unhex(h) { var s = '', i; for (i = 0; i + 1 < h.length; i += 2) { s += String.fromCharCode(parseInt(h.substr(i, 2), 16)); } return s; }
 window.jasiyoMd5 = md5;
 

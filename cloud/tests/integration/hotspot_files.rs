@@ -1,7 +1,8 @@
 //! The router's hotspot files and install script: fetched with the router's download
 //! credential in an `Authorization` header (never a token in the URL), a credential that
-//! downloads these files and opens no hub session; and the `router install-script` command
-//! that prints the script and registers the credential.
+//! downloads these files and opens no hub session; the `router install-script` command
+//! that prints the script and registers the credential; and the router's `login.html`,
+//! which probes the cloud (`/portal/ping.gif`) and offers a voucher form without it.
 
 use std::sync::Arc;
 
@@ -147,7 +148,73 @@ async fn a_new_agent_token_retires_the_old_download_credential(s: Shop) {
     assert_eq!(s.get(&format!("{base}/login.html"), Some(&new)).await.0, StatusCode::OK);
 }
 
+/// Every RouterOS variable on the router's `login.html`, each as the page means it.
+const LOGIN_VARS: [&str; 13] = [
+    "mac-esc",
+    "ip-esc",
+    "link-login-only-esc",
+    "link-orig-esc",
+    "chap-id-esc",
+    "chap-challenge-esc",
+    "error-esc",
+    "chap-id",
+    "chap-challenge",
+    "link-login-only",
+    "error",
+    "if error",
+    "endif",
+];
+
+/// The `$(...)` names in `text`, in order.
+fn routeros_vars(text: &str) -> Vec<&str> {
+    text.match_indices("$(").map(|(at, _)| text[at + 2..].split(')').next().unwrap()).collect()
+}
+
+async fn the_login_page_probes_the_cloud_and_has_a_voucher_form(s: Shop) {
+    s.install_script(&s.token).await.unwrap();
+    let (status, _, login) = s.get(&format!("/hotspot/{}/login.html", s.router), Some(&download_token(&s.token))).await;
+    assert_eq!(status, StatusCode::OK);
+    println!("LOGIN PAGE: {} bytes", login.len());
+    assert!(login.len() < 6 * 1024, "small enough for the router's flash and a slow phone: {} bytes", login.len());
+
+    // Only the variables meant: RouterOS would fill in any other `$(` too.
+    for var in routeros_vars(&login) {
+        assert!(LOGIN_VARS.contains(&var), "unexpected RouterOS variable $({var}) in:\n{login}");
+    }
+    let script = login.split("<script>").nth(1).and_then(|s| s.split("</script>").next()).expect("a script");
+    assert_eq!(routeros_vars(script), ["chap-id", "chap-challenge", "link-orig-esc"], "the script's own code has none");
+    assert!(script.contains(&format!("probe: '{PUBLIC_URL}/portal/ping.gif'")), "{script}");
+    assert!(script.contains("chapId: '$(chap-id)'"), "CHAP bytes as RouterOS writes them, octal in a string literal");
+    assert!(!script.contains("use strict"), "strict mode forbids octal escapes");
+    for es6 in ["=>", "let ", "const ", "`", "class "] {
+        assert!(!script.contains(es6), "ES5 only, found {es6:?}");
+    }
+
+    // Without JavaScript, and from the page: on to the portal with the hotspot variables.
+    let portal = format!("{PUBLIC_URL}/portal/{}?mac=$(mac-esc)&amp;ip=$(ip-esc)&amp;link-login-only=$(link-login-only-esc)", s.router);
+    assert!(login.contains(&format!("<noscript><meta http-equiv=\"refresh\" content=\"0;url={portal}")), "{login}");
+    assert!(login.contains(&format!("<a id=\"portal\" href=\"{portal}")), "{login}");
+    assert!(login.contains("Try the payment page again / Jaribu ukurasa wa malipo tena"));
+    // The voucher form: posted to the router, the router's error shown, in both languages.
+    assert!(login.contains("Have a voucher? / Una vocha?"));
+    assert!(login.contains("<form id=\"vform\" action=\"$(link-login-only)\" method=\"post\""), "{login}");
+    for field in ["name=\"username\"", "name=\"password\"", "name=\"dst\"", "name=\"popup\" value=\"true\""] {
+        assert!(login.contains(field), "{field}");
+    }
+    assert!(login.contains("$(if error)<p id=\"err\" role=\"alert\">$(error)</p>"), "{login}");
+
+    // The probe: a GIF, never cached, while the database answers.
+    let (status, headers, _) = s.get("/portal/ping.gif", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "image/gif");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    let response = s.app.clone().oneshot(Request::builder().uri("/portal/ping.gif?t=1").body(Body::empty()).unwrap()).await.unwrap();
+    let gif = response.into_body().collect().await.unwrap().to_bytes();
+    assert!(gif.starts_with(b"GIF89a") && gif.ends_with(b";"), "a whole GIF: {gif:?}");
+}
+
 jasiyo_cloud::on_each_backend!(Shop::new;
     the_files_come_with_the_download_credential_in_a_header,
     a_new_agent_token_retires_the_old_download_credential,
+    the_login_page_probes_the_cloud_and_has_a_voucher_form,
 );

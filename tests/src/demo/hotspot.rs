@@ -11,18 +11,25 @@
 //! - `POST /login` (or `GET` with the same fields as a query): `username`, `password`
 //!   (CHAP: MD5 hex of id, password and challenge), `dst`.
 //! - `GET /status`: the device's session, or that it is not logged in.
+//!
+//! Given the hotspot pages a router has installed ([`router_with_pages`]), it also serves
+//! them as RouterOS does, variables filled in by the emulator's servlet: `GET /login`
+//! without a `username` is `login.html` (`dst` becomes `$(link-orig)`); a refused login is
+//! `login.html` again with `$(error)`; a login `alogin.html`, sending the browser on to
+//! `dst`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Form, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use md5::{Digest, Md5};
 use rand::Rng;
 
 use super::live::Printer;
+use crate::routeros_emulator::servlet::render_page;
 use crate::routeros_emulator::{RouterOsEmulator, format_interval, parse_interval};
 
 /// The one device the demo plays: the customer's phone on the hotspot.
@@ -71,40 +78,109 @@ struct Stand {
     device: Device,
     chap: Chap,
     printer: Arc<Printer>,
+    /// The router's installed hotspot pages by file name, when it serves them.
+    pages: Option<HashMap<String, String>>,
 }
 
 /// The stand-in's routes, over the emulated router the agent drives.
 pub fn router(router: Arc<RouterOsEmulator>, device: Device, chap: Chap, printer: Arc<Printer>) -> axum::Router {
-    let stand = Arc::new(Stand { router, device, chap, printer });
+    routes(Stand { router, device, chap, printer, pages: None })
+}
+
+/// [`router`], serving the hotspot pages `pages` (file name to text) as RouterOS does.
+pub fn router_with_pages(
+    router: Arc<RouterOsEmulator>,
+    device: Device,
+    chap: Chap,
+    printer: Arc<Printer>,
+    pages: HashMap<String, String>,
+) -> axum::Router {
+    routes(Stand { router, device, chap, printer, pages: Some(pages) })
+}
+
+fn routes(stand: Stand) -> axum::Router {
     axum::Router::new()
         .route(
             "/login",
-            get(|s: State<Arc<Stand>>, Query(f): Query<HashMap<String, String>>| async move { login(&s, &f) })
-                .post(|s: State<Arc<Stand>>, Form(f): Form<HashMap<String, String>>| async move { login(&s, &f) }),
+            get(|s: State<Arc<Stand>>, h: HeaderMap, Query(f): Query<HashMap<String, String>>| async move { login_page(&s, &h, &f) })
+                .post(|s: State<Arc<Stand>>, h: HeaderMap, Form(f): Form<HashMap<String, String>>| async move { login_page(&s, &h, &f) }),
         )
         .route("/status", get(|s: State<Arc<Stand>>| async move { status(&s) }))
-        .with_state(stand)
+        .with_state(Arc::new(stand))
+}
+
+/// `/login`: the router's `login.html` when asked without a user (and the stand-in has the
+/// pages), else a login attempt answered with the installed pages or the stand-in's own.
+fn login_page(stand: &Stand, headers: &HeaderMap, fields: &HashMap<String, String>) -> Response {
+    let Some(pages) = &stand.pages else { return login(stand, fields) };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    let dst = fields.get("dst").filter(|d| !d.is_empty()).cloned().unwrap_or_else(|| format!("http://{host}/status"));
+    let page = |name: &str, error: &str| {
+        let vars = stand.page_vars(host, &dst, error);
+        Html(render_page(pages.get(name).map(String::as_str).unwrap_or("404 Not Found"), &vars).body).into_response()
+    };
+    if !fields.contains_key("username") {
+        return page("login.html", "");
+    }
+    match log_in(stand, fields) {
+        Ok(_) => page("alogin.html", ""),
+        // RouterOS answers a refused login with the login page again, its reason in `$(error)`.
+        Err(why) => page("login.html", why),
+    }
+}
+
+impl Stand {
+    /// The variables RouterOS fills in on the device's pages, for a router page on `host`.
+    fn page_vars(&self, host: &str, dst: &str, error: &str) -> HashMap<String, String> {
+        let login = format!("http://{host}/login");
+        [
+            ("mac", self.device.mac.clone()),
+            ("ip", self.device.ip.clone()),
+            ("identity", "demo".to_string()),
+            ("link-login", format!("{login}?dst={}", super::esc(dst))),
+            ("link-login-only", login),
+            ("link-orig", dst.to_string()),
+            ("link-redirect", dst.to_string()),
+            ("link-status", format!("http://{host}/status")),
+            ("chap-id", Chap::octal(&self.chap.id)),
+            ("chap-challenge", Chap::octal(&self.chap.challenge)),
+            ("error", error.to_string()),
+            ("popup", "true".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
 }
 
 /// Why a login is refused, in the words of RouterOS's login page.
 const BAD_LOGIN: &str = "invalid username or password";
 
 fn login(stand: &Stand, fields: &HashMap<String, String>) -> Response {
+    match log_in(stand, fields) {
+        Ok((user, limit_uptime)) => online(&user, limit_uptime.as_deref()),
+        Err(why) => refused(why),
+    }
+}
+
+/// Checks a login against the emulated router and logs the device in: the user the device
+/// is now logged in as, with its `limit-uptime`; or why not, in RouterOS's words.
+fn log_in(stand: &Stand, fields: &HashMap<String, String>) -> Result<(String, Option<String>), &'static str> {
     let name = fields.get("username").map(String::as_str).unwrap_or("");
     let given = fields.get("password").map(String::as_str).unwrap_or("");
     let Some(user) = stand.router.user(name).filter(|u| !u.disabled) else {
         stand.printer.router(&format!("hotspot login refused for {name:?}: no such user"));
-        return refused(BAD_LOGIN);
+        return Err(BAD_LOGIN);
     };
     let chap = given.len() == 32 && given.bytes().all(|b| b.is_ascii_hexdigit());
     let matches = if chap { stand.chap.hash(&user.password).eq_ignore_ascii_case(given) } else { user.password == given };
     if !matches {
         stand.printer.router(&format!("hotspot login refused for {name}: wrong password"));
-        return refused(BAD_LOGIN);
+        return Err(BAD_LOGIN);
     }
     let Device { mac, ip } = &stand.device;
     if user.mac_address.as_ref().is_some_and(|bound| bound != mac) {
-        return refused("your MAC address is not allowed");
+        return Err("your MAC address is not allowed");
     }
     let how = if chap { "CHAP" } else { "PAP" };
     match stand.router.active().into_iter().find(|a| &a.mac_address == mac) {
@@ -115,14 +191,14 @@ fn login(stand: &Stand, fields: &HashMap<String, String>) -> Response {
         Some(session) => {
             stand.printer.router(&format!("browser login of {mac} as {name}: the device is still logged in as {}", session.user));
             let limit = stand.router.user(&session.user).and_then(|u| u.limit_uptime);
-            return online(&session.user, limit.as_deref());
+            return Ok((session.user, limit));
         }
         None => {
             stand.router.add_active(&user.name, mac, ip);
             stand.printer.router(&format!("device {mac} logged in as {name} through the login page ({how})"));
         }
     }
-    online(&user.name, user.limit_uptime.as_deref())
+    Ok((user.name, user.limit_uptime))
 }
 
 fn status(stand: &Stand) -> Response {

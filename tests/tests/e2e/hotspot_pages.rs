@@ -3,7 +3,9 @@
 //! device's first request to any address ends at the cloud portal with its hotspot
 //! variables; `api.json` is valid RFC 8908 JSON logged out and logged in; logout offers a
 //! way back. Without `rlogin.html`/`redirect.html` (the pages installed before), that first
-//! request is a 404: the defect these pages fix.
+//! request is a 404: the defect these pages fix. `login.html`'s voucher form gets the CHAP
+//! bytes and the router's error as RouterOS fills them in (its behaviour in a browser:
+//! `voucher_fallback.rs`).
 
 use std::collections::HashMap;
 
@@ -127,4 +129,23 @@ fn the_status_page_logs_out_for_good() {
     let form = out.body.split("<form").nth(1).expect("a log-out form");
     assert!(form.contains("action=\"http://10.5.50.1/logout\""), "{form}");
     assert!(form.contains("name=\"erase-cookie\" value=\"on\""), "{form}");
+}
+
+#[test]
+fn the_login_page_fills_in_the_voucher_form_as_routeros_would() {
+    let portal = PortalHost::parse("https://cloud.example").unwrap();
+    let files = installed(RouterId::new(), &portal);
+    let page = serve(&files, "/login", false, &device());
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("$("), "every variable filled in: {}", page.body);
+    // The script gets the CHAP bytes as octal escapes, and where the device was going.
+    assert!(page.body.contains("chapId: '\\371', chapChallenge: '\\357\\015', orig: 'http%3A%2F%2Fexample.com%2Fnews'"), "{}", page.body);
+    assert!(page.body.contains("probe: 'https://cloud.example/portal/ping.gif'"), "{}", page.body);
+    assert!(page.body.contains("<form id=\"vform\" action=\"http://10.5.50.1/login\" method=\"post\""), "{}", page.body);
+    assert!(!page.body.contains("id=\"err\""), "no error before a login was refused");
+    // A refused login: the router serves the page again with its reason.
+    let mut refused = device();
+    refused.insert("error".into(), "invalid username or password".into());
+    let again = serve(&files, "/login", false, &refused);
+    assert!(again.body.contains("<p id=\"err\" role=\"alert\">invalid username or password</p>"), "{}", again.body);
 }

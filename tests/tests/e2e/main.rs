@@ -33,4 +33,5 @@ mod routeros_peers;
 mod settlement;
 mod start_again;
 mod usage;
+mod voucher_fallback;
 mod vouchers;
