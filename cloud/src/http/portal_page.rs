@@ -60,15 +60,25 @@ const PIXEL: [u8; 43] = [
     0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
 ];
 
+/// When the database last answered a probe (ms since the epoch). Probes within a second of
+/// it are answered without asking again, so that a flood of probes (anyone may send them)
+/// costs the database nothing.
+static LAST_OK_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
 /// `GET /portal/ping.gif`: the pixel while the portal can serve (its database answers),
 /// else 503, which the page takes as "offline" at once. Never cached: each probe must reach
 /// the cloud.
 pub async fn ping(State(payments): State<Arc<Payments>>) -> Response {
     use axum::http::{HeaderValue, header};
     use axum::response::IntoResponse;
-    if let Err(error) = payments.store().ping().await {
+    let now = crate::store::now_ms();
+    let fresh = now - LAST_OK_MS.load(std::sync::atomic::Ordering::Relaxed) < 1000;
+    if !fresh && let Err(error) = payments.store().ping().await {
         tracing::warn!(%error, "portal probe: the database does not answer");
         return (StatusCode::SERVICE_UNAVAILABLE, [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))]).into_response();
+    }
+    if !fresh {
+        LAST_OK_MS.store(now, std::sync::atomic::Ordering::Relaxed);
     }
     let headers =
         [(header::CONTENT_TYPE, HeaderValue::from_static("image/gif")), (header::CACHE_CONTROL, HeaderValue::from_static("no-store"))];
