@@ -36,6 +36,13 @@ pub struct Summary {
     pub latencies_ms: Vec<f64>,
     /// The same for payments whose callback was lost (settled by reconciliation).
     pub reconciled_ms: Vec<f64>,
+    /// For each payment of `latencies_ms`: from its provider success, or from the end of
+    /// the last fault that ended before its user was on the router if that is later, to the
+    /// user on the router (ms, sorted): the wait the system added beyond the faults.
+    pub after_faults_ms: Vec<f64>,
+    /// Every customer approved (callback delivered) before the last fault ended was on the
+    /// router this long after it ended.
+    pub caught_up_after: Option<Duration>,
     /// From the end of the last fault to quiet.
     pub converged_after: Option<Duration>,
     /// The run's length.
@@ -120,7 +127,16 @@ pub async fn check(
                         let ms = seen.saturating_duration_since(approved).as_secs_f64() * 1000.0;
                         match customer.answer {
                             super::driver::Answer::ApproveCallbackLost => summary.reconciled_ms.push(ms),
-                            _ => summary.latencies_ms.push(ms),
+                            _ => {
+                                summary.latencies_ms.push(ms);
+                                let faults_over = injected.spans.iter().map(|s| s.2).filter(|end| end <= seen).max();
+                                let from = faults_over.map_or(approved, |end| end.max(approved));
+                                summary.after_faults_ms.push(seen.saturating_duration_since(from).as_secs_f64() * 1000.0);
+                                if approved < last_fault {
+                                    let after = seen.saturating_duration_since(last_fault);
+                                    summary.caught_up_after = Some(summary.caught_up_after.map_or(after, |d| d.max(after)));
+                                }
+                            }
                         }
                         let lost = customer.answer == super::driver::Answer::ApproveCallbackLost;
                         if !lost && ms >= breakdown::SLOW.as_millis() as f64 {
@@ -170,6 +186,7 @@ pub async fn check(
     }
     summary.latencies_ms.sort_by(f64::total_cmp);
     summary.reconciled_ms.sort_by(f64::total_cmp);
+    summary.after_faults_ms.sort_by(f64::total_cmp);
     Ok(summary)
 }
 
@@ -259,6 +276,17 @@ impl fmt::Display for Summary {
             percentile(r, 1.0),
             r.len()
         )?;
+        let a = &self.after_faults_ms;
+        writeln!(
+            f,
+            "    beyond the faults (from success or the last fault's end, if later): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+            percentile(a, 0.5),
+            percentile(a, 0.99),
+            percentile(a, 1.0)
+        )?;
+        if let Some(after) = self.caught_up_after {
+            writeln!(f, "  everyone approved before the last fault ended was online {:.1} s after it", after.as_secs_f64())?;
+        }
         match self.converged_after {
             Some(after) => writeln!(f, "  converged {:.1} s after the last fault", after.as_secs_f64())?,
             None => writeln!(f, "  DID NOT CONVERGE")?,
