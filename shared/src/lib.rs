@@ -16,7 +16,7 @@ pub mod profile;
 
 pub use clock::{CLOCK_IN_STEP_MS, describe_skew};
 pub use codec::{CodecError, MAX_FRAME_BYTES, decode, encode};
-pub use command::{Command, HotspotProfile, HotspotUser, MacAddress, Outcome, SEQUENCE_CONFLICT, UnixTime};
+pub use command::{Command, HotspotProfile, HotspotUser, MAX_USERS_PER_COMMAND, MacAddress, Outcome, SEQUENCE_CONFLICT, UnixTime};
 pub use counters::{APPLY_BUCKETS_MS, AgentCounters, RECENT_APPLIES, RouterOsErrors};
 pub use ids::{CommandId, RouterId, Seq};
 pub use message::{
@@ -28,8 +28,9 @@ pub use message::{
 ///
 /// 1: the first. 2: adds the cloud's clock in the welcome ([`WelcomeAt`]), the agent's clock
 /// skew ([`AgentMessage::Clock`]) and data used per user ([`AgentMessage::Usage`]). 3: adds
-/// the agent's own counters ([`AgentMessage::Counters`]).
-pub const PROTOCOL_VERSION: u16 = 3;
+/// the agent's own counters ([`AgentMessage::Counters`]). 4: adds many users in one command
+/// ([`Command::UpsertHotspotUsers`]: a voucher batch loads in seconds).
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// The oldest protocol version this build still speaks: a cloud accepts hellos from
 /// [`MIN_PROTOCOL_VERSION`] to [`PROTOCOL_VERSION`] (any other gets

@@ -66,6 +66,9 @@ mod platform;
 #[path = "sql/routers.rs"]
 mod routers;
 #[allow(clippy::duplicate_mod)]
+#[path = "sql/split.rs"]
+mod split;
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/tokens.rs"]
 mod tokens;
 #[allow(clippy::duplicate_mod)]

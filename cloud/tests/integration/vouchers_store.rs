@@ -62,14 +62,20 @@ async fn a_batch_loads_counts_redeems_and_revokes(Fixture { store, .. }: Fixture
     assert_eq!(codes.len(), 25);
     assert!(codes.iter().all(|c| c.as_str().starts_with("KB") && c.as_str().len() == 10));
 
-    // One user per code in the router's outbox, in the plan's profile, time from first login.
+    // One command for the 25 codes in the router's outbox (one user each, in the plan's
+    // profile, time from first login).
     let commands = store.list_commands(router, 100).await.unwrap();
-    assert_eq!(commands.len(), 25);
-    let user = commands[0].command.hotspot_user().expect("a user");
-    assert!(codes.iter().any(|c| c.as_str() == user.name) && user.password.0 == user.name);
+    assert_eq!(commands.len(), 1);
+    let Command::UpsertHotspotUsers { profile: Some(profile), users } = &commands[0].command else {
+        panic!("a batch in the plan's profile: {:?}", commands[0].command)
+    };
+    assert_eq!(commands[0].command.validate(), Ok(()));
+    let names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, codes.iter().map(|c| c.as_str()).collect::<Vec<_>>());
+    let user = &users[0];
+    assert!(user.password.0 == user.name && user.profile.as_deref() == Some(profile.name.as_str()));
     assert_eq!((user.limit_uptime_secs, user.expires_at, user.mac), (Some(3600), None, None));
     assert_eq!(user.limit_bytes_total, Some(500 * 1024 * 1024));
-    assert!(matches!(commands[0].command, Command::UpsertHotspotUserInProfile { .. }), "the plan's speed: {:?}", commands[0].command);
     assert!(user.comment.as_deref().unwrap().contains(&jasiyo_cloud::vouchers::short(batch.id)));
 
     // The portal: a good code is taken by the first device; again by it; not by another.
