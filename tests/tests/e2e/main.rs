@@ -33,3 +33,4 @@ mod settlement;
 mod start_again;
 mod usage;
 mod vouchers;
+mod vouchers_two_routers;

@@ -209,9 +209,9 @@ impl VoucherStore for This {
     }
 
     async fn voucher_codes(&self, tenant: TenantId, id: VoucherBatchId, now: i64) -> StoreResult<Vec<VoucherLine>> {
-        type Row = (String, String, Option<i64>, Option<String>, Option<i64>);
+        type Row = (String, String, Option<i64>, Option<String>, Option<i64>, Option<String>, Option<i64>);
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT c.code, c.state, c.first_used_at, c.device_mac, b.valid_until FROM voucher_codes c \
+            "SELECT c.code, c.state, c.first_used_at, c.device_mac, b.valid_until, c.second_router_id, c.second_seen_at FROM voucher_codes c \
              JOIN voucher_batches b ON b.id = c.batch_id WHERE c.tenant_id = $1 AND b.tenant_id = $1 AND c.batch_id = $2 ORDER BY c.code",
         )
         .bind(tenant.to_string())
@@ -219,10 +219,18 @@ impl VoucherStore for This {
         .fetch_all(self.reads())
         .await?;
         rows.into_iter()
-            .map(|(code, stored, first_used_at, mac, valid_until)| {
+            .map(|(code, stored, first_used_at, mac, valid_until, second, second_seen_at)| {
                 let state =
                     VoucherState::at(&stored, valid_until, now).ok_or_else(|| StoreError::Corrupt(format!("voucher state {stored:?}")))?;
-                Ok(VoucherLine { code: VoucherCode::stored(code), state, first_used_at, device_mac: parse_mac(mac) })
+                let second_router = second.as_deref().map(parse_router).transpose()?;
+                Ok(VoucherLine {
+                    code: VoucherCode::stored(code),
+                    state,
+                    first_used_at,
+                    device_mac: parse_mac(mac),
+                    second_router,
+                    second_seen_at,
+                })
             })
             .collect()
     }
