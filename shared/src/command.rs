@@ -56,7 +56,7 @@ pub enum Command {
     /// it is one of ours (as [`Command::UpsertHotspotUserInProfile`] writes it), then each
     /// user as [`Command::UpsertHotspotUser`] would. One journal entry and one result for all
     /// of them; applying it again re-applies the upserts, which is harmless. At most
-    /// [`MAX_USERS_PER_COMMAND`] users, with distinct names, all in `profile` when it is
+    /// [`crate::MAX_USERS_PER_COMMAND`] users, with distinct names, all in `profile` when it is
     /// given. An agent of an older protocol is sent [`Command::singles`] instead.
     UpsertHotspotUsers {
         /// The profile they share, when it is one of ours (`None`: each user names its own,
@@ -66,11 +66,6 @@ pub enum Command {
         users: Vec<HotspotUser>,
     },
 }
-
-/// The most users one [`Command::UpsertHotspotUsers`] carries: with voucher-sized users
-/// (short names, passwords and comments, about 100 bytes each) the command stays well under
-/// [`crate::MAX_FRAME_BYTES`].
-pub const MAX_USERS_PER_COMMAND: usize = 200;
 
 impl Command {
     /// A short name for logs and the database (`upsert_hotspot_user`, ...).
@@ -145,7 +140,7 @@ impl Command {
                 }
                 Ok(())
             }
-            Command::UpsertHotspotUsers { profile, users } => validate_batch(profile.as_ref(), users),
+            Command::UpsertHotspotUsers { profile, users } => crate::batch::validate(profile.as_ref(), users),
         }
     }
 
@@ -233,28 +228,6 @@ impl HotspotUser {
         }
         Ok(())
     }
-}
-
-fn validate_batch(profile: Option<&HotspotProfile>, users: &[HotspotUser]) -> Result<(), InvalidCommand> {
-    if users.is_empty() || users.len() > MAX_USERS_PER_COMMAND {
-        return Err(InvalidCommand(format!("a batch carries 1 to {MAX_USERS_PER_COMMAND} users")));
-    }
-    if let Some(profile) = profile {
-        profile.validate()?;
-    }
-    let mut names = std::collections::BTreeSet::new();
-    for user in users {
-        user.validate()?;
-        if let Some(profile) = profile {
-            if user.profile.as_deref() != Some(profile.name.as_str()) {
-                return Err(InvalidCommand("every user of a batch must be in the profile sent with it".into()));
-            }
-        }
-        if !names.insert(user.name.as_str()) {
-            return Err(InvalidCommand("a batch names each user once".into()));
-        }
-    }
-    Ok(())
 }
 
 pub(crate) fn validate_name(field: &str, value: &str) -> Result<(), InvalidCommand> {
@@ -388,52 +361,4 @@ impl Outcome {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mac_parses_both_separators_and_prints_routeros_style() {
-        let mac: MacAddress = "aa-bb-cc-0d-ee-ff".parse().unwrap();
-        assert_eq!(mac.to_string(), "AA:BB:CC:0D:EE:FF");
-        assert_eq!("AA:BB:CC:0D:EE:FF".parse::<MacAddress>().unwrap(), mac);
-    }
-
-    #[test]
-    fn mac_rejects_garbage() {
-        for bad in ["", "aa:bb", "aa:bb:cc:dd:ee:gg", "aaa:bb:cc:dd:ee:f", "aa:bb:cc:dd:ee:ff:00"] {
-            assert!(bad.parse::<MacAddress>().is_err(), "{bad} should fail");
-        }
-    }
-
-    #[test]
-    fn password_never_debug_printed() {
-        let user = HotspotUser {
-            name: "u1".into(),
-            password: Password("hunter2".into()),
-            profile: None,
-            mac: None,
-            expires_at: None,
-            limit_uptime_secs: None,
-            limit_bytes_total: None,
-            comment: None,
-        };
-        assert!(!format!("{user:?}").contains("hunter2"));
-    }
-
-    #[test]
-    fn names_are_validated() {
-        let remove = |name: &str| Command::RemoveHotspotUser { name: name.into() };
-        assert!(remove("ok-name").validate().is_ok());
-        assert!(remove("").validate().is_err());
-        assert!(remove("has space").validate().is_err());
-        assert!(remove(&"x".repeat(65)).validate().is_err());
-    }
-
-    #[test]
-    fn commands_are_readable_json_for_operators() {
-        let cmd = Command::EndSession { mac: "00:11:22:33:44:55".parse().unwrap() };
-        let json = serde_json::to_string(&cmd).unwrap();
-        assert_eq!(json, r#"{"end_session":{"mac":"00:11:22:33:44:55"}}"#);
-        assert_eq!(serde_json::from_str::<Command>(&json).unwrap(), cmd);
-    }
-}
+mod tests;

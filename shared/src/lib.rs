@@ -6,6 +6,7 @@
 //! [`codec`] that turns them into binary frames. This crate has no runtime dependencies
 //! (no tokio, no I/O) so it compiles fast and cross-compiles with the agent.
 
+pub mod batch;
 pub mod clock;
 pub mod codec;
 pub mod command;
@@ -14,9 +15,10 @@ pub mod ids;
 pub mod message;
 pub mod profile;
 
+pub use batch::MAX_USERS_PER_COMMAND;
 pub use clock::{CLOCK_IN_STEP_MS, describe_skew};
 pub use codec::{CodecError, MAX_FRAME_BYTES, decode, encode};
-pub use command::{Command, HotspotProfile, HotspotUser, MAX_USERS_PER_COMMAND, MacAddress, Outcome, SEQUENCE_CONFLICT, UnixTime};
+pub use command::{Command, HotspotProfile, HotspotUser, MacAddress, Outcome, SEQUENCE_CONFLICT, UnixTime};
 pub use counters::{APPLY_BUCKETS_MS, AgentCounters, RECENT_APPLIES, RouterOsErrors};
 pub use ids::{CommandId, RouterId, Seq};
 pub use message::{

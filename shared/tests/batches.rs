@@ -2,7 +2,10 @@
 //! instead, and what it may be applied alongside.
 
 use jasiyo_shared::command::Password;
-use jasiyo_shared::{Command, HotspotProfile, HotspotUser, MAX_USERS_PER_COMMAND, MacAddress};
+use jasiyo_shared::{
+    CloudMessage, Command, CommandId, Delivery, HotspotProfile, HotspotUser, MAX_FRAME_BYTES, MAX_USERS_PER_COMMAND, MacAddress, Seq,
+    encode,
+};
 
 fn profile() -> HotspotProfile {
     HotspotProfile { name: "jasiyo-0123abcd".into(), rate_limit: Some("2M/5M".into()), shared_users: 1 }
@@ -62,4 +65,16 @@ fn a_batch_waits_for_commands_on_its_users_and_for_other_batches() {
     assert!(load.independent_of(&Command::RemoveHotspotUser { name: "CCC3".into() }));
     assert!(load.independent_of(&Command::EndSession { mac: MacAddress([2, 0, 0, 0, 0, 1]) }));
     assert!(!load.independent_of(&batch(&["DDD4"])), "one batch at a time, so the router is not flooded");
+}
+
+#[test]
+fn a_full_batch_of_long_voucher_codes_fits_in_one_frame() {
+    // Longer than any voucher code (prefix and code), with the plan's limits set.
+    let names: Vec<String> = (0..MAX_USERS_PER_COMMAND).map(|i| format!("PREFIXAB{i:016}")).collect();
+    let users =
+        names.iter().map(|n| HotspotUser { limit_bytes_total: Some(5 * 1024 * 1024 * 1024), expires_at: None, ..user(n) }).collect();
+    let command = Command::UpsertHotspotUsers { profile: Some(profile()), users };
+    assert_eq!(command.validate(), Ok(()));
+    let frame = encode(&CloudMessage::Deliver(Delivery { seq: Seq(1), id: CommandId::new(), command })).unwrap();
+    assert!(frame.len() < MAX_FRAME_BYTES / 2, "{} bytes", frame.len());
 }
