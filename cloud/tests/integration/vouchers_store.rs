@@ -1,7 +1,8 @@
 //! Vouchers on both databases, through the domain service: a batch becomes one command per
-//! code and router in the outbox; codes are counted by state; the portal's redemption
-//! takes an unused code for one device; revoking removes the codes from the routers; and
-//! another tenant can neither see nor revoke the batch.
+//! router carrying its codes in the outbox; codes are counted by state; the portal's redemption
+//! takes an unused code for one device; revoking removes the codes from the routers;
+//! another tenant can neither see nor revoke the batch; and a code in use on one router
+//! whose traffic another router reports is removed from every router but the first.
 
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use jasiyo_cloud::store::testing::{Backend, fresh_store};
 use jasiyo_cloud::store::vouchers::Redeemed;
 use jasiyo_cloud::store::{Store, now_ms};
 use jasiyo_cloud::vouchers::{VoucherError, create_batch, revoke};
-use jasiyo_shared::{Command, MacAddress, RouterId};
+use jasiyo_shared::{Command, MacAddress, RouterId, UserUsage};
 use tempfile::TempDir;
 
 struct Fixture {
@@ -141,4 +142,51 @@ async fn another_tenant_cannot_see_or_revoke(Fixture { store, .. }: Fixture) {
     assert!(store.list_commands(router_b, 10).await.unwrap().is_empty());
 }
 
-jasiyo_cloud::on_each_backend!(fixture; a_batch_loads_counts_redeems_and_revokes, unsold_codes_expire, another_tenant_cannot_see_or_revoke);
+async fn a_code_reported_by_a_second_router_is_removed_from_all_but_the_first(Fixture { store, .. }: Fixture) {
+    let (tenant, a, plan) = shop(store.as_ref(), "Vouchers Three Rooms").await;
+    let b = store.create_router(tenant, "back", "hash-back-3", now_ms()).await.unwrap().id;
+    let c = store.create_router(tenant, "yard", "hash-yard-3", now_ms()).await.unwrap().id;
+    let (batch, codes) =
+        create_batch(store.as_ref(), tenant, VoucherBatchInput { routers: vec![a, b, c], ..input(plan, a, 3) }).await.unwrap();
+    let used = |name: &str, bytes| vec![UserUsage { name: name.into(), bytes_in: bytes, bytes_out: bytes }];
+    let removals = |commands: Vec<jasiyo_cloud::model::StoredCommand>| {
+        commands
+            .into_iter()
+            .filter_map(|c| if let Command::RemoveHotspotUser { name } = c.command { Some(name) } else { None })
+            .collect::<Vec<_>>()
+    };
+    let code = codes[0].as_str();
+
+    // A code with no traffic anywhere is nothing; traffic on B first makes B its router.
+    store.record_usage(a, &used(code, 0), now_ms()).await.unwrap();
+    store.record_usage(b, &used(code, 500), now_ms()).await.unwrap();
+    store.record_usage(b, &used(code, 900), now_ms()).await.unwrap();
+    let line = |lines: Vec<jasiyo_cloud::model::VoucherLine>| lines.into_iter().find(|l| l.code == codes[0]).unwrap();
+    let first = line(store.voucher_codes(tenant, batch.id, now_ms() / 1000).await.unwrap());
+    assert_eq!((first.state, first.second_router), (VoucherState::InUse, None), "used on one router only");
+    assert!(removals(store.list_commands(b, 10).await.unwrap()).is_empty());
+
+    // Then traffic on A: removed from A and C, kept on B, recorded once.
+    store.record_usage(a, &used(code, 700), now_ms()).await.unwrap();
+    store.record_usage(a, &used(code, 800), now_ms()).await.unwrap();
+    let second = line(store.voucher_codes(tenant, batch.id, now_ms() / 1000).await.unwrap());
+    assert_eq!(second.second_router, Some(a));
+    assert!(second.second_seen_at.is_some());
+    assert_eq!(removals(store.list_commands(a, 10).await.unwrap()), vec![code.to_string()], "ended on A, once");
+    assert_eq!(removals(store.list_commands(c, 10).await.unwrap()), vec![code.to_string()], "and gone from C");
+    assert!(removals(store.list_commands(b, 10).await.unwrap()).is_empty(), "its first router keeps it");
+
+    // Another tenant's router reporting the same name touches nothing.
+    let (_, other, _) = shop(store.as_ref(), "Vouchers Elsewhere").await;
+    store.record_usage(other, &used(codes[1].as_str(), 100), now_ms()).await.unwrap();
+    let lines = store.voucher_codes(tenant, batch.id, now_ms() / 1000).await.unwrap();
+    assert!(lines.iter().filter(|l| l.code != codes[0]).all(|l| l.state == VoucherState::Unused && l.second_router.is_none()));
+}
+
+jasiyo_cloud::on_each_backend!(
+    fixture;
+    a_batch_loads_counts_redeems_and_revokes,
+    unsold_codes_expire,
+    another_tenant_cannot_see_or_revoke,
+    a_code_reported_by_a_second_router_is_removed_from_all_but_the_first
+);
