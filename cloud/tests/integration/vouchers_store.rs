@@ -175,12 +175,18 @@ async fn a_code_reported_by_a_second_router_is_removed_from_all_but_the_first(Fi
     assert_eq!(removals(store.list_commands(a, 10).await.unwrap()), vec![code.to_string()], "ended on A, once");
     assert_eq!(removals(store.list_commands(c, 10).await.unwrap()), vec![code.to_string()], "and gone from C");
     assert!(removals(store.list_commands(b, 10).await.unwrap()).is_empty(), "its first router keeps it");
+    // The portal follows the same rule: taken on B by a device, it is refused on A even to it.
+    let code1 = &codes[1];
+    assert_eq!(store.redeem_voucher(b, code1, mac(7), now_ms()).await.unwrap(), Redeemed::Valid { plan_id: plan, first: true });
+    assert_eq!(store.redeem_voucher(a, code1, mac(7), now_ms()).await.unwrap(), Redeemed::InUseElsewhere);
+    assert_eq!(store.redeem_voucher(b, code1, mac(7), now_ms()).await.unwrap(), Redeemed::Valid { plan_id: plan, first: false });
 
     // Another tenant's router reporting the same name touches nothing.
     let (_, other, _) = shop(store.as_ref(), "Vouchers Elsewhere").await;
-    store.record_usage(other, &used(codes[1].as_str(), 100), now_ms()).await.unwrap();
+    store.record_usage(other, &used(codes[2].as_str(), 100), now_ms()).await.unwrap();
     let lines = store.voucher_codes(tenant, batch.id, now_ms() / 1000).await.unwrap();
-    assert!(lines.iter().filter(|l| l.code != codes[0]).all(|l| l.state == VoucherState::Unused && l.second_router.is_none()));
+    let third = lines.iter().find(|l| l.code == codes[2]).unwrap();
+    assert_eq!((third.state, third.second_router), (VoucherState::Unused, None));
 }
 
 jasiyo_cloud::on_each_backend!(

@@ -286,10 +286,10 @@ impl VoucherStore for This {
     }
 
     async fn redeem_voucher(&self, router: RouterId, code: &VoucherCode, mac: MacAddress, now_ms: i64) -> StoreResult<Redeemed> {
-        type Row = (String, String, Option<String>, String, Option<i64>);
+        type Row = (String, String, Option<String>, String, Option<i64>, Option<String>);
         let mut tx = self.writes().begin().await?;
         let found: Option<Row> = sqlx::query_as(
-            "SELECT c.tenant_id, c.state, c.device_mac, b.plan_id, b.valid_until FROM voucher_codes c \
+            "SELECT c.tenant_id, c.state, c.device_mac, b.plan_id, b.valid_until, c.used_router_id FROM voucher_codes c \
              JOIN voucher_batches b ON b.id = c.batch_id JOIN voucher_batch_routers br ON br.batch_id = b.id \
              JOIN routers r ON r.id = br.router_id AND r.tenant_id = c.tenant_id WHERE br.router_id = $1 AND c.code = $2",
         )
@@ -297,14 +297,16 @@ impl VoucherStore for This {
         .bind(code.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((tenant, stored, device, plan, valid_until)) = found else { return Ok(Redeemed::Unknown) };
+        let Some((tenant, stored, device, plan, valid_until, used_on)) = found else { return Ok(Redeemed::Unknown) };
+        // A code is for the first router it is used on (see `voucher_reuse.rs`).
+        let here = used_on.is_none_or(|used| used == router.to_string());
         let plan_id = PlanId(parse_uuid("plan id", &plan)?);
         let state = VoucherState::at(&stored, valid_until, now_ms / 1000)
             .ok_or_else(|| StoreError::Corrupt(format!("voucher state {stored:?}")))?;
         let answer = match state {
             VoucherState::Revoked => Redeemed::Revoked,
             VoucherState::Expired => Redeemed::Expired,
-            VoucherState::InUse if parse_mac(device) == Some(mac) => Redeemed::Valid { plan_id, first: false },
+            VoucherState::InUse if here && parse_mac(device) == Some(mac) => Redeemed::Valid { plan_id, first: false },
             VoucherState::InUse => Redeemed::InUseElsewhere,
             VoucherState::Unused => {
                 let taken = sqlx::query(
