@@ -6,7 +6,8 @@
 //! once per backend (see `sql/mod.rs`).
 //!
 //! The agents' usage reports carry counters, not devices, so the second login is ended by
-//! the code (every session of it on that router), not by the device's MAC.
+//! the code (every session of it on that router), not by the device's MAC. The portal
+//! follows the same rule when it redeems a code (`vouchers.rs`).
 
 use jasiyo_shared::{Command, RouterId, UserUsage};
 
