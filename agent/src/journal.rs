@@ -212,7 +212,8 @@ impl Journal {
 
     /// Names of hotspot users that commands still waiting to be applied will touch.
     pub fn pending_user_names(&self) -> Result<Vec<String>, JournalError> {
-        Ok(self.pending(usize::MAX)?.into_iter().filter_map(|d| d.command.user_name().map(str::to_string)).collect())
+        let pending = self.pending(usize::MAX)?;
+        Ok(pending.iter().flat_map(|d| d.command.user_names()).map(str::to_string).collect())
     }
 
     /// Stores several outcomes with one flush to disk (and with them whatever else was

@@ -52,6 +52,19 @@ pub enum Command {
         /// Its profile, one of ours ([`HotspotProfile::PREFIX`]).
         profile: HotspotProfile,
     },
+    /// Protocol 4: several hotspot users at once (a voucher batch): the profile first, when
+    /// it is one of ours (as [`Command::UpsertHotspotUserInProfile`] writes it), then each
+    /// user as [`Command::UpsertHotspotUser`] would. One journal entry and one result for all
+    /// of them; applying it again re-applies the upserts, which is harmless. At most
+    /// [`crate::MAX_USERS_PER_COMMAND`] users, with distinct names, all in `profile` when it is
+    /// given. An agent of an older protocol is sent [`Command::singles`] instead.
+    UpsertHotspotUsers {
+        /// The profile they share, when it is one of ours (`None`: each user names its own,
+        /// the owner's).
+        profile: Option<HotspotProfile>,
+        /// The users.
+        users: Vec<HotspotUser>,
+    },
 }
 
 impl Command {
@@ -63,16 +76,30 @@ impl Command {
             Command::LoginDevice { .. } => "login_device",
             Command::EndSession { .. } => "end_session",
             Command::UpsertHotspotUserInProfile { .. } => "upsert_hotspot_user_in_profile",
+            Command::UpsertHotspotUsers { .. } => "upsert_hotspot_users",
         }
     }
 
-    /// The hotspot user this command creates, removes or logs in as, if any.
+    /// The hotspot user this command creates, removes or logs in as, if it touches exactly
+    /// one (see [`Command::user_names`] for all of them).
     pub fn user_name(&self) -> Option<&str> {
         match self {
             Command::UpsertHotspotUser(user) | Command::UpsertHotspotUserInProfile { user, .. } => Some(&user.name),
             Command::RemoveHotspotUser { name } => Some(name),
             Command::LoginDevice { user, .. } => Some(user),
             Command::EndSession { .. } => None,
+            Command::UpsertHotspotUsers { users, .. } => match users.as_slice() {
+                [one] => Some(&one.name),
+                _ => None,
+            },
+        }
+    }
+
+    /// Every hotspot user this command creates, removes or logs in as.
+    pub fn user_names(&self) -> Vec<&str> {
+        match self {
+            Command::UpsertHotspotUsers { users, .. } => users.iter().map(|u| u.name.as_str()).collect(),
+            other => other.user_name().into_iter().collect(),
         }
     }
 
@@ -82,16 +109,20 @@ impl Command {
             Command::UpsertHotspotUser(user) | Command::UpsertHotspotUserInProfile { user, .. } => user.mac,
             Command::LoginDevice { mac, .. } | Command::EndSession { mac } => Some(*mac),
             Command::RemoveHotspotUser { .. } => None,
+            Command::UpsertHotspotUsers { .. } => None,
         }
     }
 
     /// Whether this command and `other` may be applied at the same time: they touch
-    /// neither the same user nor the same device. Commands that conflict are applied in
-    /// sequence order.
+    /// neither the same user nor the same device, and are not both batches (a batch keeps
+    /// its own bounded number of requests in flight; two at once would double it).
+    /// Commands that conflict are applied in sequence order.
     pub fn independent_of(&self, other: &Command) -> bool {
-        let same_user = self.user_name().is_some() && self.user_name() == other.user_name();
+        let both_batches = matches!(self, Command::UpsertHotspotUsers { .. }) && matches!(other, Command::UpsertHotspotUsers { .. });
+        let theirs = other.user_names();
+        let same_user = self.user_names().iter().any(|name| theirs.contains(name));
         let same_device = self.device().is_some() && self.device() == other.device();
-        !same_user && !same_device
+        !same_user && !same_device && !both_batches
     }
 
     /// Checks what types cannot: names are usable on RouterOS.
@@ -109,6 +140,7 @@ impl Command {
                 }
                 Ok(())
             }
+            Command::UpsertHotspotUsers { profile, users } => crate::batch::validate(profile.as_ref(), users),
         }
     }
 
@@ -124,13 +156,30 @@ impl Command {
     pub fn protocol(&self) -> u16 {
         match self {
             Command::UpsertHotspotUserInProfile { .. } => 2,
+            Command::UpsertHotspotUsers { .. } => 4,
             _ => 1,
+        }
+    }
+
+    /// This command as commands of one user each, in order, with the same effect on the
+    /// router: a batch becomes one user command per user (in the profile, when it has
+    /// one); any other command is itself. What an agent older than protocol 4 is sent.
+    pub fn singles(self) -> Vec<Command> {
+        match self {
+            Command::UpsertHotspotUsers { profile: Some(profile), users } => {
+                users.into_iter().map(|user| Command::UpsertHotspotUserInProfile { user, profile: profile.clone() }).collect()
+            }
+            Command::UpsertHotspotUsers { profile: None, users } => users.into_iter().map(Command::UpsertHotspotUser).collect(),
+            other => vec![other],
         }
     }
 
     /// This command as an agent speaking `protocol` can take it. A user in a profile becomes
     /// the plain user in the router's default profile for protocol 1: the agent creates it
     /// as before, without the plan's speed and device limits (as before those existed).
+    /// A batch ([`Command::UpsertHotspotUsers`]) is several commands for an agent older than
+    /// protocol 4, which one sequence number cannot carry: it is returned unchanged, and the
+    /// cloud splits it with [`Command::singles`] before it gets here.
     pub fn for_protocol(self, protocol: u16) -> Command {
         match self {
             Command::UpsertHotspotUserInProfile { user, .. } if protocol < 2 => {
@@ -312,52 +361,4 @@ impl Outcome {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mac_parses_both_separators_and_prints_routeros_style() {
-        let mac: MacAddress = "aa-bb-cc-0d-ee-ff".parse().unwrap();
-        assert_eq!(mac.to_string(), "AA:BB:CC:0D:EE:FF");
-        assert_eq!("AA:BB:CC:0D:EE:FF".parse::<MacAddress>().unwrap(), mac);
-    }
-
-    #[test]
-    fn mac_rejects_garbage() {
-        for bad in ["", "aa:bb", "aa:bb:cc:dd:ee:gg", "aaa:bb:cc:dd:ee:f", "aa:bb:cc:dd:ee:ff:00"] {
-            assert!(bad.parse::<MacAddress>().is_err(), "{bad} should fail");
-        }
-    }
-
-    #[test]
-    fn password_never_debug_printed() {
-        let user = HotspotUser {
-            name: "u1".into(),
-            password: Password("hunter2".into()),
-            profile: None,
-            mac: None,
-            expires_at: None,
-            limit_uptime_secs: None,
-            limit_bytes_total: None,
-            comment: None,
-        };
-        assert!(!format!("{user:?}").contains("hunter2"));
-    }
-
-    #[test]
-    fn names_are_validated() {
-        let remove = |name: &str| Command::RemoveHotspotUser { name: name.into() };
-        assert!(remove("ok-name").validate().is_ok());
-        assert!(remove("").validate().is_err());
-        assert!(remove("has space").validate().is_err());
-        assert!(remove(&"x".repeat(65)).validate().is_err());
-    }
-
-    #[test]
-    fn commands_are_readable_json_for_operators() {
-        let cmd = Command::EndSession { mac: "00:11:22:33:44:55".parse().unwrap() };
-        let json = serde_json::to_string(&cmd).unwrap();
-        assert_eq!(json, r#"{"end_session":{"mac":"00:11:22:33:44:55"}}"#);
-        assert_eq!(serde_json::from_str::<Command>(&json).unwrap(), cmd);
-    }
-}
+mod tests;

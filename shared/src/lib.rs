@@ -6,6 +6,7 @@
 //! [`codec`] that turns them into binary frames. This crate has no runtime dependencies
 //! (no tokio, no I/O) so it compiles fast and cross-compiles with the agent.
 
+pub mod batch;
 pub mod clock;
 pub mod codec;
 pub mod command;
@@ -14,6 +15,7 @@ pub mod ids;
 pub mod message;
 pub mod profile;
 
+pub use batch::MAX_USERS_PER_COMMAND;
 pub use clock::{CLOCK_IN_STEP_MS, describe_skew};
 pub use codec::{CodecError, MAX_FRAME_BYTES, decode, encode};
 pub use command::{Command, HotspotProfile, HotspotUser, MacAddress, Outcome, SEQUENCE_CONFLICT, UnixTime};
@@ -28,8 +30,9 @@ pub use message::{
 ///
 /// 1: the first. 2: adds the cloud's clock in the welcome ([`WelcomeAt`]), the agent's clock
 /// skew ([`AgentMessage::Clock`]) and data used per user ([`AgentMessage::Usage`]). 3: adds
-/// the agent's own counters ([`AgentMessage::Counters`]).
-pub const PROTOCOL_VERSION: u16 = 3;
+/// the agent's own counters ([`AgentMessage::Counters`]). 4: adds many users in one command
+/// ([`Command::UpsertHotspotUsers`]: a voucher batch loads in seconds).
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// The oldest protocol version this build still speaks: a cloud accepts hellos from
 /// [`MIN_PROTOCOL_VERSION`] to [`PROTOCOL_VERSION`] (any other gets

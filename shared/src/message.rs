@@ -18,6 +18,9 @@
 //!
 //! Protocol 3 appends [`AgentMessage::Counters`]; an agent sends it only to a cloud that
 //! welcomed a protocol-3 hello (an older cloud refuses the hello and the agent falls back).
+//!
+//! Protocol 4 adds no message: it appends [`crate::Command::UpsertHotspotUsers`], which a
+//! cloud delivers only to an agent that said 4 (an older one gets one command per user).
 
 use serde::{Deserialize, Serialize};
 

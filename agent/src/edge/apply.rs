@@ -23,6 +23,7 @@ impl Executor for Edge {
                 Command::RemoveHotspotUser { name } => self.remove(name).await,
                 Command::LoginDevice { user, password, mac, ip } => self.login(user, &password.0, *mac, *ip).await,
                 Command::EndSession { mac } => self.end_session(*mac).await,
+                Command::UpsertHotspotUsers { profile, users } => self.upsert_many(profile.as_ref(), users).await,
             };
             match result {
                 Ok(note) => {
@@ -30,7 +31,7 @@ impl Executor for Edge {
                     Ok(Outcome::Applied { note })
                 }
                 Err(EdgeError::Router(e)) if !e.is_transient() => Ok(Outcome::Failed { message: router_message(&e) }),
-                Err(e @ EdgeError::NotOurs(_)) => Ok(Outcome::Failed { message: e.to_string() }),
+                Err(e @ (EdgeError::NotOurs(_) | EdgeError::Refused(_))) => Ok(Outcome::Failed { message: e.to_string() }),
                 Err(e) => Err(ExecError::Transient(e.to_string())),
             }
         })
@@ -38,12 +39,12 @@ impl Executor for Edge {
 }
 
 /// Whether a router user carries our marker (see [`super::marker`]).
-fn ours(row: &UserRow) -> bool {
+pub(super) fn ours(row: &UserRow) -> bool {
     row.comment.as_deref().and_then(super::marker::parse).is_some()
 }
 
 /// The router's own words for a refusal.
-fn router_message(error: &ApiError) -> String {
+pub(super) fn router_message(error: &ApiError) -> String {
     match error {
         ApiError::Trap { message, .. } => message.clone(),
         other => other.to_string(),
@@ -51,7 +52,7 @@ fn router_message(error: &ApiError) -> String {
 }
 
 impl Edge {
-    async fn upsert(&self, user: &HotspotUser) -> Result<Option<String>, EdgeError> {
+    pub(super) async fn upsert(&self, user: &HotspotUser) -> Result<Option<String>, EdgeError> {
         if user.expires_at.is_some_and(|at| at <= self.now()) {
             let name = user.name.clone();
             let _turn = self.turn.read().await;
@@ -96,7 +97,7 @@ impl Edge {
 
     /// Makes the router's profile match `profile` (one of ours, by its name): add, set, or
     /// nothing. A plan's users share it; the user command that carries it comes next.
-    async fn write_profile(&self, profile: &HotspotProfile) -> Result<(), EdgeError> {
+    pub(super) async fn write_profile(&self, profile: &HotspotProfile) -> Result<(), EdgeError> {
         if !profile.name.starts_with(HotspotProfile::PREFIX) {
             return Err(EdgeError::NotOurs(profile.name.clone()));
         }

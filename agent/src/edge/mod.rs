@@ -1,7 +1,8 @@
 //! The edge: carrying out commands on a RouterOS router, and keeping the router true to the
 //! journal on its own, even while the cloud is unreachable.
 //!
-//! - [`apply`]: the [`Executor`](crate::Executor) for RouterOS (idempotent upserts and removals).
+//! - [`apply`]: the [`Executor`](crate::Executor) for RouterOS (idempotent upserts and removals);
+//!   [`batch`]: many users in one command, pipelined.
 //! - [`enforce`]: removing users at their expiry and ending their sessions; [`expiries`]:
 //!   when each is due, and the pause before retrying one that failed.
 //! - [`login`]: logging a device in, idempotently (a repeat finds it already in).
@@ -16,6 +17,7 @@
 //! the router; that record becomes durable with the command's outcome.
 
 pub mod apply;
+pub mod batch;
 pub mod enforce;
 pub mod expiries;
 pub mod login;
@@ -74,6 +76,9 @@ pub enum EdgeError {
     /// own, which the agent never changes or removes. Final: retrying will not help.
     #[error("a hotspot user named {0:?} exists on the router and is not managed by Jasiyo (no jasiyo marker); left unchanged")]
     NotOurs(String),
+    /// The router refused, for good, every user of a batch; the first reason.
+    #[error("the router refused every user of the batch: {0}")]
+    Refused(String),
 }
 
 /// The RouterOS side of the agent, shared by the apply loop and the maintenance loop.

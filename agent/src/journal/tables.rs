@@ -31,6 +31,18 @@ impl Journal {
         Ok(())
     }
 
+    /// [`Journal::put_entitlement`] for several users with one flush (a batch of vouchers
+    /// costs one disk sync, not one per code). Returns what each replaced, in order.
+    pub fn put_entitlements(&self, users: &[HotspotUser]) -> Result<Vec<Option<HotspotUser>>, JournalError> {
+        let mut previous = Vec::with_capacity(users.len());
+        for user in users {
+            let old = self.entitlements.insert(user.name.as_bytes(), encode(Seq(0), user)?)?;
+            previous.push(old.map(|bytes| decode(0, &bytes)).transpose()?);
+        }
+        self.db.flush()?;
+        Ok(previous)
+    }
+
     /// The hotspot user with this name, if this agent manages it.
     pub fn entitlement(&self, name: &str) -> Result<Option<HotspotUser>, JournalError> {
         self.entitlements.get(name.as_bytes())?.map(|bytes| decode(0, &bytes)).transpose()

@@ -1,5 +1,5 @@
-//! Protocol versions: the agent says 3; an old cloud that refuses it gets the version it
-//! speaks (and nothing newer); a cloud that may have been upgraded is offered 3 again; a
+//! Protocol versions: the agent says 4; an old cloud that refuses it gets the version it
+//! speaks (and nothing newer); a cloud that may have been upgraded is offered 4 again; a
 //! protocol-3 cloud gets the agent's counters with each status, a protocol-2 one not.
 
 use std::time::Duration;
@@ -26,10 +26,10 @@ async fn an_old_cloud_that_refuses_protocol_2_is_spoken_to_in_protocol_1() {
 
     let mut conn = cloud.accept().await;
     let hello = conn.hello().await;
-    assert_eq!(hello.protocol, 3);
-    assert_eq!(PROTOCOL_VERSION, 3);
+    assert_eq!(hello.protocol, 4);
+    assert_eq!(PROTOCOL_VERSION, 4);
     // What a protocol-1 cloud says to any other version.
-    conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 3, cloud: 1 })).await;
+    conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 4, cloud: 1 })).await;
 
     // At once, not after the minute of backoff.
     let mut conn = cloud.accept().await;
@@ -51,13 +51,13 @@ async fn after_a_session_in_protocol_1_the_next_connection_offers_2_again() {
 
     let mut conn = cloud.accept().await;
     conn.hello().await;
-    conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 3, cloud: 1 })).await;
+    conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 4, cloud: 1 })).await;
     let mut conn = cloud.accept().await;
     assert_eq!(conn.welcome(router).await.protocol, 1);
     drop(conn); // the cloud restarts, perhaps upgraded
 
     let mut conn = cloud.accept().await;
-    assert_eq!(conn.welcome_at(router, now_ms()).await.protocol, 3);
+    assert_eq!(conn.welcome_at(router, now_ms()).await.protocol, 4);
     agent.stop().await;
 }
 
@@ -70,11 +70,11 @@ async fn a_cloud_asking_for_a_version_this_agent_does_not_speak_is_not_followed(
 
     let mut conn = cloud.accept().await;
     conn.hello().await;
-    conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 3, cloud: 0 })).await;
+    conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 4, cloud: 0 })).await;
     let state = agent.wait_state(|s| matches!(s, LinkState::Disconnected { .. })).await;
     assert!(matches!(&state, LinkState::Disconnected { reason } if reason.contains("rejected")), "{state:?}");
     let mut conn = cloud.accept().await;
-    assert_eq!(conn.welcome(router).await.protocol, 3, "still the newest: 0 is not a version it can speak");
+    assert_eq!(conn.welcome(router).await.protocol, 4, "still the newest: 0 is not a version it can speak");
     agent.stop().await;
 }
 
@@ -97,7 +97,7 @@ async fn a_protocol_2_cloud_is_told_the_clock_skew_with_each_status() {
         // A protocol-2 cloud: the agent falls back to 2.
         let mut conn = cloud.accept().await;
         conn.hello().await;
-        conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 3, cloud: 2 })).await;
+        conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 4, cloud: 2 })).await;
         let mut conn = cloud.accept().await;
         assert_eq!(conn.welcome_at(router, now_ms()).await.protocol, 2);
         // Every status is followed by the skew, measured at the welcome, and no counters
@@ -124,6 +124,10 @@ async fn a_protocol_3_cloud_gets_the_counters_before_each_status() {
     cfg.status_interval = Duration::from_millis(50);
     let agent = start(cfg);
 
+    let mut conn = cloud.accept().await;
+    // A protocol-3 cloud refuses 4; the agent speaks 3 to it, counters included.
+    conn.hello().await;
+    conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 4, cloud: 3 })).await;
     let mut conn = cloud.accept().await;
     assert_eq!(conn.welcome_at(router, now_ms()).await.protocol, 3);
     let mut since = None;

@@ -136,7 +136,8 @@ pub(super) async fn run(store: &dyn Store, command: VoucherCommand, out: &mut dy
                 )?;
                 for line in lines {
                     let mac = line.device_mac.map(|m| m.to_string()).unwrap_or_default();
-                    writeln!(out, "{}  {:<8}  {mac}", line.code.as_str(), line.state.as_str())?;
+                    let second = line.second_router.map(|r| format!("  also used on router {r}: ended there")).unwrap_or_default();
+                    writeln!(out, "{}  {:<8}  {mac}{second}", line.code.as_str(), line.state.as_str())?;
                 }
             }
         }

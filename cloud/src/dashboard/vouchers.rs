@@ -112,8 +112,9 @@ pub struct BatchPage<'a> {
     pub plan: &'a str,
     /// The names of the routers it is loaded on.
     pub routers: &'a [String],
-    /// Its codes, each with its first use written in the tenant's zone.
-    pub codes: &'a [(VoucherLine, String)],
+    /// Its codes, each with its first use written in the tenant's zone and the name of the
+    /// second router it was used on, if any.
+    pub codes: &'a [(VoucherLine, String, Option<String>)],
     /// Its codes by state.
     pub counts: VoucherCounts,
     /// A notice (an action done), if any.
@@ -154,10 +155,15 @@ pub fn batch_page(frame: &Frame, view: &BatchPage<'_>) -> Markup {
                 table #codes {
                     thead { tr { th { "Code" } th { "State" } th { "First login" } th { "Device" } @if owner { th { "" } } } }
                     tbody {
-                        @for (line, used) in view.codes {
+                        @for (line, used, second) in view.codes {
                             tr {
                                 td { code { (line.code.grouped()) } }
-                                td { span.st { (line.state.as_str().replace('_', " ")) } }
+                                td {
+                                    span.st { (line.state.as_str().replace('_', " ")) }
+                                    @if let Some(second) = second {
+                                        " " span.second { "also used on " (second) " at once: ended there" }
+                                    }
+                                }
                                 td { (used) }
                                 td { code { (line.device_mac.map(|m| m.to_string()).unwrap_or_else(|| "-".into())) } }
                                 @if owner {

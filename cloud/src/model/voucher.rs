@@ -220,6 +220,11 @@ pub struct VoucherLine {
     pub first_used_at: Option<i64>,
     /// The device it logged in.
     pub device_mac: Option<MacAddress>,
+    /// A second router it logged in on while in use on its first: that login was ended and
+    /// the code removed from every router but the first.
+    pub second_router: Option<jasiyo_shared::RouterId>,
+    /// When that second login was reported (Unix ms).
+    pub second_seen_at: Option<i64>,
 }
 
 #[cfg(test)]

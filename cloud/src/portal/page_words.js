@@ -53,7 +53,7 @@ var T = {
     moved_today: 'This plan already moved to another device today. Ask the shop to allow another move.',
     receipt_expired: 'The plan bought with that M-Pesa code has ended. Choose a new plan to get online.',
     voucher_unknown: 'That voucher code is not valid on this WiFi. Check the code on your card.', voucher_expired: 'That voucher has expired.',
-    voucher_revoked: 'That voucher is no longer valid. Ask the shop.', voucher_in_use: 'That voucher is already in use on another phone.',
+    voucher_revoked: 'That voucher is no longer valid. Ask the shop.', voucher_in_use: 'That voucher is already in use on another phone or WiFi.',
     no_device: 'Open this page from the WiFi login page, so we know which phone to connect.',
     conflict: 'That plan was just moved to another phone. Try again.',
     routererr: 'The WiFi said: {e}'
@@ -110,7 +110,7 @@ var T = {
     moved_today: 'Kifurushi hiki tayari kimehamishiwa kifaa kingine leo. Mwombe mwenye duka aruhusu kuhamisha tena.',
     receipt_expired: 'Kifurushi kilichonunuliwa kwa msimbo huo kimekwisha. Chagua kifurushi kipya ili uingie mtandaoni.',
     voucher_unknown: 'Msimbo huo wa vocha si halali kwenye WiFi hii. Angalia msimbo kwenye kadi yako.', voucher_expired: 'Vocha hiyo imekwisha muda.',
-    voucher_revoked: 'Vocha hiyo haitumiki tena. Uliza dukani.', voucher_in_use: 'Vocha hiyo tayari inatumika kwenye simu nyingine.',
+    voucher_revoked: 'Vocha hiyo haitumiki tena. Uliza dukani.', voucher_in_use: 'Vocha hiyo tayari inatumika kwenye simu au WiFi nyingine.',
     no_device: 'Fungua ukurasa huu kutoka kwenye ukurasa wa kuingia wa WiFi, ili tujue tuunganishe simu gani.',
     conflict: 'Kifurushi hicho kimehamishiwa simu nyingine sasa hivi. Jaribu tena.',
     routererr: 'WiFi imesema: {e}'

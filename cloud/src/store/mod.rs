@@ -56,6 +56,17 @@ pub enum StoreError {
 /// Result of a store operation.
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// What [`Store::split_command`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Split {
+    /// The first of the single commands.
+    pub first: Seq,
+    /// How many there are.
+    pub count: usize,
+    /// How many later commands moved behind them.
+    pub moved: usize,
+}
+
 /// A wake-up from the outbox watcher: a router got new commands (`Some`), or anything may
 /// have changed and every session should look (`None`, after the watcher lost track).
 pub type OutboxSignal = Arc<dyn Fn(Option<RouterId>) + Send + Sync>;
@@ -137,6 +148,10 @@ pub trait Store:
     /// agent holds `seq` under another command (sequence numbers went back). `None` when
     /// there is no such unfinished command.
     async fn renumber_command(&self, router: RouterId, seq: Seq) -> StoreResult<Option<Seq>>;
+    /// Splits the unfinished batch numbered `seq` into one command per user for an agent
+    /// speaking `protocol` (older than the batch's), moving later commands on the same users
+    /// behind them (see `sql/split.rs`). `None` when there is no such unfinished command.
+    async fn split_command(&self, router: RouterId, seq: Seq, protocol: u16, now_ms: i64) -> StoreResult<Option<Split>>;
     /// The state of one command.
     async fn command_state(&self, router: RouterId, seq: Seq) -> StoreResult<Option<CommandState>>;
     /// The router's newest commands first, at most `limit`.

@@ -66,6 +66,9 @@ mod platform;
 #[path = "sql/routers.rs"]
 mod routers;
 #[allow(clippy::duplicate_mod)]
+#[path = "sql/split.rs"]
+mod split;
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/tokens.rs"]
 mod tokens;
 #[allow(clippy::duplicate_mod)]
@@ -75,6 +78,9 @@ mod traits;
 #[path = "sql/users.rs"]
 mod users;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/voucher_reuse.rs"]
+mod voucher_reuse;
 #[allow(clippy::duplicate_mod)]
 #[path = "sql/vouchers.rs"]
 mod vouchers;

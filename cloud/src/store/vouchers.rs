@@ -24,7 +24,8 @@ pub enum Redeemed {
     Expired,
     /// Withdrawn by the owner.
     Revoked,
-    /// Already used by another device.
+    /// Already used by another device, or on another router (a code is for the first
+    /// router it is used on).
     InUseElsewhere,
 }
 

@@ -13,10 +13,9 @@ pub mod csv;
 pub mod portal;
 
 use jasiyo_shared::command::Password;
-use jasiyo_shared::{Command, HotspotUser, RouterId};
+use jasiyo_shared::{Command, HotspotUser, MAX_USERS_PER_COMMAND, RouterId};
 
 use crate::model::{Plan, TenantId, VoucherBatch, VoucherBatchId, VoucherBatchInput, VoucherCode};
-use crate::payments::settle::plan_upsert;
 use crate::store::{Store, StoreError, now_ms};
 
 /// Why a voucher operation was not done.
@@ -98,11 +97,9 @@ pub async fn create_batch(
     };
     for _ in 0..DRAWS {
         let codes = draw(&input);
-        let commands: Vec<(RouterId, Command)> = batch
-            .routers
-            .iter()
-            .flat_map(|router| codes.iter().map(|code| (*router, plan_upsert(&plan, voucher_user(&plan, batch.id, code)))))
-            .collect();
+        let load = load_commands(&plan, batch.id, &codes);
+        let commands: Vec<(RouterId, Command)> =
+            batch.routers.iter().flat_map(|router| load.iter().map(|command| (*router, command.clone()))).collect();
         match store.create_voucher_batch(&batch, &codes, &commands, now).await {
             Ok(()) => {
                 tracing::info!(%tenant, batch = %batch.id, plan = %plan.id, codes = codes.len(), routers = batch.routers.len(), "voucher batch created");
@@ -115,6 +112,26 @@ pub async fn create_batch(
         }
     }
     Err(VoucherError::Invalid("could not draw unique codes; use longer codes".into()))
+}
+
+/// The commands that put `codes` on a router: batches of up to [`MAX_USERS_PER_COMMAND`]
+/// users in the plan's profile (protocol 4; the hub splits them for older agents), so that
+/// 5,000 codes are 25 commands, 25 journal entries and one profile write each, not 5,000.
+pub fn load_commands(plan: &Plan, batch: VoucherBatchId, codes: &[VoucherCode]) -> Vec<Command> {
+    codes
+        .chunks(MAX_USERS_PER_COMMAND)
+        .map(|chunk| {
+            let users = chunk.iter().map(|code| voucher_user(plan, batch, code));
+            // Each user as `plan_upsert` would put it alone: in our profile for the plan, if any.
+            match plan.managed_profile() {
+                Some(profile) => Command::UpsertHotspotUsers {
+                    users: users.map(|user| HotspotUser { profile: Some(profile.name.clone()), ..user }).collect(),
+                    profile: Some(profile),
+                },
+                None => Command::UpsertHotspotUsers { profile: None, users: users.collect() },
+            }
+        })
+        .collect()
 }
 
 /// `input.count` distinct codes.

@@ -61,7 +61,7 @@ pub enum VoucherPortalError {
     #[error("that voucher is no longer valid; ask the shop")]
     Revoked,
     /// Used by another device already.
-    #[error("that voucher is already in use on another device")]
+    #[error("that voucher is already in use on another device or at another WiFi of this shop")]
     InUse,
     /// Too many tries.
     #[error("too many tries; please wait a few minutes and try again")]

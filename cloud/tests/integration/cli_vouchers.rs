@@ -56,9 +56,10 @@ fn vouchers_from_the_command_line() {
     assert_eq!(codes.len(), 30);
     assert!(codes.iter().all(|c| c.len() == 10 && c.starts_with("KB")), "{codes:?}");
     assert_eq!(created["batch"]["valid_until"], 4_073_587_199i64, "the end of 2099-01-31, UTC");
-    // One user per code waits in the router's outbox.
+    // One command carrying a user per code waits in the router's outbox.
     let queued = json(&dir, &["command", "list", "--router", &router, "--json"]);
-    assert_eq!(queued.as_array().unwrap().len(), 30);
+    assert_eq!(queued.as_array().unwrap().len(), 1);
+    assert_eq!(queued[0]["command"]["upsert_hotspot_users"]["users"].as_array().map(Vec::len), Some(30), "{queued}");
 
     let listed = json(&dir, &["voucher", "list", "--tenant", "Kibanda WiFi", "--json"]);
     assert_eq!(listed[0]["counts"]["unused"], 30);

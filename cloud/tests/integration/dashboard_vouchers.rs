@@ -50,7 +50,8 @@ async fn owners_sell_vouchers_and_only_their_own(site: Site) {
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
     let url = created.location().to_string();
     let batch_id = url.rsplit('/').next().unwrap().to_string();
-    assert_eq!(site.store.list_commands(router.id, 100).await.unwrap().len(), 30, "one user per code in the outbox");
+    let queued = site.store.list_commands(router.id, 100).await.unwrap();
+    assert_eq!(queued.iter().map(|c| c.command.user_names().len()).collect::<Vec<_>>(), vec![30], "a user per code in the outbox");
 
     let batch = a.get(&url).await;
     assert_eq!(batch.status, StatusCode::OK);
@@ -95,7 +96,43 @@ async fn owners_sell_vouchers_and_only_their_own(site: Site) {
     assert!(all.location().contains("29+code"), "{}", all.location());
     assert!(a.get(&url).await.body.contains(r#"id="revoked">30<"#));
     assert_eq!(a.get(&format!("{url}/print")).await.body.matches(r#"class="v""#).count(), 0);
-    assert_eq!(site.store.list_commands(router.id, 100).await.unwrap().len(), 60);
+    assert_eq!(site.store.list_commands(router.id, 100).await.unwrap().len(), 31, "the load, then 30 removals");
 }
 
-jasiyo_cloud::on_each_backend!(site; owners_sell_vouchers_and_only_their_own);
+/// A code used on a second router shows on the batch's code list, naming that router.
+async fn a_code_used_on_two_routers_shows_on_the_code_list(site: Site) {
+    let mut a = Browser::new(&site);
+    a.sign_up("Vouchers Two", "two@vouchers.example").await;
+    let tenant = site.store.find_tenant("Vouchers Two").await.unwrap().unwrap();
+    let front = site.store.create_router(tenant.id, "front room", "hash-two-front", now_ms()).await.unwrap().id;
+    let back = site.store.create_router(tenant.id, "back room", "hash-two-back", now_ms()).await.unwrap().id;
+    let plan = NewPlan {
+        name: "Day pass".into(),
+        price_kes: 50,
+        duration_secs: 86_400,
+        data_mb: None,
+        rate_limit: None,
+        profile: None,
+        shared_users: None,
+    };
+    let plan = site.store.create_plan(tenant.id, &plan, now_ms()).await.unwrap();
+    let input = jasiyo_cloud::model::VoucherBatchInput {
+        plan_id: plan.id,
+        count: 2,
+        code_length: 8,
+        prefix: None,
+        price_kes: None,
+        valid_until: None,
+        routers: vec![front, back],
+    };
+    let (batch, codes) = jasiyo_cloud::vouchers::create_batch(site.store.as_ref(), tenant.id, input).await.unwrap();
+    let used = vec![jasiyo_shared::UserUsage { name: codes[0].as_str().into(), bytes_in: 10, bytes_out: 10 }];
+    site.store.record_usage(front, &used, now_ms()).await.unwrap();
+    let page = a.get(&format!("/dashboard/vouchers/{}", batch.id)).await;
+    assert!(!page.body.contains("also used on"), "not yet");
+    site.store.record_usage(back, &used, now_ms()).await.unwrap();
+    let page = a.get(&format!("/dashboard/vouchers/{}", batch.id)).await;
+    assert_eq!(page.body.matches("also used on back room at once: ended there").count(), 1, "{}", page.body);
+}
+
+jasiyo_cloud::on_each_backend!(site; owners_sell_vouchers_and_only_their_own, a_code_used_on_two_routers_shows_on_the_code_list);

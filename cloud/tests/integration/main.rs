@@ -23,6 +23,7 @@ mod dashboard_users;
 mod dashboard_vouchers;
 mod hotspot_files;
 mod http_api;
+mod hub_batches;
 mod hub_handshakes;
 mod hub_instances;
 mod hub_limits;

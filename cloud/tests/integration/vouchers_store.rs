@@ -1,7 +1,8 @@
 //! Vouchers on both databases, through the domain service: a batch becomes one command per
-//! code and router in the outbox; codes are counted by state; the portal's redemption
-//! takes an unused code for one device; revoking removes the codes from the routers; and
-//! another tenant can neither see nor revoke the batch.
+//! router carrying its codes in the outbox; codes are counted by state; the portal's redemption
+//! takes an unused code for one device; revoking removes the codes from the routers;
+//! another tenant can neither see nor revoke the batch; and a code in use on one router
+//! whose traffic another router reports is removed from every router but the first.
 
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use jasiyo_cloud::store::testing::{Backend, fresh_store};
 use jasiyo_cloud::store::vouchers::Redeemed;
 use jasiyo_cloud::store::{Store, now_ms};
 use jasiyo_cloud::vouchers::{VoucherError, create_batch, revoke};
-use jasiyo_shared::{Command, MacAddress, RouterId};
+use jasiyo_shared::{Command, MacAddress, RouterId, UserUsage};
 use tempfile::TempDir;
 
 struct Fixture {
@@ -62,14 +63,20 @@ async fn a_batch_loads_counts_redeems_and_revokes(Fixture { store, .. }: Fixture
     assert_eq!(codes.len(), 25);
     assert!(codes.iter().all(|c| c.as_str().starts_with("KB") && c.as_str().len() == 10));
 
-    // One user per code in the router's outbox, in the plan's profile, time from first login.
+    // One command for the 25 codes in the router's outbox (one user each, in the plan's
+    // profile, time from first login).
     let commands = store.list_commands(router, 100).await.unwrap();
-    assert_eq!(commands.len(), 25);
-    let user = commands[0].command.hotspot_user().expect("a user");
-    assert!(codes.iter().any(|c| c.as_str() == user.name) && user.password.0 == user.name);
+    assert_eq!(commands.len(), 1);
+    let Command::UpsertHotspotUsers { profile: Some(profile), users } = &commands[0].command else {
+        panic!("a batch in the plan's profile: {:?}", commands[0].command)
+    };
+    assert_eq!(commands[0].command.validate(), Ok(()));
+    let names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, codes.iter().map(|c| c.as_str()).collect::<Vec<_>>());
+    let user = &users[0];
+    assert!(user.password.0 == user.name && user.profile.as_deref() == Some(profile.name.as_str()));
     assert_eq!((user.limit_uptime_secs, user.expires_at, user.mac), (Some(3600), None, None));
     assert_eq!(user.limit_bytes_total, Some(500 * 1024 * 1024));
-    assert!(matches!(commands[0].command, Command::UpsertHotspotUserInProfile { .. }), "the plan's speed: {:?}", commands[0].command);
     assert!(user.comment.as_deref().unwrap().contains(&jasiyo_cloud::vouchers::short(batch.id)));
 
     // The portal: a good code is taken by the first device; again by it; not by another.
@@ -135,4 +142,57 @@ async fn another_tenant_cannot_see_or_revoke(Fixture { store, .. }: Fixture) {
     assert!(store.list_commands(router_b, 10).await.unwrap().is_empty());
 }
 
-jasiyo_cloud::on_each_backend!(fixture; a_batch_loads_counts_redeems_and_revokes, unsold_codes_expire, another_tenant_cannot_see_or_revoke);
+async fn a_code_reported_by_a_second_router_is_removed_from_all_but_the_first(Fixture { store, .. }: Fixture) {
+    let (tenant, a, plan) = shop(store.as_ref(), "Vouchers Three Rooms").await;
+    let b = store.create_router(tenant, "back", "hash-back-3", now_ms()).await.unwrap().id;
+    let c = store.create_router(tenant, "yard", "hash-yard-3", now_ms()).await.unwrap().id;
+    let (batch, codes) =
+        create_batch(store.as_ref(), tenant, VoucherBatchInput { routers: vec![a, b, c], ..input(plan, a, 3) }).await.unwrap();
+    let used = |name: &str, bytes| vec![UserUsage { name: name.into(), bytes_in: bytes, bytes_out: bytes }];
+    let removals = |commands: Vec<jasiyo_cloud::model::StoredCommand>| {
+        commands
+            .into_iter()
+            .filter_map(|c| if let Command::RemoveHotspotUser { name } = c.command { Some(name) } else { None })
+            .collect::<Vec<_>>()
+    };
+    let code = codes[0].as_str();
+
+    // A code with no traffic anywhere is nothing; traffic on B first makes B its router.
+    store.record_usage(a, &used(code, 0), now_ms()).await.unwrap();
+    store.record_usage(b, &used(code, 500), now_ms()).await.unwrap();
+    store.record_usage(b, &used(code, 900), now_ms()).await.unwrap();
+    let line = |lines: Vec<jasiyo_cloud::model::VoucherLine>| lines.into_iter().find(|l| l.code == codes[0]).unwrap();
+    let first = line(store.voucher_codes(tenant, batch.id, now_ms() / 1000).await.unwrap());
+    assert_eq!((first.state, first.second_router), (VoucherState::InUse, None), "used on one router only");
+    assert!(removals(store.list_commands(b, 10).await.unwrap()).is_empty());
+
+    // Then traffic on A: removed from A and C, kept on B, recorded once.
+    store.record_usage(a, &used(code, 700), now_ms()).await.unwrap();
+    store.record_usage(a, &used(code, 800), now_ms()).await.unwrap();
+    let second = line(store.voucher_codes(tenant, batch.id, now_ms() / 1000).await.unwrap());
+    assert_eq!(second.second_router, Some(a));
+    assert!(second.second_seen_at.is_some());
+    assert_eq!(removals(store.list_commands(a, 10).await.unwrap()), vec![code.to_string()], "ended on A, once");
+    assert_eq!(removals(store.list_commands(c, 10).await.unwrap()), vec![code.to_string()], "and gone from C");
+    assert!(removals(store.list_commands(b, 10).await.unwrap()).is_empty(), "its first router keeps it");
+    // The portal follows the same rule: taken on B by a device, it is refused on A even to it.
+    let code1 = &codes[1];
+    assert_eq!(store.redeem_voucher(b, code1, mac(7), now_ms()).await.unwrap(), Redeemed::Valid { plan_id: plan, first: true });
+    assert_eq!(store.redeem_voucher(a, code1, mac(7), now_ms()).await.unwrap(), Redeemed::InUseElsewhere);
+    assert_eq!(store.redeem_voucher(b, code1, mac(7), now_ms()).await.unwrap(), Redeemed::Valid { plan_id: plan, first: false });
+
+    // Another tenant's router reporting the same name touches nothing.
+    let (_, other, _) = shop(store.as_ref(), "Vouchers Elsewhere").await;
+    store.record_usage(other, &used(codes[2].as_str(), 100), now_ms()).await.unwrap();
+    let lines = store.voucher_codes(tenant, batch.id, now_ms() / 1000).await.unwrap();
+    let third = lines.iter().find(|l| l.code == codes[2]).unwrap();
+    assert_eq!((third.state, third.second_router), (VoucherState::Unused, None));
+}
+
+jasiyo_cloud::on_each_backend!(
+    fixture;
+    a_batch_loads_counts_redeems_and_revokes,
+    unsold_codes_expire,
+    another_tenant_cannot_see_or_revoke,
+    a_code_reported_by_a_second_router_is_removed_from_all_but_the_first
+);

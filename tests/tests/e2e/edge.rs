@@ -1,8 +1,10 @@
 //! The agent driving a router end to end: cloud -> agent -> RouterOS API emulator, with
 //! the router failing in the ways real ones do, expiry enforced at the edge while the cloud
 //! is away, and drift repaired. [`recovery`]: getting over a refusing or vanished router;
+//! [`batch`]: many users in one command;
 //! [`login`]: logging a device in again finds it in.
 
+mod batch;
 mod login;
 mod recovery;
 

@@ -35,3 +35,4 @@ mod start_again;
 mod usage;
 mod voucher_fallback;
 mod vouchers;
+mod vouchers_two_routers;

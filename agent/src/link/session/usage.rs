@@ -1,6 +1,8 @@
 //! Data used per hotspot user, for a protocol-2 cloud: the totals that changed since they
 //! were last sent on this connection (all of them on a new one), at most
-//! [`MAX_USAGE_PER_MESSAGE`] per message.
+//! [`MAX_USAGE_PER_MESSAGE`] per message. A user that has used nothing yet is not sent until
+//! it has: a router loaded with 5,000 fresh voucher codes would otherwise send 25 messages
+//! of zeros on every connection, which the cloud writes row by row.
 
 use jasiyo_shared::{AgentMessage, MAX_USAGE_PER_MESSAGE, UserUsage};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -13,7 +15,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
     pub(super) async fn send_usage(&mut self) -> Result<(), LinkError> {
         let current = self.link.usage.borrow_and_update().clone();
         let changed: Vec<UserUsage> =
-            current.into_iter().filter(|u| self.usage_sent.get(&u.name) != Some(&(u.bytes_in, u.bytes_out))).collect();
+            current.into_iter().filter(|u| self.usage_sent.get(&u.name).copied().unwrap_or((0, 0)) != (u.bytes_in, u.bytes_out)).collect();
         if changed.is_empty() {
             return Ok(());
         }

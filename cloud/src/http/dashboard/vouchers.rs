@@ -140,11 +140,13 @@ pub(super) async fn batch(
     let tz = crate::time::zone_or_default(&member.tenant.time_zone);
     let mut counts = VoucherCounts::default();
     lines.iter().for_each(|l| counts.add(l.state));
+    let name_of = |id| routers.iter().find(|r| r.id == id).map_or_else(|| id.to_string(), |r| r.name.clone());
     let codes: Vec<_> = lines
         .into_iter()
         .map(|line| {
             let used = line.first_used_at.map(|at| crate::time::show_ms(at, &tz)).unwrap_or_else(|| "-".into());
-            (line, used)
+            let second = line.second_router.map(name_of);
+            (line, used, second)
         })
         .collect();
     let names: Vec<String> = routers.into_iter().filter(|r| batch.routers.contains(&r.id)).map(|r| r.name).collect();

@@ -148,9 +148,22 @@ pub(super) async fn list_commands(store: &This, router: RouterId, limit: u32) ->
 
 pub(super) async fn renumber_command(store: &This, router: RouterId, seq: Seq) -> StoreResult<Option<Seq>> {
     let mut tx = store.writes().begin().await?;
+    let moved = move_to_end_tx(&mut tx, router, seq).await?;
+    if moved.is_none() {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    tx.commit().await?;
+    Ok(moved)
+}
+
+/// Gives the unfinished command numbered `seq` the router's next number inside `tx`, as
+/// if it had just been enqueued (queued again, for delivery in its new place). `None`: no
+/// such unfinished command.
+pub(super) async fn move_to_end_tx(tx: &mut Transaction<'_, Db>, router: RouterId, seq: Seq) -> StoreResult<Option<Seq>> {
     let next: Option<i64> = sqlx::query_scalar("UPDATE routers SET next_seq = next_seq + 1 WHERE id = $1 RETURNING next_seq")
         .bind(router.to_string())
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?;
     let Some(next) = next else { return Ok(None) };
     let moved = sqlx::query(
@@ -160,10 +173,9 @@ pub(super) async fn renumber_command(store: &This, router: RouterId, seq: Seq) -
     .bind(router.to_string())
     .bind(seq.as_i64())
     .bind(next)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     if moved.rows_affected() == 0 {
-        tx.rollback().await?;
         return Ok(None);
     }
     // What a paid customer's entitlement points at moves with it.
@@ -172,9 +184,8 @@ pub(super) async fn renumber_command(store: &This, router: RouterId, seq: Seq) -
             .bind(router.to_string())
             .bind(seq.as_i64())
             .bind(next)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
-    tx.commit().await?;
     Ok(Some(Seq(next as u64)))
 }

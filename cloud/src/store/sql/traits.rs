@@ -6,7 +6,7 @@ use jasiyo_shared::{AgentCounters, Command, MacAddress, Outcome, Report, RouterI
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{This, checks, entitlements, events, outbox, payments, plans, routers, tokens};
+use super::{This, checks, entitlements, events, outbox, payments, plans, routers, split, tokens};
 use crate::model::{
     CommandState, Entitlement, NewPayment, NewPlan, Payment, PaymentEvent, PaymentId, PaymentState, Plan, PlanId, ProviderKind,
     ResultRecorded, Router, RouterEvent, StoredCommand, StoredProvider, Tenant, TenantId,
@@ -107,6 +107,10 @@ impl Store for This {
 
     async fn renumber_command(&self, router: RouterId, seq: Seq) -> StoreResult<Option<Seq>> {
         outbox::renumber_command(self, router, seq).await
+    }
+
+    async fn split_command(&self, router: RouterId, seq: Seq, protocol: u16, now_ms: i64) -> StoreResult<Option<crate::store::Split>> {
+        split::split_command(self, router, seq, protocol, now_ms).await
     }
 
     async fn record_results(&self, router: RouterId, results: &[(Seq, &Outcome)], now_ms: i64) -> StoreResult<Vec<ResultRecorded>> {

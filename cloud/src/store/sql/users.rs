@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::{Db, This, outbox, payments, vouchers};
+use super::{Db, This, outbox, payments, voucher_reuse, vouchers};
 use crate::model::{CommandState, Entitlement, PaymentId, TenantId};
 use crate::store::StoreResult;
 use crate::store::sql::Backend;
@@ -165,6 +165,16 @@ impl UserStore for This {
         let used = vouchers::note_used(&mut tx, router, usage, now_ms).await?;
         if used > 0 {
             tracing::info!(%router, codes = used, "vouchers first used on the router, as its agent reported");
+        }
+        // ...and one in use on another router is ended here and removed elsewhere.
+        for reuse in voucher_reuse::note_reused(&mut tx, router, usage, now_ms).await? {
+            tracing::warn!(
+                %router,
+                batch = %reuse.batch,
+                first_router = %reuse.first,
+                removed_from = reuse.removed_from,
+                "a voucher code in use on one router logged in on another: its login there is ended and the code removed from the batch's other routers"
+            );
         }
         tx.commit().await?;
         Ok(updated)

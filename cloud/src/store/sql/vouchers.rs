@@ -209,9 +209,9 @@ impl VoucherStore for This {
     }
 
     async fn voucher_codes(&self, tenant: TenantId, id: VoucherBatchId, now: i64) -> StoreResult<Vec<VoucherLine>> {
-        type Row = (String, String, Option<i64>, Option<String>, Option<i64>);
+        type Row = (String, String, Option<i64>, Option<String>, Option<i64>, Option<String>, Option<i64>);
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT c.code, c.state, c.first_used_at, c.device_mac, b.valid_until FROM voucher_codes c \
+            "SELECT c.code, c.state, c.first_used_at, c.device_mac, b.valid_until, c.second_router_id, c.second_seen_at FROM voucher_codes c \
              JOIN voucher_batches b ON b.id = c.batch_id WHERE c.tenant_id = $1 AND b.tenant_id = $1 AND c.batch_id = $2 ORDER BY c.code",
         )
         .bind(tenant.to_string())
@@ -219,10 +219,18 @@ impl VoucherStore for This {
         .fetch_all(self.reads())
         .await?;
         rows.into_iter()
-            .map(|(code, stored, first_used_at, mac, valid_until)| {
+            .map(|(code, stored, first_used_at, mac, valid_until, second, second_seen_at)| {
                 let state =
                     VoucherState::at(&stored, valid_until, now).ok_or_else(|| StoreError::Corrupt(format!("voucher state {stored:?}")))?;
-                Ok(VoucherLine { code: VoucherCode::stored(code), state, first_used_at, device_mac: parse_mac(mac) })
+                let second_router = second.as_deref().map(parse_router).transpose()?;
+                Ok(VoucherLine {
+                    code: VoucherCode::stored(code),
+                    state,
+                    first_used_at,
+                    device_mac: parse_mac(mac),
+                    second_router,
+                    second_seen_at,
+                })
             })
             .collect()
     }
@@ -278,10 +286,10 @@ impl VoucherStore for This {
     }
 
     async fn redeem_voucher(&self, router: RouterId, code: &VoucherCode, mac: MacAddress, now_ms: i64) -> StoreResult<Redeemed> {
-        type Row = (String, String, Option<String>, String, Option<i64>);
+        type Row = (String, String, Option<String>, String, Option<i64>, Option<String>);
         let mut tx = self.writes().begin().await?;
         let found: Option<Row> = sqlx::query_as(
-            "SELECT c.tenant_id, c.state, c.device_mac, b.plan_id, b.valid_until FROM voucher_codes c \
+            "SELECT c.tenant_id, c.state, c.device_mac, b.plan_id, b.valid_until, c.used_router_id FROM voucher_codes c \
              JOIN voucher_batches b ON b.id = c.batch_id JOIN voucher_batch_routers br ON br.batch_id = b.id \
              JOIN routers r ON r.id = br.router_id AND r.tenant_id = c.tenant_id WHERE br.router_id = $1 AND c.code = $2",
         )
@@ -289,14 +297,16 @@ impl VoucherStore for This {
         .bind(code.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((tenant, stored, device, plan, valid_until)) = found else { return Ok(Redeemed::Unknown) };
+        let Some((tenant, stored, device, plan, valid_until, used_on)) = found else { return Ok(Redeemed::Unknown) };
+        // A code is for the first router it is used on (see `voucher_reuse.rs`).
+        let here = used_on.is_none_or(|used| used == router.to_string());
         let plan_id = PlanId(parse_uuid("plan id", &plan)?);
         let state = VoucherState::at(&stored, valid_until, now_ms / 1000)
             .ok_or_else(|| StoreError::Corrupt(format!("voucher state {stored:?}")))?;
         let answer = match state {
             VoucherState::Revoked => Redeemed::Revoked,
             VoucherState::Expired => Redeemed::Expired,
-            VoucherState::InUse if parse_mac(device) == Some(mac) => Redeemed::Valid { plan_id, first: false },
+            VoucherState::InUse if here && parse_mac(device) == Some(mac) => Redeemed::Valid { plan_id, first: false },
             VoucherState::InUse => Redeemed::InUseElsewhere,
             VoucherState::Unused => {
                 let taken = sqlx::query(
