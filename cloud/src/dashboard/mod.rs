@@ -19,6 +19,7 @@ pub mod transaction;
 pub mod transactions;
 pub mod users;
 pub mod voucher_print;
+pub mod voucher_sales;
 pub mod vouchers;
 
 pub use layout::{Frame, Nav, page, plain_page};

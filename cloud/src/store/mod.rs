@@ -18,6 +18,7 @@ mod sqlite;
 mod sqlite_conns;
 pub mod testing;
 pub mod users;
+pub mod voucher_sales;
 pub mod vouchers;
 
 use std::path::Path;
@@ -73,6 +74,7 @@ pub trait Store:
     + ops::OpsStore
     + look::LookStore
     + vouchers::VoucherStore
+    + voucher_sales::VoucherSaleStore
     + Send
     + Sync
     + 'static

@@ -82,6 +82,10 @@ mod users;
 #[path = "sql/vouchers.rs"]
 mod vouchers;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/voucher_sales.rs"]
+mod voucher_sales;
+
 /// How often the outbox watcher looks for commands enqueued by other processes.
 const OUTBOX_POLL: Duration = Duration::from_millis(200);
 

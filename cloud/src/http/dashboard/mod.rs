@@ -27,6 +27,7 @@ pub(crate) mod settings;
 mod transaction_actions;
 pub(crate) mod transactions;
 mod users;
+pub(crate) mod voucher_sales;
 mod vouchers;
 
 use axum::Router;
