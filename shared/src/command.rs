@@ -7,6 +7,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use crate::profile::HotspotProfile;
+pub use crate::trial::HotspotTrial;
 
 /// Seconds since the Unix epoch (UTC). Absolute times travel in this form so that a router
 /// whose clock is right enforces expiry on time even while the cloud is unreachable.
@@ -52,6 +53,12 @@ pub enum Command {
         /// Its profile, one of ours ([`HotspotProfile::PREFIX`]).
         profile: HotspotProfile,
     },
+    /// Protocol 4: turn the hotspot's free trial on with these limits (`Some`) or off
+    /// (`None`) on every hotspot server profile. Never sent to an older agent.
+    SetHotspotTrial {
+        /// The trial, or none.
+        trial: Option<HotspotTrial>,
+    },
 }
 
 impl Command {
@@ -63,6 +70,7 @@ impl Command {
             Command::LoginDevice { .. } => "login_device",
             Command::EndSession { .. } => "end_session",
             Command::UpsertHotspotUserInProfile { .. } => "upsert_hotspot_user_in_profile",
+            Command::SetHotspotTrial { .. } => "set_hotspot_trial",
         }
     }
 
@@ -72,7 +80,7 @@ impl Command {
             Command::UpsertHotspotUser(user) | Command::UpsertHotspotUserInProfile { user, .. } => Some(&user.name),
             Command::RemoveHotspotUser { name } => Some(name),
             Command::LoginDevice { user, .. } => Some(user),
-            Command::EndSession { .. } => None,
+            Command::EndSession { .. } | Command::SetHotspotTrial { .. } => None,
         }
     }
 
@@ -81,7 +89,7 @@ impl Command {
         match self {
             Command::UpsertHotspotUser(user) | Command::UpsertHotspotUserInProfile { user, .. } => user.mac,
             Command::LoginDevice { mac, .. } | Command::EndSession { mac } => Some(*mac),
-            Command::RemoveHotspotUser { .. } => None,
+            Command::RemoveHotspotUser { .. } | Command::SetHotspotTrial { .. } => None,
         }
     }
 
@@ -109,6 +117,7 @@ impl Command {
                 }
                 Ok(())
             }
+            Command::SetHotspotTrial { trial } => trial.as_ref().map_or(Ok(()), HotspotTrial::validate),
         }
     }
 
@@ -124,11 +133,13 @@ impl Command {
     pub fn protocol(&self) -> u16 {
         match self {
             Command::UpsertHotspotUserInProfile { .. } => 2,
+            Command::SetHotspotTrial { .. } => 4,
             _ => 1,
         }
     }
 
-    /// This command as an agent speaking `protocol` can take it. A user in a profile becomes
+    /// This command as an agent speaking `protocol` can take it (the hub never delivers a
+    /// command newer than the agent's protocol that has no older form, see [`Command::protocol`]). A user in a profile becomes
     /// the plain user in the router's default profile for protocol 1: the agent creates it
     /// as before, without the plan's speed and device limits (as before those existed).
     pub fn for_protocol(self, protocol: u16) -> Command {

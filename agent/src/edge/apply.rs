@@ -23,6 +23,7 @@ impl Executor for Edge {
                 Command::RemoveHotspotUser { name } => self.remove(name).await,
                 Command::LoginDevice { user, password, mac, ip } => self.login(user, &password.0, *mac, *ip).await,
                 Command::EndSession { mac } => self.end_session(*mac).await,
+                Command::SetHotspotTrial { trial } => self.set_trial(trial.as_ref()).await,
             };
             match result {
                 Ok(note) => {

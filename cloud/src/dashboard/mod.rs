@@ -13,6 +13,7 @@ pub mod overview;
 pub mod plans;
 pub mod platform;
 pub mod portal_look;
+pub mod router_trial;
 pub mod routers;
 pub mod settings;
 pub mod transaction;

@@ -22,6 +22,7 @@ mod counters;
 mod end;
 mod hello;
 mod limited;
+mod too_new;
 mod v2;
 mod wire;
 
@@ -355,6 +356,16 @@ impl<'a> Session<'a> {
         if commands.is_empty() {
             return Ok(());
         }
+        // A command newer than the agent's protocol with no older form is never sent: it is
+        // finished here, failed, saying why, so the rest of the outbox flows.
+        let protocol = self.protocol;
+        let (commands, too_new): (Vec<_>, Vec<_>) = commands
+            .into_iter()
+            .partition(|c| c.command.protocol() <= protocol || c.command.clone().for_protocol(protocol).protocol() <= protocol);
+        self.finish_too_new(too_new).await?;
+        if commands.is_empty() {
+            return Ok(());
+        }
         let seqs: Vec<Seq> = commands.iter().map(|c| c.seq).collect();
         // Send first, record after: the state is for people, and the write must not delay
         // the delivery (delivery is at-least-once whatever the record says).
@@ -373,7 +384,7 @@ impl<'a> Session<'a> {
 }
 
 /// The word a result is counted under (`commands{result}`).
-fn result_label(outcome: &Outcome, recorded: ResultRecorded) -> &'static str {
+pub(super) fn result_label(outcome: &Outcome, recorded: ResultRecorded) -> &'static str {
     match (recorded, outcome) {
         (ResultRecorded::New, Outcome::Applied { .. }) => "applied",
         (ResultRecorded::New, Outcome::Failed { .. }) => "failed",

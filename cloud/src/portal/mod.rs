@@ -13,3 +13,4 @@ pub mod hotspot;
 pub mod page;
 pub mod plan_card;
 pub mod router_pages;
+pub mod trial;

@@ -17,6 +17,7 @@ mod sql;
 mod sqlite;
 mod sqlite_conns;
 pub mod testing;
+pub mod trials;
 pub mod users;
 pub mod voucher_sales;
 pub mod vouchers;
@@ -75,6 +76,7 @@ pub trait Store:
     + look::LookStore
     + vouchers::VoucherStore
     + voucher_sales::VoucherSaleStore
+    + trials::TrialStore
     + Send
     + Sync
     + 'static

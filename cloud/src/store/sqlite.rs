@@ -86,6 +86,10 @@ mod vouchers;
 #[path = "sql/voucher_sales.rs"]
 mod voucher_sales;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/trials.rs"]
+mod trials;
+
 /// How often the outbox watcher looks for commands enqueued by other processes.
 const OUTBOX_POLL: Duration = Duration::from_millis(200);
 

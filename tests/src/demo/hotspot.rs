@@ -9,7 +9,8 @@
 //! made once per run and put in that URL, as RouterOS puts them on its `login.html`.
 //!
 //! - `POST /login` (or `GET` with the same fields as a query): `username`, `password`
-//!   (CHAP: MD5 hex of id, password and challenge), `dst`.
+//!   (CHAP: MD5 hex of id, password and challenge), `dst`; `username=T-<MAC>` alone is
+//!   the free trial, when the router's server profile offers it.
 //! - `GET /status`: the device's session, or that it is not logged in.
 
 use std::collections::HashMap;
@@ -92,6 +93,9 @@ const BAD_LOGIN: &str = "invalid username or password";
 fn login(stand: &Stand, fields: &HashMap<String, String>) -> Response {
     let name = fields.get("username").map(String::as_str).unwrap_or("");
     let given = fields.get("password").map(String::as_str).unwrap_or("");
+    if name.starts_with(jasiyo_shared::TRIAL_USER_PREFIX) && stand.router.user(name).is_none() {
+        return trial(stand, name);
+    }
     let Some(user) = stand.router.user(name).filter(|u| !u.disabled) else {
         stand.printer.router(&format!("hotspot login refused for {name:?}: no such user"));
         return refused(BAD_LOGIN);
@@ -123,6 +127,27 @@ fn login(stand: &Stand, fields: &HashMap<String, String>) -> Response {
         }
     }
     online(&user.name, user.limit_uptime.as_deref())
+}
+
+/// A trial login (`username=T-<MAC>`, no password): the router checks its server
+/// profile's trial and this device's use of it today.
+fn trial(stand: &Stand, name: &str) -> Response {
+    let Device { mac, ip } = &stand.device;
+    // RouterOS names the trial user after the device it sees, whatever the form says.
+    if name[jasiyo_shared::TRIAL_USER_PREFIX.len()..].parse::<jasiyo_shared::MacAddress>().ok().map(|m| m.to_string()).as_ref() != Some(mac)
+    {
+        return refused(BAD_LOGIN);
+    }
+    match stand.router.trial_login(mac, ip) {
+        Ok(limit) => {
+            stand.printer.router(&format!("device {mac} on the free trial as {name} for {limit}"));
+            online(name, Some(&limit))
+        }
+        Err(why) => {
+            stand.printer.router(&format!("free trial refused for {mac}: {why}"));
+            refused(&why)
+        }
+    }
 }
 
 fn status(stand: &Stand) -> Response {

@@ -31,5 +31,6 @@ mod routeros_emulator;
 mod routeros_peers;
 mod settlement;
 mod start_again;
+mod trial;
 mod usage;
 mod vouchers;
