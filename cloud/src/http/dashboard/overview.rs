@@ -80,9 +80,15 @@ pub(super) async fn overview(State(hub): State<Arc<Hub>>, member: Member, header
     let month_first_day = (month_start - jiff::civil::date(1970, 1, 1)).get_days() as i64;
     let since_day = |day: i64| SaleFilter { from_ms: Some(day * DAY_MS - offset * 1000), ..SaleFilter::default() };
     let (today_filter, month_filter) = (since_day(today), since_day(month_first_day));
-    let (sales, shown, cash_today, cash_month) = match tokio::try_join!(
+    // What the live updates compare against is read first: a payment paid while the totals
+    // are read then changes it, and the page reloads, instead of showing the payment in the
+    // list with totals from before it.
+    let shown = match current(&hub, tenant.id).await {
+        Ok(shown) => shown,
+        Err(error) => return internal(error),
+    };
+    let (sales, cash_today, cash_month) = match tokio::try_join!(
         store.sales_by_day(tenant.id, since, offset),
-        current(&hub, tenant.id),
         store.voucher_sale_totals(tenant.id, &today_filter),
         store.voucher_sale_totals(tenant.id, &month_filter)
     ) {
