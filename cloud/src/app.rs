@@ -136,6 +136,7 @@ impl App {
         let payments = Payments::new(store, hub.clone(), sealer, payments)?;
         tokio::spawn(payments.clone().run_reconciler(tick, tasks.clone()));
         tokio::spawn(forget_counters(payments.clone(), tasks.clone()));
+        tokio::spawn(crate::vouchers::expiry::run(hub.clone(), tasks.clone()));
         Ok(App {
             listener,
             hub,

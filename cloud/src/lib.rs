@@ -40,6 +40,7 @@ pub mod store;
 pub mod tally;
 pub mod time;
 pub mod token;
+pub mod trial;
 pub mod vouchers;
 
 pub use app::{App, CloudConfig};

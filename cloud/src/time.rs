@@ -81,6 +81,12 @@ pub fn rfc3339_ms(ms: i64, tz: &TimeZone) -> Option<String> {
     Some(at.strftime("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string())
 }
 
+/// The start of today in `tz`, as Unix ms.
+pub fn start_of_today_ms(tz: &TimeZone) -> i64 {
+    let now = jiff::Timestamp::now().to_zoned(tz.clone());
+    now.start_of_day().map(|d| d.timestamp().as_millisecond()).unwrap_or_else(|_| now.timestamp().as_millisecond())
+}
+
 /// Adds, beside every field of `value` (recursively) that holds a time, the same time as
 /// RFC 3339 in `tz`, named `<field>_rfc3339`. Time fields are those named `at` or ending in
 /// `_at`; their numbers are Unix milliseconds, or seconds for the few stored so (an

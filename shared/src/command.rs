@@ -7,6 +7,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use crate::profile::HotspotProfile;
+pub use crate::trial::HotspotTrial;
 
 /// Seconds since the Unix epoch (UTC). Absolute times travel in this form so that a router
 /// whose clock is right enforces expiry on time even while the cloud is unreachable.
@@ -65,6 +66,12 @@ pub enum Command {
         /// The users.
         users: Vec<HotspotUser>,
     },
+    /// Protocol 4: turn the hotspot's free trial on with these limits (`Some`) or off
+    /// (`None`) on every hotspot server profile. Never sent to an older agent.
+    SetHotspotTrial {
+        /// The trial, or none.
+        trial: Option<HotspotTrial>,
+    },
 }
 
 impl Command {
@@ -77,6 +84,7 @@ impl Command {
             Command::EndSession { .. } => "end_session",
             Command::UpsertHotspotUserInProfile { .. } => "upsert_hotspot_user_in_profile",
             Command::UpsertHotspotUsers { .. } => "upsert_hotspot_users",
+            Command::SetHotspotTrial { .. } => "set_hotspot_trial",
         }
     }
 
@@ -87,7 +95,7 @@ impl Command {
             Command::UpsertHotspotUser(user) | Command::UpsertHotspotUserInProfile { user, .. } => Some(&user.name),
             Command::RemoveHotspotUser { name } => Some(name),
             Command::LoginDevice { user, .. } => Some(user),
-            Command::EndSession { .. } => None,
+            Command::EndSession { .. } | Command::SetHotspotTrial { .. } => None,
             Command::UpsertHotspotUsers { users, .. } => match users.as_slice() {
                 [one] => Some(&one.name),
                 _ => None,
@@ -108,7 +116,7 @@ impl Command {
         match self {
             Command::UpsertHotspotUser(user) | Command::UpsertHotspotUserInProfile { user, .. } => user.mac,
             Command::LoginDevice { mac, .. } | Command::EndSession { mac } => Some(*mac),
-            Command::RemoveHotspotUser { .. } => None,
+            Command::RemoveHotspotUser { .. } | Command::SetHotspotTrial { .. } => None,
             Command::UpsertHotspotUsers { .. } => None,
         }
     }
@@ -141,6 +149,7 @@ impl Command {
                 Ok(())
             }
             Command::UpsertHotspotUsers { profile, users } => crate::batch::validate(profile.as_ref(), users),
+            Command::SetHotspotTrial { trial } => trial.as_ref().map_or(Ok(()), HotspotTrial::validate),
         }
     }
 
@@ -157,6 +166,7 @@ impl Command {
         match self {
             Command::UpsertHotspotUserInProfile { .. } => 2,
             Command::UpsertHotspotUsers { .. } => 4,
+            Command::SetHotspotTrial { .. } => 4,
             _ => 1,
         }
     }
@@ -174,7 +184,8 @@ impl Command {
         }
     }
 
-    /// This command as an agent speaking `protocol` can take it. A user in a profile becomes
+    /// This command as an agent speaking `protocol` can take it (the hub never delivers a
+    /// command newer than the agent's protocol that has no older form, see [`Command::protocol`]). A user in a profile becomes
     /// the plain user in the router's default profile for protocol 1: the agent creates it
     /// as before, without the plan's speed and device limits (as before those existed).
     /// A batch ([`Command::UpsertHotspotUsers`]) is several commands for an agent older than

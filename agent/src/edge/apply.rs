@@ -24,6 +24,7 @@ impl Executor for Edge {
                 Command::LoginDevice { user, password, mac, ip } => self.login(user, &password.0, *mac, *ip).await,
                 Command::EndSession { mac } => self.end_session(*mac).await,
                 Command::UpsertHotspotUsers { profile, users } => self.upsert_many(profile.as_ref(), users).await,
+                Command::SetHotspotTrial { trial } => self.set_trial(trial.as_ref()).await,
             };
             match result {
                 Ok(note) => {

@@ -10,6 +10,7 @@
 //! - [`maintenance`]: the loop that runs expiries, reconciliation and status refreshes on
 //!   time, and reconciles as soon as the router is back after losing its connection.
 //! - [`marker`]: the comment that marks the users we manage.
+//! - [`trial`]: the hotspot's free trial on the router's server profiles.
 //!
 //! Commands and maintenance take turns on the router (a read-write lock: independent
 //! commands run together, maintenance alone), so a repair never races a command. Every user
@@ -24,12 +25,13 @@ pub mod login;
 pub mod maintenance;
 pub mod marker;
 pub mod reconcile;
+pub mod trial;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use jasiyo_shared::{AgentEvent, HotspotUser, RouterStatus, UnixTime, UserUsage};
+use jasiyo_shared::{AgentEvent, HotspotUser, RouterStatus, TRIAL_USER_PREFIX, UnixTime, UserUsage};
 use tokio::sync::{Notify, RwLock, watch};
 use tracing::{info, warn};
 
@@ -160,6 +162,7 @@ impl Edge {
     pub async fn refresh_status(&self) {
         let info = self.router.info().await;
         let sessions = self.router.active_count().await;
+        self.note_trial_sessions().await;
         self.status.send_modify(|status| match (info, sessions) {
             (Ok(info), Ok(sessions)) => {
                 *status = RouterStatus {
@@ -174,6 +177,22 @@ impl Edge {
                 }
             }
             (Err(e), _) | (_, Err(e)) => status.last_error = Some(e.to_string()),
+        });
+    }
+
+    /// Adds the devices on the free trial now (`T-<MAC>` sessions, not users of ours) to
+    /// the usage the cloud is sent, so the cloud can count trial uses; their counters are
+    /// not read (zero). A router that cannot say keeps the last ones.
+    async fn note_trial_sessions(&self) {
+        let Ok(sessions) = self.router.trial_sessions().await else { return };
+        let trial: Vec<UserUsage> = sessions.into_iter().map(|s| UserUsage { name: s.user, bytes_in: 0, bytes_out: 0 }).collect();
+        self.usage.send_if_modified(|current| {
+            let mut next: Vec<UserUsage> = current.iter().filter(|u| !u.name.starts_with(TRIAL_USER_PREFIX)).cloned().collect();
+            next.extend(trial);
+            next.sort_by(|a, b| a.name.cmp(&b.name));
+            let changed = *current != next;
+            *current = next;
+            changed
         });
     }
 

@@ -98,14 +98,17 @@ impl Edge {
 }
 
 impl Edge {
-    /// Publishes the counters of the users we manage (those the router counts for).
+    /// Publishes the counters of the users we manage (those the router counts for), with
+    /// the trial sessions last seen.
     fn publish_usage(&self, ours: &[(UserRow, marker::Marker)]) {
         let mut usage: Vec<UserUsage> = ours
             .iter()
             .filter_map(|(row, _)| Some(UserUsage { name: row.name.clone(), bytes_in: row.bytes_in?, bytes_out: row.bytes_out? }))
             .collect();
-        usage.sort_by(|a, b| a.name.cmp(&b.name));
         self.usage.send_if_modified(|current| {
+            // The trial sessions noted with the status stay until it looks again.
+            usage.extend(current.iter().filter(|u| u.name.starts_with(jasiyo_shared::TRIAL_USER_PREFIX)).cloned());
+            usage.sort_by(|a, b| a.name.cmp(&b.name));
             let changed = *current != usage;
             if changed {
                 *current = usage;

@@ -6,7 +6,8 @@
 //! - [`sentence`]: requests and replies with meaning.
 //! - [`client`]: one logged-in, multiplexed connection.
 //! - [`router`]: the router, reconnecting as needed; [`tls`] for API-SSL.
-//! - [`ops`]: typed hotspot operations, the only code that knows menu paths.
+//! - [`ops`]: typed hotspot operations, the only code that knows menu paths (with
+//!   [`profiles`] for user profiles and [`server_profiles`] for the server profiles).
 //! - [`time`]: RouterOS time intervals.
 //! - [`error`]: typed failures.
 
@@ -17,6 +18,7 @@ pub mod ops;
 pub mod profiles;
 pub mod router;
 pub mod sentence;
+pub mod server_profiles;
 pub mod time;
 pub mod tls;
 

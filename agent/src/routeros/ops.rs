@@ -180,6 +180,22 @@ impl Router {
         }))
     }
 
+    /// The sessions of devices on the free trial (`login-by=trial`, users `T-<MAC>`).
+    pub async fn trial_sessions(&self) -> Result<Vec<ActiveSession>, ApiError> {
+        let response = self.call(Request::new(format!("{ACTIVE}/print")).query("login-by=trial")).await?;
+        Ok(rows(response, |r| {
+            let get = |name: &str| r.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+            ActiveSession {
+                id: get(".id").unwrap_or_default(),
+                user: get("user").unwrap_or_default(),
+                mac: get("mac-address").and_then(|m| m.parse().ok()),
+            }
+        })
+        .into_iter()
+        .filter(|s| s.user.starts_with(jasiyo_shared::TRIAL_USER_PREFIX))
+        .collect())
+    }
+
     /// How many devices are logged in.
     pub async fn active_count(&self) -> Result<u32, ApiError> {
         let response = self.call(Request::new(format!("{ACTIVE}/print")).attr("count-only", "")).await?;

@@ -1,5 +1,6 @@
 //! `router ...`: adding routers (and their agent tokens), listing them with their link
-//! state, what their agents did on their own, their install script, revoking them.
+//! state, what their agents did on their own, their install script, their free trial,
+//! revoking them.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -93,6 +94,21 @@ pub enum RouterCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Turn the router's free trial on (`--minutes N`, once a day per device; its portal
+    /// then offers "Try free for N minutes") or off (`--off`). The router enforces it.
+    Trial {
+        /// The router id.
+        router: RouterId,
+        /// Minutes of free use per device per day (1 to 60).
+        #[arg(long, conflicts_with = "off", required_unless_present = "off")]
+        minutes: Option<u32>,
+        /// Turn the trial off.
+        #[arg(long)]
+        off: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Revoke a router's token: its agent is refused from now on, and a live session is
     /// ended (on whichever cloud instance holds it).
     Revoke {
@@ -182,6 +198,18 @@ pub(super) async fn run(store: &dyn Store, command: RouterCommand, out: &mut dyn
             } else {
                 writeln!(out, "router {} has a new token; the old one no longer works", found.name)?;
                 write!(out, "{}", crate::routers::token_notice(router, token.expose()))?;
+            }
+        }
+        RouterCommand::Trial { router, minutes, off, json } => {
+            let minutes = if off { None } else { minutes };
+            let seq = crate::trial::set_trial(store, router, minutes).await.with_context(|| format!("router {router}"))?;
+            if json {
+                writeln!(out, "{}", json!({ "id": router, "trial_minutes": minutes, "command_seq": seq.0 }))?;
+            } else {
+                match minutes {
+                    Some(m) => writeln!(out, "free trial on router {router}: {m} minutes once a day per device (command #{})", seq.0)?,
+                    None => writeln!(out, "free trial off on router {router} (command #{})", seq.0)?,
+                }
             }
         }
         RouterCommand::Revoke { router, json } => {

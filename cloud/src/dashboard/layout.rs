@@ -72,7 +72,7 @@ th{color:#5a6775;font-weight:600;white-space:nowrap}td.num,th.num{text-align:rig
 .st{display:inline-block;padding:.05rem .45rem;border-radius:9px;font-size:.8rem;background:#e7ecf1}.st.ok{background:#d8f3dc;color:#1b5e20}.st.bad{background:#fde2e1;color:#8a1c1c}.st.wait{background:#fff3cd;color:#7a5b00}
 form.stack label{display:block;margin:.6rem 0 .2rem;font-weight:600}input,select,textarea{font:inherit;padding:.5rem;border:1px solid #b8c2cc;border-radius:6px;width:100%;max-width:420px;background:#fff}
 button,.btn{font:inherit;padding:.5rem .9rem;border-radius:6px;border:0;background:#0b6bcb;color:#fff;cursor:pointer;text-decoration:none;display:inline-block}
-button.quiet{background:#e7ecf1;color:#1c2430}button.danger{background:#b3261e}.row{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end}
+button.quiet,.btn.ghost{background:#e7ecf1;color:#1c2430}button.danger{background:#b3261e}.row{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end}
 .err{background:#fde2e1;color:#8a1c1c;padding:.6rem .8rem;border-radius:6px;margin-bottom:1rem}.ok-msg{background:#d8f3dc;color:#1b5e20;padding:.6rem .8rem;border-radius:6px;margin-bottom:1rem}
 .muted{color:#5a6775;font-size:.85rem}code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem}p code{overflow-wrap:anywhere}pre{background:#0f1720;color:#e6edf3;padding:.8rem;border-radius:6px;overflow-x:auto;white-space:pre-wrap;word-break:break-all}
 .narrow{max-width:420px;margin:2rem auto}svg{max-width:100%;height:auto}

@@ -13,12 +13,14 @@ pub mod overview;
 pub mod plans;
 pub mod platform;
 pub mod portal_look;
+pub mod router_trial;
 pub mod routers;
 pub mod settings;
 pub mod transaction;
 pub mod transactions;
 pub mod users;
 pub mod voucher_print;
+pub mod voucher_sales;
 pub mod vouchers;
 
 pub use layout::{Frame, Nav, page, plain_page};

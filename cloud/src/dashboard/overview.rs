@@ -7,6 +7,7 @@ use maud::{Markup, PreEscaped, html};
 
 use super::{Frame, Nav, kes, page};
 use crate::store::dashboard::{DaySales, PaymentLine};
+use crate::store::voucher_sales::SaleTotals;
 
 /// What the overview shows.
 #[derive(Clone, Debug, Default)]
@@ -15,6 +16,8 @@ pub struct OverviewData {
     pub today: (i64, i64),
     /// Paid this month: count and KES.
     pub month: (i64, i64),
+    /// Cash (voucher) sales today and this month, apart from M-Pesa.
+    pub cash: (SaleTotals, SaleTotals),
     /// The last 30 days, oldest first, each day present (zero when nothing sold), labelled.
     pub days: Vec<(String, DaySales)>,
     /// Routers online, offline.
@@ -87,6 +90,11 @@ pub fn overview(frame: &Frame, data: &OverviewData) -> Markup {
             div.cards {
                 div.card #today { div.l { "Today" } div.n { (kes(data.today.1)) } div.l { (payments(data.today.0)) } }
                 div.card #month { div.l { "This month" } div.n { (kes(data.month.1)) } div.l { (payments(data.month.0)) } }
+                div.card #cash {
+                    div.l { "Cash (voucher) today" }
+                    div.n { (kes(data.cash.0.kes)) }
+                    div.l { (data.cash.0.count) " sold; this month " (kes(data.cash.1.kes)) " (" (data.cash.1.count) ")" }
+                }
                 div.card #routers {
                     div.l { "Routers" }
                     div.n { (data.routers.0) " online" }

@@ -75,6 +75,8 @@ pub struct RouterDetail {
     pub fresh: Option<Fresh>,
     /// A message after a change.
     pub notice: Option<String>,
+    /// The free trial.
+    pub trial: super::router_trial::TrialView,
 }
 
 pub use crate::time::age;
@@ -219,6 +221,7 @@ pub fn router_page(frame: &Frame, detail: &RouterDetail) -> Markup {
             @if let Some(error) = line.router.status.as_ref().and_then(|s| s.last_error.as_deref()) { div.err { "The agent reports: " (error) } }
             div.scroll { table #status { thead { tr { @for h in STATUS_HEAD { th { (h) } } } } tbody { tr { (status_cells(line)) } } } }
             (super::agent_counters::agent_counters(line.router.counters.as_ref()))
+            (super::router_trial::trial_box(&id.to_string(), &detail.trial, &frame.csrf, owner && live))
             h2 { "Command queue" }
             div.scroll {
                 table #commands {

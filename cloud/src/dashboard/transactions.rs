@@ -10,6 +10,7 @@ use super::overview::{masked_phone, state_badge};
 use super::{Frame, Nav, kes, page};
 use crate::model::{PaymentState, Role};
 use crate::store::dashboard::{PaymentLine, Totals};
+use crate::store::voucher_sales::SaleTotals;
 
 /// Every state, in the order the filter offers them.
 pub const STATES: [PaymentState; 6] = [
@@ -43,9 +44,13 @@ pub struct Filters {
     /// A phone in any usual form, or an M-Pesa receipt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub q: Option<String>,
-    /// The cursor: `<created_at>_<id>` of the last payment shown.
+    /// The cursor: `<created_at>_<id>` of the last payment shown (`<sold_at>_<code>` of
+    /// the last voucher sale).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
+    /// Which kind of transaction: M-Pesa payments (empty) or `voucher` (cash sales).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
 }
 
 impl Filters {
@@ -60,6 +65,7 @@ impl Filters {
             to: keep(&self.to),
             q: keep(&self.q),
             before: None,
+            kind: keep(&self.kind),
         };
         serde_urlencoded::to_string(&clean).unwrap_or_default()
     }
@@ -86,6 +92,8 @@ pub struct ListView {
     pub lines: Vec<(String, PaymentLine)>,
     /// Totals of the whole filtered set.
     pub totals: Totals,
+    /// Cash (voucher) sales with the same router, plan and days, kept apart from M-Pesa.
+    pub vouchers: SaleTotals,
     /// The cursor of the next (older) page, when there is one.
     pub older: Option<String>,
 }
@@ -108,17 +116,41 @@ fn select(name: &str, label: &str, chosen: Option<&str>, options: &[(String, Str
     }
 }
 
-fn filter_form(view: &ListView) -> Markup {
-    let f = &view.filters;
+/// The two kinds, as tabs above the filters: M-Pesa payments and cash (voucher) sales.
+pub fn kind_tabs(filters: &Filters, voucher: bool) -> Markup {
+    let mpesa = Filters { kind: None, before: None, state: None, ..filters.clone() }.without_cursor();
+    let cash = Filters { kind: Some(VOUCHER_KIND.into()), before: None, state: None, ..filters.clone() }.without_cursor();
+    html! {
+        p.row #kinds {
+            a.btn.ghost[voucher] #kind-mpesa href={ "/dashboard/transactions" @if !mpesa.is_empty() { "?" (mpesa) } } { "M-Pesa" }
+            a.btn.ghost[!voucher] #kind-voucher href={ "/dashboard/transactions?" (cash) } { "Cash (voucher)" }
+        }
+    }
+}
+
+/// The `kind` of cash sales by voucher.
+pub const VOUCHER_KIND: &str = "voucher";
+
+/// The filter form; `voucher`: the cash sales' (no payment state).
+pub fn filter_form(view_filters: &Filters, routers: &[(String, String)], plans: &[(String, String)], voucher: bool) -> Markup {
+    let f = view_filters;
     let states: Vec<(String, String)> = STATES.iter().map(|s| (s.as_str().to_string(), s.as_str().replace('_', " "))).collect();
     html! {
         form.box.row method="get" action="/dashboard/transactions" #filters {
-            (select("state", "State", f.state.as_deref(), &states))
-            (select("router", "Router", f.router.as_deref(), &view.routers))
-            (select("plan", "Plan", f.plan.as_deref(), &view.plans))
+            @if voucher {
+                input type="hidden" name="kind" value=(VOUCHER_KIND);
+            } @else {
+                (select("state", "State", f.state.as_deref(), &states))
+            }
+            (select("router", "Router", f.router.as_deref(), routers))
+            (select("plan", "Plan", f.plan.as_deref(), plans))
             label { "From" br; input type="date" name="from" value=[f.from.as_deref()]; }
             label { "To" br; input type="date" name="to" value=[f.to.as_deref()]; }
-            label { "Phone or M-Pesa code" br; input type="search" name="q" value=[f.q.as_deref()] placeholder="0712 345 678"; }
+            @if voucher {
+                label { "Voucher code" br; input type="search" name="q" value=[f.q.as_deref()] placeholder="ABCD-EFGH"; }
+            } @else {
+                label { "Phone or M-Pesa code" br; input type="search" name="q" value=[f.q.as_deref()] placeholder="0712 345 678"; }
+            }
             button type="submit" { "Show" }
             a href="/dashboard/transactions" { "Clear" }
         }
@@ -135,7 +167,8 @@ pub fn list(frame: &Frame, view: &ListView) -> Markup {
         Nav::Transactions,
         html! {
             h1 { "Transactions" }
-            (filter_form(view))
+            (kind_tabs(&view.filters, false))
+            (filter_form(&view.filters, &view.routers, &view.plans, false))
             @if let Some(error) = &view.error {
                 div.err #error { (error) }
             } @else {
@@ -143,6 +176,11 @@ pub fn list(frame: &Frame, view: &ListView) -> Markup {
                     div.card #t-count { div.l { "Payments" } div.n { (view.totals.count) } }
                     div.card #t-paid { div.l { "Paid" } div.n { (view.totals.paid) } }
                     div.card #t-kes { div.l { "Paid total" } div.n { (kes(view.totals.paid_kes)) } }
+                    div.card #t-cash {
+                        div.l { "Cash (voucher), apart" }
+                        div.n { (kes(view.vouchers.kes)) }
+                        div.l { a href={ "/dashboard/transactions?" (kind_tabs_query(&view.filters)) } { (view.vouchers.count) " sold" } }
+                    }
                 }
                 p { a href=(export) #export { "Download as CSV" } }
                 div.scroll {
@@ -176,6 +214,10 @@ pub fn list(frame: &Frame, view: &ListView) -> Markup {
             }
         },
     )
+}
+
+fn kind_tabs_query(filters: &Filters) -> String {
+    Filters { kind: Some(VOUCHER_KIND.into()), before: None, state: None, ..filters.clone() }.without_cursor()
 }
 
 /// The CSV export's header line.

@@ -13,6 +13,7 @@ use jasiyo_shared::RouterId;
 use super::html::html_response;
 use crate::payments::Payments;
 use crate::portal::page::{HotspotVars, html_escape, prefers_swahili, render};
+use crate::portal::trial::Times;
 
 /// A plain page for when there is no portal to show.
 fn notice(status: StatusCode, text: &str, headers: &HeaderMap) -> Response {
@@ -50,7 +51,17 @@ pub async fn page(
     let wait = payments.config().portal_wait.as_secs();
     let vars = HotspotVars::from_query(query.as_deref().unwrap_or(""));
     let nonce = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 16]>());
-    html_response(StatusCode::OK, render(router, &offer.owner, offer.plans, wait, &vars, &nonce, &look), Some(&nonce), &headers)
+    let trial = match payments.store().trial_minutes(router).await {
+        Ok(trial) => trial,
+        Err(error) => {
+            // The page still sells plans without the trial's offer.
+            tracing::warn!(%error, %router, "free trial setting not read");
+            None
+        }
+    };
+    let times = Times { wait_secs: wait, trial_minutes: trial };
+    let page = render(router, &offer.owner, offer.plans, times, &vars, &nonce, &look);
+    html_response(StatusCode::OK, page, Some(&nonce), &headers)
 }
 
 /// A transparent 1×1 GIF: what the router's `login.html` loads to learn that the portal is

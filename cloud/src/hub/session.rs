@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::FutureExt;
-use jasiyo_shared::{AgentMessage, CloudMessage, Delivery, Hello, Outcome, RouterId, RouterStatus, Seq, decode};
+use jasiyo_shared::{AgentMessage, CloudMessage, Hello, Outcome, RouterId, RouterStatus, Seq, decode};
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -19,10 +19,12 @@ use crate::model::{ResultRecorded, Router};
 use crate::store::{StoreError, now_ms};
 
 mod counters;
+mod deliver;
 mod end;
 mod hello;
 mod limited;
 mod split;
+mod too_new;
 mod v2;
 mod wire;
 
@@ -339,57 +341,10 @@ impl<'a> Session<'a> {
         self.hub.emit(HubEvent::Result(self.router, seq));
         Ok(())
     }
-
-    /// Sends open commands past the cursor until the window is full, if the router's token
-    /// is still the one this session was opened with (checked at every delivery: a wake is
-    /// also how a revocation or rotation elsewhere reaches this session).
-    async fn top_up(&mut self) -> Result<(), End> {
-        while self.top_up_once().await? {}
-        Ok(())
-    }
-
-    /// One [`Session::top_up`] round; `true` when a batch was split for an older agent
-    /// (split.rs) and the commands that replaced it are to be read again.
-    async fn top_up_once(&mut self) -> Result<bool, End> {
-        let current = self.hub.store.router(self.router).await?;
-        if !current.is_some_and(|r| r.revoked_at.is_none() && r.token_hash == self.token_hash) {
-            return Err(End::TokenChanged);
-        }
-        let room = self.hub.config.window.saturating_sub(self.in_flight.len() as u32);
-        if room == 0 {
-            return Ok(false);
-        }
-        let commands = self.hub.store.open_commands(self.router, self.cursor, room).await?;
-        let mut seqs: Vec<Seq> = Vec::with_capacity(commands.len());
-        let mut split = None;
-        // Send first, record after: the state is for people, and the write must not delay
-        // the delivery (delivery is at-least-once whatever the record says).
-        for stored in commands {
-            if split::needed(&stored.command, self.protocol) {
-                split = Some(stored.seq);
-                break;
-            }
-            // An older agent gets the command in the form its protocol has (see `Command::for_protocol`).
-            let delivery = Delivery { seq: stored.seq, id: stored.id, command: stored.command.for_protocol(self.protocol) };
-            self.cursor = Some(stored.seq);
-            self.in_flight.insert(stored.seq);
-            self.enqueued.insert(stored.seq, stored.created_at);
-            seqs.push(stored.seq);
-            self.feed(&CloudMessage::Deliver(delivery)).await?;
-        }
-        if !seqs.is_empty() {
-            self.flush().await?;
-            self.hub.store.mark_delivered(self.router, &seqs, now_ms()).await?;
-        }
-        match split {
-            Some(seq) => self.split(seq).await,
-            None => Ok(false),
-        }
-    }
 }
 
 /// The word a result is counted under (`commands{result}`).
-fn result_label(outcome: &Outcome, recorded: ResultRecorded) -> &'static str {
+pub(super) fn result_label(outcome: &Outcome, recorded: ResultRecorded) -> &'static str {
     match (recorded, outcome) {
         (ResultRecorded::New, Outcome::Applied { .. }) => "applied",
         (ResultRecorded::New, Outcome::Failed { .. }) => "failed",

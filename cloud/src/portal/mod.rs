@@ -15,3 +15,4 @@ pub mod login_page;
 pub mod page;
 pub mod plan_card;
 pub mod router_pages;
+pub mod trial;

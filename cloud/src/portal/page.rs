@@ -16,6 +16,7 @@ use jasiyo_shared::{MacAddress, RouterId};
 use serde::Serialize;
 use serde_json::json;
 
+use super::trial::Times;
 use crate::model::{Plan, PortalLook};
 
 const SKELETON: &str = include_str!("page.html");
@@ -193,16 +194,9 @@ fn chap_bytes(raw: &[u8]) -> Option<Vec<u8>> {
     (!out.is_empty() && out.len() <= 64).then_some(out)
 }
 
-/// The page for `router`, with `nonce` allowing its one script.
-pub fn render(
-    router: RouterId,
-    owner: &str,
-    plans: Vec<Plan>,
-    wait_secs: u64,
-    vars: &HotspotVars,
-    nonce: &str,
-    look: &PortalLook,
-) -> String {
+/// The page for `router`, with `nonce` allowing its one script (and the trial's form).
+pub fn render(router: RouterId, owner: &str, plans: Vec<Plan>, times: Times, vars: &HotspotVars, nonce: &str, look: &PortalLook) -> String {
+    let Times { wait_secs, trial_minutes } = times;
     // In the owner's order, as the store lists them.
     let plans: Vec<_> = plans
         .into_iter()
@@ -220,6 +214,7 @@ pub fn render(
         "lang" => lang.to_string(),
         "boot" => script_json(&boot.to_string()),
         "nonce" => nonce.to_string(),
+        "trial" => super::trial::trial_form(trial_minutes, vars),
         "logo" => look.logo.as_deref().map(|uri| format!("<img class=\"logo\" src=\"{}\" alt=\"\">", html_escape(uri))).unwrap_or_default(),
         "welcome" => look.welcome.as_deref().map(|w| format!("<p class=\"welcome\">{}</p>", html_escape(w))).unwrap_or_default(),
         "support" => look
@@ -371,7 +366,15 @@ mod tests {
             position: i as u32,
         };
         let vars = HotspotVars::from_query("mac=02%3AAA%3ABB%3ACC%3ADD%3A01&ip=10.5.50.21&link-login-only=http%3A%2F%2F10.5.50.1%2Flogin");
-        let page = render(RouterId::new(), "Mama Mboga WiFi", (1..=5).map(plan).collect(), 90, &vars, "nonce", &PortalLook::default());
+        let page = render(
+            RouterId::new(),
+            "Mama Mboga WiFi",
+            (1..=5).map(plan).collect(),
+            Times::wait(90),
+            &vars,
+            "nonce",
+            &PortalLook::default(),
+        );
         let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         std::io::Write::write_all(&mut gzip, page.as_bytes()).unwrap();
         let gzipped = gzip.finish().unwrap().len();

@@ -17,7 +17,9 @@ mod sql;
 mod sqlite;
 mod sqlite_conns;
 pub mod testing;
+pub mod trials;
 pub mod users;
+pub mod voucher_sales;
 pub mod vouchers;
 
 use std::path::Path;
@@ -84,6 +86,8 @@ pub trait Store:
     + ops::OpsStore
     + look::LookStore
     + vouchers::VoucherStore
+    + voucher_sales::VoucherSaleStore
+    + trials::TrialStore
     + Send
     + Sync
     + 'static

@@ -85,6 +85,14 @@ mod voucher_reuse;
 #[path = "sql/vouchers.rs"]
 mod vouchers;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/voucher_sales.rs"]
+mod voucher_sales;
+
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/trials.rs"]
+mod trials;
+
 /// The NOTIFY channel on which enqueues and token changes are announced, with the router id
 /// as payload.
 pub(super) const OUTBOX_CHANNEL: &str = "jasiyo_outbox";

@@ -88,6 +88,14 @@ mod voucher_reuse;
 #[path = "sql/vouchers.rs"]
 mod vouchers;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/voucher_sales.rs"]
+mod voucher_sales;
+
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/trials.rs"]
+mod trials;
+
 /// How often the outbox watcher looks for commands enqueued by other processes.
 const OUTBOX_POLL: Duration = Duration::from_millis(200);
 

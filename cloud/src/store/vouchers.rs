@@ -67,6 +67,18 @@ pub trait VoucherStore: Send + Sync {
         now_ms: i64,
     ) -> StoreResult<Vec<VoucherCode>>;
 
+    /// Takes up to `limit` unsold codes whose batch's valid-until is at or before `before`
+    /// (Unix s) and that are still on the routers: marks them removed and appends
+    /// `removal(code)` to each of their batch's routers' outboxes, in one transaction.
+    /// Returns the codes and the routers given commands.
+    async fn remove_expired_vouchers(
+        &self,
+        before: i64,
+        limit: u32,
+        removal: &(dyn for<'c> Fn(&'c VoucherCode) -> Vec<Command> + Sync),
+        now_ms: i64,
+    ) -> StoreResult<(Vec<VoucherCode>, Vec<RouterId>)>;
+
     /// A code typed on `router`'s portal by the device `mac`: valid when it is loaded on
     /// that router and unused (it becomes in use, by this device, now) or in use by this
     /// same device.

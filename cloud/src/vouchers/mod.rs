@@ -10,6 +10,7 @@
 //! Codes are bearer credentials: they are logged only at debug level, never at info.
 
 pub mod csv;
+pub mod expiry;
 pub mod portal;
 
 use jasiyo_shared::command::Password;
@@ -145,7 +146,8 @@ fn draw(input: &VoucherBatchInput) -> Vec<VoucherCode> {
 }
 
 /// Revokes a whole batch, or one code of it: the codes stop working on the portal at once
-/// and are removed from the batch's routers (their sessions ended) through the outboxes.
+/// and are removed from the batch's routers (their sessions ended) through the outboxes,
+/// whatever their state: unused, in use (sold) or expired unsold.
 /// Returns how many codes were revoked now.
 pub async fn revoke(store: &dyn Store, tenant: TenantId, batch: VoucherBatchId, code: Option<&str>) -> Result<usize, VoucherError> {
     store.voucher_batch(tenant, batch).await?.ok_or_else(|| VoucherError::NotFound("voucher batch".into()))?;

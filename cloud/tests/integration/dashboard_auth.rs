@@ -72,6 +72,12 @@ impl Page {
     }
 
     /// The CSRF token in the page's forms.
+    /// The page's CSRF token, or an empty one when it has no form (to show that a refusal
+    /// is not for the lack of a token).
+    pub fn csrf_or_none(&self) -> String {
+        if self.body.contains("name=\"csrf\" value=\"") { self.csrf() } else { String::new() }
+    }
+
     pub fn csrf(&self) -> String {
         let at = self.body.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
         self.body[at..at + 32].to_string()

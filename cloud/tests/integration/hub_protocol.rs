@@ -2,12 +2,16 @@
 //! gets the plain welcome and nothing of protocol 2; an agent of protocol 2 gets the
 //! cloud's clock; any other version is refused with the versions named; a protocol-2 command
 //! reaches a protocol-1 agent in the form it can take; the agent's counters (protocol 3) are
-//! taken from a protocol-3 agent only.
+//! taken from a protocol-3 agent only; the free trial (protocol 4) never reaches an older agent.
 
 use jasiyo_cloud::hub::AgentLimits;
+use jasiyo_cloud::model::CommandState;
 use jasiyo_cloud::store::now_ms;
 use jasiyo_shared::command::Password;
-use jasiyo_shared::{AgentMessage, CloudMessage, Command, Hello, HotspotProfile, HotspotUser, PROTOCOL_VERSION, RejectReason, UserUsage};
+use jasiyo_shared::{
+    AgentMessage, CloudMessage, Command, Hello, HotspotProfile, HotspotTrial, HotspotUser, Outcome, PROTOCOL_VERSION, RejectReason,
+    UserUsage,
+};
 
 use crate::raw_agent::{Cloud, RawAgent, World};
 
@@ -151,8 +155,39 @@ async fn a_user_in_a_profile_reaches_each_protocol_as_it_can_take_it(world: Worl
     cloud.stop();
 }
 
+/// The free trial (protocol 4) never reaches a protocol-3 agent: it is finished as failed,
+/// saying why, and the command after it is delivered; a protocol-4 agent gets it as it is.
+async fn the_trial_reaches_protocol_4_agents_only(world: World) {
+    let cloud = Cloud::start(world.store.clone(), AgentLimits::default()).await;
+    let trial = Command::SetHotspotTrial { trial: Some(HotspotTrial::daily(5)) };
+    let after = Command::EndSession { mac: "02:00:00:00:00:04".parse().unwrap() };
+    for protocol in [3, 4] {
+        let (id, token) = world.router(&format!("t{protocol}")).await;
+        let first = cloud.hub.enqueue(id, &trial).await.unwrap();
+        let second = cloud.hub.enqueue(id, &after).await.unwrap();
+        let (mut agent, _) = RawAgent::welcomed_in(cloud.addr, id, token.expose(), None, protocol).await;
+        let delivery = loop {
+            match agent.recv().await.expect("a delivery") {
+                CloudMessage::Deliver(delivery) => break delivery,
+                _ => continue,
+            }
+        };
+        if protocol == 3 {
+            assert_eq!((delivery.seq, &delivery.command), (second.seq, &after), "the trial is skipped, the next command sent");
+            let failed = world.store.list_commands(id, 10).await.unwrap().into_iter().find(|c| c.seq == first.seq).unwrap();
+            assert_eq!(failed.state, CommandState::Failed);
+            let Some(Outcome::Failed { message }) = failed.outcome else { panic!("{failed:?}") };
+            assert!(message.contains("protocol 3") && message.contains("protocol 4") && message.contains("update the agent"), "{message}");
+        } else {
+            assert_eq!((delivery.seq, &delivery.command), (first.seq, &trial));
+        }
+    }
+    cloud.stop();
+}
+
 jasiyo_cloud::on_each_backend!(
     World::new;
+    the_trial_reaches_protocol_4_agents_only,
     a_user_in_a_profile_reaches_each_protocol_as_it_can_take_it,
     a_protocol_2_agents_usage_is_stored_within_limits,
     counters_come_from_protocol_3_agents_only,

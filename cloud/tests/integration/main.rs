@@ -41,4 +41,6 @@ mod sealing;
 mod store_contract;
 mod tenant_api;
 mod tenant_api_parity;
+mod trial;
+mod voucher_sales;
 mod vouchers_store;

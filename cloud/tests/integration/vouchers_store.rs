@@ -1,8 +1,9 @@
 //! Vouchers on both databases, through the domain service: a batch becomes one command per
 //! router carrying its codes in the outbox; codes are counted by state; the portal's redemption
-//! takes an unused code for one device; revoking removes the codes from the routers;
-//! another tenant can neither see nor revoke the batch; and a code in use on one router
-//! whose traffic another router reports is removed from every router but the first.
+//! takes an unused code for one device; revoking removes the codes from the routers (used
+//! and expired ones too); unsold codes past valid-until leave the routers; another tenant
+//! can neither see nor revoke the batch; and a code in use on one router whose traffic
+//! another router reports is removed from every router but the first.
 
 use std::sync::Arc;
 
@@ -189,10 +190,57 @@ async fn a_code_reported_by_a_second_router_is_removed_from_all_but_the_first(Fi
     assert_eq!((third.state, third.second_router), (VoucherState::Unused, None));
 }
 
+/// Unsold codes a day past valid-until leave the routers (the job's step), once; a sold code
+/// stays; revoking the batch then removes every code still there, used and expired too.
+async fn expired_codes_leave_the_routers_and_revoke_takes_every_state(Fixture { store, .. }: Fixture) {
+    use jasiyo_cloud::hub::{Hub, HubConfig};
+    use jasiyo_cloud::vouchers::expiry::{GRACE_SECS, remove_expired_once};
+    let hub = Hub::start(store.clone(), HubConfig::default(), tokio_util::sync::CancellationToken::new());
+    let (tenant, router, plan) = shop(store.as_ref(), "Vouchers X").await;
+    let second = store.create_router(tenant, "annex", "hash-annex", now_ms()).await.unwrap().id;
+    let until = now_ms() / 1000 + 60;
+    let batch_input = VoucherBatchInput { valid_until: Some(until), routers: vec![router, second], ..input(plan, router, 3) };
+    let (batch, codes) = create_batch(store.as_ref(), tenant, batch_input).await.unwrap();
+    let (_, lasting) = create_batch(store.as_ref(), tenant, input(plan, router, 2)).await.unwrap();
+    store.redeem_voucher(router, &codes[0], mac(1), now_ms()).await.unwrap();
+    let removals = |r: RouterId| {
+        let store = store.clone();
+        async move {
+            let commands = store.list_commands(r, 100).await.unwrap();
+            commands
+                .into_iter()
+                .filter(|c| c.command.kind() == "remove_hotspot_user")
+                .map(|c| c.command.user_name().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+
+    // Not before the grace period after valid-until.
+    assert_eq!(remove_expired_once(&hub, (until + GRACE_SECS - 1) * 1000).await.unwrap(), 0);
+    let later = (until + GRACE_SECS) * 1000;
+    assert_eq!(remove_expired_once(&hub, later).await.unwrap(), 2, "the two unsold codes; not the sold one, nor the lasting batch");
+    assert_eq!(remove_expired_once(&hub, later).await.unwrap(), 0, "once");
+    for r in [router, second] {
+        let mut removed = removals(r).await;
+        removed.sort();
+        assert_eq!(removed, [codes[1].as_str(), codes[2].as_str()], "from every router of the batch");
+    }
+    assert!(!removals(router).await.iter().any(|n| lasting.iter().any(|c| c.as_str() == n)));
+    let counts = store.voucher_batches(tenant, later / 1000).await.unwrap().into_iter().find(|(b, _)| b.id == batch.id).unwrap().1;
+    assert_eq!(counts, VoucherCounts { in_use: 1, expired: 2, ..Default::default() }, "still counted as expired");
+
+    // Revoking the batch: the sold code and the expired ones are removed (again) as well.
+    assert_eq!(revoke(store.as_ref(), tenant, batch.id, None).await.unwrap(), 3);
+    let removed = removals(second).await;
+    assert_eq!(removed.iter().filter(|n| *n == codes[0].as_str()).count(), 1, "the used code too: {removed:?}");
+    assert_eq!(removed.len(), 5);
+}
+
 jasiyo_cloud::on_each_backend!(
     fixture;
     a_batch_loads_counts_redeems_and_revokes,
     unsold_codes_expire,
     another_tenant_cannot_see_or_revoke,
-    a_code_reported_by_a_second_router_is_removed_from_all_but_the_first
+    a_code_reported_by_a_second_router_is_removed_from_all_but_the_first,
+    expired_codes_leave_the_routers_and_revoke_takes_every_state
 );

@@ -9,7 +9,8 @@
 //! made once per run and put in that URL, as RouterOS puts them on its `login.html`.
 //!
 //! - `POST /login` (or `GET` with the same fields as a query): `username`, `password`
-//!   (CHAP: MD5 hex of id, password and challenge), `dst`.
+//!   (CHAP: MD5 hex of id, password and challenge), `dst`; `username=T-<MAC>` alone is
+//!   the free trial, when the router's server profile offers it.
 //! - `GET /status`: the device's session, or that it is not logged in.
 //!
 //! Given the hotspot pages a router has installed ([`router_with_pages`]), it also serves
@@ -125,7 +126,7 @@ fn login_page(stand: &Stand, headers: &HeaderMap, fields: &HashMap<String, Strin
     match log_in(stand, fields) {
         Ok(_) => page("alogin.html", ""),
         // RouterOS answers a refused login with the login page again, its reason in `$(error)`.
-        Err(why) => page("login.html", why),
+        Err(why) => page("login.html", &why),
     }
 }
 
@@ -159,28 +160,31 @@ const BAD_LOGIN: &str = "invalid username or password";
 fn login(stand: &Stand, fields: &HashMap<String, String>) -> Response {
     match log_in(stand, fields) {
         Ok((user, limit_uptime)) => online(&user, limit_uptime.as_deref()),
-        Err(why) => refused(why),
+        Err(why) => refused(&why),
     }
 }
 
 /// Checks a login against the emulated router and logs the device in: the user the device
 /// is now logged in as, with its `limit-uptime`; or why not, in RouterOS's words.
-fn log_in(stand: &Stand, fields: &HashMap<String, String>) -> Result<(String, Option<String>), &'static str> {
+fn log_in(stand: &Stand, fields: &HashMap<String, String>) -> Result<(String, Option<String>), String> {
     let name = fields.get("username").map(String::as_str).unwrap_or("");
     let given = fields.get("password").map(String::as_str).unwrap_or("");
+    if name.starts_with(jasiyo_shared::TRIAL_USER_PREFIX) && stand.router.user(name).is_none() {
+        return trial(stand, name);
+    }
     let Some(user) = stand.router.user(name).filter(|u| !u.disabled) else {
         stand.printer.router(&format!("hotspot login refused for {name:?}: no such user"));
-        return Err(BAD_LOGIN);
+        return Err(BAD_LOGIN.into());
     };
     let chap = given.len() == 32 && given.bytes().all(|b| b.is_ascii_hexdigit());
     let matches = if chap { stand.chap.hash(&user.password).eq_ignore_ascii_case(given) } else { user.password == given };
     if !matches {
         stand.printer.router(&format!("hotspot login refused for {name}: wrong password"));
-        return Err(BAD_LOGIN);
+        return Err(BAD_LOGIN.into());
     }
     let Device { mac, ip } = &stand.device;
     if user.mac_address.as_ref().is_some_and(|bound| bound != mac) {
-        return Err("your MAC address is not allowed");
+        return Err("your MAC address is not allowed".into());
     }
     let how = if chap { "CHAP" } else { "PAP" };
     match stand.router.active().into_iter().find(|a| &a.mac_address == mac) {
@@ -199,6 +203,27 @@ fn log_in(stand: &Stand, fields: &HashMap<String, String>) -> Result<(String, Op
         }
     }
     Ok((user.name, user.limit_uptime))
+}
+
+/// A trial login (`username=T-<MAC>`, no password): the router checks its server
+/// profile's trial and this device's use of it today.
+fn trial(stand: &Stand, name: &str) -> Result<(String, Option<String>), String> {
+    let Device { mac, ip } = &stand.device;
+    // RouterOS names the trial user after the device it sees, whatever the form says.
+    if name[jasiyo_shared::TRIAL_USER_PREFIX.len()..].parse::<jasiyo_shared::MacAddress>().ok().map(|m| m.to_string()).as_ref() != Some(mac)
+    {
+        return Err(BAD_LOGIN.into());
+    }
+    match stand.router.trial_login(mac, ip) {
+        Ok(limit) => {
+            stand.printer.router(&format!("device {mac} on the free trial as {name} for {limit}"));
+            Ok((name.to_string(), Some(limit)))
+        }
+        Err(why) => {
+            stand.printer.router(&format!("free trial refused for {mac}: {why}"));
+            Err(why.to_string())
+        }
+    }
 }
 
 fn status(stand: &Stand) -> Response {

@@ -1,7 +1,8 @@
 //! Which menus and verbs the emulated router knows, and what they share: argument checks,
 //! `.id`/`numbers` resolution, `print` with queries, `.proplist` and `count-only`, and
 //! `remove`. The menus themselves are in [`users`](super::users),
-//! [`sessions`](super::sessions) and [`system`](super::system).
+//! [`sessions`](super::sessions), [`server_profiles`](super::server_profiles) and
+//! [`system`](super::system).
 
 use std::time::Instant;
 
@@ -9,7 +10,7 @@ use jasiyo_agent::routeros::sentence::Request;
 
 use super::query::{Query, Row, project};
 use super::state::RouterState;
-use super::{EmulatorConfig, sessions, system, users};
+use super::{EmulatorConfig, server_profiles, sessions, system, users};
 
 /// The menus the emulator answers. Anything else is `no such command prefix`.
 pub(crate) const MENUS: &[&str] = &[
@@ -18,6 +19,7 @@ pub(crate) const MENUS: &[&str] = &[
     "/ip/hotspot/active",
     "/ip/hotspot/cookie",
     "/ip/hotspot/host",
+    "/ip/hotspot/profile",
     "/system/identity",
     "/system/resource",
 ];
@@ -81,6 +83,7 @@ pub(crate) fn run(state: &mut RouterState, ctx: &Context<'_>, request: &Request)
         "/ip/hotspot/user" => users::user(state, verb, request),
         "/ip/hotspot/user/profile" => users::profile(state, verb, request),
         "/ip/hotspot/active" | "/ip/hotspot/cookie" | "/ip/hotspot/host" => sessions::run(state, menu, verb, request),
+        "/ip/hotspot/profile" => server_profiles::run(state, verb, request),
         "/system/identity" | "/system/resource" => system::run(state, ctx, menu, verb, request),
         _ if MENUS.contains(&request.command.as_str()) => None,
         _ => return fail(NO_SUCH_PREFIX),

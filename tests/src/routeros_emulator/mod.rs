@@ -8,7 +8,7 @@
 //! marked "(unverified)" where they are defined.
 //!
 //! - [`server`] and [`outbox`]: connections, login, tags, `/cancel`, faults.
-//! - [`menus`], [`users`], [`sessions`], [`system`]: the menus.
+//! - [`menus`], [`users`], [`sessions`], [`server_profiles`] (and trials), [`system`]: menus.
 //! - [`servlet`]: the hotspot's web pages as RouterOS serves them (which page, variables
 //!   filled in, redirects).
 //! - [`query`]: print queries; [`state`] and [`user_table`]: the tables; [`time`]: time values.
@@ -19,6 +19,7 @@ mod menus;
 mod outbox;
 mod query;
 mod server;
+pub mod server_profiles;
 pub mod servlet;
 mod sessions;
 mod state;
@@ -225,21 +226,6 @@ impl RouterOsEmulator {
             s.users.push(UserRecord { row, extra: Vec::new() });
             id
         })
-    }
-
-    /// Adds a hotspot user profile unless it exists.
-    pub fn add_profile(&self, name: &str) {
-        self.edit(|s| s.ensure_profile(name));
-    }
-
-    /// The profile names.
-    pub fn profiles(&self) -> Vec<String> {
-        self.state().profiles.iter().map(|p| p.name.clone()).collect()
-    }
-
-    /// A profile's settings as `print` shows them (defaults included), if it exists.
-    pub fn profile(&self, name: &str) -> Option<Vec<(String, String)>> {
-        self.state().profiles.iter().find(|p| p.name == name).map(|p| p.to_attributes())
     }
 
     /// Makes a device visible to the hotspot (needed before `active/login`). A MAC already

@@ -79,3 +79,15 @@ fn login(state: &mut RouterState, request: &Request) -> Outcome {
     });
     Ok(Output::done())
 }
+
+impl super::RouterOsEmulator {
+    /// Ends a session as the router does when its time runs out (or an operator removes
+    /// it at the console); false if there was none with this `.id`.
+    pub fn end_session_by_hand(&self, id: &str) -> bool {
+        self.edit(|s| {
+            let before = s.active.len();
+            s.active.retain(|a| a.id != id);
+            s.active.len() != before
+        })
+    }
+}

@@ -150,6 +150,10 @@ pub(crate) struct RouterState {
     pub cookies: Vec<CookieRow>,
     pub cookie_ids: Ids,
     pub identity: String,
+    /// `/ip/hotspot/profile`.
+    pub server_profiles: Vec<super::server_profiles::ServerProfile>,
+    /// When each MAC (upper case, colons) last started a trial (Unix ms).
+    pub trial_uses: std::collections::HashMap<String, u64>,
 }
 
 impl RouterState {
@@ -159,6 +163,7 @@ impl RouterState {
         let mut state = RouterState {
             identity: identity.to_string(),
             profiles: vec![Profile { id: "*0".into(), name: "default".into(), settings: Vec::new() }],
+            server_profiles: super::server_profiles::initial(),
             ..RouterState::default()
         };
         for name in profiles {

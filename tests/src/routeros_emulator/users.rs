@@ -237,3 +237,20 @@ fn remove_profile(state: &mut RouterState, request: &Request) -> Outcome {
     }
     remove(&mut state.profiles, request, |p| &p.id)
 }
+
+impl super::RouterOsEmulator {
+    /// Adds a hotspot user profile unless it exists.
+    pub fn add_profile(&self, name: &str) {
+        self.edit(|s| s.ensure_profile(name));
+    }
+
+    /// The profile names.
+    pub fn profiles(&self) -> Vec<String> {
+        self.state().profiles.iter().map(|p| p.name.clone()).collect()
+    }
+
+    /// A profile's settings as `print` shows them (defaults included), if it exists.
+    pub fn profile(&self, name: &str) -> Option<Vec<(String, String)>> {
+        self.state().profiles.iter().find(|p| p.name == name).map(|p| p.to_attributes())
+    }
+}

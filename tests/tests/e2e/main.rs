@@ -32,6 +32,7 @@ mod routeros_emulator;
 mod routeros_peers;
 mod settlement;
 mod start_again;
+mod trial;
 mod usage;
 mod voucher_fallback;
 mod vouchers;

@@ -21,12 +21,14 @@ mod overview;
 mod plans;
 mod platform;
 mod portal_look;
+mod router_trial;
 mod routers;
 pub mod session;
 pub(crate) mod settings;
 mod transaction_actions;
 pub(crate) mod transactions;
 mod users;
+pub(crate) mod voucher_sales;
 mod vouchers;
 
 use axum::Router;
@@ -67,6 +69,7 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/routers/{id}/commands/{seq}/retry", post(routers::retry))
         .route("/dashboard/routers/{id}/rotate", post(routers::rotate))
         .route("/dashboard/routers/{id}/revoke", post(routers::revoke))
+        .route("/dashboard/routers/{id}/trial", post(router_trial::trial))
         .route("/dashboard/plans", get(plans::plans).post(plans::create))
         .route("/dashboard/plans/{id}", get(plans::plan).post(plans::edit))
         .route("/dashboard/plans/{id}/active", post(plans::set_active))

@@ -24,6 +24,7 @@ use crate::model::{Router, TenantId};
 use crate::payments::Payments;
 use crate::store::alerts::Alert;
 use crate::store::dashboard::{DaySales, PaymentFilter, PaymentLine};
+use crate::store::voucher_sales::SaleFilter;
 use crate::store::{StoreResult, now_ms};
 
 /// How many payments the overview lists.
@@ -76,7 +77,21 @@ pub(super) async fn overview(State(hub): State<Arc<Hub>>, member: Member, header
     let first = today - 29;
     let since = (first.min(today - i64::from(now.day()) + 1)) * DAY_MS - offset * 1000;
     let store = hub.store();
-    let (sales, shown) = match tokio::try_join!(store.sales_by_day(tenant.id, since, offset), current(&hub, tenant.id)) {
+    let month_first_day = (month_start - jiff::civil::date(1970, 1, 1)).get_days() as i64;
+    let since_day = |day: i64| SaleFilter { from_ms: Some(day * DAY_MS - offset * 1000), ..SaleFilter::default() };
+    let (today_filter, month_filter) = (since_day(today), since_day(month_first_day));
+    // What the live updates compare against is read first: a payment paid while the totals
+    // are read then changes it, and the page reloads, instead of showing the payment in the
+    // list with totals from before it.
+    let shown = match current(&hub, tenant.id).await {
+        Ok(shown) => shown,
+        Err(error) => return internal(error),
+    };
+    let (sales, cash_today, cash_month) = match tokio::try_join!(
+        store.sales_by_day(tenant.id, since, offset),
+        store.voucher_sale_totals(tenant.id, &today_filter),
+        store.voucher_sale_totals(tenant.id, &month_filter)
+    ) {
         Ok(found) => found,
         Err(error) => return internal(error),
     };
@@ -95,6 +110,7 @@ pub(super) async fn overview(State(hub): State<Arc<Hub>>, member: Member, header
     let data = OverviewData {
         today: sum(today),
         month: sum(month_first),
+        cash: (cash_today, cash_month),
         days,
         routers: (online, offline),
         open_alerts: alerts.len(),

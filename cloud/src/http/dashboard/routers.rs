@@ -14,6 +14,7 @@ use serde_json::json;
 use super::render;
 use super::session::{Form, Member, Owner};
 use crate::accounts::Accounts;
+use crate::dashboard::router_trial::TrialView;
 use crate::dashboard::routers::{CommandLine, Fresh, RouterDetail, RouterLine, age, router_page, routers_page};
 use crate::http::AppState;
 use crate::hub::Hub;
@@ -48,7 +49,7 @@ fn line(hub: &Hub, member: &Member, router: Router) -> RouterLine {
 
 /// The member's tenant's router `id`; anything else (malformed, unknown, another
 /// tenant's) is the same 404.
-async fn tenant_router(hub: &Hub, member: &Member, id: &str) -> Result<Router, Response> {
+pub(super) async fn tenant_router(hub: &Hub, member: &Member, id: &str) -> Result<Router, Response> {
     let Ok(id) = id.parse::<RouterId>() else { return Err(not_found()) };
     match hub.store().router(id).await {
         Ok(Some(router)) if router.tenant_id == member.tenant.id => Ok(router),
@@ -113,10 +114,23 @@ pub(super) async fn add(State(state): State<AppState>, Owner(member): Owner, hea
     list(&state.hub, &member, Some(&fresh), None, StatusCode::OK, &headers).await
 }
 
-async fn detail(hub: &Hub, member: &Member, router: Router, fresh: Option<Fresh>, notice: Option<String>, headers: &HeaderMap) -> Response {
+pub(super) async fn detail(
+    hub: &Hub,
+    member: &Member,
+    router: Router,
+    fresh: Option<Fresh>,
+    notice: Option<String>,
+    headers: &HeaderMap,
+) -> Response {
     let tz = crate::time::zone_or_default(&member.tenant.time_zone);
     let store = hub.store();
-    let (commands, events) = match tokio::try_join!(store.list_commands(router.id, NEWEST), store.list_events(router.id, NEWEST)) {
+    let today = crate::time::start_of_today_ms(&tz);
+    let (commands, events, minutes, uses) = match tokio::try_join!(
+        store.list_commands(router.id, NEWEST),
+        store.list_events(router.id, NEWEST),
+        store.trial_minutes(router.id),
+        store.trial_uses(router.id, today)
+    ) {
         Ok(found) => found,
         Err(error) => return internal(error),
     };
@@ -136,7 +150,8 @@ async fn detail(hub: &Hub, member: &Member, router: Router, fresh: Option<Fresh>
         .into_iter()
         .map(|e| (crate::time::show_secs(e.happened_at, &tz), serde_json::to_string(&e.event).unwrap_or_default()))
         .collect();
-    let detail = RouterDetail { line: line(hub, member, router), commands, events, fresh, notice };
+    let trial = TrialView { minutes, uses };
+    let detail = RouterDetail { line: line(hub, member, router), commands, events, fresh, notice, trial };
     let frame = member.who.frame();
     render(&frame, StatusCode::OK, router_page(&frame, &detail), headers)
 }

@@ -17,13 +17,14 @@ use serde::Deserialize;
 use super::render;
 use super::session::Member;
 use crate::dashboard::transaction::{DetailView, Notice, detail as detail_page, not_found, timeline};
-use crate::dashboard::transactions::{CSV_HEADER, Filters, ListView, csv_line, list as list_page};
+use crate::dashboard::transactions::{CSV_HEADER, Filters, ListView, VOUCHER_KIND, csv_line, list as list_page};
 use crate::hub::Hub;
 use crate::model::{PaymentId, PaymentState, Role, TenantId};
 use crate::payments::phone::Msisdn;
 use crate::payments::resend::{RESENT, resent_seq};
 use crate::store::Store;
 use crate::store::dashboard::{PaymentCursor, PaymentFilter, Totals};
+use crate::store::voucher_sales::{SaleFilter, SaleTotals};
 use crate::time::{show_ms, show_secs, zone_or_default};
 
 /// Payments per page of the list.
@@ -97,8 +98,20 @@ fn cursor_of(created_at: i64, id: PaymentId) -> String {
     format!("{created_at}_{id}")
 }
 
-/// `GET /dashboard/transactions`
+/// What `kind` asks for: cash (voucher) sales (true), M-Pesa payments (false), or an error.
+pub(crate) fn wants_vouchers(filters: &Filters) -> Result<bool, String> {
+    match given(&filters.kind) {
+        None | Some("mpesa") => Ok(false),
+        Some(VOUCHER_KIND) => Ok(true),
+        Some(_) => Err("Kind: mpesa or voucher.".into()),
+    }
+}
+
+/// `GET /dashboard/transactions` (`?kind=voucher`: the cash sales, see [`super::voucher_sales`])
 pub(super) async fn list(State(hub): State<Arc<Hub>>, member: Member, Query(filters): Query<Filters>, headers: HeaderMap) -> Response {
+    if wants_vouchers(&filters) == Ok(true) {
+        return super::voucher_sales::list(hub, member, filters, headers).await;
+    }
     let store = hub.store();
     let tenant = member.tenant.id;
     let tz = zone_or_default(&member.tenant.time_zone);
@@ -114,20 +127,36 @@ pub(super) async fn list(State(hub): State<Arc<Hub>>, member: Member, Query(filt
         plans: plans.iter().map(|p| (p.id.to_string(), p.name.clone())).collect(),
         lines: Vec::new(),
         totals: Totals::default(),
+        vouchers: SaleTotals::default(),
         older: None,
     };
-    let (filter, after) = match parse(store.as_ref(), tenant, &filters, &tz).await {
+    let parsed = match wants_vouchers(&filters) {
+        Ok(_) => parse(store.as_ref(), tenant, &filters, &tz).await,
+        Err(message) => Err(message),
+    };
+    let (filter, after) = match parsed {
         Ok(parsed) => parsed,
         Err(message) => {
             view.error = Some(message);
             return render(&frame, StatusCode::BAD_REQUEST, list_page(&frame, &view), &headers);
         }
     };
-    let (mut lines, totals) =
-        match tokio::try_join!(store.payment_lines(tenant, &filter, after, PAGE + 1), store.payment_totals(tenant, &filter)) {
-            Ok(found) => found,
-            Err(error) => return internal(error),
-        };
+    let sales = SaleFilter::of_payments(&filter);
+    let voucher_totals = async {
+        match &sales {
+            Some(sales) => store.voucher_sale_totals(tenant, sales).await,
+            None => Ok(SaleTotals::default()),
+        }
+    };
+    let (mut lines, totals, vouchers) = match tokio::try_join!(
+        store.payment_lines(tenant, &filter, after, PAGE + 1),
+        store.payment_totals(tenant, &filter),
+        voucher_totals
+    ) {
+        Ok(found) => found,
+        Err(error) => return internal(error),
+    };
+    view.vouchers = vouchers;
     if lines.len() > PAGE as usize {
         lines.truncate(PAGE as usize);
         view.older = lines.last().map(|l| cursor_of(l.payment.created_at, l.payment.id));
@@ -171,6 +200,11 @@ impl Export {
 
 /// `GET /dashboard/transactions.csv`: the filtered set, newest first, streamed.
 pub(super) async fn csv(State(hub): State<Arc<Hub>>, member: Member, Query(filters): Query<Filters>) -> Response {
+    match wants_vouchers(&filters) {
+        Ok(true) => return super::voucher_sales::csv(hub, member, filters).await,
+        Ok(false) => {}
+        Err(message) => return (StatusCode::BAD_REQUEST, message).into_response(),
+    }
     let tz = zone_or_default(&member.tenant.time_zone);
     let store = hub.store().clone();
     let (filter, _) = match parse(store.as_ref(), member.tenant.id, &Filters { before: None, ..filters }, &tz).await {

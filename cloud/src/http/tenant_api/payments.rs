@@ -11,13 +11,16 @@ use serde_json::{Value, json};
 
 use super::{MAX_PAGE, TenantQuery, body};
 use crate::dashboard::transactions::Filters;
+use crate::dashboard::voucher_sales::cursor_of;
 use crate::http::AppState;
-use crate::http::dashboard::transactions::parse;
+use crate::http::dashboard::transactions::{parse, wants_vouchers};
+use crate::http::dashboard::voucher_sales::parse_sales;
 use crate::http::error::ApiError;
 use crate::http::operator::Operator;
 use crate::model::{PaymentId, Tenant};
 use crate::payments::complaints::ComplaintError;
 use crate::payments::resend::ResendError;
+use crate::store::voucher_sales::{SaleFilter, SaleTotals};
 use crate::time::zone_or_default;
 
 #[derive(Deserialize)]
@@ -29,7 +32,8 @@ pub struct PaymentsQuery {
 }
 
 /// `GET /api/v1/payments?state=&router=&plan=&from=&to=&q=&before=&limit=`: newest first;
-/// `next` is the `before` of the following page.
+/// `next` is the `before` of the following page; `voucher_totals`: the cash (voucher)
+/// sales of the same router, plan and days, apart (`kind=voucher` lists them).
 pub async fn payments(
     operator: Operator,
     State(state): State<AppState>,
@@ -38,12 +42,19 @@ pub async fn payments(
     let tenant = operator.tenant(&state, query.tenant.as_deref()).await?;
     let store = state.hub.store();
     let tz = zone_or_default(&tenant.time_zone);
+    if wants_vouchers(&query.filters).map_err(ApiError::BadRequest)? {
+        return voucher_sales(&state, &tenant, &query, &tz).await;
+    }
     let (filter, after) = parse(store.as_ref(), tenant.id, &query.filters, &tz).await.map_err(ApiError::BadRequest)?;
     let limit = query.limit.unwrap_or(50).clamp(1, MAX_PAGE);
     let lines = store.payment_lines(tenant.id, &filter, after, limit).await?;
     let next =
         (lines.len() == limit as usize).then(|| lines.last().map(|l| format!("{}_{}", l.payment.created_at, l.payment.id))).flatten();
     let totals = store.payment_totals(tenant.id, &filter).await?;
+    let cash = match SaleFilter::of_payments(&filter) {
+        Some(sales) => store.voucher_sale_totals(tenant.id, &sales).await?,
+        None => SaleTotals::default(),
+    };
     let payments: Vec<Value> = lines
         .iter()
         .map(|line| {
@@ -55,8 +66,30 @@ pub async fn payments(
         })
         .collect();
     Ok(Json(
-        json!({ "payments": payments, "next": next, "totals": { "count": totals.count, "paid": totals.paid, "paid_kes": totals.paid_kes } }),
+        json!({ "payments": payments, "next": next, "totals": { "count": totals.count, "paid": totals.paid, "paid_kes": totals.paid_kes },
+            "voucher_totals": cash }),
     ))
+}
+
+/// `GET /api/v1/payments?kind=voucher&router=&plan=&from=&to=&q=<code>&before=&limit=`:
+/// cash (voucher) sales, newest first, each `"kind": "voucher"`, with their own totals.
+async fn voucher_sales(state: &AppState, tenant: &Tenant, query: &PaymentsQuery, tz: &jiff::tz::TimeZone) -> Result<Json<Value>, ApiError> {
+    let store = state.hub.store();
+    let (filter, after) = parse_sales(store.as_ref(), tenant.id, &query.filters, tz).await.map_err(ApiError::BadRequest)?;
+    let limit = query.limit.unwrap_or(50).clamp(1, MAX_PAGE);
+    let sales = store.voucher_sales(tenant.id, &filter, after.as_ref(), limit).await?;
+    let next = (sales.len() == limit as usize).then(|| sales.last().map(cursor_of)).flatten();
+    let totals = store.voucher_sale_totals(tenant.id, &filter).await?;
+    let sales: Vec<Value> = sales
+        .iter()
+        .map(|sale| {
+            let mut value = serde_json::to_value(sale).expect("sales serialise");
+            value["kind"] = json!("voucher");
+            crate::time::with_rfc3339(&mut value, tz);
+            value
+        })
+        .collect();
+    Ok(Json(json!({ "kind": "voucher", "sales": sales, "next": next, "totals": totals })))
 }
 
 /// The tenant's payment `id` (checked in the store's query), or 404.

@@ -1,8 +1,9 @@
-//! What only a protocol-2 agent sends: its clock skew and the data its users used. From an
+//! What only a protocol-2 agent sends: its clock skew and the data its users used (with
+//! the devices on the free trial, recorded as trial uses). From an
 //! agent that said protocol 1 these are a violation (it cannot know them), counted against
 //! it and otherwise ignored.
 
-use jasiyo_shared::UserUsage;
+use jasiyo_shared::{MacAddress, TRIAL_USER_PREFIX, UserUsage};
 
 use super::{End, Session};
 use crate::hub::HubEvent;
@@ -63,6 +64,13 @@ impl Session<'_> {
         }
         // A name longer than any hotspot user's is no user of ours: not looked up.
         let usage: Vec<UserUsage> = usage.into_iter().filter(|u| u.name.len() <= MAX_NAME_BYTES).collect();
+        // Devices on the free trial (`T-<MAC>`): recorded as trial uses, not users of ours.
+        let (trial, usage): (Vec<UserUsage>, Vec<UserUsage>) = usage.into_iter().partition(|u| u.name.starts_with(TRIAL_USER_PREFIX));
+        let macs: Vec<MacAddress> = trial.iter().filter_map(|u| u.name[TRIAL_USER_PREFIX.len()..].parse().ok()).collect();
+        if !macs.is_empty() {
+            let new = self.hub.store.record_trial_uses(self.router, &macs, now_ms()).await?;
+            tracing::debug!(devices = macs.len(), new, "devices on the free trial");
+        }
         let updated = self.hub.store.record_usage(self.router, &usage, now_ms()).await?;
         tracing::debug!(users = usage.len(), updated, "data used");
         self.hub.emit(HubEvent::Usage(self.router));

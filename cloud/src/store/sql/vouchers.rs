@@ -285,6 +285,57 @@ impl VoucherStore for This {
         Ok(codes)
     }
 
+    async fn remove_expired_vouchers(
+        &self,
+        before: i64,
+        limit: u32,
+        removal: &(dyn for<'c> Fn(&'c VoucherCode) -> Vec<Command> + Sync),
+        now_ms: i64,
+    ) -> StoreResult<(Vec<VoucherCode>, Vec<RouterId>)> {
+        let mut tx = self.writes().begin().await?;
+        let found: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT c.tenant_id, c.code, c.batch_id FROM voucher_codes c JOIN voucher_batches b ON b.id = c.batch_id \
+             WHERE c.state = 'unused' AND c.removed_at IS NULL AND b.valid_until IS NOT NULL AND b.valid_until <= $1 \
+             ORDER BY b.valid_until, c.code LIMIT $2",
+        )
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut codes = Vec::new();
+        let mut touched = std::collections::BTreeSet::new();
+        for (tenant, code, batch) in found {
+            let taken = sqlx::query(
+                "UPDATE voucher_codes SET removed_at = $3 WHERE tenant_id = $1 AND code = $2 AND state = 'unused' AND removed_at IS NULL",
+            )
+            .bind(&tenant)
+            .bind(&code)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+            if taken.rows_affected() != 1 {
+                continue;
+            }
+            let routers: Vec<String> =
+                sqlx::query_scalar("SELECT router_id FROM voucher_batch_routers WHERE batch_id = $1 ORDER BY router_id")
+                    .bind(&batch)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let code = VoucherCode::stored(code);
+            for router in routers {
+                let router = parse_router(&router)?;
+                for command in removal(&code) {
+                    outbox::enqueue_tx(&mut tx, router, &command, now_ms).await?;
+                }
+                touched.insert(router.to_string());
+            }
+            codes.push(code);
+        }
+        tx.commit().await?;
+        let routers = touched.iter().map(|r| parse_router(r)).collect::<StoreResult<Vec<_>>>()?;
+        Ok((codes, routers))
+    }
+
     async fn redeem_voucher(&self, router: RouterId, code: &VoucherCode, mac: MacAddress, now_ms: i64) -> StoreResult<Redeemed> {
         type Row = (String, String, Option<String>, String, Option<i64>, Option<String>);
         let mut tx = self.writes().begin().await?;
