@@ -142,6 +142,7 @@ pub fn batch_page(frame: &Frame, view: &BatchPage<'_>) -> Markup {
             }
             p.row {
                 a.btn href={ "/dashboard/vouchers/" (id) "/print" } { "Print cards (A4)" }
+                a.btn #print_qr href={ "/dashboard/vouchers/" (id) "/print?qr=1" } { "Print cards with QR codes" }
                 a.btn href={ "/dashboard/vouchers/" (id) "/csv" } { "Download CSV" }
                 @if owner && view.batch.revoked_at.is_none() {
                     form method="post" action={ "/dashboard/vouchers/" (id) "/revoke" } {

@@ -62,6 +62,9 @@ pub struct HotspotVars {
     pub chap_challenge: Option<String>,
     /// The router's complaint about the last login attempt (`$(error)`).
     pub error: Option<String>,
+    /// A voucher code from a printed card's QR code (`?voucher=`), only when shaped like
+    /// one: the page opens "Have a voucher?" with it filled in.
+    pub voucher: Option<String>,
 }
 
 impl HotspotVars {
@@ -81,6 +84,7 @@ impl HotspotVars {
                 "chap-id" => chap.0 = chap_bytes(&bytes),
                 "chap-challenge" => chap.1 = chap_bytes(&bytes),
                 "error" => vars.error = Some(text().chars().take(200).collect::<String>()).filter(|e| !e.is_empty()),
+                "voucher" => vars.voucher = crate::model::VoucherCode::parse(&text()).map(|c| c.as_str().to_string()),
                 _ => {}
             }
         }
@@ -308,6 +312,9 @@ mod tests {
         assert_eq!(vars.chap_id.as_deref(), Some("f9"));
         assert_eq!(vars.chap_challenge.as_deref(), Some("ef0dd8"));
         assert_eq!(vars.error.as_deref(), Some("invalid password"));
+        assert_eq!(vars.voucher, None);
+        assert_eq!(HotspotVars::from_query("voucher=abcd-efgh").voucher.as_deref(), Some("ABCDEFGH"), "as printed on the card");
+        assert_eq!(HotspotVars::from_query("voucher=%3Cscript%3E").voucher, None, "only a code's shape");
         let unknown = HotspotVars::from_query("mac=---&ip=&chap-id=%F9");
         assert_eq!((unknown.mac, unknown.ip, unknown.chap_id), (None, None, None), "CHAP needs both halves");
         let raw = HotspotVars::from_query("chap-id=%F9&chap-challenge=%00%FF%2B");
