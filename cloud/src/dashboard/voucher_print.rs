@@ -9,8 +9,9 @@
 //! browser test prints the sheet to PDF and checks the page count and each code.
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
-use qrcode::render::svg;
-use qrcode::{EcLevel, QrCode};
+use std::fmt::Write;
+
+use qrcode::{Color, EcLevel, QrCode};
 
 use crate::model::{VoucherCode, VoucherState};
 
@@ -22,10 +23,11 @@ const CSS: &str = r#"
 .sheet{display:grid;grid-template-columns:repeat(3,1fr);gap:0;page-break-after:always;break-after:page}
 .sheet:last-child{page-break-after:auto;break-after:auto}
 .v{border:1px dashed #888;height:34mm;padding:2.5mm 3mm;break-inside:avoid;page-break-inside:avoid;overflow:hidden}
-.v.qr{display:grid;grid-template-columns:1fr 21mm;column-gap:1.5mm}.q svg{display:block;width:21mm;height:21mm}
+.v.qr{display:grid;grid-template-columns:1fr 18mm;grid-template-rows:auto 1fr;column-gap:1.5mm}
+.q svg{display:block;width:18mm;height:18mm}.qr .w{grid-column:1/3;margin-top:.5mm}
 .b{font-weight:700;font-size:10pt;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}.p{font-size:8.5pt}
 .c{font:700 14pt/1.2 ui-monospace,Menlo,Consolas,monospace;letter-spacing:.05em;margin:1mm 0;overflow-wrap:anywhere}.i{font-size:7pt;color:#333}
-.qr .c{font-size:12pt;letter-spacing:0}.qr .i{font-size:6.5pt}
+.qr .c{font-size:12pt;letter-spacing:0}.qr .i{font-size:6.5pt;line-height:1.2}.qr .u{font-size:6pt;white-space:nowrap}
 .noprint{padding:1rem;font-family:system-ui,sans-serif}@media print{.noprint{display:none}}
 "#;
 
@@ -53,12 +55,34 @@ pub fn qr_url(public_url: &str, router: jasiyo_shared::RouterId) -> String {
     format!("{}/portal/{router}?voucher=", public_url.trim_end_matches('/'))
 }
 
+/// Light modules around a QR code, as its standard asks for.
+const QUIET: usize = 4;
+
 /// `text` as an inline SVG QR code (error correction L: the card is kept clean and the
-/// code is printed beside it), without the XML declaration. `None` if it does not fit.
+/// code is printed beside it). Each row's runs of dark modules are one stroke each
+/// (`M x y.5 h n`), a third of the size of a square per module: a 5,000-card sheet stays a
+/// page a browser prints. `None` if the text does not fit in a QR code.
 fn qr_svg(text: &str) -> Option<String> {
     let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::L).ok()?;
-    let image = code.render::<svg::Color<'_>>().module_dimensions(1, 1).quiet_zone(true).build();
-    image.find("<svg").map(|at| image[at..].to_string())
+    let width = code.width();
+    let mut path = String::with_capacity(width * width / 2);
+    for (y, row) in code.to_colors().chunks(width).enumerate() {
+        let mut x = 0;
+        while x < width {
+            let start = x;
+            while x < width && row[x] == Color::Dark {
+                x += 1;
+            }
+            if x > start {
+                let _ = write!(path, "M{} {}.5h{}", start + QUIET, y + QUIET, x - start);
+            }
+            x += 1;
+        }
+    }
+    let size = width + 2 * QUIET;
+    Some(format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" shape-rendering="crispEdges"><path stroke="#000" d="{path}"/></svg>"##
+    ))
 }
 
 /// The sheet.
@@ -87,10 +111,16 @@ pub fn print_sheet(view: &PrintSheet<'_>) -> Markup {
                                     div.b { (view.business) }
                                     div.p { (view.plan) @if let Some(price) = view.price_kes { " · KES " (price) } }
                                     div.c { (code.grouped()) }
-                                    div.i { "Join the WiFi, tap “Have a voucher?” and type this code. / Unganisha WiFi, gusa “Una vocha?” kisha andika msimbo huu." }
-                                    @if let Some(until) = &view.valid_until { div.i { "Use by / Tumia kabla ya " (until) } }
                                 }
-                                @if let Some(svg) = qr { div.q { (PreEscaped(svg)) } }
+                                @if let Some(svg) = &qr { div.q { (PreEscaped(svg)) } }
+                                div.w {
+                                    @if qr.is_some() {
+                                        div.i { "Scan, or join the WiFi and type this code at “Have a voucher?” / Skani, au unganisha WiFi kisha andika msimbo huu kwenye “Una vocha?”" }
+                                    } @else {
+                                        div.i { "Join the WiFi, tap “Have a voucher?” and type this code. / Unganisha WiFi, gusa “Una vocha?” kisha andika msimbo huu." }
+                                    }
+                                    @if let Some(until) = &view.valid_until { div.i.u { "Use by / Tumia kabla ya " (until) } }
+                                }
                             }
                         }
                     }
@@ -118,9 +148,23 @@ mod tests {
             qr,
             here: "/dashboard/vouchers/x/print".into(),
         };
-        let with = print_sheet(&view(Some(url))).into_string();
+        let with = print_sheet(&view(Some(url.clone()))).into_string();
         assert_eq!(with.matches("<svg").count(), 1);
         assert!(!with.contains("<?xml") && with.contains("class=\"v qr\"") && with.contains("href=\"/dashboard/vouchers/x/print\""));
+        // The card's QR code holds the portal URL with its code, module for module.
+        let svg = &with[with.find("<svg").unwrap()..with.find("</svg>").unwrap()];
+        let d = svg.split(" d=\"").nth(1).unwrap().trim_end_matches("\"/>");
+        let expected = QrCode::with_error_correction_level(format!("{url}ABCDEFGH").as_bytes(), EcLevel::L).unwrap();
+        let width = expected.width();
+        let mut drawn = vec![Color::Light; width * width];
+        for run in d.split('M').filter(|r| !r.is_empty()) {
+            let (at, len) = run.split_once('h').unwrap();
+            let (x, y) = at.split_once(' ').unwrap();
+            let (x, y, len): (usize, usize, usize) = (x.parse().unwrap(), y.trim_end_matches(".5").parse().unwrap(), len.parse().unwrap());
+            (x..x + len).for_each(|x| drawn[(y - QUIET) * width + x - QUIET] = Color::Dark);
+        }
+        assert_eq!(drawn, expected.to_colors());
+        assert!(svg.contains(&format!("viewBox=\"0 0 {0} {0}\"", width + 2 * QUIET)));
         let without = print_sheet(&view(None)).into_string();
         assert!(!without.contains("<svg") && without.contains("href=\"/dashboard/vouchers/x/print?qr=1\""));
     }

@@ -220,6 +220,8 @@ pub struct VoucherLine {
     pub first_used_at: Option<i64>,
     /// The device it logged in.
     pub device_mac: Option<MacAddress>,
+    /// The data it used on the router it logged in on, once that router reported traffic.
+    pub usage: Option<crate::store::users::DataUsed>,
 }
 
 #[cfg(test)]

@@ -40,4 +40,5 @@ mod sealing;
 mod store_contract;
 mod tenant_api;
 mod tenant_api_parity;
+mod voucher_data_used;
 mod vouchers_store;

@@ -238,11 +238,7 @@ pub(super) async fn print(
         price_kes: batch.price_kes,
         valid_until: batch.valid_until.map(|s| crate::time::show_secs(s, &tz)),
         codes: &codes,
-        qr: batch
-            .routers
-            .first()
-            .filter(|_| query.qr.as_deref() == Some("1"))
-            .map(|router| qr_url(&payments.config().public_url, *router)),
+        qr: batch.routers.first().filter(|_| query.qr.as_deref() == Some("1")).map(|router| qr_url(&payments.config().public_url, *router)),
         here: format!("/dashboard/vouchers/{}/print", batch.id),
     };
     let mut response = super::render_plain(StatusCode::OK, print_sheet(&view), &headers);

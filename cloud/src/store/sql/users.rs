@@ -166,6 +166,7 @@ impl UserStore for This {
         if used > 0 {
             tracing::info!(%router, codes = used, "vouchers first used on the router, as its agent reported");
         }
+        vouchers::note_bytes(&mut tx, router, usage, now_ms).await?;
         tx.commit().await?;
         Ok(updated)
     }
