@@ -54,7 +54,7 @@ pub enum VoucherCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Show a batch: its counts and each code's state.
+    /// Show a batch: its counts and each code's state, first login, device and data used.
     Show {
         /// The batch id.
         batch: VoucherBatchId,
@@ -135,9 +135,12 @@ pub(super) async fn run(store: &dyn Store, command: VoucherCommand, out: &mut dy
                     counts.unused, counts.in_use, counts.expired, counts.revoked
                 )?;
                 for line in lines {
-                    let mac = line.device_mac.map(|m| m.to_string()).unwrap_or_default();
+                    let mac = line.device_mac.map_or_else(|| "-".into(), |m| m.to_string());
+                    let first = line.first_used_at.and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok());
+                    let first = first.map_or_else(|| "-".into(), |t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
+                    let used = line.usage.map_or_else(|| "-".into(), |u| u.describe());
                     let second = line.second_router.map(|r| format!("  also used on router {r}: ended there")).unwrap_or_default();
-                    writeln!(out, "{}  {:<8}  {mac}{second}", line.code.as_str(), line.state.as_str())?;
+                    writeln!(out, "{}  {:<8}  {first:<20}  {mac:<17}  {used}{second}", line.code.as_str(), line.state.as_str())?;
                 }
             }
         }

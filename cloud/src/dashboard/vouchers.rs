@@ -1,5 +1,6 @@
 //! The vouchers pages: the form to create a batch and the list of batches with their codes
-//! counted by state; one batch with each code's state, revoke, CSV and print links.
+//! counted by state; one batch with each code's state, first login, device and data used,
+//! revoke, CSV and print links (with or without QR codes).
 
 use maud::{Markup, html};
 
@@ -143,6 +144,7 @@ pub fn batch_page(frame: &Frame, view: &BatchPage<'_>) -> Markup {
             }
             p.row {
                 a.btn href={ "/dashboard/vouchers/" (id) "/print" } { "Print cards (A4)" }
+                a.btn #print_qr href={ "/dashboard/vouchers/" (id) "/print?qr=1" } { "Print cards with QR codes" }
                 a.btn href={ "/dashboard/vouchers/" (id) "/csv" } { "Download CSV" }
                 @if owner && view.batch.revoked_at.is_none() {
                     form method="post" action={ "/dashboard/vouchers/" (id) "/revoke" } {
@@ -153,7 +155,7 @@ pub fn batch_page(frame: &Frame, view: &BatchPage<'_>) -> Markup {
             }
             div.scroll {
                 table #codes {
-                    thead { tr { th { "Code" } th { "State" } th { "First login" } th { "Device" } @if owner { th { "" } } } }
+                    thead { tr { th { "Code" } th { "State" } th { "First login" } th { "Device" } th { "Data used" } @if owner { th { "" } } } }
                     tbody {
                         @for (line, used, second) in view.codes {
                             tr {
@@ -166,6 +168,7 @@ pub fn batch_page(frame: &Frame, view: &BatchPage<'_>) -> Markup {
                                 }
                                 td { (used) }
                                 td { code { (line.device_mac.map(|m| m.to_string()).unwrap_or_else(|| "-".into())) } }
+                                td.used { (line.usage.map(|u| u.describe()).unwrap_or_else(|| "-".into())) }
                                 @if owner {
                                     td {
                                         @if line.state != crate::model::VoucherState::Revoked {

@@ -225,6 +225,8 @@ pub struct VoucherLine {
     pub second_router: Option<jasiyo_shared::RouterId>,
     /// When that second login was reported (Unix ms).
     pub second_seen_at: Option<i64>,
+    /// The data it used on the router it logged in on, once that router reported traffic.
+    pub usage: Option<crate::store::users::DataUsed>,
 }
 
 #[cfg(test)]

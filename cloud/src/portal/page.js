@@ -24,7 +24,7 @@ function render() {
   setText($('phoneerr'), current.phoneErr);
   setText($('phonehint'), current.hint && 'op_hint', current.hint && { op: current.hint });
   setText($('recerr'), current.recErr);
-  setText($('verr'), current.vErr);
+  setText($('verr'), current.vErr, current.vArgs);
   setPayErr(current.payErr);
   if (current.msg) { put($('msg'), t(current.msg.key, current.msg.args)); }
   put($('waittitle'), t(current.waitText));
@@ -354,17 +354,6 @@ function recover() {
   });
 }
 
-/* Have a voucher? A good code comes back as the login, posted like a paid one. */
-function voucher() {
-  if (busy) { return; } current.vErr = null; setText($('verr'), null); busy = true; $('vgo').disabled = true;
-  api('POST', '/api/portal/' + boot.router + '/voucher', { code: $('vcode').value, mac: hs.mac }, function (status, body) {
-    busy = false; $('vgo').disabled = false;
-    if (status === 200 && body && body.login) { body.login.expires_at = new Date().getTime() / 1000 + body.duration_secs; online(body.login); return; }
-    current.vErr = body && T.en[body.error] ? body.error : (status === 0 ? 'network' : 'internal');
-    setText($('verr'), current.vErr); document.body.setAttribute('data-reason', current.vErr);
-  });
-}
-
 /* Wiring. */
 $('payform').onsubmit = function (e) { if (e && e.preventDefault) { e.preventDefault(); } pay(); return false; };
 $('phone').onblur = function () { if ($('phone').value) { checkPhone(true); } };
@@ -396,4 +385,5 @@ if (attempt) { selected = attempt.plan; $('phone').value = attempt.phone; render
 var resume = (fromHash && fromHash[1]) || load(KEY);
 if (resume) { follow(resume, null, true, false, (fromHash && keyHash && keyHash[1]) || (resume === load(KEY) ? load(KEY + ':vk') : null)); }
 else if (attempt) { screen('wait'); send(); }  /* reloaded while starting: same key, same payment */
+else if (hs.voucher || (hs.mac && load(KEY + ':voucher'))) { openVoucher(hs.voucher || load(KEY + ':voucher')); }
 else { screen('choose'); }

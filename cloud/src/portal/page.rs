@@ -22,12 +22,11 @@ use crate::model::{Plan, PortalLook};
 const SKELETON: &str = include_str!("page.html");
 /// The page's CSS (its plan rules also draw the dashboard's preview: [`super::plan_card`]).
 pub(super) const CSS: &str = include_str!("page.css");
-/// The page's one script, in four files for reading (words, MD5, helpers, flow), run as one
-/// function so that nothing leaks into the page's globals; sent without its comments and
-/// indentation (see [`compact`]).
+/// The page's one script, in five files for reading (words, MD5, helpers, flow, vouchers), run as
+/// one function so nothing leaks into the page's globals; sent without comments or indentation ([`compact`]).
 static JS: LazyLock<String> = LazyLock::new(|| {
     let files = [include_str!("page_words.js"), include_str!("md5.js"), include_str!("page_util.js"), include_str!("page.js")];
-    compact(&["(function () {\n'use strict';\n", &files.concat(), "})();\n"].concat())
+    compact(&["(function () {\n'use strict';\n", &files.concat(), include_str!("page_voucher.js"), "})();\n"].concat())
 });
 
 /// The script without its `/* */` comments, indentation and blank lines: a sixth less to
@@ -63,6 +62,8 @@ pub struct HotspotVars {
     pub chap_challenge: Option<String>,
     /// The router's complaint about the last login attempt (`$(error)`).
     pub error: Option<String>,
+    /// A voucher code from a card's QR code (`?voucher=`), if shaped like one: filled in.
+    pub voucher: Option<String>,
 }
 
 impl HotspotVars {
@@ -82,6 +83,7 @@ impl HotspotVars {
                 "chap-id" => chap.0 = chap_bytes(&bytes),
                 "chap-challenge" => chap.1 = chap_bytes(&bytes),
                 "error" => vars.error = Some(text().chars().take(200).collect::<String>()).filter(|e| !e.is_empty()),
+                "voucher" => vars.voucher = crate::model::VoucherCode::parse(&text()).map(|c| c.as_str().to_string()),
                 _ => {}
             }
         }
@@ -303,6 +305,7 @@ mod tests {
         assert_eq!(vars.chap_id.as_deref(), Some("f9"));
         assert_eq!(vars.chap_challenge.as_deref(), Some("ef0dd8"));
         assert_eq!(vars.error.as_deref(), Some("invalid password"));
+        assert_eq!(HotspotVars::from_query("voucher=abcd-efgh").voucher.as_deref(), Some("ABCDEFGH"), "a card's code, as printed");
         let unknown = HotspotVars::from_query("mac=---&ip=&chap-id=%F9");
         assert_eq!((unknown.mac, unknown.ip, unknown.chap_id), (None, None, None), "CHAP needs both halves");
         let raw = HotspotVars::from_query("chap-id=%F9&chap-challenge=%00%FF%2B");

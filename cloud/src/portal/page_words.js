@@ -55,6 +55,7 @@ var T = {
     voucher_unknown: 'That voucher code is not valid on this WiFi. Check the code on your card.', voucher_expired: 'That voucher has expired.',
     voucher_revoked: 'That voucher is no longer valid. Ask the shop.', voucher_in_use: 'That voucher is already in use on another phone or WiFi.',
     no_device: 'Open this page from the WiFi login page, so we know which phone to connect.',
+    voucher_join: 'Your code {c} is filled in. Connect to this WiFi first, then open any web page: the WiFi login page opens and you tap Connect there.',
     conflict: 'That plan was just moved to another phone. Try again.',
     routererr: 'The WiFi said: {e}'
   },
@@ -112,6 +113,7 @@ var T = {
     voucher_unknown: 'Msimbo huo wa vocha si halali kwenye WiFi hii. Angalia msimbo kwenye kadi yako.', voucher_expired: 'Vocha hiyo imekwisha muda.',
     voucher_revoked: 'Vocha hiyo haitumiki tena. Uliza dukani.', voucher_in_use: 'Vocha hiyo tayari inatumika kwenye simu au WiFi nyingine.',
     no_device: 'Fungua ukurasa huu kutoka kwenye ukurasa wa kuingia wa WiFi, ili tujue tuunganishe simu gani.',
+    voucher_join: 'Msimbo wako {c} umejazwa. Kwanza unganisha kwenye WiFi hii, kisha fungua ukurasa wowote wa wavuti: ukurasa wa kuingia wa WiFi utafunguka, nawe ubonyeze Unganisha hapo.',
     conflict: 'Kifurushi hicho kimehamishiwa simu nyingine sasa hivi. Jaribu tena.',
     routererr: 'WiFi imesema: {e}'
   }

@@ -1,5 +1,6 @@
 //! `voucher create/list/show/export/revoke`, run as the real binary against a SQLite data
-//! directory: a batch goes into the router's outbox, is counted, exported as CSV and revoked.
+//! directory: a batch goes into the router's outbox, is counted, shown (with a code's data
+//! used once its router reports it), exported as CSV and revoked.
 
 use std::process::Command;
 
@@ -70,6 +71,26 @@ fn vouchers_from_the_command_line() {
     assert!(csv.starts_with("code,state,first_used_at,device_mac,plan,price_kes,valid_until\n"), "{csv}");
     assert_eq!(csv.lines().count(), 31);
     assert!(codes.iter().all(|c| csv.contains(&format!("{c},unused,,,\"1 hour\",50,2099-01-31T23:59:59Z"))), "{csv}");
+
+    // The router reports a code's traffic: `voucher show` gives its state, first login and
+    // data used, in JSON and in text.
+    let gate: jasiyo_shared::RouterId = router.parse().unwrap();
+    let traffic = jasiyo_shared::UserUsage { name: codes[2].into(), bytes_in: 2_000_000, bytes_out: 30_000_000 };
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+        let store = jasiyo_cloud::store::connect(None, dir.path()).await.unwrap();
+        store.record_usage(gate, &[traffic], jasiyo_cloud::store::now_ms()).await.unwrap();
+    });
+    let shown = json(&dir, &["voucher", "show", &batch, "--json"]);
+    let line = shown["codes"].as_array().unwrap().iter().find(|l| l["code"] == codes[2]).unwrap();
+    assert_eq!(
+        (&line["state"], &line["usage"]["bytes_in"], &line["usage"]["bytes_out"]),
+        (&"in_use".into(), &2_000_000.into(), &30_000_000.into())
+    );
+    let text = run(&dir, &["voucher", "show", &batch]).unwrap();
+    let row = text.lines().find(|l| l.starts_with(codes[2])).unwrap();
+    assert!(row.contains("in_use") && row.contains("Z  -") && row.ends_with("30.0 MB down, 2.0 MB up"), "{row}");
+    let unused = text.lines().find(|l| l.starts_with(codes[3])).unwrap();
+    assert!(unused.split_whitespace().skip(1).eq(["unused", "-", "-", "-"]), "{unused}");
 
     let one = run(&dir, &["voucher", "revoke", &batch, "--code", codes[0]]).unwrap();
     assert!(one.starts_with("1 code(s) revoked"), "{one}");

@@ -42,5 +42,6 @@ mod store_contract;
 mod tenant_api;
 mod tenant_api_parity;
 mod trial;
+mod voucher_data_used;
 mod voucher_sales;
 mod vouchers_store;

@@ -14,6 +14,7 @@
 //! SQLite run's. Without Chromium the tests print SKIPPED, unless `JASIYO_REQUIRE_BROWSER=1`.
 
 mod owner;
+mod voucher_sheet;
 
 use jasiyo_cloud::model::PaymentId;
 use jasiyo_cloud::notify::SmtpMailer;

@@ -7,7 +7,7 @@
 //! wrong code comes back with the router's error, and the right code, typed as printed in
 //! lower case, logs the device in on the router with a CHAP response computed in the page.
 //! The cloud knows nothing of it until it returns, when the agent's usage report marks the
-//! code used.
+//! code used, with the data it used.
 //!
 //! Without Chromium the test prints SKIPPED, unless `JASIYO_REQUIRE_BROWSER=1`.
 
@@ -163,6 +163,8 @@ async fn a_voucher_logs_in_through_the_router_while_the_cloud_is_away(world: Wor
     println!("VOUCHER FALLBACK {:?}: first use reported {} ms after the cloud returned", world.backend, now_ms() - returned_at);
     let after = cloud.store().voucher_codes(tenant, batch.id, now_ms() / 1000).await.unwrap();
     assert_eq!(first(&after).0, VoucherState::InUse);
+    let data = after.iter().find(|l| l.code == codes[0]).and_then(|l| l.usage).expect("the code's data used, as the router counted it");
+    assert_eq!((data.bytes_in, data.bytes_out), (2_000, 80_000));
     assert!(after.iter().filter(|l| l.code != codes[0]).all(|l| l.state == VoucherState::Unused), "only that code is used");
 
     browser.close().await;

@@ -13,7 +13,7 @@ use super::render;
 use super::routers::{internal, not_found};
 use super::session::{Form, Member, Owner};
 use crate::accounts::Accounts;
-use crate::dashboard::voucher_print::{PrintSheet, print_sheet};
+use crate::dashboard::voucher_print::{PrintSheet, print_sheet, qr_url};
 use crate::dashboard::vouchers::{BatchPage, BatchRow, VouchersPage, batch_page, vouchers_page};
 use crate::hub::Hub;
 use crate::model::{VoucherBatch, VoucherBatchId, VoucherBatchInput, VoucherCounts};
@@ -207,8 +207,23 @@ pub(super) async fn download(State(hub): State<Arc<Hub>>, member: Member, Path(i
     response
 }
 
-/// `GET /dashboard/vouchers/{id}/print`: the A4 sheet of cards.
-pub(super) async fn print(State(hub): State<Arc<Hub>>, member: Member, Path(id): Path<String>, headers: HeaderMap) -> Response {
+#[derive(Deserialize)]
+pub(super) struct PrintQuery {
+    /// `1`: each card carries a QR code of the portal with its code.
+    #[serde(default)]
+    qr: Option<String>,
+}
+
+/// `GET /dashboard/vouchers/{id}/print[?qr=1]`: the A4 sheet of cards, with QR codes of the
+/// batch's first router's portal when asked.
+pub(super) async fn print(
+    State(hub): State<Arc<Hub>>,
+    State(payments): State<Arc<crate::payments::Payments>>,
+    member: Member,
+    Path(id): Path<String>,
+    Query(query): Query<PrintQuery>,
+    headers: HeaderMap,
+) -> Response {
     let (batch, plan) = match tenant_batch(&hub, &member, &id).await {
         Ok(found) => found,
         Err(response) => return response,
@@ -225,6 +240,8 @@ pub(super) async fn print(State(hub): State<Arc<Hub>>, member: Member, Path(id):
         price_kes: batch.price_kes,
         valid_until: batch.valid_until.map(|s| crate::time::show_secs(s, &tz)),
         codes: &codes,
+        qr: batch.routers.first().filter(|_| query.qr.as_deref() == Some("1")).map(|router| qr_url(&payments.config().public_url, *router)),
+        here: format!("/dashboard/vouchers/{}/print", batch.id),
     };
     let mut response = super::render_plain(StatusCode::OK, print_sheet(&view), &headers);
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

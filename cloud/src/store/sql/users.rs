@@ -176,6 +176,7 @@ impl UserStore for This {
                 "a voucher code in use on one router logged in on another: its login there is ended and the code removed from the batch's other routers"
             );
         }
+        vouchers::note_bytes(&mut tx, router, usage, now_ms).await?;
         tx.commit().await?;
         Ok(updated)
     }

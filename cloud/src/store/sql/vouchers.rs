@@ -11,6 +11,7 @@ use super::{Db, This, outbox};
 use crate::model::{PlanId, TenantId, VoucherBatch, VoucherBatchId, VoucherCode, VoucherCounts, VoucherLine, VoucherState};
 use crate::store::sql::rows::parse_router;
 use crate::store::sql::{Backend, conflict_or, parse_uuid};
+use crate::store::users::DataUsed;
 use crate::store::vouchers::{Redeemed, VoucherStore};
 use crate::store::{StoreError, StoreResult};
 
@@ -88,6 +89,37 @@ pub(super) async fn note_used(
         )
         .bind(router.to_string())
         .bind(&u.name)
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await?;
+        changed += done.rows_affected();
+    }
+    Ok(changed)
+}
+
+/// Records the data each voucher code among `usage` used, as the router counts it, inside
+/// `tx` (after [`note_used`], so a code first used now is already the router's). Only
+/// codes of the router's tenant, of batches loaded on it, and in use on it (or not yet
+/// used anywhere): the totals are those of the router the code logged in on, not of a
+/// second router it was tried on. Returns how many codes changed.
+pub(super) async fn note_bytes(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    router: RouterId,
+    usage: &[jasiyo_shared::UserUsage],
+    now_ms: i64,
+) -> StoreResult<u64> {
+    let mut changed = 0;
+    for u in usage.iter().filter(|u| u.bytes_in > 0 || u.bytes_out > 0) {
+        let done = sqlx::query(
+            "UPDATE voucher_codes SET bytes_in = $3, bytes_out = $4, usage_at = $5 \
+             WHERE code = $2 AND (used_router_id IS NULL OR used_router_id = $1) \
+             AND tenant_id = (SELECT tenant_id FROM routers WHERE id = $1) \
+             AND EXISTS (SELECT 1 FROM voucher_batch_routers br WHERE br.batch_id = voucher_codes.batch_id AND br.router_id = $1)",
+        )
+        .bind(router.to_string())
+        .bind(&u.name)
+        .bind(i64::try_from(u.bytes_in).unwrap_or(i64::MAX))
+        .bind(i64::try_from(u.bytes_out).unwrap_or(i64::MAX))
         .bind(now_ms)
         .execute(&mut **tx)
         .await?;
@@ -209,9 +241,11 @@ impl VoucherStore for This {
     }
 
     async fn voucher_codes(&self, tenant: TenantId, id: VoucherBatchId, now: i64) -> StoreResult<Vec<VoucherLine>> {
-        type Row = (String, String, Option<i64>, Option<String>, Option<i64>, Option<String>, Option<i64>);
+        type Row =
+            (String, String, Option<i64>, Option<String>, Option<i64>, Option<String>, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT c.code, c.state, c.first_used_at, c.device_mac, b.valid_until, c.second_router_id, c.second_seen_at FROM voucher_codes c \
+            "SELECT c.code, c.state, c.first_used_at, c.device_mac, b.valid_until, c.second_router_id, c.second_seen_at, \
+             c.bytes_in, c.bytes_out, c.usage_at FROM voucher_codes c \
              JOIN voucher_batches b ON b.id = c.batch_id WHERE c.tenant_id = $1 AND b.tenant_id = $1 AND c.batch_id = $2 ORDER BY c.code",
         )
         .bind(tenant.to_string())
@@ -219,10 +253,14 @@ impl VoucherStore for This {
         .fetch_all(self.reads())
         .await?;
         rows.into_iter()
-            .map(|(code, stored, first_used_at, mac, valid_until, second, second_seen_at)| {
+            .map(|(code, stored, first_used_at, mac, valid_until, second, second_seen_at, bytes_in, bytes_out, usage_at)| {
                 let state =
                     VoucherState::at(&stored, valid_until, now).ok_or_else(|| StoreError::Corrupt(format!("voucher state {stored:?}")))?;
                 let second_router = second.as_deref().map(parse_router).transpose()?;
+                let usage = match (bytes_in, bytes_out, usage_at) {
+                    (Some(i), Some(o), Some(at)) => Some(DataUsed { bytes_in: i.max(0) as u64, bytes_out: o.max(0) as u64, at }),
+                    _ => None,
+                };
                 Ok(VoucherLine {
                     code: VoucherCode::stored(code),
                     state,
@@ -230,6 +268,7 @@ impl VoucherStore for This {
                     device_mac: parse_mac(mac),
                     second_router,
                     second_seen_at,
+                    usage,
                 })
             })
             .collect()

@@ -1,6 +1,9 @@
 //! "Have a voucher?" in the customer's browser: a wrong code gets its message in place; the
 //! right one, typed as printed, posts the hotspot login (the code as user and password) to
 //! the router's login endpoint like a paid plan, and the customer lands on the page wanted.
+//! A printed card's QR code (the portal with `?voucher=`) opens the voucher form with the
+//! code filled in: scanned by a camera (no hotspot variables) the page asks the customer to
+//! join the WiFi first and keeps the code, which the router's login page then brings back.
 
 use std::time::Duration;
 
@@ -41,5 +44,45 @@ async fn a_voucher_code_logs_the_phone_in() {
     assert_eq!(posted.method, "POST");
     assert_eq!(posted.fields["username"], codes[0].as_str());
     assert_eq!(posted.fields["password"], codes[0].as_str());
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cards_qr_code_opens_the_voucher_form_filled_in() {
+    let Some(p) = portal("voucher-qr", 360, |_| {}).await else { return };
+    let store = p.cloud.store().clone();
+    let input = VoucherBatchInput {
+        plan_id: p.plans["1 hour"].parse().unwrap(),
+        count: 1,
+        code_length: 8,
+        prefix: None,
+        price_kes: None,
+        valid_until: None,
+        routers: vec![p.creds.id],
+    };
+    let (_, codes) = create_batch(store.as_ref(), p.tenant, input).await.unwrap();
+    let code = &codes[0];
+
+    // Scanned with the phone's camera: the portal without the router's variables.
+    p.browser.goto(&format!("{}/portal/{}?voucher={}", p.cloud.http_url(), p.creds.id, code.as_str())).await;
+    p.until(
+        "document.body.getAttribute('data-state') === 'voucher' && document.body.getAttribute('data-reason') === 'voucher_join'",
+        "join the WiFi first",
+    )
+    .await;
+    assert_eq!(p.browser.eval("return document.getElementById('vcode').value;", serde_json::json!([])).await, code.grouped());
+    assert!(p.browser.text("#verr").await.contains(&code.grouped()), "the message repeats the code");
+    p.shot("voucher-qr-camera").await;
+    p.browser.click("#vgo").await;
+    p.until("document.body.getAttribute('data-reason') === 'voucher_join'", "still: join the WiFi first").await;
+
+    // Joined the WiFi and opened a page: the router's login page sends the device to the
+    // portal with its variables, and the kept code is filled in again, ready to connect.
+    p.browser.goto(&p.url(&DEVICE)).await;
+    p.until_state("voucher").await;
+    assert_eq!(p.browser.eval("return document.getElementById('vcode').value;", serde_json::json!([])).await, code.grouped());
+    p.browser.click("#vgo").await;
+    let posted = p.until_at_orig().await;
+    assert_eq!(posted.fields["username"], code.as_str());
     p.stop().await;
 }

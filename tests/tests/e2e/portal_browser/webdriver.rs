@@ -232,6 +232,14 @@ impl Browser {
         base64::engine::general_purpose::STANDARD.decode(data.as_str().unwrap_or_default()).expect("screenshot is base64")
     }
 
+    /// The current page printed to PDF on A4 paper with 1 cm margins (WebDriver's
+    /// `print`, headless only): the PDF's bytes.
+    pub async fn print_a4(&self) -> Vec<u8> {
+        let options = json!({"page": {"width": 21.0, "height": 29.7}, "margin": {"top": 1, "bottom": 1, "left": 1, "right": 1}});
+        let data = self.cmd("POST", "/print", Some(options)).await;
+        base64::engine::general_purpose::STANDARD.decode(data.as_str().unwrap_or_default()).expect("the PDF is base64")
+    }
+
     /// Ends the session and the driver.
     pub async fn close(mut self) {
         let _ = self.http.delete(format!("{}/session/{}", self.base, self.session)).send().await;
