@@ -82,6 +82,9 @@ mod users;
 #[path = "sql/voucher_reuse.rs"]
 mod voucher_reuse;
 #[allow(clippy::duplicate_mod)]
+#[path = "sql/voucher_usage.rs"]
+mod voucher_usage;
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/vouchers.rs"]
 mod vouchers;
 

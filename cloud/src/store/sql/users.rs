@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::{Db, This, outbox, payments, voucher_reuse, vouchers};
+use super::{Db, This, outbox, payments, voucher_reuse, voucher_usage};
 use crate::model::{CommandState, Entitlement, PaymentId, TenantId};
 use crate::store::StoreResult;
 use crate::store::sql::Backend;
@@ -162,7 +162,7 @@ impl UserStore for This {
             updated += result.rows_affected();
         }
         // A voucher the router counted traffic for has been used, wherever it logged in.
-        let used = vouchers::note_used(&mut tx, router, usage, now_ms).await?;
+        let used = voucher_usage::note_used(&mut tx, router, usage, now_ms).await?;
         if used > 0 {
             tracing::info!(%router, codes = used, "vouchers first used on the router, as its agent reported");
         }
@@ -176,7 +176,7 @@ impl UserStore for This {
                 "a voucher code in use on one router logged in on another: its login there is ended and the code removed from the batch's other routers"
             );
         }
-        vouchers::note_bytes(&mut tx, router, usage, now_ms).await?;
+        voucher_usage::note_bytes(&mut tx, router, usage, now_ms).await?;
         tx.commit().await?;
         Ok(updated)
     }

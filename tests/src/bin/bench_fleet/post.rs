@@ -104,8 +104,21 @@ impl ApiConn {
         Ok(())
     }
 
-    /// Sends one request and reads the whole response: `(status, body)`.
+    /// Sends one request and reads the whole response: `(status, body)`. A kept connection
+    /// the cloud has closed meanwhile (it closes connections silent for longer than its
+    /// header-read timeout, as during the bench's idle phase) is opened again, once.
     pub(crate) async fn request(&mut self, method: &str, path: &str, body: &str) -> anyhow::Result<(u16, Vec<u8>)> {
+        let reused = self.stream.is_some();
+        match self.request_once(method, path, body).await {
+            Err(error) if reused => {
+                self.stream = None;
+                self.request_once(method, path, body).await.with_context(|| format!("again after {error:#}"))
+            }
+            other => other,
+        }
+    }
+
+    async fn request_once(&mut self, method: &str, path: &str, body: &str) -> anyhow::Result<(u16, Vec<u8>)> {
         use tokio::io::AsyncReadExt;
         if self.stream.is_none() {
             self.reconnect().await?;
