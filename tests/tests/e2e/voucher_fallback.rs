@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jasiyo_cloud::model::{NewPlan, VoucherBatchInput, VoucherLine, VoucherState};
+use jasiyo_cloud::model::{VoucherBatchInput, VoucherLine, VoucherState};
 use jasiyo_cloud::portal::hotspot::{PAGES, PortalHost, page};
 use jasiyo_cloud::store::now_ms;
 use jasiyo_cloud::vouchers::create_batch;
@@ -41,16 +41,7 @@ async fn a_voucher_logs_in_through_the_router_while_the_cloud_is_away(world: Wor
     let store = cloud.store().clone();
     let creds = world.add_router(store.as_ref(), "kibanda").await;
     let tenant = store.router(creds.id).await.unwrap().unwrap().tenant_id;
-    let plan = NewPlan {
-        name: "1 hour".into(),
-        price_kes: 20,
-        duration_secs: 3600,
-        data_mb: None,
-        rate_limit: None,
-        profile: None,
-        shared_users: None,
-    };
-    let plan = store.create_plan(tenant, &plan, now_ms()).await.unwrap();
+    let plan = crate::vouchers::voucher_plan(store.as_ref(), creds.id, ("1 hour", 20, 3600), None).await;
     // The router's uplink: the agent and the device's probe reach the cloud through it.
     let uplink = Relay::start(cloud.addr).await;
     let router = Arc::new(RouterOsEmulator::start(EmulatorConfig::default()).await);

@@ -22,6 +22,27 @@ const CODES: u32 = 2_000;
 const MAC: &str = "02:00:00:00:16:01";
 const IP: &str = "10.5.50.16";
 
+/// A plan the vouchers of these tests are for: `name`, `secs` long at `price_kes`, with the
+/// speed limit given, for the tenant of `router`.
+pub async fn voucher_plan(
+    store: &dyn jasiyo_cloud::store::Store,
+    router: jasiyo_shared::RouterId,
+    (name, price_kes, secs): (&str, u32, u64),
+    rate_limit: Option<&str>,
+) -> jasiyo_cloud::model::Plan {
+    let tenant = store.router(router).await.unwrap().unwrap().tenant_id;
+    let plan = NewPlan {
+        name: name.into(),
+        price_kes,
+        duration_secs: secs,
+        data_mb: None,
+        rate_limit: rate_limit.map(str::to_string),
+        profile: None,
+        shared_users: None,
+    };
+    store.create_plan(tenant, &plan, jasiyo_cloud::store::now_ms()).await.unwrap()
+}
+
 fn is_voucher(comment: Option<&str>) -> bool {
     comment.is_some_and(|c| c.contains("voucher batch"))
 }
@@ -31,16 +52,7 @@ async fn a_batch_loads_logs_in_and_is_revoked(world: World) {
     let store = cloud.store().clone();
     let creds = world.add_router(store.as_ref(), "counter").await;
     let tenant = store.router(creds.id).await.unwrap().unwrap().tenant_id;
-    let plan = NewPlan {
-        name: "1 hour".into(),
-        price_kes: 20,
-        duration_secs: 3600,
-        data_mb: None,
-        rate_limit: Some("2M/5M".into()),
-        profile: None,
-        shared_users: None,
-    };
-    let plan = store.create_plan(tenant, &plan, jasiyo_cloud::store::now_ms()).await.unwrap();
+    let plan = voucher_plan(store.as_ref(), creds.id, ("1 hour", 20, 3600), Some("2M/5M")).await;
     let router = Arc::new(RouterOsEmulator::start(EmulatorConfig::default()).await);
     let mut agent = TestAgent::start_routeros(&cloud.ws_url(), &creds, &world.agent_dir("counter"), router.addr(), fast_edge());
     agent.connected().await;
@@ -186,17 +198,7 @@ async fn five_thousand_codes_load(world: World) {
     let cloud = world.cloud().await;
     let store = cloud.store().clone();
     let creds = world.add_router(store.as_ref(), "counter").await;
-    let tenant = store.router(creds.id).await.unwrap().unwrap().tenant_id;
-    let plan = NewPlan {
-        name: "1 day".into(),
-        price_kes: 50,
-        duration_secs: 86_400,
-        data_mb: None,
-        rate_limit: Some("2M/5M".into()),
-        profile: None,
-        shared_users: None,
-    };
-    let plan = store.create_plan(tenant, &plan, jasiyo_cloud::store::now_ms()).await.unwrap();
+    let plan = voucher_plan(store.as_ref(), creds.id, ("1 day", 50, 86_400), Some("2M/5M")).await;
     let router = Arc::new(RouterOsEmulator::start(EmulatorConfig::default()).await);
     // Loading is measured, not the repairs: reconciling 5,000 users every 200 ms (the tests'
     // pace; 5 minutes in the field) would take turns with the loading.

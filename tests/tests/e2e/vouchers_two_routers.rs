@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use jasiyo_cloud::model::{NewPlan, VoucherBatchInput, VoucherState};
+use jasiyo_cloud::model::{VoucherBatchInput, VoucherState};
 use jasiyo_cloud::store::{Store, now_ms};
 use jasiyo_cloud::vouchers::create_batch;
 use jasiyo_tests::harness::*;
@@ -20,16 +20,7 @@ async fn a_code_used_on_a_second_router_is_ended_there(world: World) {
     let store = cloud.store().clone();
     let (a, b) = (world.add_router(store.as_ref(), "front").await, world.add_router(store.as_ref(), "back").await);
     let tenant = store.router(a.id).await.unwrap().unwrap().tenant_id;
-    let plan = NewPlan {
-        name: "1 hour".into(),
-        price_kes: 20,
-        duration_secs: 3600,
-        data_mb: None,
-        rate_limit: Some("2M/5M".into()),
-        profile: None,
-        shared_users: None,
-    };
-    let plan = store.create_plan(tenant, &plan, now_ms()).await.unwrap();
+    let plan = crate::vouchers::voucher_plan(store.as_ref(), a.id, ("1 hour", 20, 3600), Some("2M/5M")).await;
     let (router_a, router_b) = (
         Arc::new(RouterOsEmulator::start(EmulatorConfig::default()).await),
         Arc::new(RouterOsEmulator::start(EmulatorConfig::default()).await),
