@@ -12,11 +12,14 @@
 //! - [`routers`], [`plans`], [`settings`]: routers, plans, the payment provider, staff and
 //!   the time zone.
 //! - [`transactions`]: the payments list, its CSV export and one payment's timeline;
+//!   [`voucher_sales`]: the cash sales in the same list and export;
 //!   [`transaction_actions`]: recheck, settle by hand, resend to the router.
+//! - [`csv_stream`]: the CSV downloads; the exports streamed a page at a time.
 //! - [`vouchers`]: voucher batches: create, list, one batch, revoke, CSV, print sheet.
 
 mod alerts;
 mod auth;
+mod csv_stream;
 mod overview;
 mod plans;
 mod platform;

@@ -5,32 +5,29 @@
 
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures_util::stream;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde::Deserialize;
 
+use super::csv_stream::{self, Pages, TenantRows};
 use super::render;
 use super::session::Member;
 use crate::dashboard::transaction::{DetailView, Notice, detail as detail_page, not_found, timeline};
 use crate::dashboard::transactions::{CSV_HEADER, Filters, ListView, VOUCHER_KIND, csv_line, list as list_page};
 use crate::hub::Hub;
-use crate::model::{PaymentId, PaymentState, Role, TenantId};
+use crate::model::{PaymentId, PaymentState, TenantId};
 use crate::payments::phone::Msisdn;
 use crate::payments::resend::{RESENT, resent_seq};
-use crate::store::Store;
-use crate::store::dashboard::{PaymentCursor, PaymentFilter, Totals};
+use crate::store::dashboard::{PaymentCursor, PaymentFilter, PaymentLine, Totals};
 use crate::store::voucher_sales::{SaleFilter, SaleTotals};
+use crate::store::{Store, StoreResult};
 use crate::time::{show_ms, show_secs, zone_or_default};
 
 /// Payments per page of the list.
 const PAGE: u32 = 50;
-/// Payments per query of the CSV export.
-const CSV_BATCH: u32 = 500;
 
 fn internal(error: impl std::fmt::Display) -> Response {
     tracing::error!(%error, "a transactions page failed");
@@ -98,6 +95,14 @@ fn cursor_of(created_at: i64, id: PaymentId) -> String {
     format!("{created_at}_{id}")
 }
 
+/// The tenant's routers and plans, each as (id, name): the choices of the list's filter form.
+pub(super) async fn filter_choices(store: &dyn Store, tenant: TenantId) -> StoreResult<(Vec<(String, String)>, Vec<(String, String)>)> {
+    let (routers, plans) = tokio::try_join!(store.list_routers(Some(tenant)), store.list_plans(tenant))?;
+    let routers = routers.iter().map(|r| (r.id.to_string(), r.name.clone())).collect();
+    let plans = plans.iter().map(|p| (p.id.to_string(), p.name.clone())).collect();
+    Ok((routers, plans))
+}
+
 /// What `kind` asks for: cash (voucher) sales (true), M-Pesa payments (false), or an error.
 pub(crate) fn wants_vouchers(filters: &Filters) -> Result<bool, String> {
     match given(&filters.kind) {
@@ -116,15 +121,15 @@ pub(super) async fn list(State(hub): State<Arc<Hub>>, member: Member, Query(filt
     let tenant = member.tenant.id;
     let tz = zone_or_default(&member.tenant.time_zone);
     let frame = member.who.frame();
-    let (routers, plans) = match tokio::try_join!(store.list_routers(Some(tenant)), store.list_plans(tenant)) {
+    let (routers, plans) = match filter_choices(store.as_ref(), tenant).await {
         Ok(found) => found,
         Err(error) => return internal(error),
     };
     let mut view = ListView {
         filters: filters.clone(),
         error: None,
-        routers: routers.iter().map(|r| (r.id.to_string(), r.name.clone())).collect(),
-        plans: plans.iter().map(|p| (p.id.to_string(), p.name.clone())).collect(),
+        routers,
+        plans,
         lines: Vec::new(),
         totals: Totals::default(),
         vouchers: SaleTotals::default(),
@@ -166,35 +171,21 @@ pub(super) async fn list(State(hub): State<Arc<Hub>>, member: Member, Query(filt
     render(&frame, StatusCode::OK, list_page(&frame, &view), &headers)
 }
 
-/// Where the CSV export is.
-struct Export {
-    store: Arc<dyn Store>,
-    tenant: TenantId,
-    filter: PaymentFilter,
-    after: Option<PaymentCursor>,
-    tz: TimeZone,
-    role: Role,
-    done: bool,
-}
+/// The M-Pesa payments export: a page of payment lines, each as [`csv_line`] writes it.
+impl Pages for TenantRows<PaymentFilter> {
+    type Row = PaymentLine;
+    type Cursor = PaymentCursor;
 
-impl Export {
-    /// The next batch of rows as CSV text, and the export after it.
-    async fn next(mut self) -> Option<(Result<Bytes, std::io::Error>, Export)> {
-        if self.done {
-            return None;
-        }
-        let lines = match self.store.payment_lines(self.tenant, &self.filter, self.after, CSV_BATCH).await {
-            Ok(lines) => lines,
-            Err(error) => {
-                tracing::error!(%error, tenant = %self.tenant, "a CSV export stopped");
-                self.done = true;
-                return Some((Err(std::io::Error::other("the export failed")), self));
-            }
-        };
-        self.done = lines.len() < CSV_BATCH as usize;
-        self.after = lines.last().map(|l| PaymentCursor { created_at: l.payment.created_at, id: l.payment.id });
-        let text: String = lines.iter().map(|l| csv_line(self.role, &show_ms(l.payment.created_at, &self.tz), l)).collect();
-        Some((Ok(Bytes::from(text)), self))
+    async fn page(&self, after: Option<&PaymentCursor>, limit: u32) -> StoreResult<Vec<PaymentLine>> {
+        self.store.payment_lines(self.tenant, &self.filter, after.copied(), limit).await
+    }
+
+    fn cursor(line: &PaymentLine) -> PaymentCursor {
+        PaymentCursor { created_at: line.payment.created_at, id: line.payment.id }
+    }
+
+    fn line(&self, line: &PaymentLine) -> String {
+        csv_line(self.role, &show_ms(line.payment.created_at, &self.tz), line)
     }
 }
 
@@ -207,19 +198,13 @@ pub(super) async fn csv(State(hub): State<Arc<Hub>>, member: Member, Query(filte
     }
     let tz = zone_or_default(&member.tenant.time_zone);
     let store = hub.store().clone();
-    let (filter, _) = match parse(store.as_ref(), member.tenant.id, &Filters { before: None, ..filters }, &tz).await {
+    let tenant = member.tenant.id;
+    let (filter, _) = match parse(store.as_ref(), tenant, &Filters { before: None, ..filters }, &tz).await {
         Ok(parsed) => parsed,
         Err(message) => return (StatusCode::BAD_REQUEST, message).into_response(),
     };
-    let export = Export { store, tenant: member.tenant.id, filter, after: None, tz, role: member.who.account.role, done: false };
-    let header_line = stream::once(async { Ok::<_, std::io::Error>(Bytes::from_static(CSV_HEADER.as_bytes())) });
-    let rows = stream::unfold(export, Export::next);
-    let mut response = Body::from_stream(futures_util::StreamExt::chain(header_line, rows)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"transactions.csv\""));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    let rows = TenantRows { store, tenant, filter, tz, role: member.who.account.role };
+    csv_stream::paged(rows, tenant, "transactions.csv", CSV_HEADER)
 }
 
 #[derive(Deserialize)]

@@ -5,27 +5,24 @@
 
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures_util::stream;
 use jiff::tz::TimeZone;
 
+use super::csv_stream::{self, Pages, TenantRows};
 use super::render;
 use super::session::Member;
-use super::transactions::parse;
+use super::transactions::{filter_choices, parse};
 use crate::dashboard::transactions::Filters;
 use crate::dashboard::voucher_sales::{CSV_HEADER, SalesView, csv_line, cursor_of, list as list_page};
 use crate::hub::Hub;
-use crate::model::{Role, TenantId, VoucherCode};
-use crate::store::Store;
-use crate::store::voucher_sales::{SaleCursor, SaleFilter};
+use crate::model::{TenantId, VoucherCode};
+use crate::store::voucher_sales::{SaleCursor, SaleFilter, VoucherSale};
+use crate::store::{Store, StoreResult};
 use crate::time::{show_ms, zone_or_default};
 
 /// Sales per page of the list.
 const PAGE: u32 = 50;
-/// Sales per query of the CSV export.
-const CSV_BATCH: u32 = 500;
 
 fn internal(error: impl std::fmt::Display) -> Response {
     tracing::error!(%error, "a voucher sales page failed");
@@ -64,19 +61,12 @@ pub(super) async fn list(hub: Arc<Hub>, member: Member, filters: Filters, header
     let tenant = member.tenant.id;
     let tz = zone_or_default(&member.tenant.time_zone);
     let frame = member.who.frame();
-    let (routers, plans) = match tokio::try_join!(store.list_routers(Some(tenant)), store.list_plans(tenant)) {
+    let (routers, plans) = match filter_choices(store.as_ref(), tenant).await {
         Ok(found) => found,
         Err(error) => return internal(error),
     };
-    let mut view = SalesView {
-        filters: filters.clone(),
-        error: None,
-        routers: routers.iter().map(|r| (r.id.to_string(), r.name.clone())).collect(),
-        plans: plans.iter().map(|p| (p.id.to_string(), p.name.clone())).collect(),
-        sales: Vec::new(),
-        totals: Default::default(),
-        older: None,
-    };
+    let mut view =
+        SalesView { filters: filters.clone(), error: None, routers, plans, sales: Vec::new(), totals: Default::default(), older: None };
     let (filter, after) = match parse_sales(store.as_ref(), tenant, &filters, &tz).await {
         Ok(parsed) => parsed,
         Err(message) => {
@@ -100,35 +90,21 @@ pub(super) async fn list(hub: Arc<Hub>, member: Member, filters: Filters, header
     render(&frame, StatusCode::OK, list_page(&frame, &view), &headers)
 }
 
-/// Where the CSV export is.
-struct Export {
-    store: Arc<dyn Store>,
-    tenant: TenantId,
-    filter: SaleFilter,
-    after: Option<SaleCursor>,
-    tz: TimeZone,
-    role: Role,
-    done: bool,
-}
+/// The cash sales export: a page of voucher sales, each as [`csv_line`] writes it.
+impl Pages for TenantRows<SaleFilter> {
+    type Row = VoucherSale;
+    type Cursor = SaleCursor;
 
-impl Export {
-    /// The next batch of rows as CSV text, and the export after it.
-    async fn next(mut self) -> Option<(Result<Bytes, std::io::Error>, Export)> {
-        if self.done {
-            return None;
-        }
-        let sales = match self.store.voucher_sales(self.tenant, &self.filter, self.after.as_ref(), CSV_BATCH).await {
-            Ok(sales) => sales,
-            Err(error) => {
-                tracing::error!(%error, tenant = %self.tenant, "a voucher sales export stopped");
-                self.done = true;
-                return Some((Err(std::io::Error::other("the export failed")), self));
-            }
-        };
-        self.done = sales.len() < CSV_BATCH as usize;
-        self.after = sales.last().map(|s| SaleCursor { sold_at: s.sold_at, code: s.code.as_str().to_string() });
-        let text: String = sales.iter().map(|s| csv_line(self.role, &show_ms(s.sold_at, &self.tz), s)).collect();
-        Some((Ok(Bytes::from(text)), self))
+    async fn page(&self, after: Option<&SaleCursor>, limit: u32) -> StoreResult<Vec<VoucherSale>> {
+        self.store.voucher_sales(self.tenant, &self.filter, after, limit).await
+    }
+
+    fn cursor(sale: &VoucherSale) -> SaleCursor {
+        SaleCursor { sold_at: sale.sold_at, code: sale.code.as_str().to_string() }
+    }
+
+    fn line(&self, sale: &VoucherSale) -> String {
+        csv_line(self.role, &show_ms(sale.sold_at, &self.tz), sale)
     }
 }
 
@@ -136,17 +112,11 @@ impl Export {
 pub(super) async fn csv(hub: Arc<Hub>, member: Member, filters: Filters) -> Response {
     let tz = zone_or_default(&member.tenant.time_zone);
     let store = hub.store().clone();
-    let (filter, _) = match parse_sales(store.as_ref(), member.tenant.id, &Filters { before: None, ..filters }, &tz).await {
+    let tenant = member.tenant.id;
+    let (filter, _) = match parse_sales(store.as_ref(), tenant, &Filters { before: None, ..filters }, &tz).await {
         Ok(parsed) => parsed,
         Err(message) => return (StatusCode::BAD_REQUEST, message).into_response(),
     };
-    let export = Export { store, tenant: member.tenant.id, filter, after: None, tz, role: member.who.account.role, done: false };
-    let header_line = stream::once(async { Ok::<_, std::io::Error>(Bytes::from_static(CSV_HEADER.as_bytes())) });
-    let rows = stream::unfold(export, Export::next);
-    let mut response = Body::from_stream(futures_util::StreamExt::chain(header_line, rows)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"voucher-sales.csv\""));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    let rows = TenantRows { store, tenant, filter, tz, role: member.who.account.role };
+    csv_stream::paged(rows, tenant, "voucher-sales.csv", CSV_HEADER)
 }

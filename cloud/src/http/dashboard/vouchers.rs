@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::csv_stream::set_download_headers;
 use super::render;
 use super::routers::{internal, not_found};
 use super::session::{Form, Member, Owner};
@@ -199,11 +200,7 @@ pub(super) async fn download(State(hub): State<Arc<Hub>>, member: Member, Path(i
         Err(error) => return internal(error),
     };
     let mut response = csv::export(&batch, &plan, &lines).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    let name = format!("attachment; filename=\"vouchers-{}.csv\"", crate::vouchers::short(batch.id));
-    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&name).unwrap_or(HeaderValue::from_static("attachment")));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    set_download_headers(&mut response, &format!("vouchers-{}.csv", crate::vouchers::short(batch.id)));
     response
 }
 
