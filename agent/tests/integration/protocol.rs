@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use crate::support::*;
 use jasiyo_agent::{LinkState, ReconnectPolicy};
-use jasiyo_shared::{AgentMessage, CloudMessage, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, RejectReason, RouterId};
-use tempfile::TempDir;
+use jasiyo_shared::{AgentMessage, CloudMessage, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, RejectReason};
 
 /// Reconnection slow enough that a reconnect within [`WAIT`] proves the fall-back did not
 /// wait for the backoff.
@@ -19,12 +18,10 @@ fn slow_retries(mut config: jasiyo_agent::AgentConfig) -> jasiyo_agent::AgentCon
 
 #[tokio::test]
 async fn an_old_cloud_that_refuses_protocol_2_is_spoken_to_in_protocol_1() {
-    let cloud = FakeCloud::start().await;
-    let dir = TempDir::new().unwrap();
-    let router = RouterId::new();
-    let mut agent = start(slow_retries(config(&cloud, router, dir.path())));
+    let rig = Rig::new().await;
+    let mut agent = start(slow_retries(rig.config()));
 
-    let mut conn = cloud.accept().await;
+    let mut conn = rig.cloud.accept().await;
     let hello = conn.hello().await;
     assert_eq!(hello.protocol, 4);
     assert_eq!(PROTOCOL_VERSION, 4);
@@ -32,8 +29,8 @@ async fn an_old_cloud_that_refuses_protocol_2_is_spoken_to_in_protocol_1() {
     conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 4, cloud: 1 })).await;
 
     // At once, not after the minute of backoff.
-    let mut conn = cloud.accept().await;
-    let hello = conn.welcome(router).await;
+    let mut conn = rig.cloud.accept().await;
+    let hello = conn.welcome(rig.router).await;
     assert_eq!(hello.protocol, MIN_PROTOCOL_VERSION);
     agent.wait_state(|s| *s == LinkState::Connected).await;
     // A status, and nothing of protocol 2 with it (an old cloud could not read it).
@@ -44,37 +41,33 @@ async fn an_old_cloud_that_refuses_protocol_2_is_spoken_to_in_protocol_1() {
 
 #[tokio::test]
 async fn after_a_session_in_protocol_1_the_next_connection_offers_2_again() {
-    let cloud = FakeCloud::start().await;
-    let dir = TempDir::new().unwrap();
-    let router = RouterId::new();
-    let agent = start(config(&cloud, router, dir.path()));
+    let rig = Rig::new().await;
+    let agent = start(rig.config());
 
-    let mut conn = cloud.accept().await;
+    let mut conn = rig.cloud.accept().await;
     conn.hello().await;
     conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 4, cloud: 1 })).await;
-    let mut conn = cloud.accept().await;
-    assert_eq!(conn.welcome(router).await.protocol, 1);
+    let mut conn = rig.cloud.accept().await;
+    assert_eq!(conn.welcome(rig.router).await.protocol, 1);
     drop(conn); // the cloud restarts, perhaps upgraded
 
-    let mut conn = cloud.accept().await;
-    assert_eq!(conn.welcome_at(router, now_ms()).await.protocol, 4);
+    let mut conn = rig.cloud.accept().await;
+    assert_eq!(conn.welcome_at(rig.router, now_ms()).await.protocol, 4);
     agent.stop().await;
 }
 
 #[tokio::test]
 async fn a_cloud_asking_for_a_version_this_agent_does_not_speak_is_not_followed() {
-    let cloud = FakeCloud::start().await;
-    let dir = TempDir::new().unwrap();
-    let router = RouterId::new();
-    let mut agent = start(observable(config(&cloud, router, dir.path())));
+    let rig = Rig::new().await;
+    let mut agent = start(observable(rig.config()));
 
-    let mut conn = cloud.accept().await;
+    let mut conn = rig.cloud.accept().await;
     conn.hello().await;
     conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 4, cloud: 0 })).await;
     let state = agent.wait_state(|s| matches!(s, LinkState::Disconnected { .. })).await;
     assert!(matches!(&state, LinkState::Disconnected { reason } if reason.contains("rejected")), "{state:?}");
-    let mut conn = cloud.accept().await;
-    assert_eq!(conn.welcome(router).await.protocol, 4, "still the newest: 0 is not a version it can speak");
+    let mut conn = rig.cloud.accept().await;
+    assert_eq!(conn.welcome(rig.router).await.protocol, 4, "still the newest: 0 is not a version it can speak");
     agent.stop().await;
 }
 
@@ -86,20 +79,18 @@ fn now_ms() -> i64 {
 async fn a_protocol_2_cloud_is_told_the_clock_skew_with_each_status() {
     const HOUR_MS: i64 = 3_600_000;
     for (offset_secs, skew_ms) in [(3 * 3600, 3 * HOUR_MS), (-3 * 3600, -3 * HOUR_MS), (0, 0)] {
-        let cloud = FakeCloud::start().await;
-        let dir = TempDir::new().unwrap();
-        let router = RouterId::new();
-        let mut cfg = config(&cloud, router, dir.path());
+        let rig = Rig::new().await;
+        let mut cfg = rig.config();
         cfg.clock_offset_secs = offset_secs;
         cfg.status_interval = Duration::from_millis(50);
         let agent = start(cfg);
 
         // A protocol-2 cloud: the agent falls back to 2.
-        let mut conn = cloud.accept().await;
+        let mut conn = rig.cloud.accept().await;
         conn.hello().await;
         conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 4, cloud: 2 })).await;
-        let mut conn = cloud.accept().await;
-        assert_eq!(conn.welcome_at(router, now_ms()).await.protocol, 2);
+        let mut conn = rig.cloud.accept().await;
+        assert_eq!(conn.welcome_at(rig.router, now_ms()).await.protocol, 2);
         // Every status is followed by the skew, measured at the welcome, and no counters
         // come (a protocol-2 cloud could not read them).
         for _ in 0..2 {
@@ -117,19 +108,17 @@ async fn a_protocol_2_cloud_is_told_the_clock_skew_with_each_status() {
 
 #[tokio::test]
 async fn a_protocol_3_cloud_gets_the_counters_before_each_status() {
-    let cloud = FakeCloud::start().await;
-    let dir = TempDir::new().unwrap();
-    let router = RouterId::new();
-    let mut cfg = config(&cloud, router, dir.path());
+    let rig = Rig::new().await;
+    let mut cfg = rig.config();
     cfg.status_interval = Duration::from_millis(50);
     let agent = start(cfg);
 
-    let mut conn = cloud.accept().await;
+    let mut conn = rig.cloud.accept().await;
     // A protocol-3 cloud refuses 4; the agent speaks 3 to it, counters included.
     conn.hello().await;
     conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: 4, cloud: 3 })).await;
-    let mut conn = cloud.accept().await;
-    assert_eq!(conn.welcome_at(router, now_ms()).await.protocol, 3);
+    let mut conn = rig.cloud.accept().await;
+    assert_eq!(conn.welcome_at(rig.router, now_ms()).await.protocol, 3);
     let mut since = None;
     for _ in 0..2 {
         match conn.recv().await {

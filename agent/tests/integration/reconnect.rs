@@ -6,23 +6,20 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 use jasiyo_agent::{LinkState, ReconnectPolicy};
-use jasiyo_shared::{CloudMessage, PROTOCOL_VERSION, RejectReason, RouterId};
-use tempfile::TempDir;
+use jasiyo_shared::{CloudMessage, PROTOCOL_VERSION, RejectReason};
 use tokio_tungstenite::tungstenite::http::StatusCode;
 
 #[tokio::test]
 async fn a_rejection_is_reported_and_backed_off() {
-    let cloud = FakeCloud::start().await;
-    let dir = TempDir::new().unwrap();
-    let router = RouterId::new();
-    let mut cfg = config(&cloud, router, dir.path());
+    let rig = Rig::new().await;
+    let mut cfg = rig.config();
     let initial = Duration::from_millis(300);
     cfg.reconnect = ReconnectPolicy { initial, max: Duration::from_secs(1), stable_after: Duration::from_secs(60) };
     let mut agent = start(cfg);
 
     // The first retry may come at once (spread over [0, initial]); the next waits longer.
     for _ in 0..2 {
-        let mut conn = cloud.accept().await;
+        let mut conn = rig.cloud.accept().await;
         conn.hello().await;
         conn.send(CloudMessage::Rejected(RejectReason::UnsupportedVersion { agent: PROTOCOL_VERSION, cloud: 99 })).await;
     }
@@ -30,55 +27,50 @@ async fn a_rejection_is_reported_and_backed_off() {
     let state = agent.wait_state(|s| matches!(s, LinkState::Disconnected { .. })).await;
     assert!(matches!(&state, LinkState::Disconnected { reason } if reason.contains("rejected")), "{state:?}");
 
-    let mut conn = cloud.accept().await;
+    let mut conn = rig.cloud.accept().await;
     assert!(rejected_at.elapsed() >= initial, "reconnected after {:?}", rejected_at.elapsed());
-    conn.welcome(router).await;
+    conn.welcome(rig.router).await;
     agent.wait_state(|s| *s == LinkState::Connected).await;
     agent.stop().await;
 }
 
 #[tokio::test]
 async fn a_busy_cloud_is_dialled_again_after_its_retry_hint_with_jitter() {
-    let cloud = FakeCloud::start().await;
-    let dir = TempDir::new().unwrap();
-    let router = RouterId::new();
+    let rig = Rig::new().await;
     // Its own backoff alone would dial again within 200 ms.
-    let mut agent = start(config(&cloud, router, dir.path()));
-    cloud.busy(1).await;
+    let mut agent = start(rig.config());
+    rig.cloud.busy(1).await;
     let sent_away = Instant::now();
     let state = agent.wait_state(|s| matches!(s, LinkState::Disconnected { .. })).await;
     assert!(matches!(&state, LinkState::Disconnected { reason } if reason.contains("busy")), "{state:?}");
-    let mut conn = cloud.accept().await;
+    let mut conn = rig.cloud.accept().await;
     let waited = sent_away.elapsed();
     // The hint, plus up to half of it again at random (and a little for the test's own pace).
     assert!(waited >= Duration::from_secs(1) && waited < Duration::from_millis(1500 + 500), "dialled again after {waited:?}");
-    conn.welcome(router).await;
+    conn.welcome(rig.router).await;
     agent.wait_state(|s| *s == LinkState::Connected).await;
     agent.stop().await;
 }
 
 #[tokio::test]
 async fn a_welcome_after_a_short_session_still_brings_the_next_try_at_once() {
-    let cloud = FakeCloud::start().await;
-    let dir = TempDir::new().unwrap();
-    let router = RouterId::new();
-    let mut cfg = config(&cloud, router, dir.path());
+    let rig = Rig::new().await;
+    let mut cfg = rig.config();
     // Doubling from 400 ms, and no session is ever "stable".
     cfg.reconnect =
         ReconnectPolicy { initial: Duration::from_millis(400), max: Duration::from_secs(10), stable_after: Duration::from_secs(60) };
     let mut agent = start(cfg);
     // Failures grow the delay: 2 refusals put the step at 1.6 s.
-    cloud.refuse(StatusCode::BAD_GATEWAY).await;
-    cloud.refuse(StatusCode::BAD_GATEWAY).await;
+    rig.cloud.refuse(StatusCode::BAD_GATEWAY).await;
+    rig.cloud.refuse(StatusCode::BAD_GATEWAY).await;
     // A welcome, then the link is cut at once: the next try comes within the first step.
-    let mut conn = cloud.accept().await;
-    conn.welcome(router).await;
+    let conn = rig.welcomed().await;
     agent.wait_state(|s| *s == LinkState::Connected).await;
     drop(conn);
     let cut = Instant::now();
-    let mut conn = cloud.accept().await;
+    let mut conn = rig.cloud.accept().await;
     assert!(cut.elapsed() < Duration::from_millis(400 + 300), "dialled again after {:?}", cut.elapsed());
-    conn.welcome(router).await;
+    conn.welcome(rig.router).await;
     agent.wait_state(|s| *s == LinkState::Connected).await;
     agent.stop().await;
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use jasiyo_agent::{Agent, AgentConfig, ApplyFuture, ExecError, Executor, LinkState, ReconnectPolicy, Token};
 use jasiyo_shared::{AgentMessage, CloudMessage, Command, CommandId, Delivery, Hello, Outcome, RouterId, Seq, Welcome, WelcomeAt, codec};
+use tempfile::TempDir;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
@@ -156,6 +157,13 @@ impl Conn {
         self.send(CloudMessage::Deliver(delivery.clone())).await;
     }
 
+    /// Delivers [`remove`]`(seq)` and expects it acknowledged, then reported applied.
+    pub async fn deliver_and_expect_applied(&mut self, seq: u64) {
+        self.deliver(&remove(seq)).await;
+        assert_eq!(self.recv_skipping_chatter().await, AgentMessage::Received { seq: Seq(seq) });
+        assert_eq!(self.recv_skipping_chatter().await, AgentMessage::Result { seq: Seq(seq), outcome: applied() });
+    }
+
     /// Proves nothing else was sent in between: pings and expects the matching pong as the
     /// next message that is not chatter.
     pub async fn expect_nothing_pending(&mut self, nonce: u64) {
@@ -272,6 +280,41 @@ pub struct Running {
     pub state: watch::Receiver<LinkState>,
     shutdown: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
+}
+
+/// Where most tests start: a fake cloud, and one router whose agent keeps its journal in a
+/// temporary directory that lasts as long as this does.
+pub struct Rig {
+    /// The cloud the agent dials.
+    pub cloud: FakeCloud,
+    /// The router the agent speaks for.
+    pub router: RouterId,
+    dir: TempDir,
+}
+
+impl Rig {
+    /// A listening fake cloud, a fresh router id and an empty journal directory.
+    pub async fn new() -> Rig {
+        Rig { cloud: FakeCloud::start().await, router: RouterId::new(), dir: TempDir::new().unwrap() }
+    }
+
+    /// The agent's configuration (see [`config`]); the same journal every time.
+    pub fn config(&self) -> AgentConfig {
+        config(&self.cloud, self.router, self.dir.path())
+    }
+
+    /// Starts the agent with [`Rig::config`] and welcomes its first connection.
+    pub async fn start_welcomed(&self) -> (Running, Conn) {
+        let agent = start(self.config());
+        (agent, self.welcomed().await)
+    }
+
+    /// Accepts the agent's next connection and welcomes it as this router.
+    pub async fn welcomed(&self) -> Conn {
+        let mut conn = self.cloud.accept().await;
+        conn.welcome(self.router).await;
+        conn
+    }
 }
 
 /// A configuration for an agent of router `router_id` keeping its journal in `data_dir`.
