@@ -7,7 +7,7 @@
 //! - The router holds no user that is not a paid payment's; no phone got two prompts.
 //! - Every command has its result; none is left in the outbox.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use super::ChaosConfig;
 use super::breakdown::{self, Breakdown};
-use super::driver::Customer;
+use super::driver::{Answer, Customer};
 use super::faults::Injected;
 use super::stack::{PLAN_SECS, Stack};
 use crate::payment_emulator::{PromptState, Resolution};
@@ -43,7 +43,8 @@ pub struct Summary {
     /// Every customer approved (callback delivered) before the last fault ended was on the
     /// router this long after it ended.
     pub caught_up_after: Option<Duration>,
-    /// From the end of the last fault to quiet.
+    /// From the end of the last fault to the last repair (users put on the router for late
+    /// approvals are not repairs, and are left out).
     pub converged_after: Option<Duration>,
     /// The run's length.
     pub elapsed: Duration,
@@ -82,6 +83,9 @@ pub async fn check(
     let commands: HashMap<u64, _> = stack.store.list_commands(stack.creds.id, 1_000_000).await?.into_iter().map(|c| (c.seq.0, c)).collect();
     let clock = breakdown::Clock::now();
     let mut paid_users = 0;
+    // Users put on the router for what customers did after the faults (late approvals):
+    // their arrival is not a repair, and is left out of the convergence time.
+    let mut not_repairs = HashSet::new();
     for customer in customers {
         let label = match (&customer.refused, &customer.provider_ref) {
             (Some(why), _) => format!("refused by the portal: {why}"),
@@ -115,6 +119,9 @@ pub async fn check(
             summary.violations.push(format!("customer {}: the prompt's reference names another payment", customer.n));
         }
         let entitlement = stack.store.entitlement_for_payment(payment.id).await?;
+        if let (Answer::ApproveLate(_), Some(e)) = (customer.answer, &entitlement) {
+            not_repairs.insert(e.username.clone());
+        }
         let problem = match (provider_paid, payment.state, &entitlement) {
             (true, PaymentState::Paid, Some(e)) => match router_users.get(&e.username) {
                 None => {
@@ -126,7 +133,7 @@ pub async fn check(
                     if let (Some(approved), Some(seen)) = (customer.approved_at, first_seen.get(&e.username)) {
                         let ms = seen.saturating_duration_since(approved).as_secs_f64() * 1000.0;
                         match customer.answer {
-                            super::driver::Answer::ApproveCallbackLost => summary.reconciled_ms.push(ms),
+                            Answer::ApproveCallbackLost => summary.reconciled_ms.push(ms),
                             _ => {
                                 summary.latencies_ms.push(ms);
                                 let faults_over = injected.spans.iter().map(|s| s.2).filter(|end| end <= seen).max();
@@ -138,7 +145,7 @@ pub async fn check(
                                 }
                             }
                         }
-                        let lost = customer.answer == super::driver::Answer::ApproveCallbackLost;
+                        let lost = customer.answer == Answer::ApproveCallbackLost;
                         if !lost && ms >= breakdown::SLOW.as_millis() as f64 {
                             let times = (approved, *seen);
                             let slow = breakdown::stages(stack, customer.n, &payment, e, &commands, &injected.spans, times, clock).await;
@@ -182,7 +189,7 @@ pub async fn check(
         }
     }
     if quiet {
-        summary.converged_after = Some(last_repair(stack).await?.saturating_duration_since(last_fault));
+        summary.converged_after = Some(last_repair(stack, &not_repairs).await?.saturating_duration_since(last_fault));
     }
     summary.latencies_ms.sort_by(f64::total_cmp);
     summary.reconciled_ms.sort_by(f64::total_cmp);
@@ -210,11 +217,14 @@ async fn settle(stack: &Stack, customers: &[Customer], limit: Duration) -> anyho
 }
 
 /// The last moment anything was still being put right: a user appearing on the router or
-/// a command finishing.
-async fn last_repair(stack: &Stack) -> anyhow::Result<Instant> {
+/// a command finishing, but for the users in `not_repairs` and their commands.
+async fn last_repair(stack: &Stack, not_repairs: &HashSet<String>) -> anyhow::Result<Instant> {
     let (now, now_unix_ms) = (Instant::now(), jasiyo_cloud::store::now_ms());
-    let seen = stack.first_seen.lock().expect("first-seen lock").values().max().copied();
-    let finished = stack.store.list_commands(stack.creds.id, 1_000_000).await?.iter().filter_map(|c| c.finished_at).max();
+    let first_seen = stack.first_seen.lock().expect("first-seen lock").clone();
+    let seen = first_seen.iter().filter(|(name, _)| !not_repairs.contains(*name)).map(|(_, at)| *at).max();
+    let commands = stack.store.list_commands(stack.creds.id, 1_000_000).await?;
+    let repairs = commands.iter().filter(|c| !c.command.user_names().iter().any(|name| not_repairs.contains(*name)));
+    let finished = repairs.filter_map(|c| c.finished_at).max();
     let finished = finished.map(|at| now - Duration::from_millis((now_unix_ms - at).max(0) as u64));
     Ok(seen.into_iter().chain(finished).max().unwrap_or(now))
 }

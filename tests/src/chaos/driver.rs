@@ -18,6 +18,13 @@ use crate::payment_emulator::{Delivery, Resolution};
 /// How long a customer keeps trying to start a payment, and waits for the prompt.
 const PATIENCE: Duration = Duration::from_secs(60);
 
+/// The summary's label of [`Answer::ApproveLate`].
+pub const LATE_SUCCESS: &str = "approved after the countdown";
+
+/// From this many customers on, the mix holds at least one of each rare kind (a late
+/// success), so a short run exercises them all whatever the seed.
+const RARE_KINDS_FROM: usize = 20;
+
 /// What the phone does with the prompt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Answer {
@@ -29,6 +36,10 @@ pub enum Answer {
     ApproveCallbackLost,
     /// Approves; the callback comes this long after.
     ApproveCallbackLate(Duration),
+    /// Approves this long (90-100 s) after the prompt arrived: after the portal's 90 s
+    /// countdown, still inside a real prompt's life (1-3 min, shared/reference/providers.md
+    /// A.8). The cloud keeps the payment open for 5 minutes, so the callback settles it.
+    ApproveLate(Duration),
     /// Cancels, enters a wrong PIN, lets it time out, or has too little money.
     Decline(Resolution),
 }
@@ -46,13 +57,15 @@ impl Answer {
             Answer::ApproveDuplicated => "approved, callback x3".into(),
             Answer::ApproveCallbackLost => "approved, callback lost".into(),
             Answer::ApproveCallbackLate(_) => "approved, callback late".into(),
+            Answer::ApproveLate(_) => LATE_SUCCESS.into(),
             Answer::Decline(resolution) => resolution.as_str().replace('_', " "),
         }
     }
 
     fn draw(rng: &mut StdRng) -> Answer {
         match rng.random_range(0..100) {
-            0..55 => Answer::Approve,
+            0..52 => Answer::Approve,
+            52..55 => Answer::ApproveLate(Duration::from_millis(rng.random_range(90_000..100_000))),
             55..63 => Answer::ApproveDuplicated,
             63..70 => Answer::ApproveCallbackLost,
             70..76 => Answer::ApproveCallbackLate(Duration::from_millis(rng.random_range(500..5000))),
@@ -83,18 +96,17 @@ pub struct Customer {
     pub approved_at: Option<Instant>,
 }
 
-/// Runs the stream: `config.payments` customers at `config.rate` per second.
+/// Runs the stream: `config.payments` customers at `config.rate` per second. Returns when
+/// every customer is done (the late approvals too).
 pub async fn drive(stack: &Arc<Stack>, config: &ChaosConfig, mut rng: StdRng) -> Vec<Customer> {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("http client");
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / config.rate.max(0.001)));
+    let mix = draw_mix(&mut rng, config.payments);
     let mut tasks = Vec::with_capacity(config.payments);
-    for n in 0..config.payments {
+    for (n, intent) in mix.into_iter().enumerate() {
         tick.tick().await;
-        let answer = Answer::draw(&mut rng);
-        // A person reads the prompt and types the PIN.
-        let typing = Duration::from_millis(rng.random_range(1000..8000));
         let (stack, http) = (stack.clone(), http.clone());
-        tasks.push(tokio::spawn(async move { customer(&stack, &http, n, answer, typing, config_seed_key(n)).await }));
+        tasks.push(tokio::spawn(async move { customer(&stack, &http, n, intent, config_seed_key(n)).await }));
     }
     let mut customers = Vec::with_capacity(tasks.len());
     for task in tasks {
@@ -103,11 +115,37 @@ pub async fn drive(stack: &Arc<Stack>, config: &ChaosConfig, mut rng: StdRng) ->
     customers
 }
 
+/// What one customer is to do, drawn before the stream starts.
+#[derive(Clone, Copy, Debug)]
+struct Intent {
+    answer: Answer,
+    /// How long the person takes to read the prompt and type the PIN.
+    typing: Duration,
+}
+
+/// Draws every customer's intent; from [`RARE_KINDS_FROM`] customers on, a plain approval
+/// is turned into each rare kind the draw did not give.
+fn draw_mix(rng: &mut StdRng, payments: usize) -> Vec<Intent> {
+    let mut mix: Vec<Intent> = (0..payments)
+        .map(|_| Intent { answer: Answer::draw(rng), typing: Duration::from_millis(rng.random_range(1000..8000)) })
+        .collect();
+    if payments < RARE_KINDS_FROM {
+        return mix;
+    }
+    let plain: Vec<usize> = (0..payments).filter(|&i| mix[i].answer == Answer::Approve).collect();
+    if !mix.iter().any(|i| matches!(i.answer, Answer::ApproveLate(_))) && !plain.is_empty() {
+        let chosen = plain[rng.random_range(0..plain.len())];
+        mix[chosen].answer = Answer::ApproveLate(Duration::from_millis(rng.random_range(90_000..100_000)));
+    }
+    mix
+}
+
 fn config_seed_key(n: usize) -> String {
     format!("chaos-{n}-{}", uuid::Uuid::new_v4().simple())
 }
 
-async fn customer(stack: &Stack, http: &reqwest::Client, n: usize, answer: Answer, typing: Duration, key: String) -> Customer {
+async fn customer(stack: &Stack, http: &reqwest::Client, n: usize, intent: Intent, key: String) -> Customer {
+    let answer = intent.answer;
     let phone = format!("0722{:06}", n % 1_000_000);
     let msisdn = format!("254{}", &phone[1..]);
     let mac = format!("02:C0:{:02X}:{:02X}:{:02X}:{:02X}", (n >> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
@@ -146,12 +184,17 @@ async fn customer(stack: &Stack, http: &reqwest::Client, n: usize, answer: Answe
     }
     let Some(prompt) = stack.pay.wait_for_prompt(&msisdn, PATIENCE).await else { return record };
     record.provider_ref = Some(prompt.provider_ref.clone());
-    tokio::time::sleep(typing).await;
+    let answered_after = match answer {
+        Answer::ApproveLate(after) => after,
+        _ => intent.typing,
+    };
+    tokio::time::sleep(answered_after).await;
     let (resolution, delivery) = match answer {
         Answer::Approve => (Resolution::Approve, Delivery::Normal),
         Answer::ApproveDuplicated => (Resolution::Approve, Delivery::Duplicate(3)),
         Answer::ApproveCallbackLost => (Resolution::Approve, Delivery::Lost),
         Answer::ApproveCallbackLate(after) => (Resolution::Approve, Delivery::Late(after)),
+        Answer::ApproveLate(_) => (Resolution::Approve, Delivery::Normal),
         Answer::Decline(resolution) => (resolution, Delivery::Normal),
     };
     if answer.pays() {

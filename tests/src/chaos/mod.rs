@@ -36,7 +36,8 @@ pub struct ChaosConfig {
     pub faults: usize,
     /// The seed every random choice comes from (customers' outcomes, faults and moments).
     pub seed: u64,
-    /// How long the checker waits for the system to settle after the last fault.
+    /// How long the checker waits for the system to settle once every customer is done (the
+    /// driver waits for the late approvals, 90-100 s after their prompts, before that).
     pub settle_limit: Duration,
     /// Cloud instances: 1 is one process; more run behind HAProxy (`scripts/cluster`, on
     /// PostgreSQL), and a cloud kill takes one of them down.
