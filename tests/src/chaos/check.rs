@@ -11,13 +11,15 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::time::Duration;
 
-use jasiyo_cloud::model::{CommandState, Payment, PaymentState, ProviderKind};
+use jasiyo_cloud::model::{CommandState, Entitlement, Payment, PaymentState, ProviderKind};
+use jasiyo_shared::{Command, MacAddress};
 use tokio::time::Instant;
 
 use super::ChaosConfig;
 use super::breakdown::{self, Breakdown};
 use super::driver::{Answer, Customer};
 use super::faults::Injected;
+use super::recovery::{self, Checked};
 use super::stack::{PLAN_SECS, Stack};
 use crate::payment_emulator::{PromptState, Resolution};
 
@@ -48,6 +50,11 @@ pub struct Summary {
     pub converged_after: Option<Duration>,
     /// The run's length.
     pub elapsed: Duration,
+    /// Customers whose plan moved to their second device as it must ("Already paid?").
+    pub recovered: usize,
+    /// Customers who could not recover on a second device because the cloud never learnt
+    /// the receipt (the callback was lost to a fault; Daraja's status query does not give it).
+    pub recoveries_impossible: usize,
     /// Every invariant broken, with the payment's timeline.
     pub violations: Vec<String>,
     /// Where the slow payments (callbacks delivered) spent their time.
@@ -85,7 +92,8 @@ pub async fn check(
     let mut paid_users = 0;
     // Users put on the router for what customers did after the faults (late approvals):
     // their arrival is not a repair, and is left out of the convergence time.
-    let mut not_repairs = HashSet::new();
+    let mut not_repairs = NotRepairs::default();
+    let active = stack.router.active();
     for customer in customers {
         let label = match (&customer.refused, &customer.provider_ref) {
             (Some(why), _) => format!("refused by the portal: {why}"),
@@ -120,7 +128,7 @@ pub async fn check(
         }
         let entitlement = stack.store.entitlement_for_payment(payment.id).await?;
         if let (Answer::ApproveLate(_), Some(e)) = (customer.answer, &entitlement) {
-            not_repairs.insert(e.username.clone());
+            not_repairs.add(customer, e);
         }
         let problem = match (provider_paid, payment.state, &entitlement) {
             (true, PaymentState::Paid, Some(e)) => match router_users.get(&e.username) {
@@ -152,7 +160,21 @@ pub async fn check(
                             summary.breakdown.slow.push(slow);
                         }
                     }
-                    expiry_problem(&payment, user.comment.as_deref(), e.expires_at)
+                    let moved = match &customer.second {
+                        Some(second) => match recovery::check(second, &customer.mac, &payment, e, &router_users, &active) {
+                            Checked::Moved => {
+                                summary.recovered += 1;
+                                None
+                            }
+                            Checked::Impossible => {
+                                summary.recoveries_impossible += 1;
+                                None
+                            }
+                            Checked::Problem(problem) => Some(problem),
+                        },
+                        None => None,
+                    };
+                    moved.or_else(|| expiry_problem(&payment, user.comment.as_deref(), e.expires_at))
                 }
             },
             (true, state, _) => {
@@ -217,16 +239,36 @@ async fn settle(stack: &Stack, customers: &[Customer], limit: Duration) -> anyho
 }
 
 /// The last moment anything was still being put right: a user appearing on the router or
-/// a command finishing, but for the users in `not_repairs` and their commands.
-async fn last_repair(stack: &Stack, not_repairs: &HashSet<String>) -> anyhow::Result<Instant> {
+/// a command finishing, but for the users and devices in `not_repairs` and their commands.
+async fn last_repair(stack: &Stack, not_repairs: &NotRepairs) -> anyhow::Result<Instant> {
     let (now, now_unix_ms) = (Instant::now(), jasiyo_cloud::store::now_ms());
     let first_seen = stack.first_seen.lock().expect("first-seen lock").clone();
-    let seen = first_seen.iter().filter(|(name, _)| !not_repairs.contains(*name)).map(|(_, at)| *at).max();
+    let seen = first_seen.iter().filter(|(name, _)| !not_repairs.users.contains(*name)).map(|(_, at)| *at).max();
     let commands = stack.store.list_commands(stack.creds.id, 1_000_000).await?;
-    let repairs = commands.iter().filter(|c| !c.command.user_names().iter().any(|name| not_repairs.contains(*name)));
+    let repairs = commands.iter().filter(|c| !not_repairs.covers(&c.command));
     let finished = repairs.filter_map(|c| c.finished_at).max();
     let finished = finished.map(|at| now - Duration::from_millis((now_unix_ms - at).max(0) as u64));
     Ok(seen.into_iter().chain(finished).max().unwrap_or(now))
+}
+
+/// What customers did after the faults (approving late, and then moving the plan): the
+/// users and devices it concerns, whose changes are not repairs.
+#[derive(Default)]
+struct NotRepairs {
+    users: HashSet<String>,
+    devices: HashSet<MacAddress>,
+}
+
+impl NotRepairs {
+    fn add(&mut self, customer: &Customer, entitlement: &Entitlement) {
+        self.users.insert(entitlement.username.clone());
+        let second = customer.second.as_ref().map(|s| s.mac.as_str());
+        self.devices.extend([Some(customer.mac.as_str()), second].into_iter().flatten().filter_map(|m| m.parse::<MacAddress>().ok()));
+    }
+
+    fn covers(&self, command: &Command) -> bool {
+        command.user_names().iter().any(|name| self.users.contains(*name)) || command.device().is_some_and(|d| self.devices.contains(&d))
+    }
 }
 
 /// Whether the router user's expiry (in its marker) is the cloud's, and the plan's length
@@ -293,6 +335,11 @@ impl fmt::Display for Summary {
             percentile(a, 0.5),
             percentile(a, 0.99),
             percentile(a, 1.0)
+        )?;
+        writeln!(
+            f,
+            "  second-device recoveries: {} moved (one user, bound to the new device, logged in there only), {} impossible (receipt never reached the cloud)",
+            self.recovered, self.recoveries_impossible
         )?;
         if let Some(after) = self.caught_up_after {
             writeln!(f, "  everyone approved before the last fault ended was online {:.1} s after it", after.as_secs_f64())?;

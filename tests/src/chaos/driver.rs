@@ -1,7 +1,8 @@
 //! The customers: each arrives on the hotspot (its device in the router's host table),
 //! starts a payment through the portal API (retrying with the same idempotency key while
 //! the cloud is down, as the portal page does), and answers the prompt on the phone the way
-//! the mix draws for it. What happened to each is kept for the checker.
+//! the mix draws for it; a few then move their plan to a second device ([`recovery`]). What
+//! happened to each is kept for the checker.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use super::ChaosConfig;
+use super::recovery::{self, SecondDevice};
 use super::stack::Stack;
 use crate::payment_emulator::{Delivery, Resolution};
 
@@ -22,8 +24,16 @@ const PATIENCE: Duration = Duration::from_secs(60);
 pub const LATE_SUCCESS: &str = "approved after the countdown";
 
 /// From this many customers on, the mix holds at least one of each rare kind (a late
-/// success), so a short run exercises them all whatever the seed.
+/// success, [`GUARANTEED_RECOVERIES`] second-device recoveries), so a short run exercises
+/// them all whatever the seed.
 const RARE_KINDS_FROM: usize = 20;
+
+/// Second-device recoveries in a mix of [`RARE_KINDS_FROM`] customers or more, at least
+/// (two: one whose receipt a fault kept from the cloud cannot move).
+const GUARANTEED_RECOVERIES: usize = 2;
+
+/// The share of paying customers (in percent) who also recover on a second device.
+const RECOVERING_PERCENT: u32 = 5;
 
 /// What the phone does with the prompt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +58,12 @@ impl Answer {
     /// Whether the customer paid.
     pub fn pays(self) -> bool {
         !matches!(self, Answer::Decline(_))
+    }
+
+    /// Whether the cloud learns the receipt: only from the callback (Daraja's status query
+    /// does not give it), so "Already paid?" can find the payment.
+    fn sends_receipt(self) -> bool {
+        self.pays() && self != Answer::ApproveCallbackLost
     }
 
     /// A short label for the summary.
@@ -94,6 +110,10 @@ pub struct Customer {
     pub provider_ref: Option<String>,
     /// When the prompt was approved (the provider's success).
     pub approved_at: Option<Instant>,
+    /// The paying device's MAC.
+    pub mac: String,
+    /// The second device the customer recovered the plan on, if they were to.
+    pub second: Option<SecondDevice>,
 }
 
 /// Runs the stream: `config.payments` customers at `config.rate` per second. Returns when
@@ -121,13 +141,19 @@ struct Intent {
     answer: Answer,
     /// How long the person takes to read the prompt and type the PIN.
     typing: Duration,
+    /// Whether the customer, once online, moves the plan to a second device.
+    recovers: bool,
 }
 
 /// Draws every customer's intent; from [`RARE_KINDS_FROM`] customers on, a plain approval
 /// is turned into each rare kind the draw did not give.
 fn draw_mix(rng: &mut StdRng, payments: usize) -> Vec<Intent> {
     let mut mix: Vec<Intent> = (0..payments)
-        .map(|_| Intent { answer: Answer::draw(rng), typing: Duration::from_millis(rng.random_range(1000..8000)) })
+        .map(|_| {
+            let (answer, typing) = (Answer::draw(rng), Duration::from_millis(rng.random_range(1000..8000)));
+            let recovers = rng.random_range(0..100) < RECOVERING_PERCENT && answer.sends_receipt();
+            Intent { answer, typing, recovers }
+        })
         .collect();
     if payments < RARE_KINDS_FROM {
         return mix;
@@ -136,6 +162,15 @@ fn draw_mix(rng: &mut StdRng, payments: usize) -> Vec<Intent> {
     if !mix.iter().any(|i| matches!(i.answer, Answer::ApproveLate(_))) && !plain.is_empty() {
         let chosen = plain[rng.random_range(0..plain.len())];
         mix[chosen].answer = Answer::ApproveLate(Duration::from_millis(rng.random_range(90_000..100_000)));
+    }
+    let mut plain: Vec<usize> = (0..payments).filter(|&i| mix[i].answer == Answer::Approve && !mix[i].recovers).collect();
+    let recovering = mix.iter().filter(|i| i.recovers).count();
+    for _ in recovering..GUARANTEED_RECOVERIES {
+        if plain.is_empty() {
+            break;
+        }
+        let chosen = plain.swap_remove(rng.random_range(0..plain.len()));
+        mix[chosen].recovers = true;
     }
     mix
 }
@@ -151,7 +186,17 @@ async fn customer(stack: &Stack, http: &reqwest::Client, n: usize, intent: Inten
     let mac = format!("02:C0:{:02X}:{:02X}:{:02X}:{:02X}", (n >> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
     let ip = format!("10.{}.{}.{}", 10 + (n >> 16) % 200, (n >> 8) & 0xff, 1 + n % 250);
     stack.router.add_host(&mac, &ip);
-    let mut record = Customer { n, key: key.clone(), msisdn: msisdn.clone(), answer, refused: None, provider_ref: None, approved_at: None };
+    let mut record = Customer {
+        n,
+        key: key.clone(),
+        msisdn: msisdn.clone(),
+        answer,
+        refused: None,
+        provider_ref: None,
+        approved_at: None,
+        mac: mac.clone(),
+        second: None,
+    };
     let body = json!({ "plan_id": stack.plan_id, "phone": phone, "mac": mac, "ip": ip, "idempotency_key": key });
     let url = format!("{}/api/portal/{}/payments", stack.base_url(), stack.creds.id);
     let deadline = Instant::now() + PATIENCE;
@@ -202,5 +247,8 @@ async fn customer(stack: &Stack, http: &reqwest::Client, n: usize, intent: Inten
     }
     // A callback the cloud could not take (it was down) is lost, as with the real provider.
     let _ = stack.pay.resolve(&prompt.provider_ref, resolution, delivery).await;
+    if intent.recovers && answer.pays() {
+        record.second = Some(recovery::recover(stack, n, &phone, &mac, &prompt.provider_ref).await);
+    }
     record
 }

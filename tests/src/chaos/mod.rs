@@ -8,6 +8,7 @@
 //!
 //! - [`stack`]: the processes and emulators, and the faults they can be put through.
 //! - [`driver`]: the customers, each with an outcome drawn from the mix.
+//! - [`recovery`]: a few customers moving their plan to a second device, and its check.
 //! - [`faults`]: the injector.
 //! - [`check`]: the invariants and the summary.
 //! - [`breakdown`]: where the slow payments spent their time.
@@ -16,6 +17,7 @@ pub mod breakdown;
 pub mod check;
 pub mod driver;
 pub mod faults;
+pub mod recovery;
 pub mod stack;
 
 use std::time::Duration;

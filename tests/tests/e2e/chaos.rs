@@ -1,6 +1,6 @@
 //! The chaos run's short variant (the full one is `scripts/chaos`): real cloud and agent
 //! processes, a stream of customers through the portal API (some approving after the
-//! portal's countdown), and random faults (processes killed, link cut and frozen, router
+//! portal's countdown, some moving their plan to a second device), and random faults (processes killed, link cut and frozen, router
 //! down, provider failing, database paused). Nothing
 //! paid may be lost and nothing served twice, on either database, nor with three instances
 //! behind HAProxy.
@@ -22,6 +22,7 @@ async fn nothing_lost_nothing_doubled_under_faults(backend: Backend, instances: 
     assert!(summary.latencies_ms.len() + summary.reconciled_ms.len() >= 40, "too few paid customers to prove anything:\n{summary}");
     // The rare kinds of the mix are each there at least once, whatever the seed.
     assert!(summary.outcomes.get(LATE_SUCCESS).is_some_and(|&n| n >= 1), "no approval after the countdown:\n{summary}");
+    assert!(summary.recovered >= 1, "no plan moved to a second device:\n{summary}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
