@@ -6,6 +6,7 @@
 //! - Every other payment is not paid and has no user.
 //! - The router holds no user that is not a paid payment's; no phone got two prompts.
 //! - Every command has its result; none is left in the outbox.
+//! - The agent's journal, read after a SIGKILL, agrees with the router ([`super::journal`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -19,6 +20,7 @@ use super::ChaosConfig;
 use super::breakdown::{self, Breakdown};
 use super::driver::{Answer, Customer};
 use super::faults::Injected;
+use super::journal::JournalCheck;
 use super::recovery::{self, Checked};
 use super::stack::{PLAN_SECS, Stack};
 use crate::payment_emulator::{PromptState, Resolution};
@@ -55,6 +57,9 @@ pub struct Summary {
     /// Customers who could not recover on a second device because the cloud never learnt
     /// the receipt (the callback was lost to a fault; Daraja's status query does not give it).
     pub recoveries_impossible: usize,
+    /// What the agent's journal held after quiet (and a SIGKILL), once read and compared
+    /// with the router.
+    pub journal: Option<JournalCheck>,
     /// Every invariant broken, with the payment's timeline.
     pub violations: Vec<String>,
     /// Where the slow payments (callbacks delivered) spent their time.
@@ -274,13 +279,18 @@ impl NotRepairs {
 /// Whether the router user's expiry (in its marker) is the cloud's, and the plan's length
 /// after payment.
 fn expiry_problem(payment: &Payment, comment: Option<&str>, expires_at: i64) -> Option<String> {
-    let on_router = comment.and_then(|c| c.strip_prefix("jasiyo exp=")).and_then(|rest| rest.split([' ', '|']).next()?.parse::<i64>().ok());
+    let on_router = router_expiry(comment);
     if on_router != Some(expires_at) {
         return Some(format!("expiry on the router {on_router:?}, in the cloud {expires_at}"));
     }
     let paid_at = payment.paid_at.unwrap_or(payment.created_at);
     let length = expires_at - paid_at / 1000;
     (length.abs_diff(PLAN_SECS as i64) > 5).then(|| format!("{length} s of access for a {PLAN_SECS} s plan"))
+}
+
+/// The expiry (Unix seconds) in a router user's comment, where the agent marks it.
+pub(super) fn router_expiry(comment: Option<&str>) -> Option<i64> {
+    comment.and_then(|c| c.strip_prefix("jasiyo exp=")).and_then(|rest| rest.split([' ', '|']).next()?.parse::<i64>().ok())
 }
 
 /// The payment's story, for a violation.
@@ -338,11 +348,15 @@ impl fmt::Display for Summary {
         )?;
         writeln!(
             f,
-            "  second-device recoveries: {} moved (one user, bound to the new device, logged in there only), {} impossible (receipt never reached the cloud)",
+            "  second-device recoveries: {} moved (one user, on the new device alone), {} impossible (the cloud never got the receipt)",
             self.recovered, self.recoveries_impossible
         )?;
         if let Some(after) = self.caught_up_after {
             writeln!(f, "  everyone approved before the last fault ended was online {:.1} s after it", after.as_secs_f64())?;
+        }
+        if let Some(journal) = &self.journal {
+            let agrees = if self.violations.iter().any(|v| v.starts_with("journal:")) { "DISAGREES" } else { "agrees" };
+            writeln!(f, "  agent journal after a SIGKILL: {journal}; {agrees} with the router")?;
         }
         match self.converged_after {
             Some(after) => writeln!(f, "  converged {:.1} s after the last fault", after.as_secs_f64())?,

@@ -252,3 +252,21 @@ async fn customer(stack: &Stack, http: &reqwest::Client, n: usize, intent: Inten
     }
     record
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    #[test]
+    fn every_mix_of_twenty_or_more_holds_each_rare_kind() {
+        for seed in 0..500 {
+            let mix = draw_mix(&mut StdRng::seed_from_u64(seed), RARE_KINDS_FROM);
+            assert!(mix.iter().any(|i| matches!(i.answer, Answer::ApproveLate(_))), "seed {seed}: no late success");
+            let recovering: Vec<_> = mix.iter().filter(|i| i.recovers).collect();
+            assert!(recovering.len() >= GUARANTEED_RECOVERIES, "seed {seed}: {} recoveries", recovering.len());
+            assert!(recovering.iter().all(|i| i.answer.sends_receipt()), "seed {seed}: a recovery without a receipt in the cloud");
+        }
+    }
+}

@@ -11,12 +11,14 @@
 //! - [`recovery`]: a few customers moving their plan to a second device, and its check.
 //! - [`faults`]: the injector.
 //! - [`check`]: the invariants and the summary.
+//! - [`journal`]: the agent's journal against the router, after quiet.
 //! - [`breakdown`]: where the slow payments spent their time.
 
 pub mod breakdown;
 pub mod check;
 pub mod driver;
 pub mod faults;
+pub mod journal;
 pub mod recovery;
 pub mod stack;
 
@@ -65,7 +67,10 @@ pub async fn run(config: &ChaosConfig, database_url: &str, dir: &std::path::Path
     let customers = driver::drive(&stack, config, StdRng::seed_from_u64(config.seed)).await;
     let injected = injector.await?;
     stack.heal().await;
-    let summary = check::check(&stack, &customers, injected, config, started).await?;
+    let mut summary = check::check(&stack, &customers, injected, config, started).await?;
+    let (journal, disagreements) = journal::compare(&stack).await?;
+    summary.journal = Some(journal);
+    summary.violations.extend(disagreements);
     stack.stop().await;
     Ok(summary)
 }

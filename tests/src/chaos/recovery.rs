@@ -77,17 +77,15 @@ fn client_address(n: usize) -> IpAddr {
 pub async fn recover(stack: &Stack, n: usize, phone: &str, first_mac: &str, provider_ref: &str) -> SecondDevice {
     let (mac, ip) = second_device(n);
     let device = |outcome| SecondDevice { mac: mac.clone(), ip: ip.clone(), outcome };
-    let first_on = |router: &crate::routeros_emulator::RouterOsEmulator| {
-        router.users().iter().any(|u| u.mac_address.as_deref() == Some(first_mac))
-    };
+    let first_on =
+        |router: &crate::routeros_emulator::RouterOsEmulator| router.users().iter().any(|u| u.mac_address.as_deref() == Some(first_mac));
     if !stack.router.wait_until(WAIT_FOR_USER, first_on).await {
         return device(Recovery::NoUser);
     }
     // The receipt is in the customer's SMS the moment they approve.
     let Some(receipt) = stack.pay.prompt(provider_ref).and_then(|p| p.receipt) else { return device(Recovery::NoReceipt) };
     stack.router.add_host(&mac, &ip);
-    let http =
-        reqwest::Client::builder().timeout(Duration::from_secs(10)).local_address(client_address(n)).build().expect("http client");
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).local_address(client_address(n)).build().expect("http client");
     let url = format!("{}/api/portal/{}/recover", stack.base_url(), stack.creds.id);
     let body = json!({ "receipt": receipt, "phone": phone, "mac": mac, "ip": ip });
     let deadline = Instant::now() + TRYING;
@@ -150,7 +148,9 @@ pub fn check(
     let username = match &device.outcome {
         Recovery::Moved { username } => username,
         Recovery::Refused(why) if why == NOT_FOUND && payment.receipt.is_none() => return Checked::Impossible,
-        other => return Checked::Problem(format!("second device {}: {other:?} (the payment's receipt: {:?})", device.mac, payment.receipt)),
+        other => {
+            return Checked::Problem(format!("second device {}: {other:?} (the payment's receipt: {:?})", device.mac, payment.receipt));
+        }
     };
     let bound = entitlement.device_mac.map(|m| m.to_string());
     let on_router = users.get(username).and_then(|u| u.mac_address.clone());

@@ -23,6 +23,7 @@ async fn nothing_lost_nothing_doubled_under_faults(backend: Backend, instances: 
     // The rare kinds of the mix are each there at least once, whatever the seed.
     assert!(summary.outcomes.get(LATE_SUCCESS).is_some_and(|&n| n >= 1), "no approval after the countdown:\n{summary}");
     assert!(summary.recovered >= 1, "no plan moved to a second device:\n{summary}");
+    assert!(summary.journal.is_some_and(|j| j.users > 0), "the agent's journal was not compared with the router:\n{summary}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
