@@ -48,7 +48,7 @@ pub struct Summary {
     /// router this long after it ended.
     pub caught_up_after: Option<Duration>,
     /// From the end of the last fault to the last repair (users put on the router for late
-    /// approvals are not repairs, and are left out).
+    /// approvals, and plans moved to second devices, are not repairs, and are left out).
     pub converged_after: Option<Duration>,
     /// The run's length.
     pub elapsed: Duration,
@@ -132,8 +132,9 @@ pub async fn check(
             summary.violations.push(format!("customer {}: the prompt's reference names another payment", customer.n));
         }
         let entitlement = stack.store.entitlement_for_payment(payment.id).await?;
-        if let (Answer::ApproveLate(_), Some(e)) = (customer.answer, &entitlement) {
-            not_repairs.add(customer, e);
+        match (customer.answer, &entitlement) {
+            (Answer::ApproveLate(_), Some(e)) => not_repairs.add_late(customer, e),
+            _ => not_repairs.add_move(customer),
         }
         let problem = match (provider_paid, payment.state, &entitlement) {
             (true, PaymentState::Paid, Some(e)) => match router_users.get(&e.username) {
@@ -256,23 +257,39 @@ async fn last_repair(stack: &Stack, not_repairs: &NotRepairs) -> anyhow::Result<
     Ok(seen.into_iter().chain(finished).max().unwrap_or(now))
 }
 
-/// What customers did after the faults (approving late, and then moving the plan): the
-/// users and devices it concerns, whose changes are not repairs.
+/// What customers did of their own accord, after the faults or not (approving late, moving
+/// a plan to a second device): the users and devices it concerns, whose changes are not
+/// repairs.
 #[derive(Default)]
 struct NotRepairs {
     users: HashSet<String>,
+    /// Every command acting on these devices.
     devices: HashSet<MacAddress>,
+    /// Devices a plan moved from: only their sessions' end.
+    moved_from: HashSet<MacAddress>,
 }
 
 impl NotRepairs {
-    fn add(&mut self, customer: &Customer, entitlement: &Entitlement) {
+    /// A late approval: its user, both its devices.
+    fn add_late(&mut self, customer: &Customer, entitlement: &Entitlement) {
         self.users.insert(entitlement.username.clone());
-        let second = customer.second.as_ref().map(|s| s.mac.as_str());
-        self.devices.extend([Some(customer.mac.as_str()), second].into_iter().flatten().filter_map(|m| m.parse::<MacAddress>().ok()));
+        self.devices.extend(customer.mac.parse::<MacAddress>().ok());
+        self.add_move(customer);
+    }
+
+    /// A move to a second device, if the customer made one: the old device's session ended,
+    /// the user bound to the new one and the new one logged in.
+    fn add_move(&mut self, customer: &Customer) {
+        let Some(second) = &customer.second else { return };
+        self.devices.extend(second.mac.parse::<MacAddress>().ok());
+        self.moved_from.extend(customer.mac.parse::<MacAddress>().ok());
     }
 
     fn covers(&self, command: &Command) -> bool {
-        command.user_names().iter().any(|name| self.users.contains(*name)) || command.device().is_some_and(|d| self.devices.contains(&d))
+        let ended = matches!(command, Command::EndSession { mac } if self.moved_from.contains(mac));
+        ended
+            || command.user_names().iter().any(|name| self.users.contains(*name))
+            || command.device().is_some_and(|d| self.devices.contains(&d))
     }
 }
 

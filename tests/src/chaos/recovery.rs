@@ -23,9 +23,12 @@ const WAIT_FOR_USER: Duration = Duration::from_secs(120);
 /// How long the customer keeps trying to recover on the second device.
 const TRYING: Duration = Duration::from_secs(60);
 
-/// The longest pause between two tries (the first is 1 s; each doubles). Few tries: the
-/// cloud allows five per receipt in ten minutes.
+/// The longest pause between two tries (the first is 1 s; each doubles).
 const LONGEST_PAUSE: Duration = Duration::from_secs(8);
+
+/// Tries the cloud answered, at most: it allows five per receipt in ten minutes (a try
+/// that did not reach it, the cloud being down, does not count).
+const ANSWERED_TRIES: usize = 5;
 
 /// The second device of a customer and what recovering on it gave.
 #[derive(Clone, Debug)]
@@ -90,6 +93,7 @@ pub async fn recover(stack: &Stack, n: usize, phone: &str, first_mac: &str, prov
     let body = json!({ "receipt": receipt, "phone": phone, "mac": mac, "ip": ip });
     let deadline = Instant::now() + TRYING;
     let mut pause = Duration::from_secs(1);
+    let mut answered = 0;
     loop {
         let why = match http.post(&url).json(&body).send().await {
             Ok(response) if response.status().is_success() => {
@@ -103,6 +107,8 @@ pub async fn recover(stack: &Stack, n: usize, phone: &str, first_mac: &str, prov
                 let status = response.status();
                 let answer: Value = response.json().await.unwrap_or_default();
                 let why = format!("{} {}", status.as_u16(), answer["error"].as_str().unwrap_or(""));
+                // HAProxy's own 502/503 (no instance up) never reached a cloud.
+                answered += usize::from(answer["error"].is_string());
                 // Tried again: the cloud or its database failing (5xx), the plan moving at
                 // the same moment (409), and a code the cloud does not know yet (its
                 // callback may still be coming: the page lets the customer try again).
@@ -115,7 +121,7 @@ pub async fn recover(stack: &Stack, n: usize, phone: &str, first_mac: &str, prov
             // The cloud is down or restarting.
             Err(error) => error.to_string(),
         };
-        if Instant::now() + pause > deadline {
+        if answered >= ANSWERED_TRIES || Instant::now() + pause > deadline {
             return device(Recovery::Refused(why));
         }
         tokio::time::sleep(pause).await;
