@@ -366,6 +366,7 @@ fn decode<T: for<'de> Deserialize<'de>>(seq: u64, bytes: &[u8]) -> Result<T, Jou
     postcard::from_bytes(bytes).map_err(|source| JournalError::Decode { seq: Seq(seq), source })
 }
 
+mod inspect;
 mod opening;
 #[cfg(test)]
 mod replay_props;

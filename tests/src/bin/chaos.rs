@@ -23,8 +23,9 @@ struct Args {
     /// The seed (random when not given; printed either way).
     #[arg(long)]
     seed: Option<u64>,
-    /// How long to wait for quiet after the last fault, in seconds. Callbacks lost on purpose
-    /// are found by reconciliation, whose first check comes 10 s after the push.
+    /// How long to wait for quiet once every customer is done (late approvals come 90-100 s
+    /// after their prompts), in seconds. Callbacks lost on purpose are found by
+    /// reconciliation, whose first check comes 10 s after the push.
     #[arg(long, default_value_t = 120)]
     settle_secs: u64,
     /// `sqlite`, `postgres` or `both`.

@@ -87,12 +87,15 @@ pub async fn stages(
 ) -> Slow {
     let (approved_ms, seen_ms) = (clock.unix_ms(approved), clock.unix_ms(seen));
     let paid_ms = payment.paid_at.unwrap_or(seen_ms);
-    let received_ms = commands.get(&entitlement.command_seq).and_then(|c| c.received_at).unwrap_or(paid_ms).clamp(paid_ms, seen_ms);
+    // A plan moved to a second device has the move's command; the user came with the first.
+    let first = commands.values().filter(|c| c.command.user_names().contains(&entitlement.username.as_str())).map(|c| c.seq.0).min();
+    let command_seq = first.unwrap_or(entitlement.command_seq);
+    let received_ms = commands.get(&command_seq).and_then(|c| c.received_at).unwrap_or(paid_ms).clamp(paid_ms, seen_ms);
     let faults =
         spans.iter().filter(|(_, began, over)| *began <= seen && *over + LINGER >= approved).map(|(fault, _, _)| fault.label()).collect();
     let events = stack.store.payment_events(payment.id).await.unwrap_or_default();
     let events = events.iter().map(|e| format!("{}@{:+}", e.kind, e.at - approved_ms)).collect::<Vec<_>>().join(" ");
-    let command = commands.get(&entitlement.command_seq);
+    let command = commands.get(&command_seq);
     let command = command.map(|c| {
         let rel = |at: Option<i64>| at.map_or("-".to_string(), |at| format!("{:+}", at - approved_ms));
         format!(

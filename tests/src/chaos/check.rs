@@ -6,18 +6,22 @@
 //! - Every other payment is not paid and has no user.
 //! - The router holds no user that is not a paid payment's; no phone got two prompts.
 //! - Every command has its result; none is left in the outbox.
+//! - The agent's journal, read after a SIGKILL, agrees with the router ([`super::journal`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::time::Duration;
 
-use jasiyo_cloud::model::{CommandState, Payment, PaymentState, ProviderKind};
+use jasiyo_cloud::model::{CommandState, Entitlement, Payment, PaymentState, ProviderKind};
+use jasiyo_shared::{Command, MacAddress};
 use tokio::time::Instant;
 
 use super::ChaosConfig;
 use super::breakdown::{self, Breakdown};
-use super::driver::Customer;
+use super::driver::{Answer, Customer};
 use super::faults::Injected;
+use super::journal::JournalCheck;
+use super::recovery::{self, Checked};
 use super::stack::{PLAN_SECS, Stack};
 use crate::payment_emulator::{PromptState, Resolution};
 
@@ -43,10 +47,19 @@ pub struct Summary {
     /// Every customer approved (callback delivered) before the last fault ended was on the
     /// router this long after it ended.
     pub caught_up_after: Option<Duration>,
-    /// From the end of the last fault to quiet.
+    /// From the end of the last fault to the last repair (users put on the router for late
+    /// approvals, and plans moved to second devices, are not repairs, and are left out).
     pub converged_after: Option<Duration>,
     /// The run's length.
     pub elapsed: Duration,
+    /// Customers whose plan moved to their second device as it must ("Already paid?").
+    pub recovered: usize,
+    /// Customers who could not recover on a second device because the cloud never learnt
+    /// the receipt (the callback was lost to a fault; Daraja's status query does not give it).
+    pub recoveries_impossible: usize,
+    /// What the agent's journal held after quiet (and a SIGKILL), once read and compared
+    /// with the router.
+    pub journal: Option<JournalCheck>,
     /// Every invariant broken, with the payment's timeline.
     pub violations: Vec<String>,
     /// Where the slow payments (callbacks delivered) spent their time.
@@ -82,6 +95,10 @@ pub async fn check(
     let commands: HashMap<u64, _> = stack.store.list_commands(stack.creds.id, 1_000_000).await?.into_iter().map(|c| (c.seq.0, c)).collect();
     let clock = breakdown::Clock::now();
     let mut paid_users = 0;
+    // Users put on the router for what customers did after the faults (late approvals):
+    // their arrival is not a repair, and is left out of the convergence time.
+    let mut not_repairs = NotRepairs::default();
+    let active = stack.router.active();
     for customer in customers {
         let label = match (&customer.refused, &customer.provider_ref) {
             (Some(why), _) => format!("refused by the portal: {why}"),
@@ -115,6 +132,10 @@ pub async fn check(
             summary.violations.push(format!("customer {}: the prompt's reference names another payment", customer.n));
         }
         let entitlement = stack.store.entitlement_for_payment(payment.id).await?;
+        match (customer.answer, &entitlement) {
+            (Answer::ApproveLate(_), Some(e)) => not_repairs.add_late(customer, e),
+            _ => not_repairs.add_move(customer),
+        }
         let problem = match (provider_paid, payment.state, &entitlement) {
             (true, PaymentState::Paid, Some(e)) => match router_users.get(&e.username) {
                 None => {
@@ -126,7 +147,7 @@ pub async fn check(
                     if let (Some(approved), Some(seen)) = (customer.approved_at, first_seen.get(&e.username)) {
                         let ms = seen.saturating_duration_since(approved).as_secs_f64() * 1000.0;
                         match customer.answer {
-                            super::driver::Answer::ApproveCallbackLost => summary.reconciled_ms.push(ms),
+                            Answer::ApproveCallbackLost => summary.reconciled_ms.push(ms),
                             _ => {
                                 summary.latencies_ms.push(ms);
                                 let faults_over = injected.spans.iter().map(|s| s.2).filter(|end| end <= seen).max();
@@ -138,14 +159,28 @@ pub async fn check(
                                 }
                             }
                         }
-                        let lost = customer.answer == super::driver::Answer::ApproveCallbackLost;
+                        let lost = customer.answer == Answer::ApproveCallbackLost;
                         if !lost && ms >= breakdown::SLOW.as_millis() as f64 {
                             let times = (approved, *seen);
                             let slow = breakdown::stages(stack, customer.n, &payment, e, &commands, &injected.spans, times, clock).await;
                             summary.breakdown.slow.push(slow);
                         }
                     }
-                    expiry_problem(&payment, user.comment.as_deref(), e.expires_at)
+                    let moved = match &customer.second {
+                        Some(second) => match recovery::check(second, &customer.mac, &payment, e, &router_users, &active) {
+                            Checked::Moved => {
+                                summary.recovered += 1;
+                                None
+                            }
+                            Checked::Impossible => {
+                                summary.recoveries_impossible += 1;
+                                None
+                            }
+                            Checked::Problem(problem) => Some(problem),
+                        },
+                        None => None,
+                    };
+                    moved.or_else(|| expiry_problem(&payment, user.comment.as_deref(), e.expires_at))
                 }
             },
             (true, state, _) => {
@@ -182,7 +217,7 @@ pub async fn check(
         }
     }
     if quiet {
-        summary.converged_after = Some(last_repair(stack).await?.saturating_duration_since(last_fault));
+        summary.converged_after = Some(last_repair(stack, &not_repairs).await?.saturating_duration_since(last_fault));
     }
     summary.latencies_ms.sort_by(f64::total_cmp);
     summary.reconciled_ms.sort_by(f64::total_cmp);
@@ -210,25 +245,69 @@ async fn settle(stack: &Stack, customers: &[Customer], limit: Duration) -> anyho
 }
 
 /// The last moment anything was still being put right: a user appearing on the router or
-/// a command finishing.
-async fn last_repair(stack: &Stack) -> anyhow::Result<Instant> {
+/// a command finishing, but for the users and devices in `not_repairs` and their commands.
+async fn last_repair(stack: &Stack, not_repairs: &NotRepairs) -> anyhow::Result<Instant> {
     let (now, now_unix_ms) = (Instant::now(), jasiyo_cloud::store::now_ms());
-    let seen = stack.first_seen.lock().expect("first-seen lock").values().max().copied();
-    let finished = stack.store.list_commands(stack.creds.id, 1_000_000).await?.iter().filter_map(|c| c.finished_at).max();
+    let first_seen = stack.first_seen.lock().expect("first-seen lock").clone();
+    let seen = first_seen.iter().filter(|(name, _)| !not_repairs.users.contains(*name)).map(|(_, at)| *at).max();
+    let commands = stack.store.list_commands(stack.creds.id, 1_000_000).await?;
+    let repairs = commands.iter().filter(|c| !not_repairs.covers(&c.command));
+    let finished = repairs.filter_map(|c| c.finished_at).max();
     let finished = finished.map(|at| now - Duration::from_millis((now_unix_ms - at).max(0) as u64));
     Ok(seen.into_iter().chain(finished).max().unwrap_or(now))
+}
+
+/// What customers did of their own accord, after the faults or not (approving late, moving
+/// a plan to a second device): the users and devices it concerns, whose changes are not
+/// repairs.
+#[derive(Default)]
+struct NotRepairs {
+    users: HashSet<String>,
+    /// Every command acting on these devices.
+    devices: HashSet<MacAddress>,
+    /// Devices a plan moved from: only their sessions' end.
+    moved_from: HashSet<MacAddress>,
+}
+
+impl NotRepairs {
+    /// A late approval: its user, both its devices.
+    fn add_late(&mut self, customer: &Customer, entitlement: &Entitlement) {
+        self.users.insert(entitlement.username.clone());
+        self.devices.extend(customer.mac.parse::<MacAddress>().ok());
+        self.add_move(customer);
+    }
+
+    /// A move to a second device, if the customer made one: the old device's session ended,
+    /// the user bound to the new one and the new one logged in.
+    fn add_move(&mut self, customer: &Customer) {
+        let Some(second) = &customer.second else { return };
+        self.devices.extend(second.mac.parse::<MacAddress>().ok());
+        self.moved_from.extend(customer.mac.parse::<MacAddress>().ok());
+    }
+
+    fn covers(&self, command: &Command) -> bool {
+        let ended = matches!(command, Command::EndSession { mac } if self.moved_from.contains(mac));
+        ended
+            || command.user_names().iter().any(|name| self.users.contains(*name))
+            || command.device().is_some_and(|d| self.devices.contains(&d))
+    }
 }
 
 /// Whether the router user's expiry (in its marker) is the cloud's, and the plan's length
 /// after payment.
 fn expiry_problem(payment: &Payment, comment: Option<&str>, expires_at: i64) -> Option<String> {
-    let on_router = comment.and_then(|c| c.strip_prefix("jasiyo exp=")).and_then(|rest| rest.split([' ', '|']).next()?.parse::<i64>().ok());
+    let on_router = router_expiry(comment);
     if on_router != Some(expires_at) {
         return Some(format!("expiry on the router {on_router:?}, in the cloud {expires_at}"));
     }
     let paid_at = payment.paid_at.unwrap_or(payment.created_at);
     let length = expires_at - paid_at / 1000;
     (length.abs_diff(PLAN_SECS as i64) > 5).then(|| format!("{length} s of access for a {PLAN_SECS} s plan"))
+}
+
+/// The expiry (Unix seconds) in a router user's comment, where the agent marks it.
+pub(super) fn router_expiry(comment: Option<&str>) -> Option<i64> {
+    comment.and_then(|c| c.strip_prefix("jasiyo exp=")).and_then(|rest| rest.split([' ', '|']).next()?.parse::<i64>().ok())
 }
 
 /// The payment's story, for a violation.
@@ -284,8 +363,17 @@ impl fmt::Display for Summary {
             percentile(a, 0.99),
             percentile(a, 1.0)
         )?;
+        writeln!(
+            f,
+            "  second-device recoveries: {} moved (one user, on the new device alone), {} impossible (the cloud never got the receipt)",
+            self.recovered, self.recoveries_impossible
+        )?;
         if let Some(after) = self.caught_up_after {
             writeln!(f, "  everyone approved before the last fault ended was online {:.1} s after it", after.as_secs_f64())?;
+        }
+        if let Some(journal) = &self.journal {
+            let agrees = if self.violations.iter().any(|v| v.starts_with("journal:")) { "DISAGREES" } else { "agrees" };
+            writeln!(f, "  agent journal after a SIGKILL: {journal}; {agrees} with the router")?;
         }
         match self.converged_after {
             Some(after) => writeln!(f, "  converged {:.1} s after the last fault", after.as_secs_f64())?,

@@ -1,7 +1,8 @@
 //! The customers: each arrives on the hotspot (its device in the router's host table),
 //! starts a payment through the portal API (retrying with the same idempotency key while
 //! the cloud is down, as the portal page does), and answers the prompt on the phone the way
-//! the mix draws for it. What happened to each is kept for the checker.
+//! the mix draws for it; a few then move their plan to a second device ([`recovery`]). What
+//! happened to each is kept for the checker.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,11 +13,27 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use super::ChaosConfig;
+use super::recovery::{self, SecondDevice};
 use super::stack::Stack;
 use crate::payment_emulator::{Delivery, Resolution};
 
 /// How long a customer keeps trying to start a payment, and waits for the prompt.
 const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The summary's label of [`Answer::ApproveLate`].
+pub const LATE_SUCCESS: &str = "approved after the countdown";
+
+/// From this many customers on, the mix holds at least one of each rare kind (a late
+/// success, [`GUARANTEED_RECOVERIES`] second-device recoveries), so a short run exercises
+/// them all whatever the seed.
+const RARE_KINDS_FROM: usize = 20;
+
+/// Second-device recoveries in a mix of [`RARE_KINDS_FROM`] customers or more, at least
+/// (two: one whose receipt a fault kept from the cloud cannot move).
+const GUARANTEED_RECOVERIES: usize = 2;
+
+/// The share of paying customers (in percent) who also recover on a second device.
+const RECOVERING_PERCENT: u32 = 5;
 
 /// What the phone does with the prompt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +46,10 @@ pub enum Answer {
     ApproveCallbackLost,
     /// Approves; the callback comes this long after.
     ApproveCallbackLate(Duration),
+    /// Approves this long (90-100 s) after the prompt arrived: after the portal's 90 s
+    /// countdown, still inside a real prompt's life (1-3 min, shared/reference/providers.md
+    /// A.8). The cloud keeps the payment open for 5 minutes, so the callback settles it.
+    ApproveLate(Duration),
     /// Cancels, enters a wrong PIN, lets it time out, or has too little money.
     Decline(Resolution),
 }
@@ -39,6 +60,12 @@ impl Answer {
         !matches!(self, Answer::Decline(_))
     }
 
+    /// Whether the cloud learns the receipt: only from the callback (Daraja's status query
+    /// does not give it), so "Already paid?" can find the payment.
+    fn sends_receipt(self) -> bool {
+        self.pays() && self != Answer::ApproveCallbackLost
+    }
+
     /// A short label for the summary.
     pub fn label(self) -> String {
         match self {
@@ -46,13 +73,15 @@ impl Answer {
             Answer::ApproveDuplicated => "approved, callback x3".into(),
             Answer::ApproveCallbackLost => "approved, callback lost".into(),
             Answer::ApproveCallbackLate(_) => "approved, callback late".into(),
+            Answer::ApproveLate(_) => LATE_SUCCESS.into(),
             Answer::Decline(resolution) => resolution.as_str().replace('_', " "),
         }
     }
 
     fn draw(rng: &mut StdRng) -> Answer {
         match rng.random_range(0..100) {
-            0..55 => Answer::Approve,
+            0..52 => Answer::Approve,
+            52..55 => Answer::ApproveLate(Duration::from_millis(rng.random_range(90_000..100_000))),
             55..63 => Answer::ApproveDuplicated,
             63..70 => Answer::ApproveCallbackLost,
             70..76 => Answer::ApproveCallbackLate(Duration::from_millis(rng.random_range(500..5000))),
@@ -81,20 +110,23 @@ pub struct Customer {
     pub provider_ref: Option<String>,
     /// When the prompt was approved (the provider's success).
     pub approved_at: Option<Instant>,
+    /// The paying device's MAC.
+    pub mac: String,
+    /// The second device the customer recovered the plan on, if they were to.
+    pub second: Option<SecondDevice>,
 }
 
-/// Runs the stream: `config.payments` customers at `config.rate` per second.
+/// Runs the stream: `config.payments` customers at `config.rate` per second. Returns when
+/// every customer is done (the late approvals too).
 pub async fn drive(stack: &Arc<Stack>, config: &ChaosConfig, mut rng: StdRng) -> Vec<Customer> {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("http client");
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / config.rate.max(0.001)));
+    let mix = draw_mix(&mut rng, config.payments);
     let mut tasks = Vec::with_capacity(config.payments);
-    for n in 0..config.payments {
+    for (n, intent) in mix.into_iter().enumerate() {
         tick.tick().await;
-        let answer = Answer::draw(&mut rng);
-        // A person reads the prompt and types the PIN.
-        let typing = Duration::from_millis(rng.random_range(1000..8000));
         let (stack, http) = (stack.clone(), http.clone());
-        tasks.push(tokio::spawn(async move { customer(&stack, &http, n, answer, typing, config_seed_key(n)).await }));
+        tasks.push(tokio::spawn(async move { customer(&stack, &http, n, intent, config_seed_key(n)).await }));
     }
     let mut customers = Vec::with_capacity(tasks.len());
     for task in tasks {
@@ -103,17 +135,68 @@ pub async fn drive(stack: &Arc<Stack>, config: &ChaosConfig, mut rng: StdRng) ->
     customers
 }
 
+/// What one customer is to do, drawn before the stream starts.
+#[derive(Clone, Copy, Debug)]
+struct Intent {
+    answer: Answer,
+    /// How long the person takes to read the prompt and type the PIN.
+    typing: Duration,
+    /// Whether the customer, once online, moves the plan to a second device.
+    recovers: bool,
+}
+
+/// Draws every customer's intent; from [`RARE_KINDS_FROM`] customers on, a plain approval
+/// is turned into each rare kind the draw did not give.
+fn draw_mix(rng: &mut StdRng, payments: usize) -> Vec<Intent> {
+    let mut mix: Vec<Intent> = (0..payments)
+        .map(|_| {
+            let (answer, typing) = (Answer::draw(rng), Duration::from_millis(rng.random_range(1000..8000)));
+            let recovers = rng.random_range(0..100) < RECOVERING_PERCENT && answer.sends_receipt();
+            Intent { answer, typing, recovers }
+        })
+        .collect();
+    if payments < RARE_KINDS_FROM {
+        return mix;
+    }
+    let plain: Vec<usize> = (0..payments).filter(|&i| mix[i].answer == Answer::Approve).collect();
+    if !mix.iter().any(|i| matches!(i.answer, Answer::ApproveLate(_))) && !plain.is_empty() {
+        let chosen = plain[rng.random_range(0..plain.len())];
+        mix[chosen].answer = Answer::ApproveLate(Duration::from_millis(rng.random_range(90_000..100_000)));
+    }
+    let mut plain: Vec<usize> = (0..payments).filter(|&i| mix[i].answer == Answer::Approve && !mix[i].recovers).collect();
+    let recovering = mix.iter().filter(|i| i.recovers).count();
+    for _ in recovering..GUARANTEED_RECOVERIES {
+        if plain.is_empty() {
+            break;
+        }
+        let chosen = plain.swap_remove(rng.random_range(0..plain.len()));
+        mix[chosen].recovers = true;
+    }
+    mix
+}
+
 fn config_seed_key(n: usize) -> String {
     format!("chaos-{n}-{}", uuid::Uuid::new_v4().simple())
 }
 
-async fn customer(stack: &Stack, http: &reqwest::Client, n: usize, answer: Answer, typing: Duration, key: String) -> Customer {
+async fn customer(stack: &Stack, http: &reqwest::Client, n: usize, intent: Intent, key: String) -> Customer {
+    let answer = intent.answer;
     let phone = format!("0722{:06}", n % 1_000_000);
     let msisdn = format!("254{}", &phone[1..]);
     let mac = format!("02:C0:{:02X}:{:02X}:{:02X}:{:02X}", (n >> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
     let ip = format!("10.{}.{}.{}", 10 + (n >> 16) % 200, (n >> 8) & 0xff, 1 + n % 250);
     stack.router.add_host(&mac, &ip);
-    let mut record = Customer { n, key: key.clone(), msisdn: msisdn.clone(), answer, refused: None, provider_ref: None, approved_at: None };
+    let mut record = Customer {
+        n,
+        key: key.clone(),
+        msisdn: msisdn.clone(),
+        answer,
+        refused: None,
+        provider_ref: None,
+        approved_at: None,
+        mac: mac.clone(),
+        second: None,
+    };
     let body = json!({ "plan_id": stack.plan_id, "phone": phone, "mac": mac, "ip": ip, "idempotency_key": key });
     let url = format!("{}/api/portal/{}/payments", stack.base_url(), stack.creds.id);
     let deadline = Instant::now() + PATIENCE;
@@ -146,12 +229,17 @@ async fn customer(stack: &Stack, http: &reqwest::Client, n: usize, answer: Answe
     }
     let Some(prompt) = stack.pay.wait_for_prompt(&msisdn, PATIENCE).await else { return record };
     record.provider_ref = Some(prompt.provider_ref.clone());
-    tokio::time::sleep(typing).await;
+    let answered_after = match answer {
+        Answer::ApproveLate(after) => after,
+        _ => intent.typing,
+    };
+    tokio::time::sleep(answered_after).await;
     let (resolution, delivery) = match answer {
         Answer::Approve => (Resolution::Approve, Delivery::Normal),
         Answer::ApproveDuplicated => (Resolution::Approve, Delivery::Duplicate(3)),
         Answer::ApproveCallbackLost => (Resolution::Approve, Delivery::Lost),
         Answer::ApproveCallbackLate(after) => (Resolution::Approve, Delivery::Late(after)),
+        Answer::ApproveLate(_) => (Resolution::Approve, Delivery::Normal),
         Answer::Decline(resolution) => (resolution, Delivery::Normal),
     };
     if answer.pays() {
@@ -159,5 +247,26 @@ async fn customer(stack: &Stack, http: &reqwest::Client, n: usize, answer: Answe
     }
     // A callback the cloud could not take (it was down) is lost, as with the real provider.
     let _ = stack.pay.resolve(&prompt.provider_ref, resolution, delivery).await;
+    if intent.recovers && answer.pays() {
+        record.second = Some(recovery::recover(stack, n, &phone, &mac, &prompt.provider_ref).await);
+    }
     record
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    #[test]
+    fn every_mix_of_twenty_or_more_holds_each_rare_kind() {
+        for seed in 0..500 {
+            let mix = draw_mix(&mut StdRng::seed_from_u64(seed), RARE_KINDS_FROM);
+            assert!(mix.iter().any(|i| matches!(i.answer, Answer::ApproveLate(_))), "seed {seed}: no late success");
+            let recovering: Vec<_> = mix.iter().filter(|i| i.recovers).collect();
+            assert!(recovering.len() >= GUARANTEED_RECOVERIES, "seed {seed}: {} recoveries", recovering.len());
+            assert!(recovering.iter().all(|i| i.answer.sends_receipt()), "seed {seed}: a recovery without a receipt in the cloud");
+        }
+    }
 }

@@ -8,14 +8,18 @@
 //!
 //! - [`stack`]: the processes and emulators, and the faults they can be put through.
 //! - [`driver`]: the customers, each with an outcome drawn from the mix.
+//! - [`recovery`]: a few customers moving their plan to a second device, and its check.
 //! - [`faults`]: the injector.
 //! - [`check`]: the invariants and the summary.
+//! - [`journal`]: the agent's journal against the router, after quiet.
 //! - [`breakdown`]: where the slow payments spent their time.
 
 pub mod breakdown;
 pub mod check;
 pub mod driver;
 pub mod faults;
+pub mod journal;
+pub mod recovery;
 pub mod stack;
 
 use std::time::Duration;
@@ -36,7 +40,8 @@ pub struct ChaosConfig {
     pub faults: usize,
     /// The seed every random choice comes from (customers' outcomes, faults and moments).
     pub seed: u64,
-    /// How long the checker waits for the system to settle after the last fault.
+    /// How long the checker waits for the system to settle once every customer is done (the
+    /// driver waits for the late approvals, 90-100 s after their prompts, before that).
     pub settle_limit: Duration,
     /// Cloud instances: 1 is one process; more run behind HAProxy (`scripts/cluster`, on
     /// PostgreSQL), and a cloud kill takes one of them down.
@@ -62,7 +67,10 @@ pub async fn run(config: &ChaosConfig, database_url: &str, dir: &std::path::Path
     let customers = driver::drive(&stack, config, StdRng::seed_from_u64(config.seed)).await;
     let injected = injector.await?;
     stack.heal().await;
-    let summary = check::check(&stack, &customers, injected, config, started).await?;
+    let mut summary = check::check(&stack, &customers, injected, config, started).await?;
+    let (journal, disagreements) = journal::compare(&stack).await?;
+    summary.journal = Some(journal);
+    summary.violations.extend(disagreements);
     stack.stop().await;
     Ok(summary)
 }

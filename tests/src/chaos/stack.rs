@@ -115,7 +115,7 @@ impl Stack {
     }
 
     async fn start_agent(&self) {
-        let agent = AgentProcess::spawn_routeros(&self.relay.ws_url(), &self.creds, &self.dir.join("agent"), self.router.addr());
+        let agent = AgentProcess::spawn_routeros(&self.relay.ws_url(), &self.creds, &self.agent_dir(), self.router.addr());
         *self.agent.lock().await = Some(agent.detach_output());
     }
 
@@ -171,6 +171,18 @@ impl Stack {
         }
         tokio::time::sleep(down).await;
         self.start_agent().await;
+    }
+
+    /// SIGKILL the agent and leave it down (after quiet: its journal is read then).
+    pub async fn kill_agent_for_good(&self) {
+        if let Some(mut agent) = self.agent.lock().await.take() {
+            let _ = agent.kill().await;
+        }
+    }
+
+    /// The agent's data directory (its journal is in `journal/` there).
+    pub fn agent_dir(&self) -> PathBuf {
+        self.dir.join("agent")
     }
 
     /// The router reboots: its API connections drop and it refuses new ones for `down`.

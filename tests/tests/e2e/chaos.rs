@@ -1,12 +1,14 @@
 //! The chaos run's short variant (the full one is `scripts/chaos`): real cloud and agent
-//! processes, a stream of customers through the portal API, and random faults (processes
-//! killed, link cut and frozen, router down, provider failing, database paused). Nothing
+//! processes, a stream of customers through the portal API (some approving after the
+//! portal's countdown, some moving their plan to a second device), and random faults (processes killed, link cut and frozen, router
+//! down, provider failing, database paused). Nothing
 //! paid may be lost and nothing served twice, on either database, nor with three instances
 //! behind HAProxy.
 
 use std::time::Duration;
 
 use jasiyo_cloud::store::testing::Backend;
+use jasiyo_tests::chaos::driver::LATE_SUCCESS;
 use jasiyo_tests::chaos::{self, ChaosConfig};
 use jasiyo_tests::harness::World;
 
@@ -18,6 +20,10 @@ async fn nothing_lost_nothing_doubled_under_faults(backend: Backend, instances: 
     println!("chaos ({backend:?}, {instances} instance(s), seed {seed}, replay with JASIYO_CHAOS_SEED={seed}):\n{summary}");
     assert!(summary.ok(), "seed {seed}:\n{summary}");
     assert!(summary.latencies_ms.len() + summary.reconciled_ms.len() >= 40, "too few paid customers to prove anything:\n{summary}");
+    // The rare kinds of the mix are each there at least once, whatever the seed.
+    assert!(summary.outcomes.get(LATE_SUCCESS).is_some_and(|&n| n >= 1), "no approval after the countdown:\n{summary}");
+    assert!(summary.recovered >= 1, "no plan moved to a second device:\n{summary}");
+    assert!(summary.journal.is_some_and(|j| j.users > 0), "the agent's journal was not compared with the router:\n{summary}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
