@@ -18,6 +18,7 @@ use super::ChaosConfig;
 use super::breakdown::{self, Breakdown};
 use super::driver::Customer;
 use super::faults::Injected;
+use super::link_back::{self, LinkBack};
 use super::stack::{PLAN_SECS, Stack};
 use crate::payment_emulator::{PromptState, Resolution};
 
@@ -43,6 +44,8 @@ pub struct Summary {
     /// Every customer approved (callback delivered) before the last fault ended was on the
     /// router this long after it ended.
     pub caught_up_after: Option<Duration>,
+    /// How fast the link came back after each fault that broke it.
+    pub link_back: LinkBack,
     /// From the end of the last fault to quiet.
     pub converged_after: Option<Duration>,
     /// The run's length.
@@ -81,6 +84,7 @@ pub async fn check(
     let first_seen = stack.first_seen.lock().expect("first-seen lock").clone();
     let commands: HashMap<u64, _> = stack.store.list_commands(stack.creds.id, 1_000_000).await?.into_iter().map(|c| (c.seq.0, c)).collect();
     let clock = breakdown::Clock::now();
+    summary.link_back = link_back::measure(&injected.spans, &stack.relay.welcomes(), &commands, clock);
     let mut paid_users = 0;
     for customer in customers {
         let label = match (&customer.refused, &customer.provider_ref) {
@@ -240,7 +244,7 @@ async fn timeline(stack: &Stack, payment: &Payment) -> String {
     lines.join("\n")
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(super) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -284,6 +288,7 @@ impl fmt::Display for Summary {
             percentile(a, 0.99),
             percentile(a, 1.0)
         )?;
+        write!(f, "{}", self.link_back)?;
         if let Some(after) = self.caught_up_after {
             writeln!(f, "  everyone approved before the last fault ended was online {:.1} s after it", after.as_secs_f64())?;
         }

@@ -11,11 +11,13 @@
 //! - [`faults`]: the injector.
 //! - [`check`]: the invariants and the summary.
 //! - [`breakdown`]: where the slow payments spent their time.
+//! - [`link_back`]: how fast the link came back after each fault that broke it.
 
 pub mod breakdown;
 pub mod check;
 pub mod driver;
 pub mod faults;
+pub mod link_back;
 pub mod stack;
 
 use std::time::Duration;
