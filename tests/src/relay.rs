@@ -1,7 +1,8 @@
 //! A TCP relay that stands between an agent and the cloud, so tests can break the link in
 //! the ways networks do: cut every connection (RST-like close), freeze them (bytes stop
 //! flowing but nothing closes, like a dead NAT mapping), and re-point the relay at a
-//! restarted cloud on another port.
+//! restarted cloud on another port. It also notes when each connection was welcomed (the
+//! cloud's first binary WebSocket frame after its `101`), so a test can time reconnects.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -9,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// A running relay. Dropping it stops it.
@@ -23,6 +25,8 @@ struct Shared {
     /// Cancelled to cut every live connection; replaced by a fresh token afterwards.
     generation: Mutex<CancellationToken>,
     frozen: watch::Sender<bool>,
+    /// When each connection's first binary frame from the cloud reached the agent.
+    welcomes: Mutex<Vec<Instant>>,
 }
 
 impl Relay {
@@ -34,6 +38,7 @@ impl Relay {
             target: Mutex::new(target),
             generation: Mutex::new(CancellationToken::new()),
             frozen: watch::channel(false).0,
+            welcomes: Mutex::new(Vec::new()),
         });
         let stop = CancellationToken::new();
         tokio::spawn(accept_loop(listener, shared.clone(), stop.clone()));
@@ -62,6 +67,12 @@ impl Relay {
         self.shared.frozen.send_replace(frozen);
     }
 
+    /// When each connection so far was welcomed: the moment the cloud's first binary
+    /// WebSocket frame after its `101 Switching Protocols` reached the agent, in order.
+    pub fn welcomes(&self) -> Vec<Instant> {
+        self.shared.welcomes.lock().unwrap().clone()
+    }
+
     /// Sends new connections to `target` from now on.
     pub fn retarget(&self, target: SocketAddr) {
         *self.shared.target.lock().unwrap() = target;
@@ -87,20 +98,32 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: Cancellat
         let target = *shared.target.lock().unwrap();
         let cut = shared.generation.lock().unwrap().clone();
         let frozen = shared.frozen.subscribe();
+        let shared = shared.clone();
         tokio::spawn(async move {
             let Ok(outbound) = TcpStream::connect(target).await else { return };
             let (ri, wi) = inbound.into_split();
             let (ro, wo) = outbound.into_split();
+            let mut welcome = Welcome::default();
+            let mut to_agent = |bytes: &[u8]| {
+                if welcome.sees(bytes) {
+                    shared.welcomes.lock().unwrap().push(Instant::now());
+                }
+            };
             tokio::select! {
                 _ = cut.cancelled() => {}
-                _ = pump(ri, wo, frozen.clone()) => {}
-                _ = pump(ro, wi, frozen) => {}
+                _ = pump(ri, wo, frozen.clone(), |_| {}) => {}
+                _ = pump(ro, wi, frozen, &mut to_agent) => {}
             }
         });
     }
 }
 
-async fn pump(mut from: tokio::net::tcp::OwnedReadHalf, mut to: tokio::net::tcp::OwnedWriteHalf, mut frozen: watch::Receiver<bool>) {
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut frozen: watch::Receiver<bool>,
+    mut passed: impl FnMut(&[u8]),
+) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         if frozen.wait_for(|f| !*f).await.is_err() {
@@ -117,5 +140,37 @@ async fn pump(mut from: tokio::net::tcp::OwnedReadHalf, mut to: tokio::net::tcp:
         if to.write_all(&buf[..n]).await.is_err() {
             return;
         }
+        passed(&buf[..n]);
+    }
+}
+
+/// Watches the bytes a connection's cloud side sends for the welcome: an HTTP `101`
+/// response, then a binary WebSocket frame (a refusal would be a close frame, an overloaded
+/// cloud a `503`).
+#[derive(Default)]
+struct Welcome {
+    head: Vec<u8>,
+    done: bool,
+}
+
+impl Welcome {
+    /// Takes the next bytes; true once, when they hold the welcome's first byte.
+    fn sees(&mut self, bytes: &[u8]) -> bool {
+        if self.done {
+            return false;
+        }
+        self.head.extend_from_slice(bytes);
+        let Some(end) = self.head.windows(4).position(|w| w == b"\r\n\r\n") else {
+            self.done = self.head.len() > 4096;
+            return false;
+        };
+        if !self.head.starts_with(b"HTTP/1.1 101") {
+            self.done = true;
+            return false;
+        }
+        let Some(&first) = self.head.get(end + 4) else { return false };
+        self.done = true;
+        // FIN and opcode 2 (binary).
+        first == 0x82
     }
 }

@@ -68,7 +68,8 @@ impl Clock {
         Clock { instant: Instant::now(), unix_ms: jasiyo_cloud::store::now_ms() }
     }
 
-    fn unix_ms(&self, at: Instant) -> i64 {
+    /// `at` in Unix ms.
+    pub fn unix_ms(&self, at: Instant) -> i64 {
         self.unix_ms - self.instant.saturating_duration_since(at).as_millis() as i64
     }
 }

@@ -22,6 +22,7 @@ use super::driver::{Answer, Customer};
 use super::faults::Injected;
 use super::journal::JournalCheck;
 use super::recovery::{self, Checked};
+use super::link_back::{self, LinkBack};
 use super::stack::{PLAN_SECS, Stack};
 use crate::payment_emulator::{PromptState, Resolution};
 
@@ -47,6 +48,8 @@ pub struct Summary {
     /// Every customer approved (callback delivered) before the last fault ended was on the
     /// router this long after it ended.
     pub caught_up_after: Option<Duration>,
+    /// How fast the link came back after each fault that broke it.
+    pub link_back: LinkBack,
     /// From the end of the last fault to the last repair (users put on the router for late
     /// approvals, and plans moved to second devices, are not repairs, and are left out).
     pub converged_after: Option<Duration>,
@@ -94,6 +97,7 @@ pub async fn check(
     let first_seen = stack.first_seen.lock().expect("first-seen lock").clone();
     let commands: HashMap<u64, _> = stack.store.list_commands(stack.creds.id, 1_000_000).await?.into_iter().map(|c| (c.seq.0, c)).collect();
     let clock = breakdown::Clock::now();
+    summary.link_back = link_back::measure(&injected.spans, &stack.relay.welcomes(), &commands, clock);
     let mut paid_users = 0;
     // Users put on the router for what customers did after the faults (late approvals):
     // their arrival is not a repair, and is left out of the convergence time.
@@ -319,7 +323,7 @@ async fn timeline(stack: &Stack, payment: &Payment) -> String {
     lines.join("\n")
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(super) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -368,6 +372,7 @@ impl fmt::Display for Summary {
             "  second-device recoveries: {} moved (one user, on the new device alone), {} impossible (the cloud never got the receipt)",
             self.recovered, self.recoveries_impossible
         )?;
+        write!(f, "{}", self.link_back)?;
         if let Some(after) = self.caught_up_after {
             writeln!(f, "  everyone approved before the last fault ended was online {:.1} s after it", after.as_secs_f64())?;
         }

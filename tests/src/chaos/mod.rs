@@ -13,6 +13,7 @@
 //! - [`check`]: the invariants and the summary.
 //! - [`journal`]: the agent's journal against the router, after quiet.
 //! - [`breakdown`]: where the slow payments spent their time.
+//! - [`link_back`]: how fast the link came back after each fault that broke it.
 
 pub mod breakdown;
 pub mod check;
@@ -20,6 +21,7 @@ pub mod driver;
 pub mod faults;
 pub mod journal;
 pub mod recovery;
+pub mod link_back;
 pub mod stack;
 
 use std::time::Duration;
