@@ -21,8 +21,8 @@ use super::breakdown::{self, Breakdown};
 use super::driver::{Answer, Customer};
 use super::faults::Injected;
 use super::journal::JournalCheck;
-use super::recovery::{self, Checked};
 use super::link_back::{self, LinkBack};
+use super::recovery::{self, Checked};
 use super::stack::{PLAN_SECS, Stack};
 use crate::payment_emulator::{PromptState, Resolution};
 

@@ -20,8 +20,8 @@ pub mod check;
 pub mod driver;
 pub mod faults;
 pub mod journal;
-pub mod recovery;
 pub mod link_back;
+pub mod recovery;
 pub mod stack;
 
 use std::time::Duration;
