@@ -24,6 +24,7 @@ use super::journal::JournalCheck;
 use super::link_back::{self, LinkBack};
 use super::recovery::{self, Checked};
 use super::stack::{PLAN_SECS, Stack};
+use super::stretches::Stretches;
 use crate::payment_emulator::{PromptState, Resolution};
 
 /// What a chaos run found.
@@ -67,6 +68,8 @@ pub struct Summary {
     pub violations: Vec<String>,
     /// Where the slow payments (callbacks delivered) spent their time.
     pub breakdown: Breakdown,
+    /// How much of the stream the faults covered, and how long they ran back to back.
+    pub stretches: Stretches,
 }
 
 impl Summary {
@@ -99,6 +102,7 @@ pub async fn check(
     let clock = breakdown::Clock::now();
     summary.link_back = link_back::measure(&injected.spans, &stack.relay.welcomes(), &commands, clock);
     let mut paid_users = 0;
+    let mut waits = Vec::new(); // (success, user on the router) of those whose callback came
     // Users put on the router for what customers did after the faults (late approvals):
     // their arrival is not a repair, and is left out of the convergence time.
     let mut not_repairs = NotRepairs::default();
@@ -157,6 +161,7 @@ pub async fn check(
                                 let faults_over = injected.spans.iter().map(|s| s.2).filter(|end| end <= seen).max();
                                 let from = faults_over.map_or(approved, |end| end.max(approved));
                                 summary.after_faults_ms.push(seen.saturating_duration_since(from).as_secs_f64() * 1000.0);
+                                waits.push((approved, *seen));
                                 if approved < last_fault {
                                     let after = seen.saturating_duration_since(last_fault);
                                     summary.caught_up_after = Some(summary.caught_up_after.map_or(after, |d| d.max(after)));
@@ -223,6 +228,7 @@ pub async fn check(
     if quiet {
         summary.converged_after = Some(last_repair(stack, &not_repairs).await?.saturating_duration_since(last_fault));
     }
+    summary.stretches = Stretches::measure(&injected.spans, started, config.stream_length(), &waits);
     summary.latencies_ms.sort_by(f64::total_cmp);
     summary.reconciled_ms.sort_by(f64::total_cmp);
     summary.after_faults_ms.sort_by(f64::total_cmp);
@@ -384,6 +390,7 @@ impl fmt::Display for Summary {
             Some(after) => writeln!(f, "  converged {:.1} s after the last fault", after.as_secs_f64())?,
             None => writeln!(f, "  DID NOT CONVERGE")?,
         }
+        write!(f, "{}", self.stretches)?;
         write!(f, "{}", self.breakdown)?;
         for violation in &self.violations {
             writeln!(f, "  VIOLATION {violation}")?;

@@ -14,6 +14,7 @@
 //! - [`journal`]: the agent's journal against the router, after quiet.
 //! - [`breakdown`]: where the slow payments spent their time.
 //! - [`link_back`]: how fast the link came back after each fault that broke it.
+//! - [`stretches`]: how much of the run the faults covered, and how long they ran back to back.
 
 pub mod breakdown;
 pub mod check;
@@ -23,6 +24,7 @@ pub mod journal;
 pub mod link_back;
 pub mod recovery;
 pub mod stack;
+pub mod stretches;
 
 use std::time::Duration;
 
