@@ -1,4 +1,6 @@
-//! The customers: each arrives on the hotspot (its device in the router's host table),
+//! The customers: each arrives on one of the hotspots (a site per provider, drawn from the
+//! seed: Daraja half of them, PayHero and Paystack a quarter each; its device in that
+//! router's host table),
 //! starts a payment through the portal API (retrying with the same idempotency key while
 //! the cloud is down, as the portal page does), and answers the prompt on the phone the way
 //! the mix draws for it; a few then move their plan to a second device ([`recovery`]). What
@@ -7,6 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use jasiyo_cloud::model::ProviderKind;
 use rand::Rng;
 use rand::rngs::StdRng;
 use serde_json::json;
@@ -14,6 +17,7 @@ use tokio::time::Instant;
 
 use super::ChaosConfig;
 use super::recovery::{self, SecondDevice};
+use super::site::PROVIDERS;
 use super::stack::Stack;
 use crate::payment_emulator::{Delivery, Resolution};
 
@@ -60,7 +64,7 @@ impl Answer {
         !matches!(self, Answer::Decline(_))
     }
 
-    /// Whether the cloud learns the receipt: only from the callback (Daraja's status query
+    /// Whether the cloud surely learns the receipt: from the callback (Daraja's status query
     /// does not give it), so "Already paid?" can find the payment.
     fn sends_receipt(self) -> bool {
         self.pays() && self != Answer::ApproveCallbackLost
@@ -98,6 +102,8 @@ impl Answer {
 pub struct Customer {
     /// Its number in the stream.
     pub n: usize,
+    /// The site (index in `Stack::sites`) it paid at.
+    pub site: usize,
     /// The portal's idempotency key.
     pub key: String,
     /// The paying phone, `2547...`.
@@ -143,34 +149,71 @@ struct Intent {
     typing: Duration,
     /// Whether the customer, once online, moves the plan to a second device.
     recovers: bool,
+    /// The site it pays at.
+    site: usize,
 }
 
-/// Draws every customer's intent; from [`RARE_KINDS_FROM`] customers on, a plain approval
-/// is turned into each rare kind the draw did not give.
+/// Draws a customer's site: Daraja half the time, PayHero and Paystack a quarter each.
+fn draw_site(rng: &mut StdRng) -> usize {
+    match rng.random_range(0..4) {
+        0 | 1 => 0,
+        2 => 1,
+        _ => 2,
+    }
+}
+
+/// Whether customers of `site` move plans to second devices: not on Paystack, whose test
+/// mode gives every charge the same receipt ("10101", shared/reference/providers.md), so a
+/// receipt names no one payment there.
+fn recovers_at(site: usize) -> bool {
+    PROVIDERS[site] != ProviderKind::Paystack
+}
+
+/// Draws every customer's intent; from [`RARE_KINDS_FROM`] customers on, every site gets a
+/// customer and a plain approval is turned into each rare kind the draw did not give.
 fn draw_mix(rng: &mut StdRng, payments: usize) -> Vec<Intent> {
     let mut mix: Vec<Intent> = (0..payments)
         .map(|_| {
             let (answer, typing) = (Answer::draw(rng), Duration::from_millis(rng.random_range(1000..8000)));
-            let recovers = rng.random_range(0..100) < RECOVERING_PERCENT && answer.sends_receipt();
-            Intent { answer, typing, recovers }
+            let site = draw_site(rng);
+            let recovers = rng.random_range(0..100) < RECOVERING_PERCENT && answer.sends_receipt() && recovers_at(site);
+            Intent { answer, typing, recovers, site }
         })
         .collect();
     if payments < RARE_KINDS_FROM {
         return mix;
+    }
+    for site in 0..PROVIDERS.len() {
+        let count = |mix: &[Intent], s: usize| mix.iter().filter(|i| i.site == s).count();
+        if count(&mix, site) > 0 {
+            continue;
+        }
+        let movable: Vec<usize> = (0..payments).filter(|&i| count(&mix, mix[i].site) > 1).collect();
+        let chosen = movable[rng.random_range(0..movable.len())];
+        mix[chosen].site = site;
+        mix[chosen].recovers &= recovers_at(site);
     }
     let plain: Vec<usize> = (0..payments).filter(|&i| mix[i].answer == Answer::Approve).collect();
     if !mix.iter().any(|i| matches!(i.answer, Answer::ApproveLate(_))) && !plain.is_empty() {
         let chosen = plain[rng.random_range(0..plain.len())];
         mix[chosen].answer = Answer::ApproveLate(Duration::from_millis(rng.random_range(90_000..100_000)));
     }
-    let mut plain: Vec<usize> = (0..payments).filter(|&i| mix[i].answer == Answer::Approve && !mix[i].recovers).collect();
-    let recovering = mix.iter().filter(|i| i.recovers).count();
-    for _ in recovering..GUARANTEED_RECOVERIES {
-        if plain.is_empty() {
-            break;
+    // Plain approvals where recoveries are made; too few of them, then other customers there
+    // (but the late successes) approve instead.
+    let recoverable = |i: &Intent, plain: bool| {
+        !i.recovers && recovers_at(i.site) && if plain { i.answer == Answer::Approve } else { !matches!(i.answer, Answer::ApproveLate(_)) }
+    };
+    for plain in [true, false] {
+        let mut candidates: Vec<usize> = (0..payments).filter(|&i| recoverable(&mix[i], plain)).collect();
+        let recovering = mix.iter().filter(|i| i.recovers).count();
+        for _ in recovering..GUARANTEED_RECOVERIES {
+            if candidates.is_empty() {
+                break;
+            }
+            let chosen = candidates.swap_remove(rng.random_range(0..candidates.len()));
+            mix[chosen].answer = Answer::Approve;
+            mix[chosen].recovers = true;
         }
-        let chosen = plain.swap_remove(rng.random_range(0..plain.len()));
-        mix[chosen].recovers = true;
     }
     mix
 }
@@ -180,14 +223,15 @@ fn config_seed_key(n: usize) -> String {
 }
 
 async fn customer(stack: &Stack, http: &reqwest::Client, n: usize, intent: Intent, key: String) -> Customer {
-    let answer = intent.answer;
+    let (answer, site) = (intent.answer, &stack.sites[intent.site]);
     let phone = format!("0722{:06}", n % 1_000_000);
     let msisdn = format!("254{}", &phone[1..]);
     let mac = format!("02:C0:{:02X}:{:02X}:{:02X}:{:02X}", (n >> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
     let ip = format!("10.{}.{}.{}", 10 + (n >> 16) % 200, (n >> 8) & 0xff, 1 + n % 250);
-    stack.router.add_host(&mac, &ip);
+    site.router.add_host(&mac, &ip);
     let mut record = Customer {
         n,
+        site: intent.site,
         key: key.clone(),
         msisdn: msisdn.clone(),
         answer,
@@ -197,8 +241,8 @@ async fn customer(stack: &Stack, http: &reqwest::Client, n: usize, intent: Inten
         mac: mac.clone(),
         second: None,
     };
-    let body = json!({ "plan_id": stack.plan_id, "phone": phone, "mac": mac, "ip": ip, "idempotency_key": key });
-    let url = format!("{}/api/portal/{}/payments", stack.base_url(), stack.creds.id);
+    let body = json!({ "plan_id": site.plan_id, "phone": phone, "mac": mac, "ip": ip, "idempotency_key": key });
+    let url = format!("{}/api/portal/{}/payments", stack.base_url(), site.creds.id);
     let deadline = Instant::now() + PATIENCE;
     loop {
         match http.post(&url).json(&body).send().await {
@@ -248,7 +292,7 @@ async fn customer(stack: &Stack, http: &reqwest::Client, n: usize, intent: Inten
     // A callback the cloud could not take (it was down) is lost, as with the real provider.
     let _ = stack.pay.resolve(&prompt.provider_ref, resolution, delivery).await;
     if intent.recovers && answer.pays() {
-        record.second = Some(recovery::recover(stack, n, &phone, &mac, &prompt.provider_ref).await);
+        record.second = Some(recovery::recover(stack, site, n, &phone, &mac, &prompt.provider_ref).await);
     }
     record
 }
@@ -260,13 +304,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_mix_of_twenty_or_more_holds_each_rare_kind() {
+    fn every_mix_of_twenty_or_more_holds_each_rare_kind_and_site() {
         for seed in 0..500 {
             let mix = draw_mix(&mut StdRng::seed_from_u64(seed), RARE_KINDS_FROM);
             assert!(mix.iter().any(|i| matches!(i.answer, Answer::ApproveLate(_))), "seed {seed}: no late success");
             let recovering: Vec<_> = mix.iter().filter(|i| i.recovers).collect();
             assert!(recovering.len() >= GUARANTEED_RECOVERIES, "seed {seed}: {} recoveries", recovering.len());
             assert!(recovering.iter().all(|i| i.answer.sends_receipt()), "seed {seed}: a recovery without a receipt in the cloud");
+            assert!(recovering.iter().all(|i| recovers_at(i.site)), "seed {seed}: a recovery on Paystack");
+            for (site, kind) in PROVIDERS.iter().enumerate() {
+                assert!(mix.iter().any(|i| i.site == site), "seed {seed}: no customer at {kind:?}");
+            }
         }
     }
 }
