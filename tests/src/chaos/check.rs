@@ -25,7 +25,7 @@ use super::site::Site;
 use super::site_check::{self, Shared};
 use super::stack::{PLAN_SECS, Stack};
 use super::summary::Summary;
-use crate::payment_emulator::Prompt;
+use crate::payment_emulator::{Prompt, Provider};
 
 /// Waits for quiet, then checks.
 pub async fn check(
@@ -38,6 +38,11 @@ pub async fn check(
     let mut summary = Summary { faults: injected.counts.iter().map(|(f, n)| (f.label(), *n)).collect(), ..Summary::default() };
     let quiet = settle(stack, customers, config.settle_limit).await?;
     let last_fault = injected.last_over.unwrap_or(started);
+    for ((fault, _, _), site) in injected.spans.iter().zip(&injected.sites) {
+        if let Some(site) = site {
+            *summary.fault_sites.entry(fault.label()).or_default().entry(stack.sites[*site].label()).or_default() += 1;
+        }
+    }
     summary.elapsed = started.elapsed();
     let prompts: HashMap<String, Prompt> = stack.pay.prompts().into_iter().map(|p| (p.provider_ref.clone(), p)).collect();
     let mut per_phone: HashMap<String, usize> = HashMap::new();
@@ -52,6 +57,7 @@ pub async fn check(
         site_check::check_site(stack, index, customers, &shared, &mut summary, not_repairs).await?;
     }
     summary.link_back.sort();
+    callbacks(stack, &mut summary);
     if quiet {
         let mut last = None;
         for (site, not_repairs) in stack.sites.iter().zip(&not_repairs) {
@@ -64,6 +70,29 @@ pub async fn check(
     summary.reconciled_ms.sort_by(f64::total_cmp);
     summary.after_faults_ms.sort_by(f64::total_cmp);
     Ok(summary)
+}
+
+/// Counts the callbacks the provider emulator sent, by provider, and those the cloud took
+/// (2xx). One it refused (4xx) is a violation: that tenant's callback or webhook (its URL,
+/// token or signature) is not set up as the product needs it. Those that found the cloud
+/// down or failing are left to the provider's retries and to reconciliation.
+fn callbacks(stack: &Stack, summary: &mut Summary) {
+    for callback in stack.pay.callbacks() {
+        let provider = match callback.provider {
+            Provider::Daraja => "Daraja",
+            Provider::PayHero => "PayHero",
+            Provider::Paystack => "Paystack",
+        };
+        let (taken, sent) = summary.callbacks.entry(provider).or_default();
+        *sent += 1;
+        match callback.status {
+            Some(200..=299) => *taken += 1,
+            Some(status @ 400..=499) => {
+                summary.violations.push(format!("{provider} callback for {} refused: HTTP {status}", callback.provider_ref))
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Waits until every approved prompt's user is on its site's router and every outbox is

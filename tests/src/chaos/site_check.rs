@@ -118,7 +118,8 @@ pub(super) async fn check_site(
                         let lost = customer.answer == Answer::ApproveCallbackLost;
                         if !lost && ms >= breakdown::SLOW.as_millis() as f64 {
                             let times = (approved, *seen);
-                            let slow = breakdown::stages(stack, customer.n, &payment, e, &commands, &spans, times, shared.clock).await;
+                            let slow =
+                                breakdown::stages(stack, (customer.n, provider), &payment, e, &commands, &spans, times, shared.clock).await;
                             summary.breakdown.slow.push(slow);
                         }
                     }

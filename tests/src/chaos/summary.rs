@@ -15,8 +15,12 @@ pub struct Summary {
     pub outcomes: BTreeMap<String, usize>,
     /// The same, the LOST and the DOUBLED, by provider.
     pub by_provider: BTreeMap<&'static str, Tally>,
+    /// Callbacks the cloud took (2xx) and callbacks sent, by provider.
+    pub callbacks: BTreeMap<&'static str, (usize, usize)>,
     /// Faults injected by kind.
     pub faults: BTreeMap<&'static str, usize>,
+    /// Those of one site (agent, router, link) by kind and by the site's provider.
+    pub fault_sites: BTreeMap<&'static str, BTreeMap<&'static str, usize>>,
     /// Paid by the provider, no user on the router.
     pub lost: usize,
     /// Served more than once: a second paid payment for one prompt, or a second prompt.
@@ -119,7 +123,9 @@ impl fmt::Display for Summary {
         let faults: usize = self.faults.values().sum();
         writeln!(f, "  faults: {faults}")?;
         for (fault, n) in &self.faults {
-            writeln!(f, "    {fault:<28} {n}")?;
+            let sites = self.fault_sites.get(fault).map(|sites| sites.iter().map(|(p, n)| format!("{p} {n}")).collect::<Vec<_>>());
+            let sites = sites.map_or(String::new(), |sites| format!(" ({})", sites.join(", ")));
+            writeln!(f, "    {fault:<28} {n:>5}{sites}")?;
         }
         writeln!(
             f,
@@ -129,6 +135,8 @@ impl fmt::Display for Summary {
             self.doubled,
             self.by_provider(|t| t.doubled)
         )?;
+        let callbacks: Vec<String> = self.callbacks.iter().map(|(p, (taken, sent))| format!("{p} {taken}/{sent}")).collect();
+        writeln!(f, "  callbacks taken (2xx) of those sent: {}", callbacks.join(", "))?;
         let (l, r) = (&self.latencies_ms, &self.reconciled_ms);
         writeln!(
             f,
