@@ -39,6 +39,11 @@ const GUARANTEED_RECOVERIES: usize = 2;
 /// The share of paying customers (in percent) who also recover on a second device.
 const RECOVERING_PERCENT: u32 = 5;
 
+/// Paystack gives a mobile-money customer about 180 s, and the cloud verifies a Paystack
+/// charge only once that window is over (shared/reference/providers.md, section F): a
+/// webhook lost for good is found then (Paystack itself would retry it every 3 minutes).
+const PAYSTACK_WINDOW: Duration = Duration::from_secs(180);
+
 /// What the phone does with the prompt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Answer {
@@ -127,7 +132,8 @@ pub struct Customer {
 pub async fn drive(stack: &Arc<Stack>, config: &ChaosConfig, mut rng: StdRng) -> Vec<Customer> {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("http client");
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / config.rate.max(0.001)));
-    let mix = draw_mix(&mut rng, config.payments);
+    // A stream shorter than Paystack's window would wait most of it for a lost webhook.
+    let mix = draw_mix(&mut rng, config.payments, config.stream_length() > PAYSTACK_WINDOW);
     let mut tasks = Vec::with_capacity(config.payments);
     for (n, intent) in mix.into_iter().enumerate() {
         tick.tick().await;
@@ -175,13 +181,17 @@ fn recovers_at(site: usize) -> bool {
 }
 
 /// Draws every customer's intent; from [`RARE_KINDS_FROM`] customers on, a plain approval
-/// is turned into each rare kind the draw did not give.
-fn draw_mix(rng: &mut StdRng, payments: usize) -> Vec<Intent> {
+/// is turned into each rare kind the draw did not give. Without `paystack_lost`, a Paystack
+/// customer drawn to lose the webhook has it come late instead (see [`PAYSTACK_WINDOW`]).
+fn draw_mix(rng: &mut StdRng, payments: usize, paystack_lost: bool) -> Vec<Intent> {
     let sites = deal_sites(rng, payments);
     let mut mix: Vec<Intent> = sites
         .into_iter()
         .map(|site| {
-            let (answer, typing) = (Answer::draw(rng), Duration::from_millis(rng.random_range(1000..8000)));
+            let (mut answer, typing) = (Answer::draw(rng), Duration::from_millis(rng.random_range(1000..8000)));
+            if answer == Answer::ApproveCallbackLost && PROVIDERS[site] == ProviderKind::Paystack && !paystack_lost {
+                answer = Answer::ApproveCallbackLate(Duration::from_millis(rng.random_range(500..5000)));
+            }
             let recovers = rng.random_range(0..100) < RECOVERING_PERCENT && answer.sends_receipt() && recovers_at(site);
             Intent { answer, typing, recovers, site }
         })
@@ -300,9 +310,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_short_stream_loses_no_paystack_webhook_for_good() {
+        for seed in 0..100 {
+            let mix = draw_mix(&mut StdRng::seed_from_u64(seed), 120, false);
+            let lost = |i: &&Intent| i.answer == Answer::ApproveCallbackLost;
+            assert!(mix.iter().filter(lost).all(|i| PROVIDERS[i.site] != ProviderKind::Paystack), "seed {seed}");
+        }
+        let kept = (0..100).any(|seed| {
+            let mix = draw_mix(&mut StdRng::seed_from_u64(seed), 120, true);
+            mix.iter().any(|i| i.answer == Answer::ApproveCallbackLost && PROVIDERS[i.site] == ProviderKind::Paystack)
+        });
+        assert!(kept, "a long stream loses Paystack webhooks too");
+    }
+
+    #[test]
     fn every_mix_of_twenty_or_more_holds_each_rare_kind_and_site() {
         for seed in 0..500 {
-            let mix = draw_mix(&mut StdRng::seed_from_u64(seed), RARE_KINDS_FROM);
+            let mix = draw_mix(&mut StdRng::seed_from_u64(seed), RARE_KINDS_FROM, seed % 2 == 0);
             assert!(mix.iter().any(|i| matches!(i.answer, Answer::ApproveLate(_))), "seed {seed}: no late success");
             let recovering: Vec<_> = mix.iter().filter(|i| i.recovers).collect();
             assert!(recovering.len() >= GUARANTEED_RECOVERIES, "seed {seed}: {} recoveries", recovering.len());

@@ -111,15 +111,16 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let total: usize = self.outcomes.values().sum();
         writeln!(f, "  payments: {total} in {:.0} s", self.elapsed.as_secs_f64())?;
+        let width = self.outcomes.keys().map(|o| o.len()).max().unwrap_or(0).max(28);
         let providers: String = self.by_provider.keys().map(|p| format!(" {p:>9}")).collect();
-        writeln!(f, "    {:<28} {:>5}{providers}", "", "total")?;
+        writeln!(f, "    {:<width$} {:>5}{providers}", "", "total")?;
         let count = |tally: &Tally, outcome: &str| tally.outcomes.get(outcome).copied().unwrap_or(0);
         for (outcome, n) in &self.outcomes {
             let each: String = self.by_provider.values().map(|t| format!(" {:>9}", count(t, outcome))).collect();
-            writeln!(f, "    {outcome:<28} {n:>5}{each}")?;
+            writeln!(f, "    {outcome:<width$} {n:>5}{each}")?;
         }
         let paid: String = self.by_provider.values().map(|t| format!(" {:>9}", t.outcomes.values().sum::<usize>())).collect();
-        writeln!(f, "    {:<28} {total:>5}{paid}", "all")?;
+        writeln!(f, "    {:<width$} {total:>5}{paid}", "all")?;
         let faults: usize = self.faults.values().sum();
         writeln!(f, "  faults: {faults}")?;
         for (fault, n) in &self.faults {
