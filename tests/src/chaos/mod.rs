@@ -13,7 +13,8 @@
 //! - [`driver`]: the customers, each with an outcome drawn from the mix.
 //! - [`recovery`]: a few customers moving their plan to a second device, and its check.
 //! - [`faults`]: the injector.
-//! - [`check`]: the invariants and the summary.
+//! - [`check`]: waiting for quiet, and the invariants; [`site_check`]: those of one site.
+//! - [`summary`]: what a run found, in total and by provider.
 //! - [`journal`]: the agent's journal against the router, after quiet.
 //! - [`breakdown`]: where the slow payments spent their time.
 //! - [`link_back`]: how fast the link came back after each fault that broke it.
