@@ -29,6 +29,8 @@ const LINGER: Duration = Duration::from_secs(3);
 pub struct Slow {
     /// The customer's number.
     pub n: usize,
+    /// The provider it paid through.
+    pub provider: &'static str,
     /// Success to user on the router.
     pub total_ms: i64,
     /// Success to paid in the cloud.
@@ -74,11 +76,12 @@ impl Clock {
     }
 }
 
-/// The stages of one payment that reached the router after `approved` (seen at `seen`).
+/// The stages of one payment (customer `n`, paying through `provider`) that reached the
+/// router after `approved` (seen at `seen`).
 #[allow(clippy::too_many_arguments)]
 pub async fn stages(
     stack: &Stack,
-    n: usize,
+    (n, provider): (usize, &'static str),
     payment: &Payment,
     entitlement: &Entitlement,
     commands: &HashMap<u64, StoredCommand>,
@@ -110,6 +113,7 @@ pub async fn stages(
     });
     Slow {
         n,
+        provider,
         total_ms: seen_ms - approved_ms,
         settle_ms: paid_ms - approved_ms,
         deliver_ms: received_ms - paid_ms,
@@ -163,8 +167,9 @@ impl fmt::Display for Breakdown {
         for s in slowest.iter().take(LISTED) {
             writeln!(
                 f,
-                "    #{} {:.1} s: settle {:.1}, deliver {:.1}, apply {:.1}; faults [{}]\n      {}",
+                "    #{} ({}) {:.1} s: settle {:.1}, deliver {:.1}, apply {:.1}; faults [{}]\n      {}",
                 s.n,
+                s.provider,
                 s.total_ms as f64 / 1000.0,
                 s.settle_ms as f64 / 1000.0,
                 s.deliver_ms as f64 / 1000.0,

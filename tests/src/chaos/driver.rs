@@ -1,19 +1,23 @@
-//! The customers: each arrives on the hotspot (its device in the router's host table),
-//! starts a payment through the portal API (retrying with the same idempotency key while
-//! the cloud is down, as the portal page does), and answers the prompt on the phone the way
-//! the mix draws for it; a few then move their plan to a second device ([`recovery`]). What
-//! happened to each is kept for the checker.
+//! The customers: each arrives on one of the hotspots (a site per provider, dealt from the
+//! seed: Daraja half of them, PayHero and Paystack a quarter each) with its device in that
+//! router's host table, starts a payment through the portal API (retrying with the same
+//! idempotency key while the cloud is down, as the portal page does), and answers the
+//! prompt on the phone the way the mix draws for it; a few then move their plan to a
+//! second device ([`recovery`]). What happened to each is kept for the checker.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use jasiyo_cloud::model::ProviderKind;
 use rand::Rng;
 use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
 use serde_json::json;
 use tokio::time::Instant;
 
 use super::ChaosConfig;
 use super::recovery::{self, SecondDevice};
+use super::site::PROVIDERS;
 use super::stack::Stack;
 use crate::payment_emulator::{Delivery, Resolution};
 
@@ -34,6 +38,11 @@ const GUARANTEED_RECOVERIES: usize = 2;
 
 /// The share of paying customers (in percent) who also recover on a second device.
 const RECOVERING_PERCENT: u32 = 5;
+
+/// Paystack gives a mobile-money customer about 180 s, and the cloud verifies a Paystack
+/// charge only once that window is over (shared/reference/providers.md, section F): a
+/// webhook lost for good is found then (Paystack itself would retry it every 3 minutes).
+const PAYSTACK_WINDOW: Duration = Duration::from_secs(180);
 
 /// What the phone does with the prompt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,7 +69,7 @@ impl Answer {
         !matches!(self, Answer::Decline(_))
     }
 
-    /// Whether the cloud learns the receipt: only from the callback (Daraja's status query
+    /// Whether the cloud surely learns the receipt: from the callback (Daraja's status query
     /// does not give it), so "Already paid?" can find the payment.
     fn sends_receipt(self) -> bool {
         self.pays() && self != Answer::ApproveCallbackLost
@@ -98,6 +107,8 @@ impl Answer {
 pub struct Customer {
     /// Its number in the stream.
     pub n: usize,
+    /// The site (index in `Stack::sites`) it paid at.
+    pub site: usize,
     /// The portal's idempotency key.
     pub key: String,
     /// The paying phone, `2547...`.
@@ -121,7 +132,8 @@ pub struct Customer {
 pub async fn drive(stack: &Arc<Stack>, config: &ChaosConfig, mut rng: StdRng) -> Vec<Customer> {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("http client");
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / config.rate.max(0.001)));
-    let mix = draw_mix(&mut rng, config.payments);
+    // A stream shorter than Paystack's window would wait most of it for a lost webhook.
+    let mix = draw_mix(&mut rng, config.payments, config.stream_length() > PAYSTACK_WINDOW);
     let mut tasks = Vec::with_capacity(config.payments);
     for (n, intent) in mix.into_iter().enumerate() {
         tick.tick().await;
@@ -143,16 +155,45 @@ struct Intent {
     typing: Duration,
     /// Whether the customer, once online, moves the plan to a second device.
     recovers: bool,
+    /// The site it pays at.
+    site: usize,
+}
+
+/// Deals the customers' sites: of every four in the stream, two pay at Daraja's, one at
+/// PayHero's and one at Paystack's, in an order drawn from the seed (so even a short run
+/// has its share at each).
+fn deal_sites(rng: &mut StdRng, payments: usize) -> Vec<usize> {
+    let mut sites = Vec::with_capacity(payments + 3);
+    while sites.len() < payments {
+        let mut four = [0, 0, 1, 2];
+        four.shuffle(rng);
+        sites.extend(four);
+    }
+    sites.truncate(payments);
+    sites
+}
+
+/// Whether customers of `site` move plans to second devices: not on Paystack, whose test
+/// mode gives every charge the same receipt ("10101", shared/reference/providers.md), so a
+/// receipt names no one payment there.
+fn recovers_at(site: usize) -> bool {
+    PROVIDERS[site] != ProviderKind::Paystack
 }
 
 /// Draws every customer's intent; from [`RARE_KINDS_FROM`] customers on, a plain approval
-/// is turned into each rare kind the draw did not give.
-fn draw_mix(rng: &mut StdRng, payments: usize) -> Vec<Intent> {
-    let mut mix: Vec<Intent> = (0..payments)
-        .map(|_| {
-            let (answer, typing) = (Answer::draw(rng), Duration::from_millis(rng.random_range(1000..8000)));
-            let recovers = rng.random_range(0..100) < RECOVERING_PERCENT && answer.sends_receipt();
-            Intent { answer, typing, recovers }
+/// is turned into each rare kind the draw did not give. Without `paystack_lost`, a Paystack
+/// customer drawn to lose the webhook has it come late instead (see [`PAYSTACK_WINDOW`]).
+fn draw_mix(rng: &mut StdRng, payments: usize, paystack_lost: bool) -> Vec<Intent> {
+    let sites = deal_sites(rng, payments);
+    let mut mix: Vec<Intent> = sites
+        .into_iter()
+        .map(|site| {
+            let (mut answer, typing) = (Answer::draw(rng), Duration::from_millis(rng.random_range(1000..8000)));
+            if answer == Answer::ApproveCallbackLost && PROVIDERS[site] == ProviderKind::Paystack && !paystack_lost {
+                answer = Answer::ApproveCallbackLate(Duration::from_millis(rng.random_range(500..5000)));
+            }
+            let recovers = rng.random_range(0..100) < RECOVERING_PERCENT && answer.sends_receipt() && recovers_at(site);
+            Intent { answer, typing, recovers, site }
         })
         .collect();
     if payments < RARE_KINDS_FROM {
@@ -163,14 +204,22 @@ fn draw_mix(rng: &mut StdRng, payments: usize) -> Vec<Intent> {
         let chosen = plain[rng.random_range(0..plain.len())];
         mix[chosen].answer = Answer::ApproveLate(Duration::from_millis(rng.random_range(90_000..100_000)));
     }
-    let mut plain: Vec<usize> = (0..payments).filter(|&i| mix[i].answer == Answer::Approve && !mix[i].recovers).collect();
-    let recovering = mix.iter().filter(|i| i.recovers).count();
-    for _ in recovering..GUARANTEED_RECOVERIES {
-        if plain.is_empty() {
-            break;
+    // Plain approvals where recoveries are made; too few of them, then other customers there
+    // (but the late successes) approve instead.
+    let recoverable = |i: &Intent, plain: bool| {
+        !i.recovers && recovers_at(i.site) && if plain { i.answer == Answer::Approve } else { !matches!(i.answer, Answer::ApproveLate(_)) }
+    };
+    for plain in [true, false] {
+        let mut candidates: Vec<usize> = (0..payments).filter(|&i| recoverable(&mix[i], plain)).collect();
+        let recovering = mix.iter().filter(|i| i.recovers).count();
+        for _ in recovering..GUARANTEED_RECOVERIES {
+            if candidates.is_empty() {
+                break;
+            }
+            let chosen = candidates.swap_remove(rng.random_range(0..candidates.len()));
+            mix[chosen].answer = Answer::Approve;
+            mix[chosen].recovers = true;
         }
-        let chosen = plain.swap_remove(rng.random_range(0..plain.len()));
-        mix[chosen].recovers = true;
     }
     mix
 }
@@ -180,14 +229,15 @@ fn config_seed_key(n: usize) -> String {
 }
 
 async fn customer(stack: &Stack, http: &reqwest::Client, n: usize, intent: Intent, key: String) -> Customer {
-    let answer = intent.answer;
+    let (answer, site) = (intent.answer, &stack.sites[intent.site]);
     let phone = format!("0722{:06}", n % 1_000_000);
     let msisdn = format!("254{}", &phone[1..]);
     let mac = format!("02:C0:{:02X}:{:02X}:{:02X}:{:02X}", (n >> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
     let ip = format!("10.{}.{}.{}", 10 + (n >> 16) % 200, (n >> 8) & 0xff, 1 + n % 250);
-    stack.router.add_host(&mac, &ip);
+    site.router.add_host(&mac, &ip);
     let mut record = Customer {
         n,
+        site: intent.site,
         key: key.clone(),
         msisdn: msisdn.clone(),
         answer,
@@ -197,8 +247,8 @@ async fn customer(stack: &Stack, http: &reqwest::Client, n: usize, intent: Inten
         mac: mac.clone(),
         second: None,
     };
-    let body = json!({ "plan_id": stack.plan_id, "phone": phone, "mac": mac, "ip": ip, "idempotency_key": key });
-    let url = format!("{}/api/portal/{}/payments", stack.base_url(), stack.creds.id);
+    let body = json!({ "plan_id": site.plan_id, "phone": phone, "mac": mac, "ip": ip, "idempotency_key": key });
+    let url = format!("{}/api/portal/{}/payments", stack.base_url(), site.creds.id);
     let deadline = Instant::now() + PATIENCE;
     loop {
         match http.post(&url).json(&body).send().await {
@@ -248,7 +298,7 @@ async fn customer(stack: &Stack, http: &reqwest::Client, n: usize, intent: Inten
     // A callback the cloud could not take (it was down) is lost, as with the real provider.
     let _ = stack.pay.resolve(&prompt.provider_ref, resolution, delivery).await;
     if intent.recovers && answer.pays() {
-        record.second = Some(recovery::recover(stack, n, &phone, &mac, &prompt.provider_ref).await);
+        record.second = Some(recovery::recover(stack, site, n, &phone, &mac, &prompt.provider_ref).await);
     }
     record
 }
@@ -260,13 +310,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_mix_of_twenty_or_more_holds_each_rare_kind() {
+    fn a_short_stream_loses_no_paystack_webhook_for_good() {
+        for seed in 0..100 {
+            let mix = draw_mix(&mut StdRng::seed_from_u64(seed), 120, false);
+            let lost = |i: &&Intent| i.answer == Answer::ApproveCallbackLost;
+            assert!(mix.iter().filter(lost).all(|i| PROVIDERS[i.site] != ProviderKind::Paystack), "seed {seed}");
+        }
+        let kept = (0..100).any(|seed| {
+            let mix = draw_mix(&mut StdRng::seed_from_u64(seed), 120, true);
+            mix.iter().any(|i| i.answer == Answer::ApproveCallbackLost && PROVIDERS[i.site] == ProviderKind::Paystack)
+        });
+        assert!(kept, "a long stream loses Paystack webhooks too");
+    }
+
+    #[test]
+    fn every_mix_of_twenty_or_more_holds_each_rare_kind_and_site() {
         for seed in 0..500 {
-            let mix = draw_mix(&mut StdRng::seed_from_u64(seed), RARE_KINDS_FROM);
+            let mix = draw_mix(&mut StdRng::seed_from_u64(seed), RARE_KINDS_FROM, seed % 2 == 0);
             assert!(mix.iter().any(|i| matches!(i.answer, Answer::ApproveLate(_))), "seed {seed}: no late success");
             let recovering: Vec<_> = mix.iter().filter(|i| i.recovers).collect();
             assert!(recovering.len() >= GUARANTEED_RECOVERIES, "seed {seed}: {} recoveries", recovering.len());
             assert!(recovering.iter().all(|i| i.answer.sends_receipt()), "seed {seed}: a recovery without a receipt in the cloud");
+            assert!(recovering.iter().all(|i| recovers_at(i.site)), "seed {seed}: a recovery on Paystack");
+            for (site, kind) in PROVIDERS.iter().enumerate() {
+                let there = mix.iter().filter(|i| i.site == site).count();
+                let share = if *kind == ProviderKind::Daraja { 10 } else { 5 };
+                assert_eq!(there, share, "seed {seed}: customers at {kind:?}");
+            }
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The fault injector: while the customers stream in, at moments drawn from the seed, one
 //! fault at a time from the kinds below. Each is over (the process restarted, the link
-//! healed) before the next is drawn, so faults overlap the traffic, not each other.
+//! healed) before the next is drawn, so faults overlap the traffic, not each other. The
+//! faults of one hotspot (its agent, router or link) strike a site drawn from the seed; the
+//! cloud, the provider and the database are everyone's.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -58,6 +60,11 @@ impl Fault {
             Fault::DatabasePaused => "database paused",
         }
     }
+
+    /// Whether it strikes one site (its agent, router or link) rather than everyone.
+    pub fn hits_one_site(self) -> bool {
+        matches!(self, Fault::AgentKilled | Fault::RouterDown | Fault::LinkCut | Fault::LinkFrozen)
+    }
 }
 
 /// Faults injected, by kind, and when the last one was over.
@@ -67,8 +74,18 @@ pub struct Injected {
     pub counts: BTreeMap<Fault, usize>,
     /// Each fault with when it began and when it was over, in order.
     pub spans: Vec<(Fault, Instant, Instant)>,
+    /// For each of `spans`, the site it struck (`None`: everyone).
+    pub sites: Vec<Option<usize>>,
     /// When the last fault was over (the start of the run if there was none).
     pub last_over: Option<Instant>,
+}
+
+impl Injected {
+    /// The faults that reached site `site`: everyone's and its own, in order.
+    pub fn spans_for(&self, site: usize) -> Vec<(Fault, Instant, Instant)> {
+        let reached = self.spans.iter().zip(&self.sites).filter(|(_, s)| s.is_none_or(|s| s == site));
+        reached.map(|(span, _)| *span).collect()
+    }
 }
 
 /// Injects `config.faults` faults over the stream's length and returns what it did.
@@ -84,6 +101,8 @@ pub async fn inject(stack: &Stack, config: &ChaosConfig, mut rng: StdRng) -> Inj
     for moment in moments {
         tokio::time::sleep_until(started + moment).await;
         let fault = Fault::ALL[rng.random_range(0..Fault::ALL.len())];
+        let site = fault.hits_one_site().then(|| rng.random_range(0..stack.sites.len()));
+        let on = &stack.sites[site.unwrap_or(0)];
         let down = Duration::from_millis(rng.random_range(100..1500));
         let (at, began) = (started.elapsed(), Instant::now());
         match fault {
@@ -92,11 +111,11 @@ pub async fn inject(stack: &Stack, config: &ChaosConfig, mut rng: StdRng) -> Inj
                 let which = if stack.instances() > 1 { rng.random_range(0..stack.instances()) } else { 0 };
                 stack.kill_cloud(down, which).await
             }
-            Fault::AgentKilled => stack.kill_agent(down).await,
-            Fault::RouterDown => stack.router_outage(down * 2).await,
-            Fault::LinkCut => stack.cut_link(),
+            Fault::AgentKilled => on.kill_agent(down).await,
+            Fault::RouterDown => on.router_outage(down * 2).await,
+            Fault::LinkCut => on.cut_link(),
             // Three heartbeats (1 s each) of silence, and then some.
-            Fault::LinkFrozen => stack.freeze_link(Duration::from_millis(rng.random_range(3500..5000))).await,
+            Fault::LinkFrozen => on.freeze_link(Duration::from_millis(rng.random_range(3500..5000))).await,
             Fault::ProviderErrors => stack.provider_errors(rng.random_range(1..5)),
             Fault::ProviderHang => stack.provider_hang(),
             Fault::DatabasePaused => {
@@ -106,10 +125,12 @@ pub async fn inject(stack: &Stack, config: &ChaosConfig, mut rng: StdRng) -> Inj
                 }
             }
         }
-        eprintln!("chaos: {:>7.1} s  {}", at.as_secs_f64(), fault.label());
+        let place = site.map_or(String::new(), |_| format!(" ({})", on.label()));
+        eprintln!("chaos: {:>7.1} s  {}{place}", at.as_secs_f64(), fault.label());
         *injected.counts.entry(fault).or_default() += 1;
         injected.last_over = Some(Instant::now());
         injected.spans.push((fault, began, Instant::now()));
+        injected.sites.push(site);
     }
     injected
 }

@@ -1,6 +1,6 @@
-//! After quiet, the agent is stopped with SIGKILL (its journal must survive that anyway)
-//! and its journal opened through the agent's own [`Journal`], only to be read, and compared
-//! with the router:
+//! After quiet, each site's agent is stopped with SIGKILL (its journal must survive that
+//! anyway) and its journal opened through the agent's own [`Journal`], only to be read, and
+//! compared with that site's router:
 //!
 //! - it is the journal the agent kept, not a fresh one;
 //! - every user the journal enforces (unexpired) is on the router, bound to the same MAC,
@@ -15,10 +15,12 @@ use jasiyo_agent::journal::Journal;
 use jasiyo_shared::{Command, Delivery, HotspotUser, Outcome};
 
 use super::check::router_expiry;
+use super::site::Site;
 use super::stack::Stack;
 use crate::routeros_emulator::HotspotUserRow;
 
-/// What the journal held, once it agreed with the router (or not: see the violations).
+/// What the journals held, once they agreed with their routers (or not: see the
+/// violations), summed over the sites.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct JournalCheck {
     /// Users the journal enforces.
@@ -33,30 +35,42 @@ impl fmt::Display for JournalCheck {
     }
 }
 
-/// Kills the agent for good, reads its journal and compares it with the router. Returns
-/// what the journal held and every disagreement.
+/// Kills every agent for good, reads its journal and compares it with its router. Returns
+/// what the journals held and every disagreement.
 pub async fn compare(stack: &Stack) -> anyhow::Result<(JournalCheck, Vec<String>)> {
-    stack.kill_agent_for_good().await;
-    let dir = stack.agent_dir();
+    let (mut total, mut problems) = (JournalCheck::default(), Vec::new());
+    for site in &stack.sites {
+        let (check, found) = compare_site(site).await?;
+        total.users += check.users;
+        total.unacknowledged += check.unacknowledged;
+        problems.extend(found.into_iter().map(|p| format!("journal: {}: {p}", site.label())));
+    }
+    Ok((total, problems))
+}
+
+/// One site's journal against its router; the problems without the "journal:" prefix.
+async fn compare_site(site: &Site) -> anyhow::Result<(JournalCheck, Vec<String>)> {
+    site.kill_agent_for_good().await;
+    let dir = site.agent_dir();
     let (reset, users, held) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let (journal, reset) = Journal::open(&dir)?;
         Ok((reset, journal.entitlements()?, journal.unacknowledged()?))
     })
     .await??;
-    let router: HashMap<String, HotspotUserRow> = stack.router.users().into_iter().map(|u| (u.name.clone(), u)).collect();
+    let router: HashMap<String, HotspotUserRow> = site.router.users().into_iter().map(|u| (u.name.clone(), u)).collect();
     let mut problems = Vec::new();
     if reset {
-        problems.push("journal: the agent's journal was gone after the SIGKILL (a fresh one opened)".to_string());
+        problems.push("the agent's journal was gone after the SIGKILL (a fresh one opened)".to_string());
     }
     let now = jasiyo_cloud::store::now_ms() / 1000;
     let known: HashSet<&str> = users.iter().map(|u| u.name.as_str()).collect();
     for user in users.iter().filter(|u| u.expires_at.is_none_or(|at| at.0 > now)) {
         if let Some(problem) = disagreement(user, router.get(&user.name)) {
-            problems.push(format!("journal: user {}: {problem}", user.name));
+            problems.push(format!("user {}: {problem}", user.name));
         }
     }
     for name in router.keys().filter(|name| !known.contains(name.as_str())) {
-        problems.push(format!("journal: user {name} is on the router, unknown to the journal"));
+        problems.push(format!("user {name} is on the router, unknown to the journal"));
     }
     problems.extend(held_problems(&held, &router));
     Ok((JournalCheck { users: users.len(), unacknowledged: held.len() }, problems))
@@ -81,7 +95,7 @@ fn held_problems(held: &[(Delivery, Option<Outcome>)], router: &HashMap<String, 
     for (i, (delivery, outcome)) in held.iter().enumerate() {
         let seq = delivery.seq.0;
         match outcome {
-            None => problems.push(format!("journal: command {seq} ({}) left without an outcome", delivery.command.kind())),
+            None => problems.push(format!("command {seq} ({}) left without an outcome", delivery.command.kind())),
             Some(Outcome::Failed { .. }) => {}
             Some(Outcome::Applied { .. }) => {
                 let removed_later = |name: &str| {
@@ -89,7 +103,7 @@ fn held_problems(held: &[(Delivery, Option<Outcome>)], router: &HashMap<String, 
                 };
                 for name in created(&delivery.command).filter(|name| !removed_later(name)) {
                     if !router.contains_key(name) {
-                        problems.push(format!("journal: command {seq} created {name}, which is not on the router"));
+                        problems.push(format!("command {seq} created {name}, which is not on the router"));
                     }
                 }
             }

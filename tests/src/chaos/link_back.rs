@@ -41,13 +41,30 @@ pub struct LinkBack {
     pub not_back: usize,
 }
 
+impl LinkBack {
+    /// Adds another site's recoveries to these (call [`sort`](Self::sort) after).
+    pub fn absorb(&mut self, other: LinkBack) {
+        self.reconnect_ms.extend(other.reconnect_ms);
+        self.catch_up_ms.extend(other.catch_up_ms);
+        self.link_kept += other.link_kept;
+        self.interrupted += other.interrupted;
+        self.not_back += other.not_back;
+    }
+
+    /// Sorts the times, for their percentiles.
+    pub fn sort(&mut self) {
+        self.reconnect_ms.sort_by(f64::total_cmp);
+        self.catch_up_ms.sort_by(f64::total_cmp);
+    }
+}
+
 /// Whether a fault breaks the agent's connection.
 fn breaks_link(fault: Fault) -> bool {
     matches!(fault, Fault::CloudKilled | Fault::AgentKilled | Fault::LinkCut | Fault::LinkFrozen)
 }
 
-/// Measures every link-breaking fault of `spans` against the relay's `welcomes` and the
-/// router's `commands`.
+/// Measures every link-breaking fault of `spans` (those that reached one site) against its
+/// relay's `welcomes` and its router's `commands`.
 pub fn measure(
     spans: &[(Fault, Instant, Instant)],
     welcomes: &[Instant],
@@ -88,7 +105,7 @@ pub fn measure(
 impl fmt::Display for LinkBack {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (r, c) = (&self.reconnect_ms, &self.catch_up_ms);
-        let p = super::check::percentile;
+        let p = super::summary::percentile;
         writeln!(
             f,
             "  link back after a fault (its end -> welcome): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms ({}; {} freezes kept the link, {} cut short by the next fault, {} NOT BACK)",

@@ -1,16 +1,20 @@
-//! The chaos run: real `jasiyo-cloud` and `jasiyo-agent` processes, the RouterOS and payment
-//! emulators, and the agent's link through a relay, under a stream of customers paying
+//! The chaos run: real `jasiyo-cloud` and `jasiyo-agent` processes, the payment emulator
+//! (Daraja, PayHero and Paystack tenants side by side, each with its own router emulator,
+//! agent, and link through a relay), under a stream of customers paying
 //! through the real portal API while a fault injector kills, cuts, freezes and fails parts
 //! of the system at moments drawn from a printed seed. When the stream ends and the faults
 //! stop, the checker waits for quiet and verifies that every payment the provider reports
 //! as paid is paid once in the cloud and has exactly one user on the router, and nothing
 //! else is.
 //!
-//! - [`stack`]: the processes and emulators, and the faults they can be put through.
+//! - [`stack`]: the cloud and the payment emulator, and the faults of the whole system.
+//! - [`site`]: one hotspot per provider (Daraja, PayHero, Paystack): tenant, router, relay
+//!   and agent, and the faults of one hotspot.
 //! - [`driver`]: the customers, each with an outcome drawn from the mix.
 //! - [`recovery`]: a few customers moving their plan to a second device, and its check.
 //! - [`faults`]: the injector.
-//! - [`check`]: the invariants and the summary.
+//! - [`check`]: waiting for quiet, and the invariants; [`site_check`]: those of one site.
+//! - [`summary`]: what a run found, in total and by provider.
 //! - [`journal`]: the agent's journal against the router, after quiet.
 //! - [`breakdown`]: where the slow payments spent their time.
 //! - [`link_back`]: how fast the link came back after each fault that broke it.
@@ -23,15 +27,18 @@ pub mod faults;
 pub mod journal;
 pub mod link_back;
 pub mod recovery;
+pub mod site;
+pub mod site_check;
 pub mod stack;
 pub mod stretches;
+pub mod summary;
 
 use std::time::Duration;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-pub use check::Summary;
+pub use summary::Summary;
 
 /// What one chaos run does.
 #[derive(Clone, Debug)]
@@ -62,7 +69,9 @@ impl ChaosConfig {
 /// Runs one chaos run on `database_url` (a fresh database) with files under `dir`.
 pub async fn run(config: &ChaosConfig, database_url: &str, dir: &std::path::Path) -> anyhow::Result<Summary> {
     let stack = std::sync::Arc::new(stack::Stack::start(database_url, dir, config.instances).await?);
-    tokio::spawn(stack::watch_users(std::sync::Arc::downgrade(&stack)));
+    for site in 0..stack.sites.len() {
+        tokio::spawn(site::watch_users(std::sync::Arc::downgrade(&stack), site));
+    }
     let started = tokio::time::Instant::now();
     let injector = {
         let (stack, config) = (stack.clone(), config.clone());
@@ -70,7 +79,7 @@ pub async fn run(config: &ChaosConfig, database_url: &str, dir: &std::path::Path
     };
     let customers = driver::drive(&stack, config, StdRng::seed_from_u64(config.seed)).await;
     let injected = injector.await?;
-    stack.heal().await;
+    stack.heal();
     let mut summary = check::check(&stack, &customers, injected, config, started).await?;
     let (journal, disagreements) = journal::compare(&stack).await?;
     summary.journal = Some(journal);

@@ -14,6 +14,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
+use super::site::Site;
 use super::stack::Stack;
 use crate::routeros_emulator::{ActiveRow, HotspotUserRow};
 
@@ -75,21 +76,21 @@ fn client_address(n: usize) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 2, ((n / 250) % 256) as u8, (1 + n % 250) as u8))
 }
 
-/// Waits for the user bound to `first_mac` on the router, then recovers the plan paid from
-/// `phone` through `provider_ref`'s prompt on customer `n`'s second device.
-pub async fn recover(stack: &Stack, n: usize, phone: &str, first_mac: &str, provider_ref: &str) -> SecondDevice {
+/// Waits for the user bound to `first_mac` on `site`'s router, then recovers the plan paid
+/// from `phone` through `provider_ref`'s prompt on customer `n`'s second device.
+pub async fn recover(stack: &Stack, site: &Site, n: usize, phone: &str, first_mac: &str, provider_ref: &str) -> SecondDevice {
     let (mac, ip) = second_device(n);
     let device = |outcome| SecondDevice { mac: mac.clone(), ip: ip.clone(), outcome };
     let first_on =
         |router: &crate::routeros_emulator::RouterOsEmulator| router.users().iter().any(|u| u.mac_address.as_deref() == Some(first_mac));
-    if !stack.router.wait_until(WAIT_FOR_USER, first_on).await {
+    if !site.router.wait_until(WAIT_FOR_USER, first_on).await {
         return device(Recovery::NoUser);
     }
     // The receipt is in the customer's SMS the moment they approve.
     let Some(receipt) = stack.pay.prompt(provider_ref).and_then(|p| p.receipt) else { return device(Recovery::NoReceipt) };
-    stack.router.add_host(&mac, &ip);
+    site.router.add_host(&mac, &ip);
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).local_address(client_address(n)).build().expect("http client");
-    let url = format!("{}/api/portal/{}/recover", stack.base_url(), stack.creds.id);
+    let url = format!("{}/api/portal/{}/recover", stack.base_url(), site.creds.id);
     let body = json!({ "receipt": receipt, "phone": phone, "mac": mac, "ip": ip });
     let deadline = Instant::now() + TRYING;
     let mut pause = Duration::from_secs(1);

@@ -1,55 +1,44 @@
-//! What a chaos run runs: the cloud and the agent as real processes (restarted after each
-//! kill, the cloud on the same address so callback URLs stay good), the agent's link
-//! through a [`Relay`], and the RouterOS and payment emulators. The cloud is one process,
-//! or (on PostgreSQL) several instances behind HAProxy started by `scripts/cluster`, where a
-//! kill takes one instance down and customers, callbacks and the agent go through the
-//! balancer. Each fault the injector can choose is a method here.
+//! What a chaos run runs: the cloud as real processes (restarted after each kill, on the
+//! same address so callback URLs stay good), the payment emulator, and one [`Site`] per
+//! provider (Daraja, PayHero, Paystack: a tenant each, with its router, relay and agent).
+//! The cloud is one process, or (on PostgreSQL) several instances behind HAProxy started
+//! by `scripts/cluster`, where a kill takes one instance down and customers, callbacks and
+//! the agents go through the balancer. Each fault of the whole system (cloud, provider,
+//! database) is a method here; those of one hotspot are [`Site`]'s.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use jasiyo_cloud::store::Store;
-use tokio::process::Child;
 use tokio::sync::Mutex as AsyncMutex;
 use tokio::time::Instant;
 
+use super::site::{self, PROVIDERS, Site};
 use crate::cluster::Cluster;
-use crate::harness::{RouterCreds, World};
+use crate::harness::World;
 use crate::payment_emulator::{EmulatorAccounts, InjectedFailure, PaymentEmulator};
-use crate::processes::{AgentProcess, CloudProcess};
-use crate::relay::Relay;
-use crate::routeros_emulator::{EmulatorConfig, RouterOsEmulator};
-use crate::shop::{daraja_shop, sealing_key_env};
+use crate::processes::CloudProcess;
+use crate::shop::sealing_key_env;
 
-/// The length of the plan every customer buys ([`daraja_shop`]'s).
+/// The length of the plan every customer buys ([`crate::shop::shop`]'s).
 pub const PLAN_SECS: u64 = 3600;
 
 /// The running system under test.
 pub struct Stack {
     /// A store of our own on the cloud's database (another pool, as another process).
     pub store: Arc<dyn Store>,
-    /// The router every customer is on.
-    pub creds: RouterCreds,
-    /// The plan every customer buys.
-    pub plan_id: String,
-    /// Daraja, emulated.
+    /// Daraja, PayHero and Paystack, emulated.
     pub pay: PaymentEmulator,
-    /// The MikroTik, emulated.
-    pub router: RouterOsEmulator,
-    /// Between the agent and the cloud.
-    pub relay: Relay,
+    /// One hotspot per provider, in [`PROVIDERS`]' order.
+    pub sites: Vec<Site>,
     /// The cloud's address (kept across restarts), or the balancer's.
     pub cloud_addr: SocketAddr,
-    /// When each user name was first seen on the router.
-    pub first_seen: Arc<Mutex<HashMap<String, Instant>>>,
     database_url: String,
     dir: PathBuf,
     env: Vec<(String, String)>,
     cloud: Clouds,
-    agent: AsyncMutex<Option<Child>>,
 }
 
 /// The cloud under test.
@@ -62,17 +51,18 @@ enum Clouds {
 }
 
 impl Stack {
-    /// Sets up the tenant, plan, provider and router on `database_url`, then starts
-    /// everything (`instances` clouds: more than one behind HAProxy, PostgreSQL only) and
-    /// waits until the agent is connected.
+    /// Sets up a tenant, plan, provider and router per provider on `database_url`, then
+    /// starts everything (`instances` clouds: more than one behind HAProxy, PostgreSQL
+    /// only) and waits until every agent is connected.
     pub async fn start(database_url: &str, dir: &Path, instances: usize) -> anyhow::Result<Stack> {
         let world =
             World { dir: tempfile::TempDir::new_in(dir)?, database_url: database_url.to_string(), backend: backend_of(database_url) };
         let store = world.store().await;
-        let creds = world.add_router(store.as_ref(), "chaos").await;
         let pay = PaymentEmulator::start(EmulatorAccounts::default()).await;
-        let plan = daraja_shop(store.as_ref(), &pay).await?;
-        let router = RouterOsEmulator::start(EmulatorConfig::default()).await;
+        let mut prepared = Vec::new();
+        for kind in PROVIDERS {
+            prepared.push(site::prepare(store.as_ref(), kind, &pay).await?);
+        }
         let env = cloud_env();
         let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let (cloud, cloud_addr) = if instances > 1 {
@@ -85,53 +75,22 @@ impl Stack {
             let addr = cloud.addr;
             (Clouds::One(AsyncMutex::new(Some(cloud))), addr)
         };
-        let relay = Relay::start(cloud_addr).await;
-        let first_seen = Arc::new(Mutex::new(HashMap::new()));
         let dir = world.dir.keep();
-        let stack = Stack {
-            store,
-            creds,
-            plan_id: plan.id.to_string(),
-            pay,
-            router,
-            relay,
-            cloud_addr,
-            first_seen,
-            database_url: database_url.to_string(),
-            dir,
-            env,
-            cloud,
-            agent: AsyncMutex::new(None),
-        };
-        stack.start_agent().await;
-        let connected = stack.wait_connected(Duration::from_secs(30)).await;
-        anyhow::ensure!(connected, "the agent never connected");
+        let mut sites = Vec::new();
+        for prepared in prepared {
+            sites.push(Site::start(prepared, &pay, cloud_addr, &dir).await);
+        }
+        let stack = Stack { store, pay, sites, cloud_addr, database_url: database_url.to_string(), dir, env, cloud };
+        for site in &stack.sites {
+            let connected = site.wait_connected(stack.store.as_ref(), Duration::from_secs(30)).await;
+            anyhow::ensure!(connected, "the {} agent never connected", site.label());
+        }
         Ok(stack)
     }
 
     /// The portal API's base URL.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.cloud_addr)
-    }
-
-    async fn start_agent(&self) {
-        let agent = AgentProcess::spawn_routeros(&self.relay.ws_url(), &self.creds, &self.agent_dir(), self.router.addr());
-        *self.agent.lock().await = Some(agent.detach_output());
-    }
-
-    /// Whether the cloud shows the router connected within `limit`.
-    pub async fn wait_connected(&self, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        let mut tick = tokio::time::interval(Duration::from_millis(50));
-        while Instant::now() < deadline {
-            tick.tick().await;
-            if let Ok(Some(router)) = self.store.router(self.creds.id).await
-                && router.online_session.is_some()
-            {
-                return true;
-            }
-        }
-        false
     }
 
     /// How many cloud instances run.
@@ -162,47 +121,6 @@ impl Stack {
                 cluster.run(&["restart", &n]).await;
             }
         }
-    }
-
-    /// SIGKILL the agent, wait `down`, start it again on the same journal.
-    pub async fn kill_agent(&self, down: Duration) {
-        if let Some(mut old) = self.agent.lock().await.take() {
-            let _ = old.kill().await;
-        }
-        tokio::time::sleep(down).await;
-        self.start_agent().await;
-    }
-
-    /// SIGKILL the agent and leave it down (after quiet: its journal is read then).
-    pub async fn kill_agent_for_good(&self) {
-        if let Some(mut agent) = self.agent.lock().await.take() {
-            let _ = agent.kill().await;
-        }
-    }
-
-    /// The agent's data directory (its journal is in `journal/` there).
-    pub fn agent_dir(&self) -> PathBuf {
-        self.dir.join("agent")
-    }
-
-    /// The router reboots: its API connections drop and it refuses new ones for `down`.
-    pub async fn router_outage(&self, down: Duration) {
-        self.router.set_refuse_connections(true);
-        self.router.kill_connections();
-        tokio::time::sleep(down).await;
-        self.router.set_refuse_connections(false);
-    }
-
-    /// Every connection through the relay is cut (the agent sees a reset).
-    pub fn cut_link(&self) {
-        self.relay.cut();
-    }
-
-    /// Bytes stop flowing both ways, nothing closes, for `held`.
-    pub async fn freeze_link(&self, held: Duration) {
-        self.relay.set_frozen(true);
-        tokio::time::sleep(held).await;
-        self.relay.set_frozen(false);
     }
 
     /// The provider answers its next `count` requests with HTTP 500.
@@ -240,16 +158,17 @@ impl Stack {
         Ok(())
     }
 
-    /// Ends every lasting fault: the link flows, the router takes connections.
-    pub async fn heal(&self) {
-        self.relay.set_frozen(false);
-        self.router.set_refuse_connections(false);
+    /// Ends every lasting fault: the links flow, the routers take connections.
+    pub fn heal(&self) {
+        for site in &self.sites {
+            site.heal();
+        }
     }
 
     /// Stops the processes and emulators.
     pub async fn stop(&self) {
-        if let Some(mut agent) = self.agent.lock().await.take() {
-            let _ = agent.kill().await;
+        for site in &self.sites {
+            site.kill_agent_for_good().await;
         }
         match &self.cloud {
             Clouds::One(cloud) => {
@@ -286,23 +205,4 @@ fn cloud_env() -> Vec<(String, String)> {
 fn backend_of(url: &str) -> jasiyo_cloud::store::testing::Backend {
     use jasiyo_cloud::store::testing::Backend;
     if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres }
-}
-
-/// Records when each user name first appears on the router, on every change it makes,
-/// until the emulator stops.
-pub async fn watch_users(stack: std::sync::Weak<Stack>) {
-    let Some(mut changes) = stack.upgrade().map(|s| s.router.changes()) else { return };
-    loop {
-        let now = Instant::now();
-        {
-            let Some(stack) = stack.upgrade() else { return };
-            let mut seen = stack.first_seen.lock().expect("first-seen lock");
-            for user in stack.router.users() {
-                seen.entry(user.name).or_insert(now);
-            }
-        }
-        if changes.changed().await.is_err() {
-            return;
-        }
-    }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::check::percentile;
+use super::summary::percentile;
 use super::faults::Fault;
 
 /// Faults closer than this are one stretch.
@@ -23,7 +23,7 @@ pub const JOIN: Duration = Duration::from_secs(1);
 /// The faults' cover of a run.
 #[derive(Debug, Default)]
 pub struct Stretches {
-    /// How long the customers' stream ran.
+    /// How long the customers' stream lasted.
     pub stream: Duration,
     /// How long at least one fault was under way.
     pub under_fault: Duration,
@@ -35,19 +35,19 @@ pub struct Stretches {
 }
 
 impl Stretches {
-    /// Measures `spans` (each fault's start and end) over the stream that began at `start`
-    /// and lasted `stream`; `waits` are the payments' (success, user on the router).
-    pub fn measure(spans: &[(Fault, Instant, Instant)], start: Instant, stream: Duration, waits: &[(Instant, Instant)]) -> Stretches {
+    /// The cover of `spans` (each fault's start and end, every site's) over a stream that
+    /// lasted `stream`; the payments' waits are added with [`Stretches::add_wait`].
+    pub fn cover(spans: &[(Fault, Instant, Instant)], stream: Duration) -> Stretches {
         let mut sorted: Vec<(Instant, Instant)> = spans.iter().map(|(_, began, over)| (*began, *over)).collect();
         sorted.sort();
         let mut merged: Vec<(Instant, Instant)> = Vec::new();
         let mut under_fault = Duration::ZERO;
-        let mut covered_to = start;
+        let mut covered_to: Option<Instant> = None;
         for (began, over) in sorted {
             // The union of the spans, each instant counted once.
-            let from = began.max(covered_to);
+            let from = covered_to.map_or(began, |to| began.max(to));
             under_fault += over.saturating_duration_since(from);
-            covered_to = covered_to.max(over);
+            covered_to = Some(covered_to.map_or(over, |to| to.max(over)));
             match merged.last_mut() {
                 Some(last) if began <= last.1 + JOIN => last.1 = last.1.max(over),
                 _ => merged.push((began, over)),
@@ -55,13 +55,20 @@ impl Stretches {
         }
         let mut lengths_s: Vec<f64> = merged.iter().map(|(b, o)| o.saturating_duration_since(*b).as_secs_f64()).collect();
         lengths_s.sort_by(|a, b| b.total_cmp(a));
-        let mut untouched_ms: Vec<f64> = waits
-            .iter()
-            .filter(|(success, seen)| !spans.iter().any(|(_, began, over)| *began <= *seen && *over + JOIN >= *success))
-            .map(|(success, seen)| seen.saturating_duration_since(*success).as_secs_f64() * 1000.0)
-            .collect();
-        untouched_ms.sort_by(f64::total_cmp);
-        Stretches { stream, under_fault, lengths_s, untouched_ms }
+        Stretches { stream, under_fault, lengths_s, untouched_ms: Vec::new() }
+    }
+
+    /// Counts a payment's wait (its provider's success to its user on the router) among
+    /// the untouched if none of `spans` (the faults that could reach its site) overlapped it.
+    pub fn add_wait(&mut self, spans: &[(Fault, Instant, Instant)], success: Instant, seen: Instant) {
+        if !spans.iter().any(|(_, began, over)| *began <= seen && *over + JOIN >= success) {
+            self.untouched_ms.push(seen.saturating_duration_since(success).as_secs_f64() * 1000.0);
+        }
+    }
+
+    /// Sorts the waits, once all are added.
+    pub fn sort(&mut self) {
+        self.untouched_ms.sort_by(f64::total_cmp);
     }
 }
 
@@ -119,7 +126,11 @@ mod tests {
             (at(s, 11_500), at(s, 11_600)), // within JOIN of the last one's end
             (at(s, 20_000), at(s, 20_010)), // long after
         ];
-        let stretches = Stretches::measure(&spans, s, Duration::from_secs(26), &waits);
+        let mut stretches = Stretches::cover(&spans, Duration::from_secs(26));
+        for (success, seen) in waits {
+            stretches.add_wait(&spans, success, seen);
+        }
+        stretches.sort();
         assert_eq!(stretches.under_fault, Duration::from_millis(2_000 + 3_500 + 1_000));
         assert_eq!(stretches.lengths_s, vec![6.0, 1.0]);
         assert_eq!(stretches.untouched_ms, vec![10.0, 20.0]);
@@ -131,7 +142,8 @@ mod tests {
     #[test]
     fn a_run_without_faults_prints_nothing() {
         let s = Instant::now();
-        let stretches = Stretches::measure(&[], s, Duration::from_secs(10), &[(s, at(s, 5))]);
+        let mut stretches = Stretches::cover(&[], Duration::from_secs(10));
+        stretches.add_wait(&[], s, at(s, 5));
         assert!(stretches.to_string().is_empty());
         assert_eq!(stretches.untouched_ms, vec![5.0]);
     }

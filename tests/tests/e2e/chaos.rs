@@ -1,5 +1,6 @@
 //! The chaos run's short variant (the full one is `scripts/chaos`): real cloud and agent
-//! processes, a stream of customers through the portal API (some approving after the
+//! processes, Daraja, PayHero and Paystack tenants side by side (a router and an agent
+//! each), a stream of customers through the portal API (some approving after the
 //! portal's countdown, some moving their plan to a second device), and random faults (processes killed, link cut and frozen, router
 //! down, provider failing, database paused). Nothing
 //! paid may be lost and nothing served twice, on either database, nor with three instances
@@ -24,6 +25,10 @@ async fn nothing_lost_nothing_doubled_under_faults(backend: Backend, instances: 
     assert!(summary.outcomes.get(LATE_SUCCESS).is_some_and(|&n| n >= 1), "no approval after the countdown:\n{summary}");
     assert!(summary.recovered >= 1, "no plan moved to a second device:\n{summary}");
     assert!(summary.journal.is_some_and(|j| j.users > 0), "the agent's journal was not compared with the router:\n{summary}");
+    for provider in ["Daraja", "PayHero", "Paystack"] {
+        let customers = summary.by_provider.get(provider).map_or(0, |t| t.outcomes.values().sum::<usize>());
+        assert!(customers >= 10, "{customers} customers paid through {provider}:\n{summary}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
