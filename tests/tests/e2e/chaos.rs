@@ -16,7 +16,7 @@ use jasiyo_tests::harness::World;
 async fn nothing_lost_nothing_doubled_under_faults(backend: Backend, instances: usize) {
     let Some(world) = World::new(backend).await else { return };
     let seed = std::env::var("JASIYO_CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
-    let config = ChaosConfig { payments: 120, rate: 10.0, faults: 16, seed, settle_limit: Duration::from_secs(120), instances };
+    let config = ChaosConfig { payments: 300, rate: 10.0, faults: 30, seed, settle_limit: Duration::from_secs(120), instances };
     let summary = chaos::run(&config, &world.database_url, world.dir.path()).await.expect("chaos run");
     println!("chaos ({backend:?}, {instances} instance(s), seed {seed}, replay with JASIYO_CHAOS_SEED={seed}):\n{summary}");
     assert!(summary.ok(), "seed {seed}:\n{summary}");
