@@ -12,6 +12,8 @@
 //! - [`processes`]: the real `jasiyo-cloud` and `jasiyo-agent` binaries as child processes,
 //!   for crash tests.
 //! - [`routeros_emulator`]: a RouterOS API server with hotspot menus and fault switches.
+//! - [`routeros_process`]: that emulator as a process with a state file, to SIGKILL and
+//!   restart like a router losing power.
 //! - [`routeros_script`]: a syntax check of our RouterOS scripts against the command lists of
 //!   real RouterOS versions.
 //! - [`shop`]: a plan and a Daraja provider for tests that run the cloud as a process.
@@ -28,6 +30,7 @@ pub mod private_postgres;
 pub mod processes;
 pub mod relay;
 pub mod routeros_emulator;
+pub mod routeros_process;
 pub mod routeros_script;
 pub mod shop;
 pub mod smtp_server;

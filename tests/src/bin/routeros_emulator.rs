@@ -1,9 +1,15 @@
 //! `routeros-emulator`: the RouterOS API emulator as a process, for poking at it with real
-//! clients (the demo runs it inside `jasiyo-demo`, with the hotspot's login page). Prints
-//! the bound address, runs until Ctrl-C.
+//! clients and for tests that kill the router (the demo runs it inside `jasiyo-demo`, with
+//! the hotspot's login page). Prints the bound addresses on standard output, runs until
+//! Ctrl-C. With `--state` it keeps its configuration in a file and boots from it, as a
+//! rebooted router does; with `--control` it serves the test's control channel
+//! (`jasiyo_tests::routeros_emulator::control`).
+
+use std::sync::Arc;
 
 use clap::Parser;
-use jasiyo_tests::routeros_emulator::{EmulatorConfig, RouterOsEmulator};
+use jasiyo_tests::routeros_emulator::{EmulatorConfig, RouterOsEmulator, control};
+use tokio_util::sync::CancellationToken;
 
 /// A RouterOS API (binary protocol) emulator with the hotspot menus.
 #[derive(Parser, Debug)]
@@ -30,6 +36,13 @@ struct Flags {
     /// A hotspot user profile to create (repeatable; `default` always exists).
     #[arg(long = "profile", value_name = "NAME")]
     profiles: Vec<String>,
+    /// Keep the configuration (users, profiles...) in this file, rewritten on every change,
+    /// and boot from it if it exists; hosts and active sessions are lost, as in a reboot.
+    #[arg(long, value_name = "FILE")]
+    state: Option<std::path::PathBuf>,
+    /// Serve the control channel (state as JSON, devices appearing, connection faults) here.
+    #[arg(long, value_name = "ADDR")]
+    control: Option<std::net::SocketAddr>,
 }
 
 #[tokio::main]
@@ -48,12 +61,28 @@ async fn main() -> anyhow::Result<()> {
         empty_replies: !flags.no_empty,
         tag_first: flags.tag_first,
         profiles,
+        state_file: flags.state,
         ..EmulatorConfig::default()
     };
     let listener = tokio::net::TcpListener::bind(flags.listen).await?;
-    let emulator = RouterOsEmulator::start_on(listener, config).await;
+    let emulator = Arc::new(RouterOsEmulator::start_on(listener, config).await);
     println!("routeros-emulator listening on {}", emulator.addr());
+    let stop = CancellationToken::new();
+    let control = match flags.control {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr).await?;
+            println!("routeros-emulator control on {}", listener.local_addr()?);
+            Some(tokio::spawn(control::serve(listener, emulator.clone(), stop.clone())))
+        }
+        None => None,
+    };
     tokio::signal::ctrl_c().await?;
-    emulator.stop().await;
+    stop.cancel();
+    if let Some(control) = control {
+        control.await??;
+    }
+    if let Ok(emulator) = Arc::try_unwrap(emulator) {
+        emulator.stop().await;
+    }
     Ok(())
 }

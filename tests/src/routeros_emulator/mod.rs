@@ -12,12 +12,16 @@
 //! - [`servlet`]: the hotspot's web pages as RouterOS serves them (which page, variables
 //!   filled in, redirects).
 //! - [`query`]: print queries; [`state`] and [`user_table`]: the tables; [`time`]: time values.
+//! - [`saved`]: the configuration on disk, for an emulator killed and started again;
+//!   [`control`]: the HTTP control channel the `routeros-emulator` process offers tests.
 
+pub mod control;
 mod counters;
 mod login;
 mod menus;
 mod outbox;
 mod query;
+mod saved;
 mod server;
 pub mod server_profiles;
 pub mod servlet;
@@ -30,6 +34,7 @@ mod users;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -71,6 +76,9 @@ pub struct EmulatorConfig {
     pub board: String,
     /// Hotspot user profiles the router starts with (`default` always exists).
     pub profiles: Vec<String>,
+    /// Where the configuration is kept across a kill (see [`saved`]): loaded at start if it
+    /// exists (then `identity` and `profiles` come from it), rewritten after every change.
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for EmulatorConfig {
@@ -85,6 +93,7 @@ impl Default for EmulatorConfig {
             version: "7.20.8 (long-term)".into(),
             board: "hAP ax^3".into(),
             profiles: vec!["default".into()],
+            state_file: None,
         }
     }
 }
@@ -110,6 +119,8 @@ pub(crate) struct Shared {
     pub stop: CancellationToken,
     /// Parent of the current connections' tokens; cancelled and replaced by a kill.
     pub generation: Mutex<CancellationToken>,
+    /// The configuration last written to `config.state_file`.
+    pub saved: Mutex<String>,
 }
 
 impl Shared {
@@ -138,8 +149,10 @@ impl RouterOsEmulator {
     pub async fn start_on(listener: TcpListener, config: EmulatorConfig) -> RouterOsEmulator {
         let addr = listener.local_addr().expect("listener address");
         let stop = CancellationToken::new();
+        let state = saved::boot(&config);
         let shared = Arc::new(Shared {
-            state: Mutex::new(RouterState::new(&config.identity, &config.profiles)),
+            saved: Mutex::new(saved::to_text(&state)),
+            state: Mutex::new(state),
             config,
             started: Instant::now(),
             log: Mutex::new(Vec::new()),
@@ -174,7 +187,12 @@ impl RouterOsEmulator {
 
     /// Changes the state and tells watchers.
     fn edit<T>(&self, f: impl FnOnce(&mut RouterState) -> T) -> T {
-        let out = f(&mut self.state());
+        let out = {
+            let mut state = self.state();
+            let out = f(&mut state);
+            self.shared.save(&state);
+            out
+        };
         self.shared.bump();
         out
     }

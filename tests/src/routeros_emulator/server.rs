@@ -188,7 +188,11 @@ impl Connection {
         }
         let ctx = Context { config: &self.shared.config, started: self.shared.started };
         let mut state = self.shared.state.lock().expect("state lock");
-        menus::run(&mut state, &ctx, request)
+        let outcome = menus::run(&mut state, &ctx, request);
+        if !request.command.ends_with("/print") {
+            self.shared.save(&state);
+        }
+        outcome
     }
 
     /// Records a command run after login.

@@ -55,7 +55,7 @@ pub const TRIAL_NOT_ALLOWED: &str = "trial user not allowed";
 pub const TRIAL_USED: &str = "no more trial time left, try again later";
 
 /// One server profile: its name and its settings over the defaults.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ServerProfile {
     pub id: String,
     pub name: String,

@@ -2,11 +2,13 @@
 //! active sessions, MAC cookies and the identity. Rows read by tests are plain structs;
 //! `to_attributes` gives the `=name=value` pairs a `print` shows.
 
+use serde::{Deserialize, Serialize};
+
 use super::time;
 use super::user_table::UserTable;
 
 /// One `/ip/hotspot/user` entry as tests see it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HotspotUserRow {
     /// `.id`, like `*1`.
     pub id: String,
@@ -73,7 +75,7 @@ impl NewUser {
 }
 
 /// One `/ip/hotspot/active` session.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActiveRow {
     /// `.id`.
     pub id: String,
@@ -88,7 +90,7 @@ pub struct ActiveRow {
 }
 
 /// One `/ip/hotspot/cookie` entry.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CookieRow {
     /// `.id`.
     pub id: String,
@@ -99,7 +101,7 @@ pub struct CookieRow {
 }
 
 /// One `/ip/hotspot/host` entry: a device the hotspot sees.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostRow {
     /// `.id`.
     pub id: String,
@@ -111,14 +113,14 @@ pub struct HostRow {
 
 /// A user as stored: the public row plus arguments the emulator keeps but does not model
 /// (`email`, `address`, `limit-bytes-in`, ...), printed back as given.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct UserRecord {
     pub row: HotspotUserRow,
     pub extra: Vec<(String, String)>,
 }
 
 /// A user profile: its name and the arguments given to it, over the defaults.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Profile {
     pub id: String,
     pub name: String,
@@ -127,7 +129,7 @@ pub(crate) struct Profile {
 
 /// `.id` allocation for one table: `*1`, `*2`, ... in upper-case hex, never reused.
 #[derive(Debug, Default)]
-pub(crate) struct Ids(u32);
+pub(crate) struct Ids(pub u32);
 
 impl Ids {
     pub fn next(&mut self) -> String {

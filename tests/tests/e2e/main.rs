@@ -28,6 +28,7 @@ mod plan_profiles;
 mod portal_browser;
 mod prometheus;
 mod readme;
+mod router_restart;
 mod routeros_emulator;
 mod routeros_peers;
 mod settlement;

@@ -1,0 +1,112 @@
+//! The control channel of the `routeros-emulator` process: a small HTTP server on a port of
+//! its own through which a test reads the router's tables and stands in for the physical
+//! world (a device showing up on the hotspot network, the router refusing or dropping API
+//! connections). It is not the router's API: the agent never sees it.
+//!
+//! - `GET /state` answers a [`RouterSnapshot`]. With `?after=N&wait_ms=M` it first waits (up
+//!   to M ms) until the change counter is no longer N: a long poll, so a test waits on
+//!   changes instead of polling.
+//! - `POST /host` with `{"mac": .., "ip": ..}`: a device is on the network (host table).
+//! - `POST /refuse` with `{"refuse": true|false}`: new API connections closed at once, or not.
+//! - `POST /kill-connections`: every open API connection closed now.
+//!
+//! The `POST`s answer 204 once done.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use super::{ActiveRow, HostRow, HotspotUserRow, RouterOsEmulator};
+
+/// The longest a `GET /state` long poll may wait.
+const LONGEST_WAIT: Duration = Duration::from_secs(30);
+
+/// What the router holds now, as `GET /state` answers it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RouterSnapshot {
+    /// The change counter ([`RouterOsEmulator::changes`]); it starts again from 0 when the
+    /// process does.
+    pub changes: u64,
+    /// API connections open now.
+    pub connections: usize,
+    /// `/ip/hotspot/user`, in `.id` order.
+    pub users: Vec<HotspotUserRow>,
+    /// `/ip/hotspot/active`.
+    pub active: Vec<ActiveRow>,
+    /// `/ip/hotspot/host`.
+    pub hosts: Vec<HostRow>,
+}
+
+/// `GET /state` parameters.
+#[derive(Deserialize)]
+struct Wait {
+    after: Option<u64>,
+    wait_ms: Option<u64>,
+}
+
+/// `POST /host` body.
+#[derive(Deserialize)]
+struct Host {
+    mac: String,
+    ip: String,
+}
+
+/// `POST /refuse` body.
+#[derive(Deserialize)]
+struct Refuse {
+    refuse: bool,
+}
+
+/// Serves the control channel for `emulator` on `listener` until `stop` fires.
+pub async fn serve(listener: TcpListener, emulator: Arc<RouterOsEmulator>, stop: CancellationToken) -> std::io::Result<()> {
+    let app = Router::new()
+        .route("/state", get(state))
+        .route("/host", post(host))
+        .route("/refuse", post(refuse))
+        .route("/kill-connections", post(kill_connections))
+        .with_state(emulator);
+    axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await
+}
+
+async fn state(State(emulator): State<Arc<RouterOsEmulator>>, Query(wait): Query<Wait>) -> Json<RouterSnapshot> {
+    if let Some(after) = wait.after {
+        let limit = Duration::from_millis(wait.wait_ms.unwrap_or(0)).min(LONGEST_WAIT);
+        let mut changes = emulator.changes();
+        // A timeout is an answer too: the caller sees the counter unchanged.
+        let _ = tokio::time::timeout(limit, changes.wait_for(|n| *n != after)).await;
+    }
+    Json(snapshot(&emulator))
+}
+
+/// The router's tables and counters now.
+pub fn snapshot(emulator: &RouterOsEmulator) -> RouterSnapshot {
+    RouterSnapshot {
+        changes: *emulator.changes().borrow(),
+        connections: emulator.connections(),
+        users: emulator.users(),
+        active: emulator.active(),
+        hosts: emulator.hosts(),
+    }
+}
+
+async fn host(State(emulator): State<Arc<RouterOsEmulator>>, Json(host): Json<Host>) -> StatusCode {
+    emulator.add_host(&host.mac, &host.ip);
+    StatusCode::NO_CONTENT
+}
+
+async fn refuse(State(emulator): State<Arc<RouterOsEmulator>>, Json(refuse): Json<Refuse>) -> StatusCode {
+    emulator.set_refuse_connections(refuse.refuse);
+    StatusCode::NO_CONTENT
+}
+
+async fn kill_connections(State(emulator): State<Arc<RouterOsEmulator>>) -> StatusCode {
+    emulator.kill_connections();
+    StatusCode::NO_CONTENT
+}

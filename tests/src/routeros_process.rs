@@ -1,0 +1,229 @@
+//! The RouterOS emulator as a child process (`target/<profile>/routeros-emulator`), for
+//! tests that kill the router as a power cut or a crash would: SIGKILL, then a start on the
+//! same API address with the same state file, so the agent reconnects where it always
+//! did and finds what a rebooted router keeps (users, profiles), without what it loses
+//! (active sessions, the host table).
+//!
+//! The handle offers the names tests call on the in-process
+//! [`RouterOsEmulator`](crate::routeros_emulator::RouterOsEmulator) (`users`, `active`,
+//! `add_host`, `changes`, `wait_until`, `set_refuse_connections`, `kill_connections`,
+//! `addr`), but async: each goes over the process's control channel
+//! ([`control`](crate::routeros_emulator::control)). Calls other than `wait_until` panic
+//! while the process is down; `wait_until` keeps waiting across a restart.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use crate::harness::WAIT;
+use crate::processes::binary;
+use crate::routeros_emulator::control::RouterSnapshot;
+use crate::routeros_emulator::{ActiveRow, HostRow, HotspotUserRow};
+
+/// How long one long poll of the control channel may wait.
+const POLL: Duration = Duration::from_secs(2);
+
+/// A `routeros-emulator` process with a state file and a control channel.
+pub struct RouterProcess {
+    /// The API address, the same after every restart.
+    addr: SocketAddr,
+    state_file: PathBuf,
+    /// The running process; `None` while it is down.
+    running: Mutex<Option<Child>>,
+    /// The control address of the running process, for calls that must not wait on `running`.
+    control: std::sync::Mutex<Option<SocketAddr>>,
+    http: reqwest::Client,
+}
+
+impl RouterProcess {
+    /// Starts the emulator on a free port, keeping its state in `dir/router-state.json`.
+    pub async fn start(dir: &Path) -> anyhow::Result<RouterProcess> {
+        let state_file = dir.join("router-state.json");
+        let (child, addr, control) = spawn("127.0.0.1:0".parse()?, &state_file).await?;
+        Ok(RouterProcess {
+            addr,
+            state_file,
+            running: Mutex::new(Some(child)),
+            control: std::sync::Mutex::new(Some(control)),
+            http: reqwest::Client::new(),
+        })
+    }
+
+    /// Where the agent connects (the same across restarts).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The file the router keeps its configuration in.
+    pub fn state_file(&self) -> &Path {
+        &self.state_file
+    }
+
+    /// SIGKILL: no warning, nothing flushed but what the state file already holds. The
+    /// router stays down until [`restart`](Self::restart).
+    pub async fn kill(&self) {
+        *self.control.lock().expect("control lock") = None;
+        if let Some(mut child) = self.running.lock().await.take() {
+            let _ = child.kill().await;
+        }
+    }
+
+    /// Starts the router again on the same API address and state file (after a kill; a
+    /// running one is killed first). The port was just freed; it is retried for a while in
+    /// case something else holds it for a moment.
+    pub async fn restart(&self) -> anyhow::Result<()> {
+        let mut running = self.running.lock().await;
+        if let Some(mut old) = running.take() {
+            let _ = old.kill().await;
+        }
+        let deadline = Instant::now() + WAIT;
+        let (child, control) = loop {
+            match spawn(self.addr, &self.state_file).await {
+                Ok((child, _, control)) => break (child, control),
+                Err(error) if Instant::now() < deadline => {
+                    tracing::debug!(%error, "the router's restart failed; trying again");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(error) => return Err(error.context("restarting the RouterOS emulator")),
+            }
+        };
+        *running = Some(child);
+        *self.control.lock().expect("control lock") = Some(control);
+        Ok(())
+    }
+
+    /// A reboot as a crash: SIGKILL, down for `down`, started again.
+    pub async fn kill_and_restart(&self, down: Duration) -> anyhow::Result<()> {
+        self.kill().await;
+        tokio::time::sleep(down).await;
+        self.restart().await
+    }
+
+    /// Whether the process is running.
+    pub fn is_up(&self) -> bool {
+        self.control.lock().expect("control lock").is_some()
+    }
+
+    fn url(&self, path: &str) -> anyhow::Result<String> {
+        let control = self.control.lock().expect("control lock").context("the router process is down")?;
+        Ok(format!("http://{control}{path}"))
+    }
+
+    /// The router's tables now.
+    pub async fn snapshot(&self) -> anyhow::Result<RouterSnapshot> {
+        Ok(self.http.get(self.url("/state")?).send().await?.error_for_status()?.json().await?)
+    }
+
+    /// The tables once the change counter differs from `after`, or after `wait` if not.
+    async fn snapshot_after(&self, after: u64, wait: Duration) -> anyhow::Result<RouterSnapshot> {
+        let url = self.url(&format!("/state?after={after}&wait_ms={}", wait.as_millis()))?;
+        Ok(self.http.get(url).send().await?.error_for_status()?.json().await?)
+    }
+
+    async fn post(&self, path: &str, body: serde_json::Value) {
+        let url = self.url(path).expect("the router process is up");
+        let sent = self.http.post(url).json(&body).send().await.and_then(|r| r.error_for_status());
+        sent.unwrap_or_else(|error| panic!("the router's control channel failed ({path}): {error}"));
+    }
+
+    /// Every hotspot user, in `.id` order.
+    pub async fn users(&self) -> Vec<HotspotUserRow> {
+        self.snapshot().await.expect("the router answers").users
+    }
+
+    /// The logged-in sessions.
+    pub async fn active(&self) -> Vec<ActiveRow> {
+        self.snapshot().await.expect("the router answers").active
+    }
+
+    /// The devices the hotspot sees.
+    pub async fn hosts(&self) -> Vec<HostRow> {
+        self.snapshot().await.expect("the router answers").hosts
+    }
+
+    /// The change counter (it starts from 0 again with each process).
+    pub async fn changes(&self) -> u64 {
+        self.snapshot().await.expect("the router answers").changes
+    }
+
+    /// A device is on the hotspot network (needed before it can be logged in).
+    pub async fn add_host(&self, mac: &str, ip: &str) {
+        self.post("/host", serde_json::json!({ "mac": mac, "ip": ip })).await;
+    }
+
+    /// While on, new API connections are accepted and closed at once.
+    pub async fn set_refuse_connections(&self, refuse: bool) {
+        self.post("/refuse", serde_json::json!({ "refuse": refuse })).await;
+    }
+
+    /// Closes every open API connection now.
+    pub async fn kill_connections(&self) {
+        self.post("/kill-connections", serde_json::json!({})).await;
+    }
+
+    /// Waits until `check` holds, re-checking on every change (a long poll, no fixed
+    /// sleeps) and across a restart; false on timeout.
+    pub async fn wait_until(&self, limit: Duration, mut check: impl FnMut(&RouterSnapshot) -> bool) -> bool {
+        let deadline = Instant::now() + limit;
+        let mut seen = None;
+        while Instant::now() < deadline {
+            let wait = POLL.min(deadline.saturating_duration_since(Instant::now()));
+            let answer = match seen {
+                Some(after) => self.snapshot_after(after, wait).await,
+                None => self.snapshot().await,
+            };
+            match answer {
+                Ok(snapshot) => {
+                    if check(&snapshot) {
+                        return true;
+                    }
+                    seen = Some(snapshot.changes);
+                }
+                // Down or restarting: ask again a little later.
+                Err(_) => {
+                    seen = None;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+        false
+    }
+}
+
+/// Starts `routeros-emulator` on `listen` with `state_file` and a control channel on a free
+/// port; returns it with its API and control addresses once it has printed them.
+async fn spawn(listen: SocketAddr, state_file: &Path) -> anyhow::Result<(Child, SocketAddr, SocketAddr)> {
+    let verbose = std::env::var_os("JASIYO_TEST_VERBOSE").is_some();
+    let mut child = Command::new(binary("routeros-emulator"))
+        .arg("--listen")
+        .arg(listen.to_string())
+        .arg("--state")
+        .arg(state_file)
+        .args(["--control", "127.0.0.1:0"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(if verbose { Stdio::inherit() } else { Stdio::null() })
+        .kill_on_drop(true)
+        .spawn()
+        .context("spawning routeros-emulator")?;
+    let stdout = child.stdout.take().context("its standard output")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let mut read_addr = async |prefix: &str| -> anyhow::Result<SocketAddr> {
+        let line = tokio::time::timeout(WAIT, lines.next_line()).await??.context("routeros-emulator exited before starting")?;
+        let addr = line.strip_prefix(prefix).with_context(|| format!("unexpected line {line:?}"))?;
+        Ok(addr.trim().parse()?)
+    };
+    let addr = read_addr("routeros-emulator listening on ").await?;
+    let control = read_addr("routeros-emulator control on ").await?;
+    // Nothing else is printed; keep the pipe drained all the same.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((child, addr, control))
+}
