@@ -10,6 +10,11 @@
 //! `addr`), but async: each goes over the process's control channel
 //! ([`control`](crate::routeros_emulator::control)). Calls other than `wait_until` panic
 //! while the process is down; `wait_until` keeps waiting across a restart.
+//!
+//! It remembers the devices tests put on the network ([`add_host`](RouterProcess::add_host))
+//! so that after a reboot they can come back ([`devices_return`](RouterProcess::devices_return)),
+//! as devices that stayed on the Wi-Fi do once they send traffic again, and it keeps the
+//! times of its reboots, so a checker knows which sessions a reboot may have taken.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -24,7 +29,7 @@ use tokio::time::Instant;
 
 use crate::harness::WAIT;
 use crate::processes::binary;
-use crate::routeros_emulator::control::RouterSnapshot;
+use crate::routeros_emulator::control::{Host, RouterSnapshot};
 use crate::routeros_emulator::{ActiveRow, HostRow, HotspotUserRow};
 
 /// How long one long poll of the control channel may wait.
@@ -40,6 +45,19 @@ pub struct RouterProcess {
     /// The control address of the running process, for calls that must not wait on `running`.
     control: std::sync::Mutex<Option<SocketAddr>>,
     http: reqwest::Client,
+    /// Every device put on the network, latest address per MAC.
+    devices: std::sync::Mutex<Vec<Host>>,
+    /// Each kill, and when the devices were back after it (`None` until they are).
+    reboots: std::sync::Mutex<Vec<Reboot>>,
+}
+
+/// One kill of the router and the end of its effects on the host table.
+#[derive(Clone, Copy, Debug)]
+pub struct Reboot {
+    /// When it was SIGKILLed (every session ended then).
+    pub killed: Instant,
+    /// When the devices were back in the host table, if they are.
+    pub devices_back: Option<Instant>,
 }
 
 impl RouterProcess {
@@ -53,6 +71,8 @@ impl RouterProcess {
             running: Mutex::new(Some(child)),
             control: std::sync::Mutex::new(Some(control)),
             http: reqwest::Client::new(),
+            devices: std::sync::Mutex::new(Vec::new()),
+            reboots: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -72,6 +92,7 @@ impl RouterProcess {
         *self.control.lock().expect("control lock") = None;
         if let Some(mut child) = self.running.lock().await.take() {
             let _ = child.kill().await;
+            self.reboots.lock().expect("reboots lock").push(Reboot { killed: Instant::now(), devices_back: None });
         }
     }
 
@@ -106,6 +127,35 @@ impl RouterProcess {
         self.restart().await
     }
 
+    /// Every device put on the network so far comes back to the host table (after a
+    /// reboot emptied it), and the reboots before now are marked over.
+    pub async fn devices_return(&self) {
+        let devices: Vec<serde_json::Value> = self
+            .devices
+            .lock()
+            .expect("devices lock")
+            .iter()
+            .map(|d| serde_json::json!({ "mac": d.mac, "ip": d.ip }))
+            .collect();
+        self.post("/hosts", serde_json::Value::Array(devices)).await;
+        let now = Instant::now();
+        for reboot in self.reboots.lock().expect("reboots lock").iter_mut() {
+            reboot.devices_back.get_or_insert(now);
+        }
+    }
+
+    /// The kills so far, in order.
+    pub fn reboots(&self) -> Vec<Reboot> {
+        self.reboots.lock().expect("reboots lock").clone()
+    }
+
+    /// Whether a reboot may have taken a session made at or after `at`: one was under way
+    /// then or came later (its devices were not back before `at`). A login the agent made
+    /// after the devices came back must still be there.
+    pub fn reboot_since(&self, at: Instant) -> bool {
+        self.reboots().iter().any(|r| r.devices_back.is_none_or(|back| back >= at))
+    }
+
     /// Whether the process is running.
     pub fn is_up(&self) -> bool {
         self.control.lock().expect("control lock").is_some()
@@ -122,7 +172,7 @@ impl RouterProcess {
     }
 
     /// The tables once the change counter differs from `after`, or after `wait` if not.
-    async fn snapshot_after(&self, after: u64, wait: Duration) -> anyhow::Result<RouterSnapshot> {
+    pub async fn snapshot_after(&self, after: u64, wait: Duration) -> anyhow::Result<RouterSnapshot> {
         let url = self.url(&format!("/state?after={after}&wait_ms={}", wait.as_millis()))?;
         Ok(self.http.get(url).send().await?.error_for_status()?.json().await?)
     }
@@ -155,7 +205,12 @@ impl RouterProcess {
 
     /// A device is on the hotspot network (needed before it can be logged in).
     pub async fn add_host(&self, mac: &str, ip: &str) {
-        self.post("/host", serde_json::json!({ "mac": mac, "ip": ip })).await;
+        {
+            let mut devices = self.devices.lock().expect("devices lock");
+            devices.retain(|d| d.mac != mac);
+            devices.push(Host { mac: mac.to_string(), ip: ip.to_string() });
+        }
+        self.post("/hosts", serde_json::json!([{ "mac": mac, "ip": ip }])).await;
     }
 
     /// While on, new API connections are accepted and closed at once.

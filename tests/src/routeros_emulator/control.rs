@@ -6,7 +6,8 @@
 //! - `GET /state` answers a [`RouterSnapshot`]. With `?after=N&wait_ms=M` it first waits (up
 //!   to M ms) until the change counter is no longer N: a long poll, so a test waits on
 //!   changes instead of polling.
-//! - `POST /host` with `{"mac": .., "ip": ..}`: a device is on the network (host table).
+//! - `POST /hosts` with `[{"mac": .., "ip": ..}, ..]`: devices are on the network (the host
+//!   table), each as [`RouterOsEmulator::add_host`].
 //! - `POST /refuse` with `{"refuse": true|false}`: new API connections closed at once, or not.
 //! - `POST /kill-connections`: every open API connection closed now.
 //!
@@ -51,11 +52,13 @@ struct Wait {
     wait_ms: Option<u64>,
 }
 
-/// `POST /host` body.
-#[derive(Deserialize)]
-struct Host {
-    mac: String,
-    ip: String,
+/// One device of a `POST /hosts` body.
+#[derive(Serialize, Deserialize)]
+pub struct Host {
+    /// Its MAC, in any form the router accepts.
+    pub mac: String,
+    /// Its IP on the hotspot network.
+    pub ip: String,
 }
 
 /// `POST /refuse` body.
@@ -68,7 +71,7 @@ struct Refuse {
 pub async fn serve(listener: TcpListener, emulator: Arc<RouterOsEmulator>, stop: CancellationToken) -> std::io::Result<()> {
     let app = Router::new()
         .route("/state", get(state))
-        .route("/host", post(host))
+        .route("/hosts", post(hosts))
         .route("/refuse", post(refuse))
         .route("/kill-connections", post(kill_connections))
         .with_state(emulator);
@@ -96,8 +99,10 @@ pub fn snapshot(emulator: &RouterOsEmulator) -> RouterSnapshot {
     }
 }
 
-async fn host(State(emulator): State<Arc<RouterOsEmulator>>, Json(host): Json<Host>) -> StatusCode {
-    emulator.add_host(&host.mac, &host.ip);
+async fn hosts(State(emulator): State<Arc<RouterOsEmulator>>, Json(hosts): Json<Vec<Host>>) -> StatusCode {
+    for host in hosts {
+        emulator.add_host(&host.mac, &host.ip);
+    }
     StatusCode::NO_CONTENT
 }
 

@@ -82,6 +82,7 @@ async fn router_killed_mid_stream_loses_no_user(world: World) {
     assert!(router.wait_until(WAIT, |r| !r.users.is_empty()).await, "the first user reached the router");
     let before = router.snapshot().await.unwrap();
     router.kill().await;
+    assert!(router.reboot_since(tokio::time::Instant::now()), "a reboot under way may take any session");
     eprintln!("router killed with {} of {third} users on it", before.users.len());
 
     // The second third approve while it is down; then it boots from its file.
@@ -97,9 +98,9 @@ async fn router_killed_mid_stream_loses_no_user(world: World) {
         assert_eq!(booted_ids.get(&name), Some(&id), "user {name} kept across the reboot, same row");
     }
     // The devices send traffic again: the host table fills.
-    for c in &customers {
-        router.add_host(&c.mac, &c.ip).await;
-    }
+    router.devices_return().await;
+    assert_eq!(router.hosts().await.len(), CUSTOMERS, "every device back on the network");
+    assert!(!router.reboot_since(tokio::time::Instant::now()), "the reboot is over once the devices are back");
 
     // The last third approve with the router back.
     approve(2 * third..CUSTOMERS).await;
