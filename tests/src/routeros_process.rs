@@ -29,7 +29,7 @@ use tokio::time::Instant;
 
 use crate::harness::WAIT;
 use crate::processes::binary;
-use crate::routeros_emulator::control::{Host, RouterSnapshot};
+use crate::routeros_emulator::control::{Host, RouterSnapshot, RouterUsers};
 use crate::routeros_emulator::{ActiveRow, HostRow, HotspotUserRow};
 
 /// How long one long poll of the control channel may wait.
@@ -130,13 +130,8 @@ impl RouterProcess {
     /// Every device put on the network so far comes back to the host table (after a
     /// reboot emptied it), and the reboots before now are marked over.
     pub async fn devices_return(&self) {
-        let devices: Vec<serde_json::Value> = self
-            .devices
-            .lock()
-            .expect("devices lock")
-            .iter()
-            .map(|d| serde_json::json!({ "mac": d.mac, "ip": d.ip }))
-            .collect();
+        let devices: Vec<serde_json::Value> =
+            self.devices.lock().expect("devices lock").iter().map(|d| serde_json::json!({ "mac": d.mac, "ip": d.ip })).collect();
         self.post("/hosts", serde_json::Value::Array(devices)).await;
         let now = Instant::now();
         for reboot in self.reboots.lock().expect("reboots lock").iter_mut() {
@@ -177,10 +172,21 @@ impl RouterProcess {
         Ok(self.http.get(url).send().await?.error_for_status()?.json().await?)
     }
 
+    /// The users once the state file's counter differs from `after` (`None`: at once), or
+    /// after `wait` if not: to follow the users without fetching every table on each command.
+    pub async fn users_after(&self, after: Option<u64>, wait: Duration) -> anyhow::Result<RouterUsers> {
+        let query = after.map_or(String::new(), |after| format!("?after={after}&wait_ms={}", wait.as_millis()));
+        Ok(self.http.get(self.url(&format!("/users{query}"))?).send().await?.error_for_status()?.json().await?)
+    }
+
+    async fn try_post(&self, path: &str, body: serde_json::Value) -> anyhow::Result<()> {
+        self.http.post(self.url(path)?).json(&body).send().await?.error_for_status()?;
+        Ok(())
+    }
+
     async fn post(&self, path: &str, body: serde_json::Value) {
-        let url = self.url(path).expect("the router process is up");
-        let sent = self.http.post(url).json(&body).send().await.and_then(|r| r.error_for_status());
-        sent.unwrap_or_else(|error| panic!("the router's control channel failed ({path}): {error}"));
+        let sent = self.try_post(path, body).await;
+        sent.unwrap_or_else(|error| panic!("the router's control channel failed ({path}): {error:#}"));
     }
 
     /// Every hotspot user, in `.id` order.
@@ -203,14 +209,20 @@ impl RouterProcess {
         self.snapshot().await.expect("the router answers").changes
     }
 
-    /// A device is on the hotspot network (needed before it can be logged in).
+    /// A device is on the hotspot network (needed before it can be logged in). While the
+    /// router is down it is only remembered: it shows up with
+    /// [`devices_return`](Self::devices_return) once the router is back.
     pub async fn add_host(&self, mac: &str, ip: &str) {
         {
             let mut devices = self.devices.lock().expect("devices lock");
             devices.retain(|d| d.mac != mac);
             devices.push(Host { mac: mac.to_string(), ip: ip.to_string() });
         }
-        self.post("/hosts", serde_json::json!([{ "mac": mac, "ip": ip }])).await;
+        // Remembered first: a reboot that began before this line is over only once
+        // `devices_return` (which reads the list after the restart) has run.
+        if let Err(error) = self.try_post("/hosts", serde_json::json!([{ "mac": mac, "ip": ip }])).await {
+            tracing::debug!(error = %format!("{error:#}"), mac, "a device appeared while the router was down");
+        }
     }
 
     /// While on, new API connections are accepted and closed at once.

@@ -6,6 +6,9 @@
 //! - `GET /state` answers a [`RouterSnapshot`]. With `?after=N&wait_ms=M` it first waits (up
 //!   to M ms) until the change counter is no longer N: a long poll, so a test waits on
 //!   changes instead of polling.
+//! - `GET /users?after=N&wait_ms=M` answers [`RouterUsers`], the users alone, once the
+//!   state file's change counter is no longer N (or M ms passed): cheaper to follow than
+//!   `/state`, whose counter moves with every command.
 //! - `POST /hosts` with `[{"mac": .., "ip": ..}, ..]`: devices are on the network (the host
 //!   table), each as [`RouterOsEmulator::add_host`].
 //! - `POST /refuse` with `{"refuse": true|false}`: new API connections closed at once, or not.
@@ -45,7 +48,16 @@ pub struct RouterSnapshot {
     pub hosts: Vec<HostRow>,
 }
 
-/// `GET /state` parameters.
+/// What `GET /users` answers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RouterUsers {
+    /// [`RouterOsEmulator::kept_changes`]: bumped when what a reboot keeps changed.
+    pub kept_changes: u64,
+    /// `/ip/hotspot/user`, in `.id` order.
+    pub users: Vec<HotspotUserRow>,
+}
+
+/// `GET /state` and `GET /users` parameters.
 #[derive(Deserialize)]
 struct Wait {
     after: Option<u64>,
@@ -71,6 +83,7 @@ struct Refuse {
 pub async fn serve(listener: TcpListener, emulator: Arc<RouterOsEmulator>, stop: CancellationToken) -> std::io::Result<()> {
     let app = Router::new()
         .route("/state", get(state))
+        .route("/users", get(users))
         .route("/hosts", post(hosts))
         .route("/refuse", post(refuse))
         .route("/kill-connections", post(kill_connections))
@@ -86,6 +99,17 @@ async fn state(State(emulator): State<Arc<RouterOsEmulator>>, Query(wait): Query
         let _ = tokio::time::timeout(limit, changes.wait_for(|n| *n != after)).await;
     }
     Json(snapshot(&emulator))
+}
+
+async fn users(State(emulator): State<Arc<RouterOsEmulator>>, Query(wait): Query<Wait>) -> Json<RouterUsers> {
+    let mut kept = emulator.kept_changes();
+    if let Some(after) = wait.after {
+        let limit = Duration::from_millis(wait.wait_ms.unwrap_or(0)).min(LONGEST_WAIT);
+        let _ = tokio::time::timeout(limit, kept.wait_for(|n| *n != after)).await;
+    }
+    // The counter before the rows: a change between the two is seen again, never missed.
+    let kept_changes = *kept.borrow();
+    Json(RouterUsers { kept_changes, users: emulator.users() })
 }
 
 /// The router's tables and counters now.

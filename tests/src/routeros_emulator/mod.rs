@@ -121,6 +121,8 @@ pub(crate) struct Shared {
     pub generation: Mutex<CancellationToken>,
     /// The configuration last written to `config.state_file`.
     pub saved: Mutex<String>,
+    /// Bumped each time the state file is rewritten: what a reboot keeps changed.
+    pub kept_changes: watch::Sender<u64>,
 }
 
 impl Shared {
@@ -152,6 +154,7 @@ impl RouterOsEmulator {
         let state = saved::boot(&config);
         let shared = Arc::new(Shared {
             saved: Mutex::new(saved::to_text(&state)),
+            kept_changes: watch::channel(0).0,
             state: Mutex::new(state),
             config,
             started: Instant::now(),

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::server_profiles::ServerProfile;
 use super::state::{CookieRow, Ids, Profile, RouterState, UserRecord};
-use super::{EmulatorConfig, Shared};
+use super::{EmulatorConfig, RouterOsEmulator, Shared};
 
 /// What a reboot keeps.
 #[derive(Serialize, Deserialize)]
@@ -58,9 +58,20 @@ impl Shared {
             return;
         }
         match write(path, &text) {
-            Ok(()) => *last = text,
+            Ok(()) => {
+                *last = text;
+                self.kept_changes.send_modify(|n| *n += 1);
+            }
             Err(error) => tracing::error!(%error, path = %path.display(), "the emulator could not write its state file"),
         }
+    }
+}
+
+impl RouterOsEmulator {
+    /// A counter bumped each time the state file is rewritten (what a reboot keeps, users
+    /// among it, changed); never bumped without a state file.
+    pub fn kept_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.shared.kept_changes.subscribe()
     }
 }
 
@@ -107,6 +118,13 @@ pub(crate) fn load(path: &Path) -> anyhow::Result<Option<RouterState>> {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(error) => Err(error.into()),
     }
+}
+
+/// Whether an API command may change what a reboot keeps: not a print, and not on the
+/// runtime tables (sessions, hosts), whose commands (in the emulator) touch nothing kept.
+/// Spares serialising every user for each login or session removed.
+pub(crate) fn may_change_kept(command: &str) -> bool {
+    !(command.ends_with("/print") || command.starts_with("/ip/hotspot/active/") || command.starts_with("/ip/hotspot/host/"))
 }
 
 /// Replaces the file with `text`: written beside it, then renamed over it.
@@ -156,6 +174,16 @@ mod tests {
         assert!(booted.has_profile("plan-1h") && booted.has_profile("default"));
         assert!(booted.hosts.is_empty() && booted.active.is_empty(), "hosts and sessions are lost");
         assert_eq!(booted.user_ids.next(), "*2", ".id values are not reused after a reboot");
+    }
+
+    #[test]
+    fn only_commands_on_kept_tables_rewrite_the_file() {
+        for kept in ["/ip/hotspot/user/add", "/ip/hotspot/user/remove", "/ip/hotspot/user/profile/set", "/system/identity/set"] {
+            assert!(may_change_kept(kept), "{kept}");
+        }
+        for runtime in ["/ip/hotspot/user/print", "/ip/hotspot/active/login", "/ip/hotspot/active/remove", "/ip/hotspot/host/print"] {
+            assert!(!may_change_kept(runtime), "{runtime}");
+        }
     }
 
     #[test]

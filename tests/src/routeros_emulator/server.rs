@@ -189,7 +189,7 @@ impl Connection {
         let ctx = Context { config: &self.shared.config, started: self.shared.started };
         let mut state = self.shared.state.lock().expect("state lock");
         let outcome = menus::run(&mut state, &ctx, request);
-        if !request.command.ends_with("/print") {
+        if super::saved::may_change_kept(&request.command) {
             self.shared.save(&state);
         }
         outcome
