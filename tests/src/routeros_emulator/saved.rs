@@ -12,6 +12,10 @@
 //! command's reply is queued, as a temporary file renamed over the old one: a SIGKILL at any
 //! moment leaves the old file or the new one, never a torn one, and a change the router
 //! acknowledged is on disk. No fsync: the emulator models a process kill, not a power cut.
+//! The whole file is rewritten each time: with 10,000 users (2.5 MB) that is about 2.3 ms
+//! of serialising and 2.7 ms of writing per change in a release build on the 2-core test
+//! machine, held under the state lock; fine for the chaos run, an append-only log would be
+//! the next step if a run with far more users needs it.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -22,8 +26,8 @@ use super::server_profiles::ServerProfile;
 use super::state::{CookieRow, Ids, Profile, RouterState, UserRecord};
 use super::{EmulatorConfig, RouterOsEmulator, Shared};
 
-/// What a reboot keeps.
-#[derive(Serialize, Deserialize)]
+/// What a reboot keeps, as read back.
+#[derive(Deserialize)]
 struct Saved {
     identity: String,
     users: Vec<UserRecord>,
@@ -34,6 +38,20 @@ struct Saved {
     cookies: Vec<CookieRow>,
     last_cookie_id: u32,
     trial_uses: HashMap<String, u64>,
+}
+
+/// The same, borrowed from the running state for writing (no copy of every user).
+#[derive(Serialize)]
+struct Saving<'a> {
+    identity: &'a str,
+    users: Vec<&'a UserRecord>,
+    last_user_id: u32,
+    profiles: &'a [Profile],
+    last_profile_id: u32,
+    server_profiles: &'a [ServerProfile],
+    cookies: &'a [CookieRow],
+    last_cookie_id: u32,
+    trial_uses: &'a HashMap<String, u64>,
 }
 
 /// The state a starting emulator boots with: the state file's if there is one, else a new
@@ -77,16 +95,16 @@ impl RouterOsEmulator {
 
 /// The kept part of `state`, as the file holds it.
 pub(crate) fn to_text(state: &RouterState) -> String {
-    let saved = Saved {
-        identity: state.identity.clone(),
-        users: state.users.iter().cloned().collect(),
+    let saved = Saving {
+        identity: &state.identity,
+        users: state.users.iter().collect(),
         last_user_id: state.user_ids.0,
-        profiles: state.profiles.clone(),
+        profiles: &state.profiles,
         last_profile_id: state.profile_ids.0,
-        server_profiles: state.server_profiles.clone(),
-        cookies: state.cookies.clone(),
+        server_profiles: &state.server_profiles,
+        cookies: &state.cookies,
         last_cookie_id: state.cookie_ids.0,
-        trial_uses: state.trial_uses.clone(),
+        trial_uses: &state.trial_uses,
     };
     serde_json::to_string(&saved).unwrap_or_default()
 }
