@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::summary::percentile;
 use super::faults::Fault;
+use super::summary::percentile;
 
 /// Faults closer than this are one stretch.
 pub const JOIN: Duration = Duration::from_secs(1);
@@ -77,14 +77,16 @@ impl fmt::Display for Stretches {
         if self.lengths_s.is_empty() {
             return Ok(());
         }
-        let share = 100.0 * self.under_fault.as_secs_f64() / self.stream.as_secs_f64().max(0.001);
+        // The last fault may end after the stream: the share is of the longer of the two.
+        let share = 100.0 * self.under_fault.as_secs_f64() / self.stream.max(self.under_fault).as_secs_f64().max(0.001);
+        let n = self.lengths_s.len();
+        let stretches = if n == 1 { "stretch" } else { "stretches" };
         let longest: Vec<String> = self.lengths_s.iter().take(3).map(|s| format!("{s:.1} s")).collect();
         writeln!(
             f,
-            "  faults under way {:.0} s of the {:.0} s stream ({share:.0}%); {} stretches of faults less than {} s apart, the longest {}",
+            "  faults under way {:.0} s of the {:.0} s stream ({share:.0}%); {n} {stretches} of faults less than {} s apart, the longest {}",
             self.under_fault.as_secs_f64(),
             self.stream.as_secs_f64(),
-            self.lengths_s.len(),
             JOIN.as_secs(),
             longest.join(", ")
         )?;
