@@ -1,9 +1,11 @@
 //! `jasiyo-cloud`: parses flags, installs logging, and runs the service or one management
 //! command.
 
+use std::time::Duration;
+
 use clap::Parser;
 use jasiyo_cloud::cli::{Cli, CliCommand};
-use jasiyo_cloud::hub::HubConfig;
+use jasiyo_cloud::hub::{HandshakeLimits, HubConfig};
 use jasiyo_cloud::payments::sealer::KeyFileAccess;
 use jasiyo_cloud::{App, CloudConfig};
 use tokio_util::sync::CancellationToken;
@@ -40,7 +42,14 @@ async fn main() -> anyhow::Result<()> {
         database_url: cli.database_url.clone(),
         data_dir: cli.data_dir.clone(),
         public_url,
-        hub: HubConfig { max_handshakes: serve.max_agent_handshakes as usize, ..serve.heartbeat.hub_config() },
+        hub: HubConfig {
+            handshakes: HandshakeLimits {
+                max_under_way: serve.max_agent_handshakes as usize,
+                max_waiting: serve.agent_handshake_queue as usize,
+                max_wait: Duration::from_secs(serve.agent_handshake_wait_secs),
+            },
+            ..serve.heartbeat.hub_config()
+        },
         sealing_key,
         trusted_proxies: jasiyo_cloud::http::TrustedProxies::new(serve.trusted_proxies.clone()),
         timeouts: serve.timeouts.timeouts(),

@@ -35,9 +35,17 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub heartbeat: HeartbeatArgs,
     /// Agents between their upgrade and their welcome at most; more (a restart's whole fleet
-    /// dialling at once) are answered with HTTP 503 and a `Retry-After` they honour.
+    /// dialling at once) wait in line for a place.
     #[arg(long, env = "JASIYO_MAX_AGENT_HANDSHAKES", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_agent_handshakes: u64,
+    /// Agent upgrades waiting in that line at most; more are answered with HTTP 503 and a
+    /// `Retry-After` they honour.
+    #[arg(long, env = "JASIYO_AGENT_HANDSHAKE_QUEUE", default_value_t = 32_768, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    pub agent_handshake_queue: u64,
+    /// How long an agent upgrade waits in that line at most before it too is answered 503
+    /// (below the agent's connect timeout of 10 s).
+    #[arg(long, env = "JASIYO_AGENT_HANDSHAKE_WAIT_SECS", default_value_t = 8, value_parser = clap::value_parser!(u64).range(0..=9))]
+    pub agent_handshake_wait_secs: u64,
     /// Proxies or load balancers in front of the cloud, as CIDRs (`10.0.0.0/8,127.0.0.1/32`):
     /// only requests from these have their `X-Forwarded-For` / `Forwarded` / `X-Real-IP`
     /// believed for the client's address (rate limits count it). Default: none.

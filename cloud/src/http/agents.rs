@@ -1,9 +1,9 @@
 //! `GET /agent/v1/ws`: checks the agent's router id and token, then upgrades to the
-//! WebSocket the hub serves; with too many handshakes under way, answers 503 with a
-//! `Retry-After` instead.
+//! WebSocket the hub serves. With too many handshakes under way the request waits in line
+//! for a place; with the line full or the wait too long it is answered 503 with a
+//! `Retry-After` instead (`hub::handshakes`).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
@@ -11,15 +11,16 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jasiyo_shared::{MAX_FRAME_BYTES, ROUTER_ID_HEADER, RouterId};
 
-use crate::hub::{AuthError, Hub, HubEvent, serve_agent};
+use crate::hub::{AuthError, Deferred, Hub, HubEvent, serve_agent};
 use crate::model::Router;
 
 /// The agents' endpoint.
 pub async fn agent_ws(State(hub): State<Arc<Hub>>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
-    // Held until the welcome is sent: a crowd past the cap is asked to come back later.
-    let slot = match hub.begin_handshake() {
+    // Held until the welcome is sent: a crowd past the cap waits in line, and past the line
+    // is asked to come back later.
+    let slot = match hub.admit_handshake().await {
         Ok(slot) => slot,
-        Err(retry_after) => return busy(retry_after),
+        Err(deferred) => return busy(deferred),
     };
     let router = match authenticate(&hub, &headers).await {
         Ok(router) => router,
@@ -39,8 +40,9 @@ pub async fn agent_ws(State(hub): State<Arc<Hub>>, headers: HeaderMap, upgrade: 
 }
 
 /// HTTP 503 with `Retry-After` in seconds: too many agents are connecting at once.
-fn busy(retry_after: Duration) -> Response {
-    tracing::debug!(retry_after_secs = retry_after.as_secs(), "agent upgrade deferred: too many handshakes under way");
+fn busy(deferred: Deferred) -> Response {
+    let retry_after = deferred.retry_after();
+    tracing::debug!(reason = deferred.as_str(), retry_after_secs = retry_after.as_secs(), "agent upgrade deferred: too many handshakes");
     let headers = [(header::RETRY_AFTER, retry_after.as_secs().max(1).to_string())];
     (StatusCode::SERVICE_UNAVAILABLE, headers, "too many agents connecting; retry later").into_response()
 }

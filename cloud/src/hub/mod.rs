@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::model::StoredCommand;
 use crate::store::{Store, StoreResult, now_ms};
 pub use auth::AuthError;
-pub use handshakes::HandshakeSlot;
+pub use handshakes::{Deferred, HandshakeLimits, HandshakeSlot};
 pub use limits::{AgentLimits, STATUS_TEXT_CHARS};
 pub use registry::Registry;
 pub use session::run as serve_agent;
@@ -37,9 +37,10 @@ pub struct HubConfig {
     pub hello_timeout: Duration,
     /// Commands sent but not yet confirmed durable, per router, at most.
     pub window: u32,
-    /// Agents between their upgrade request and their welcome, at most; more are answered
-    /// with HTTP 503 and a `Retry-After` (a restart's whole fleet dialling at once).
-    pub max_handshakes: usize,
+    /// Agents between their upgrade request and their welcome, at most, and the line of
+    /// upgrades waiting for a place (a restart's whole fleet dialling at once); past the line
+    /// or its longest wait they are answered with HTTP 503 and a `Retry-After`.
+    pub handshakes: HandshakeLimits,
     /// Where sessions and command results are counted.
     pub metrics: crate::metrics::Metrics,
 }
@@ -50,7 +51,7 @@ impl Default for HubConfig {
             heartbeat: Duration::from_secs(15),
             hello_timeout: Duration::from_secs(10),
             window: 32,
-            max_handshakes: 512,
+            handshakes: HandshakeLimits::default(),
             metrics: Default::default(),
         }
     }
@@ -118,6 +119,7 @@ impl Hub {
     /// [`Hub::start`] with other write limits for agents than the defaults.
     pub fn start_with_limits(store: Arc<dyn Store>, config: HubConfig, limits: AgentLimits, shutdown: CancellationToken) -> Arc<Hub> {
         let (events, _) = broadcast::channel(4096);
+        let handshakes = handshakes::Handshakes::new(config.handshakes);
         let hub = Arc::new(Hub {
             live: tokio::sync::watch::channel(0).0,
             store,
@@ -125,7 +127,7 @@ impl Hub {
             limits,
             limiters: Mutex::default(),
             registry: Registry::default(),
-            handshakes: Default::default(),
+            handshakes,
             events,
             shutdown,
         });
@@ -175,10 +177,15 @@ impl Hub {
         &self.config.metrics
     }
 
-    /// A place for one more agent handshake, or how long to tell the agent to wait (at
-    /// [`HubConfig::max_handshakes`] under way).
-    pub fn begin_handshake(&self) -> Result<HandshakeSlot, Duration> {
-        self.handshakes.begin(self.config.max_handshakes)
+    /// A place for one more agent handshake, at once or after waiting in line; or why not
+    /// ([`HubConfig::handshakes`]).
+    pub async fn admit_handshake(&self) -> Result<HandshakeSlot, Deferred> {
+        self.handshakes.admit().await
+    }
+
+    /// How many agent upgrades wait in line for a handshake place, as it changes.
+    pub fn handshakes_waiting(&self) -> tokio::sync::watch::Receiver<usize> {
+        self.handshakes.waiting()
     }
 
     /// How many agents are connected to this instance.
