@@ -439,7 +439,7 @@ pub fn remove_user(i: usize) -> Command {
 /// paybill), as an owner would enter them.
 pub fn provider_config(
     kind: jasiyo_cloud::providers::ProviderKind,
-    pay: &crate::payment_emulator::PaymentEmulator,
+    pay: &impl crate::payment_emulator::EmulatedProviders,
 ) -> jasiyo_cloud::providers::ProviderConfig {
     use jasiyo_cloud::providers::{DarajaAccount, PayHeroChannel, ProviderConfig, ProviderKind, Secret};
     let a = pay.accounts();

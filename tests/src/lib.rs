@@ -26,6 +26,7 @@ pub mod cluster;
 pub mod demo;
 pub mod harness;
 pub mod payment_emulator;
+pub mod payment_process;
 pub mod private_postgres;
 pub mod processes;
 pub mod relay;

@@ -10,7 +10,7 @@ use jasiyo_cloud::store::{Store, now_ms};
 use jasiyo_cloud::token::AgentToken;
 
 use crate::harness::{TEST_SECRET_KEY, provider_config};
-use crate::payment_emulator::PaymentEmulator;
+use crate::payment_emulator::{EmulatedProviders, PaymentEmulator};
 
 /// What [`shop`] set up.
 pub struct Shop {
@@ -31,7 +31,7 @@ impl Shop {
 /// Gives `tenant` a one-hour plan at 20 KES and `kind` on `pay`. Daraja and PayHero call
 /// back to the URL in each push; for Paystack, also point the emulator's dashboard webhook
 /// at [`Shop::paystack_webhook`] once the cloud's address is known.
-pub async fn shop(store: &dyn Store, tenant: TenantId, kind: ProviderKind, pay: &PaymentEmulator) -> anyhow::Result<Shop> {
+pub async fn shop(store: &dyn Store, tenant: TenantId, kind: ProviderKind, pay: &impl EmulatedProviders) -> anyhow::Result<Shop> {
     let plan = NewPlan {
         shared_users: None,
         name: "1 hour".into(),

@@ -1,9 +1,13 @@
 //! `payment-emulator`: Daraja, PayHero and Paystack in one local HTTP server, for the demo.
 //! Prints the base URL and the test credentials, runs until Ctrl-C. A person answers
-//! prompts at `/phone`, or `--auto` answers them all.
+//! prompts at `/phone`, or `--auto` answers them all. With `--control` it serves a test
+//! harness's control channel (`jasiyo_tests::payment_emulator::control`), as in the chaos run.
+
+use std::sync::Arc;
 
 use clap::Parser;
-use jasiyo_tests::payment_emulator::{Delivery, EmulatorAccounts, PaymentEmulator, Resolution};
+use jasiyo_tests::payment_emulator::{Delivery, EmulatorAccounts, PaymentEmulator, Resolution, control};
+use tokio_util::sync::CancellationToken;
 
 /// Payment-provider emulator (Daraja, PayHero, Paystack) with a phone page at /phone.
 #[derive(Parser, Debug)]
@@ -23,6 +27,10 @@ struct Flags {
     /// store number); default is a Paybill.
     #[arg(long, value_name = "TILL")]
     daraja_till: Option<String>,
+    /// Serve the control channel (prompts as JSON, resolving them, injected failures, the
+    /// callbacks sent) here.
+    #[arg(long, value_name = "ADDR")]
+    control: Option<std::net::SocketAddr>,
 }
 
 #[tokio::main]
@@ -39,8 +47,25 @@ async fn main() -> anyhow::Result<()> {
     let emulator = PaymentEmulator::start_on(listener, accounts);
     emulator.set_auto(flags.auto.map(|resolution| (resolution, Delivery::Normal)));
     print_banner(&emulator);
+    let emulator = Arc::new(emulator);
+    let stop = CancellationToken::new();
+    let control = match flags.control {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr).await?;
+            println!("control on {}", listener.local_addr()?);
+            Some(tokio::spawn(control::serve(listener, emulator.clone(), stop.clone())))
+        }
+        None => None,
+    };
     tokio::signal::ctrl_c().await?;
-    emulator.stop().await;
+    stop.cancel();
+    if let Some(control) = control {
+        control.await??;
+    }
+    // The control channel let go of its handle: stop waits for the server.
+    if let Ok(emulator) = Arc::try_unwrap(emulator) {
+        emulator.stop().await;
+    }
     Ok(())
 }
 

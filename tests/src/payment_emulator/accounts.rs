@@ -77,3 +77,23 @@ impl Default for PaystackAccount {
         PaystackAccount { secret_key: "sk_test_jasiyo".into(), webhook_url: None }
     }
 }
+
+/// An emulator a provider's settings can point at: in this process
+/// ([`PaymentEmulator`](super::PaymentEmulator)) or a child process
+/// ([`PaymentProcess`](crate::payment_process::PaymentProcess)).
+pub trait EmulatedProviders {
+    /// The base URL for every provider.
+    fn base_url(&self) -> String;
+    /// The merchant accounts it accepts.
+    fn accounts(&self) -> &EmulatorAccounts;
+}
+
+impl EmulatedProviders for super::PaymentEmulator {
+    fn base_url(&self) -> String {
+        super::PaymentEmulator::base_url(self)
+    }
+
+    fn accounts(&self) -> &EmulatorAccounts {
+        super::PaymentEmulator::accounts(self)
+    }
+}

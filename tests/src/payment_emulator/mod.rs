@@ -16,6 +16,7 @@
 //! - [`phone`]: the demo's handset page. [`state`]: prompts and ids.
 
 mod accounts;
+pub mod control;
 mod daraja;
 mod delivery;
 mod numbers;
@@ -36,7 +37,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use accounts::{DarajaAccount, EmulatorAccounts, PayHeroAccount, PaystackAccount, SANDBOX_PASSKEY};
+pub use accounts::{DarajaAccount, EmulatedProviders, EmulatorAccounts, PayHeroAccount, PaystackAccount, SANDBOX_PASSKEY};
 pub use numbers::normalise_msisdn;
 pub use payhero::SERVICE_WALLET_BALANCE as PAYHERO_SERVICE_WALLET_BALANCE;
 pub use paystack::BALANCE_CENTS as PAYSTACK_BALANCE_CENTS;
@@ -50,7 +51,7 @@ pub fn daraja_timestamp(unix_secs: i64) -> String {
 use state::Shared;
 
 /// Which provider a prompt came through.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Provider {
     /// Safaricom Daraja STK Push on the merchant's own short code.
     Daraja,
@@ -61,7 +62,7 @@ pub enum Provider {
 }
 
 /// What the customer did with a prompt.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Resolution {
     /// Entered the PIN: paid (Daraja ResultCode 0).
     Approve,
@@ -126,7 +127,7 @@ impl FromStr for Resolution {
 }
 
 /// How the callback for a resolution reaches the merchant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Delivery {
     /// Once, before [`PaymentEmulator::resolve`] returns.
     Normal,
@@ -139,7 +140,7 @@ pub enum Delivery {
 }
 
 /// Where a prompt stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PromptState {
     /// On the handset, unanswered.
     Pending,
@@ -148,7 +149,7 @@ pub enum PromptState {
 }
 
 /// An STK prompt on an emulated handset.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Prompt {
     /// The provider it came through.
     pub provider: Provider,
@@ -175,7 +176,7 @@ pub struct Prompt {
 }
 
 /// A fault for the next matching request; queued faults are taken in order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum InjectedFailure {
     /// The next Daraja STK push: HTTP 500 `500.001.1001` "Unable to lock subscriber…".
     DarajaLockSubscriber,
@@ -195,7 +196,7 @@ pub enum InjectedFailure {
 }
 
 /// One callback POST the emulator made.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CallbackRecord {
     /// The provider whose callback it was.
     pub provider: Provider,

@@ -23,6 +23,7 @@ mod instances;
 mod logs;
 mod metrics;
 mod payment_emulator;
+mod payment_process;
 mod payments;
 mod plan_profiles;
 mod portal_browser;
