@@ -46,12 +46,12 @@ pub(super) async fn check_site(
     let site = &stack.sites[index];
     let provider = site.label();
     let spans = shared.injected.spans_for(index);
-    let router_users: HashMap<String, _> = site.router.users().into_iter().map(|u| (u.name.clone(), u)).collect();
+    let router_users: HashMap<String, _> = site.router.users().await.into_iter().map(|u| (u.name.clone(), u)).collect();
     let first_seen = site.first_seen.lock().expect("first-seen lock").clone();
     let commands: HashMap<u64, _> = stack.store.list_commands(site.creds.id, 1_000_000).await?.into_iter().map(|c| (c.seq.0, c)).collect();
     summary.link_back.absorb(link_back::measure(&spans, &site.relay.welcomes(), &commands, shared.clock));
     let mut paid_users = 0;
-    let active = site.router.active();
+    let active = site.router.active().await;
     for customer in customers.iter().filter(|c| c.site == index) {
         let label = match (&customer.refused, &customer.provider_ref) {
             (Some(why), _) => format!("refused by the portal: {why}"),
@@ -124,8 +124,10 @@ pub(super) async fn check_site(
                             summary.breakdown.slow.push(slow);
                         }
                     }
+                    // A reboot of this site's router may have logged the second device out.
+                    let rebooted = customer.second.as_ref().is_some_and(|second| site.router.reboot_since(second.at));
                     let moved = match &customer.second {
-                        Some(second) => match recovery::check(second, &customer.mac, &payment, e, &router_users, &active) {
+                        Some(second) => match recovery::check(second, &customer.mac, &payment, e, &router_users, &active, rebooted) {
                             Checked::Moved => {
                                 summary.recovered += 1;
                                 None

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::summary::percentile;
 use super::faults::Fault;
+use super::summary::percentile;
 
 /// Faults closer than this are one stretch.
 pub const JOIN: Duration = Duration::from_secs(1);
