@@ -1,8 +1,9 @@
 //! The checks of one site (one provider's tenant, its router and its agent): every
 //! customer who paid there, the users on its router and its commands (see [`super::check`]
-//! for the invariants). The providers differ in what a status query gives: PayHero's and
-//! Paystack's take our reference, so a lost callback is always settled by reconciliation;
-//! Daraja's needs the reference its push's answer gave.
+//! for the invariants). The providers differ in what a status query takes: Paystack's takes
+//! our reference, so a lost callback is always settled by reconciliation; Daraja's and
+//! PayHero's need the reference their push's answer gave (PayHero's callback carries ours
+//! as `ExternalReference`, its status query does not take it: `docs/providers-notes.md`).
 
 use std::collections::HashMap;
 
@@ -145,8 +146,9 @@ pub(super) async fn check_site(
             },
             (true, state, _) => {
                 summary.lost(provider, 1);
-                let why = if site.kind == ProviderKind::Daraja && payment.provider_ref.is_none() && payment.secondary_ref.is_none() {
-                    " (the push's answer was never written and no callback came: Daraja can be asked only by its reference)"
+                let unasked = site.kind != ProviderKind::Paystack && payment.provider_ref.is_none() && payment.secondary_ref.is_none();
+                let why = if unasked {
+                    " (the push's answer was never written and no callback came: Daraja and PayHero can be asked only by their own reference)"
                 } else {
                     ""
                 };
