@@ -7,13 +7,13 @@
 
 use std::collections::HashMap;
 
-use jasiyo_cloud::model::{CommandState, PaymentState, ProviderKind};
+use jasiyo_cloud::model::{CommandState, Payment, PaymentState, ProviderKind};
 use tokio::time::Instant;
 
 use super::breakdown::{self, Clock};
 use super::check::{NotRepairs, expiry_problem, timeline};
 use super::driver::{Answer, Customer};
-use super::faults::Injected;
+use super::faults::{Fault, Injected};
 use super::link_back;
 use super::recovery::{self, Checked};
 use super::stack::Stack;
@@ -145,14 +145,16 @@ pub(super) async fn check_site(
                 }
             },
             (true, state, _) => {
-                summary.lost(provider, 1);
                 let unasked = site.kind != ProviderKind::Paystack && payment.provider_ref.is_none() && payment.secondary_ref.is_none();
-                let why = if unasked {
-                    " (the push's answer was never written and no callback came: Daraja and PayHero can be asked only by their own reference)"
+                let story = format!("{}: paid by the provider, {} in the cloud", customer.answer.label(), state.as_str());
+                if unasked && beyond_reach(stack, shared, &payment).await {
+                    let story = format!("{provider} customer {}: {story}\n{}", customer.n, timeline(stack, &payment).await);
+                    summary.unconfirmable(provider, story);
+                    None
                 } else {
-                    ""
-                };
-                Some(format!("{}: paid by the provider, {} in the cloud{why}", customer.answer.label(), state.as_str()))
+                    summary.lost(provider, 1);
+                    Some(story)
+                }
             }
             (false, PaymentState::Paid, _) => {
                 summary.doubled(provider, 1);
@@ -181,4 +183,17 @@ pub(super) async fn check_site(
         }
     }
     Ok(())
+}
+
+/// Whether an open payment whose push's answer was never written is out of the cloud's
+/// reach: no callback ever reached the cloud for it, and a cloud kill began while its push
+/// could still be under way (from its creation to the provider client's 15 s timeout, and
+/// a second more). Anything else unserved is lost.
+async fn beyond_reach(stack: &Stack, shared: &Shared<'_>, payment: &Payment) -> bool {
+    let events = stack.store.payment_events(payment.id).await.unwrap_or_default();
+    let heard = events.iter().any(|e| e.kind == "callback");
+    let push = payment.created_at..=payment.created_at + 16_000;
+    let killed =
+        shared.injected.spans.iter().any(|(fault, began, _)| *fault == Fault::CloudKilled && push.contains(&shared.clock.unix_ms(*began)));
+    !heard && killed
 }
