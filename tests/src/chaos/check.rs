@@ -108,7 +108,7 @@ async fn settle(stack: &Stack, customers: &[Customer], limit: Duration) -> anyho
     'waiting: while Instant::now() < deadline {
         tick.tick().await;
         for (site, approved) in stack.sites.iter().zip(&approved) {
-            if site.router.users().len() < *approved {
+            if site.router.users().await.len() < *approved {
                 continue 'waiting;
             }
         }

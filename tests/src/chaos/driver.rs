@@ -234,7 +234,7 @@ async fn customer(stack: &Stack, http: &reqwest::Client, n: usize, intent: Inten
     let msisdn = format!("254{}", &phone[1..]);
     let mac = format!("02:C0:{:02X}:{:02X}:{:02X}:{:02X}", (n >> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
     let ip = format!("10.{}.{}.{}", 10 + (n >> 16) % 200, (n >> 8) & 0xff, 1 + n % 250);
-    site.router.add_host(&mac, &ip);
+    site.router.add_host(&mac, &ip).await;
     let mut record = Customer {
         n,
         site: intent.site,

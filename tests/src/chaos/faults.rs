@@ -1,8 +1,8 @@
 //! The fault injector: while the customers stream in, at moments drawn from the seed, one
 //! fault at a time from the kinds below. Each is over (the process restarted, the link
 //! healed) before the next is drawn, so faults overlap the traffic, not each other. The
-//! faults of one hotspot (its agent, router or link) strike a site drawn from the seed; the
-//! cloud, the provider and the database are everyone's.
+//! faults of one hotspot (its agent, its router's API or process, its link) strike a site
+//! drawn from the seed; the cloud, the provider and the database are everyone's.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -23,6 +23,8 @@ pub enum Fault {
     AgentKilled,
     /// The router's API down (connections dropped and refused) for a while.
     RouterDown,
+    /// The router's process SIGKILLed and booted again from its state file (a power cut).
+    RouterKilled,
     /// The agent's link cut.
     LinkCut,
     /// The agent's link frozen (nothing flows, nothing closes) past the heartbeat's limit.
@@ -36,10 +38,11 @@ pub enum Fault {
 }
 
 impl Fault {
-    const ALL: [Fault; 8] = [
+    const ALL: [Fault; 9] = [
         Fault::CloudKilled,
         Fault::AgentKilled,
         Fault::RouterDown,
+        Fault::RouterKilled,
         Fault::LinkCut,
         Fault::LinkFrozen,
         Fault::ProviderErrors,
@@ -53,6 +56,7 @@ impl Fault {
             Fault::CloudKilled => "cloud killed",
             Fault::AgentKilled => "agent killed",
             Fault::RouterDown => "router down",
+            Fault::RouterKilled => "router killed",
             Fault::LinkCut => "link cut",
             Fault::LinkFrozen => "link frozen",
             Fault::ProviderErrors => "provider 500s",
@@ -63,7 +67,7 @@ impl Fault {
 
     /// Whether it strikes one site (its agent, router or link) rather than everyone.
     pub fn hits_one_site(self) -> bool {
-        matches!(self, Fault::AgentKilled | Fault::RouterDown | Fault::LinkCut | Fault::LinkFrozen)
+        matches!(self, Fault::AgentKilled | Fault::RouterDown | Fault::RouterKilled | Fault::LinkCut | Fault::LinkFrozen)
     }
 }
 
@@ -113,6 +117,12 @@ pub async fn inject(stack: &Stack, config: &ChaosConfig, mut rng: StdRng) -> Inj
             }
             Fault::AgentKilled => on.kill_agent(down).await,
             Fault::RouterDown => on.router_outage(down * 2).await,
+            Fault::RouterKilled => {
+                if let Err(error) = on.kill_router(down).await {
+                    eprintln!("chaos: restarting the {} router failed: {error:#}", on.label());
+                    continue;
+                }
+            }
             Fault::LinkCut => on.cut_link(),
             // Three heartbeats (1 s each) of silence, and then some.
             Fault::LinkFrozen => on.freeze_link(Duration::from_millis(rng.random_range(3500..5000))).await,

@@ -57,7 +57,7 @@ async fn compare_site(site: &Site) -> anyhow::Result<(JournalCheck, Vec<String>)
         Ok((reset, journal.entitlements()?, journal.unacknowledged()?))
     })
     .await??;
-    let router: HashMap<String, HotspotUserRow> = site.router.users().into_iter().map(|u| (u.name.clone(), u)).collect();
+    let router: HashMap<String, HotspotUserRow> = site.router.users().await.into_iter().map(|u| (u.name.clone(), u)).collect();
     let mut problems = Vec::new();
     if reset {
         problems.push("the agent's journal was gone after the SIGKILL (a fresh one opened)".to_string());

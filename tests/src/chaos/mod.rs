@@ -8,8 +8,8 @@
 //! else is.
 //!
 //! - [`stack`]: the cloud and the payment emulator, and the faults of the whole system.
-//! - [`site`]: one hotspot per provider (Daraja, PayHero, Paystack): tenant, router, relay
-//!   and agent, and the faults of one hotspot.
+//! - [`site`]: one hotspot per provider (Daraja, PayHero, Paystack): tenant, router
+//!   process, relay and agent, and the faults of one hotspot.
 //! - [`driver`]: the customers, each with an outcome drawn from the mix.
 //! - [`recovery`]: a few customers moving their plan to a second device, and its check.
 //! - [`faults`]: the injector.
@@ -79,7 +79,7 @@ pub async fn run(config: &ChaosConfig, database_url: &str, dir: &std::path::Path
     };
     let customers = driver::drive(&stack, config, StdRng::seed_from_u64(config.seed)).await;
     let injected = injector.await?;
-    stack.heal();
+    stack.heal().await;
     let mut summary = check::check(&stack, &customers, injected, config, started).await?;
     let (journal, disagreements) = journal::compare(&stack).await?;
     summary.journal = Some(journal);

@@ -1,8 +1,9 @@
 //! One hotspot of the chaos run: a tenant paid through one provider (Daraja, PayHero or
-//! Paystack), its plan, its router (a RouterOS emulator of its own), the agent process on
-//! it, and the agent's link to the cloud through a [`Relay`] of its own. The sites share
-//! the cloud, its database and the payment emulator; the faults that strike one hotspot
-//! (agent killed, router down, link cut or frozen) are methods here.
+//! Paystack), its plan, its router (a RouterOS emulator process of its own, with its own
+//! state file and control address), the agent process on it, and the agent's link to the
+//! cloud through a [`Relay`] of its own. The sites share the cloud, its database and the
+//! payment emulator; the faults that strike one hotspot (agent killed, router down or
+//! killed, link cut or frozen) are methods here.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -21,7 +22,7 @@ use crate::harness::RouterCreds;
 use crate::payment_emulator::PaymentEmulator;
 use crate::processes::AgentProcess;
 use crate::relay::Relay;
-use crate::routeros_emulator::{EmulatorConfig, RouterOsEmulator};
+use crate::routeros_process::RouterProcess;
 use crate::shop::{Shop, shop};
 
 /// The providers of the run, one site each, in the order customers are spread over them.
@@ -61,8 +62,9 @@ pub struct Site {
     pub creds: RouterCreds,
     /// The plan its customers buy.
     pub plan_id: String,
-    /// Its MikroTik, emulated.
-    pub router: RouterOsEmulator,
+    /// Its MikroTik, emulated, as a process of its own (SIGKILLed by
+    /// [`Fault::RouterKilled`](super::faults::Fault::RouterKilled)).
+    pub router: RouterProcess,
     /// Between its agent and the cloud.
     pub relay: Relay,
     /// When each user name was first seen on its router.
@@ -72,25 +74,28 @@ pub struct Site {
 }
 
 impl Site {
-    /// Starts the router emulator, the relay to `cloud_addr` and the agent (its data under
-    /// `dir`); for Paystack, points the emulator's dashboard webhook at the tenant's URL.
-    pub async fn start(prepared: Prepared, pay: &PaymentEmulator, cloud_addr: SocketAddr, dir: &std::path::Path) -> Site {
+    /// Starts the router emulator (its state file under `dir/router-<provider>`), the relay
+    /// to `cloud_addr` and the agent (its data under `dir/agent-<provider>`); for Paystack,
+    /// points the emulator's dashboard webhook at the tenant's URL.
+    pub async fn start(prepared: Prepared, pay: &PaymentEmulator, cloud_addr: SocketAddr, dir: &std::path::Path) -> anyhow::Result<Site> {
         let Prepared { kind, creds, shop } = prepared;
         if kind == ProviderKind::Paystack {
             pay.set_paystack_webhook(&shop.paystack_webhook(&format!("http://{cloud_addr}")));
         }
+        let router_dir = dir.join(format!("router-{}", kind.as_str()));
+        std::fs::create_dir_all(&router_dir)?;
         let site = Site {
             kind,
             creds,
             plan_id: shop.plan.id.to_string(),
-            router: RouterOsEmulator::start(EmulatorConfig::default()).await,
+            router: RouterProcess::start(&router_dir).await?,
             relay: Relay::start(cloud_addr).await,
             first_seen: Arc::new(Mutex::new(HashMap::new())),
             agent_dir: dir.join(format!("agent-{}", kind.as_str())),
             agent: AsyncMutex::new(None),
         };
         site.start_agent().await;
-        site
+        Ok(site)
     }
 
     /// Its provider's name in the summary.
@@ -141,10 +146,19 @@ impl Site {
 
     /// The router reboots: its API connections drop and it refuses new ones for `down`.
     pub async fn router_outage(&self, down: Duration) {
-        self.router.set_refuse_connections(true);
-        self.router.kill_connections();
+        self.router.set_refuse_connections(true).await;
+        self.router.kill_connections().await;
         tokio::time::sleep(down).await;
-        self.router.set_refuse_connections(false);
+        self.router.set_refuse_connections(false).await;
+    }
+
+    /// The router loses power: SIGKILL, down for `down`, booted from its state file on the
+    /// same address (users kept, sessions and hosts lost); then the devices on its network
+    /// show up in its host table again, as they do once they send traffic.
+    pub async fn kill_router(&self, down: Duration) -> anyhow::Result<()> {
+        self.router.kill_and_restart(down).await?;
+        self.router.devices_return().await;
+        Ok(())
     }
 
     /// Every connection through the relay is cut (the agent sees a reset).
@@ -160,28 +174,39 @@ impl Site {
     }
 
     /// Ends its lasting faults: the link flows, the router takes connections.
-    pub fn heal(&self) {
+    pub async fn heal(&self) {
         self.relay.set_frozen(false);
-        self.router.set_refuse_connections(false);
+        self.router.set_refuse_connections(false).await;
     }
 }
 
-/// Records when each user name first appears on the site's router, on every change it
-/// makes, until the emulator stops (or the stack is gone).
+/// Records when each user name first appears on the site's router, on every change of its
+/// users (a long poll of its control channel: one fetch per change of the users, not per
+/// command), across the router's reboots, until the stack is gone.
 pub async fn watch_users(stack: std::sync::Weak<super::stack::Stack>, site: usize) {
-    let Some(mut changes) = stack.upgrade().map(|s| s.sites[site].router.changes()) else { return };
+    // The users' change counter starts again with each router process: after a reboot the
+    // last one seen means nothing, and the users are fetched at once.
+    let mut after: Option<(usize, u64)> = None;
     loop {
-        let now = Instant::now();
-        {
-            let Some(stack) = stack.upgrade() else { return };
-            let site = &stack.sites[site];
-            let mut seen = site.first_seen.lock().expect("first-seen lock");
-            for user in site.router.users() {
-                seen.entry(user.name).or_insert(now);
+        let Some(stack) = stack.upgrade() else { return };
+        let site = &stack.sites[site];
+        let reboots = site.router.reboots().len();
+        let since = after.filter(|(seen_at, _)| *seen_at == reboots).map(|(_, changes)| changes);
+        match site.router.users_after(since, Duration::from_secs(1)).await {
+            Ok(users) => {
+                let now = Instant::now();
+                let mut seen = site.first_seen.lock().expect("first-seen lock");
+                for user in users.users {
+                    seen.entry(user.name).or_insert(now);
+                }
+                after = Some((reboots, users.kept_changes));
             }
-        }
-        if changes.changed().await.is_err() {
-            return;
+            // Down for a reboot: look again shortly.
+            Err(_) => {
+                after = None;
+                drop(stack);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
         }
     }
 }

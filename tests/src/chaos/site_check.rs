@@ -1,18 +1,19 @@
 //! The checks of one site (one provider's tenant, its router and its agent): every
 //! customer who paid there, the users on its router and its commands (see [`super::check`]
-//! for the invariants). The providers differ in what a status query gives: PayHero's and
-//! Paystack's take our reference, so a lost callback is always settled by reconciliation;
-//! Daraja's needs the reference its push's answer gave.
+//! for the invariants). The providers differ in what a status query takes: Paystack's takes
+//! our reference, so a lost callback is always settled by reconciliation; Daraja's and
+//! PayHero's need the reference their push's answer gave (PayHero's callback carries ours
+//! as `ExternalReference`, its status query does not take it: `docs/providers-notes.md`).
 
 use std::collections::HashMap;
 
-use jasiyo_cloud::model::{CommandState, PaymentState, ProviderKind};
+use jasiyo_cloud::model::{CommandState, Payment, PaymentState, ProviderKind};
 use tokio::time::Instant;
 
 use super::breakdown::{self, Clock};
 use super::check::{NotRepairs, expiry_problem, timeline};
 use super::driver::{Answer, Customer};
-use super::faults::Injected;
+use super::faults::{Fault, Injected};
 use super::link_back;
 use super::recovery::{self, Checked};
 use super::stack::Stack;
@@ -46,12 +47,12 @@ pub(super) async fn check_site(
     let site = &stack.sites[index];
     let provider = site.label();
     let spans = shared.injected.spans_for(index);
-    let router_users: HashMap<String, _> = site.router.users().into_iter().map(|u| (u.name.clone(), u)).collect();
+    let router_users: HashMap<String, _> = site.router.users().await.into_iter().map(|u| (u.name.clone(), u)).collect();
     let first_seen = site.first_seen.lock().expect("first-seen lock").clone();
     let commands: HashMap<u64, _> = stack.store.list_commands(site.creds.id, 1_000_000).await?.into_iter().map(|c| (c.seq.0, c)).collect();
     summary.link_back.absorb(link_back::measure(&spans, &site.relay.welcomes(), &commands, shared.clock));
     let mut paid_users = 0;
-    let active = site.router.active();
+    let active = site.router.active().await;
     for customer in customers.iter().filter(|c| c.site == index) {
         let label = match (&customer.refused, &customer.provider_ref) {
             (Some(why), _) => format!("refused by the portal: {why}"),
@@ -124,8 +125,10 @@ pub(super) async fn check_site(
                             summary.breakdown.slow.push(slow);
                         }
                     }
+                    // A reboot of this site's router may have logged the second device out.
+                    let rebooted = customer.second.as_ref().is_some_and(|second| site.router.reboot_since(second.at));
                     let moved = match &customer.second {
-                        Some(second) => match recovery::check(second, &customer.mac, &payment, e, &router_users, &active) {
+                        Some(second) => match recovery::check(second, &customer.mac, &payment, e, &router_users, &active, rebooted) {
                             Checked::Moved => {
                                 summary.recovered += 1;
                                 None
@@ -142,13 +145,16 @@ pub(super) async fn check_site(
                 }
             },
             (true, state, _) => {
-                summary.lost(provider, 1);
-                let why = if site.kind == ProviderKind::Daraja && payment.provider_ref.is_none() && payment.secondary_ref.is_none() {
-                    " (the push's answer was never written and no callback came: Daraja can be asked only by its reference)"
+                let unasked = site.kind != ProviderKind::Paystack && payment.provider_ref.is_none() && payment.secondary_ref.is_none();
+                let story = format!("{}: paid by the provider, {} in the cloud", customer.answer.label(), state.as_str());
+                if unasked && beyond_reach(stack, shared, &payment).await {
+                    let story = format!("{provider} customer {}: {story}\n{}", customer.n, timeline(stack, &payment).await);
+                    summary.unconfirmable(provider, story);
+                    None
                 } else {
-                    ""
-                };
-                Some(format!("{}: paid by the provider, {} in the cloud{why}", customer.answer.label(), state.as_str()))
+                    summary.lost(provider, 1);
+                    Some(story)
+                }
             }
             (false, PaymentState::Paid, _) => {
                 summary.doubled(provider, 1);
@@ -177,4 +183,17 @@ pub(super) async fn check_site(
         }
     }
     Ok(())
+}
+
+/// Whether an open payment whose push's answer was never written is out of the cloud's
+/// reach: no callback ever reached the cloud for it, and a cloud kill began while its push
+/// could still be under way (from its creation to the provider client's 15 s timeout, and
+/// a second more). Anything else unserved is lost.
+async fn beyond_reach(stack: &Stack, shared: &Shared<'_>, payment: &Payment) -> bool {
+    let events = stack.store.payment_events(payment.id).await.unwrap_or_default();
+    let heard = events.iter().any(|e| e.kind == "callback");
+    let push = payment.created_at..=payment.created_at + 16_000;
+    let killed =
+        shared.injected.spans.iter().any(|(fault, began, _)| *fault == Fault::CloudKilled && push.contains(&shared.clock.unix_ms(*began)));
+    !heard && killed
 }

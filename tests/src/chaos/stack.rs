@@ -1,6 +1,7 @@
 //! What a chaos run runs: the cloud as real processes (restarted after each kill, on the
 //! same address so callback URLs stay good), the payment emulator, and one [`Site`] per
-//! provider (Daraja, PayHero, Paystack: a tenant each, with its router, relay and agent).
+//! provider (Daraja, PayHero, Paystack: a tenant each, with its router process, relay and
+//! agent).
 //! The cloud is one process, or (on PostgreSQL) several instances behind HAProxy started
 //! by `scripts/cluster`, where a kill takes one instance down and customers, callbacks and
 //! the agents go through the balancer. Each fault of the whole system (cloud, provider,
@@ -78,7 +79,7 @@ impl Stack {
         let dir = world.dir.keep();
         let mut sites = Vec::new();
         for prepared in prepared {
-            sites.push(Site::start(prepared, &pay, cloud_addr, &dir).await);
+            sites.push(Site::start(prepared, &pay, cloud_addr, &dir).await?);
         }
         let stack = Stack { store, pay, sites, cloud_addr, database_url: database_url.to_string(), dir, env, cloud };
         for site in &stack.sites {
@@ -159,9 +160,9 @@ impl Stack {
     }
 
     /// Ends every lasting fault: the links flow, the routers take connections.
-    pub fn heal(&self) {
+    pub async fn heal(&self) {
         for site in &self.sites {
-            site.heal();
+            site.heal().await;
         }
     }
 
@@ -169,6 +170,7 @@ impl Stack {
     pub async fn stop(&self) {
         for site in &self.sites {
             site.kill_agent_for_good().await;
+            site.router.kill().await;
         }
         match &self.cloud {
             Clouds::One(cloud) => {

@@ -58,6 +58,13 @@ pub struct Summary {
     pub breakdown: Breakdown,
     /// How much of the stream the faults covered, and how long they ran back to back.
     pub stretches: Stretches,
+    /// Paid by the provider and not served, in the one way the cloud cannot repair: it was
+    /// killed while the provider took the push, so the provider's reference in the answer
+    /// was never written, and the callback (which names the payment) was lost too. Daraja
+    /// and PayHero can be asked only by their own reference (`docs/providers-notes.md`).
+    /// The payment stays open for the owner's `payment settle` with the customer's receipt.
+    /// Not a violation, but never hidden: each is listed with its timeline.
+    pub unconfirmable: Vec<String>,
 }
 
 /// One provider's share of a run.
@@ -69,6 +76,8 @@ pub struct Tally {
     pub lost: usize,
     /// Served more than once.
     pub doubled: usize,
+    /// Paid, not served, and beyond the cloud's reach (see [`Summary::unconfirmable`]).
+    pub unconfirmable: usize,
 }
 
 impl Summary {
@@ -87,6 +96,12 @@ impl Summary {
     pub(super) fn lost(&mut self, provider: &'static str, n: usize) {
         self.by_provider.entry(provider).or_default().lost += n;
         self.lost += n;
+    }
+
+    /// A paid customer of `provider` out of the cloud's reach (see [`Summary::unconfirmable`]).
+    pub(super) fn unconfirmable(&mut self, provider: &'static str, story: String) {
+        self.by_provider.entry(provider).or_default().unconfirmable += 1;
+        self.unconfirmable.push(story);
     }
 
     /// `n` customers of `provider` served twice.
@@ -139,6 +154,18 @@ impl fmt::Display for Summary {
             self.doubled,
             self.by_provider(|t| t.doubled)
         )?;
+        if !self.unconfirmable.is_empty() {
+            writeln!(
+                f,
+                "  PAID, NOT SERVED, BEYOND THE CLOUD'S REACH: {} ({}): the cloud was killed while the provider took the \
+                 push and the callback was lost too; open for the owner's `payment settle`",
+                self.unconfirmable.len(),
+                self.by_provider(|t| t.unconfirmable)
+            )?;
+            for story in &self.unconfirmable {
+                writeln!(f, "    {story}")?;
+            }
+        }
         let callbacks: Vec<String> = self.callbacks.iter().map(|(p, (taken, sent))| format!("{p} {taken}/{sent}")).collect();
         writeln!(f, "  callbacks taken (2xx) of those sent: {}", callbacks.join(", "))?;
         let (l, r) = (&self.latencies_ms, &self.reconciled_ms);

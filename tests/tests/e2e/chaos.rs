@@ -1,7 +1,8 @@
 //! The chaos run's short variant (the full one is `scripts/chaos`): real cloud and agent
 //! processes, Daraja, PayHero and Paystack tenants side by side (a router and an agent
 //! each), a stream of customers through the portal API (some approving after the
-//! portal's countdown, some moving their plan to a second device), and random faults (processes killed, link cut and frozen, router
+//! portal's countdown, some moving their plan to a second device), and random faults
+//! (processes killed, the router's emulator process among them, link cut and frozen, router
 //! down, provider failing, database paused). Nothing
 //! paid may be lost and nothing served twice, on either database, nor with three instances
 //! behind HAProxy.
