@@ -46,7 +46,7 @@ pub async fn check(
     }
     summary.elapsed = started.elapsed();
     summary.stretches = Stretches::cover(&injected.spans, config.stream_length());
-    let prompts: HashMap<String, Prompt> = stack.pay.prompts().into_iter().map(|p| (p.provider_ref.clone(), p)).collect();
+    let prompts: HashMap<String, Prompt> = stack.pay.prompts().await.into_iter().map(|p| (p.provider_ref.clone(), p)).collect();
     let mut per_phone: HashMap<String, usize> = HashMap::new();
     for prompt in prompts.values() {
         *per_phone.entry(prompt.msisdn.clone()).or_default() += 1;
@@ -59,7 +59,7 @@ pub async fn check(
         site_check::check_site(stack, index, customers, &shared, &mut summary, not_repairs).await?;
     }
     summary.link_back.sort();
-    callbacks(stack, &mut summary);
+    callbacks(stack, &mut summary).await;
     if quiet {
         let mut last = None;
         for (site, not_repairs) in stack.sites.iter().zip(&not_repairs) {
@@ -79,8 +79,8 @@ pub async fn check(
 /// (2xx). One it refused (4xx) is a violation: that tenant's callback or webhook (its URL,
 /// token or signature) is not set up as the product needs it. Those that found the cloud
 /// down or failing are left to the provider's retries and to reconciliation.
-fn callbacks(stack: &Stack, summary: &mut Summary) {
-    for callback in stack.pay.callbacks() {
+async fn callbacks(stack: &Stack, summary: &mut Summary) {
+    for callback in stack.pay.callbacks().await {
         let provider = match callback.provider {
             Provider::Daraja => "Daraja",
             Provider::PayHero => "PayHero",

@@ -126,8 +126,8 @@ pub async fn inject(stack: &Stack, config: &ChaosConfig, mut rng: StdRng) -> Inj
             Fault::LinkCut => on.cut_link(),
             // Three heartbeats (1 s each) of silence, and then some.
             Fault::LinkFrozen => on.freeze_link(Duration::from_millis(rng.random_range(3500..5000))).await,
-            Fault::ProviderErrors => stack.provider_errors(rng.random_range(1..5)),
-            Fault::ProviderHang => stack.provider_hang(),
+            Fault::ProviderErrors => stack.provider_errors(rng.random_range(1..5)).await,
+            Fault::ProviderHang => stack.provider_hang().await,
             Fault::DatabasePaused => {
                 if let Err(error) = stack.pause_database(down * 2).await {
                     eprintln!("chaos: pausing the database failed: {error:#}");

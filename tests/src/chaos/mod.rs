@@ -1,4 +1,4 @@
-//! The chaos run: real `jasiyo-cloud` and `jasiyo-agent` processes, the payment emulator
+//! The chaos run: real `jasiyo-cloud`, `jasiyo-agent` and `payment-emulator` processes
 //! (Daraja, PayHero and Paystack tenants side by side, each with its own router emulator,
 //! agent, and link through a relay), under a stream of customers paying
 //! through the real portal API while a fault injector kills, cuts, freezes and fails parts
@@ -7,7 +7,7 @@
 //! as paid is paid once in the cloud and has exactly one user on the router, and nothing
 //! else is.
 //!
-//! - [`stack`]: the cloud and the payment emulator, and the faults of the whole system.
+//! - [`stack`]: the cloud and the payment emulator process, and the faults of the whole system.
 //! - [`site`]: one hotspot per provider (Daraja, PayHero, Paystack): tenant, router
 //!   process, relay and agent, and the faults of one hotspot.
 //! - [`driver`]: the customers, each with an outcome drawn from the mix.

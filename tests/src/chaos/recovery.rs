@@ -90,7 +90,7 @@ pub async fn recover(stack: &Stack, site: &Site, n: usize, phone: &str, first_ma
         return device(Recovery::NoUser);
     }
     // The receipt is in the customer's SMS the moment they approve.
-    let Some(receipt) = stack.pay.prompt(provider_ref).and_then(|p| p.receipt) else { return device(Recovery::NoReceipt) };
+    let Some(receipt) = stack.pay.prompt(provider_ref).await.and_then(|p| p.receipt) else { return device(Recovery::NoReceipt) };
     site.router.add_host(&mac, &ip).await;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).local_address(client_address(n)).build().expect("http client");
     let url = format!("{}/api/portal/{}/recover", stack.base_url(), site.creds.id);

@@ -19,7 +19,7 @@ use tokio::sync::Mutex as AsyncMutex;
 use tokio::time::Instant;
 
 use crate::harness::RouterCreds;
-use crate::payment_emulator::PaymentEmulator;
+use crate::payment_process::PaymentProcess;
 use crate::processes::AgentProcess;
 use crate::relay::Relay;
 use crate::routeros_process::RouterProcess;
@@ -45,7 +45,7 @@ pub struct Prepared {
 }
 
 /// Writes a tenant paying through `kind` on `pay`, its plan and its router.
-pub async fn prepare(store: &dyn Store, kind: ProviderKind, pay: &PaymentEmulator) -> anyhow::Result<Prepared> {
+pub async fn prepare(store: &dyn Store, kind: ProviderKind, pay: &PaymentProcess) -> anyhow::Result<Prepared> {
     let tenant = store.create_tenant(&format!("chaos-{}", kind.as_str()), now_ms()).await?;
     let token = AgentToken::generate();
     let router = store.create_router(tenant.id, &format!("chaos {}", provider_label(kind)), &token.hash(), now_ms()).await?;
@@ -77,10 +77,10 @@ impl Site {
     /// Starts the router emulator (its state file under `dir/router-<provider>`), the relay
     /// to `cloud_addr` and the agent (its data under `dir/agent-<provider>`); for Paystack,
     /// points the emulator's dashboard webhook at the tenant's URL.
-    pub async fn start(prepared: Prepared, pay: &PaymentEmulator, cloud_addr: SocketAddr, dir: &std::path::Path) -> anyhow::Result<Site> {
+    pub async fn start(prepared: Prepared, pay: &PaymentProcess, cloud_addr: SocketAddr, dir: &std::path::Path) -> anyhow::Result<Site> {
         let Prepared { kind, creds, shop } = prepared;
         if kind == ProviderKind::Paystack {
-            pay.set_paystack_webhook(&shop.paystack_webhook(&format!("http://{cloud_addr}")));
+            pay.set_paystack_webhook(&shop.paystack_webhook(&format!("http://{cloud_addr}"))).await;
         }
         let router_dir = dir.join(format!("router-{}", kind.as_str()));
         std::fs::create_dir_all(&router_dir)?;

@@ -1,5 +1,6 @@
 //! What a chaos run runs: the cloud as real processes (restarted after each kill, on the
-//! same address so callback URLs stay good), the payment emulator, and one [`Site`] per
+//! same address so callback URLs stay good), the payment emulator (a process, driven
+//! through its control channel), and one [`Site`] per
 //! provider (Daraja, PayHero, Paystack: a tenant each, with its router process, relay and
 //! agent).
 //! The cloud is one process, or (on PostgreSQL) several instances behind HAProxy started
@@ -19,7 +20,8 @@ use tokio::time::Instant;
 use super::site::{self, PROVIDERS, Site};
 use crate::cluster::Cluster;
 use crate::harness::World;
-use crate::payment_emulator::{EmulatorAccounts, InjectedFailure, PaymentEmulator};
+use crate::payment_emulator::InjectedFailure;
+use crate::payment_process::PaymentProcess;
 use crate::processes::CloudProcess;
 use crate::shop::sealing_key_env;
 
@@ -30,8 +32,9 @@ pub const PLAN_SECS: u64 = 3600;
 pub struct Stack {
     /// A store of our own on the cloud's database (another pool, as another process).
     pub store: Arc<dyn Store>,
-    /// Daraja, PayHero and Paystack, emulated.
-    pub pay: PaymentEmulator,
+    /// Daraja, PayHero and Paystack, emulated in a process of their own (killed when the
+    /// stack is dropped).
+    pub pay: PaymentProcess,
     /// One hotspot per provider, in [`PROVIDERS`]' order.
     pub sites: Vec<Site>,
     /// The cloud's address (kept across restarts), or the balancer's.
@@ -59,7 +62,7 @@ impl Stack {
         let world =
             World { dir: tempfile::TempDir::new_in(dir)?, database_url: database_url.to_string(), backend: backend_of(database_url) };
         let store = world.store().await;
-        let pay = PaymentEmulator::start(EmulatorAccounts::default()).await;
+        let pay = PaymentProcess::start().await?;
         let mut prepared = Vec::new();
         for kind in PROVIDERS {
             prepared.push(site::prepare(store.as_ref(), kind, &pay).await?);
@@ -125,15 +128,15 @@ impl Stack {
     }
 
     /// The provider answers its next `count` requests with HTTP 500.
-    pub fn provider_errors(&self, count: usize) {
+    pub async fn provider_errors(&self, count: usize) {
         for _ in 0..count {
-            self.pay.fail_next(InjectedFailure::ServerError);
+            self.pay.fail_next(InjectedFailure::ServerError).await;
         }
     }
 
     /// The provider never answers its next request (the cloud's timeout ends the wait).
-    pub fn provider_hang(&self) {
-        self.pay.fail_next(InjectedFailure::Hang);
+    pub async fn provider_hang(&self) {
+        self.pay.fail_next(InjectedFailure::Hang).await;
     }
 
     /// The database stops answering the cloud for `held`: on PostgreSQL its connections are
