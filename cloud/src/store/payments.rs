@@ -233,8 +233,9 @@ pub trait PaymentStore: Send + Sync {
     /// Paid: state, receipt, entitlement and router commands, all in one transaction.
     /// Honoured whatever the state was unless already paid (money moved); `heard` goes on
     /// the timeline either way. A receipt already recorded on other payments does not stop
-    /// it: the new payment's timeline says so (`receipt_shared`), as do those of the
-    /// tenant's other payments with it, for the owner to review.
+    /// it: the new payment's timeline says so (`receipt_shared`, with how many others),
+    /// as do those of the first few of the tenant's other payments with it
+    /// (`sql::FLAGGED_OTHERS`), for the owner to review.
     async fn mark_paid(
         &self,
         id: PaymentId,

@@ -26,7 +26,8 @@ use crate::model::PaymentId;
 /// Nothing but the provider's word is written when the payment was already paid (`paid` is
 /// empty, so is everything that reads it). Timeline rows are inserted by one statement in
 /// order, so their ids keep the order of the steps. Other payments with the same receipt
-/// (`shared`) are flagged on the timelines, in the words of `sql::receipt_shared` and
+/// (`shared`) are counted on the new payment's timeline, and the first three of the same owner
+/// (`sql::FLAGGED_OTHERS`) flagged on theirs, in the words of `sql::receipt_shared` and
 /// `sql::receipt_recorded_again`; they do not stop the payment.
 const PAID: &str = "\
 WITH paid AS (
@@ -35,7 +36,7 @@ WITH paid AS (
     WHERE id = $1 AND state <> 'paid'
     RETURNING router_id, device_mac, tenant_id
 ), shared AS (
-    SELECT other.id, other.tenant_id FROM payments other
+    SELECT other.id, other.tenant_id, other.created_at FROM payments other
     WHERE other.receipt = $2::text AND other.id <> $1 AND EXISTS (SELECT 1 FROM paid)
 ), timeline AS (
     INSERT INTO payment_events (payment_id, at, kind, detail)
@@ -47,8 +48,9 @@ WITH paid AS (
     ORDER BY step.ord
 ), flagged AS (
     INSERT INTO payment_events (payment_id, at, kind, detail)
-    SELECT shared.id, $3, 'receipt_shared', 'receipt ' || $2::text || ' recorded again, on payment ' || $1
-    FROM shared, paid WHERE shared.tenant_id = paid.tenant_id
+    SELECT first.id, $3, 'receipt_shared', 'receipt ' || $2::text || ' recorded again, on payment ' || $1
+    FROM (SELECT shared.id FROM shared, paid WHERE shared.tenant_id = paid.tenant_id
+          ORDER BY shared.created_at, shared.id LIMIT 3) AS first
 ), next AS (
     UPDATE routers SET next_seq = next_seq + cardinality($12::text[])
     WHERE id = (SELECT router_id FROM paid)
@@ -118,5 +120,13 @@ impl PostgresStore {
         let device_mac = mac.as_deref().and_then(|m| m.parse().ok());
         let login_seq = provision.login.as_ref().map(|_| (base + 2) as u64);
         Ok(PaidOutcome::Provisioned(provision.entitlement(entitlement_id, id, router, device_mac, (base + 1) as u64, login_seq, now_ms)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_paid_statement_flags_as_many_earlier_payments_as_sqlite() {
+        assert!(super::PAID.contains(&format!("LIMIT {}", super::super::sql::FLAGGED_OTHERS)));
     }
 }

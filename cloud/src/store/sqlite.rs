@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::payments::{Heard, PaidOutcome, Provision};
 use super::sql::rows::{parse_payment, parse_router};
-use super::sql::{Backend, RECEIPT_SHARED, conflict_or, receipt_recorded_again, receipt_shared};
+use super::sql::{Backend, FLAGGED_OTHERS, RECEIPT_SHARED, conflict_or, receipt_recorded_again, receipt_shared};
 use super::sqlite_conns::Timed;
 use super::{OutboxSignal, StoreResult};
 use crate::model::PaymentId;
@@ -224,22 +224,26 @@ impl Backend for SqliteStore {
         let created = format!("user {} until {}", provision.username, provision.expires_at);
         events.extend([("paid", paid.as_str()), ("entitlement_created", created.as_str())]);
         // Other payments with the same receipt: flagged on each timeline, not refused.
-        let others: Vec<(String, String)> = match receipt {
+        let (count, others): (i64, Vec<(String,)>) = match receipt {
             Some(receipt) => {
-                sqlx::query_as("SELECT id, tenant_id FROM payments WHERE receipt = $1 AND id <> $2")
+                let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM payments WHERE receipt = $1 AND id <> $2")
                     .bind(receipt)
                     .bind(id.to_string())
-                    .fetch_all(&mut *tx)
-                    .await?
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let first = "SELECT id FROM payments WHERE receipt = $1 AND id <> $2 AND tenant_id = $3 ORDER BY created_at, id LIMIT $4";
+                let others =
+                    sqlx::query_as(first).bind(receipt).bind(id.to_string()).bind(&tenant).bind(FLAGGED_OTHERS).fetch_all(&mut *tx).await?;
+                (count, others)
             }
-            None => Vec::new(),
+            None => (0, Vec::new()),
         };
-        let shared = receipt.filter(|_| !others.is_empty()).map(|r| receipt_shared(r, others.len()));
+        let shared = receipt.filter(|_| count > 0).map(|r| receipt_shared(r, count as usize));
         events.extend(shared.as_deref().map(|detail| (RECEIPT_SHARED, detail)));
         payments::events_tx(&mut tx, id, &events, now_ms).await?;
         if let Some(receipt) = receipt.filter(|_| !others.is_empty()) {
             let detail = receipt_recorded_again(receipt, id);
-            for (other, _) in others.iter().filter(|(_, t)| *t == tenant) {
+            for (other,) in &others {
                 payments::events_tx(&mut tx, parse_payment(other)?, &[(RECEIPT_SHARED, &detail)], now_ms).await?;
             }
         }

@@ -359,6 +359,24 @@ async fn a_paid_payment_is_provisioned_once(Fixture { store, .. }: Fixture) {
     let found = store.entitlements_by_receipt(r, "RCPT000001").await.unwrap();
     assert_eq!(found.iter().map(|(p, _)| p.id).collect::<Vec<_>>(), [second.id, first.id], "newest first");
     assert!(store.entitlements_by_receipt(r, "RCPT000009").await.unwrap().is_empty());
+
+    // Many payments with one receipt: each counts all the others, but flags only the first
+    // three (writes per payment stay bounded however many share it).
+    let mut later = Vec::new();
+    for (i, name) in ["DDDDDD", "EEEEEE", "FFFFFF", "GGGGGG"].into_iter().enumerate() {
+        let payment = store.create_payment(&new(&format!("c{i}")), 70 + i as i64).await.unwrap();
+        let paid = store.mark_paid(payment.id, Some("RCPT000001"), &provision(name), None, 80 + i as i64).await.unwrap();
+        assert!(matches!(paid, PaidOutcome::Provisioned(_)), "{paid:?}");
+        later.push(payment.id);
+    }
+    let last = *later.last().unwrap();
+    let events = store.payment_events(last).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == "receipt_shared" && e.detail.contains("5 other payment")), "{events:?}");
+    let flagged_by_last = |events: Vec<jasiyo_cloud::model::PaymentEvent>| events.iter().any(|e| e.detail.contains(&last.to_string()));
+    for earliest in [first.id, second.id, later[0]] {
+        assert!(flagged_by_last(store.payment_events(earliest).await.unwrap()), "one of the first three is flagged");
+    }
+    assert!(!flagged_by_last(store.payment_events(later[1]).await.unwrap()), "the fourth is not");
 }
 
 /// PostgreSQL terminates every connection of the cloud (a restart, a failover): the store
