@@ -9,6 +9,10 @@
 //!   in as the user it paid for;
 //! - not at all: the refusal stands ("no more sessions" then means another device holds the
 //!   user), except while the router is still authorizing it through its own login page.
+//!
+//! A refusal for a device the hotspot does not see at the command's address is looked into:
+//! seen at another address (DHCP gave it a new one), it is logged in there; not seen at all,
+//! the login waits for it to come back (see [`super::waiting`]).
 
 use jasiyo_shared::MacAddress;
 use std::net::Ipv4Addr;
@@ -31,6 +35,23 @@ impl Edge {
     /// Logs `mac` (at `ip`) in as `user`, idempotently (see the module's documentation).
     pub(super) async fn login(&self, user: &str, password: &str, mac: MacAddress, ip: Ipv4Addr) -> Result<Option<String>, EdgeError> {
         let _turn = self.turn.read().await;
+        let refusal = match self.login_now(user, password, mac, ip).await {
+            Err(EdgeError::Router(e)) if !e.is_transient() => e,
+            other => return other,
+        };
+        match self.router.host_address(mac).await? {
+            None => Ok(Some(self.wait_for_device(user, password, mac))),
+            Some(address) if address != ip => {
+                let note = self.login_now(user, password, mac, address).await?;
+                info!(%mac, %address, was = %ip, user, "device is on the hotspot at another address; logged in there");
+                Ok(Some(note.unwrap_or_else(|| format!("logged in at {address}, the device's address now"))))
+            }
+            Some(_) => Err(refusal.into()),
+        }
+    }
+
+    /// Logs `mac` in at `ip`, once; the caller holds a turn on the router.
+    pub(super) async fn login_now(&self, user: &str, password: &str, mac: MacAddress, ip: Ipv4Addr) -> Result<Option<String>, EdgeError> {
         let refusal = match self.router.login_device(user, password, mac, ip).await {
             Ok(()) => return Ok(None),
             Err(e) if refused_because_in(&e) => e,

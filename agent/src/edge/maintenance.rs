@@ -1,4 +1,5 @@
-//! The maintenance loop: expiries on time, status refreshes, and reconciliation both
+//! The maintenance loop: expiries on time, status refreshes, logins waiting for their
+//! device, and reconciliation both
 //! periodically and as soon as the router's API is back after its connection was lost (an
 //! outage, a reset), so users missing from a router that came back are restored at once.
 //! Failures are retried after pauses that double, never straight away.
@@ -79,6 +80,7 @@ impl Edge {
         if now >= schedule.next_reconcile {
             self.reconcile_on_schedule(schedule, now).await;
         }
+        self.log_in_returned_devices().await;
         if now >= schedule.next_status {
             self.refresh_status().await;
             schedule.next_status = now + self.config.status_every;
@@ -105,6 +107,7 @@ impl Edge {
 
     fn next_wake(&self, schedule: &Schedule) -> Instant {
         let wake = schedule.next_reconcile.min(schedule.next_status);
+        let wake = self.waiting().next_look().map_or(wake, |at| wake.min(at));
         self.next_expiry_attempt().map_or(wake, |at| wake.min(at))
     }
 }

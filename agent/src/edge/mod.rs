@@ -11,6 +11,7 @@
 //!   time, and reconciles as soon as the router is back after losing its connection.
 //! - [`marker`]: the comment that marks the users we manage.
 //! - [`trial`]: the hotspot's free trial on the router's server profiles.
+//! - [`waiting`]: logins waiting for a device the hotspot does not see now (after a reboot).
 //!
 //! Commands and maintenance take turns on the router (a read-write lock: independent
 //! commands run together, maintenance alone), so a repair never races a command. Every user
@@ -26,6 +27,7 @@ pub mod maintenance;
 pub mod marker;
 pub mod reconcile;
 pub mod trial;
+pub mod waiting;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -108,6 +110,8 @@ pub struct Edge {
     clock: Arc<Clock>,
     /// The data counters of the users we manage, as the last reconciliation read them.
     usage: watch::Sender<Vec<UserUsage>>,
+    /// Logins waiting for their device to come back to the hotspot.
+    waiting: std::sync::Mutex<waiting::WaitingLogins>,
 }
 
 impl Edge {
@@ -138,6 +142,7 @@ impl Edge {
             expiries: std::sync::Mutex::new(known),
             clock,
             usage: watch::channel(Vec::new()).0,
+            waiting: std::sync::Mutex::default(),
         })
     }
 

@@ -14,6 +14,7 @@ use super::time::{format_interval, parse_interval};
 const USERS: &str = "/ip/hotspot/user";
 const ACTIVE: &str = "/ip/hotspot/active";
 const COOKIES: &str = "/ip/hotspot/cookie";
+const HOSTS: &str = "/ip/hotspot/host";
 
 /// A hotspot user as we want it on the router.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -215,6 +216,16 @@ impl Router {
             .attr("mac-address", mac.to_string())
             .attr("ip", ip.to_string());
         self.call(request).await.map(drop)
+    }
+
+    /// Where the hotspot sees a device now (`/ip/hotspot/host`): `Some(address)`, or `None`
+    /// when it does not see it (the device left, or has not come back since a reboot, which
+    /// empties the host table).
+    pub async fn host_address(&self, mac: MacAddress) -> Result<Option<Ipv4Addr>, ApiError> {
+        let request = Request::new(format!("{HOSTS}/print")).attr(".proplist", "mac-address,address").query(format!("mac-address={mac}"));
+        let response = self.call(request).await?;
+        let address = |r: &[(String, String)]| r.iter().find(|(n, _)| n == "address").and_then(|(_, v)| v.parse().ok());
+        Ok(rows(response, address).into_iter().flatten().next())
     }
 
     /// Removes the hotspot's remembered cookies of a user or device (so it is not logged

@@ -1,11 +1,16 @@
 //! `LoginDevice` applied again (after a crash, or racing the hotspot's own login page) gives
 //! the outcome the first application had: a device already in as its user is success,
 //! whichever refusal the router words it with; a device in as another user is switched to
-//! the one it paid for; a user held by another device is still refused.
+//! the one it paid for; a user held by another device is still refused. A device the
+//! hotspot does not see at the command's address is logged in where it is now, or as soon
+//! as it is back (a router reboot empties the host table).
+
+use std::time::Duration;
 
 use jasiyo_shared::command::Password;
 use jasiyo_shared::{Command, Outcome, RouterId, Seq};
 use jasiyo_tests::harness::*;
+use jasiyo_tests::routeros_emulator::RouterOsEmulator;
 
 use super::{Setup, setup, user};
 
@@ -96,10 +101,54 @@ async fn a_user_held_by_another_device_is_still_refused(world: World) {
     s.cloud.stop().await;
 }
 
+/// After a router reboot the phone has not reconnected yet: the login is not a failure, it
+/// waits, and the device is logged in as soon as the hotspot sees it again, at the address
+/// DHCP gave it then.
+async fn a_login_waits_for_a_device_not_on_the_hotspot(world: World) {
+    let s = setup(world).await;
+    let mut agent = s.agent();
+    agent.connected().await;
+    s.cloud.hub.enqueue(s.creds.id, &Command::UpsertHotspotUser(user("later"))).await.unwrap();
+    s.cloud.hub.enqueue(s.creds.id, &login("later")).await.unwrap();
+    match outcome(&s, s.creds.id, 2, 2).await {
+        Some(Outcome::Applied { note: Some(note) }) => assert!(note.contains("not on the hotspot"), "{note}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(sessions_of_the_device(&s).is_empty(), "nothing to log in yet");
+    s.cloud.hub.enqueue(s.creds.id, &Command::UpsertHotspotUser(user("next"))).await.unwrap();
+    s.cloud.until_finished(s.creds.id, 3).await;
+    s.router.add_host(MAC, "10.5.50.77");
+    let back = |r: &RouterOsEmulator| r.active().iter().any(|a| a.mac_address == MAC && a.user == "later" && a.address == "10.5.50.77");
+    assert!(s.router.wait_until(Duration::from_secs(20), back).await, "logged in once back: {:?}", s.router.active());
+    assert_eq!(sessions_of_the_device(&s), vec!["later".to_string()], "one session");
+    agent.stop().await;
+    s.cloud.stop().await;
+}
+
+/// The device got another address (a reboot, a DHCP lease renewed): it is logged in where
+/// the hotspot sees it now.
+async fn a_device_at_a_new_address_is_logged_in_there(world: World) {
+    let s = setup(world).await;
+    let mut agent = s.agent();
+    agent.connected().await;
+    s.router.add_host(MAC, "10.5.50.88");
+    s.cloud.hub.enqueue(s.creds.id, &Command::UpsertHotspotUser(user("moved"))).await.unwrap();
+    s.cloud.hub.enqueue(s.creds.id, &login("moved")).await.unwrap();
+    match outcome(&s, s.creds.id, 2, 2).await {
+        Some(Outcome::Applied { note: Some(note) }) => assert!(note.contains("10.5.50.88"), "{note}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sessions_of_the_device(&s), vec!["moved".to_string()]);
+    agent.stop().await;
+    s.cloud.stop().await;
+}
+
 jasiyo_cloud::on_each_backend!(
     World::new;
     a_device_logged_in_by_its_page_first_is_success,
     a_repeated_login_is_success_however_the_router_refuses_it,
     a_device_in_as_another_user_is_switched,
     a_user_held_by_another_device_is_still_refused,
+    a_login_waits_for_a_device_not_on_the_hotspot,
+    a_device_at_a_new_address_is_logged_in_there,
 );
