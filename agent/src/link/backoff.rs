@@ -63,6 +63,20 @@ impl Backoff {
         own.max(Duration::from_nanos(rand::rng().random_range(nanos..=nanos.saturating_add(nanos / 2))))
     }
 
+    /// The delay before the next attempt after one that cost the other side nothing (a
+    /// refused connection: nothing listens there yet, the kernel answered, as while the
+    /// cloud restarts): the step grows as usual but never past `cap` (nor shrinks below
+    /// `initial`), so that an agent is back within about `cap` of the cloud listening again
+    /// instead of sleeping out a step grown while it was down; the jitter still spreads a
+    /// fleet over that time.
+    pub fn next_delay_capped(&mut self, cap: Duration) -> Duration {
+        let cap = cap.max(self.initial);
+        self.step = self.step.min(cap);
+        let delay = self.draw();
+        self.step = self.step.saturating_mul(2).min(self.max).min(cap);
+        delay
+    }
+
     /// Starts again from the initial delay (after a success).
     pub fn reset(&mut self) {
         self.step = self.initial;
@@ -157,6 +171,24 @@ mod tests {
         backoff.reset();
         assert_eq!(backoff.step(), 10 * MS);
         assert!(backoff.next_delay() <= 10 * MS);
+    }
+
+    #[test]
+    fn refused_attempts_grow_the_delay_only_up_to_their_cap() {
+        let mut backoff = Backoff::new(250 * MS, 60_000 * MS);
+        for _ in 0..20 {
+            assert!(backoff.next_delay_capped(2000 * MS) <= 2000 * MS);
+        }
+        assert_eq!(backoff.step(), 2000 * MS);
+        for _ in 0..3 {
+            backoff.next_delay();
+        }
+        assert_eq!(backoff.step(), 16_000 * MS, "other failures grow it as before");
+        let delay = backoff.next_delay_capped(2000 * MS);
+        assert!((1000 * MS..=2000 * MS).contains(&delay), "a refusal brings a grown step back to the cap: {delay:?}");
+        let mut slow = Backoff::new(5000 * MS, 60_000 * MS);
+        assert!(slow.next_delay_capped(MS) <= 5000 * MS);
+        assert_eq!(slow.step(), 5000 * MS, "a cap below the initial delay is the initial delay");
     }
 
     #[test]

@@ -30,6 +30,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// start the backoff again; after more, the cloud counts as flapping and the delays grow.
 const SHORT_SESSIONS_FORGIVEN: u32 = 5;
 
+/// The longest step of the reconnect delay while connections are refused (nothing listens
+/// at the cloud's address: it is restarting): a fleet is back within about this long of
+/// the cloud listening again, spread over it. Refused connections cost the cloud nothing.
+pub const REFUSED_STEP_MAX: Duration = Duration::from_secs(2);
+
 /// The longest `Retry-After` honoured (a larger one is taken as this).
 const MAX_RETRY_HINT: Duration = Duration::from_secs(300);
 
@@ -182,6 +187,7 @@ impl Link {
             }
             let delay = match &ended.result {
                 Err(LinkError::Busy(Some(hint))) => backoff.next_delay_at_least(*hint),
+                Err(e) if e.is_refused() => backoff.next_delay_capped(REFUSED_STEP_MAX),
                 _ => backoff.next_delay(),
             };
             let reason = match ended.result {
@@ -251,6 +257,13 @@ impl Link {
             Ok(Err(tungstenite::Error::Http(response))) => Err(LinkError::HttpStatus(response.status())),
             Ok(Err(e)) => Err(LinkError::WebSocket(e)),
         }
+    }
+}
+
+impl LinkError {
+    /// Whether nothing listened at the cloud's address (the connection was refused).
+    pub fn is_refused(&self) -> bool {
+        matches!(self, LinkError::WebSocket(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused)
     }
 }
 

@@ -1,6 +1,6 @@
 //! The agent's reconnect policy against a fake cloud over a real WebSocket: a rejection
 //! backs off, a busy cloud's `Retry-After` is honoured with jitter, and a welcome starts the
-//! backoff again even when its session was short.
+//! backoff again even when its session was short; a refused connection is known as one.
 
 use std::time::{Duration, Instant};
 
@@ -73,4 +73,16 @@ async fn a_welcome_after_a_short_session_still_brings_the_next_try_at_once() {
     conn.welcome(rig.router).await;
     agent.wait_state(|s| *s == LinkState::Connected).await;
     agent.stop().await;
+}
+
+/// Nothing listening at the cloud's address (it is restarting) is told apart from other
+/// failures: its retries are capped at `REFUSED_STEP_MAX`, so a fleet is back soon after the
+/// cloud listens again instead of sleeping out a delay grown while it was down.
+#[tokio::test]
+async fn a_refused_connection_is_known_as_one() {
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let error = tokio_tungstenite::connect_async(format!("ws://{closed}/agent/v1/ws")).await.unwrap_err();
+    assert!(jasiyo_agent::link::LinkError::WebSocket(error).is_refused());
+    let timeout = jasiyo_agent::link::LinkError::ConnectTimeout(Duration::from_secs(10));
+    assert!(!timeout.is_refused(), "a timeout may be a cloud too busy to answer: it backs off in full");
 }

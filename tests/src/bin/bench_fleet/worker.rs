@@ -2,6 +2,7 @@
 //! acknowledgements) and reports each event to the bench, one line each.
 
 use super::*;
+use jasiyo_agent::link::REFUSED_STEP_MAX;
 use jasiyo_agent::link::backoff::Backoff;
 use jasiyo_shared::{AgentMessage, CloudMessage, Hello, MAX_FRAME_BYTES, Outcome, PROTOCOL_VERSION, decode, encode};
 use tokio::net::{TcpSocket, TcpStream};
@@ -100,8 +101,9 @@ pub(crate) async fn agent_task(
 }
 
 /// Dials again until welcomed, the way the real agent does: its reconnect policy (the
-/// first try spread over `[0, initial]`, then doubling delays with jitter) and a 503's
-/// `Retry-After` honoured with jitter.
+/// first try spread over `[0, initial]`, then doubling delays with jitter, growing only up
+/// to [`REFUSED_STEP_MAX`] while connections are refused) and a 503's `Retry-After`
+/// honoured with jitter.
 pub(crate) async fn come_back(
     agent: &AgentCred,
     cloud: SocketAddr,
@@ -110,10 +112,11 @@ pub(crate) async fn come_back(
 ) -> (Ws, Duration) {
     let policy = jasiyo_agent::ReconnectPolicy::default();
     let mut backoff = Backoff::new(policy.initial, policy.max).spread_first();
-    let (mut hint, mut busy) = (None, 0);
+    let (mut hint, mut busy, mut refused) = (None, 0, false);
     loop {
         let delay = match hint.take() {
             Some(hint) => backoff.next_delay_at_least(hint),
+            None if refused => backoff.next_delay_capped(REFUSED_STEP_MAX),
             None => backoff.next_delay(),
         };
         tokio::time::sleep(delay).await;
@@ -123,6 +126,7 @@ pub(crate) async fn come_back(
                 return link;
             }
             Err(error) => {
+                refused = error.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused);
                 if let Some(tungstenite::Error::Http(response)) = error.downcast_ref::<tungstenite::Error>()
                     && response.status() == tungstenite::http::StatusCode::SERVICE_UNAVAILABLE
                 {
