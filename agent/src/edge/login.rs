@@ -10,9 +10,10 @@
 //! - not at all: the refusal stands ("no more sessions" then means another device holds the
 //!   user), except while the router is still authorizing it through its own login page.
 //!
-//! A refusal for a device the hotspot does not see at the command's address is looked into:
-//! seen at another address (DHCP gave it a new one), it is logged in there; not seen at all,
-//! the login waits for it to come back (see [`super::waiting`]).
+//! Any other refusal is looked into in the hotspot's host table: a device seen there now
+//! (at another address, or just back after a reboot emptied the table) is tried once more
+//! where it is, and that try's outcome stands; a device not seen at all is waited for (see
+//! [`super::waiting`]).
 
 use jasiyo_shared::MacAddress;
 use std::net::Ipv4Addr;
@@ -39,15 +40,21 @@ impl Edge {
             Err(EdgeError::Router(e)) if !e.is_transient() => e,
             other => return other,
         };
-        match self.router.host_address(mac).await? {
-            None => Ok(Some(self.wait_for_device(user, password, mac))),
-            Some(address) if address != ip => {
-                let note = self.login_now(user, password, mac, address).await?;
-                info!(%mac, %address, was = %ip, user, "device is on the hotspot at another address; logged in there");
-                Ok(Some(note.unwrap_or_else(|| format!("logged in at {address}, the device's address now"))))
-            }
-            Some(_) => Err(refusal.into()),
+        let Some(address) = self.router.host_address(mac).await? else {
+            return Ok(Some(self.wait_for_device(user, password, mac)));
+        };
+        // Seen now: at another address (DHCP gave it a new one), or just back (a reboot
+        // emptied the host table and the device returned since the refusal). One more try
+        // where it is decides; a refusal for any other reason is given again.
+        let note = self.login_now(user, password, mac, address).await.map_err(|again| {
+            info!(%mac, %address, user, first = %refusal, "device on the hotspot, login refused again");
+            again
+        })?;
+        if address == ip {
+            return Ok(note);
         }
+        info!(%mac, %address, was = %ip, user, "device is on the hotspot at another address; logged in there");
+        Ok(Some(note.unwrap_or_else(|| format!("logged in at {address}, the device's address now"))))
     }
 
     /// Logs `mac` in at `ip`, once; the caller holds a turn on the router.

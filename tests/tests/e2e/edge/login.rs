@@ -143,6 +143,23 @@ async fn a_device_at_a_new_address_is_logged_in_there(world: World) {
     s.cloud.stop().await;
 }
 
+/// The router refused the login because the device was not there, and the device came back
+/// a moment later (after a reboot, the phone reconnecting): it is logged in then, not failed.
+async fn a_device_back_just_after_the_refusal_is_logged_in(world: World) {
+    let s = setup(world).await;
+    let mut agent = s.agent();
+    agent.connected().await;
+    s.router.add_host(MAC, IP);
+    s.cloud.hub.enqueue(s.creds.id, &Command::UpsertHotspotUser(user("justback"))).await.unwrap();
+    s.cloud.until_finished(s.creds.id, 1).await;
+    s.router.trap_next_command("/ip/hotspot/active/login", "failure: host not found");
+    s.cloud.hub.enqueue(s.creds.id, &login("justback")).await.unwrap();
+    assert_eq!(outcome(&s, s.creds.id, 2, 2).await, Some(Outcome::Applied { note: None }));
+    assert_eq!(sessions_of_the_device(&s), vec!["justback".to_string()]);
+    agent.stop().await;
+    s.cloud.stop().await;
+}
+
 jasiyo_cloud::on_each_backend!(
     World::new;
     a_device_logged_in_by_its_page_first_is_success,
@@ -151,4 +168,5 @@ jasiyo_cloud::on_each_backend!(
     a_user_held_by_another_device_is_still_refused,
     a_login_waits_for_a_device_not_on_the_hotspot,
     a_device_at_a_new_address_is_logged_in_there,
+    a_device_back_just_after_the_refusal_is_logged_in,
 );
