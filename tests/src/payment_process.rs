@@ -13,18 +13,14 @@
 //! the defaults ([`EmulatorAccounts::default`]), which the process starts with.
 
 use std::net::SocketAddr;
-use std::process::Stdio;
 use std::time::Duration;
 
-use anyhow::Context;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio::time::Instant;
 
-use crate::harness::WAIT;
 use crate::payment_emulator::control::{Prompts, Resolve, Webhook};
 use crate::payment_emulator::{CallbackRecord, Delivery, EmulatedProviders, EmulatorAccounts, InjectedFailure, Prompt, Resolution};
-use crate::processes::binary;
+use crate::processes::spawn_emulator;
 
 /// How long one long poll of the control channel may wait.
 const POLL: Duration = Duration::from_secs(2);
@@ -41,35 +37,8 @@ pub struct PaymentProcess {
 impl PaymentProcess {
     /// Starts the emulator on free ports with the default accounts.
     pub async fn start() -> anyhow::Result<PaymentProcess> {
-        let verbose = std::env::var_os("JASIYO_TEST_VERBOSE").is_some();
-        let mut child = Command::new(binary("payment-emulator"))
-            .args(["--listen", "127.0.0.1:0", "--control", "127.0.0.1:0"])
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(if verbose { Stdio::inherit() } else { Stdio::null() })
-            .kill_on_drop(true)
-            .spawn()
-            .context("spawning payment-emulator")?;
-        let stdout = child.stdout.take().context("its standard output")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let deadline = Instant::now() + WAIT;
-        let mut read_addr = async |prefix: &str| -> anyhow::Result<SocketAddr> {
-            // The banner's other lines (credentials, the phone page) are skipped.
-            loop {
-                let left = deadline.saturating_duration_since(Instant::now());
-                let line = tokio::time::timeout(left, lines.next_line()).await??;
-                let line = line.context("payment-emulator exited before starting")?;
-                if let Some(addr) = line.strip_prefix(prefix) {
-                    let addr = addr.trim();
-                    return Ok(addr.strip_prefix("http://").unwrap_or(addr).parse()?);
-                }
-            }
-        };
-        let addr = read_addr("listening on ").await?;
-        let control = read_addr("control on ").await?;
-        // Nothing else is printed; keep the pipe drained all the same.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let args = ["--listen", "127.0.0.1:0", "--control", "127.0.0.1:0"];
+        let (child, [addr, control]) = spawn_emulator("payment-emulator", args, ["listening on ", "control on "]).await?;
         let http = reqwest::Client::new();
         Ok(PaymentProcess { addr, control, accounts: EmulatorAccounts::default(), http, child })
     }

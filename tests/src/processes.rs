@@ -1,14 +1,18 @@
 //! The real `jasiyo-cloud` and `jasiyo-agent` binaries as child processes, for tests that
-//! kill them. The binaries must be built first (`cargo build --bins`, part of the README's
+//! kill them, and the start of the emulators' processes ([`spawn_emulator`]). The binaries
+//! must be built first (`cargo build --bins`, part of the README's
 //! test command); they are looked up next to the test executable.
 
+use std::ffi::OsStr;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
+use anyhow::Context;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStderr, Command};
+use tokio::time::Instant;
 
 use crate::harness::{RouterCreds, WAIT};
 
@@ -21,6 +25,43 @@ pub fn binary(name: &str) -> PathBuf {
     let path = if beside.exists() { beside } else { exe.parent().and_then(Path::parent).expect("target dir").join(name) };
     assert!(path.exists(), "{} is missing: run `cargo build --bins` before the tests", path.display());
     path
+}
+
+/// Starts the emulator binary `name` with `args`, and reads from its banner the address
+/// after each of `prefixes`, in that order (other lines are skipped, an `http://` dropped),
+/// within [`WAIT`]. The rest of its output is drained; its standard error is shown only with
+/// `JASIYO_TEST_VERBOSE`. Dropping the child kills it.
+pub async fn spawn_emulator<const N: usize>(
+    name: &str,
+    args: impl IntoIterator<Item = impl AsRef<OsStr>>,
+    prefixes: [&str; N],
+) -> anyhow::Result<(Child, [SocketAddr; N])> {
+    let verbose = std::env::var_os("JASIYO_TEST_VERBOSE").is_some();
+    let mut child = Command::new(binary(name))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(if verbose { Stdio::inherit() } else { Stdio::null() })
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("spawning {name}"))?;
+    let mut lines = BufReader::new(child.stdout.take().context("its standard output")?).lines();
+    let deadline = Instant::now() + WAIT;
+    let mut addrs = [SocketAddr::from(([0, 0, 0, 0], 0)); N];
+    for (addr, prefix) in addrs.iter_mut().zip(prefixes) {
+        *addr = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = tokio::time::timeout(left, lines.next_line()).await.with_context(|| format!("{name} printed no {prefix:?}"))??;
+            let line = line.with_context(|| format!("{name} exited before starting"))?;
+            if let Some(rest) = line.strip_prefix(prefix) {
+                let rest = rest.trim();
+                break rest.strip_prefix("http://").unwrap_or(rest).parse().with_context(|| format!("{name}: {line:?}"))?;
+            }
+        };
+    }
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((child, addrs))
 }
 
 /// A `jasiyo-cloud serve` process.

@@ -18,17 +18,15 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::harness::WAIT;
-use crate::processes::binary;
+use crate::processes::spawn_emulator;
 use crate::routeros_emulator::control::{Host, RouterSnapshot, RouterUsers};
 use crate::routeros_emulator::{ActiveRow, HostRow, HotspotUserRow};
 
@@ -267,30 +265,10 @@ impl RouterProcess {
 /// Starts `routeros-emulator` on `listen` with `state_file` and a control channel on a free
 /// port; returns it with its API and control addresses once it has printed them.
 async fn spawn(listen: SocketAddr, state_file: &Path) -> anyhow::Result<(Child, SocketAddr, SocketAddr)> {
-    let verbose = std::env::var_os("JASIYO_TEST_VERBOSE").is_some();
-    let mut child = Command::new(binary("routeros-emulator"))
-        .arg("--listen")
-        .arg(listen.to_string())
-        .arg("--state")
-        .arg(state_file)
-        .args(["--control", "127.0.0.1:0"])
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(if verbose { Stdio::inherit() } else { Stdio::null() })
-        .kill_on_drop(true)
-        .spawn()
-        .context("spawning routeros-emulator")?;
-    let stdout = child.stdout.take().context("its standard output")?;
-    let mut lines = BufReader::new(stdout).lines();
-    let mut read_addr = async |prefix: &str| -> anyhow::Result<SocketAddr> {
-        let line = tokio::time::timeout(WAIT, lines.next_line()).await??.context("routeros-emulator exited before starting")?;
-        let addr = line.strip_prefix(prefix).with_context(|| format!("unexpected line {line:?}"))?;
-        Ok(addr.trim().parse()?)
-    };
-    let addr = read_addr("routeros-emulator listening on ").await?;
-    let control = read_addr("routeros-emulator control on ").await?;
-    // Nothing else is printed; keep the pipe drained all the same.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let listen = listen.to_string();
+    let args: [&std::ffi::OsStr; 6] =
+        ["--listen".as_ref(), listen.as_ref(), "--state".as_ref(), state_file.as_os_str(), "--control".as_ref(), "127.0.0.1:0".as_ref()];
+    let prefixes = ["routeros-emulator listening on ", "routeros-emulator control on "];
+    let (child, [addr, control]) = spawn_emulator("routeros-emulator", args, prefixes).await?;
     Ok((child, addr, control))
 }
