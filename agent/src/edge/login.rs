@@ -46,9 +46,8 @@ impl Edge {
         // Seen now: at another address (DHCP gave it a new one), or just back (a reboot
         // emptied the host table and the device returned since the refusal). One more try
         // where it is decides; a refusal for any other reason is given again.
-        let note = self.login_now(user, password, mac, address).await.map_err(|again| {
+        let note = self.login_now(user, password, mac, address).await.inspect_err(|_| {
             info!(%mac, %address, user, first = %refusal, "device on the hotspot, login refused again");
-            again
         })?;
         if address == ip {
             return Ok(note);
