@@ -89,6 +89,8 @@ pub struct Summary {
     pub failures: BTreeMap<String, usize>,
     pub connect_secs: f64,
     pub connect_ok_secs: f64,
+    /// CPU seconds the cloud and the bench workers spent while the fleet first connected.
+    pub connect_cpu_secs: (f64, f64),
     pub rss_before_kib: u64,
     pub rss_connected_kib: u64,
     pub rss_after_kib: u64,
@@ -135,6 +137,7 @@ pub(crate) async fn measure(
     println!("connecting {} agents ({} at a time)...", provisioned.agents.len(), args.connect_concurrency);
     let connect_started = Instant::now();
     let connect_started_us = unix_us();
+    let ticks_before = (cloud.cpu_ticks()?, proc_stats::cpu_ticks_sum(&fleet.pids()));
     fleet.start_connecting().await?;
     let deadline = Instant::now() + Duration::from_secs(120) + Duration::from_millis(20 * args.agents as u64);
     if !fleet.pump_until(deadline, |s| s.connected_reports == worker_count).await? {
@@ -143,6 +146,11 @@ pub(crate) async fn measure(
     summary.connect_secs = connect_started.elapsed().as_secs_f64();
     summary.connect_ok_secs = (fleet.state.last_connected_us - connect_started_us).max(1) as f64 / 1e6;
     summary.connected = fleet.state.connected;
+    let hz = proc_stats::clock_ticks_per_sec() as f64;
+    summary.connect_cpu_secs = (
+        cloud.cpu_ticks()?.saturating_sub(ticks_before.0) as f64 / hz,
+        proc_stats::cpu_ticks_sum(&fleet.pids()).saturating_sub(ticks_before.1) as f64 / hz,
+    );
     summary.failures = fleet.state.failure_reasons.clone();
     println!(
         "connected {} of {} agents, the last after {:.2} s ({:.0} agents/s); all attempts over after {:.2} s",

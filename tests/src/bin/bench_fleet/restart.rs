@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use crate::cloud::Cloud;
 use crate::fleet::Fleet;
+use crate::proc_stats;
 use crate::unix_us;
 
 /// What the restart showed.
@@ -28,6 +29,9 @@ pub struct Restart {
     pub back_after_secs: Vec<f64>,
     /// Upgrades answered with 503, over all agents.
     pub busy_answers: usize,
+    /// CPU seconds the new cloud (from its start) and the bench workers (from the kill)
+    /// spent until the last agent was back.
+    pub cpu_secs: (f64, f64),
 }
 
 /// Kills the cloud, starts it again, and waits (up to `limit`) for the fleet to come back.
@@ -36,6 +40,7 @@ pub async fn run(cloud: &mut Cloud, fleet: &mut Fleet, expected: usize, limit: D
     fleet.state.back.clear();
     fleet.state.busy_answers = 0;
     println!("killing the cloud (SIGKILL) with {expected} agents connected, and starting it again...");
+    let workers_before = proc_stats::cpu_ticks_sum(&fleet.pids());
     let killed = Instant::now();
     cloud.restart().await?;
     let ready_us = unix_us();
@@ -43,9 +48,12 @@ pub async fn run(cloud: &mut Cloud, fleet: &mut Fleet, expected: usize, limit: D
     println!("cloud pid {} ready again after {down_secs:.2} s; waiting for the agents...", cloud.pid());
     let deadline = Instant::now() + limit;
     let all_back = fleet.pump_until(deadline, |s| s.back.len() >= expected).await?;
+    let hz = proc_stats::clock_ticks_per_sec() as f64;
+    let cpu_secs = (cloud.cpu_ticks()? as f64 / hz, proc_stats::cpu_ticks_sum(&fleet.pids()).saturating_sub(workers_before) as f64 / hz);
     let mut back_after_secs: Vec<f64> = fleet.state.back.values().map(|&at| (at - ready_us).max(0) as f64 / 1e6).collect();
     back_after_secs.sort_by(f64::total_cmp);
-    let restart = Restart { expected, back: back_after_secs.len(), down_secs, back_after_secs, busy_answers: fleet.state.busy_answers };
+    let restart =
+        Restart { expected, back: back_after_secs.len(), down_secs, back_after_secs, busy_answers: fleet.state.busy_answers, cpu_secs };
     if !all_back {
         println!("only {} of {expected} agents back within {limit:?}", restart.back);
     }
@@ -72,6 +80,10 @@ impl Restart {
             at(0.5),
             at(0.99),
             self.busy_answers
+        );
+        println!(
+            "  CPU meanwhile    cloud {:.2} s (from its start), bench workers {:.2} s (from the kill)",
+            self.cpu_secs.0, self.cpu_secs.1
         );
     }
 }

@@ -54,6 +54,8 @@ impl Summary {
             args.connect_concurrency,
             self.connect_secs
         );
+        let (cloud_cpu, workers_cpu) = self.connect_cpu_secs;
+        println!("  CPU meanwhile    cloud {cloud_cpu:.2} s, bench workers {workers_cpu:.2} s");
         let grown = self.rss_connected_kib.saturating_sub(self.rss_before_kib);
         let per_agent = grown as f64 / self.connected.max(1) as f64;
         println!(
