@@ -86,6 +86,10 @@ struct BenchArgs {
     /// Loopback addresses agents connect from (127.0.0.2 upwards), so ephemeral ports never run out.
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u8).range(1..=250))]
     source_addrs: u8,
+    /// Run the worker processes at this niceness (`nice -n`, 0-19), so the cloud gets the
+    /// CPU before the simulated agents, as it would with the agents on their own routers.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=19))]
+    worker_nice: u8,
     /// After the idle phase, SIGKILL the cloud, start it again on the same address and report
     /// how long until every agent is back (they reconnect as the real agent does).
     #[arg(long)]

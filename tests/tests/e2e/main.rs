@@ -7,6 +7,7 @@ mod agent_settings;
 mod alerts_mail;
 mod backbone;
 mod backups;
+mod bench_fleet;
 mod benchmarks;
 mod chaos;
 mod clock;

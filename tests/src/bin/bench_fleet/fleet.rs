@@ -60,7 +60,9 @@ impl Fleet {
         let (tx, events) = mpsc::unbounded_channel();
         let mut workers = Vec::new();
         for w in 0..count {
-            let mut child = tokio::process::Command::new(&exe)
+            let mut command = tokio::process::Command::new("nice");
+            command.arg("-n").arg(args.worker_nice.to_string()).arg(&exe);
+            let mut child = command
                 .arg("worker")
                 .arg("--cloud")
                 .arg(cloud.to_string())
