@@ -25,6 +25,7 @@ pub mod chaos;
 pub mod cluster;
 pub mod demo;
 pub mod harness;
+pub mod long_poll;
 pub mod payment_emulator;
 pub mod payment_process;
 pub mod private_postgres;

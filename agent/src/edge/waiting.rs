@@ -57,7 +57,8 @@ impl Edge {
         let now = Instant::now();
         let mut waiting = self.waiting();
         waiting.by_mac.insert(mac, Waiting { user: user.into(), password: password.into(), until: now + WAIT });
-        waiting.next_look = Some(waiting.next_look.unwrap_or(now + LOOK_EVERY).min(now + LOOK_EVERY));
+        let look = now + LOOK_EVERY;
+        waiting.next_look = Some(waiting.next_look.map_or(look, |at| at.min(look)));
         drop(waiting);
         info!(%mac, user, wait_secs = WAIT.as_secs(), "device not on the hotspot now; its login waits for it");
         self.changed.notify_one();

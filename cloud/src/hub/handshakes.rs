@@ -147,6 +147,12 @@ mod tests {
         HandshakeLimits { max_under_way, max_waiting, max_wait: Duration::from_secs(60) }
     }
 
+    /// `admit` in a task of its own, to wait in the line while the test goes on.
+    fn admit_later(handshakes: &Arc<Handshakes>) -> tokio::task::JoinHandle<Result<HandshakeSlot, Deferred>> {
+        let handshakes = handshakes.clone();
+        tokio::spawn(async move { handshakes.admit().await })
+    }
+
     /// Waits until `n` wait in the line.
     async fn line_reaches(handshakes: &Handshakes, n: usize) {
         let mut waiting = handshakes.waiting();
@@ -158,15 +164,9 @@ mod tests {
         let handshakes = Arc::new(Handshakes::new(limits(2, 10)));
         let mut slots = vec![handshakes.admit().await.expect("a place"), handshakes.admit().await.expect("a place")];
         assert_eq!(handshakes.under_way(), 2);
-        let first = tokio::spawn({
-            let handshakes = handshakes.clone();
-            async move { handshakes.admit().await }
-        });
+        let first = admit_later(&handshakes);
         line_reaches(&handshakes, 1).await;
-        let second = tokio::spawn({
-            let handshakes = handshakes.clone();
-            async move { handshakes.admit().await }
-        });
+        let second = admit_later(&handshakes);
         line_reaches(&handshakes, 2).await;
         drop(slots.pop());
         let first = first.await.expect("joined").expect("admitted after waiting");
@@ -181,10 +181,7 @@ mod tests {
     async fn a_full_line_sends_away_at_once_with_the_longest_wait_as_the_hint() {
         let handshakes = Arc::new(Handshakes::new(limits(1, 1)));
         let _slot = handshakes.admit().await.expect("a place");
-        let waiter = tokio::spawn({
-            let handshakes = handshakes.clone();
-            async move { handshakes.admit().await }
-        });
+        let waiter = admit_later(&handshakes);
         line_reaches(&handshakes, 1).await;
         let refused = handshakes.admit().await.expect_err("the line is full");
         assert_eq!(refused, Deferred::LineFull(Duration::from_secs(60)));
@@ -209,10 +206,7 @@ mod tests {
     async fn a_request_gone_while_waiting_gives_its_place_in_line_back() {
         let handshakes = Arc::new(Handshakes::new(limits(1, 1)));
         let slot = handshakes.admit().await.expect("a place");
-        let gone = tokio::spawn({
-            let handshakes = handshakes.clone();
-            async move { handshakes.admit().await }
-        });
+        let gone = admit_later(&handshakes);
         line_reaches(&handshakes, 1).await;
         gone.abort();
         line_reaches(&handshakes, 0).await;

@@ -18,7 +18,6 @@
 //! The `POST`s answer 204 once done.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -29,10 +28,9 @@ use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use super::{CallbackRecord, Delivery, InjectedFailure, PaymentEmulator, Prompt, PromptState, Resolution, normalise_msisdn};
+use crate::long_poll::wait_past;
 
-/// The longest a `GET /prompts` long poll may wait.
-const LONGEST_WAIT: Duration = Duration::from_secs(30);
+use super::{CallbackRecord, Delivery, InjectedFailure, PaymentEmulator, Prompt, PromptState, Resolution, normalise_msisdn};
 
 /// What `GET /prompts` answers.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -89,11 +87,7 @@ pub async fn serve(listener: TcpListener, emulator: Arc<PaymentEmulator>, stop: 
 
 async fn prompts(State(emulator): State<Arc<PaymentEmulator>>, Query(filter): Query<Filter>) -> Json<Prompts> {
     let mut changes = emulator.changes();
-    if let Some(after) = filter.after {
-        let limit = Duration::from_millis(filter.wait_ms.unwrap_or(0)).min(LONGEST_WAIT);
-        // A timeout is an answer too: the caller sees the counter unchanged.
-        let _ = tokio::time::timeout(limit, changes.wait_for(|n| *n != after)).await;
-    }
+    wait_past(&mut changes, filter.after, filter.wait_ms).await;
     let counter = *changes.borrow();
     let msisdn = filter.msisdn.map(|m| normalise_msisdn(&m).unwrap_or(m));
     let state = emulator.shared.state();

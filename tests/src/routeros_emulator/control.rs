@@ -17,7 +17,6 @@
 //! The `POST`s answer 204 once done.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -28,9 +27,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::{ActiveRow, HostRow, HotspotUserRow, RouterOsEmulator};
-
-/// The longest a `GET /state` long poll may wait.
-const LONGEST_WAIT: Duration = Duration::from_secs(30);
+use crate::long_poll::wait_past;
 
 /// What the router holds now, as `GET /state` answers it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -92,21 +89,13 @@ pub async fn serve(listener: TcpListener, emulator: Arc<RouterOsEmulator>, stop:
 }
 
 async fn state(State(emulator): State<Arc<RouterOsEmulator>>, Query(wait): Query<Wait>) -> Json<RouterSnapshot> {
-    if let Some(after) = wait.after {
-        let limit = Duration::from_millis(wait.wait_ms.unwrap_or(0)).min(LONGEST_WAIT);
-        let mut changes = emulator.changes();
-        // A timeout is an answer too: the caller sees the counter unchanged.
-        let _ = tokio::time::timeout(limit, changes.wait_for(|n| *n != after)).await;
-    }
+    wait_past(&mut emulator.changes(), wait.after, wait.wait_ms).await;
     Json(snapshot(&emulator))
 }
 
 async fn users(State(emulator): State<Arc<RouterOsEmulator>>, Query(wait): Query<Wait>) -> Json<RouterUsers> {
     let mut kept = emulator.kept_changes();
-    if let Some(after) = wait.after {
-        let limit = Duration::from_millis(wait.wait_ms.unwrap_or(0)).min(LONGEST_WAIT);
-        let _ = tokio::time::timeout(limit, kept.wait_for(|n| *n != after)).await;
-    }
+    wait_past(&mut kept, wait.after, wait.wait_ms).await;
     // The counter before the rows: a change between the two is seen again, never missed.
     let kept_changes = *kept.borrow();
     Json(RouterUsers { kept_changes, users: emulator.users() })
