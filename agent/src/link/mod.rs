@@ -11,6 +11,7 @@ use std::time::Duration;
 use jasiyo_shared::{MAX_FRAME_BYTES, RejectReason, RouterId, RouterStatus};
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode, header};
@@ -34,6 +35,22 @@ const SHORT_SESSIONS_FORGIVEN: u32 = 5;
 /// at the cloud's address: it is restarting): a fleet is back within about this long of
 /// the cloud listening again, spread over it. Refused connections cost the cloud nothing.
 pub const REFUSED_STEP_MAX: Duration = Duration::from_secs(2);
+
+/// The longest step while connections have been refused for less than
+/// [`REFUSED_FAST_FOR`]: a restarted cloud listens again within a second or two, and a
+/// fleet whose retries were 2 s apart left it idle for about a second before the first
+/// agents came back.
+pub const REFUSED_STEP_FAST: Duration = Duration::from_millis(500);
+
+/// How long refusals in a row keep the fast step ([`REFUSED_STEP_FAST`]); past it (a cloud
+/// down for longer, or a wrong address) the step grows to [`REFUSED_STEP_MAX`].
+pub const REFUSED_FAST_FOR: Duration = Duration::from_secs(10);
+
+/// The longest reconnect step after connections have been refused for `refused_for` in a
+/// row.
+pub fn refused_step_max(refused_for: Duration) -> Duration {
+    if refused_for < REFUSED_FAST_FOR { REFUSED_STEP_FAST } else { REFUSED_STEP_MAX }
+}
 
 /// The longest `Retry-After` honoured (a larger one is taken as this).
 const MAX_RETRY_HINT: Duration = Duration::from_secs(300);
@@ -154,6 +171,8 @@ impl Link {
         let mut attempt: u64 = 0;
         // Welcomed sessions in a row that ended before `stable_after`.
         let mut short_sessions: u32 = 0;
+        // Since when every attempt has been refused (nothing listens: the cloud restarts).
+        let mut refused_since: Option<Instant> = None;
         while !shutdown.is_cancelled() {
             attempt += 1;
             let span = info_span!("link", router = %self.router_id, attempt);
@@ -185,9 +204,11 @@ impl Link {
                     continue;
                 }
             }
-            let delay = match &ended.result {
-                Err(LinkError::Busy(Some(hint))) => backoff.next_delay_at_least(*hint),
-                Err(e) if e.is_refused() => backoff.next_delay_capped(REFUSED_STEP_MAX),
+            let refused = matches!(&ended.result, Err(e) if e.is_refused());
+            refused_since = if refused { Some(refused_since.unwrap_or_else(Instant::now)) } else { None };
+            let delay = match (&ended.result, refused_since) {
+                (Err(LinkError::Busy(Some(hint))), _) => backoff.next_delay_at_least(*hint),
+                (_, Some(since)) => backoff.next_delay_capped(refused_step_max(since.elapsed())),
                 _ => backoff.next_delay(),
             };
             let reason = match ended.result {
@@ -289,5 +310,24 @@ fn report(error: &LinkError, router: RouterId, retry_in: Duration) {
         LinkError::Rejected(reason) => error!(%router, %reason, retry_in_ms, "the cloud rejected this agent"),
         LinkError::WrongRouter { .. } | LinkError::Journal(_) => error!(%router, %error, retry_in_ms, "link failed"),
         _ => warn!(%router, %error, retry_in_ms, "link down; reconnecting"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_retry_fast_at_first_then_slower() {
+        assert_eq!(refused_step_max(Duration::ZERO), REFUSED_STEP_FAST);
+        assert_eq!(refused_step_max(REFUSED_FAST_FOR - Duration::from_millis(1)), REFUSED_STEP_FAST);
+        assert_eq!(refused_step_max(REFUSED_FAST_FOR), REFUSED_STEP_MAX);
+        // The default policy's delays while the cloud restarts: never more than the fast step
+        // apart, so an agent is back within half a second of the cloud listening.
+        let policy = ReconnectPolicy::default();
+        let mut backoff = Backoff::new(policy.initial, policy.max).spread_first();
+        for _ in 0..50 {
+            assert!(backoff.next_delay_capped(refused_step_max(Duration::ZERO)) <= REFUSED_STEP_FAST);
+        }
     }
 }

@@ -76,8 +76,9 @@ async fn a_welcome_after_a_short_session_still_brings_the_next_try_at_once() {
 }
 
 /// Nothing listening at the cloud's address (it is restarting) is told apart from other
-/// failures: its retries are capped at `REFUSED_STEP_MAX`, so a fleet is back soon after the
-/// cloud listens again instead of sleeping out a delay grown while it was down.
+/// failures: its retries are capped at `refused_step_max` (0.5 s, 2 s after 10 s of
+/// refusals), so a fleet is back soon after the cloud listens again instead of sleeping out
+/// a delay grown while it was down.
 #[tokio::test]
 async fn a_refused_connection_is_known_as_one() {
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();

@@ -40,25 +40,33 @@ fn server_config() -> Arc<ServerConfig> {
 /// Serves one TLS WebSocket connection on a plain thread (blocking rustls + tungstenite, so
 /// the test needs no TLS server crate): reads the hello, welcomes, and reports the first
 /// message after the welcome. Returns the port.
-fn serve_one(router_id: RouterId, done: oneshot::Sender<Result<AgentMessage, String>>) -> u16 {
+/// Serves one agent over TLS: hello, welcome, then the agent's next message goes to
+/// `done`. The connection stays open until the returned sender is dropped, so the agent
+/// stays connected while the test looks (a server gone at once raced the test's look).
+fn serve_one(router_id: RouterId, done: oneshot::Sender<Result<AgentMessage, String>>) -> (u16, std::sync::mpsc::Sender<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    let (hold, released) = std::sync::mpsc::channel::<()>();
     std::thread::spawn(move || {
+        let mut kept = None;
         let outcome = (|| -> Result<AgentMessage, String> {
             let (tcp, _) = listener.accept().map_err(|e| e.to_string())?;
             let tls = StreamOwned::new(ServerConnection::new(server_config()).unwrap(), tcp);
-            let mut ws = tungstenite::accept(tls).map_err(|e| e.to_string())?;
-            match read(&mut ws)? {
+            let ws = kept.insert(tungstenite::accept(tls).map_err(|e| e.to_string())?);
+            match read(ws)? {
                 AgentMessage::Hello(_) => {}
                 other => return Err(format!("expected a hello, got {other:?}")),
             }
             let welcome = CloudMessage::Welcome(Welcome { router_id, heartbeat_ms: 60_000 });
             ws.send(Message::binary(codec::encode(&welcome).unwrap())).map_err(|e| e.to_string())?;
-            read(&mut ws)
+            read(ws)
         })();
         let _ = done.send(outcome);
+        // Blocks until the test drops its end.
+        let _ = released.recv();
+        drop(kept);
     });
-    port
+    (port, hold)
 }
 
 fn read<S: std::io::Read + std::io::Write>(ws: &mut tungstenite::WebSocket<S>) -> Result<AgentMessage, String> {
@@ -86,7 +94,7 @@ fn tls_config(port: u16, router_id: RouterId, data_dir: &TempDir, ca_file: Optio
 async fn a_cloud_with_a_private_ca_is_trusted_through_the_ca_file() {
     let router = RouterId::new();
     let (done, result) = oneshot::channel();
-    let port = serve_one(router, done);
+    let (port, _hold) = serve_one(router, done);
     let dir = TempDir::new().unwrap();
     let mut agent = start(tls_config(port, router, &dir, Some(fixture("ca.pem"))));
 
@@ -100,7 +108,7 @@ async fn a_cloud_with_a_private_ca_is_trusted_through_the_ca_file() {
 async fn a_cloud_whose_certificate_is_not_vouched_for_is_refused() {
     let router = RouterId::new();
     let (done, _result) = oneshot::channel();
-    let port = serve_one(router, done);
+    let (port, _hold) = serve_one(router, done);
     let dir = TempDir::new().unwrap();
     let mut agent = start(observable(tls_config(port, router, &dir, None)));
 

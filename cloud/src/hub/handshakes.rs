@@ -2,7 +2,7 @@
 //! the line in front of the cap.
 //!
 //! After a cloud restart every agent of the fleet dials at once; each handshake costs a
-//! token check and a few database statements, and thousands at once would all be slow
+//! token check and a share of a database write (`connects.rs`), and thousands at once would all be slow
 //! together (and time out, and come again). So at most [`HandshakeLimits::max_under_way`]
 //! are under way; an upgrade past that waits in a line for a place, for at most
 //! [`HandshakeLimits::max_wait`] and with at most [`HandshakeLimits::max_waiting`] in the

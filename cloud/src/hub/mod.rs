@@ -2,6 +2,7 @@
 //! sessions, and the wiring that wakes a session when its router's outbox grows.
 
 mod auth;
+mod connects;
 mod handshakes;
 mod limits;
 mod registry;
@@ -105,13 +106,15 @@ pub struct Hub {
     limiters: Mutex<HashMap<RouterId, SharedLimiter>>,
     registry: Registry,
     handshakes: handshakes::Handshakes,
+    /// Session starts, recorded together.
+    connects: connects::Connects,
     events: broadcast::Sender<HubEvent>,
     shutdown: CancellationToken,
 }
 
 impl Hub {
     /// Creates the hub and starts its background tasks (outbox watcher, last-seen
-    /// flusher), which stop on `shutdown`.
+    /// flusher, session-start recorder), which stop on `shutdown`.
     pub fn start(store: Arc<dyn Store>, config: HubConfig, shutdown: CancellationToken) -> Arc<Hub> {
         Hub::start_with_limits(store, config, AgentLimits::default(), shutdown)
     }
@@ -120,6 +123,7 @@ impl Hub {
     pub fn start_with_limits(store: Arc<dyn Store>, config: HubConfig, limits: AgentLimits, shutdown: CancellationToken) -> Arc<Hub> {
         let (events, _) = broadcast::channel(4096);
         let handshakes = handshakes::Handshakes::new(config.handshakes);
+        let connects = connects::Connects::start(store.clone(), shutdown.clone());
         let hub = Arc::new(Hub {
             live: tokio::sync::watch::channel(0).0,
             store,
@@ -128,6 +132,7 @@ impl Hub {
             limiters: Mutex::default(),
             registry: Registry::default(),
             handshakes,
+            connects,
             events,
             shutdown,
         });

@@ -22,22 +22,24 @@ use crate::store::StoreResult;
 /// its router's counter (stored as a signed 64-bit number).
 const MAX_BELIEVED: u64 = 1 << 48;
 
-/// Moves the router's sequence counter past `journal_high` if it is behind; returns whether
-/// it was.
-pub(super) async fn move_past(hub: &Hub, router: RouterId, journal_high: Seq) -> StoreResult<bool> {
-    if journal_high.0 > MAX_BELIEVED {
-        tracing::warn!(router = %router, journal_high = journal_high.0, "implausible journal position ignored");
-        return Ok(false);
+/// The agent's journal position as its hello said it, if plausible: the session's start
+/// moves the router's counter past it ([`crate::store::Store::routers_connected`]).
+pub(super) fn believed(router: RouterId, journal_high: Option<Seq>) -> Option<Seq> {
+    let high = journal_high?;
+    if high.0 > MAX_BELIEVED {
+        tracing::warn!(router = %router, journal_high = high.0, "implausible journal position ignored");
+        return None;
     }
-    let moved = hub.store.advance_seq(router, journal_high).await?;
-    if moved {
-        tracing::warn!(
-            router = %router,
-            journal_high = journal_high.0,
-            "the agent's journal is ahead of the database (restored or failed over?): new commands are numbered past it"
-        );
-    }
-    Ok(moved)
+    Some(high)
+}
+
+/// Says that the counter was behind the agent's journal and was moved.
+pub(super) fn moved(router: RouterId, journal_high: Seq) {
+    tracing::warn!(
+        router = %router,
+        journal_high = journal_high.0,
+        "the agent's journal is ahead of the database (restored or failed over?): new commands are numbered past it"
+    );
 }
 
 /// The agent refused the command numbered `seq` as a conflict: it gets the router's next

@@ -16,7 +16,7 @@ use super::limits::capped;
 use super::registry::Registration;
 use super::{Hub, HubEvent};
 use crate::model::{ResultRecorded, Router};
-use crate::store::{StoreError, now_ms};
+use crate::store::{Connect, StoreError, now_ms};
 
 mod counters;
 mod deliver;
@@ -151,11 +151,22 @@ impl<'a> Session<'a> {
         if hello.journal_reset {
             tracing::warn!(journal_high = ?hello.journal_high, "agent started a fresh journal; re-delivering every open command");
         }
-        let store = self.hub.store.clone();
-        if let Some(high) = hello.journal_high {
-            super::rollback::move_past(&self.hub, self.router, high).await?;
+        let journal_high = super::rollback::believed(self.router, hello.journal_high);
+        let start = Connect {
+            router: self.router,
+            session: self.registration.session,
+            agent_version: hello.agent_version.clone(),
+            token_hash: self.token_hash.clone(),
+            journal_high,
+            now_ms: now_ms(),
+        };
+        let started = self.hub.connects.record(start).await?;
+        if let (true, Some(high)) = (started.seq_moved, journal_high) {
+            super::rollback::moved(self.router, high);
         }
-        store.router_connected(self.router, self.registration.session, &hello.agent_version, now_ms()).await?;
+        if !started.recorded {
+            return Err(End::TokenChanged);
+        }
         self.hub.registry.recorded(self.router, self.registration.session);
         let heartbeat = self.hub.config.heartbeat;
         self.protocol = hello.protocol;
@@ -166,7 +177,11 @@ impl<'a> Session<'a> {
         self.send(&hello::welcome(self.router, heartbeat_ms, hello.protocol, now_ms())).await?;
         tracing::info!(agent_version = %hello.agent_version, protocol = hello.protocol, journal_high = ?hello.journal_high, "agent connected");
         self.hub.emit(HubEvent::Connected(self.router));
-        self.top_up().await?;
+        // The start's write checked the token and whether the outbox holds anything: with
+        // nothing waiting there is nothing to read (a command enqueued since wakes the session).
+        if started.pending {
+            self.top_up().await?;
+        }
 
         let mut tick = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

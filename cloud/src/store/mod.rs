@@ -58,6 +58,32 @@ pub enum StoreError {
 /// Result of a store operation.
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// An agent session starting, for [`Store::routers_connected`].
+#[derive(Clone, Debug)]
+pub struct Connect {
+    pub router: RouterId,
+    pub session: Uuid,
+    pub agent_version: String,
+    /// The hash of the token the session was opened with: the session is recorded only if
+    /// it is still the router's (not rotated or revoked since it was checked).
+    pub token_hash: String,
+    /// The highest command the agent's journal holds (its hello), already judged plausible.
+    pub journal_high: Option<Seq>,
+    pub now_ms: i64,
+}
+
+/// What [`Store::routers_connected`] did for one session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Connected {
+    /// The session is the router's link now; `false`: its token changed, it was revoked or
+    /// the router is gone.
+    pub recorded: bool,
+    /// The router has commands without a result (only known when recorded).
+    pub pending: bool,
+    /// Its sequence counter was behind the agent's journal and was moved past it.
+    pub seq_moved: bool,
+}
+
 /// What [`Store::split_command`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Split {
@@ -114,10 +140,13 @@ pub trait Store:
     /// announced so a live session on the old token ends. Returns false if the router is
     /// unknown or revoked.
     async fn rotate_router_token(&self, id: RouterId, token_hash: &str, now_ms: i64) -> StoreResult<bool>;
-    /// Moves the router's sequence counter so the next command gets a number above `past`
-    /// (after a database restore made it go back); returns whether it moved.
-    async fn advance_seq(&self, id: RouterId, past: Seq) -> StoreResult<bool>;
-    /// Records that an agent session for the router started (its `connected_at`).
+    /// Records that agent sessions started, many in one transaction (see `hub/connects.rs`):
+    /// for each, the router's sequence counter is moved past the agent's journal, and the
+    /// session is named as the router's link if its token is still current. A router must
+    /// appear at most once. The answers are in the order asked.
+    async fn routers_connected(&self, connects: &[Connect]) -> StoreResult<Vec<Connected>>;
+    /// Records that an agent session for the router started (its `connected_at`), whatever
+    /// its token: for tests and tools that set a router's link by hand.
     async fn router_connected(&self, id: RouterId, session: Uuid, agent_version: &str, now_ms: i64) -> StoreResult<()>;
     /// Records that the session ended (its `disconnected_at`), unless a newer session
     /// replaced it meanwhile.

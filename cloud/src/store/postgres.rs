@@ -27,6 +27,9 @@ mod alerts;
 #[path = "sql/checks.rs"]
 mod checks;
 #[allow(clippy::duplicate_mod)]
+#[path = "sql/connects.rs"]
+mod connects;
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/counters.rs"]
 mod counters;
 #[allow(clippy::duplicate_mod)]

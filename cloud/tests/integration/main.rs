@@ -38,6 +38,7 @@ mod raw_agent;
 mod request_ids;
 mod router_clock;
 mod sealing;
+mod session_starts;
 mod store_contract;
 mod tenant_api;
 mod tenant_api_parity;

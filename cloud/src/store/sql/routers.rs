@@ -1,7 +1,7 @@
 //! Tenants and routers: registration, agent tokens, sessions, last seen and status.
 //! Compiled once per backend (see `sql/mod.rs`).
 
-use jasiyo_shared::{AgentCounters, RouterId, RouterStatus, Seq};
+use jasiyo_shared::{AgentCounters, RouterId, RouterStatus};
 use uuid::Uuid;
 
 use super::{Db, This};
@@ -123,15 +123,6 @@ async fn token_changed(tx: &mut sqlx::Transaction<'_, Db>, id: RouterId, kind: &
         .execute(&mut **tx)
         .await?;
     This::announce_token_change(tx, id).await
-}
-
-pub(super) async fn advance_seq(store: &This, id: RouterId, past: Seq) -> StoreResult<bool> {
-    let done = sqlx::query("UPDATE routers SET next_seq = $2 WHERE id = $1 AND next_seq < $2")
-        .bind(id.to_string())
-        .bind(past.as_i64())
-        .execute(store.writes())
-        .await?;
-    Ok(done.rows_affected() == 1)
 }
 
 pub(super) async fn router_connected(store: &This, id: RouterId, session: Uuid, agent_version: &str, now_ms: i64) -> StoreResult<()> {

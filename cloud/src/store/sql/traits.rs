@@ -6,7 +6,7 @@ use jasiyo_shared::{AgentCounters, Command, MacAddress, Outcome, Report, RouterI
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{This, checks, entitlements, events, outbox, payments, plans, routers, split, tokens};
+use super::{This, checks, connects, entitlements, events, outbox, payments, plans, routers, split, tokens};
 use crate::model::{
     CommandState, Entitlement, NewPayment, NewPlan, Payment, PaymentEvent, PaymentId, PaymentState, Plan, PlanId, ProviderKind,
     ResultRecorded, Router, RouterEvent, StoredCommand, StoredProvider, Tenant, TenantId,
@@ -56,8 +56,8 @@ impl Store for This {
         routers::rotate_router_token(self, id, token_hash, now_ms).await
     }
 
-    async fn advance_seq(&self, id: RouterId, past: Seq) -> StoreResult<bool> {
-        routers::advance_seq(self, id, past).await
+    async fn routers_connected(&self, connects: &[crate::store::Connect]) -> StoreResult<Vec<crate::store::Connected>> {
+        connects::routers_connected(self, connects).await
     }
 
     async fn router_connected(&self, id: RouterId, session: Uuid, agent_version: &str, now_ms: i64) -> StoreResult<()> {

@@ -32,6 +32,8 @@ pub struct Restart {
     /// CPU seconds the new cloud (from its start) and the bench workers (from the kill)
     /// spent until the last agent was back.
     pub cpu_secs: (f64, f64),
+    /// CPU seconds the new cloud spent starting, until its ready file.
+    pub cloud_start_cpu_secs: f64,
 }
 
 /// Kills the cloud, starts it again, and waits (up to `limit`) for the fleet to come back.
@@ -45,15 +47,23 @@ pub async fn run(cloud: &mut Cloud, fleet: &mut Fleet, expected: usize, limit: D
     cloud.restart().await?;
     let ready_us = unix_us();
     let down_secs = killed.elapsed().as_secs_f64();
+    let hz = proc_stats::clock_ticks_per_sec() as f64;
+    let cloud_start_cpu_secs = cloud.cpu_ticks()? as f64 / hz;
     println!("cloud pid {} ready again after {down_secs:.2} s; waiting for the agents...", cloud.pid());
     let deadline = Instant::now() + limit;
     let all_back = fleet.pump_until(deadline, |s| s.back.len() >= expected).await?;
-    let hz = proc_stats::clock_ticks_per_sec() as f64;
     let cpu_secs = (cloud.cpu_ticks()? as f64 / hz, proc_stats::cpu_ticks_sum(&fleet.pids()).saturating_sub(workers_before) as f64 / hz);
     let mut back_after_secs: Vec<f64> = fleet.state.back.values().map(|&at| (at - ready_us).max(0) as f64 / 1e6).collect();
     back_after_secs.sort_by(f64::total_cmp);
-    let restart =
-        Restart { expected, back: back_after_secs.len(), down_secs, back_after_secs, busy_answers: fleet.state.busy_answers, cpu_secs };
+    let restart = Restart {
+        expected,
+        back: back_after_secs.len(),
+        down_secs,
+        back_after_secs,
+        busy_answers: fleet.state.busy_answers,
+        cpu_secs,
+        cloud_start_cpu_secs,
+    };
     if !all_back {
         println!("only {} of {expected} agents back within {limit:?}", restart.back);
     }
@@ -82,8 +92,16 @@ impl Restart {
             self.busy_answers
         );
         println!(
-            "  CPU meanwhile    cloud {:.2} s (from its start), bench workers {:.2} s (from the kill)",
-            self.cpu_secs.0, self.cpu_secs.1
+            "  back by          p1 {:.2} s, p10 {:.2} s, p25 {:.2} s, p75 {:.2} s, p90 {:.2} s after ready",
+            at(0.01),
+            at(0.1),
+            at(0.25),
+            at(0.75),
+            at(0.9)
+        );
+        println!(
+            "  CPU meanwhile    cloud {:.2} s (from its start; {:.2} s of it starting), bench workers {:.2} s (from the kill)",
+            self.cpu_secs.0, self.cloud_start_cpu_secs, self.cpu_secs.1
         );
     }
 }

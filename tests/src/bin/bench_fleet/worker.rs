@@ -2,8 +2,8 @@
 //! acknowledgements) and reports each event to the bench, one line each.
 
 use super::*;
-use jasiyo_agent::link::REFUSED_STEP_MAX;
 use jasiyo_agent::link::backoff::Backoff;
+use jasiyo_agent::link::refused_step_max;
 use jasiyo_shared::{AgentMessage, CloudMessage, Hello, MAX_FRAME_BYTES, Outcome, PROTOCOL_VERSION, decode, encode};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
@@ -102,7 +102,7 @@ pub(crate) async fn agent_task(
 
 /// Dials again until welcomed, the way the real agent does: its reconnect policy (the
 /// first try spread over `[0, initial]`, then doubling delays with jitter, growing only up
-/// to [`REFUSED_STEP_MAX`] while connections are refused) and a 503's `Retry-After`
+/// to [`refused_step_max`] while connections are refused) and a 503's `Retry-After`
 /// honoured with jitter.
 pub(crate) async fn come_back(
     agent: &AgentCred,
@@ -112,12 +112,12 @@ pub(crate) async fn come_back(
 ) -> (Ws, Duration) {
     let policy = jasiyo_agent::ReconnectPolicy::default();
     let mut backoff = Backoff::new(policy.initial, policy.max).spread_first();
-    let (mut hint, mut busy, mut refused) = (None, 0, false);
+    let (mut hint, mut busy, mut refused_since) = (None, 0, None::<Instant>);
     loop {
-        let delay = match hint.take() {
-            Some(hint) => backoff.next_delay_at_least(hint),
-            None if refused => backoff.next_delay_capped(REFUSED_STEP_MAX),
-            None => backoff.next_delay(),
+        let delay = match (hint.take(), refused_since) {
+            (Some(hint), _) => backoff.next_delay_at_least(hint),
+            (None, Some(since)) => backoff.next_delay_capped(refused_step_max(since.elapsed())),
+            (None, None) => backoff.next_delay(),
         };
         tokio::time::sleep(delay).await;
         match connect(agent, cloud, source).await {
@@ -126,7 +126,8 @@ pub(crate) async fn come_back(
                 return link;
             }
             Err(error) => {
-                refused = error.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused);
+                let refused = error.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused);
+                refused_since = if refused { Some(refused_since.unwrap_or_else(Instant::now)) } else { None };
                 if let Some(tungstenite::Error::Http(response)) = error.downcast_ref::<tungstenite::Error>()
                     && response.status() == tungstenite::http::StatusCode::SERVICE_UNAVAILABLE
                 {
