@@ -5,6 +5,7 @@ mod auth;
 mod connects;
 mod handshakes;
 mod limits;
+mod lookups;
 mod registry;
 mod rollback;
 mod session;
@@ -108,13 +109,15 @@ pub struct Hub {
     handshakes: handshakes::Handshakes,
     /// Session starts, recorded together.
     connects: connects::Connects,
+    /// Routers read for token checks, together.
+    lookups: lookups::Lookups,
     events: broadcast::Sender<HubEvent>,
     shutdown: CancellationToken,
 }
 
 impl Hub {
     /// Creates the hub and starts its background tasks (outbox watcher, last-seen
-    /// flusher, session-start recorder), which stop on `shutdown`.
+    /// flusher, session-start recorder, router reader), which stop on `shutdown`.
     pub fn start(store: Arc<dyn Store>, config: HubConfig, shutdown: CancellationToken) -> Arc<Hub> {
         Hub::start_with_limits(store, config, AgentLimits::default(), shutdown)
     }
@@ -124,6 +127,7 @@ impl Hub {
         let (events, _) = broadcast::channel(4096);
         let handshakes = handshakes::Handshakes::new(config.handshakes);
         let connects = connects::Connects::start(store.clone(), shutdown.clone());
+        let lookups = lookups::Lookups::start(store.clone(), shutdown.clone());
         let hub = Arc::new(Hub {
             live: tokio::sync::watch::channel(0).0,
             store,
@@ -133,6 +137,7 @@ impl Hub {
             registry: Registry::default(),
             handshakes,
             connects,
+            lookups,
             events,
             shutdown,
         });

@@ -131,6 +131,9 @@ pub trait Store:
     async fn create_router(&self, tenant: TenantId, name: &str, token_hash: &str, now_ms: i64) -> StoreResult<Router>;
     /// One router.
     async fn router(&self, id: RouterId) -> StoreResult<Option<Router>>;
+    /// The routers of these ids that exist, in no particular order (many token checks at
+    /// once: see `hub/lookups.rs`).
+    async fn routers_by_id(&self, ids: &[RouterId]) -> StoreResult<Vec<Router>>;
     /// All routers, or one tenant's, ordered by name.
     async fn list_routers(&self, tenant: Option<TenantId>) -> StoreResult<Vec<Router>>;
     /// Revokes the router's token; returns false if it was unknown or already revoked. The

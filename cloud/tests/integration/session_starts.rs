@@ -1,6 +1,7 @@
 //! Agent sessions starting, recorded together, on both databases: one call records many
 //! starts, each judged on its own (token still current, counter behind the journal,
-//! commands waiting); a fleet dialling at once is welcomed with every session recorded.
+//! commands waiting); routers are read many at a time for token checks; a fleet dialling at
+//! once is welcomed with every session recorded.
 
 use jasiyo_cloud::hub::{AgentLimits, HubEvent};
 use jasiyo_cloud::store::{Connect, Connected, now_ms};
@@ -75,6 +76,25 @@ async fn many_starts_in_one_call_are_each_judged(world: World) {
     assert_eq!(store.routers_connected(&[]).await.unwrap(), vec![]);
 }
 
+/// Routers read together for token checks: those that exist, each once, whatever the
+/// chunking.
+async fn routers_are_read_many_at_a_time(world: World) {
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(world.router(&format!("r{i}")).await.0);
+    }
+    let mut asked = vec![RouterId::new()];
+    asked.extend(&ids);
+    let mut found: Vec<RouterId> = world.store.routers_by_id(&asked).await.unwrap().into_iter().map(|r| r.id).collect();
+    found.sort();
+    ids.sort();
+    assert_eq!(found, ids, "the unknown id is left out");
+    let many: Vec<RouterId> = (0..1_200).map(|_| RouterId::new()).chain([ids[0]]).collect();
+    let found = world.store.routers_by_id(&many).await.unwrap();
+    assert_eq!(found.iter().map(|r| r.id).collect::<Vec<_>>(), vec![ids[0]], "found past the first chunks");
+    assert!(world.store.routers_by_id(&[]).await.unwrap().is_empty());
+}
+
 /// A fleet dialling at once: every agent is welcomed, every session is the one the
 /// database names, and the agents with commands waiting get them (the others are not asked
 /// for an outbox, but a command enqueued later still reaches them).
@@ -91,7 +111,10 @@ async fn a_fleet_dialling_at_once_is_recorded_and_served(world: World) {
     }
     let mut events = cloud.hub.subscribe();
     let dials = routers.iter().map(|(id, token)| RawAgent::welcomed(&cloud, *id, token.expose(), Some(Seq(0))));
-    let mut agents = futures_util::future::join_all(dials).await;
+    // Among them, a stranger with a wrong token: read in the same batches, still refused.
+    let stranger = RawAgent::connect(&cloud, routers[0].0, "not-the-token");
+    let (mut agents, stranger) = tokio::join!(futures_util::future::join_all(dials), stranger);
+    assert_eq!(stranger.err(), Some(401));
     for _ in 0..AGENTS {
         next_event(&mut events, "a welcome", |e| matches!(e, HubEvent::Connected(_))).await;
     }
@@ -116,5 +139,6 @@ async fn a_fleet_dialling_at_once_is_recorded_and_served(world: World) {
 
 jasiyo_cloud::on_each_backend!(World::new;
     many_starts_in_one_call_are_each_judged,
+    routers_are_read_many_at_a_time,
     a_fleet_dialling_at_once_is_recorded_and_served,
 );

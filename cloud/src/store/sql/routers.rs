@@ -78,6 +78,19 @@ pub(super) async fn router(store: &This, id: RouterId) -> StoreResult<Option<Rou
     row.map(Router::try_from).transpose()
 }
 
+pub(super) async fn routers_by_id(store: &This, ids: &[RouterId]) -> StoreResult<Vec<Router>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let mut query = sqlx::QueryBuilder::<Db>::new(format!("SELECT {ROUTER_COLUMNS} FROM routers WHERE id IN "));
+        crate::store::sql::push_list(&mut query, chunk.iter().map(|id| id.to_string()));
+        let rows: Vec<RouterRow> = query.build_query_as().fetch_all(store.reads()).await?;
+        for row in rows {
+            found.push(Router::try_from(row)?);
+        }
+    }
+    Ok(found)
+}
+
 pub(super) async fn list_routers(store: &This, tenant: Option<TenantId>) -> StoreResult<Vec<Router>> {
     let sql = format!("SELECT {ROUTER_COLUMNS} FROM routers WHERE $1 IS NULL OR tenant_id = $1 ORDER BY name, id");
     let rows: Vec<RouterRow> = sqlx::query_as(&sql).bind(tenant.map(|t| t.to_string())).fetch_all(store.reads()).await?;

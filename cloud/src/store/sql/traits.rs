@@ -44,6 +44,10 @@ impl Store for This {
         routers::router(self, id).await
     }
 
+    async fn routers_by_id(&self, ids: &[RouterId]) -> StoreResult<Vec<Router>> {
+        routers::routers_by_id(self, ids).await
+    }
+
     async fn list_routers(&self, tenant: Option<TenantId>) -> StoreResult<Vec<Router>> {
         routers::list_routers(self, tenant).await
     }
