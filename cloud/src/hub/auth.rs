@@ -26,7 +26,7 @@ pub enum AuthError {
 impl Hub {
     /// The router, when `token` is its current (unrevoked) token.
     pub async fn authenticate(&self, router: RouterId, token: &str) -> Result<Router, AuthError> {
-        let record = self.lookups.router(router).await.map_err(AuthError::Unavailable)?.ok_or(AuthError::WrongToken)?;
+        let record = self.lookups.ask(router).await.map_err(AuthError::Unavailable)?.ok_or(AuthError::WrongToken)?;
         if !verify_token(token, &record.token_hash) {
             return Err(AuthError::WrongToken);
         }

@@ -14,49 +14,27 @@
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{Connect, Connected, Store, StoreError, StoreResult};
+use super::batched::{Asked, Batched, Questions, waiting_now};
+use crate::store::{Connect, Connected, Store, StoreError};
 
 /// Starts recorded in one transaction, at most.
 const MAX_BATCH: usize = 512;
 
-/// A start waiting for its write, and where its answer goes.
-struct Waiting {
-    connect: Connect,
-    answer: oneshot::Sender<StoreResult<Connected>>,
-}
+/// A start waiting for its write.
+type Waiting = Asked<Connect, Connected>;
 
 /// The hub's handle on the task that records session starts.
-pub(super) struct Connects {
-    queue: mpsc::UnboundedSender<Waiting>,
-}
+pub(super) type Connects = Batched<Connect, Connected>;
 
-impl Connects {
-    /// Starts the recording task; it stops on `shutdown` or when the handle is dropped.
-    pub fn start(store: Arc<dyn Store>, shutdown: CancellationToken) -> Connects {
-        let (queue, waiting) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = shutdown.cancelled() => {}
-                _ = record_all(store, waiting) => {}
-            }
-        });
-        Connects { queue }
-    }
-
-    /// Records one session's start, together with whatever others are waiting.
-    pub async fn record(&self, connect: Connect) -> StoreResult<Connected> {
-        let (answer, answered) = oneshot::channel();
-        let stopped = || StoreError::Database(sqlx::Error::PoolClosed);
-        self.queue.send(Waiting { connect, answer }).map_err(|_| stopped())?;
-        answered.await.map_err(|_| stopped())?
-    }
+/// Starts the recording task; it stops on `shutdown` or when the handle is dropped.
+pub(super) fn start(store: Arc<dyn Store>, shutdown: CancellationToken) -> Connects {
+    Batched::start(shutdown, |waiting| record_all(store, waiting))
 }
 
 /// Takes the starts waiting, a batch at a time, until every handle is gone.
-async fn record_all(store: Arc<dyn Store>, mut waiting: mpsc::UnboundedReceiver<Waiting>) {
+async fn record_all(store: Arc<dyn Store>, mut waiting: Questions<Connect, Connected>) {
     let mut queue = VecDeque::new();
     loop {
         if queue.is_empty() {
@@ -65,12 +43,8 @@ async fn record_all(store: Arc<dyn Store>, mut waiting: mpsc::UnboundedReceiver<
                 None => return,
             }
         }
-        while queue.len() < MAX_BATCH {
-            match waiting.try_recv() {
-                Ok(next) => queue.push_back(next),
-                Err(_) => break,
-            }
-        }
+        let room = MAX_BATCH.saturating_sub(queue.len());
+        queue.extend(waiting_now(&mut waiting).take(room));
         let batch = take_batch(&mut queue);
         record_batch(store.as_ref(), batch).await;
     }
@@ -82,7 +56,7 @@ fn take_batch(queue: &mut VecDeque<Waiting>) -> Vec<Waiting> {
     let mut batch = Vec::new();
     let mut kept = VecDeque::new();
     while let Some(start) = queue.pop_front() {
-        if batch.len() < MAX_BATCH && routers.insert(start.connect.router) {
+        if batch.len() < MAX_BATCH && routers.insert(start.question.router) {
             batch.push(start);
         } else {
             kept.push_back(start);
@@ -92,33 +66,28 @@ fn take_batch(queue: &mut VecDeque<Waiting>) -> Vec<Waiting> {
     batch
 }
 
+/// Records a batch and answers each start; the store answers in the order asked, one each.
 async fn record_batch(store: &dyn Store, batch: Vec<Waiting>) {
-    let connects: Vec<Connect> = batch.iter().map(|w| w.connect.clone()).collect();
+    let connects: Vec<Connect> = batch.iter().map(|w| w.question.clone()).collect();
     match store.routers_connected(&connects).await {
-        Ok(answers) if answers.len() == batch.len() => {
+        Ok(answers) => {
             for (waiting, answer) in batch.into_iter().zip(answers) {
-                // A session gone meanwhile (its link dropped) no longer listens.
                 let _ = waiting.answer.send(Ok(answer));
             }
         }
-        Ok(answers) => {
-            let error = StoreError::Corrupt(format!("{} session starts recorded for {} asked", answers.len(), batch.len()));
-            tracing::error!(%error, "session starts");
-            for waiting in batch {
-                let _ = waiting.answer.send(Err(StoreError::Corrupt("session start unrecorded".into())));
+        Err(error) if batch.len() == 1 => {
+            if let Some(waiting) = batch.into_iter().next() {
+                let _ = waiting.answer.send(Err(error));
             }
         }
-        Err(error) if batch.len() > 1 => {
+        Err(error) => {
             tracing::warn!(%error, starts = batch.len(), "recording session starts together failed; recording each alone");
             for waiting in batch {
-                let alone = store.routers_connected(std::slice::from_ref(&waiting.connect)).await;
+                let alone = store.routers_connected(std::slice::from_ref(&waiting.question)).await;
                 let answer =
                     alone.and_then(|mut answers| answers.pop().ok_or_else(|| StoreError::Corrupt("session start unrecorded".into())));
                 let _ = waiting.answer.send(answer);
             }
-        }
-        Err(error) => {
-            let _ = batch.into_iter().next().map(|waiting| waiting.answer.send(Err(error)));
         }
     }
 }

@@ -10,11 +10,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use jasiyo_shared::RouterId;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use super::batched::{Asked, Batched, Questions, waiting_now};
 use crate::model::Router;
-use crate::store::{Store, StoreError, StoreResult};
+use crate::store::Store;
 
 /// Routers read in one statement, at most.
 const MAX_BATCH: usize = 256;
@@ -22,51 +23,22 @@ const MAX_BATCH: usize = 256;
 /// Batches being read at the same time, at most.
 const READERS: usize = 4;
 
-/// A read waiting, and where its answer goes.
-struct Asking {
-    router: RouterId,
-    answer: oneshot::Sender<StoreResult<Option<Router>>>,
-}
+/// The hub's handle on the task that reads routers: asked a router id, it answers with the
+/// router as stored now.
+pub(super) type Lookups = Batched<RouterId, Option<Router>>;
 
-/// The hub's handle on the task that reads routers.
-pub(super) struct Lookups {
-    queue: mpsc::UnboundedSender<Asking>,
-}
-
-impl Lookups {
-    /// Starts the reading task; it stops on `shutdown` or when the handle is dropped.
-    pub fn start(store: Arc<dyn Store>, shutdown: CancellationToken) -> Lookups {
-        let (queue, asking) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = shutdown.cancelled() => {}
-                _ = read_all(store, asking) => {}
-            }
-        });
-        Lookups { queue }
-    }
-
-    /// The router as stored now, read together with whatever others are asked for.
-    pub async fn router(&self, router: RouterId) -> StoreResult<Option<Router>> {
-        let (answer, answered) = oneshot::channel();
-        let stopped = || StoreError::Database(sqlx::Error::PoolClosed);
-        self.queue.send(Asking { router, answer }).map_err(|_| stopped())?;
-        answered.await.map_err(|_| stopped())?
-    }
+/// Starts the reading task; it stops on `shutdown` or when the handle is dropped.
+pub(super) fn start(store: Arc<dyn Store>, shutdown: CancellationToken) -> Lookups {
+    Batched::start(shutdown, |asking| read_all(store, asking))
 }
 
 /// Takes the reads waiting, a batch whenever a reader is free, until every handle is gone.
-async fn read_all(store: Arc<dyn Store>, mut asking: mpsc::UnboundedReceiver<Asking>) {
+async fn read_all(store: Arc<dyn Store>, mut asking: Questions<RouterId, Option<Router>>) {
     let readers = Arc::new(Semaphore::new(READERS));
     while let Some(first) = asking.recv().await {
         let Ok(reader) = readers.clone().acquire_owned().await else { return };
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match asking.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
-            }
-        }
+        batch.extend(waiting_now(&mut asking).take(MAX_BATCH - 1));
         let store = store.clone();
         tokio::spawn(async move {
             read_batch(store.as_ref(), batch).await;
@@ -75,27 +47,26 @@ async fn read_all(store: Arc<dyn Store>, mut asking: mpsc::UnboundedReceiver<Ask
     }
 }
 
-async fn read_batch(store: &dyn Store, batch: Vec<Asking>) {
-    if let [_] = batch.as_slice() {
-        let asking = batch.into_iter().next().expect("one");
-        let _ = asking.answer.send(store.router(asking.router).await);
-        return;
-    }
-    let mut ids: Vec<RouterId> = batch.iter().map(|a| a.router).collect();
+async fn read_batch(store: &dyn Store, batch: Vec<Asked<RouterId, Option<Router>>>) {
+    let mut ids: Vec<RouterId> = batch.iter().map(|a| a.question).collect();
     ids.sort_unstable();
     ids.dedup();
     match store.routers_by_id(&ids).await {
         Ok(found) => {
             let found: HashMap<RouterId, Router> = found.into_iter().map(|r| (r.id, r)).collect();
             for asking in batch {
-                // One who gave up meanwhile (its connection dropped) no longer listens.
-                let _ = asking.answer.send(Ok(found.get(&asking.router).cloned()));
+                let _ = asking.answer.send(Ok(found.get(&asking.question).cloned()));
+            }
+        }
+        Err(error) if batch.len() == 1 => {
+            if let Some(asking) = batch.into_iter().next() {
+                let _ = asking.answer.send(Err(error));
             }
         }
         Err(error) => {
             tracing::warn!(%error, routers = ids.len(), "reading routers together failed; reading each alone");
             for asking in batch {
-                let _ = asking.answer.send(store.router(asking.router).await);
+                let _ = asking.answer.send(store.router(asking.question).await);
             }
         }
     }

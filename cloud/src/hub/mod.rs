@@ -2,6 +2,7 @@
 //! sessions, and the wiring that wakes a session when its router's outbox grows.
 
 mod auth;
+mod batched;
 mod connects;
 mod handshakes;
 mod limits;
@@ -126,8 +127,8 @@ impl Hub {
     pub fn start_with_limits(store: Arc<dyn Store>, config: HubConfig, limits: AgentLimits, shutdown: CancellationToken) -> Arc<Hub> {
         let (events, _) = broadcast::channel(4096);
         let handshakes = handshakes::Handshakes::new(config.handshakes);
-        let connects = connects::Connects::start(store.clone(), shutdown.clone());
-        let lookups = lookups::Lookups::start(store.clone(), shutdown.clone());
+        let connects = connects::start(store.clone(), shutdown.clone());
+        let lookups = lookups::start(store.clone(), shutdown.clone());
         let hub = Arc::new(Hub {
             live: tokio::sync::watch::channel(0).0,
             store,

@@ -160,7 +160,7 @@ impl<'a> Session<'a> {
             journal_high,
             now_ms: now_ms(),
         };
-        let started = self.hub.connects.record(start).await?;
+        let started = self.hub.connects.ask(start).await?;
         if let (true, Some(high)) = (started.seq_moved, journal_high) {
             super::rollback::moved(self.router, high);
         }
